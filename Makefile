@@ -1,0 +1,137 @@
+# shikaku - build, run and test.  `make help` lists the targets.
+SHELL = /bin/bash
+
+CC ?= cc
+PKGS = libmicrohttpd jansson sqlite3
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I. -Ibuild/gen \
+	-DSHIKAKU_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+LISTEN ?= 127.0.0.1:8080
+DB ?= build/demo.db
+
+# Modules; service/main.c is the only file the unit tests leave out.
+RULES_SRC = $(wildcard rules/*.c)
+API_SRC = $(wildcard api/*.c)
+DB_SRC = $(wildcard db/*.c)
+SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
+LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
+	build/gen/migrations.c
+GEN_ASM = build/gen/embed.S
+UNIT_SRC = $(wildcard tests/unit/*.c)
+
+OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC:build/gen/%=gen/%))
+SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
+
+.PHONY: all deps run test test-unit test-e2e test-san check-shared check-deps \
+	format format-check clean help
+
+all: build/shikakud
+
+help:
+	@echo "make            build build/shikakud"
+	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
+	@echo "make test       install what is missing, then every test (unit, e2e, ASan+UBSan)"
+	@echo "make clean      remove build/"
+
+deps:
+	@scripts/deps.sh
+
+# --- generated sources ---------------------------------------------------
+build/gen/prefectures.c: data/prefectures.csv scripts/gen-prefectures.sh
+	@mkdir -p $(@D)
+	scripts/gen-prefectures.sh $< > $@.tmp && mv $@.tmp $@
+
+build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
+		data/insurers-kyokai.csv scripts/gen-migrations.sh
+	@mkdir -p $(@D)
+	scripts/gen-migrations.sh > $@.tmp && mv $@.tmp $@
+
+$(GEN_ASM): openapi.yaml
+	@mkdir -p $(@D)
+	printf '%s\n' '.section .rodata' '.global shikaku_openapi_yaml' \
+	  'shikaku_openapi_yaml:' '.incbin "openapi.yaml"' \
+	  '.global shikaku_openapi_yaml_end' 'shikaku_openapi_yaml_end:' '.byte 0' \
+	  '.section .note.GNU-stack,"",@progbits' > $@
+
+# --- objects -------------------------------------------------------------
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+build/san/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+build/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+build/obj/embed.o: $(GEN_ASM) openapi.yaml
+	$(CC) -c $< -o $@
+build/san/embed.o: $(GEN_ASM) openapi.yaml
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
+
+# --- binaries ------------------------------------------------------------
+build/shikakud: $(OBJ) build/obj/service/main.o build/obj/embed.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+build/san/shikakud: $(SAN_OBJ) build/san/service/main.o build/san/embed.o
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+build/test_unit: $(OBJ) build/obj/embed.o $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+build/san/test_unit: $(SAN_OBJ) build/san/embed.o $(patsubst %.c,build/san/%.o,$(UNIT_SRC))
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+# --- run and test --------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory build/shikakud
+	@scripts/run-demo.sh build/shikakud $(LISTEN) $(DB)
+
+test: deps
+	@scripts/check-shared.sh
+	@$(MAKE) --no-print-directory check-deps build/shikakud build/test_unit \
+	  build/san/shikakud build/san/test_unit
+	@$(MAKE) --no-print-directory test-unit test-e2e test-san
+
+test-unit: build/test_unit
+	build/test_unit --jobs=2
+
+test-e2e: build/shikakud
+	python3 tests/e2e/run.py --binary build/shikakud
+
+test-san: build/san/shikakud build/san/test_unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  build/san/test_unit --jobs=2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  python3 tests/e2e/run.py --binary build/san/shikakud --sanitized
+
+check-shared:
+	@scripts/check-shared.sh
+
+# service -> api -> {rules, db}; db -> rules; rules -> libc.  Nothing points up.
+check-deps:
+	@! grep -nE '#include "(api|service|db)/' rules/*.[ch] || { echo "rules/ must include only rules/"; exit 1; }
+	@! grep -nE '#include "(api|service)/' db/*.[ch] 2>/dev/null || { echo "db/ must not include api/ or service/"; exit 1; }
+	@! grep -nE '#include "service/' api/*.[ch] || { echo "api/ must not include service/"; exit 1; }
+	@! grep -nE '#include <(microhttpd|jansson|sqlite3)\.h>' rules/*.[ch] || { echo "rules/ is libc only"; exit 1; }
+
+format:
+	clang-format -i $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+format-check:
+	clang-format --dry-run -Werror $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

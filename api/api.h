@@ -1,0 +1,101 @@
+/* api.h - the HTTP-independent request/response boundary.
+ *
+ * service/ owns the sockets (libmicrohttpd): it reads the request, buffers
+ * the body within its limit, picks the request id, and calls api_handle().
+ * api/ routes, parses and validates JSON, runs rules/, and fills the
+ * response.  Nothing here knows about libmicrohttpd.
+ */
+#ifndef SHIKAKU_API_H
+#define SHIKAKU_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+#include "rules/rules.h"
+
+/* Where each parameter in force came from: "default" or the rules file. */
+struct api_ruleset {
+	struct rules_params params;
+	const char *source[5]; /* borrowed; order: provisional_end,
+				  late_elderly_auto_age, apply_margin_days,
+				  ecert_grace_months, stale_after_days */
+};
+
+/* Everything a handler may read that lives longer than a request.
+ * Borrowed by api_handle; must outlive the server. */
+struct api_app {
+	const struct api_ruleset *ruleset;
+	const char *openapi_yaml; /* the embedded description */
+	size_t openapi_len;
+	const char *version;      /* build version string */
+	struct db *db;            /* the store; NULL for `eval` (no store) */
+};
+
+struct api_kv {
+	const char *key;
+	const char *value; /* NULL for "?flag" without '=' */
+};
+
+#define API_MAX_QUERY 32
+
+struct api_request {
+	const char *method;          /* "GET", "POST", ... */
+	const char *path;            /* decoded path, no query */
+	const struct api_kv *query;  /* n_query pairs, decoded */
+	size_t n_query;
+	bool query_overflow;         /* more than API_MAX_QUERY pairs */
+	const char *content_type;    /* NULL when absent */
+	const char *accept;          /* NULL when absent */
+	const char *accept_language; /* NULL when absent */
+	const char *if_match;        /* NULL when absent */
+	const char *if_none_match;   /* NULL when absent */
+	/* The X-Request-Id header as sent was an individual number: the whole
+	 * request is refused (SPEC §8) once authenticated. */
+	bool request_id_is_individual_number;
+	const char *request_id;      /* the id this request answers with */
+	const char *body;            /* NULL when no body */
+	size_t body_len;
+	double now;                  /* POSIX seconds, for "today" and ids */
+};
+
+#define API_MAX_HEADERS 4
+
+struct api_header {
+	char name[32];
+	char value[96];
+};
+
+struct api_response {
+	int status;
+	char *body;               /* new (malloc); freed by the caller */
+	size_t body_len;
+	const char *content_type; /* static string */
+	struct api_header headers[API_MAX_HEADERS];
+	size_t n_headers;
+	const char *route;        /* static route template for the log */
+};
+
+/* Handles one request.  Always fills *resp (status, body, content type,
+ * route); never fails: internal trouble becomes a 500 problem. */
+void api_handle(const struct api_app *app, const struct api_request *req,
+		struct api_response *resp);
+
+/* Fills *resp with a problem+json of the given status, type slug, title
+ * and detail (no errors array).  For the service's own limits (413, 431,
+ * 503) that arise before api_handle can run. */
+void api_problem_simple(struct api_response *resp, int status,
+			const char *code, const char *title,
+			const char *detail);
+
+void api_response_fini(struct api_response *resp);
+
+/* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
+ * overrides them from the JSON rules file at path (an object of §4
+ * parameters; an unknown key, a wrong type or an impossible value is an
+ * error).  path is borrowed and must outlive *out (it is the "source").
+ * Returns 0, or -1 with a one-line message in err. */
+int api_ruleset_load(const char *path, struct api_ruleset *out, char *err,
+		     size_t errlen);
+
+#endif

@@ -1,0 +1,395 @@
+/* decision.c - the decision object of SPEC §6, as JSON and as a summary.
+ *
+ * Written by hand into a buffer: every key is fixed, the texts are static,
+ * and this is the hottest path of the service. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/internal.h"
+
+static void json_bool(struct api_buf *b, bool v)
+{
+	api_buf_adds(b, v ? "true" : "false");
+}
+
+static void json_tristate(struct api_buf *b, rules_tristate v)
+{
+	api_buf_adds(b, v < 0 ? "null" : v ? "true" : "false");
+}
+
+/* "2025-06-01T09:30:12+09:00" for a POSIX time, in Asia/Tokyo. */
+static void format_tokyo_time(double now, char out[32])
+{
+	time_t t = (time_t)now + 9 * 3600;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+}
+
+void api_ulid(char out[27], double now)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char rnd[10] = {0};
+	unsigned long long ms = (unsigned long long)(now * 1000.0);
+	int i, bit;
+
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		/* Uniqueness, not secrecy, is what the id needs: fall back to
+		 * the clock's sub-millisecond digits. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		memcpy(rnd, &ts, sizeof rnd < sizeof ts ? sizeof rnd : sizeof ts);
+	}
+	for (i = 9; i >= 0; i--) {
+		out[i] = alphabet[ms & 31];
+		ms >>= 5;
+	}
+	/* 80 random bits as 16 base32 digits. */
+	for (i = 0; i < 16; i++) {
+		int v = 0, k;
+
+		for (k = 0; k < 5; k++) {
+			bit = i * 5 + k;
+			v = (v << 1) | ((rnd[bit / 8] >> (7 - bit % 8)) & 1);
+		}
+		out[10 + i] = alphabet[v];
+	}
+	out[26] = '\0';
+}
+
+/* Expands the placeholders a text may hold ({apply_by},
+ * {recommended_apply_by}, {provisional_end}, {auto_age}) with this
+ * decision's values, so the reader sees dates, not field names. */
+static void render_text(char *out, size_t outlen, const char *text,
+			const struct rules_decision *d,
+			const struct rules_params *p)
+{
+	static const char *const names[] = {"{apply_by}",
+					    "{recommended_apply_by}",
+					    "{provisional_end}", "{auto_age}"};
+	size_t n = 0, i, k;
+	char value[16];
+
+	while (*text && n + 1 < outlen) {
+		bool done = false;
+
+		if (*text == '{') {
+			for (i = 0; i < 4 && !done; i++) {
+				size_t len = strlen(names[i]);
+
+				if (strncmp(text, names[i], len) != 0)
+					continue;
+				if (i == 3)
+					snprintf(value, sizeof value, "%d",
+						 p->late_elderly_auto_age);
+				else
+					rules_date_format(
+						i == 0	 ? d->apply_by
+						: i == 1 ? d->recommended_apply_by
+							 : p->provisional_end,
+						value);
+				for (k = 0; value[k] && n + 1 < outlen; k++)
+					out[n++] = value[k];
+				text += len;
+				done = true;
+			}
+		}
+		if (!done)
+			out[n++] = *text++;
+	}
+	out[n] = '\0';
+}
+
+static void json_texts(struct api_buf *b, const struct rules_text *t,
+		       const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang)
+{
+	char text[1024];
+
+	api_buf_adds(b, "{\"code\":");
+	api_buf_json_str(b, t->code);
+	api_buf_adds(b, ",\"source\":");
+	api_buf_json_str(b, t->source);
+	api_buf_adds(b, ",\"text\":");
+	if (strchr(t->text[lang], '{')) {
+		render_text(text, sizeof text, t->text[lang], d, p);
+		api_buf_json_str(b, text);
+	} else {
+		api_buf_json_str(b, t->text[lang]);
+	}
+	api_buf_adds(b, "}");
+}
+
+void api_decision_json(struct api_buf *b, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang,
+		       double now)
+{
+	char id[27], when[32];
+	size_t i;
+
+	api_ulid(id, now);
+	format_tokyo_time(now, when);
+	api_buf_adds(b, "{\"decision_id\":\"");
+	api_buf_adds(b, id);
+	api_buf_adds(b, "\",\"evaluated_at\":\"");
+	api_buf_adds(b, when);
+	api_buf_adds(b, "\",\"as_of\":");
+	api_buf_json_date(b, d->as_of);
+	api_buf_adds(b, ",\"ruleset\":{\"id\":\"" RULES_RULESET_ID
+			"\",\"version\":\"" RULES_RULESET_VERSION "\"}");
+
+	api_buf_adds(b, ",\"registration\":{\"status\":");
+	api_buf_json_str(b, rules_reg_status_name(d->status));
+	api_buf_adds(b, ",\"usable\":");
+	json_tristate(b, d->usable);
+
+	api_buf_adds(b, "},\"certificate\":{\"entitlement\":");
+	api_buf_json_str(b, rules_entitlement_name(d->entitlement));
+	api_buf_adds(b, ",\"application_required\":");
+	json_bool(b, d->application_required);
+	api_buf_adds(b, ",\"may_apply\":");
+	json_bool(b, d->may_apply);
+	api_buf_adds(b, ",\"apply_by\":");
+	api_buf_json_date(b, d->apply_by);
+	api_buf_adds(b, ",\"recommended_apply_by\":");
+	api_buf_json_date(b, d->recommended_apply_by);
+	api_buf_adds(b, ",\"applicants\":[");
+	for (i = 0; i < d->n_applicants; i++) {
+		if (i)
+			api_buf_adds(b, ",");
+		api_buf_json_str(b, rules_applicant_name(d->applicants[i]));
+	}
+
+	api_buf_adds(b, "]},\"insurer\":{\"number\":");
+	api_buf_json_str(b, d->has_number ? d->insurer.number : NULL);
+	api_buf_adds(b, ",\"valid\":");
+	api_buf_adds(b, d->has_number ? "true" : "null");
+	api_buf_adds(b, ",\"scheme\":");
+	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
+	if (d->has_number) {
+		api_buf_printf(b, ",\"prefecture_code\":\"%02d\",\"prefecture\":",
+			       d->insurer.prefecture);
+		api_buf_json_str(b, rules_prefecture_name_ja(d->insurer.prefecture));
+		api_buf_adds(b, ",\"prefecture_en\":");
+		api_buf_json_str(b, rules_prefecture_name_en(d->insurer.prefecture));
+	} else {
+		api_buf_adds(b, ",\"prefecture_code\":null,\"prefecture\":null,"
+				"\"prefecture_en\":null");
+	}
+	api_buf_adds(b, ",\"name\":");
+	api_buf_json_str(b, d->insurer_name);
+	api_buf_adds(b, ",\"channel\":");
+	api_buf_json_str(b, rules_channel_name(d->channel));
+
+	api_buf_adds(b, "},\"missing_facts\":[");
+	for (i = 0; i < d->n_missing; i++) {
+		if (i)
+			api_buf_adds(b, ",");
+		api_buf_json_str(b, rules_fact_name(d->missing[i]));
+	}
+	api_buf_adds(b, "],\"reasons\":[");
+	for (i = 0; i < d->n_reasons; i++) {
+		if (i)
+			api_buf_adds(b, ",");
+		json_texts(b, rules_reason_text(d->reasons[i]), d, p, lang);
+	}
+	api_buf_adds(b, "],\"advice\":[");
+	for (i = 0; i < d->n_advice; i++) {
+		if (i)
+			api_buf_adds(b, ",");
+		json_texts(b, rules_advice_text(d->advice[i]), d, p, lang);
+	}
+	api_buf_adds(b, "]}");
+}
+
+/* ---- the terminal summary ---------------------------------------------- */
+
+static const char *const applicant_ja[RULES_APP_COUNT] = {
+	"本人", "家族", "法定代理人", "介助者", "委任を受けた方", "施設",
+	"親権者", "親権者から委任を受けた施設職員"};
+
+static const char *const channel_label[][2] = {
+	[RULES_CHANNEL_NONE] = {"不明", "unknown"},
+	[RULES_CHANNEL_MUNICIPAL_COUNTER] = {"市区町村の窓口",
+					     "municipal counter"},
+	[RULES_CHANNEL_EMPLOYER] = {"勤務先（事業主）経由", "via the employer"},
+	[RULES_CHANNEL_INSURER] = {"保険者に直接", "the insurer directly"},
+};
+
+/* Display columns of one UTF-8 sequence starting with byte c. */
+static size_t utf8_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xf0)
+		return 4;
+	if (c >= 0xe0)
+		return 3;
+	return 2;
+}
+
+/* Japanese punctuation that must not begin a line (禁則). */
+static bool no_line_start(const char *p)
+{
+	static const char *const marks[] = {"、", "。", "）", "」", "・", "ー"};
+	size_t i;
+
+	for (i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strncmp(p, marks[i], strlen(marks[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Appends text wrapped at `width` display columns (East Asian characters
+ * count two), each continuation line indented by `indent` spaces. */
+static void wrap(struct api_buf *b, const char *text, size_t col,
+		 size_t indent, size_t width)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = utf8_len((unsigned char)*p), w = n == 1 ? 1 : 2;
+
+		/* Break before a character that would pass the edge; for
+		 * English text prefer the last space. */
+		if (col + w > width && !(no_line_start(p) && col + w <= width + 2)) {
+			api_buf_adds(b, "\n");
+			api_buf_printf(b, "%*s", (int)indent, "");
+			col = indent;
+			if (*p == ' ') {
+				p++;
+				continue;
+			}
+		}
+		if (n == 1 && *p == ' ') {
+			const char *q = p + 1;
+			size_t ww = 0;
+
+			while (*q && *q != ' ' && (unsigned char)*q < 0x80) {
+				ww++;
+				q++;
+			}
+			if (col + 1 + ww > width && ww < width - indent) {
+				api_buf_adds(b, "\n");
+				api_buf_printf(b, "%*s", (int)indent, "");
+				col = indent;
+				p++;
+				continue;
+			}
+		}
+		api_buf_add(b, p, n);
+		col += w;
+		p += n;
+	}
+	api_buf_adds(b, "\n");
+}
+
+static size_t display_width(const char *s)
+{
+	size_t w = 0, n;
+
+	for (; *s; s += n) {
+		n = utf8_len((unsigned char)*s);
+		w += n == 1 ? 1 : 2;
+	}
+	return w;
+}
+
+/* "  label         value", the value starting at column 18. */
+static void text_row(struct api_buf *b, const char *label, const char *value)
+{
+	size_t w = display_width(label);
+
+	api_buf_adds(b, "  ");
+	api_buf_adds(b, label);
+	api_buf_printf(b, "%*s", (int)(w < 16 ? 16 - w : 1), "");
+	wrap(b, value, 2 + (w < 16 ? 16 : w + 1), 18, 78);
+}
+
+void api_decision_text(struct api_buf *b, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang)
+{
+	char text[1024], line[sizeof text + 256], date[11], rec[11];
+	size_t i, n;
+	bool en = lang == RULES_LANG_EN;
+
+	snprintf(line, sizeof line, "%s%s",
+		 rules_entitlement_label(d->entitlement, lang),
+		 d->application_required ? (en ? " - APPLICATION REQUIRED"
+					       : "（申請が必要です）")
+					 : "");
+	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
+	wrap(b, line, en ? 26 : 12, 2, 78);
+
+	if (d->apply_by != RULES_NO_DATE) {
+		rules_date_format(d->apply_by, date);
+		rules_date_format(d->recommended_apply_by, rec);
+		snprintf(line, sizeof line,
+			 en ? "%s (recommended by %s)" : "%s（推奨 %s まで）",
+			 date, rec);
+		text_row(b, en ? "Apply by" : "申請期限", line);
+	}
+	n = 0;
+	line[0] = '\0';
+	for (i = 0; i < d->n_applicants; i++) {
+		const char *name = en ? rules_applicant_name(d->applicants[i])
+				      : applicant_ja[d->applicants[i]];
+
+		n += (size_t)snprintf(line + n, sizeof line - n, "%s%s",
+				      i ? (en ? ", " : "、") : "", name);
+		if (n >= sizeof line)
+			break;
+	}
+	if (d->n_applicants)
+		text_row(b, en ? "Who may apply" : "申請できる人", line);
+	snprintf(line, sizeof line, "%s",
+		 rules_reg_status_label(d->status, lang));
+	text_row(b, en ? "My Number card" : "マイナ保険証", line);
+	if (d->has_number) {
+		snprintf(line, sizeof line, "%s %s%s%s / %s", d->insurer.number,
+			 en ? rules_prefecture_name_en(d->insurer.prefecture)
+			    : rules_prefecture_name_ja(d->insurer.prefecture),
+			 d->insurer_name ? " " : "",
+			 d->insurer_name ? d->insurer_name : "",
+			 channel_label[d->channel][lang]);
+		text_row(b, en ? "Insurer" : "保険者", line);
+	} else if (d->channel != RULES_CHANNEL_NONE) {
+		text_row(b, en ? "Apply at" : "申請先", channel_label[d->channel][lang]);
+	}
+	if (d->n_missing) {
+		n = 0;
+		for (i = 0; i < d->n_missing; i++)
+			n += (size_t)snprintf(line + n, sizeof line - n, "%s%s",
+					      i ? ", " : "",
+					      rules_fact_name(d->missing[i]));
+		text_row(b, en ? "Unknown facts" : "不足している情報", line);
+	}
+	rules_date_format(d->as_of, date);
+	text_row(b, en ? "As of" : "基準日", date);
+
+	api_buf_adds(b, en ? "Why:\n" : "理由:\n");
+	for (i = 0; i < d->n_reasons; i++) {
+		const struct rules_text *t = rules_reason_text(d->reasons[i]);
+
+		render_text(text, sizeof text, t->text[lang], d, p);
+		if (t->source)
+			snprintf(line, sizeof line, "%s（%s）", text, t->source);
+		else
+			snprintf(line, sizeof line, "%s", text);
+		api_buf_adds(b, "  - ");
+		wrap(b, line, 4, 4, 78);
+	}
+	if (d->n_advice)
+		api_buf_adds(b, en ? "What to do:\n" : "すること:\n");
+	for (i = 0; i < d->n_advice; i++) {
+		const struct rules_text *t = rules_advice_text(d->advice[i]);
+
+		render_text(text, sizeof text, t->text[lang], d, p);
+		api_buf_adds(b, "  - ");
+		wrap(b, text, 4, 4, 78);
+	}
+}

@@ -1,0 +1,381 @@
+/* eligibility.c - POST /v1/eligibility:evaluate and :batch. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/internal.h"
+
+#define BATCH_MAX_ITEMS 1000
+/* A decision is about 2-4 KiB; a full batch stays well under this. */
+#define ANSWER_MAX ((size_t)16 << 20)
+
+static bool media_type_is_json(const char *ct)
+{
+	const char *p;
+	size_t n;
+
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	p = ct + n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return true;
+	if (*p != ';')
+		return false;
+	/* Parameters: only a UTF-8 charset makes sense for JSON. */
+	for (p++; *p; p++) {
+		if (*p == ' ' || *p == '\t')
+			continue;
+		if (strncasecmp(p, "charset=", 8) != 0)
+			return false;
+		p += 8;
+		if (*p == '"')
+			p++;
+		if (strncasecmp(p, "utf-8", 5) != 0)
+			return false;
+		p += 5;
+		if (*p == '"')
+			p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		return *p == '\0';
+	}
+	return true;
+}
+
+json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
+{
+	const struct api_request *req = ctx->req;
+	char field[API_FIELD_MAX], detail[160];
+	json_error_t jerr;
+	json_t *doc;
+
+	if (!media_type_is_json(req->content_type)) {
+		api_respond_problem(resp, 415, "unsupported_media_type",
+				    "send the body as Content-Type: "
+				    "application/json (curl --json)",
+				    NULL, "header:Content-Type");
+		return NULL;
+	}
+	if (!req->body || req->body_len == 0) {
+		api_respond_problem(resp, 400, "invalid_json",
+				    "the body is empty: send a JSON object",
+				    NULL, "");
+		return NULL;
+	}
+	doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+			 &jerr);
+	if (!doc) {
+		/* jansson's own text can quote the input ("near '...'"): give
+		 * only the position, so that no value is ever echoed. */
+		snprintf(detail, sizeof detail,
+			 "the body is not valid JSON (UTF-8, no duplicate keys, "
+			 "at most 2048 levels deep): error at line %d, column "
+			 "%d",
+			 jerr.line, jerr.column);
+		api_respond_problem(resp, 400, "invalid_json", detail, NULL,
+				    "");
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		api_respond_problem(resp, 400, "invalid_json",
+				    "the body must be a JSON object", NULL, "");
+		return NULL;
+	}
+	if (api_scan_individual_number(doc, field, sizeof field)) {
+		json_decref(doc);
+		api_respond_problem(resp, 422, "individual_number_not_accepted",
+				    "the request holds an individual number "
+				    "(個人番号); it was not processed. Never "
+				    "send one to this service",
+				    NULL, field);
+		return NULL;
+	}
+	return doc;
+}
+
+/* Reads the optional top-level as_of into *as_of (today when absent). */
+static void parse_as_of(const struct api_ctx *ctx, json_t *doc,
+			int32_t *as_of, struct api_errors *errs)
+{
+	json_t *v = json_object_get(doc, "as_of");
+
+	*as_of = ctx->today;
+	if (!v)
+		return;
+	if (!json_is_string(v)) {
+		api_errors_add(errs, "/as_of", "invalid_type",
+			       "expected a date YYYY-MM-DD%s",
+			       json_is_null(v) ? " (omit the field for today)"
+					       : "");
+		*as_of = RULES_NO_DATE;
+		return;
+	}
+	if (rules_date_parse(json_string_value(v), json_string_length(v),
+			     as_of) != 0) {
+		api_errors_add(errs, "/as_of", "invalid_date",
+			       "not a real date in the form YYYY-MM-DD");
+		*as_of = RULES_NO_DATE;
+	}
+}
+
+static void unknown_top_level(json_t *doc, const char *const *known,
+			      struct api_errors *errs)
+{
+	char field[API_FIELD_MAX];
+	const char *key;
+	json_t *v;
+	size_t i;
+	bool ok;
+
+	json_object_foreach (doc, key, v) {
+		ok = false;
+		for (i = 0; known[i]; i++)
+			if (strcmp(known[i], key) == 0)
+				ok = true;
+		if (ok)
+			continue;
+		api_pointer_join(field, sizeof field, "", key);
+		api_errors_add(errs, field, "unknown_field",
+			       "not a member of this request");
+	}
+}
+
+/* Decides facts already validated; fills the insurer name when known. */
+static void decide(const struct api_ctx *ctx, const struct rules_facts *f,
+		   int32_t as_of, struct rules_decision *d)
+{
+	rules_decide(f, as_of, &ctx->app->ruleset->params, d);
+	d->insurer_name = NULL;
+}
+
+static void respond_decision(const struct api_ctx *ctx,
+			     const struct rules_decision *d,
+			     struct api_response *resp)
+{
+	struct api_buf b;
+
+	api_buf_init(&b, ANSWER_MAX);
+	if (ctx->text) {
+		api_decision_text(&b, d, &ctx->app->ruleset->params, ctx->lang);
+		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
+	} else {
+		api_decision_json(&b, d, &ctx->app->ruleset->params, ctx->lang,
+				  ctx->req->now);
+		api_respond_buf(resp, 200, &b, "application/json");
+	}
+}
+
+void api_eligibility_evaluate(const struct api_ctx *ctx,
+			      struct api_response *resp)
+{
+	static const char *const known[] = {"as_of", "person", NULL};
+	struct api_errors *errs = NULL;
+	struct rules_facts facts;
+	struct rules_decision d;
+	json_t *doc, *person;
+	int32_t as_of;
+
+	doc = api_body_object(ctx, resp);
+	if (!doc)
+		return;
+	errs = calloc(1, sizeof *errs);
+	if (!errs) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		goto out;
+	}
+	unknown_top_level(doc, known, errs);
+	parse_as_of(ctx, doc, &as_of, errs);
+	person = json_object_get(doc, "person");
+	if (!person)
+		api_errors_add(errs, "/person", "missing_field",
+			       "person (the facts) is required");
+	else
+		api_facts_parse(person, "/person", as_of, &facts, errs);
+	if (errs->n) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the request has invalid values: see errors",
+				    errs, "");
+		goto out;
+	}
+	decide(ctx, &facts, as_of, &d);
+	respond_decision(ctx, &d, resp);
+out:
+	free(errs);
+	json_decref(doc);
+}
+
+static bool person_id_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* Appends {"error": problem} for one batch item. */
+static void batch_item_error(struct api_buf *b, int status, const char *code,
+			     const char *detail, const struct api_errors *errs,
+			     const char *field)
+{
+	json_t *p = api_problem_new(status, code, detail, errs, field);
+	char *s = json_dumps(p, JSON_COMPACT);
+
+	json_decref(p);
+	if (!s) {
+		b->failed = true;
+		return;
+	}
+	api_buf_adds(b, "{\"error\":");
+	api_buf_adds(b, s);
+	api_buf_adds(b, "}");
+	free(s);
+}
+
+static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
+		       int32_t as_of, struct api_errors *errs,
+		       struct api_buf *b)
+{
+	char base[API_FIELD_MAX], field[API_FIELD_MAX];
+	struct rules_facts facts;
+	struct rules_decision d;
+	json_t *person, *pid, *v;
+	const char *key;
+
+	memset(errs, 0, sizeof *errs);
+	api_pointer_index(base, sizeof base, "/items", i);
+	if (!json_is_object(item)) {
+		batch_item_error(b, 422, "invalid_batch",
+				 "an item is {\"person\": {...}} or "
+				 "{\"person_id\": \"...\"}",
+				 NULL, base);
+		return;
+	}
+	person = json_object_get(item, "person");
+	pid = json_object_get(item, "person_id");
+	if ((person != NULL) == (pid != NULL)) {
+		batch_item_error(b, 422, "invalid_batch",
+				 "an item has exactly one of person and "
+				 "person_id",
+				 NULL, base);
+		return;
+	}
+	json_object_foreach (item, key, v) {
+		if (strcmp(key, "person") == 0 || strcmp(key, "person_id") == 0)
+			continue;
+		api_pointer_join(field, sizeof field, base, key);
+		api_errors_add(errs, field, "unknown_field",
+			       strcmp(key, "as_of") == 0
+				       ? "an item has no as_of of its own: set "
+					 "as_of on the batch"
+				       : "an item has person or person_id only");
+	}
+	if (pid) {
+		api_pointer_join(field, sizeof field, base, "person_id");
+		if (!json_is_string(pid))
+			api_errors_add(errs, field, "invalid_type",
+				       "expected a string");
+		else if (!person_id_valid(json_string_value(pid),
+					  json_string_length(pid)))
+			api_errors_add(errs, field, "invalid_person_id",
+				       "1-64 characters of A-Z a-z 0-9 . _ -");
+		if (errs->n) {
+			batch_item_error(b, 422, "validation_failed",
+					 "the item has invalid values", errs,
+					 "");
+			return;
+		}
+		/* No person store yet: every stored person is absent. */
+		batch_item_error(b, 404, "not_found",
+				 "no person with this id", NULL, field);
+		return;
+	}
+	api_pointer_join(field, sizeof field, base, "person");
+	api_facts_parse(person, field, as_of, &facts, errs);
+	if (errs->n) {
+		batch_item_error(b, 422, "validation_failed",
+				 "the item has invalid values: see errors",
+				 errs, "");
+		return;
+	}
+	decide(ctx, &facts, as_of, &d);
+	api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
+			  ctx->req->now);
+}
+
+void api_eligibility_batch(const struct api_ctx *ctx,
+			   struct api_response *resp)
+{
+	static const char *const known[] = {"as_of", "items", NULL};
+	struct api_errors *errs = NULL;
+	struct api_buf b;
+	json_t *doc, *items, *item;
+	int32_t as_of;
+	size_t i;
+
+	api_buf_init(&b, ANSWER_MAX);
+	doc = api_body_object(ctx, resp);
+	if (!doc)
+		return;
+	errs = calloc(1, sizeof *errs);
+	if (!errs) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		goto out;
+	}
+	unknown_top_level(doc, known, errs);
+	parse_as_of(ctx, doc, &as_of, errs);
+	items = json_object_get(doc, "items");
+	if (!items) {
+		api_errors_add(errs, "/items", "missing_field",
+			       "items (1-1000 of {person} or {person_id}) is "
+			       "required");
+	} else if (!json_is_array(items)) {
+		api_errors_add(errs, "/items", "invalid_type",
+			       "expected an array of items");
+	} else if (json_array_size(items) > BATCH_MAX_ITEMS) {
+		api_respond_problem(resp, 413, "too_many_items",
+				    "a batch holds at most 1000 items: split it",
+				    NULL, "/items");
+		goto out;
+	} else if (json_array_size(items) == 0) {
+		api_errors_add(errs, "/items", "invalid_batch",
+			       "the batch is empty");
+	}
+	if (errs->n) {
+		api_respond_problem(resp, 422,
+				    api_errors_has(errs, "invalid_batch")
+					    ? "invalid_batch"
+					    : "validation_failed",
+				    "the request has invalid values: see errors",
+				    errs, "");
+		goto out;
+	}
+	api_buf_adds(&b, "{\"results\":[");
+	json_array_foreach (items, i, item) {
+		if (i)
+			api_buf_adds(&b, ",");
+		batch_item(ctx, item, i, as_of, errs, &b);
+	}
+	api_buf_adds(&b, "]}");
+	api_respond_buf(resp, 200, &b, "application/json");
+out:
+	api_buf_fini(&b);
+	free(errs);
+	json_decref(doc);
+}

@@ -1,0 +1,354 @@
+/* insurers.c - the insurer registry over HTTP (SPEC §5): the facts derived
+ * from the number, plus what the registry knows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "db/insurer_db.h"
+
+#define ANSWER_MAX ((size_t)4 << 20)
+
+static const char *insurer_error_text(enum rules_insurer_error e)
+{
+	switch (e) {
+	case RULES_INSURER_BAD_LENGTH:
+		return "an insurer number has 6 or 8 digits";
+	case RULES_INSURER_NOT_DIGITS:
+		return "an insurer number has digits only";
+	case RULES_INSURER_BAD_CHECK_DIGIT:
+		return "the check digit (検証番号, the last digit) does not "
+		       "match: the number is mistyped";
+	case RULES_INSURER_BAD_PREFECTURE:
+		return "the prefecture digits must be 01-47";
+	case RULES_INSURER_OK:
+		break;
+	}
+	return "invalid insurer number";
+}
+
+static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
+			struct api_response *resp)
+{
+	enum rules_insurer_error e =
+		rules_insurer_parse(ctx->path_id, strlen(ctx->path_id), ins);
+	struct api_errors errs = {0};
+
+	if (e == RULES_INSURER_OK)
+		return 0;
+	api_errors_add(&errs, "path", "invalid_insurer_number", "%s",
+		       insurer_error_text(e));
+	api_respond_problem(resp, 422, "validation_failed",
+			    "the insurer number is invalid", &errs, "");
+	return -1;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+/* Derived facts of a valid number, overlaid with the registry row. */
+static json_t *insurer_json(const struct rules_insurer *ins,
+			    const struct db_insurer *row)
+{
+	enum rules_scheme scheme = ins->scheme;
+	char pref[3];
+
+	if (row && row->scheme == RULES_SCHEME_NHI_ASSOCIATION &&
+	    scheme == RULES_SCHEME_NHI)
+		scheme = RULES_SCHEME_NHI_ASSOCIATION;
+	snprintf(pref, sizeof pref, "%02d", ins->prefecture);
+	return json_pack(
+		"{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
+		"s:b, s:o}",
+		"number", ins->number, "valid", 1, "scheme",
+		rules_scheme_name(scheme), "prefecture_code", pref,
+		"prefecture", rules_prefecture_name_ja(ins->prefecture),
+		"prefecture_en", rules_prefecture_name_en(ins->prefecture),
+		"channel", rules_channel_name(rules_scheme_channel(scheme)),
+		"name", opt_str(row ? row->name_ja : NULL), "name_en",
+		opt_str(row ? row->name_en : NULL), "address",
+		opt_str(row ? row->address : NULL), "phone",
+		opt_str(row ? row->phone : NULL), "url",
+		opt_str(row ? row->url : NULL), "registered", row != NULL,
+		"updated_at", opt_str(row ? row->updated_at : NULL));
+}
+
+static struct db_conn *conn_or_503(const struct api_ctx *ctx,
+				   struct api_response *resp)
+{
+	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be opened", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
+	}
+	return c;
+}
+
+void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct rules_insurer ins;
+	struct db_insurer row;
+	struct db_conn *c;
+	enum db_result r;
+
+	if (parse_number(ctx, &ins, resp) != 0)
+		return;
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		return;
+	r = db_insurer_get(c, ins.number, &row);
+	if (r != DB_OK && r != DB_NOT_FOUND) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "the database failed", NULL, "");
+		return;
+	}
+	api_respond_json(resp, 200,
+			 insurer_json(&ins, r == DB_OK ? &row : NULL),
+			 "application/json");
+}
+
+/* Copies an optional string member within max bytes. */
+static void member_str(json_t *doc, const char *key, char *dst, size_t max,
+		       struct api_errors *errs)
+{
+	json_t *v = json_object_get(doc, key);
+	char field[API_FIELD_MAX];
+
+	if (!v)
+		return;
+	api_pointer_join(field, sizeof field, "", key);
+	if (!json_is_string(v)) {
+		api_errors_add(errs, field, "invalid_type",
+			       "expected a string");
+		return;
+	}
+	if (json_string_length(v) == 0 || json_string_length(v) >= max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		api_errors_add(errs, field, "invalid_type",
+			       "1 to %zu bytes of text", max - 1);
+		return;
+	}
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+}
+
+int api_insurer_parse(json_t *doc, const char *number,
+		      struct db_insurer *out, struct api_errors *errs)
+{
+	static const char *const known[] = {"insurer_number", "name_ja",
+					    "name_en", "scheme",
+					    "address", "phone", "url",
+					    "prefecture_code", NULL};
+	struct rules_insurer ins;
+	char field[API_FIELD_MAX];
+	const char *key;
+	json_t *v;
+	size_t i;
+	int scheme;
+	size_t before = errs->n;
+
+	db_insurer_init(out);
+	json_object_foreach (doc, key, v) {
+		bool ok = false;
+
+		for (i = 0; known[i]; i++)
+			if (strcmp(known[i], key) == 0)
+				ok = true;
+		if (!ok) {
+			api_pointer_join(field, sizeof field, "", key);
+			api_errors_add(errs, field, "unknown_field",
+				       "an insurer has name_ja, name_en, "
+				       "scheme, address, phone and url");
+		}
+	}
+	if (rules_insurer_parse(number, strlen(number), &ins) !=
+	    RULES_INSURER_OK) {
+		api_errors_add(errs, "/insurer_number",
+			       "invalid_insurer_number",
+			       "not a valid insurer number");
+		return -1;
+	}
+	v = json_object_get(doc, "insurer_number");
+	if (v && (!json_is_string(v) ||
+		  strcmp(json_string_value(v), number) != 0))
+		api_errors_add(errs, "/insurer_number", "conflicting_fields",
+			       "differs from the number in the path");
+	memcpy(out->number, ins.number, sizeof out->number);
+	out->prefecture = ins.prefecture;
+	out->scheme = ins.scheme;
+	v = json_object_get(doc, "prefecture_code");
+	if (v) {
+		char pref[3];
+
+		snprintf(pref, sizeof pref, "%02d", ins.prefecture);
+		if (!json_is_string(v) ||
+		    strcmp(json_string_value(v), pref) != 0)
+			api_errors_add(errs, "/prefecture_code",
+				       "conflicting_fields",
+				       "the prefecture comes from the number: "
+				       "%s",
+				       pref);
+	}
+	member_str(doc, "name_ja", out->name_ja, sizeof out->name_ja, errs);
+	member_str(doc, "name_en", out->name_en, sizeof out->name_en, errs);
+	member_str(doc, "address", out->address, sizeof out->address, errs);
+	member_str(doc, "phone", out->phone, sizeof out->phone, errs);
+	member_str(doc, "url", out->url, sizeof out->url, errs);
+	v = json_object_get(doc, "scheme");
+	if (v) {
+		if (!json_is_string(v) ||
+		    (scheme = rules_scheme_from_name(json_string_value(v))) <
+			    0)
+			api_errors_add(errs, "/scheme", "invalid_enum",
+				       "expected a scheme of SPEC §2");
+		else if (!rules_scheme_agrees(ins.scheme,
+					      (enum rules_scheme)scheme))
+			api_errors_add(errs, "/scheme", "conflicting_fields",
+				       "the number belongs to scheme %s",
+				       rules_scheme_name(ins.scheme));
+		else
+			out->scheme = (enum rules_scheme)scheme;
+	}
+	return errs->n == before ? 0 : -1;
+}
+
+void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct api_errors *errs = NULL;
+	struct rules_insurer ins;
+	struct db_insurer row;
+	struct db_conn *c;
+	enum db_result r;
+	bool created = false;
+	json_t *doc;
+
+	if (parse_number(ctx, &ins, resp) != 0)
+		return;
+	doc = api_body_object(ctx, resp);
+	if (!doc)
+		return;
+	errs = calloc(1, sizeof *errs);
+	if (!errs) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		goto out;
+	}
+	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the request has invalid values: see errors",
+				    errs, "");
+		goto out;
+	}
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		goto out;
+	r = db_insurer_put(c, &row, false, ctx->req->now, &created);
+	if (r != DB_OK) {
+		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
+				    r == DB_BUSY ? "service_unavailable"
+						 : "internal_error",
+				    "the database failed", NULL, "");
+		goto out;
+	}
+	api_respond_json(resp, created ? 201 : 200, insurer_json(&ins, &row),
+			 "application/json");
+out:
+	free(errs);
+	json_decref(doc);
+}
+
+struct search {
+	json_t *items;
+	char last[9];
+	int n;
+};
+
+static int search_row(const struct db_insurer *row, void *arg)
+{
+	struct search *s = arg;
+	struct rules_insurer ins;
+
+	memcpy(s->last, row->number, sizeof s->last);
+	s->n++;
+	if (rules_insurer_parse(row->number, strlen(row->number), &ins) !=
+	    RULES_INSURER_OK)
+		return 0;
+	json_array_append_new(s->items, insurer_json(&ins, row));
+	return 0;
+}
+
+void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct api_errors errs = {0};
+	struct search s = {0};
+	const char *q, *name;
+	int prefecture = 0, scheme = 0, limit = 100;
+	char after[9] = "", *end;
+	struct db_conn *c;
+	enum db_result r;
+	long n;
+
+	q = api_query_get(ctx->req, "prefecture");
+	if (q) {
+		n = strtol(q, &end, 10);
+		if (!*q || *end || n < 1 || n > 47)
+			api_errors_add(&errs, "?prefecture", "invalid_enum",
+				       "a prefecture code 01-47");
+		else
+			prefecture = (int)n;
+	}
+	q = api_query_get(ctx->req, "scheme");
+	if (q && (scheme = rules_scheme_from_name(q)) < 0)
+		api_errors_add(&errs, "?scheme", "invalid_enum",
+			       "a scheme of SPEC §2");
+	name = api_query_get(ctx->req, "q");
+	if (name && (!*name || strlen(name) > 100))
+		api_errors_add(&errs, "?q", "invalid_type",
+			       "1-100 bytes of a name or a number");
+	q = api_query_get(ctx->req, "limit");
+	if (q) {
+		n = strtol(q, &end, 10);
+		if (!*q || *end || n < 1 || n > 1000)
+			api_errors_add(&errs, "?limit", "invalid_type",
+				       "an integer from 1 to 1000");
+		else
+			limit = (int)n;
+	}
+	q = api_query_get(ctx->req, "cursor");
+	if (q) {
+		if (strlen(q) > 8 || strspn(q, "0123456789") != strlen(q))
+			api_errors_add(&errs, "?cursor", "invalid_type",
+				       "not a cursor this server gave");
+		else
+			snprintf(after, sizeof after, "%s", q);
+	}
+	if (errs.n) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the query has invalid parameters: see "
+				    "errors",
+				    &errs, "");
+		return;
+	}
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		return;
+	s.items = json_array();
+	r = db_insurer_search(c, after, limit, prefecture,
+			      (enum rules_scheme)(scheme < 0 ? 0 : scheme),
+			      name, search_row, &s);
+	if (r != DB_OK) {
+		json_decref(s.items);
+		api_respond_problem(resp, 500, "internal_error",
+				    "the database failed", NULL, "");
+		return;
+	}
+	api_respond_json(resp, 200,
+			 json_pack("{s:o, s:o}", "items", s.items,
+				   "next_cursor",
+				   s.n == limit ? json_string(s.last)
+						: json_null()),
+			 "application/json");
+}

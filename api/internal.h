@@ -1,0 +1,167 @@
+/* internal.h - what the files of api/ share with each other (not service/). */
+#ifndef SHIKAKU_API_INTERNAL_H
+#define SHIKAKU_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api/api.h"
+#include "rules/rules.h"
+
+/* ---- bounded growing buffer (api/buf.c) --------------------------------- */
+
+/* A byte buffer that refuses to grow past `max`: once an append would pass
+ * it (or malloc fails) the buffer is marked failed and further appends are
+ * no-ops, so callers check once at the end instead of after every append. */
+struct api_buf {
+	char *data;
+	size_t len, cap, max;
+	bool failed;
+};
+
+void api_buf_init(struct api_buf *b, size_t max);
+void api_buf_fini(struct api_buf *b);
+void api_buf_add(struct api_buf *b, const char *s, size_t n);
+void api_buf_adds(struct api_buf *b, const char *s);
+void api_buf_printf(struct api_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes included); NULL → null. */
+void api_buf_json_str(struct api_buf *b, const char *s);
+void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
+/* Appends a date as a JSON string, or null for RULES_NO_DATE. */
+void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Hands the contents (NUL-terminated) to the caller: new, caller frees.
+ * NULL when the buffer failed. */
+char *api_buf_take(struct api_buf *b, size_t *len);
+
+/* ---- validation errors (api/problem.c) ---------------------------------- */
+
+#define API_MAX_ERRORS 50
+#define API_FIELD_MAX 160
+
+struct api_error {
+	char field[API_FIELD_MAX];
+	const char *code; /* static */
+	char message[200];
+};
+
+/* Fixed size: collecting errors never allocates. */
+struct api_errors {
+	struct api_error e[API_MAX_ERRORS];
+	size_t n;
+	size_t dropped; /* errors beyond API_MAX_ERRORS */
+};
+
+void api_errors_add(struct api_errors *errs, const char *field,
+		    const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool api_errors_has(const struct api_errors *errs, const char *code);
+
+/* Appends "/" + key to a JSON Pointer, escaping '~' and '/' (RFC 6901);
+ * truncates safely. */
+void api_pointer_join(char *dst, size_t dstlen, const char *base,
+		      const char *key);
+void api_pointer_index(char *dst, size_t dstlen, const char *base,
+		       size_t index);
+
+/* New problem object: {type, title, status, detail, errors}.  errs may be
+ * NULL, then errors holds one entry {field, code, detail}. */
+json_t *api_problem_new(int status, const char *code, const char *detail,
+			const struct api_errors *errs, const char *field);
+/* Fills resp with a problem+json (see api_problem_new). */
+void api_respond_problem(struct api_response *resp, int status,
+			 const char *code, const char *detail,
+			 const struct api_errors *errs, const char *field);
+/* Fills resp with a JSON document; takes a reference to doc. */
+void api_respond_json(struct api_response *resp, int status, json_t *doc,
+		      const char *content_type);
+/* Fills resp with a body taken from buf (500 if the buffer failed). */
+void api_respond_buf(struct api_response *resp, int status,
+		     struct api_buf *buf, const char *content_type);
+void api_response_header(struct api_response *resp, const char *name,
+			 const char *value);
+
+/* ---- per-request context (api/router.c) --------------------------------- */
+
+struct api_ctx {
+	const struct api_app *app;
+	const struct api_request *req;
+	enum rules_lang lang;
+	bool text;     /* text/plain summary wanted (eligibility routes) */
+	int32_t today; /* Asia/Tokyo */
+	char path_id[128]; /* the {id} or {number} segment, unvalidated */
+};
+
+const char *api_query_get(const struct api_request *req, const char *key);
+
+/* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
+
+/* Looks through every key, string and integer of doc for an individual
+ * number.  Returns true and the JSON Pointer of the first one in field. */
+bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen);
+
+/* ---- facts (api/facts.c) ------------------------------------------------ */
+
+/* Validates the facts object at JSON Pointer `ptr` into *out, adding every
+ * error found to errs.  as_of (or RULES_NO_DATE when it was itself
+ * invalid) bounds birth_date.  Returns 0 when no error was added. */
+int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
+		    struct rules_facts *out, struct api_errors *errs);
+
+/* ---- decisions (api/decision.c) ----------------------------------------- */
+
+/* Appends the decision object of SPEC §6 as JSON. */
+void api_decision_json(struct api_buf *b, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang,
+		       double now);
+/* Appends the human summary for terminals. */
+void api_decision_text(struct api_buf *b, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang);
+/* A new 26-character id (Crockford base32: 48-bit ms time + 80 random
+ * bits) into out[27]. */
+void api_ulid(char out[27], double now);
+
+/* ---- handlers ----------------------------------------------------------- */
+
+void api_eligibility_evaluate(const struct api_ctx *ctx,
+			      struct api_response *resp);
+void api_eligibility_batch(const struct api_ctx *ctx,
+			   struct api_response *resp);
+void api_rules_get(const struct api_ctx *ctx, struct api_response *resp);
+void api_person_put(const struct api_ctx *ctx, struct api_response *resp);
+void api_person_get(const struct api_ctx *ctx, struct api_response *resp);
+void api_person_delete(const struct api_ctx *ctx, struct api_response *resp);
+void api_person_eligibility(const struct api_ctx *ctx,
+			    struct api_response *resp);
+void api_persons_list(const struct api_ctx *ctx, struct api_response *resp);
+void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp);
+void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp);
+void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp);
+
+/* Reads the date query parameter name into *out when present; -1 with a
+ * 422 in resp when it is not a real date. */
+int api_query_date(const struct api_ctx *ctx, const char *name,
+		   int32_t *out, struct api_response *resp);
+
+struct db_insurer;
+/* Validates an insurer object (the body of PUT /v1/insurers/{number} or an
+ * insurer import line) for the valid number into *out. */
+int api_insurer_parse(json_t *doc, const char *number,
+		      struct db_insurer *out, struct api_errors *errs);
+
+struct db_person;
+/* Decides a stored person on as_of, with the registry's insurer name. */
+void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
+		       int32_t as_of, struct rules_decision *d);
+/* verified_at absent or older than stale_after_days before today. */
+bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p);
+
+/* Parses a JSON request body as the routes want it: 415 unless
+ * application/json, 400 unless one JSON object without duplicate keys,
+ * 422 individual_number_not_accepted when the body holds one.  Returns a
+ * new reference, or NULL with resp filled. */
+json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp);
+
+#endif

@@ -1,0 +1,321 @@
+/* persons.c - the person cache over HTTP: PUT, GET, DELETE, the stored
+ * decision, and the worklist. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "api/person.h"
+
+#define ANSWER_MAX ((size_t)16 << 20)
+/* Rows the worklist reads for one page at most, matching or not, so that a
+ * filter that matches little still answers quickly; the cursor goes on. */
+#define WORKLIST_SCAN_MAX 5000
+
+/* Maps a store failure to its answer. */
+static void respond_db_error(struct api_response *resp, enum db_result r)
+{
+	if (r == DB_BUSY) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database is busy (another writer "
+				    "holds it): retry shortly",
+				    NULL, "");
+		api_response_header(resp, "Retry-After", "1");
+	} else if (r == DB_FULL) {
+		api_respond_problem(resp, 507, "insufficient_storage",
+				    "the database cannot grow (disk full): "
+				    "nothing was written",
+				    NULL, "");
+	} else {
+		api_respond_problem(resp, 500, "internal_error",
+				    "the database failed: see the server log",
+				    NULL, "");
+	}
+}
+
+static struct db_conn *conn_or_503(const struct api_ctx *ctx,
+				   struct api_response *resp)
+{
+	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be opened", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
+	}
+	return c;
+}
+
+/* The {id} of the path, or a 422 invalid_person_id. */
+static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
+{
+	if (api_id_valid(ctx->path_id, strlen(ctx->path_id)))
+		return true;
+	api_respond_problem(resp, 422, "invalid_person_id",
+			    "a person id is 1-64 characters of A-Z a-z 0-9 "
+			    ". _ -",
+			    NULL, "path");
+	return false;
+}
+
+static void respond_not_found(struct api_response *resp)
+{
+	api_respond_problem(resp, 404, "not_found", "no person with this id",
+			    NULL, "path");
+}
+
+/* An entity tag from If-Match / If-None-Match: "*", or the first tag with
+ * its quotes (and a W/ prefix) removed. */
+static const char *etag_arg(const char *header, char out[40])
+{
+	const char *p = header;
+	size_t n;
+
+	if (!p)
+		return NULL;
+	while (*p == ' ')
+		p++;
+	if (*p == '*')
+		return "*";
+	if (strncmp(p, "W/", 2) == 0)
+		p += 2;
+	if (*p == '"')
+		p++;
+	n = strcspn(p, "\", ");
+	if (n >= 40)
+		n = 39;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
+static void set_etag(struct api_response *resp, const char *etag)
+{
+	char quoted[40];
+
+	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	api_response_header(resp, "ETag", quoted);
+}
+
+void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct api_errors *errs = NULL;
+	struct db_person *p = NULL;
+	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
+	enum db_result r;
+	struct db_conn *c;
+	char tag[40];
+	json_t *doc;
+
+	if (!path_id_ok(ctx, resp))
+		return;
+	doc = api_body_object(ctx, resp);
+	if (!doc)
+		return;
+	errs = calloc(1, sizeof *errs);
+	p = malloc(sizeof *p);
+	if (!errs || !p) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		goto out;
+	}
+	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) !=
+	    0) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the request has invalid values: see errors",
+				    errs, "");
+		goto out;
+	}
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		goto out;
+	r = db_person_put(c, p, etag_arg(ctx->req->if_match, tag),
+			  etag_arg(ctx->req->if_none_match, tag) != NULL,
+			  false, ctx->req->now, &outcome);
+	if (r == DB_PRECONDITION) {
+		api_respond_problem(resp, 412, "precondition_failed",
+				    ctx->req->if_none_match
+					    ? "the person already exists "
+					      "(If-None-Match: *)"
+					    : "the person changed since you read "
+					      "it (If-Match): GET it again",
+				    NULL, "header:If-Match");
+		goto out;
+	}
+	if (r != DB_OK) {
+		respond_db_error(resp, r);
+		goto out;
+	}
+	api_respond_json(resp, outcome == DB_PUT_CREATED ? 201 : 200,
+			 api_person_json(p), "application/json");
+	set_etag(resp, p->etag);
+out:
+	json_decref(doc);
+	free(errs);
+	free(p);
+}
+
+void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct db_person *p = NULL;
+	enum db_result r;
+	struct db_conn *c;
+
+	if (!path_id_ok(ctx, resp))
+		return;
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		return;
+	p = malloc(sizeof *p);
+	if (!p) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		return;
+	}
+	r = db_person_get(c, ctx->path_id, p);
+	if (r == DB_NOT_FOUND)
+		respond_not_found(resp);
+	else if (r != DB_OK)
+		respond_db_error(resp, r);
+	else {
+		api_respond_json(resp, 200, api_person_json(p),
+				 "application/json");
+		set_etag(resp, p->etag);
+	}
+	free(p);
+}
+
+void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
+{
+	enum db_result r;
+	struct db_conn *c;
+	char tag[40];
+
+	if (!path_id_ok(ctx, resp))
+		return;
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		return;
+	r = db_person_delete(c, ctx->path_id,
+			     etag_arg(ctx->req->if_match, tag));
+	if (r == DB_NOT_FOUND) {
+		respond_not_found(resp);
+	} else if (r == DB_PRECONDITION) {
+		api_respond_problem(resp, 412, "precondition_failed",
+				    "the person changed since you read it "
+				    "(If-Match): GET it again",
+				    NULL, "header:If-Match");
+	} else if (r != DB_OK) {
+		respond_db_error(resp, r);
+	} else {
+		resp->status = 204;
+		resp->content_type = NULL;
+	}
+}
+
+bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
+{
+	return p->verified_at == RULES_NO_DATE ||
+	       p->verified_at <
+		       ctx->today - ctx->app->ruleset->params.stale_after_days;
+}
+
+/* The optional ?as_of of the eligibility routes (today when absent);
+ * -1 with a 422 in resp when it is not a date. */
+int api_query_date(const struct api_ctx *ctx, const char *name,
+		   int32_t *out, struct api_response *resp)
+{
+	const char *q = api_query_get(ctx->req, name);
+	struct api_errors errs = {0};
+	char field[API_FIELD_MAX];
+
+	if (!q || rules_date_parse(q, strlen(q), out) == 0)
+		return 0;
+	snprintf(field, sizeof field, "?%s", name);
+	api_errors_add(&errs, field, "invalid_date",
+		       "not a real date in the form YYYY-MM-DD");
+	api_respond_problem(resp, 422, "validation_failed",
+			    "the query has invalid parameters: see errors",
+			    &errs, "");
+	return -1;
+}
+
+void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
+		       int32_t as_of, struct rules_decision *d)
+{
+	rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d);
+	d->insurer_name = NULL;
+	if (p->insurer_name_ja[0] || p->insurer_name_en[0])
+		d->insurer_name = ctx->lang == RULES_LANG_EN &&
+						  p->insurer_name_en[0]
+					  ? p->insurer_name_en
+					  : p->insurer_name_ja;
+}
+
+void api_person_eligibility(const struct api_ctx *ctx,
+			    struct api_response *resp)
+{
+	struct db_person *p = NULL;
+	struct rules_decision d;
+	struct api_buf b;
+	enum db_result r;
+	struct db_conn *c;
+	int32_t as_of;
+	bool stale;
+
+	if (!path_id_ok(ctx, resp))
+		return;
+	as_of = ctx->today;
+	if (api_query_date(ctx, "as_of", &as_of, resp) != 0)
+		return;
+	c = conn_or_503(ctx, resp);
+	if (!c)
+		return;
+	p = malloc(sizeof *p);
+	if (!p) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		return;
+	}
+	r = db_person_get(c, ctx->path_id, p);
+	if (r == DB_NOT_FOUND) {
+		respond_not_found(resp);
+		goto out;
+	}
+	if (r != DB_OK) {
+		respond_db_error(resp, r);
+		goto out;
+	}
+	api_person_decide(ctx, p, as_of, &d);
+	stale = api_person_stale(ctx, p);
+	api_buf_init(&b, ANSWER_MAX);
+	if (ctx->text) {
+		api_buf_printf(&b, "%s%s%s\n", p->person_id,
+			       p->display_name[0] ? "  " : "", p->display_name);
+		api_decision_text(&b, &d, &ctx->app->ruleset->params, ctx->lang);
+		if (stale)
+			api_buf_adds(&b, ctx->lang == RULES_LANG_EN
+						 ? "NOTE: the stored registration "
+						   "status is stale: check it "
+						   "again.\n"
+						 : "注意: 登録状況の確認から時間が"
+						   "経っています。確認し直してく"
+						   "ださい。\n");
+		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
+		goto out;
+	}
+	api_decision_json(&b, &d, &ctx->app->ruleset->params, ctx->lang,
+			  ctx->req->now);
+	/* Reopen the object to add what only a stored answer has. */
+	if (!b.failed && b.len > 0)
+		b.len--;
+	api_buf_adds(&b, ",\"person_id\":");
+	api_buf_json_str(&b, p->person_id);
+	api_buf_adds(&b, ",\"data_as_of\":");
+	api_buf_json_date(&b, p->verified_at);
+	api_buf_adds(&b, stale ? ",\"stale\":true}" : ",\"stale\":false}");
+	api_respond_buf(resp, 200, &b, "application/json");
+	set_etag(resp, p->etag);
+out:
+	free(p);
+}

@@ -1,0 +1,209 @@
+/* problem.c - validation errors and RFC 9457 problem+json answers.
+ *
+ * The one place that maps an error code to an HTTP problem: every error the
+ * service gives goes through api_problem_new. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+#define PROBLEM_TYPE_PREFIX "urn:shikaku:problem:"
+
+static const struct {
+	const char *code;
+	const char *title;
+} titles[] = {
+	{"invalid_json", "The body is not a JSON object"},
+	{"invalid_request", "The request is malformed"},
+	{"unsupported_media_type", "Unsupported media type"},
+	{"not_found", "Not found"},
+	{"method_not_allowed", "Method not allowed"},
+	{"payload_too_large", "Request body too large"},
+	{"request_header_fields_too_large", "Request headers too large"},
+	{"too_many_items", "Too many items in the batch"},
+	{"validation_failed", "The request has invalid values"},
+	{"individual_number_not_accepted",
+	 "An individual number (個人番号) is never accepted"},
+	{"invalid_batch", "The batch is malformed"},
+	{"service_unavailable", "Service unavailable"},
+	{"internal_error", "Internal error"},
+};
+
+static const char *problem_title(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof titles / sizeof titles[0]; i++)
+		if (strcmp(titles[i].code, code) == 0)
+			return titles[i].title;
+	return "Error";
+}
+
+void api_errors_add(struct api_errors *errs, const char *field,
+		    const char *code, const char *fmt, ...)
+{
+	struct api_error *e;
+	va_list ap;
+
+	if (errs->n >= API_MAX_ERRORS) {
+		errs->dropped++;
+		return;
+	}
+	e = &errs->e[errs->n++];
+	snprintf(e->field, sizeof e->field, "%s", field);
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof e->message, fmt, ap);
+	va_end(ap);
+}
+
+bool api_errors_has(const struct api_errors *errs, const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		if (strcmp(errs->e[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+void api_pointer_join(char *dst, size_t dstlen, const char *base,
+		      const char *key)
+{
+	size_t n = (size_t)snprintf(dst, dstlen, "%s/", base);
+
+	for (; *key && n + 3 < dstlen; key++) {
+		if (*key == '~') {
+			dst[n++] = '~';
+			dst[n++] = '0';
+		} else if (*key == '/') {
+			dst[n++] = '~';
+			dst[n++] = '1';
+		} else {
+			dst[n++] = *key;
+		}
+	}
+	if (n < dstlen)
+		dst[n] = '\0';
+}
+
+void api_pointer_index(char *dst, size_t dstlen, const char *base,
+		       size_t index)
+{
+	snprintf(dst, dstlen, "%s/%zu", base, index);
+}
+
+json_t *api_problem_new(int status, const char *code, const char *detail,
+			const struct api_errors *errs, const char *field)
+{
+	char type[96];
+	json_t *doc, *list;
+	size_t i;
+
+	snprintf(type, sizeof type, PROBLEM_TYPE_PREFIX "%s", code);
+	doc = json_object();
+	list = json_array();
+	json_object_set_new(doc, "type", json_string(type));
+	json_object_set_new(doc, "title", json_string(problem_title(code)));
+	json_object_set_new(doc, "status", json_integer(status));
+	json_object_set_new(doc, "detail", json_string(detail));
+	if (errs && errs->n > 0) {
+		for (i = 0; i < errs->n; i++) {
+			const struct api_error *e = &errs->e[i];
+
+			json_array_append_new(
+				list, json_pack("{s:s, s:s, s:s}", "field",
+						e->field, "code", e->code,
+						"message", e->message));
+		}
+		if (errs->dropped)
+			json_object_set_new(doc, "errors_omitted",
+					    json_integer((json_int_t)errs->dropped));
+	} else {
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s}", "field",
+						field ? field : "", "code",
+						code, "message", detail));
+	}
+	json_object_set_new(doc, "errors", list);
+	return doc;
+}
+
+void api_respond_json(struct api_response *resp, int status, json_t *doc,
+		      const char *content_type)
+{
+	char *body;
+
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!body) {
+		static const char oom[] =
+			"{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\","
+			"\"title\":\"Internal error\",\"status\":500,"
+			"\"detail\":\"out of memory\",\"errors\":[]}";
+
+		resp->status = 500;
+		resp->body = strdup(oom);
+		resp->body_len = resp->body ? sizeof oom - 1 : 0;
+		resp->content_type = "application/problem+json";
+		return;
+	}
+	resp->status = status;
+	resp->body = body;
+	resp->body_len = strlen(body);
+	resp->content_type = content_type;
+}
+
+void api_respond_problem(struct api_response *resp, int status,
+			 const char *code, const char *detail,
+			 const struct api_errors *errs, const char *field)
+{
+	api_respond_json(resp, status,
+			 api_problem_new(status, code, detail, errs, field),
+			 "application/problem+json");
+}
+
+void api_problem_simple(struct api_response *resp, int status,
+			const char *code, const char *title,
+			const char *detail)
+{
+	(void)title;
+	api_respond_problem(resp, status, code, detail, NULL, "");
+}
+
+void api_respond_buf(struct api_response *resp, int status,
+		     struct api_buf *buf, const char *content_type)
+{
+	size_t len = 0;
+	char *body = api_buf_take(buf, &len);
+
+	if (!body) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "the answer could not be built", NULL, "");
+		return;
+	}
+	resp->status = status;
+	resp->body = body;
+	resp->body_len = len;
+	resp->content_type = content_type;
+}
+
+void api_response_header(struct api_response *resp, const char *name,
+			 const char *value)
+{
+	struct api_header *h;
+
+	if (resp->n_headers >= API_MAX_HEADERS)
+		return;
+	h = &resp->headers[resp->n_headers++];
+	snprintf(h->name, sizeof h->name, "%s", name);
+	snprintf(h->value, sizeof h->value, "%s", value);
+}
+
+void api_response_fini(struct api_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}

@@ -1,0 +1,405 @@
+/* router.c - the route table and what every request goes through:
+ * route and method (404/405), path and query (individual numbers, unknown
+ * or bad parameters), language and format negotiation, then the handler. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/internal.h"
+
+typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
+
+enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+
+struct route {
+	unsigned method;
+	const char *path; /* a segment "{id}" matches any one segment */
+	api_handler handler;
+	bool text;                  /* format=text / Accept: text/plain */
+	const char *const *query;   /* the parameters it takes, besides lang */
+};
+
+static void health_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	api_respond_json(resp, 200,
+			 json_pack("{s:s, s:s}", "status", "ok", "version",
+				   ctx->app->version ? ctx->app->version : ""),
+			 "application/json");
+}
+
+static void openapi_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	char *copy = malloc(ctx->app->openapi_len + 1);
+
+	if (!copy) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		return;
+	}
+	memcpy(copy, ctx->app->openapi_yaml, ctx->app->openapi_len);
+	copy[ctx->app->openapi_len] = '\0';
+	resp->status = 200;
+	resp->body = copy;
+	resp->body_len = ctx->app->openapi_len;
+	resp->content_type = "application/yaml";
+}
+
+static const char *const q_none[] = {NULL};
+static const char *const q_format[] = {"format", NULL};
+static const char *const q_eligibility[] = {"format", "as_of", NULL};
+static const char *const q_worklist[] = {
+	"format", "facility_id", "needs_action", "entitlement",
+	"due_before", "as_of", "limit", "cursor", NULL};
+static const char *const q_insurers[] = {"prefecture", "scheme", "q",
+					 "limit", "cursor", NULL};
+
+static const struct route routes[] = {
+	{M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
+	 q_format},
+	{M_POST, "/v1/eligibility:batch", api_eligibility_batch, false,
+	 q_none},
+	{M_GET, "/v1/persons", api_persons_list, true, q_worklist},
+	{M_GET, "/v1/persons/{id}", api_person_get, false, q_none},
+	{M_PUT, "/v1/persons/{id}", api_person_put, false, q_none},
+	{M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none},
+	{M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
+	 q_eligibility},
+	{M_GET, "/v1/insurers", api_insurers_list, false, q_insurers},
+	{M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none},
+	{M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none},
+	{M_GET, "/v1/rules", api_rules_get, false, q_none},
+	{M_GET, "/healthz", health_get, false, q_none},
+	{M_GET, "/openapi.yaml", openapi_get, false, q_none},
+};
+
+/* Matches path against pattern; copies the {id} segment into id. */
+static bool route_match(const char *pattern, const char *path, char *id,
+			size_t idlen)
+{
+	const char *p = pattern, *q = path;
+
+	while (*p && *q) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			size_t n = strcspn(q, "/");
+
+			if (n == 0)
+				return false;
+			snprintf(id, idlen, "%.*s", (int)n, q);
+			p += 4;
+			q += n;
+			continue;
+		}
+		if (*p != *q)
+			return false;
+		p++;
+		q++;
+	}
+	return *p == '\0' && *q == '\0';
+}
+
+
+static unsigned method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return M_GET;
+	if (strcmp(m, "POST") == 0)
+		return M_POST;
+	if (strcmp(m, "PUT") == 0)
+		return M_PUT;
+	if (strcmp(m, "DELETE") == 0)
+		return M_DELETE;
+	return 0;
+}
+
+const char *api_query_get(const struct api_request *req, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < req->n_query; i++)
+		if (strcmp(req->query[i].key, key) == 0)
+			return req->query[i].value ? req->query[i].value : "";
+	return NULL;
+}
+
+/* q-value of one comma-separated element "name;q=0.5" (1 when absent). */
+static double element_q(const char *params, const char *end)
+{
+	const char *q;
+
+	for (q = params; q && q < end; q = memchr(q, ';', (size_t)(end - q))) {
+		q++;
+		while (q < end && *q == ' ')
+			q++;
+		if (end - q > 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+			return strtod(q + 2, NULL);
+	}
+	return 1.0;
+}
+
+/* Walks a header list "a;q=.5, b" calling back with each element's token
+ * (without parameters) and its q. */
+static void header_list_each(const char *h,
+			     void (*fn)(const char *, size_t, double, void *),
+			     void *arg)
+{
+	const char *p = h, *end, *semi;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		semi = memchr(p, ';', (size_t)(end - p));
+		{
+			const char *tok_end = semi ? semi : end;
+
+			while (tok_end > p &&
+			       (tok_end[-1] == ' ' || tok_end[-1] == '\t'))
+				tok_end--;
+			fn(p, (size_t)(tok_end - p), semi ? element_q(semi, end) : 1.0,
+			   arg);
+		}
+		p = end;
+	}
+}
+
+struct lang_pick {
+	double best_q;
+	enum rules_lang lang;
+};
+
+static void lang_element(const char *tok, size_t n, double q, void *arg)
+{
+	struct lang_pick *pick = arg;
+	enum rules_lang l;
+
+	if (n >= 2 && strncasecmp(tok, "en", 2) == 0 && (n == 2 || tok[2] == '-'))
+		l = RULES_LANG_EN;
+	else if (n >= 2 && strncasecmp(tok, "ja", 2) == 0 &&
+		 (n == 2 || tok[2] == '-'))
+		l = RULES_LANG_JA;
+	else
+		return;
+	if (q > pick->best_q) {
+		pick->best_q = q;
+		pick->lang = l;
+	}
+}
+
+struct accept_pick {
+	double text_q, json_q;
+};
+
+static void accept_element(const char *tok, size_t n, double q, void *arg)
+{
+	struct accept_pick *pick = arg;
+
+	if (n == 10 && strncasecmp(tok, "text/plain", n) == 0) {
+		if (q > pick->text_q)
+			pick->text_q = q;
+	} else if ((n == 16 && strncasecmp(tok, "application/json", n) == 0) ||
+		   (n == 3 && strncmp(tok, "*/*", n) == 0) ||
+		   (n == 13 && strncasecmp(tok, "application/*", n) == 0)) {
+		if (q > pick->json_q)
+			pick->json_q = q;
+	}
+}
+
+/* ?lang wins; then Accept-Language; Japanese otherwise. */
+static int negotiate_lang(const struct api_request *req, enum rules_lang *lang,
+			  struct api_errors *errs)
+{
+	const char *q = api_query_get(req, "lang");
+	struct lang_pick pick = {0.0, RULES_LANG_JA};
+
+	if (q) {
+		if (strcasecmp(q, "en") == 0) {
+			*lang = RULES_LANG_EN;
+		} else if (strcasecmp(q, "ja") == 0) {
+			*lang = RULES_LANG_JA;
+		} else {
+			api_errors_add(errs, "?lang", "invalid_enum",
+				       "lang is ja or en");
+			return -1;
+		}
+		return 0;
+	}
+	if (req->accept_language)
+		header_list_each(req->accept_language, lang_element, &pick);
+	*lang = pick.lang;
+	return 0;
+}
+
+static int negotiate_format(const struct api_request *req, bool allowed,
+			    bool *text, struct api_errors *errs)
+{
+	const char *f = allowed ? api_query_get(req, "format") : NULL;
+	struct accept_pick pick = {0.0, 0.0};
+
+	*text = false;
+	if (f) {
+		if (strcasecmp(f, "text") == 0) {
+			*text = true;
+		} else if (strcasecmp(f, "json") != 0) {
+			api_errors_add(errs, "?format", "invalid_enum",
+				       "format is json or text");
+			return -1;
+		}
+		return 0;
+	}
+	if (allowed && req->accept) {
+		header_list_each(req->accept, accept_element, &pick);
+		*text = pick.text_q > 0 && pick.text_q > pick.json_q;
+	}
+	return 0;
+}
+
+/* SPEC §8: path segments, query keys and values, and the request id header
+ * are looked at before anything else of the request. */
+static bool request_has_individual_number(const struct api_request *req,
+					  char *field, size_t fieldlen)
+{
+	const char *seg = req->path, *slash;
+	size_t i;
+
+	if (req->request_id_is_individual_number) {
+		snprintf(field, fieldlen, "header:X-Request-Id");
+		return true;
+	}
+	while (seg && *seg) {
+		slash = strchr(seg + 1, '/');
+		if (rules_is_individual_number(seg + 1,
+					       slash ? (size_t)(slash - seg - 1)
+						     : strlen(seg + 1))) {
+			snprintf(field, fieldlen, "path");
+			return true;
+		}
+		seg = slash;
+	}
+	for (i = 0; i < req->n_query; i++) {
+		const struct api_kv *kv = &req->query[i];
+
+		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
+		    (kv->value &&
+		     rules_is_individual_number(kv->value, strlen(kv->value)))) {
+			snprintf(field, fieldlen, "?%s",
+				 rules_is_individual_number(kv->key,
+							    strlen(kv->key))
+					 ? ""
+					 : kv->key);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void check_query(const struct api_request *req, const struct route *r,
+			struct api_errors *errs)
+{
+	char field[API_FIELD_MAX];
+	size_t i, j;
+
+	if (req->query_overflow)
+		api_errors_add(errs, "?", "invalid_request",
+			       "too many query parameters");
+	for (i = 0; i < req->n_query; i++) {
+		const char *k = req->query[i].key;
+		bool known = strcmp(k, "lang") == 0;
+
+		for (j = 0; r->query[j]; j++)
+			if (strcmp(r->query[j], k) == 0)
+				known = true;
+
+		snprintf(field, sizeof field, "?%.100s", k);
+		if (!known) {
+			api_errors_add(errs, field, "unknown_field",
+				       "this route takes no parameter of this "
+				       "name");
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(req->query[j].key, k) == 0)
+				api_errors_add(errs, field, "invalid_request",
+					       "the parameter is repeated");
+	}
+}
+
+void api_handle(const struct api_app *app, const struct api_request *req,
+		struct api_response *resp)
+{
+	struct api_errors *errs = NULL;
+	const struct route *r = NULL;
+	struct api_ctx ctx;
+	char field[API_FIELD_MAX], allow[64] = "", id[128] = "";
+	unsigned m = method_bit(req->method), any = 0;
+	size_t i;
+
+	memset(resp, 0, sizeof *resp);
+	resp->route = "unmatched";
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (!route_match(routes[i].path, req->path, id, sizeof id))
+			continue;
+		any |= routes[i].method;
+		if (routes[i].method & m)
+			r = &routes[i];
+	}
+	if (!any) {
+		api_respond_problem(resp, 404, "not_found",
+				    "no such resource: see GET /openapi.yaml",
+				    NULL, "path");
+		return;
+	}
+	if (!r) {
+		snprintf(allow, sizeof allow, "%s%s%s%s",
+			 any & M_GET ? "GET, HEAD, " : "",
+			 any & M_POST ? "POST, " : "", any & M_PUT ? "PUT, " : "",
+			 any & M_DELETE ? "DELETE, " : "");
+		allow[strlen(allow) - 2] = '\0';
+		api_respond_problem(resp, 405, "method_not_allowed",
+				    "this resource does not take this method: "
+				    "see the Allow header",
+				    NULL, "method");
+		api_response_header(resp, "Allow", allow);
+		for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
+			if (route_match(routes[i].path, req->path, id,
+					sizeof id))
+				resp->route = routes[i].path;
+		return;
+	}
+	resp->route = r->path;
+	if (request_has_individual_number(req, field, sizeof field)) {
+		api_respond_problem(resp, 422, "individual_number_not_accepted",
+				    "the request holds an individual number "
+				    "(個人番号); it was not processed. Never "
+				    "send one to this service",
+				    NULL, field);
+		return;
+	}
+	errs = calloc(1, sizeof *errs);
+	if (!errs) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "out of memory", NULL, "");
+		return;
+	}
+	ctx.app = app;
+	ctx.req = req;
+	ctx.today = rules_date_tokyo((int64_t)req->now);
+	memcpy(ctx.path_id, id, sizeof ctx.path_id);
+	check_query(req, r, errs);
+	negotiate_lang(req, &ctx.lang, errs);
+	negotiate_format(req, r->text, &ctx.text, errs);
+	if (errs->n) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the query has invalid parameters: see "
+				    "errors",
+				    errs, "");
+		free(errs);
+		return;
+	}
+	free(errs);
+	r->handler(&ctx, resp);
+}

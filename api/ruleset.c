@@ -1,0 +1,204 @@
+/* ruleset.c - the parameters in force (SPEC §4): rules file and GET /v1/rules. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+static const char *const param_names[5] = {
+	"provisional_end", "late_elderly_auto_age", "apply_margin_days",
+	"ecert_grace_months", "stale_after_days"};
+
+/* Reads an integer parameter within [lo, hi]. */
+static int param_int(json_t *v, const char *name, int lo, int hi, int *out,
+		     char *err, size_t errlen)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "%s: expected an integer", name);
+		return -1;
+	}
+	n = json_integer_value(v);
+	if (n < lo || n > hi) {
+		snprintf(err, errlen, "%s: %lld is outside %d-%d", name,
+			 (long long)n, lo, hi);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
+			 char *err, size_t errlen)
+{
+	char msg[200];
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach (doc, key, v) {
+		size_t which = 5;
+		int rc = 0;
+
+		for (i = 0; i < 5; i++)
+			if (strcmp(param_names[i], key) == 0)
+				which = i;
+		msg[0] = '\0';
+		switch (which) {
+		case 0:
+			if (!json_is_string(v) ||
+			    rules_date_parse(json_string_value(v),
+					     json_string_length(v),
+					     &out->params.provisional_end) != 0) {
+				snprintf(msg, sizeof msg,
+					 "provisional_end: expected a real date "
+					 "YYYY-MM-DD");
+				rc = -1;
+			}
+			break;
+		case 1:
+			if (json_is_null(v))
+				out->params.late_elderly_auto_age = -1;
+			else
+				rc = param_int(v, key, 65, 120,
+					       &out->params.late_elderly_auto_age,
+					       msg, sizeof msg);
+			break;
+		case 2:
+			rc = param_int(v, key, 0, 366,
+				       &out->params.apply_margin_days, msg,
+				       sizeof msg);
+			break;
+		case 3:
+			rc = param_int(v, key, 0, 24,
+				       &out->params.ecert_grace_months, msg,
+				       sizeof msg);
+			break;
+		case 4:
+			rc = param_int(v, key, 1, 3650,
+				       &out->params.stale_after_days, msg,
+				       sizeof msg);
+			break;
+		default:
+			snprintf(msg, sizeof msg,
+				 "unknown parameter \"%.40s\" (known: "
+				 "provisional_end, late_elderly_auto_age, "
+				 "apply_margin_days, ecert_grace_months, "
+				 "stale_after_days)",
+				 key);
+			rc = -1;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "rules file %s: %s", path, msg);
+			return -1;
+		}
+		out->source[which] = path;
+	}
+	return 0;
+}
+
+int api_ruleset_load(const char *path, struct api_ruleset *out, char *err,
+		     size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc;
+	size_t i;
+	int rc;
+
+	rules_params_default(&out->params);
+	for (i = 0; i < 5; i++)
+		out->source[i] = "default";
+	if (!path)
+		return 0;
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		snprintf(err, errlen,
+			 "rules file %s: not a readable JSON object (line %d, "
+			 "column %d: %s)",
+			 path, jerr.line, jerr.column, jerr.text);
+		return -1;
+	}
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "rules file %s: expected a JSON object",
+			 path);
+		json_decref(doc);
+		return -1;
+	}
+	rc = ruleset_apply(doc, path, out, err, errlen);
+	json_decref(doc);
+	return rc;
+}
+
+static const enum rules_entitlement rule_entitlement[9] = {
+	RULES_ENT_EX_OFFICIO,     RULES_ENT_PROVISIONAL,
+	RULES_ENT_EX_OFFICIO,     RULES_ENT_ON_APPLICATION,
+	RULES_ENT_ON_APPLICATION, RULES_ENT_UNDETERMINED,
+	RULES_ENT_ON_APPLICATION, RULES_ENT_ON_APPLICATION,
+	RULES_ENT_NOT_ENTITLED};
+
+static json_t *text_json(const struct rules_text *t, enum rules_lang lang)
+{
+	return json_pack("{s:s, s:s?, s:s}", "code", t->code, "source",
+			 t->source, "text", t->text[lang]);
+}
+
+void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	const struct api_ruleset *rs = ctx->app->ruleset;
+	const struct rules_params *p = &rs->params;
+	json_t *doc, *params, *rules, *reasons, *advice, *t;
+	char date[11];
+	int i;
+
+	rules_date_format(p->provisional_end, date);
+	params = json_object();
+	json_object_set_new(params, param_names[0],
+			    json_pack("{s:s, s:s}", "value", date, "source",
+				      rs->source[0]));
+	json_object_set_new(
+		params, param_names[1],
+		json_pack("{s:o, s:s}", "value",
+			  p->late_elderly_auto_age < 0
+				  ? json_null()
+				  : json_integer(p->late_elderly_auto_age),
+			  "source", rs->source[1]));
+	json_object_set_new(params, param_names[2],
+			    json_pack("{s:i, s:s}", "value",
+				      p->apply_margin_days, "source",
+				      rs->source[2]));
+	json_object_set_new(params, param_names[3],
+			    json_pack("{s:i, s:s}", "value",
+				      p->ecert_grace_months, "source",
+				      rs->source[3]));
+	json_object_set_new(params, param_names[4],
+			    json_pack("{s:i, s:s}", "value",
+				      p->stale_after_days, "source",
+				      rs->source[4]));
+
+	rules = json_array();
+	for (i = 0; i < 9; i++) {
+		t = text_json(rules_reason_text((enum rules_reason)i), ctx->lang);
+		json_object_set_new(t, "order", json_integer(i + 1));
+		json_object_set_new(t, "entitlement",
+				    json_string(rules_entitlement_name(
+					    rule_entitlement[i])));
+		json_array_append_new(rules, t);
+	}
+	reasons = json_array();
+	for (i = 0; i < RULES_R_COUNT; i++)
+		json_array_append_new(
+			reasons,
+			text_json(rules_reason_text((enum rules_reason)i),
+				  ctx->lang));
+	advice = json_array();
+	for (i = 0; i < RULES_A_COUNT; i++)
+		json_array_append_new(
+			advice,
+			text_json(rules_advice_text((enum rules_advice)i),
+				  ctx->lang));
+	doc = json_pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "ruleset", "id",
+			RULES_RULESET_ID, "version", RULES_RULESET_VERSION,
+			"parameters", params, "rules", rules, "reasons",
+			reasons, "advice", advice);
+	api_respond_json(resp, 200, doc, "application/json");
+}

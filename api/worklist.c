@@ -1,0 +1,285 @@
+/* worklist.c - GET /v1/persons: who still needs to act, page by page.
+ *
+ * Keyset pagination on person_id: the cursor is the last person_id read
+ * (base64url, to keep it opaque), so rows written between two pages are
+ * neither skipped nor repeated.  The filters depend on today's decision,
+ * so they are applied while reading; one page reads at most
+ * WORKLIST_SCAN_MAX rows and then hands back a cursor even when it found
+ * fewer than `limit` matches. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "api/person.h"
+
+#define ANSWER_MAX ((size_t)16 << 20)
+#define WORKLIST_SCAN_MAX 5000
+#define WORKLIST_CHUNK 500
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void cursor_encode(const char *id, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)id;
+	size_t n = strlen(id), i, o = 0;
+
+	for (i = 0; i < n && o + 5 < outlen; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		if (i + 1 < n)
+			out[o++] = b64[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[o++] = b64[v & 63];
+	}
+	out[o] = '\0';
+}
+
+/* Returns 0 and the id, or -1 when s is not a cursor of ours. */
+static int cursor_decode(const char *s, char *out, size_t outlen)
+{
+	size_t n = strlen(s), i, o = 0;
+	unsigned v = 0;
+	int bits = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *k = strchr(b64, s[i]);
+
+		if (!k || !s[i])
+			return -1;
+		v = (v << 6) | (unsigned)(k - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)((v >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	return api_id_valid(out, o) ? 0 : -1;
+}
+
+struct worklist {
+	const struct api_ctx *ctx;
+	int32_t as_of;
+	bool needs_action;
+	int entitlement;    /* -1 = any */
+	int32_t due_before; /* RULES_NO_DATE = any */
+	int limit;
+	int found;
+	int scanned;
+	bool first;
+	struct api_buf *b;
+};
+
+static void row_json(struct worklist *w, const struct db_person *p,
+		     const struct rules_decision *d, bool stale)
+{
+	size_t i;
+
+	api_buf_adds(w->b, w->first ? "{\"person_id\":" : ",{\"person_id\":");
+	w->first = false;
+	api_buf_json_str(w->b, p->person_id);
+	api_buf_adds(w->b, ",\"facility_id\":");
+	api_buf_json_str(w->b, p->facility_id[0] ? p->facility_id : NULL);
+	api_buf_adds(w->b, ",\"display_name\":");
+	api_buf_json_str(w->b, p->display_name[0] ? p->display_name : NULL);
+	api_buf_adds(w->b, ",\"entitlement\":");
+	api_buf_json_str(w->b, rules_entitlement_name(d->entitlement));
+	api_buf_adds(w->b, d->application_required
+				   ? ",\"application_required\":true"
+				   : ",\"application_required\":false");
+	api_buf_adds(w->b, ",\"apply_by\":");
+	api_buf_json_date(w->b, d->apply_by);
+	api_buf_adds(w->b, stale ? ",\"stale\":true" : ",\"stale\":false");
+	api_buf_adds(w->b, ",\"actions\":[");
+	for (i = 0; i < d->n_advice; i++) {
+		if (i)
+			api_buf_adds(w->b, ",");
+		api_buf_json_str(w->b, rules_advice_text(d->advice[i])->code);
+	}
+	api_buf_adds(w->b, "]}");
+}
+
+/* One row of the terminal table; columns fit 80 columns. */
+static void row_text(struct worklist *w, const struct db_person *p,
+		     const struct rules_decision *d, bool stale)
+{
+	char date[11] = "-";
+	bool en = w->ctx->lang == RULES_LANG_EN;
+
+	if (d->apply_by != RULES_NO_DATE)
+		rules_date_format(d->apply_by, date);
+	api_buf_printf(w->b, "%-20.20s %-10.10s %-16s %-5s %-10s %s\n",
+		       p->person_id,
+		       p->facility_id[0] ? p->facility_id : "-",
+		       rules_entitlement_name(d->entitlement),
+		       d->application_required ? (en ? "yes" : "要") : "-",
+		       date, stale ? (en ? "stale" : "要再確認") : "");
+}
+
+static int worklist_row(const struct db_person *p, void *arg)
+{
+	struct worklist *w = arg;
+	struct rules_decision d;
+	bool stale;
+
+	w->scanned++;
+	api_person_decide(w->ctx, p, w->as_of, &d);
+	stale = api_person_stale(w->ctx, p);
+	if (w->needs_action && !d.application_required &&
+	    d.entitlement != RULES_ENT_UNDETERMINED && !stale)
+		return 0;
+	if (w->entitlement >= 0 && (int)d.entitlement != w->entitlement)
+		return 0;
+	if (w->due_before != RULES_NO_DATE &&
+	    (d.apply_by == RULES_NO_DATE || d.apply_by >= w->due_before))
+		return 0;
+	if (w->ctx->text)
+		row_text(w, p, &d, stale);
+	else
+		row_json(w, p, &d, stale);
+	w->found++;
+	return w->found >= w->limit ? 1 : 0;
+}
+
+static int entitlement_from_name(const char *s)
+{
+	int i;
+
+	for (i = 0; i < RULES_ENT_COUNT; i++)
+		if (strcmp(rules_entitlement_name((enum rules_entitlement)i),
+			   s) == 0)
+			return i;
+	return -1;
+}
+
+void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct api_errors errs = {0};
+	struct worklist w = {0};
+	struct api_buf b;
+	struct db_conn *c;
+	const char *q;
+	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1], cursor[100];
+	const char *facility = api_query_get(ctx->req, "facility_id");
+	bool more = true;
+	enum db_result r = DB_OK;
+	char *end;
+	long n;
+
+	w.ctx = ctx;
+	w.as_of = ctx->today;
+	w.entitlement = -1;
+	w.due_before = RULES_NO_DATE;
+	w.limit = 100;
+	w.first = true;
+	if (facility && !api_id_valid(facility, strlen(facility)))
+		api_errors_add(&errs, "?facility_id", "invalid_facility_id",
+			       "1-64 characters of A-Z a-z 0-9 . _ -");
+	q = api_query_get(ctx->req, "needs_action");
+	if (q && strcmp(q, "true") == 0)
+		w.needs_action = true;
+	else if (q && strcmp(q, "false") != 0)
+		api_errors_add(&errs, "?needs_action", "invalid_enum",
+			       "true or false");
+	q = api_query_get(ctx->req, "entitlement");
+	if (q && (w.entitlement = entitlement_from_name(q)) < 0)
+		api_errors_add(&errs, "?entitlement", "invalid_enum",
+			       "ex_officio, provisional, on_application, "
+			       "not_entitled or undetermined");
+	q = api_query_get(ctx->req, "due_before");
+	if (q && rules_date_parse(q, strlen(q), &w.due_before) != 0)
+		api_errors_add(&errs, "?due_before", "invalid_date",
+			       "not a real date in the form YYYY-MM-DD");
+	q = api_query_get(ctx->req, "as_of");
+	if (q && rules_date_parse(q, strlen(q), &w.as_of) != 0)
+		api_errors_add(&errs, "?as_of", "invalid_date",
+			       "not a real date in the form YYYY-MM-DD");
+	q = api_query_get(ctx->req, "limit");
+	if (q) {
+		n = strtol(q, &end, 10);
+		if (!*q || *end || n < 1 || n > 1000)
+			api_errors_add(&errs, "?limit", "invalid_type",
+				       "an integer from 1 to 1000");
+		else
+			w.limit = (int)n;
+	}
+	q = api_query_get(ctx->req, "cursor");
+	if (q && cursor_decode(q, after, sizeof after) != 0)
+		api_errors_add(&errs, "?cursor", "invalid_type",
+			       "not a cursor this server gave: use next_cursor "
+			       "as it came");
+	if (errs.n) {
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the query has invalid parameters: see "
+				    "errors",
+				    &errs, "");
+		return;
+	}
+	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be opened", NULL, "");
+		return;
+	}
+	api_buf_init(&b, ANSWER_MAX);
+	w.b = &b;
+	if (ctx->text)
+		api_buf_printf(&b, "%-20s %-10s %-16s %-5s %-10s %s\n",
+			       "person_id", "facility",
+			       ctx->lang == RULES_LANG_EN ? "entitlement"
+							  : "entitlement",
+			       ctx->lang == RULES_LANG_EN ? "apply" : "申請",
+			       "apply_by", "");
+	else
+		api_buf_adds(&b, "{\"items\":[");
+	while (w.found < w.limit && w.scanned < WORKLIST_SCAN_MAX) {
+		int before = w.scanned;
+
+		r = db_person_list(c, facility, after, WORKLIST_CHUNK,
+				   worklist_row, &w, last);
+		if (r != DB_OK)
+			break;
+		if (!last[0] || w.scanned - before < WORKLIST_CHUNK) {
+			/* The table ended inside this chunk, unless the
+			 * callback stopped it at the limit. */
+			if (w.found < w.limit || !last[0])
+				more = false;
+			if (last[0])
+				memcpy(after, last, sizeof after);
+			break;
+		}
+		memcpy(after, last, sizeof after);
+	}
+	if (r != DB_OK) {
+		api_buf_fini(&b);
+		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
+				    r == DB_BUSY ? "service_unavailable"
+						 : "internal_error",
+				    "the database failed", NULL, "");
+		return;
+	}
+	if (more && after[0])
+		cursor_encode(after, cursor, sizeof cursor);
+	else
+		cursor[0] = '\0';
+	if (ctx->text) {
+		if (cursor[0])
+			api_buf_printf(&b, "-- more: cursor=%s\n", cursor);
+		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
+		return;
+	}
+	api_buf_adds(&b, "],\"next_cursor\":");
+	api_buf_json_str(&b, cursor[0] ? cursor : NULL);
+	api_buf_adds(&b, "}");
+	api_respond_buf(resp, 200, &b, "application/json");
+}

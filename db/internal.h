@@ -1,0 +1,52 @@
+/* internal.h - what the files of db/ share: connections and statements. */
+#ifndef SHIKAKU_DB_INTERNAL_H
+#define SHIKAKU_DB_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+/* Every statement the service runs, prepared once per connection. */
+enum db_stmt_id {
+	DB_STMT_BEGIN,
+	DB_STMT_COMMIT,
+	DB_STMT_ROLLBACK,
+	DB_STMT_PERSON_GET,
+	DB_STMT_PERSON_UPSERT,
+	DB_STMT_PERSON_DELETE,
+	DB_STMT_PERSON_LIST,
+	DB_STMT_PERSON_LIST_FACILITY,
+	DB_STMT_INSURER_GET,
+	DB_STMT_INSURER_UPSERT,
+	DB_STMT_INSURER_SEARCH,
+	DB_STMT_COUNT
+};
+
+struct db_conn {
+	sqlite3 *h;
+	sqlite3_stmt *stmts[DB_STMT_COUNT];
+	struct db_conn *next;
+};
+
+/* The migrations, generated from db/migrations/ (build/gen/migrations.c). */
+extern const char *const db_migrations[];
+extern const int db_migrations_count;
+
+/* The prepared statement id of connection c (prepared on first use),
+ * reset and with its bindings cleared; NULL on error. */
+sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id);
+
+/* Maps an SQLite result code to a db_result. */
+enum db_result db_result_from(int rc);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on c. */
+enum db_result db_begin(struct db_conn *c);
+enum db_result db_commit(struct db_conn *c);
+void db_rollback(struct db_conn *c);
+
+/* Opens a connection to path with the service's pragmas. */
+int db_conn_open(const char *path, struct db_conn **out, char *err,
+		 size_t errlen);
+void db_conn_close(struct db_conn *c);
+
+#endif

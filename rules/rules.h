@@ -1,0 +1,359 @@
+/* rules.h - the eligibility decision of SPEC §2-§5: facts in, decision out.
+ *
+ * Pure logic: libc only, no I/O, no JSON, no SQL, no global mutable state.
+ * Every function here is safe to call from any thread.
+ *
+ * Dates are day numbers: days since 1970-01-01 (proleptic Gregorian), so that
+ * comparisons and "minus 30 days" are plain integer arithmetic.  RULES_NO_DATE
+ * marks an absent date.
+ */
+#ifndef SHIKAKU_RULES_H
+#define SHIKAKU_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RULES_NO_DATE INT32_MIN
+#define RULES_RULESET_ID "mhlw-2025-05-13"
+#define RULES_RULESET_VERSION "1"
+
+/* ---- dates (rules/date.c) ---------------------------------------------- */
+
+/* Day number of a civil date; no validation (use rules_date_parse for that). */
+int32_t rules_date_from_ymd(int y, int m, int d);
+void rules_date_to_ymd(int32_t day, int *y, int *m, int *d);
+/* Parses exactly "YYYY-MM-DD" (len bytes, not NUL-terminated necessarily),
+ * a real date with year 1000-9999.  Returns 0 and sets *out, or -1. */
+int rules_date_parse(const char *s, size_t len, int32_t *out);
+/* Writes "YYYY-MM-DD" and a NUL into buf (at least 11 bytes). */
+void rules_date_format(int32_t day, char buf[11]);
+/* Last day of the month that is `months` months after the month of `day`. */
+int32_t rules_date_month_end_after(int32_t day, int months);
+/* Full years on `on`, rising on the birthday; 29 Feb birthdays rise on
+ * 1 Mar in common years.  -1 when `on` is before `birth`. */
+int rules_age_on(int32_t birth, int32_t on);
+/* Today's date in Asia/Tokyo (UTC+9, no DST) for a POSIX time. */
+int32_t rules_date_tokyo(int64_t unix_seconds);
+
+/* ---- enums of the facts (SPEC §2) --------------------------------------- */
+/* Every enum starts with its "not known" member at 0 so that a zeroed
+ * struct rules_facts means "nothing known". */
+
+enum rules_scheme {
+	RULES_SCHEME_UNKNOWN = 0,
+	RULES_SCHEME_NHI,
+	RULES_SCHEME_NHI_ASSOCIATION,
+	RULES_SCHEME_LATE_ELDERLY,
+	RULES_SCHEME_KYOKAI,
+	RULES_SCHEME_SEAMEN,
+	RULES_SCHEME_DAY_LABORER,
+	RULES_SCHEME_SOCIETY,
+	RULES_SCHEME_SDF,
+	RULES_SCHEME_MUTUAL_AID,
+	RULES_SCHEME_SPECIAL_RETIREE,
+	RULES_SCHEME_OTHER,
+	RULES_SCHEME_COUNT
+};
+
+enum rules_card {
+	RULES_CARD_UNKNOWN = 0,
+	RULES_CARD_HELD,
+	RULES_CARD_NONE,
+	RULES_CARD_LOST,
+	RULES_CARD_RENEWING,
+	RULES_CARD_COUNT
+};
+
+enum rules_registration {
+	RULES_REG_UNKNOWN = 0,
+	RULES_REG_REGISTERED,
+	RULES_REG_UNREGISTERED,
+	RULES_REG_CANCELLED,
+	RULES_REG_COUNT
+};
+
+/* care_needs is a bit set of these (1u << RULES_NEED_x). */
+enum rules_need {
+	RULES_NEED_ELDERLY = 0,
+	RULES_NEED_DEMENTIA,
+	RULES_NEED_DISABILITY,
+	RULES_NEED_CHILD,
+	RULES_NEED_ILLNESS,
+	RULES_NEED_PIN_DIFFICULTY,
+	RULES_NEED_FACE_AUTH_DIFFICULTY,
+	RULES_NEED_OTHER,
+	RULES_NEED_COUNT
+};
+
+enum rules_setting {
+	RULES_SETTING_UNKNOWN = 0,
+	RULES_SETTING_HOME,
+	RULES_SETTING_CARE_FACILITY,
+	RULES_SETTING_DISABILITY_FACILITY,
+	RULES_SETTING_CHILDRENS_FACILITY,
+	RULES_SETTING_HOSPITAL,
+	RULES_SETTING_OTHER,
+	RULES_SETTING_COUNT
+};
+
+/* certificate.status; RULES_CERT_ABSENT = the object was not given. */
+enum rules_cert_status {
+	RULES_CERT_ABSENT = 0,
+	RULES_CERT_NONE,
+	RULES_CERT_APPLIED,
+	RULES_CERT_ISSUED,
+	RULES_CERT_COUNT
+};
+
+enum rules_cert_basis {
+	RULES_BASIS_UNKNOWN = 0,
+	RULES_BASIS_APPLICATION,
+	RULES_BASIS_EX_OFFICIO,
+	RULES_BASIS_PROVISIONAL,
+	RULES_BASIS_COUNT
+};
+
+/* A person's facts.  Zero-initialise, then set what is known; dates not
+ * known must be RULES_NO_DATE (rules_facts_init does both). */
+struct rules_facts {
+	int32_t birth_date;
+	char insurer_number[9]; /* "" when absent; validated before use */
+	enum rules_scheme scheme;
+	enum rules_card mynumber_card;
+	enum rules_registration insurance_registration;
+	int32_t ecert_expiry;
+	int32_t card_expiry;
+	unsigned care_needs; /* bit set of enum rules_need */
+	enum rules_setting setting;
+	int32_t legacy_card_expiry;
+	enum rules_cert_status cert_status;
+	enum rules_cert_basis cert_basis;
+	int32_t cert_applied_on;
+	int32_t cert_valid_until;
+};
+
+void rules_facts_init(struct rules_facts *f);
+
+/* ---- parameters (SPEC §4) ----------------------------------------------- */
+
+struct rules_params {
+	int32_t provisional_end;   /* default 2026-07-31 */
+	int late_elderly_auto_age; /* default 85; -1 = null (rule off) */
+	int apply_margin_days;     /* default 30 */
+	int ecert_grace_months;    /* default 3 */
+	int stale_after_days;      /* default 30 */
+};
+
+void rules_params_default(struct rules_params *p);
+
+/* ---- insurer numbers (SPEC §5, rules/insurer.c) ------------------------- */
+
+struct rules_insurer {
+	char number[9];         /* as given */
+	enum rules_scheme scheme; /* derived from the 法別番号 (NHI for 6 digits / 00) */
+	int prefecture;         /* 1-47 */
+};
+
+enum rules_insurer_error {
+	RULES_INSURER_OK = 0,
+	RULES_INSURER_BAD_LENGTH,
+	RULES_INSURER_NOT_DIGITS,
+	RULES_INSURER_BAD_CHECK_DIGIT,
+	RULES_INSURER_BAD_PREFECTURE
+};
+
+/* Validates a 6- or 8-digit insurer number of len bytes and fills *out. */
+enum rules_insurer_error rules_insurer_parse(const char *s, size_t len,
+					     struct rules_insurer *out);
+/* The check digit (0-9) for the digits s[0..n-1]. */
+int rules_insurer_check_digit(const char *digits, size_t n);
+/* Does a (valid) insurer number's scheme agree with a scheme fact?
+ * nhi_association agrees with an NHI number. */
+bool rules_scheme_agrees(enum rules_scheme from_number, enum rules_scheme fact);
+
+enum rules_channel {
+	RULES_CHANNEL_NONE = 0,
+	RULES_CHANNEL_MUNICIPAL_COUNTER,
+	RULES_CHANNEL_EMPLOYER,
+	RULES_CHANNEL_INSURER
+};
+enum rules_channel rules_scheme_channel(enum rules_scheme s);
+
+/* Prefecture names, from data/prefectures.csv (generated at build time).
+ * Borrowed static strings; NULL outside 1-47. */
+const char *rules_prefecture_name_ja(int code);
+const char *rules_prefecture_name_en(int code);
+
+/* ---- individual numbers (SPEC §8, rules/mynumber.c) --------------------- */
+
+/* True when the UTF-8 text s[0..len) is an individual number (個人番号):
+ * after removing spaces (U+0020, U+3000) and hyphens/dashes (U+002D,
+ * U+2010-U+2015, U+2212, U+FF0D, U+30FC) and reading full-width digits as
+ * digits, exactly 12 digits with a valid check digit.  Invalid UTF-8 is
+ * never an individual number. */
+bool rules_is_individual_number(const char *s, size_t len);
+/* True when the 12-digit integer n is an individual number. */
+bool rules_is_individual_number_int(long long n);
+
+/* ---- the decision (SPEC §3, rules/decide.c) ----------------------------- */
+
+enum rules_reg_status {
+	RULES_STATUS_NO_CARD = 0,
+	RULES_STATUS_CARD_UNAVAILABLE,
+	RULES_STATUS_ECERT_EXPIRED,
+	RULES_STATUS_CANCELLED,
+	RULES_STATUS_UNREGISTERED,
+	RULES_STATUS_REGISTERED,
+	RULES_STATUS_UNKNOWN,
+	RULES_STATUS_COUNT
+};
+
+enum rules_entitlement {
+	RULES_ENT_EX_OFFICIO = 0,
+	RULES_ENT_PROVISIONAL,
+	RULES_ENT_ON_APPLICATION,
+	RULES_ENT_NOT_ENTITLED,
+	RULES_ENT_UNDETERMINED,
+	RULES_ENT_COUNT
+};
+
+/* Reason codes: the nine rules of the table, then the side reasons. */
+enum rules_reason {
+	RULES_R_NO_USABLE_MYNAHOKEN = 0,
+	RULES_R_LATE_ELDERLY_PROVISIONAL,
+	RULES_R_LATE_ELDERLY_AGE,
+	RULES_R_LATE_ELDERLY_APPLIED,
+	RULES_R_CARD_UNAVAILABLE_ON_APPLICATION,
+	RULES_R_REGISTRATION_UNKNOWN,
+	RULES_R_CHILD_ON_APPLICATION,
+	RULES_R_CONSIDERATION_ON_APPLICATION,
+	RULES_R_HOLDS_MYNAHOKEN,
+	RULES_R_SCHEME_INFERRED_FROM_AGE,
+	RULES_R_SCHEME_UNKNOWN,
+	RULES_R_ECERT_IN_GRACE,
+	RULES_R_COUNT
+};
+
+enum rules_advice {
+	RULES_A_CHECK_REGISTRATION = 0,
+	RULES_A_OBTAIN_CARD_OR_APPLY,
+	RULES_A_RENEW_ECERT,
+	RULES_A_APPLY_BEFORE_DEADLINE,
+	RULES_A_APPLY_NOW,
+	RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL,
+	RULES_A_FACE_AUTH_CARD,
+	RULES_A_VISUAL_CONFIRMATION,
+	RULES_A_FACILITY_KEEPS_REGISTRATION,
+	RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES,
+	RULES_A_PROXY_MEDICINE_PICKUP,
+	RULES_A_CARE_MANAGER_GUIDANCE,
+	RULES_A_COUNT
+};
+
+enum rules_applicant {
+	RULES_APP_SELF = 0,
+	RULES_APP_FAMILY,
+	RULES_APP_LEGAL_REPRESENTATIVE,
+	RULES_APP_CAREGIVER,
+	RULES_APP_DELEGATE,
+	RULES_APP_FACILITY,
+	RULES_APP_GUARDIAN,
+	RULES_APP_FACILITY_STAFF_DELEGATED_BY_GUARDIAN,
+	RULES_APP_COUNT
+};
+
+/* missing_facts members, in output order. */
+enum rules_fact {
+	RULES_F_BIRTH_DATE = 0,
+	RULES_F_MYNUMBER_CARD,
+	RULES_F_INSURANCE_REGISTRATION,
+	RULES_F_COUNT
+};
+
+/* -1 = null (unknown), 0 = false, 1 = true. */
+typedef signed char rules_tristate;
+
+struct rules_decision {
+	int32_t as_of;
+	enum rules_reg_status status;
+	rules_tristate usable;
+
+	enum rules_entitlement entitlement;
+	bool application_required;
+	bool may_apply;
+	int32_t apply_by;             /* RULES_NO_DATE = null */
+	int32_t recommended_apply_by; /* RULES_NO_DATE = null */
+	enum rules_applicant applicants[RULES_APP_COUNT];
+	size_t n_applicants;
+
+	/* insurer: has_number false => number null, valid null */
+	bool has_number;
+	struct rules_insurer insurer; /* number, prefecture when has_number */
+	enum rules_scheme insurer_scheme; /* UNKNOWN = null */
+	enum rules_channel channel;       /* NONE = null */
+	/* The registry's name for the number: borrowed; rules_decide sets
+	 * NULL and the caller fills it in from the insurer registry. */
+	const char *insurer_name;
+
+	enum rules_fact missing[RULES_F_COUNT];
+	size_t n_missing;
+	enum rules_reason reasons[RULES_R_COUNT];
+	size_t n_reasons;
+	enum rules_advice advice[RULES_A_COUNT];
+	size_t n_advice;
+
+	/* derived facts, for summaries and tests */
+	int age; /* -1 without birth_date */
+	bool late_elderly;
+	bool child;
+};
+
+/* Decides for facts f on date as_of under parameters p.  The facts must be
+ * valid (api/ validates them; an insurer_number must pass
+ * rules_insurer_parse and agree with the scheme).  Returns 0, or -1 when the
+ * facts are invalid (bad insurer number), leaving *out unspecified. */
+int rules_decide(const struct rules_facts *f, int32_t as_of,
+		 const struct rules_params *p, struct rules_decision *out);
+
+/* ---- names and texts (rules/texts.c) ------------------------------------ */
+/* All borrowed static strings.  lang: 0 = Japanese, 1 = English. */
+
+enum rules_lang { RULES_LANG_JA = 0, RULES_LANG_EN = 1 };
+
+struct rules_text {
+	const char *code;
+	const char *source; /* notice paragraph or public source; NULL = null */
+	const char *text[2]; /* [RULES_LANG_JA], [RULES_LANG_EN] */
+};
+
+const struct rules_text *rules_reason_text(enum rules_reason r);
+const struct rules_text *rules_advice_text(enum rules_advice a);
+
+/* Enum names as they appear in JSON; NULL for the "unknown"/0 member where
+ * that member has no JSON spelling (scheme UNKNOWN, cert ABSENT, channel
+ * NONE, setting UNKNOWN).  *_from_name return -1 for an unknown name. */
+const char *rules_scheme_name(enum rules_scheme s);
+int rules_scheme_from_name(const char *s);
+const char *rules_card_name(enum rules_card c);
+int rules_card_from_name(const char *s);
+const char *rules_registration_name(enum rules_registration r);
+int rules_registration_from_name(const char *s);
+const char *rules_need_name(enum rules_need n);
+int rules_need_from_name(const char *s);
+const char *rules_setting_name(enum rules_setting s);
+int rules_setting_from_name(const char *s);
+const char *rules_cert_status_name(enum rules_cert_status s);
+int rules_cert_status_from_name(const char *s);
+const char *rules_cert_basis_name(enum rules_cert_basis b);
+int rules_cert_basis_from_name(const char *s);
+const char *rules_reg_status_name(enum rules_reg_status s);
+const char *rules_entitlement_name(enum rules_entitlement e);
+const char *rules_channel_name(enum rules_channel c);
+const char *rules_applicant_name(enum rules_applicant a);
+const char *rules_fact_name(enum rules_fact f);
+/* Human labels for summaries (text/plain). */
+const char *rules_entitlement_label(enum rules_entitlement e, enum rules_lang l);
+const char *rules_reg_status_label(enum rules_reg_status s, enum rules_lang l);
+
+#endif

@@ -1,0 +1,378 @@
+/* config.c - see config.h. */
+#include "service/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum opt_id {
+	OPT_LISTEN,
+	OPT_DB,
+	OPT_RULES,
+	OPT_NO_AUTH,
+	OPT_MAX_BODY,
+	OPT_MAX_HEADER,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_PER_IP,
+	OPT_IDLE_TIMEOUT,
+	OPT_THREADS,
+	OPT_LANG
+};
+
+struct opt {
+	const char *flag;
+	const char *env; /* NULL: no variable */
+	enum opt_id id;
+	bool takes_value;
+	unsigned cmds; /* 1u << enum config_cmd */
+};
+
+#define SERVE (1u << CONFIG_SERVE)
+#define EVAL (1u << CONFIG_EVAL)
+
+static const struct opt opts[] = {
+	{"--listen", "SHIKAKU_LISTEN", OPT_LISTEN, true, SERVE},
+	{"--db", "SHIKAKU_DB", OPT_DB, true, SERVE},
+	{"--rules", "SHIKAKU_RULES", OPT_RULES, true, SERVE | EVAL},
+	{"--no-auth", "SHIKAKU_NO_AUTH", OPT_NO_AUTH, false, SERVE},
+	{"--max-body", "SHIKAKU_MAX_BODY", OPT_MAX_BODY, true, SERVE},
+	{"--max-header", "SHIKAKU_MAX_HEADER", OPT_MAX_HEADER, true, SERVE},
+	{"--max-connections", "SHIKAKU_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS,
+	 true, SERVE},
+	{"--max-per-ip", "SHIKAKU_MAX_PER_IP", OPT_MAX_PER_IP, true, SERVE},
+	{"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true,
+	 SERVE},
+	{"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
+	{"--lang", NULL, OPT_LANG, true, EVAL},
+};
+
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+static const char usage_serve[] =
+	"usage: shikakud serve [flags]\n"
+	"\n"
+	"Serves the REST API over HTTP.  Without API keys (not yet available)\n"
+	"it listens on a loopback address only.\n"
+	"\n"
+	"flags (each also read from the environment variable shown; a flag\n"
+	"wins over its variable):\n"
+	"  --listen HOST:PORT      SHIKAKU_LISTEN           default 127.0.0.1:8080;\n"
+	"                          HOST is an IPv4 address, [IPv6] or localhost;\n"
+	"                          PORT 0 picks a free port (logged)\n"
+	"  --db FILE               SHIKAKU_DB               default shikaku.db\n"
+	"  --rules FILE            SHIKAKU_RULES            rules file (JSON); default:\n"
+	"                          the built-in parameters\n"
+	"  --no-auth               SHIKAKU_NO_AUTH=1        serve without API keys\n"
+	"                          (loopback only)\n"
+	"  --max-body BYTES        SHIKAKU_MAX_BODY         default 1048576\n"
+	"  --max-header BYTES      SHIKAKU_MAX_HEADER       default 16384\n"
+	"  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024\n"
+	"  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
+	"  --idle-timeout SECONDS  SHIKAKU_IDLE_TIMEOUT     default 30; 0 = never\n"
+	"  --threads N             SHIKAKU_THREADS          default: online cores\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"SIGTERM or SIGINT stops it after in-flight requests finish.\n"
+	"Logs one JSON object a line on stderr.\n";
+
+static const char usage_eval[] =
+	"usage: shikakud eval [--rules FILE] [--lang en] < request.json\n"
+	"\n"
+	"Reads one evaluate body ({\"as_of\"?, \"person\": {...}}, at most 1 MiB)\n"
+	"on stdin and prints the decision (exit 0) or the problem (exit 1) on\n"
+	"stdout.  No server needed.\n"
+	"\n"
+	"flags:\n"
+	"  --rules FILE   SHIKAKU_RULES   rules file (JSON); default: built-in\n"
+	"  --lang en      texts in English (default Japanese)\n"
+	"  -h, --help     this text\n";
+
+const char *config_usage(enum config_cmd cmd)
+{
+	return cmd == CONFIG_EVAL ? usage_eval : usage_serve;
+}
+
+static unsigned online_cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > 256 ? 256 : (unsigned)n;
+}
+
+static void defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->db = "shikaku.db";
+	cfg->max_body = 1u << 20;
+	cfg->max_header = 16u << 10;
+	cfg->max_connections = 1024;
+	cfg->max_per_ip = 64;
+	cfg->idle_timeout = 30;
+	cfg->threads = online_cores();
+	/* cannot fail */
+	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Parses a decimal integer in [lo, hi]; no sign, no suffix, no spaces. */
+static int parse_uint(const char *s, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int config_parse_listen(struct config *cfg, const char *s, char *err,
+			size_t errlen)
+{
+	char host[CONFIG_HOST_MAX];
+	const char *port_s;
+	unsigned long long port;
+	size_t hlen;
+	bool v6 = false;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		hlen = (size_t)(close - s - 1);
+		if (hlen == 0 || hlen >= sizeof host)
+			goto bad;
+		memcpy(host, s + 1, hlen);
+		port_s = close + 2;
+		v6 = true;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)))
+			goto bad; /* bare IPv6 needs brackets */
+		hlen = (size_t)(colon - s);
+		if (hlen == 0 || hlen >= sizeof host)
+			goto bad;
+		memcpy(host, s, hlen);
+		port_s = colon + 1;
+	}
+	host[hlen] = '\0';
+	if (parse_uint(port_s, 0, 65535, &port) != 0)
+		goto bad;
+
+	/* Only numeric addresses and "localhost": binding must not depend on
+	 * DNS, and the loopback check must see what is really bound. */
+	memset(&cfg->addr, 0, sizeof cfg->addr);
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&cfg->addr;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			goto bad;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		cfg->addr_len = sizeof *a;
+		inet_ntop(AF_INET6, &a->sin6_addr, cfg->host, sizeof cfg->host);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&cfg->addr;
+
+		if (strcmp(host, "localhost") == 0)
+			strcpy(host, "127.0.0.1");
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			goto bad;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		cfg->addr_len = sizeof *a;
+		inet_ntop(AF_INET, &a->sin_addr, cfg->host, sizeof cfg->host);
+	}
+	cfg->port = (uint16_t)port;
+	return 0;
+bad:
+	fail(err, errlen,
+	     "bad listen address '%s': want IPv4:PORT, [IPv6]:PORT or "
+	     "localhost:PORT",
+	     s);
+	return -1;
+}
+
+bool config_listen_is_loopback(const struct config *cfg)
+{
+	if (cfg->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *a =
+			(const struct sockaddr_in *)&cfg->addr;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (cfg->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a =
+			(const struct sockaddr_in6 *)&cfg->addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+		       a->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/* Applies one option's value; `from` names its origin for messages. */
+static int apply(struct config *cfg, const struct opt *o, const char *value,
+		 const char *from, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	switch (o->id) {
+	case OPT_LISTEN:
+		return config_parse_listen(cfg, value, err, errlen);
+	case OPT_DB:
+		if (value[0] == '\0')
+			goto bad;
+		cfg->db = value;
+		return 0;
+	case OPT_RULES:
+		if (value[0] == '\0')
+			goto bad;
+		cfg->rules = value;
+		return 0;
+	case OPT_NO_AUTH:
+		/* the flag has no value; the variable must say 1 or 0 */
+		if (value == NULL || strcmp(value, "1") == 0)
+			cfg->no_auth = true;
+		else if (strcmp(value, "0") == 0 || value[0] == '\0')
+			cfg->no_auth = false;
+		else
+			goto bad;
+		return 0;
+	case OPT_MAX_BODY:
+		/* 1 GiB: far beyond any JSON body; imports will stream */
+		if (parse_uint(value, 1, 1ull << 30, &v) != 0)
+			goto bad;
+		cfg->max_body = (size_t)v;
+		return 0;
+	case OPT_MAX_HEADER:
+		if (parse_uint(value, 1024, 1u << 20, &v) != 0)
+			goto bad;
+		cfg->max_header = (size_t)v;
+		return 0;
+	case OPT_MAX_CONNECTIONS:
+		if (parse_uint(value, 1, 1000000, &v) != 0)
+			goto bad;
+		cfg->max_connections = (unsigned)v;
+		return 0;
+	case OPT_MAX_PER_IP:
+		if (parse_uint(value, 1, 1000000, &v) != 0)
+			goto bad;
+		cfg->max_per_ip = (unsigned)v;
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_uint(value, 0, 86400, &v) != 0)
+			goto bad;
+		cfg->idle_timeout = (unsigned)v;
+		return 0;
+	case OPT_THREADS:
+		if (parse_uint(value, 1, 256, &v) != 0)
+			goto bad;
+		cfg->threads = (unsigned)v;
+		return 0;
+	case OPT_LANG:
+		if (strcmp(value, "en") == 0)
+			cfg->lang_en = true;
+		else if (strcmp(value, "ja") == 0)
+			cfg->lang_en = false;
+		else
+			goto bad;
+		return 0;
+	}
+bad:
+	fail(err, errlen, "bad value for %s: '%s'", from,
+	     value != NULL ? value : "");
+	return -1;
+}
+
+enum config_result config_load(struct config *cfg, enum config_cmd cmd,
+			       int argc, char *const argv[], char *err,
+			       size_t errlen)
+{
+	unsigned mask = 1u << cmd;
+
+	defaults(cfg);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *v;
+
+		if (!(opts[i].cmds & mask) || opts[i].env == NULL)
+			continue;
+		v = getenv(opts[i].env);
+		if (v == NULL)
+			continue;
+		if (apply(cfg, &opts[i], v, opts[i].env, err, errlen) != 0)
+			return CONFIG_USAGE;
+	}
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct opt *o = NULL;
+		const char *value = NULL;
+		size_t flen;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			return CONFIG_HELP;
+		for (size_t k = 0; k < N_OPTS; k++) {
+			flen = strlen(opts[k].flag);
+			if (!(opts[k].cmds & mask) ||
+			    strncmp(arg, opts[k].flag, flen) != 0)
+				continue;
+			if (arg[flen] == '\0') {
+				o = &opts[k];
+			} else if (arg[flen] == '=' && opts[k].takes_value) {
+				o = &opts[k];
+				value = arg + flen + 1;
+			}
+			if (o != NULL)
+				break;
+		}
+		if (o == NULL) {
+			fail(err, errlen, "unknown argument '%s'", arg);
+			return CONFIG_USAGE;
+		}
+		if (o->takes_value && value == NULL) {
+			if (i + 1 >= argc) {
+				fail(err, errlen, "%s needs a value", o->flag);
+				return CONFIG_USAGE;
+			}
+			value = argv[++i];
+		}
+		if (apply(cfg, o, value, o->flag, err, errlen) != 0)
+			return CONFIG_USAGE;
+	}
+
+	if (cfg->max_per_ip > cfg->max_connections)
+		cfg->max_per_ip = cfg->max_connections;
+	return CONFIG_OK;
+}

@@ -1,0 +1,63 @@
+/* config.h - the service's configuration: one struct, read once from the
+ * command line and the environment (a flag wins over its variable),
+ * validated, then passed around as const.
+ */
+#ifndef SHIKAKU_SERVICE_CONFIG_H
+#define SHIKAKU_SERVICE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_HOST_MAX 64
+
+struct config {
+	/* --listen / SHIKAKU_LISTEN, HOST:PORT or [IPv6]:PORT */
+	char host[CONFIG_HOST_MAX]; /* numeric, as inet_ntop writes it */
+	uint16_t port;              /* 0 = ephemeral */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+
+	const char *db;    /* --db / SHIKAKU_DB; borrowed from argv/environ */
+	const char *rules; /* --rules / SHIKAKU_RULES; NULL = defaults */
+	bool no_auth;      /* --no-auth / SHIKAKU_NO_AUTH=1 */
+
+	size_t max_body;          /* bytes of a request body */
+	size_t max_header;        /* bytes of the request's header fields */
+	unsigned max_connections; /* in all */
+	unsigned max_per_ip;      /* per client address */
+	unsigned idle_timeout;    /* seconds; 0 = never */
+	unsigned threads;         /* worker threads */
+
+	bool lang_en; /* eval --lang en */
+};
+
+enum config_cmd { CONFIG_SERVE, CONFIG_EVAL };
+
+enum config_result {
+	CONFIG_OK = 0,
+	CONFIG_HELP,  /* --help or -h was given: print the usage, exit 0 */
+	CONFIG_USAGE, /* unknown flag, missing or bad value: err says which */
+};
+
+/* Fills *cfg with the defaults, then the environment, then the flags of
+ * argv[0..argc) (the words after the subcommand).  Strings are borrowed
+ * from argv and the environment.  On CONFIG_USAGE, err holds one line. */
+enum config_result config_load(struct config *cfg, enum config_cmd cmd,
+			       int argc, char *const argv[], char *err,
+			       size_t errlen);
+
+/* Parses "HOST:PORT" (IPv4 dotted quad, "localhost", or "[IPv6]:PORT")
+ * into cfg's host, port, addr and addr_len.  Returns 0, or -1 with err. */
+int config_parse_listen(struct config *cfg, const char *s, char *err,
+			size_t errlen);
+
+/* True when the listen address is loopback (127.0.0.0/8, ::1, or an
+ * IPv4-mapped 127.x address). */
+bool config_listen_is_loopback(const struct config *cfg);
+
+/* The usage text of a subcommand (flags and their variables), for --help. */
+const char *config_usage(enum config_cmd cmd);
+
+#endif

@@ -1,0 +1,226 @@
+/* log.c - JSON lines on stderr; see log.h. */
+#include "service/log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Room always kept for `,"truncated":true}` and the newline, so that a
+ * line cut short still closes. */
+#define LOG_TAIL 24
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static size_t room(const struct log_line *l)
+{
+	return sizeof l->buf - LOG_TAIL - l->len;
+}
+
+/* Appends raw bytes, all or nothing. */
+static bool put(struct log_line *l, const char *s, size_t n)
+{
+	if (l->truncated || n > room(l)) {
+		l->truncated = true;
+		return false;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	return true;
+}
+
+static bool puts_(struct log_line *l, const char *s)
+{
+	return put(l, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+		len = 2;
+		cp = s[0] & 0x1F;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		len = 3;
+		cp = s[0] & 0x0F;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return 0;
+	return len;
+}
+
+/* Appends a JSON string of at most max bytes of s; a character that would
+ * cross max or the buffer's end is left out whole. */
+static void put_json_string(struct log_line *l, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, max);
+	size_t i = 0;
+
+	/* cut before a character that max would split */
+	if (n == max)
+		for (int k = 0; k < 3 && n > 0 && (p[n] & 0xC0) == 0x80; k++)
+			n--;
+
+	if (!put(l, "\"", 1))
+		return;
+	while (i < n) {
+		char esc[8];
+		size_t seq = utf8_seq(p + i, n - i);
+
+		if (seq == 0) {
+			/* an invalid byte, or a sequence cut by max */
+			if (!puts_(l, "\\ufffd"))
+				break;
+			i++;
+			continue;
+		}
+		if (seq == 1 && (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' ||
+				 p[i] == 0x7F)) {
+			switch (p[i]) {
+			case '"': strcpy(esc, "\\\""); break;
+			case '\\': strcpy(esc, "\\\\"); break;
+			case '\n': strcpy(esc, "\\n"); break;
+			case '\r': strcpy(esc, "\\r"); break;
+			case '\t': strcpy(esc, "\\t"); break;
+			default: snprintf(esc, sizeof esc, "\\u%04x", p[i]);
+			}
+			if (!puts_(l, esc))
+				break;
+		} else if (!put(l, s + i, seq)) {
+			break;
+		}
+		i += seq;
+	}
+	if (l->truncated) {
+		/* close the string we are in; the tail has room for it */
+		l->buf[l->len++] = '"';
+		return;
+	}
+	put(l, "\"", 1);
+}
+
+static bool put_key(struct log_line *l, const char *key)
+{
+	char tmp[64];
+	int n = snprintf(tmp, sizeof tmp, ",\"%s\":", key);
+
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return false;
+	return put(l, tmp, (size_t)n);
+}
+
+void log_begin(struct log_line *l, enum log_level level, const char *event)
+{
+	struct timespec ts;
+	struct tm tm;
+	char head[96];
+	int n;
+
+	l->len = 0;
+	l->truncated = false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(head, sizeof head,
+		     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\","
+		     "\"level\":\"%s\"",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
+		     level_names[(unsigned)level < 4 ? (unsigned)level : 1]);
+	put(l, head, (size_t)n);
+	log_str(l, "event", event);
+}
+
+void log_strn(struct log_line *l, const char *key, const char *value,
+	      size_t max)
+{
+	if (!put_key(l, key))
+		return;
+	if (value == NULL)
+		put(l, "null", 4);
+	else
+		put_json_string(l, value, max);
+}
+
+void log_str(struct log_line *l, const char *key, const char *value)
+{
+	log_strn(l, key, value, SIZE_MAX);
+}
+
+void log_int(struct log_line *l, const char *key, long long value)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%lld", value);
+
+	if (put_key(l, key))
+		put(l, tmp, (size_t)n);
+}
+
+void log_ms(struct log_line *l, const char *key, double value)
+{
+	char tmp[48];
+	int n;
+
+	if (!(value >= 0 && value < 1e12)) /* NaN and nonsense too */
+		value = 0;
+	n = snprintf(tmp, sizeof tmp, "%.3f", value);
+	if (put_key(l, key))
+		put(l, tmp, (size_t)n);
+}
+
+void log_bool(struct log_line *l, const char *key, bool value)
+{
+	if (put_key(l, key))
+		puts_(l, value ? "true" : "false");
+}
+
+void log_end(struct log_line *l)
+{
+	const char *tail = l->truncated ? ",\"truncated\":true}\n" : "}\n";
+	size_t n = strlen(tail);
+	size_t off = 0;
+
+	/* the tail always fits: room() kept LOG_TAIL bytes back */
+	memcpy(l->buf + l->len, tail, n);
+	l->len += n;
+	while (off < l->len) {
+		ssize_t w = write(STDERR_FILENO, l->buf + off, l->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* nowhere to report a failing stderr */
+		off += (size_t)w;
+	}
+}
+
+void log_event(enum log_level level, const char *event, const char *message)
+{
+	struct log_line l;
+
+	log_begin(&l, level, event);
+	if (message != NULL)
+		log_str(&l, "message", message);
+	log_end(&l);
+}

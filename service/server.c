@@ -1,0 +1,561 @@
+/* server.c - libmicrohttpd request handling; see server.h.
+ *
+ * libmicrohttpd calls the access handler several times per request:
+ *
+ *   first call (*req_cls == NULL): allocate the request context, pick the
+ *     request id, check the headers; return MHD_YES without a response.
+ *     (With Debian's 0.9.75, a response queued on the first call goes out
+ *     with "Connection: close", so only the refusals that must close the
+ *     connection anyway are queued there.)
+ *   upload calls (*upload_data_size > 0): copy into the bounded body
+ *     buffer and consume everything; never queue a response there.
+ *   final call (*upload_data_size == 0): answer.
+ *
+ * The context is freed in the completion callback, which libmicrohttpd
+ * calls for aborted requests too.
+ *
+ * Limits and who enforces them:
+ *   - body: here.  A Content-Length over the limit is refused on the first
+ *     call (413, connection closed: the body is never read); a chunked body
+ *     that grows past it stops being stored and gets a 413 once read.
+ *   - header fields: here, 431 problem+json when their total size is over
+ *     max_header.  Headers that do not even fit in the connection's memory
+ *     pool (max_header + POOL_SLACK) are answered by libmicrohttpd itself,
+ *     before any callback: 0.9.75 sends its own "431 Request Header Fields
+ *     Too Large" with a short HTML body and closes; a request line that
+ *     does not fit gets its own 414.  Acceptable for now: such requests
+ *     are far outside anything a client of this API sends.
+ *   - connections in all, per client address, idle time: libmicrohttpd.
+ *     A connection over a limit is closed on accept, without a 503
+ *     (libmicrohttpd 0.9.75 has no hook to answer there).
+ *   - malformed requests: libmicrohttpd answers 400 itself.
+ */
+#include "service/server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "service/log.h"
+#include "service/request_id.h"
+
+/* Room in each connection's memory pool beyond the header limit: the
+ * request line, libmicrohttpd's own records and the response headers. */
+#define POOL_SLACK (16u << 10)
+
+struct server {
+	struct MHD_Daemon *daemon;
+	const struct config *cfg;
+	const struct api_app *app;
+	uint16_t port;
+	/* requests between their first call and their completion callback */
+	atomic_uint in_flight;
+};
+
+enum refusal {
+	REFUSE_NONE = 0,
+	REFUSE_TOO_LARGE,        /* 413 */
+	REFUSE_HEADERS_TOO_LARGE, /* 431 */
+	REFUSE_REPEATED_CT,      /* 400: Content-Type more than once */
+	REFUSE_REPEATED_CL,      /* 400: Content-Length more than once */
+};
+
+struct request {
+	struct server *srv;
+	struct timespec start; /* CLOCK_MONOTONIC, for duration_ms */
+	double now;            /* POSIX seconds at the first call */
+	char id[REQUEST_ID_MAX + 1];
+	bool id_is_individual_number;
+	bool answered;
+	enum refusal refusal;
+
+	char *body; /* new; NULL until the first byte */
+	size_t body_len;
+	size_t body_cap;
+
+	struct api_kv query[API_MAX_QUERY];
+	size_t n_query;
+	bool query_overflow;
+};
+
+static double realtime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* ---- first call: headers ---------------------------------------------- */
+
+struct header_scan {
+	size_t bytes;
+	unsigned n_content_type;
+	unsigned n_content_length;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	struct header_scan *hs = cls;
+
+	(void)kind;
+	/* "Key: value\r\n" as it was on the wire, give or take spaces */
+	hs->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+		hs->n_content_type++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->n_content_length++;
+	return MHD_YES;
+}
+
+/* True with the declared Content-Length in *out when there is one; a value
+ * too large to represent counts as SIZE_MAX (over any limit). */
+static bool declared_length(struct MHD_Connection *conn, size_t *out)
+{
+	const char *cl = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t v = 0;
+
+	if (cl == NULL)
+		return false;
+	/* libmicrohttpd has already refused a malformed value with 400 */
+	for (const char *p = cl; *p >= '0' && *p <= '9'; p++) {
+		if (v > (SIZE_MAX - 9) / 10) {
+			v = SIZE_MAX;
+			break;
+		}
+		v = v * 10 + (size_t)(*p - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static void first_call(struct server *srv, struct MHD_Connection *conn,
+		       struct request *rq)
+{
+	struct header_scan hs = {0};
+	size_t len;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
+	request_id_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "X-Request-Id"),
+			rq->now, rq->id, &rq->id_is_individual_number);
+
+	if (hs.n_content_length > 1) {
+		rq->refusal = REFUSE_REPEATED_CL;
+	} else if (hs.bytes > srv->cfg->max_header) {
+		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
+	} else if (hs.n_content_type > 1) {
+		rq->refusal = REFUSE_REPEATED_CT;
+	} else if (declared_length(conn, &len)) {
+		if (len > srv->cfg->max_body)
+			rq->refusal = REFUSE_TOO_LARGE;
+		else if (len > 0)
+			rq->body_cap = len; /* the first upload allocates it */
+	}
+}
+
+/* ---- upload calls: the bounded body ------------------------------------ */
+
+static void take_body(const struct config *cfg, struct request *rq,
+		      const char *data, size_t n)
+{
+	size_t need;
+
+	if (rq->refusal != REFUSE_NONE)
+		return; /* read and dropped: the answer is already decided */
+	if (n > cfg->max_body - rq->body_len) {
+		rq->refusal = REFUSE_TOO_LARGE;
+		free(rq->body);
+		rq->body = NULL;
+		rq->body_len = 0;
+		return;
+	}
+	need = rq->body_len + n;
+	if (rq->body == NULL || need > rq->body_cap) {
+		/* exact for a declared length, else doubling up to the limit;
+		 * +1 keeps a NUL after the body for the parsers' comfort */
+		size_t cap = rq->body_cap;
+		char *p;
+
+		if (cap < need) {
+			cap = cap < 4096 ? 4096 : cap;
+			while (cap < need)
+				cap *= 2;
+			if (cap > cfg->max_body)
+				cap = cfg->max_body;
+		}
+		p = realloc(rq->body, cap + 1);
+		if (p == NULL) {
+			/* out of memory is the server's trouble, not the
+			 * client's, but a 413 is the honest answer we can
+			 * still give without allocating */
+			rq->refusal = REFUSE_TOO_LARGE;
+			free(rq->body);
+			rq->body = NULL;
+			rq->body_len = 0;
+			return;
+		}
+		rq->body = p;
+		rq->body_cap = cap;
+	}
+	memcpy(rq->body + rq->body_len, data, n);
+	rq->body_len = need;
+	rq->body[need] = '\0';
+}
+
+/* ---- final call: answer ------------------------------------------------ */
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct request *rq = cls;
+
+	(void)kind;
+	if (rq->n_query == API_MAX_QUERY) {
+		rq->query_overflow = true;
+		return MHD_NO; /* stop iterating */
+	}
+	rq->query[rq->n_query].key = key;
+	rq->query[rq->n_query].value = value;
+	rq->n_query++;
+	return MHD_YES;
+}
+
+static void refuse(const struct server *srv, const struct request *rq,
+		   struct api_response *resp)
+{
+	char detail[128];
+
+	switch (rq->refusal) {
+	case REFUSE_TOO_LARGE:
+		snprintf(detail, sizeof detail,
+			 "The request body is larger than %zu bytes.",
+			 srv->cfg->max_body);
+		api_problem_simple(resp, 413, "payload_too_large",
+				   "Payload Too Large", detail);
+		break;
+	case REFUSE_HEADERS_TOO_LARGE:
+		snprintf(detail, sizeof detail,
+			 "The request header fields are larger than %zu bytes.",
+			 srv->cfg->max_header);
+		api_problem_simple(resp, 431,
+				   "request_header_fields_too_large",
+				   "Request Header Fields Too Large", detail);
+		break;
+	case REFUSE_REPEATED_CT:
+		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+				   "repeated header: Content-Type");
+		break;
+	case REFUSE_REPEATED_CL:
+		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+				   "repeated header: Content-Length");
+		break;
+	case REFUSE_NONE:
+		break;
+	}
+}
+
+static void log_request(const struct request *rq, const char *method,
+			const struct api_response *resp, bool queued)
+{
+	struct log_line l;
+
+	log_begin(&l, queued ? LOG_INFO : LOG_WARN, "request");
+	/* rq->id is never the caller's individual number: such a value was
+	 * replaced by a new id on the first call */
+	log_str(&l, "request_id", rq->id);
+	log_strn(&l, "method", method, 16);
+	log_str(&l, "route", resp->route); /* the template, never the path */
+	log_int(&l, "status", resp->status);
+	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	if (!queued)
+		log_bool(&l, "queued", false);
+	log_end(&l);
+}
+
+/* Sends resp (whose body it takes) and logs the request.  Always
+ * finishes resp. */
+static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
+			      const char *method, struct api_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+	bool ok = true;
+
+	rq->answered = true;
+	if (resp->body != NULL) {
+		r = MHD_create_response_from_buffer_with_free_callback(
+			resp->body_len, resp->body, free);
+		if (r != NULL)
+			resp->body = NULL; /* MHD frees it with the response */
+	} else {
+		r = MHD_create_response_from_buffer(0, NULL,
+						    MHD_RESPMEM_PERSISTENT);
+	}
+	if (r == NULL)
+		goto out;
+	if (resp->content_type != NULL)
+		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					      resp->content_type) == MHD_YES;
+	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
+		ok &= MHD_add_response_header(r, resp->headers[i].name,
+					      resp->headers[i].value) ==
+		      MHD_YES;
+	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
+	ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				      "no-store") == MHD_YES;
+	if (ok)
+		ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+out:
+	/* MHD_NO makes libmicrohttpd close the connection */
+	log_request(rq, method, resp, ret == MHD_YES);
+	api_response_fini(resp);
+	return ret;
+}
+
+static enum MHD_Result final_call(struct server *srv,
+				  struct MHD_Connection *conn,
+				  struct request *rq, const char *url,
+				  const char *method)
+{
+	struct api_response resp;
+	struct api_request req;
+
+	memset(&resp, 0, sizeof resp);
+	if (rq->refusal != REFUSE_NONE) {
+		refuse(srv, rq, &resp);
+		return answer(conn, rq, method, &resp);
+	}
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
+				  rq);
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = url;
+	req.query = rq->query;
+	req.n_query = rq->n_query;
+	req.query_overflow = rq->query_overflow;
+	req.content_type = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_ACCEPT);
+	req.accept_language = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+	req.if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_IF_MATCH);
+	req.if_none_match = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	req.request_id_is_individual_number = rq->id_is_individual_number;
+	req.request_id = rq->id;
+	req.body = rq->body_len > 0 ? rq->body : NULL;
+	req.body_len = rq->body_len;
+	req.now = rq->now;
+	api_handle(srv->app, &req, &resp);
+	return answer(conn, rq, method, &resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct server *srv = cls;
+	struct request *rq = *req_cls;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof *rq);
+		if (rq == NULL)
+			return MHD_NO; /* closes the connection */
+		rq->srv = srv;
+		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		rq->now = realtime_now();
+		atomic_fetch_add(&srv->in_flight, 1);
+		*req_cls = rq;
+		first_call(srv, conn, rq);
+		/* The connection must close when its framing is in doubt or
+		 * its declared body is refused unread: answering now is what
+		 * makes libmicrohttpd skip the body and close. */
+		if (rq->refusal == REFUSE_REPEATED_CL ||
+		    rq->refusal == REFUSE_TOO_LARGE) {
+			struct api_response resp;
+
+			memset(&resp, 0, sizeof resp);
+			refuse(srv, rq, &resp);
+			return answer(conn, rq, method, &resp);
+		}
+		return MHD_YES;
+	}
+	if (rq->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		take_body(srv->cfg, rq, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return final_call(srv, conn, rq, url, method);
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK: return "completed";
+	case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+	case MHD_REQUEST_TERMINATED_READ_ERROR: return "read_error";
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client_abort";
+	}
+	return "unknown";
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct server *srv = cls;
+	struct request *rq = *req_cls;
+
+	(void)conn;
+	if (rq == NULL)
+		return; /* the first call failed to allocate */
+	if (!rq->answered) {
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "request_aborted");
+		log_str(&l, "request_id", rq->id);
+		log_str(&l, "reason", termination_name(toe));
+		log_ms(&l, "duration_ms", ms_since(&rq->start));
+		log_end(&l);
+	}
+	free(rq->body);
+	free(rq);
+	*req_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* libmicrohttpd's own messages (connection limits, socket errors) as log
+ * lines.  A few of 0.9.75's messages ("Failed to send the response ...
+ * for the request for `%s'") interpolate the request's URL, which can hold
+ * a person id: those are logged as their format string, unfilled. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	if (strstr(fmt, "request for") != NULL)
+		snprintf(msg, sizeof msg, "%s", fmt);
+	else
+		vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event(LOG_WARN, "http", msg);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+struct server *server_start(const struct config *cfg,
+			    const struct api_app *app, char *err,
+			    size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	struct server *srv;
+
+	srv = calloc(1, sizeof *srv);
+	if (srv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->cfg = cfg;
+	srv->app = app;
+	atomic_init(&srv->in_flight, 0);
+
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	if (cfg->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+
+	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
+	srv->daemon = MHD_start_daemon(
+		flags, cfg->port, NULL, NULL, on_request, srv,
+		/* first, so that every message of the start goes through it */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)cfg->max_per_ip,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(cfg->max_header + POOL_SLACK),
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		snprintf(err, errlen,
+			 "cannot listen on %s port %u (in use, or not an "
+			 "address of this host?)",
+			 cfg->host, (unsigned)cfg->port);
+		free(srv);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info != NULL ? info->port : cfg->port;
+	return srv;
+}
+
+uint16_t server_port(const struct server *srv)
+{
+	return srv->port;
+}
+
+unsigned server_stop(struct server *srv, unsigned drain_ms)
+{
+	MHD_socket listen_fd;
+	unsigned left;
+
+	if (srv == NULL)
+		return 0;
+	/* stop accepting; connections already open go on */
+	listen_fd = MHD_quiesce_daemon(srv->daemon);
+	for (unsigned waited = 0;; waited += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		left = atomic_load(&srv->in_flight);
+		if (left == 0 || waited >= drain_ms)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(srv->daemon);
+	/* quiesce handed the socket to us; threads are gone now */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	free(srv);
+	return left;
+}
