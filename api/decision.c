@@ -64,7 +64,7 @@ void api_ulid(char out[27], double now)
 /* Expands the placeholders a text may hold ({apply_by},
  * {recommended_apply_by}, {provisional_end}, {auto_age}) with this
  * decision's values, so the reader sees dates, not field names. */
-static void render_text(char *out, size_t outlen, const char *text,
+void api_text_render(char *out, size_t outlen, const char *text,
 			const struct rules_decision *d,
 			const struct rules_params *p)
 {
@@ -83,15 +83,25 @@ static void render_text(char *out, size_t outlen, const char *text,
 
 				if (strncmp(text, names[i], len) != 0)
 					continue;
-				if (i == 3)
+				if (i == 3) {
 					snprintf(value, sizeof value, "%d",
 						 p->late_elderly_auto_age);
-				else
-					rules_date_format(
-						i == 0	 ? d->apply_by
-						: i == 1 ? d->recommended_apply_by
-							 : p->provisional_end,
-						value);
+				} else {
+					int32_t day = i == 2 ? p->provisional_end
+						      : !d	   ? RULES_NO_DATE
+						      : i == 0 ? d->apply_by
+							       : d->recommended_apply_by;
+
+					/* Outside a decision (GET /v1/rules)
+					 * the date has no value: name it. */
+					if (day == RULES_NO_DATE)
+						snprintf(value, sizeof value,
+							 "%.*s",
+							 (int)len - 2,
+							 names[i] + 1);
+					else
+						rules_date_format(day, value);
+				}
 				for (k = 0; value[k] && n + 1 < outlen; k++)
 					out[n++] = value[k];
 				text += len;
@@ -116,7 +126,7 @@ static void json_texts(struct api_buf *b, const struct rules_text *t,
 	api_buf_json_str(b, t->source);
 	api_buf_adds(b, ",\"text\":");
 	if (strchr(t->text[lang], '{')) {
-		render_text(text, sizeof text, t->text[lang], d, p);
+		api_text_render(text, sizeof text, t->text[lang], d, p);
 		api_buf_json_str(b, text);
 	} else {
 		api_buf_json_str(b, t->text[lang]);
@@ -375,7 +385,7 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	for (i = 0; i < d->n_reasons; i++) {
 		const struct rules_text *t = rules_reason_text(d->reasons[i]);
 
-		render_text(text, sizeof text, t->text[lang], d, p);
+		api_text_render(text, sizeof text, t->text[lang], d, p);
 		if (t->source)
 			snprintf(line, sizeof line, "%s（%s）", text, t->source);
 		else
@@ -388,7 +398,7 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	for (i = 0; i < d->n_advice; i++) {
 		const struct rules_text *t = rules_advice_text(d->advice[i]);
 
-		render_text(text, sizeof text, t->text[lang], d, p);
+		api_text_render(text, sizeof text, t->text[lang], d, p);
 		api_buf_adds(b, "  - ");
 		wrap(b, text, 4, 4, 78);
 	}

@@ -119,6 +119,12 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 /* Appends the human summary for terminals. */
 void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang);
+/* Copies text into out, putting in the values its placeholders name
+ * ({apply_by}, {recommended_apply_by} from d, which may be NULL;
+ * {provisional_end}, {auto_age} from p). */
+void api_text_render(char *out, size_t outlen, const char *text,
+		     const struct rules_decision *d,
+		     const struct rules_params *p);
 /* A new 26-character id (Crockford base32: 48-bit ms time + 80 random
  * bits) into out[27]. */
 void api_ulid(char out[27], double now);

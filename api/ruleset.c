@@ -136,10 +136,14 @@ static const enum rules_entitlement rule_entitlement[9] = {
 	RULES_ENT_ON_APPLICATION, RULES_ENT_ON_APPLICATION,
 	RULES_ENT_NOT_ENTITLED};
 
-static json_t *text_json(const struct rules_text *t, enum rules_lang lang)
+static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
+			 const struct rules_params *p)
 {
+	char text[1024];
+
+	api_text_render(text, sizeof text, t->text[lang], NULL, p);
 	return json_pack("{s:s, s:s?, s:s}", "code", t->code, "source",
-			 t->source, "text", t->text[lang]);
+			 t->source, "text", text);
 }
 
 void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
@@ -177,7 +181,7 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 
 	rules = json_array();
 	for (i = 0; i < 9; i++) {
-		t = text_json(rules_reason_text((enum rules_reason)i), ctx->lang);
+		t = text_json(rules_reason_text((enum rules_reason)i), ctx->lang, p);
 		json_object_set_new(t, "order", json_integer(i + 1));
 		json_object_set_new(t, "entitlement",
 				    json_string(rules_entitlement_name(
@@ -189,13 +193,13 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 		json_array_append_new(
 			reasons,
 			text_json(rules_reason_text((enum rules_reason)i),
-				  ctx->lang));
+				  ctx->lang, p));
 	advice = json_array();
 	for (i = 0; i < RULES_A_COUNT; i++)
 		json_array_append_new(
 			advice,
 			text_json(rules_advice_text((enum rules_advice)i),
-				  ctx->lang));
+				  ctx->lang, p));
 	doc = json_pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "ruleset", "id",
 			RULES_RULESET_ID, "version", RULES_RULESET_VERSION,
 			"parameters", params, "rules", rules, "reasons",

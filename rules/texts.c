@@ -2,8 +2,9 @@
  *
  * The texts are read by a care-home clerk or a help-desk operator: what the
  * answer means and what to do, in plain words.  They name no dates or ages
- * fixed by the parameters of SPEC §4, which operators can change; the
- * decision's own fields (apply_by, ...) carry those.
+ * fixed by the parameters of SPEC §4, which operators can change: they say
+ * {apply_by}, {recommended_apply_by}, {provisional_end} or {auto_age}, and
+ * api/ puts in the values of the decision and the parameters in force.
  */
 #include "rules/rules.h"
 
@@ -22,22 +23,23 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 		 "without any application. If it has not arrived, contact the insurer."}},
 	[RULES_R_LATE_ELDERLY_PROVISIONAL] = {
 		"late_elderly_provisional", "記1 なお書き",
-		{"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面の特例）の期間中は、"
-		 "マイナ保険証の有無にかかわらず資格確認書が申請なしで交付されます。",
+		{"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面の特例、"
+		 "{provisional_end} まで）の期間中は、マイナ保険証の有無にかかわらず資格確認書が"
+		 "申請なしで交付されます。",
 		 "Members of the late-elderly scheme (後期高齢者医療, age 75 and over) receive an "
 		 "eligibility certificate without applying while the provisional operation (a "
-		 "temporary arrangement) lasts, whether or not they have a My Number insurance card."}},
+		 "temporary arrangement, until {provisional_end}) lasts, whether or not they have a "
+		 "My Number insurance card."}},
 	[RULES_R_LATE_ELDERLY_AGE] = {
 		"late_elderly_age",
 		/* The notice predates this policy; it was published with the
 		 * 2026 annual renewal, e.g. by Saitama's 広域連合. */
 		"埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)",
-		{"暫定運用の終了後も、毎年8月1日の年次更新の時点で設定された年齢（既定では85歳）"
-		 "以上の後期高齢者医療の加入者には、資格確認書が申請なしで交付されます。"
-		 "生年月日が分からない場合は判定できないため、生年月日を確認してください。",
-		 "After the provisional operation, late-elderly members who are at or over the set "
-		 "age (85 by default) on the annual renewal day, 1 August, get a certificate without "
-		 "applying. Without the date of birth this cannot be decided: please find it out."}},
+		{"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}歳以上の後期高齢者医療の"
+		 "加入者に、資格確認書が申請なしで交付されます（生年月日が分からないと判定できません）。",
+		 "After the provisional operation, late-elderly members aged {auto_age} or over on the "
+		 "annual renewal day (1 August) get a certificate without applying (this needs the "
+		 "date of birth)."}},
 	[RULES_R_LATE_ELDERLY_APPLIED] = {
 		"late_elderly_applied", "記1 なお書き",
 		{"暫定運用の終了後も資格確認書を受け取れるよう、すでに申請が済んでいます。"
@@ -129,10 +131,10 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 		 "Renew it at the municipal office before the grace period ends."}},
 	[RULES_A_APPLY_BEFORE_DEADLINE] = {
 		"apply_before_deadline", "記1",
-		{"今お持ちの健康保険証の有効期限（apply_by の日）までに、加入先の保険者へ資格確認書を"
-		 "申請してください。余裕をもって recommended_apply_by の日までの申請をおすすめします。",
+		{"今お持ちの健康保険証の有効期限（{apply_by}）までに、加入先の保険者へ資格確認書を"
+		 "申請してください。余裕をもって {recommended_apply_by} までの申請をおすすめします。",
 		 "Apply to the insurer for a certificate before the current insurance card expires "
-		 "(the apply_by date); applying by the recommended_apply_by date leaves time to spare."}},
+		 "on {apply_by}; applying by {recommended_apply_by} leaves time to spare."}},
 	[RULES_A_APPLY_NOW] = {
 		"apply_now", "記1",
 		{"資格確認書を受け取るには申請が必要です。できるだけ早く加入先の保険者へ申請して"
@@ -141,10 +143,10 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 		 "possible."}},
 	[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] = {
 		"apply_to_continue_after_provisional", "記1 なお書き",
-		{"今は申請しなくても資格確認書が届きますが、暫定運用の終了後も受け取り続けたい場合は、"
-		 "今のうちに申請しておくことができます。",
+		{"今は申請しなくても資格確認書が届きますが、暫定運用の終了（{provisional_end}）後も"
+		 "受け取り続けたい場合は、今のうちに申請しておくことができます。",
 		 "A certificate arrives now without applying; to keep receiving one after the "
-		 "provisional operation ends, the person may apply now."}},
+		 "provisional operation ends on {provisional_end}, the person may apply now."}},
 	[RULES_A_FACE_AUTH_CARD] = {
 		"face_auth_card", "記2(1)①",
 		{"暗証番号の設定や管理が不安な場合は、暗証番号のいらない顔認証マイナンバーカードに"

@@ -462,3 +462,38 @@ Test(api, buffer_refuses_to_grow_past_max)
 	cr_expect_str_eq(b.data, "\"a\\\"b\\\\\\n\\u0001\"");
 	api_buf_fini(&b);
 }
+
+Test(api, texts_carry_the_dates_not_field_names)
+{
+	struct api_response resp;
+	json_t *doc = evaluate(
+		"{\"as_of\": \"2025-06-01\", \"person\": {\"mynumber_card\": "
+		"\"held\", \"insurance_registration\": \"registered\", "
+		"\"care_needs\": [\"elderly\"], \"legacy_card_expiry\": "
+		"\"2025-07-31\"}}",
+		&resp);
+	json_t *a;
+	size_t i;
+	bool seen = false;
+
+	cr_assert_eq(resp.status, 200);
+	json_array_foreach (json_object_get(doc, "advice"), i, a) {
+		const char *t = json_string_value(json_object_get(a, "text"));
+
+		cr_expect_null(strchr(t, '{'), "placeholder left in %s", t);
+		if (strstr(t, "2025-07-31") && strstr(t, "2025-07-01"))
+			seen = true;
+	}
+	cr_expect(seen, "apply_before_deadline names both dates");
+	json_decref(doc);
+	api_response_fini(&resp);
+}
+
+Test(api, text_render_outside_a_decision)
+{
+	char out[128];
+
+	api_text_render(out, sizeof out, "by {apply_by}, until {provisional_end}, {auto_age}+",
+			NULL, &ruleset.params);
+	cr_expect_str_eq(out, "by apply_by, until 2026-07-31, 85+");
+}
