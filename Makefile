@@ -33,6 +33,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC:build/gen/%=gen/%))
 SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
 
+.PHONY: install uninstall
 .PHONY: all deps run test test-unit test-e2e test-san check-shared check-deps \
 	format format-check clean help
 
@@ -42,6 +43,7 @@ help:
 	@echo "make            build build/shikakud"
 	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
 	@echo "make test       install what is missing, then every test (unit, e2e, ASan+UBSan)"
+	@echo "make install    install the binary, man page and systemd unit (PREFIX, DESTDIR)"
 	@echo "make clean      remove build/"
 
 deps:
@@ -130,6 +132,23 @@ format:
 	clang-format -i $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
 format-check:
 	clang-format --dry-run -Werror $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+
+install: build/shikakud
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 build/shikakud $(DESTDIR)$(BINDIR)/shikakud
+	install -m 0644 packaging/shikakud.1 $(DESTDIR)$(MANDIR)/man1/shikakud.1
+	sed 's|/usr/local/bin/shikakud|$(BINDIR)/shikakud|' packaging/shikakud.service \
+	  > $(DESTDIR)$(SYSTEMDDIR)/shikakud.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/shikakud.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/shikakud $(DESTDIR)$(MANDIR)/man1/shikakud.1 \
+	  $(DESTDIR)$(SYSTEMDDIR)/shikakud.service
 
 clean:
 	rm -rf build
