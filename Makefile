@@ -2,7 +2,7 @@
 SHELL = /bin/bash
 
 CC ?= cc
-PKGS = libmicrohttpd jansson sqlite3
+PKGS = libmicrohttpd jansson sqlite3 gnutls
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
@@ -33,7 +33,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC:build/gen/%=gen/%))
 SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
 
-.PHONY: install uninstall
+.PHONY: install uninstall bench
 .PHONY: all deps run test test-unit test-e2e test-san check-shared check-deps \
 	format format-check clean help
 
@@ -43,6 +43,7 @@ help:
 	@echo "make            build build/shikakud"
 	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
 	@echo "make test       install what is missing, then every test (unit, e2e, ASan+UBSan)"
+	@echo "make bench      import 1M persons, wrk against shikakud and nginx (bench/results.json)"
 	@echo "make install    install the binary, man page and systemd unit (PREFIX, DESTDIR)"
 	@echo "make clean      remove build/"
 
@@ -121,6 +122,10 @@ test-san: build/san/shikakud build/san/test_unit
 check-shared:
 	@scripts/check-shared.sh
 
+# A benchmark, not a test: see scripts/bench.sh; writes bench/results.json.
+bench: deps
+	@scripts/bench.sh
+
 # service -> api -> {rules, db}; db -> rules; rules -> libc.  Nothing points up.
 check-deps:
 	@! grep -nE '#include "(api|service|db)/' rules/*.[ch] || { echo "rules/ must include only rules/"; exit 1; }
@@ -149,6 +154,47 @@ install: build/shikakud
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/shikakud $(DESTDIR)$(MANDIR)/man1/shikakud.1 \
 	  $(DESTDIR)$(SYSTEMDDIR)/shikakud.service
+
+# --- fuzzing: clang + libFuzzer, ASan + UBSan; not part of `make test` ----
+# Each target runs FUZZ_TIME seconds from its seed corpus (tests/fuzz/corpus/,
+# made from tests/cases and tests/data); a crash, a leak or a sanitizer
+# report fails the run and leaves the input in build/fuzz/artifacts/.
+.PHONY: fuzz
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 20
+FUZZ_TARGETS = fuzz_facts fuzz_numbers fuzz_import
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_OBJ = $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC:build/gen/%=gen/%)) build/fuzz/embed.o
+
+build/fuzz/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/embed.o: $(GEN_ASM) openapi.yaml
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -c $< -o $@
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	@mkdir -p build/fuzz/artifacts
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  rm -rf build/fuzz/corpus/$$t; mkdir -p build/fuzz/corpus/$$t; \
+	  dict=; case $$t in fuzz_facts|fuzz_import) dict=-dict=tests/fuzz/facts.dict;; esac; \
+	  echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 $$dict \
+	    -artifact_prefix=build/fuzz/artifacts/$$t- \
+	    build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2> build/fuzz/$$t.log \
+	  || { tail -n 60 build/fuzz/$$t.log; echo "fuzz: $$t failed (see build/fuzz/$$t.log)"; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done ' build/fuzz/$$t.log || true; \
+	done
 
 clean:
 	rm -rf build

@@ -30,7 +30,10 @@ struct api_app {
 	size_t openapi_len;
 	const char *version;      /* build version string */
 	struct db *db;            /* the store; NULL for `eval` (no store) */
+	struct api_metrics *metrics; /* counters; NULL = not counted */
 };
+
+struct api_metrics;
 
 struct api_kv {
 	const char *key;
@@ -38,6 +41,8 @@ struct api_kv {
 };
 
 #define API_MAX_QUERY 32
+
+struct api_stream; /* a streamed request body: see api_stream_open */
 
 struct api_request {
 	const char *method;          /* "GET", "POST", ... */
@@ -57,6 +62,9 @@ struct api_request {
 	const char *body;            /* NULL when no body */
 	size_t body_len;
 	double now;                  /* POSIX seconds, for "today" and ids */
+	/* Set by api_stream_open only: the route opens its stream here
+	 * instead of reading body.  NULL otherwise. */
+	struct api_stream **stream_out;
 };
 
 #define API_MAX_HEADERS 4
@@ -89,6 +97,36 @@ void api_problem_simple(struct api_response *resp, int status,
 			const char *detail);
 
 void api_response_fini(struct api_response *resp);
+
+/* ---- streamed request bodies (the imports) ------------------------------
+ *
+ * A route that takes a large body (POST /v1/persons:import, up to
+ * hundreds of MiB) reads it as it arrives instead of from a buffer:
+ *
+ *   first call, headers only:   s = api_stream_open(app, req, resp)
+ *   each piece of the body:     api_stream_feed(s, data, len)
+ *   end of the body:            api_stream_finish(s, resp)
+ *   connection lost / too big:  api_stream_abort(s)
+ */
+/* req has its headers and query but no body.  When its route streams,
+ * runs every check api_handle makes before reading a body (route, method,
+ * individual numbers in path and query, query parameters, media type) and
+ * returns a new stream; when one fails, returns NULL with the refusal in
+ * *resp.  For any other route returns NULL with resp->status == 0: buffer
+ * the body and call api_handle.  Borrows app until the stream ends. */
+struct api_stream *api_stream_open(const struct api_app *app,
+				   const struct api_request *req,
+				   struct api_response *resp);
+
+/* The next len bytes of the body, cut anywhere.  Returns false once the
+ * answer is decided (later bytes are ignored; they must still be read). */
+bool api_stream_feed(struct api_stream *s, const char *data, size_t len);
+
+/* The body has ended: fills *resp (as api_handle would) and frees s. */
+void api_stream_finish(struct api_stream *s, struct api_response *resp);
+
+/* Drops the request: nothing of it is stored.  Frees s; NULL is a no-op. */
+void api_stream_abort(struct api_stream *s);
 
 /* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
  * overrides them from the JSON rules file at path (an object of §4

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/internal.h"
+#include "api/person.h"
 
 #define BATCH_MAX_ITEMS 1000
 /* A decision is about 2-4 KiB; a full batch stays well under this. */
@@ -150,12 +151,15 @@ static void unknown_top_level(json_t *doc, const char *const *known,
 	}
 }
 
-/* Decides facts already validated; fills the insurer name when known. */
+/* Decides facts already validated; fills the insurer name from the
+ * registry when it knows the number (name is its storage). */
 static void decide(const struct api_ctx *ctx, const struct rules_facts *f,
-		   int32_t as_of, struct rules_decision *d)
+		   int32_t as_of, struct rules_decision *d,
+		   char name[API_INSURER_NAME_MAX])
 {
 	rules_decide(f, as_of, &ctx->app->ruleset->params, d);
 	d->insurer_name = NULL;
+	api_decision_lookup_insurer(ctx, d, name);
 }
 
 static void respond_decision(const struct api_ctx *ctx,
@@ -180,6 +184,7 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 {
 	static const char *const known[] = {"as_of", "person", NULL};
 	struct api_errors *errs = NULL;
+	char name[API_INSURER_NAME_MAX];
 	struct rules_facts facts;
 	struct rules_decision d;
 	json_t *doc, *person;
@@ -208,24 +213,11 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 				    errs, "");
 		goto out;
 	}
-	decide(ctx, &facts, as_of, &d);
+	decide(ctx, &facts, as_of, &d, name);
 	respond_decision(ctx, &d, resp);
 out:
 	free(errs);
 	json_decref(doc);
-}
-
-static bool person_id_valid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < 1 || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
 }
 
 /* Appends {"error": problem} for one batch item. */
@@ -247,11 +239,60 @@ static void batch_item_error(struct api_buf *b, int status, const char *code,
 	free(s);
 }
 
+/* A {person_id} item: the decision from the stored facts on the batch's
+ * as_of, or the item's 404 when there is no such person. */
+static void batch_stored(const struct api_ctx *ctx, const char *id,
+			 const char *field, int32_t as_of,
+			 struct api_errors *errs, struct api_buf *b)
+{
+	struct db_person *p = NULL;
+	struct rules_decision d;
+	struct db_conn *c;
+	enum db_result r;
+
+	/* Without a store (the library used alone) nobody is stored. */
+	if (!ctx->app->db) {
+		batch_item_error(b, 404, "not_found", "no person with this id",
+				 NULL, field);
+		return;
+	}
+	c = db_conn_get(ctx->app->db);
+	p = c ? malloc(sizeof *p) : NULL;
+	if (!p) {
+		batch_item_error(b, 503, "service_unavailable",
+				 "the person store cannot be read now: retry",
+				 NULL, field);
+		return;
+	}
+	r = db_person_get(c, id, p);
+	if (r == DB_NOT_FOUND) {
+		batch_item_error(b, 404, "not_found", "no person with this id",
+				 NULL, field);
+	} else if (r != DB_OK) {
+		batch_item_error(b, r == DB_BUSY ? 503 : 500,
+				 r == DB_BUSY ? "service_unavailable"
+					      : "internal_error",
+				 "the person store failed: retry", NULL, field);
+	} else if (api_person_decision(ctx, p, as_of, &d) != 0) {
+		api_errors_add(errs, "/as_of", "invalid_date",
+			       "as_of is before the person's birth_date");
+		batch_item_error(b, 422, "validation_failed",
+				 "the item has no decision on as_of: see "
+				 "errors",
+				 errs, "");
+	} else {
+		api_decision_json(b, &d, &ctx->app->ruleset->params,
+				  ctx->lang, ctx->req->now);
+	}
+	free(p);
+}
+
 static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		       int32_t as_of, struct api_errors *errs,
 		       struct api_buf *b)
 {
 	char base[API_FIELD_MAX], field[API_FIELD_MAX];
+	char name[API_INSURER_NAME_MAX];
 	struct rules_facts facts;
 	struct rules_decision d;
 	json_t *person, *pid, *v;
@@ -290,8 +331,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		if (!json_is_string(pid))
 			api_errors_add(errs, field, "invalid_type",
 				       "expected a string");
-		else if (!person_id_valid(json_string_value(pid),
-					  json_string_length(pid)))
+		else if (!api_id_valid(json_string_value(pid),
+				       json_string_length(pid)))
 			api_errors_add(errs, field, "invalid_person_id",
 				       "1-64 characters of A-Z a-z 0-9 . _ -");
 		if (errs->n) {
@@ -300,9 +341,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 					 "");
 			return;
 		}
-		/* No person store yet: every stored person is absent. */
-		batch_item_error(b, 404, "not_found",
-				 "no person with this id", NULL, field);
+		batch_stored(ctx, json_string_value(pid), field, as_of, errs,
+			     b);
 		return;
 	}
 	api_pointer_join(field, sizeof field, base, "person");
@@ -313,7 +353,7 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 				 errs, "");
 		return;
 	}
-	decide(ctx, &facts, as_of, &d);
+	decide(ctx, &facts, as_of, &d, name);
 	api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
 			  ctx->req->now);
 }

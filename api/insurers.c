@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/person.h"
 #include "db/insurer_db.h"
 
 #define ANSWER_MAX ((size_t)4 << 20)
@@ -73,6 +74,52 @@ static json_t *insurer_json(const struct rules_insurer *ins,
 		opt_str(row ? row->phone : NULL), "url",
 		opt_str(row ? row->url : NULL), "registered", row != NULL,
 		"updated_at", opt_str(row ? row->updated_at : NULL));
+}
+
+void api_decision_registry(const struct api_ctx *ctx,
+			   struct rules_decision *d, const char *name_ja,
+			   const char *name_en, enum rules_scheme scheme)
+{
+	if (!d->has_number)
+		return;
+	if (ctx->lang == RULES_LANG_EN && name_en && name_en[0])
+		d->insurer_name = name_en;
+	else if (name_ja && name_ja[0])
+		d->insurer_name = name_ja;
+	else if (name_en && name_en[0])
+		d->insurer_name = name_en;
+	if (scheme == RULES_SCHEME_NHI_ASSOCIATION &&
+	    d->insurer_scheme == RULES_SCHEME_NHI) {
+		d->insurer_scheme = RULES_SCHEME_NHI_ASSOCIATION;
+		d->channel = rules_scheme_channel(d->insurer_scheme);
+	}
+}
+
+void api_decision_lookup_insurer(const struct api_ctx *ctx,
+				 struct rules_decision *d,
+				 char name[API_INSURER_NAME_MAX])
+{
+	struct db_insurer *row = NULL;
+	struct db_conn *c;
+
+	name[0] = '\0';
+	if (!d->has_number || !ctx->app->db)
+		return;
+	c = db_conn_get(ctx->app->db);
+	row = c ? malloc(sizeof *row) : NULL;
+	if (!row)
+		return;
+	if (db_insurer_get(c, d->insurer.number, row) == DB_OK) {
+		/* One of the two names goes in: copy the one wanted. */
+		api_decision_registry(ctx, d, row->name_ja, row->name_en,
+				      row->scheme);
+		if (d->insurer_name) {
+			snprintf(name, API_INSURER_NAME_MAX, "%s",
+				 d->insurer_name);
+			d->insurer_name = name;
+		}
+	}
+	free(row);
 }
 
 static struct db_conn *conn_or_503(const struct api_ctx *ctx,

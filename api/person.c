@@ -104,7 +104,10 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 					       "person_id differs from the id "
 					       "in the path");
 		} else if (strcmp(key, "facility_id") == 0) {
-			parse_id_field(v, field, "invalid_facility_id",
+			/* SPEC §6 has no code of its own for a facility id:
+			 * a string outside the id pattern is of the wrong
+			 * type. */
+			parse_id_field(v, field, "invalid_type",
 				       out->facility_id,
 				       sizeof out->facility_id, errs);
 		} else if (strcmp(key, "display_name") == 0) {

@@ -8,9 +8,6 @@
 #include "api/person.h"
 
 #define ANSWER_MAX ((size_t)16 << 20)
-/* Rows the worklist reads for one page at most, matching or not, so that a
- * filter that matches little still answers quickly; the cursor goes on. */
-#define WORKLIST_SCAN_MAX 5000
 
 /* Maps a store failure to its answer. */
 static void respond_db_error(struct api_response *resp, enum db_result r)
@@ -64,28 +61,58 @@ static void respond_not_found(struct api_response *resp)
 			    NULL, "path");
 }
 
-/* An entity tag from If-Match / If-None-Match: "*", or the first tag with
- * its quotes (and a W/ prefix) removed. */
-static const char *etag_arg(const char *header, char out[40])
+/* An If-Match / If-None-Match header as the store's tag list (see
+ * db/person_db.h): "*", or the bare tags joined by ','.  If-Match compares
+ * strongly (RFC 9110 §13.1.1), so a weak tag W/"..." never matches there
+ * and is dropped; If-None-Match compares weakly and keeps it.  An element
+ * without quotes is taken as a bare tag, to forgive hand-typed curl.
+ * NULL when header is NULL; otherwise a new string (caller frees) or NULL
+ * with *oom set. */
+static char *tag_list(const char *header, bool weak_ok, bool *oom)
 {
-	const char *p = header;
-	size_t n;
+	const char *p = header, *end, *q;
+	size_t n, o = 0;
+	bool weak;
+	char *out;
 
-	if (!p)
+	*oom = false;
+	if (!header)
 		return NULL;
-	while (*p == ' ')
-		p++;
-	if (*p == '*')
-		return "*";
-	if (strncmp(p, "W/", 2) == 0)
-		p += 2;
-	if (*p == '"')
-		p++;
-	n = strcspn(p, "\", ");
-	if (n >= 40)
-		n = 39;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	out = malloc(strlen(header) + 2);
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		end = p + strcspn(p, ",");
+		q = end;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		weak = q - p >= 2 && p[0] == 'W' && p[1] == '/';
+		if (weak)
+			p += 2;
+		if (q - p >= 2 && *p == '"' && q[-1] == '"') {
+			p++;
+			q--;
+		}
+		n = (size_t)(q - p);
+		if (n == 1 && *p == '*' && !weak) {
+			strcpy(out, "*");
+			return out;
+		}
+		if (n > 0 && (weak_ok || !weak) && !memchr(p, '"', n)) {
+			if (o)
+				out[o++] = ',';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = end;
+	}
+	out[o] = '\0';
 	return out;
 }
 
@@ -93,8 +120,16 @@ static void set_etag(struct api_response *resp, const char *etag)
 {
 	char quoted[40];
 
+	if (!etag[0])
+		return;
 	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
 	api_response_header(resp, "ETag", quoted);
+}
+
+static void respond_oom(struct api_response *resp)
+{
+	api_respond_problem(resp, 500, "internal_error", "out of memory", NULL,
+			    "");
 }
 
 void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
@@ -102,9 +137,10 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	struct api_errors *errs = NULL;
 	struct db_person *p = NULL;
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
+	char *if_match = NULL, *if_none_match = NULL;
+	bool oom1, oom2;
 	enum db_result r;
 	struct db_conn *c;
-	char tag[40];
 	json_t *doc;
 
 	if (!path_id_ok(ctx, resp))
@@ -114,9 +150,10 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	errs = calloc(1, sizeof *errs);
 	p = malloc(sizeof *p);
-	if (!errs || !p) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+	if_match = tag_list(ctx->req->if_match, false, &oom1);
+	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
+	if (!errs || !p || oom1 || oom2) {
+		respond_oom(resp);
 		goto out;
 	}
 	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) !=
@@ -129,17 +166,24 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	c = conn_or_503(ctx, resp);
 	if (!c)
 		goto out;
-	r = db_person_put(c, p, etag_arg(ctx->req->if_match, tag),
-			  etag_arg(ctx->req->if_none_match, tag) != NULL,
-			  false, ctx->req->now, &outcome);
+	r = db_person_put_if(c, p, if_match, if_none_match, false,
+			     ctx->req->now, &outcome);
 	if (r == DB_PRECONDITION) {
-		api_respond_problem(resp, 412, "precondition_failed",
-				    ctx->req->if_none_match
-					    ? "the person already exists "
-					      "(If-None-Match: *)"
-					    : "the person changed since you read "
-					      "it (If-Match): GET it again",
-				    NULL, "header:If-Match");
+		/* p->etag holds the stored tag now, "" for no record. */
+		bool exists = p->etag[0] != '\0';
+		bool by_none = !(if_match && (!exists || !db_etag_in_list(
+							    if_match, p->etag)));
+
+		api_respond_problem(
+			resp, 412, "precondition_failed",
+			by_none ? "the person already exists (If-None-Match)"
+			: exists ? "the person changed since you read it "
+				   "(If-Match): GET it again"
+				 : "there is no such person to replace "
+				   "(If-Match); drop If-Match to create it",
+			NULL,
+			by_none ? "header:If-None-Match" : "header:If-Match");
+		set_etag(resp, p->etag);
 		goto out;
 	}
 	if (r != DB_OK) {
@@ -151,6 +195,8 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	set_etag(resp, p->etag);
 out:
 	json_decref(doc);
+	free(if_match);
+	free(if_none_match);
 	free(errs);
 	free(p);
 }
@@ -158,8 +204,10 @@ out:
 void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct db_person *p = NULL;
+	char *if_none_match = NULL;
 	enum db_result r;
 	struct db_conn *c;
+	bool oom;
 
 	if (!path_id_ok(ctx, resp))
 		return;
@@ -167,37 +215,50 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	if (!c)
 		return;
 	p = malloc(sizeof *p);
-	if (!p) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
-		return;
+	if_none_match = tag_list(ctx->req->if_none_match, true, &oom);
+	if (!p || oom) {
+		respond_oom(resp);
+		goto out;
 	}
 	r = db_person_get(c, ctx->path_id, p);
-	if (r == DB_NOT_FOUND)
+	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
-	else if (r != DB_OK)
+	} else if (r != DB_OK) {
 		respond_db_error(resp, r);
-	else {
+	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
+		/* RFC 9110 §13.1.2: the client's copy is current. */
+		resp->status = 304;
+		resp->content_type = NULL;
+		set_etag(resp, p->etag);
+	} else {
 		api_respond_json(resp, 200, api_person_json(p),
 				 "application/json");
 		set_etag(resp, p->etag);
 	}
+out:
+	free(if_none_match);
 	free(p);
 }
 
 void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 {
+	char *if_match = NULL;
 	enum db_result r;
 	struct db_conn *c;
-	char tag[40];
+	bool oom;
 
 	if (!path_id_ok(ctx, resp))
 		return;
 	c = conn_or_503(ctx, resp);
 	if (!c)
 		return;
-	r = db_person_delete(c, ctx->path_id,
-			     etag_arg(ctx->req->if_match, tag));
+	if_match = tag_list(ctx->req->if_match, false, &oom);
+	if (oom) {
+		respond_oom(resp);
+		return;
+	}
+	r = db_person_delete(c, ctx->path_id, if_match);
+	free(if_match);
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 	} else if (r == DB_PRECONDITION) {
@@ -240,16 +301,42 @@ int api_query_date(const struct api_ctx *ctx, const char *name,
 	return -1;
 }
 
+int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
+			int32_t as_of, struct rules_decision *d)
+{
+	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) !=
+	    0)
+		return -1;
+	api_decision_registry(ctx, d, p->insurer_name_ja, p->insurer_name_en,
+			      p->insurer_scheme);
+	return 0;
+}
+
 void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
 		       int32_t as_of, struct rules_decision *d)
 {
-	rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d);
-	d->insurer_name = NULL;
-	if (p->insurer_name_ja[0] || p->insurer_name_en[0])
-		d->insurer_name = ctx->lang == RULES_LANG_EN &&
-						  p->insurer_name_en[0]
-					  ? p->insurer_name_en
-					  : p->insurer_name_ja;
+	/* Stored facts were validated when written; only an as_of before the
+	 * birth_date has no decision.  Never hand back garbage. */
+	if (api_person_decision(ctx, p, as_of, d) != 0) {
+		memset(d, 0, sizeof *d);
+		d->as_of = as_of;
+		d->entitlement = RULES_ENT_UNDETERMINED;
+		d->apply_by = RULES_NO_DATE;
+		d->recommended_apply_by = RULES_NO_DATE;
+		d->age = -1;
+	}
+}
+
+/* 422 for an as_of the person's facts cannot be decided on. */
+static void respond_before_birth(struct api_response *resp)
+{
+	struct api_errors errs = {0};
+
+	api_errors_add(&errs, "?as_of", "invalid_date",
+		       "as_of is before the person's birth_date");
+	api_respond_problem(resp, 422, "validation_failed",
+			    "the query has invalid parameters: see errors",
+			    &errs, "");
 }
 
 void api_person_eligibility(const struct api_ctx *ctx,
@@ -286,7 +373,10 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		respond_db_error(resp, r);
 		goto out;
 	}
-	api_person_decide(ctx, p, as_of, &d);
+	if (api_person_decision(ctx, p, as_of, &d) != 0) {
+		respond_before_birth(resp);
+		goto out;
+	}
 	stale = api_person_stale(ctx, p);
 	api_buf_init(&b, ANSWER_MAX);
 	if (ctx->text) {
@@ -302,6 +392,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 						   "経っています。確認し直してく"
 						   "ださい。\n");
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
+		set_etag(resp, p->etag);
 		goto out;
 	}
 	api_decision_json(&b, &d, &ctx->app->ruleset->params, ctx->lang,

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/import.h"
 #include "api/internal.h"
+#include "api/metrics.h"
 
 typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
 
@@ -26,6 +28,40 @@ static void health_get(const struct api_ctx *ctx, struct api_response *resp)
 			 json_pack("{s:s, s:s}", "status", "ok", "version",
 				   ctx->app->version ? ctx->app->version : ""),
 			 "application/json");
+}
+
+/* Ready when the database answers a read. */
+static void ready_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+
+	if (!c || db_ping(c) != DB_OK) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be read", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
+		return;
+	}
+	api_respond_json(resp, 200, json_pack("{s:s}", "status", "ready"),
+			 "application/json");
+}
+
+static void metrics_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	long long bytes = ctx->app->db ? db_size_bytes(ctx->app->db) : -1;
+	size_t len = 0;
+	char *text = NULL;
+
+	if (!ctx->app->metrics ||
+	    api_metrics_render(ctx->app->metrics, ctx->app->version, bytes,
+			       ctx->req->now, &text, &len) != 0) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "metrics unavailable", NULL, "");
+		return;
+	}
+	resp->status = 200;
+	resp->body = text;
+	resp->body_len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 static void openapi_get(const struct api_ctx *ctx, struct api_response *resp)
@@ -53,6 +89,7 @@ static const char *const q_worklist[] = {
 	"due_before", "as_of", "limit", "cursor", NULL};
 static const char *const q_insurers[] = {"prefecture", "scheme", "q",
 					 "limit", "cursor", NULL};
+static const char *const q_import[] = {"mode", NULL};
 
 static const struct route routes[] = {
 	{M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
@@ -65,11 +102,15 @@ static const struct route routes[] = {
 	{M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none},
 	{M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
 	 q_eligibility},
+	{M_POST, "/v1/persons:import", api_persons_import, false, q_import},
+	{M_POST, "/v1/insurers:import", api_insurers_import, false, q_import},
 	{M_GET, "/v1/insurers", api_insurers_list, false, q_insurers},
 	{M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none},
 	{M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none},
 	{M_GET, "/v1/rules", api_rules_get, false, q_none},
 	{M_GET, "/healthz", health_get, false, q_none},
+	{M_GET, "/readyz", ready_get, false, q_none},
+	{M_GET, "/metrics", metrics_get, false, q_none},
 	{M_GET, "/openapi.yaml", openapi_get, false, q_none},
 };
 
@@ -110,6 +151,20 @@ static unsigned method_bit(const char *m)
 	if (strcmp(m, "DELETE") == 0)
 		return M_DELETE;
 	return 0;
+}
+
+bool api_route_streams(const struct api_request *req)
+{
+	char id[128];
+	size_t i;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if ((routes[i].handler == api_persons_import ||
+		     routes[i].handler == api_insurers_import) &&
+		    (routes[i].method & method_bit(req->method)) &&
+		    route_match(routes[i].path, req->path, id, sizeof id))
+			return true;
+	return false;
 }
 
 const char *api_query_get(const struct api_request *req, const char *key)

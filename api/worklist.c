@@ -1,11 +1,11 @@
 /* worklist.c - GET /v1/persons: who still needs to act, page by page.
  *
- * Keyset pagination on person_id: the cursor is the last person_id read
- * (base64url, to keep it opaque), so rows written between two pages are
- * neither skipped nor repeated.  The filters depend on today's decision,
- * so they are applied while reading; one page reads at most
- * WORKLIST_SCAN_MAX rows and then hands back a cursor even when it found
- * fewer than `limit` matches. */
+ * Keyset pagination on person_id: the cursor names the last person_id
+ * read, so rows written between two pages are neither skipped nor
+ * repeated (a row inserted behind the cursor shows up on the next walk).
+ * The filters depend on today's decision, so they are applied while
+ * reading; one page reads at most WORKLIST_SCAN_MAX rows and then hands
+ * back a cursor even when it found fewer than `limit` matches. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,54 +17,27 @@
 #define WORKLIST_SCAN_MAX 5000
 #define WORKLIST_CHUNK 500
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* The cursor is "k" + the last person_id.  Opaque to callers (the
+ * contract is: pass next_cursor back as it came); kept this short so that
+ * the text table's "more" line stays within 80 columns for a 64-character
+ * id, and needing no escaping in a query. */
+#define CURSOR_TAG 'k'
 
 static void cursor_encode(const char *id, char *out, size_t outlen)
 {
-	const unsigned char *p = (const unsigned char *)id;
-	size_t n = strlen(id), i, o = 0;
-
-	for (i = 0; i < n && o + 5 < outlen; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = b64[(v >> 18) & 63];
-		out[o++] = b64[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = b64[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = b64[v & 63];
-	}
-	out[o] = '\0';
+	snprintf(out, outlen, "%c%s", CURSOR_TAG, id);
 }
 
 /* Returns 0 and the id, or -1 when s is not a cursor of ours. */
 static int cursor_decode(const char *s, char *out, size_t outlen)
 {
-	size_t n = strlen(s), i, o = 0;
-	unsigned v = 0;
-	int bits = 0;
+	size_t n = strlen(s);
 
-	for (i = 0; i < n; i++) {
-		const char *k = strchr(b64, s[i]);
-
-		if (!k || !s[i])
-			return -1;
-		v = (v << 6) | (unsigned)(k - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)((v >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	return api_id_valid(out, o) ? 0 : -1;
+	if (n < 2 || s[0] != CURSOR_TAG || n - 1 >= outlen ||
+	    !api_id_valid(s + 1, n - 1))
+		return -1;
+	memcpy(out, s + 1, n);
+	return 0;
 }
 
 struct worklist {
@@ -109,21 +82,79 @@ static void row_json(struct worklist *w, const struct db_person *p,
 	api_buf_adds(w->b, "]}");
 }
 
-/* One row of the terminal table; columns fit 80 columns. */
+/* Terminal columns of UTF-8 text: CJK (3- and 4-byte sequences here) is
+ * two columns wide, the rest one. */
+static size_t text_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0;
+
+	for (; *p; p++) {
+		if ((*p & 0xc0) == 0x80)
+			continue;
+		w += *p >= 0xe0 ? 2 : 1;
+	}
+	return w;
+}
+
+/* Appends s padded with spaces to width columns (s must fit). */
+static void text_col(char *line, size_t linelen, const char *s, size_t width)
+{
+	size_t n = strlen(line), w = text_width(s);
+
+	snprintf(line + n, linelen - n, "%s%*s ", s,
+		 (int)(w < width ? width - w : 0), "");
+}
+
+#define COL_ID 20
+#define COL_FACILITY 12
+#define COL_ENT 14
+#define COL_APPLY 4
+#define COL_DATE 10
+
+/* One line of the table, trailing blanks removed. */
+static void text_line(struct api_buf *b, const char *id, const char *fac,
+		      const char *ent, const char *apply, const char *date,
+		      const char *stale)
+{
+	char line[256] = "";
+	size_t n;
+
+	text_col(line, sizeof line, id, COL_ID);
+	text_col(line, sizeof line, fac, COL_FACILITY);
+	text_col(line, sizeof line, ent, COL_ENT);
+	text_col(line, sizeof line, apply, COL_APPLY);
+	text_col(line, sizeof line, date, COL_DATE);
+	text_col(line, sizeof line, stale, 0);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	api_buf_adds(b, line);
+	api_buf_adds(b, "\n");
+}
+
+/* One row of the terminal table, within 80 columns: an id or facility too
+ * long for its column goes whole on a line of its own above the row (never
+ * cut: it is what the reader types next), the column then showing "^". */
 static void row_text(struct worklist *w, const struct db_person *p,
 		     const struct rules_decision *d, bool stale)
 {
 	char date[11] = "-";
 	bool en = w->ctx->lang == RULES_LANG_EN;
+	bool long_id = strlen(p->person_id) > COL_ID;
+	bool long_fac = strlen(p->facility_id) > COL_FACILITY;
 
 	if (d->apply_by != RULES_NO_DATE)
 		rules_date_format(d->apply_by, date);
-	api_buf_printf(w->b, "%-20.20s %-10.10s %-16s %-5s %-10s %s\n",
-		       p->person_id,
-		       p->facility_id[0] ? p->facility_id : "-",
-		       rules_entitlement_name(d->entitlement),
-		       d->application_required ? (en ? "yes" : "要") : "-",
-		       date, stale ? (en ? "stale" : "要再確認") : "");
+	if (long_id)
+		api_buf_printf(w->b, "%s\n", p->person_id);
+	if (long_fac)
+		api_buf_printf(w->b, "  facility_id: %s\n", p->facility_id);
+	text_line(w->b, long_id ? "^" : p->person_id,
+		  long_fac ? "^" : p->facility_id[0] ? p->facility_id : "-",
+		  rules_entitlement_name(d->entitlement),
+		  d->application_required ? (en ? "yes" : "要") : "-", date,
+		  stale ? (en ? "stale" : "要再確認") : "");
 }
 
 static int worklist_row(const struct db_person *p, void *arg)
@@ -133,7 +164,9 @@ static int worklist_row(const struct db_person *p, void *arg)
 	bool stale;
 
 	w->scanned++;
-	api_person_decide(w->ctx, p, w->as_of, &d);
+	/* A person born after as_of has no decision then: not on the list. */
+	if (api_person_decision(w->ctx, p, w->as_of, &d) != 0)
+		return 0;
 	stale = api_person_stale(w->ctx, p);
 	if (w->needs_action && !d.application_required &&
 	    d.entitlement != RULES_ENT_UNDETERMINED && !stale)
@@ -169,7 +202,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	struct api_buf b;
 	struct db_conn *c;
 	const char *q;
-	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1], cursor[100];
+	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1], cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
 	bool more = true;
 	enum db_result r = DB_OK;
@@ -183,8 +216,9 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	w.limit = 100;
 	w.first = true;
 	if (facility && !api_id_valid(facility, strlen(facility)))
-		api_errors_add(&errs, "?facility_id", "invalid_facility_id",
-			       "1-64 characters of A-Z a-z 0-9 . _ -");
+		api_errors_add(&errs, "?facility_id", "invalid_type",
+			       "a facility id is 1-64 characters of A-Z a-z "
+			       "0-9 . _ -");
 	q = api_query_get(ctx->req, "needs_action");
 	if (q && strcmp(q, "true") == 0)
 		w.needs_action = true;
@@ -234,12 +268,9 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	api_buf_init(&b, ANSWER_MAX);
 	w.b = &b;
 	if (ctx->text)
-		api_buf_printf(&b, "%-20s %-10s %-16s %-5s %-10s %s\n",
-			       "person_id", "facility",
-			       ctx->lang == RULES_LANG_EN ? "entitlement"
-							  : "entitlement",
-			       ctx->lang == RULES_LANG_EN ? "apply" : "申請",
-			       "apply_by", "");
+		text_line(&b, "person_id", "facility", "entitlement",
+			  ctx->lang == RULES_LANG_EN ? "apply" : "申請",
+			  "apply_by", "");
 	else
 		api_buf_adds(&b, "{\"items\":[");
 	while (w.found < w.limit && w.scanned < WORKLIST_SCAN_MAX) {
@@ -274,7 +305,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		cursor[0] = '\0';
 	if (ctx->text) {
 		if (cursor[0])
-			api_buf_printf(&b, "-- more: cursor=%s\n", cursor);
+			api_buf_printf(&b, "more: cursor=%s\n", cursor);
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
 		return;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db/internal.h"
@@ -29,14 +30,32 @@
 	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \
 	"phone, url, updated_at"
 
+#define KEY_COLS "id, role, facility_id, name, created_at, revoked_at"
+
+#define AUDIT_COLS                                                         \
+	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "       \
+	"a.person_ids, a.status"
+
+/* seq after ?1 (the cursor), from the first row at or after ?2 to the last
+ * row before ?3 (NULL, so no row, when there is none): one rowid range. */
+#define AUDIT_SEQ_RANGE(col)                                               \
+	col " > max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "  \
+	    "time, seq LIMIT 1) - 1) AND " col " <= (SELECT seq FROM audit "\
+	    "WHERE time < ?3 ORDER BY time DESC, seq DESC LIMIT 1)"
+
 static const char *const stmt_sql[DB_STMT_COUNT] = {
 	[DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[DB_STMT_COMMIT] = "COMMIT",
 	[DB_STMT_ROLLBACK] = "ROLLBACK",
-	/* The registry's name comes along: one query per cached lookup. */
+	/* The registry's name comes along: one query per cached lookup.  The
+	 * registry keys an NHI number by its 6 digits, so 00138057 finds
+	 * 138057 (SPEC §5: the same number, zero-padded). */
 	[DB_STMT_PERSON_GET] =
-		"SELECT " PERSON_COLS_P ", i.name_ja, i.name_en FROM persons p "
-		"LEFT JOIN insurers i ON i.insurer_number = p.insurer_number "
+		"SELECT " PERSON_COLS_P ", i.name_ja, i.name_en, i.scheme "
+		"FROM persons p LEFT JOIN insurers i ON i.insurer_number = "
+		"CASE WHEN length(p.insurer_number) = 8 AND "
+		"substr(p.insurer_number, 1, 2) = '00' THEN "
+		"substr(p.insurer_number, 3) ELSE p.insurer_number END "
 		"WHERE p.person_id = ?1",
 	[DB_STMT_PERSON_UPSERT] =
 		"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
@@ -69,6 +88,45 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 		"scheme = ?4) AND (?5 IS NULL OR instr(name_ja, ?5) > 0 OR "
 		"instr(lower(name_en), lower(?5)) > 0 OR insurer_number = ?5) "
 		"ORDER BY insurer_number LIMIT ?2",
+	/* API keys: the hash is read only by KEY_GET (to verify), never
+	 * listed. */
+	[DB_STMT_KEY_INSERT] =
+		"INSERT INTO api_keys (id, hash, role, facility_id, name, "
+		"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[DB_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
+			    "WHERE id = ?1",
+	[DB_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
+			     "ORDER BY created_at, id",
+	[DB_STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
+			       "WHERE id = ?1 AND revoked_at IS NULL",
+	/* Audit log.  A time range becomes a seq range first (time never
+	 * decreases as seq grows, see 002_security.sql), found by two seeks
+	 * in audit_by_time; the time test stays as a guard. */
+	[DB_STMT_AUDIT_INSERT] =
+		"INSERT INTO audit (time, key_id, request_id, method, route, "
+		"person_ids, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[DB_STMT_AUDIT_PERSON_INSERT] = "INSERT OR IGNORE INTO audit_person "
+					"(person_id, seq) VALUES (?1, ?2)",
+	[DB_STMT_AUDIT_QUERY] =
+		"SELECT " AUDIT_COLS " FROM audit a WHERE "
+		AUDIT_SEQ_RANGE("a.seq") " AND a.time >= ?2 AND a.time < ?3 "
+		"ORDER BY a.seq LIMIT ?4",
+	[DB_STMT_AUDIT_QUERY_KEY] =
+		"SELECT " AUDIT_COLS " FROM audit a WHERE a.key_id = ?5 AND "
+		AUDIT_SEQ_RANGE("a.seq") " AND a.time >= ?2 "
+		"AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
+	[DB_STMT_AUDIT_QUERY_PERSON] =
+		"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
+		"a.seq = ap.seq WHERE ap.person_id = ?6 AND "
+		AUDIT_SEQ_RANGE("ap.seq") " AND a.time >= ?2 AND a.time < ?3 "
+		"AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT ?4",
+	[DB_STMT_AUDIT_MIN_SEQ] = "SELECT min(seq) FROM audit",
+	[DB_STMT_AUDIT_EXPIRE_BOUND] =
+		"SELECT seq FROM audit WHERE time < ?1 "
+		"ORDER BY time DESC, seq DESC LIMIT 1",
+	[DB_STMT_AUDIT_EXPIRE] = "DELETE FROM audit WHERE seq <= ?1",
+	[DB_STMT_AUDIT_PERSON_EXPIRE] =
+		"DELETE FROM audit_person WHERE seq <= ?1",
 };
 
 struct db {
@@ -114,6 +172,8 @@ int db_conn_open(const char *path, struct db_conn **out, char *err,
 		"PRAGMA synchronous = NORMAL;"
 		"PRAGMA foreign_keys = ON;"
 		"PRAGMA temp_store = MEMORY;"
+		/* Erased persons leave no bytes behind in free pages. */
+		"PRAGMA secure_delete = ON;"
 		"PRAGMA cache_size = -8000;"
 		"PRAGMA mmap_size = 268435456;";
 	struct db_conn *c = NULL;
@@ -311,6 +371,11 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 	return db;
 }
 
+const char *db_path(const struct db *db)
+{
+	return db->path;
+}
+
 struct db_conn *db_conn_get(struct db *db)
 {
 	struct db_conn *c = pthread_getspecific(db->key);
@@ -342,4 +407,34 @@ void db_close(struct db *db)
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
+}
+
+enum db_result db_ping(struct db_conn *c)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* A real page read: the schema version lives in the file's header
+	 * and the sqlite_schema table on page 1. */
+	rc = sqlite3_prepare_v2(c->h, "SELECT count(*) FROM sqlite_schema", -1,
+				&s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? DB_OK : db_result_from(rc);
+}
+
+long long db_size_bytes(const struct db *db)
+{
+	char wal[4096];
+	struct stat st;
+	long long total;
+
+	if (stat(db->path, &st) != 0)
+		return -1;
+	total = (long long)st.st_size;
+	snprintf(wal, sizeof wal, "%s-wal", db->path);
+	if (stat(wal, &st) == 0)
+		total += (long long)st.st_size;
+	return total;
 }

@@ -36,9 +36,20 @@ void db_close(struct db *db);
 int db_migrate(const char *path, int *from, int *to, char *err,
 	       size_t errlen);
 
+/* The database file's path as given to db_open (borrowed, valid until
+ * db_close): for work that needs a connection of its own, such as an
+ * import whose transaction spans many network reads. */
+const char *db_path(const struct db *db);
+
 /* The calling thread's connection (opened on first use; borrowed, valid
  * until db_close).  NULL when it cannot be opened. */
 struct db_conn *db_conn_get(struct db *db);
+
+/* DB_OK when c can read the database (for readiness). */
+enum db_result db_ping(struct db_conn *c);
+
+/* Bytes of the database file and its WAL; -1 when they cannot be read. */
+long long db_size_bytes(const struct db *db);
 
 /* The schema version this build writes. */
 int db_schema_version(void);

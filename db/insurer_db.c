@@ -50,6 +50,16 @@ static void bind_text(sqlite3_stmt *s, int col, const char *v)
 		sqlite3_bind_null(s, col);
 }
 
+/* The registry's key for a number: an 8-digit number beginning 00 is the
+ * zero-padded 6-digit NHI number (SPEC §5), kept under its 6 digits so
+ * that both spellings find the same row. */
+static const char *registry_key(const char *number)
+{
+	if (strlen(number) == 8 && number[0] == '0' && number[1] == '0')
+		return number + 2;
+	return number;
+}
+
 enum db_result db_insurer_get(struct db_conn *c, const char *number,
 			      struct db_insurer *out)
 {
@@ -59,7 +69,7 @@ enum db_result db_insurer_get(struct db_conn *c, const char *number,
 
 	if (!s)
 		return DB_ERROR;
-	sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, registry_key(number), -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		read_insurer(s, out);
@@ -86,6 +96,8 @@ enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 		if (r != DB_OK)
 			return r;
 	}
+	memmove(ins->number, registry_key(ins->number),
+		strlen(registry_key(ins->number)) + 1);
 	r = db_insurer_get(c, ins->number, &old);
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
@@ -133,7 +145,7 @@ enum db_result db_insurer_search(struct db_conn *c, const char *after,
 
 	if (!s)
 		return DB_ERROR;
-	sqlite3_bind_text(s, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, limit);
 	if (prefecture > 0)
 		sqlite3_bind_int(s, 3, prefecture);

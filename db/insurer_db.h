@@ -2,6 +2,8 @@
 #ifndef SHIKAKU_DB_INSURER_DB_H
 #define SHIKAKU_DB_INSURER_DB_H
 
+#include <stdbool.h>
+
 #include "db/db.h"
 #include "rules/rules.h"
 
@@ -19,12 +21,14 @@ struct db_insurer {
 
 void db_insurer_init(struct db_insurer *ins);
 
-/* DB_OK, DB_NOT_FOUND or an error. */
+/* DB_OK, DB_NOT_FOUND or an error.  An 8-digit number beginning 00 and
+ * its 6 digits are the same insurer (out->number is the 6 digits). */
 enum db_result db_insurer_get(struct db_conn *c, const char *number,
 			      struct db_insurer *out);
 
-/* Inserts or replaces (updated_at set from now).  *created tells which.
- * In its own transaction unless in_tx. */
+/* Inserts or replaces the whole row (updated_at set from now; a 00-padded
+ * number is stored, and left in ins->number, as its 6 digits).  *created
+ * tells which.  In its own transaction unless in_tx. */
 enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 			      bool in_tx, double now, bool *created);
 

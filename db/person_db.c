@@ -1,5 +1,6 @@
 /* person_db.c - persons: typed columns <-> struct db_person. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,10 +118,9 @@ static void bind_person(sqlite3_stmt *s, const struct db_person *p)
 			  : NULL);
 	bind_date(s, COL_ECERT, f->ecert_expiry);
 	bind_date(s, COL_CARD_EXPIRY, f->card_expiry);
+	/* Absent and empty are the same (SPEC §3: no care needs): "". */
 	needs_join(f->care_needs, needs, sizeof needs);
-	/* An empty list stays an empty list: "" is not NULL here. */
-	if (f->care_needs || p->facts.care_needs == 0)
-		sqlite3_bind_text(s, COL_NEEDS, needs, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, COL_NEEDS, needs, -1, SQLITE_TRANSIENT);
 	bind_text(s, COL_SETTING, rules_setting_name(f->setting));
 	bind_date(s, COL_LEGACY, f->legacy_card_expiry);
 	bind_text(s, COL_CERT_STATUS, rules_cert_status_name(f->cert_status));
@@ -270,6 +270,8 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 			 sizeof out->insurer_name_ja);
 		copy_col(s, COL_UPDATED + 2, out->insurer_name_en,
 			 sizeof out->insurer_name_en);
+		out->insurer_scheme = (enum rules_scheme)col_enum(
+			s, COL_UPDATED + 3, rules_scheme_from_name);
 		r = DB_OK;
 	} else {
 		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);
@@ -278,39 +280,60 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 	return r;
 }
 
-static bool etag_matches(const char *if_match, const char *etag)
+bool db_etag_in_list(const char *list, const char *etag)
 {
-	return strcmp(if_match, "*") == 0 || strcmp(if_match, etag) == 0;
+	size_t n, len = strlen(etag);
+
+	if (strcmp(list, "*") == 0)
+		return true;
+	while (*list) {
+		n = strcspn(list, ",");
+		if (n == len && len > 0 && memcmp(list, etag, n) == 0)
+			return true;
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return false;
 }
 
-enum db_result db_person_put(struct db_conn *c, struct db_person *p,
-			     const char *if_match, bool create_only,
-			     bool in_tx, double now,
-			     enum db_put_outcome *outcome)
+enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
+				const char *if_match,
+				const char *if_none_match, bool in_tx,
+				double now, enum db_put_outcome *outcome)
 {
-	struct db_person old;
+	struct db_person *old = NULL;
 	sqlite3_stmt *s;
 	enum db_result r;
 	bool exists;
 	int rc;
 
+	old = malloc(sizeof *old);
+	if (!old)
+		return DB_ERROR;
 	if (!in_tx) {
 		r = db_begin(c);
-		if (r != DB_OK)
+		if (r != DB_OK) {
+			free(old);
 			return r;
+		}
 	}
-	r = db_person_get(c, p->person_id, &old);
+	r = db_person_get(c, p->person_id, old);
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
 	exists = r == DB_OK;
-	if ((create_only && exists) ||
-	    (if_match && (!exists || !etag_matches(if_match, old.etag)))) {
+	/* RFC 9110 §13.2.2: If-Match first, then If-None-Match. */
+	if ((if_match && (!exists || !db_etag_in_list(if_match, old->etag))) ||
+	    (if_none_match && exists &&
+	     db_etag_in_list(if_none_match, old->etag))) {
+		memcpy(p->etag, exists ? old->etag : "",
+		       exists ? sizeof p->etag : 1);
 		r = DB_PRECONDITION;
 		goto out;
 	}
 	person_etag(p, p->etag);
-	if (exists && strcmp(old.etag, p->etag) == 0) {
-		memcpy(p->updated_at, old.updated_at, sizeof p->updated_at);
+	if (exists && strcmp(old->etag, p->etag) == 0) {
+		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
 		*outcome = DB_PUT_UNCHANGED;
 		r = DB_OK;
 		goto out;
@@ -334,24 +357,39 @@ out:
 		if (r != DB_OK)
 			db_rollback(c);
 	}
+	free(old);
 	return r;
+}
+
+enum db_result db_person_put(struct db_conn *c, struct db_person *p,
+			     const char *if_match, bool create_only,
+			     bool in_tx, double now,
+			     enum db_put_outcome *outcome)
+{
+	return db_person_put_if(c, p, if_match, create_only ? "*" : NULL,
+				in_tx, now, outcome);
 }
 
 enum db_result db_person_delete(struct db_conn *c, const char *id,
 				const char *if_match)
 {
-	struct db_person old;
+	struct db_person *old = NULL;
 	sqlite3_stmt *s;
 	enum db_result r;
 	int rc;
 
+	old = malloc(sizeof *old);
+	if (!old)
+		return DB_ERROR;
 	r = db_begin(c);
-	if (r != DB_OK)
+	if (r != DB_OK) {
+		free(old);
 		return r;
-	r = db_person_get(c, id, &old);
+	}
+	r = db_person_get(c, id, old);
 	if (r != DB_OK)
 		goto out;
-	if (if_match && !etag_matches(if_match, old.etag)) {
+	if (if_match && !db_etag_in_list(if_match, old->etag)) {
 		r = DB_PRECONDITION;
 		goto out;
 	}
@@ -369,6 +407,7 @@ out:
 		r = db_commit(c);
 	if (r != DB_OK)
 		db_rollback(c);
+	free(old);
 	return r;
 }
 
@@ -386,7 +425,7 @@ enum db_result db_person_list(struct db_conn *c, const char *facility_id,
 				   : DB_STMT_PERSON_LIST);
 	if (!s)
 		return DB_ERROR;
-	sqlite3_bind_text(s, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, limit);
 	if (facility_id)
 		sqlite3_bind_text(s, 3, facility_id, -1, SQLITE_STATIC);

@@ -33,9 +33,11 @@ struct db_person {
 	enum db_source source;
 	char etag[17];       /* 16 hex digits of the content's hash */
 	char updated_at[32]; /* "2026-01-01T09:00:00+09:00" */
-	/* From the insurer registry, by db_person_get only ("" = unknown). */
+	/* From the insurer registry, by db_person_get only ("" = unknown;
+	 * UNKNOWN = no registry row or no scheme recorded). */
 	char insurer_name_ja[160];
 	char insurer_name_en[160];
+	enum rules_scheme insurer_scheme;
 };
 
 enum db_put_outcome { DB_PUT_CREATED, DB_PUT_REPLACED, DB_PUT_UNCHANGED };
@@ -50,24 +52,41 @@ void db_person_init(struct db_person *p);
 enum db_result db_person_get(struct db_conn *c, const char *id,
 			     struct db_person *out);
 
+/* Preconditions are checked inside the write's transaction, against the
+ * stored etag.  A tag list is NULL (no condition), "*" (any stored
+ * record), or bare tags (no quotes) separated by ',' - "" being the empty
+ * list, which nothing matches.  HTTP parsing is the caller's. */
+
 /* Stores p (its etag and updated_at are set here; now = POSIX seconds).
- * if_match: NULL, "*" or an etag the stored record must have;
- * create_only: If-None-Match: *.  A precondition that fails is
- * DB_PRECONDITION.  An identical record is left alone (DB_PUT_UNCHANGED,
- * with the stored etag and updated_at copied into p).  In its own
- * transaction unless in_tx (then the caller holds one). */
+ * if_match: the stored record must exist and, unless "*", have one of
+ * these tags; create_only: If-None-Match: * (no record may exist).  A
+ * precondition that fails is DB_PRECONDITION, with the stored etag ("" when
+ * there is no record) copied into p->etag.  An identical record is left
+ * alone (DB_PUT_UNCHANGED, with the stored etag and updated_at copied into
+ * p).  In its own transaction unless in_tx (then the caller holds one). */
 enum db_result db_person_put(struct db_conn *c, struct db_person *p,
 			     const char *if_match, bool create_only,
 			     bool in_tx, double now,
 			     enum db_put_outcome *outcome);
+
+/* db_person_put with a full If-None-Match: if_none_match "*" is
+ * create_only; a tag list fails when the stored record has one of them. */
+enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
+				const char *if_match,
+				const char *if_none_match, bool in_tx,
+				double now, enum db_put_outcome *outcome);
 
 /* Erases the person (the row is gone).  DB_NOT_FOUND, DB_PRECONDITION
  * (if_match given and not matching) or DB_OK. */
 enum db_result db_person_delete(struct db_conn *c, const char *id,
 				const char *if_match);
 
-/* Calls fn for up to limit persons with person_id > after (""= from the
- * start) in person_id order, of facility_id when it is not NULL.  fn
+/* Does the tag list (see above) hold etag?  "*" holds every tag. */
+bool db_etag_in_list(const char *list, const char *etag);
+
+/* Calls fn for up to limit persons with person_id > after ("" = from the
+ * start) in person_id order, of facility_id when it is not NULL.  The row
+ * handed to fn is borrowed for the call; it has no registry data.  fn
  * returns 0 to go on, 1 to stop.  *last receives the last person_id
  * read ("" when none). */
 enum db_result db_person_list(struct db_conn *c, const char *facility_id,

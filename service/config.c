@@ -17,6 +17,7 @@ enum opt_id {
 	OPT_RULES,
 	OPT_NO_AUTH,
 	OPT_MAX_BODY,
+	OPT_MAX_IMPORT_BODY,
 	OPT_MAX_HEADER,
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_PER_IP,
@@ -42,6 +43,8 @@ static const struct opt opts[] = {
 	{"--rules", "SHIKAKU_RULES", OPT_RULES, true, SERVE | EVAL},
 	{"--no-auth", "SHIKAKU_NO_AUTH", OPT_NO_AUTH, false, SERVE},
 	{"--max-body", "SHIKAKU_MAX_BODY", OPT_MAX_BODY, true, SERVE},
+	{"--max-import-body", "SHIKAKU_MAX_IMPORT_BODY", OPT_MAX_IMPORT_BODY,
+	 true, SERVE},
 	{"--max-header", "SHIKAKU_MAX_HEADER", OPT_MAX_HEADER, true, SERVE},
 	{"--max-connections", "SHIKAKU_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS,
 	 true, SERVE},
@@ -71,6 +74,8 @@ static const char usage_serve[] =
 	"  --no-auth               SHIKAKU_NO_AUTH=1        serve without API keys\n"
 	"                          (loopback only)\n"
 	"  --max-body BYTES        SHIKAKU_MAX_BODY         default 1048576\n"
+	"  --max-import-body BYTES SHIKAKU_MAX_IMPORT_BODY  default 536870912 (a\n"
+	"                          streamed POST /v1/persons:import body)\n"
 	"  --max-header BYTES      SHIKAKU_MAX_HEADER       default 16384\n"
 	"  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024\n"
 	"  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
@@ -112,6 +117,7 @@ static void defaults(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->db = "shikaku.db";
 	cfg->max_body = 1u << 20;
+	cfg->max_import_body = (size_t)512 << 20;
 	cfg->max_header = 16u << 10;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 64;
@@ -272,6 +278,12 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 		if (parse_uint(value, 1, 1ull << 30, &v) != 0)
 			goto bad;
 		cfg->max_body = (size_t)v;
+		return 0;
+	case OPT_MAX_IMPORT_BODY:
+		/* streamed, never held: only the disk bounds it */
+		if (parse_uint(value, 1, 1ull << 40, &v) != 0)
+			goto bad;
+		cfg->max_import_body = (size_t)v;
 		return 0;
 	case OPT_MAX_HEADER:
 		if (parse_uint(value, 1024, 1u << 20, &v) != 0)

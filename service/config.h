@@ -24,6 +24,7 @@ struct config {
 	bool no_auth;      /* --no-auth / SHIKAKU_NO_AUTH=1 */
 
 	size_t max_body;          /* bytes of a request body */
+	size_t max_import_body;   /* bytes of a streamed import body */
 	size_t max_header;        /* bytes of the request's header fields */
 	unsigned max_connections; /* in all */
 	unsigned max_per_ip;      /* per client address */

@@ -3,16 +3,21 @@
  *   shikakud serve [flags]      config -> app -> server -> signal -> drain
  *   shikakud eval [flags]       one evaluate request from stdin, no server
  *   shikakud rules check FILE   validate a rules file
+ *   shikakud import [flags] FILE...  bulk load persons or insurers
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/import.h"
 #include "db/db.h"
 #include "rules/rules.h"
 #include "service/config.h"
@@ -42,6 +47,9 @@ static const char usage_top[] =
 	"  eval              evaluate one request read on stdin (see eval --help)\n"
 	"  rules check FILE  validate a rules file\n"
 	"  migrate --db FILE create or upgrade the database schema\n"
+	"  import --db FILE FILE...\n"
+	"                    bulk load persons or insurers from NDJSON or CSV\n"
+	"                    (see import --help)\n"
 	"\n"
 	"flags:\n"
 	"  -h, --help        this text\n"
@@ -344,6 +352,257 @@ static int cmd_migrate(int argc, char *const argv[])
 	return 0;
 }
 
+/* ---- import ------------------------------------------------------------ */
+
+static const char usage_import[] =
+	"usage: shikakud import --db FILE [flags] FILE...\n"
+	"\n"
+	"Loads persons (or, with --insurers, insurer registry rows) into the\n"
+	"database, each FILE as one import in one transaction: the same\n"
+	"validation and answer as POST /v1/persons:import.  FILE '-' is stdin.\n"
+	"The file is streamed: its size does not matter.\n"
+	"\n"
+	"flags:\n"
+	"  --db FILE          the database (env SHIKAKU_DB); created if absent\n"
+	"  --insurers         the files hold insurers, not persons\n"
+	"  --mode MODE        all_or_nothing (default: a bad line stores\n"
+	"                     nothing) or best_effort (good lines are kept)\n"
+	"  --format FORMAT    ndjson or csv; default from the extension (.csv,\n"
+	"                     .ndjson, .jsonl); needed for stdin\n"
+	"  --charset CHARSET  utf-8 (default; a BOM is allowed) or shift_jis\n"
+	"                     (CP932, as Excel saves CSV in Japan)\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"Prints each file's answer as one JSON line on stdout; on a terminal,\n"
+	"a progress bar on stderr, else one summary line per file.  Exit 0 when\n"
+	"every file was stored, 1 when one was refused (a bad line with\n"
+	"all_or_nothing, an individual number, a bad header) or failed, 2 on a\n"
+	"usage error.\n";
+
+struct import_cli {
+	const char *db;
+	struct api_import_opts opts;
+	bool format_given;
+	bool tty; /* stderr is a terminal: draw the progress bar */
+};
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line of the bar, redrawn in place: percent of the bytes when the
+ * size is known, lines, lines per second. */
+static void import_progress(const char *name, size_t done, long long total,
+			    size_t lines, double elapsed)
+{
+	char bar[31];
+	int filled, i;
+	double rate = elapsed > 0 ? (double)lines / elapsed : 0;
+
+	if (total > 0) {
+		filled = (int)(30.0 * (double)done / (double)total);
+		for (i = 0; i < 30; i++)
+			bar[i] = i < filled ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr, "\r%.40s [%s] %3d%% %zu lines %.0f lines/s\033[K",
+			name, bar, (int)(100.0 * (double)done / (double)total),
+			lines, rate);
+	} else {
+		fprintf(stderr, "\r%.40s %.1f MiB %zu lines %.0f lines/s\033[K",
+			name, (double)done / (1 << 20), lines, rate);
+	}
+	fflush(stderr);
+}
+
+/* Imports one file.  Returns 0 when it was stored, 1 otherwise. */
+static int import_file(const struct import_cli *cli, const char *name)
+{
+	static char chunk[256 << 10];
+	struct api_import_opts o = cli->opts;
+	struct api_import_summary sum = {0};
+	struct api_import *im = NULL;
+	struct api_response resp;
+	const char *ext = strrchr(name, '.');
+	bool is_stdin = strcmp(name, "-") == 0;
+	double start = monotonic_seconds(), last = 0, now;
+	long long total = -1;
+	size_t done = 0;
+	struct stat st;
+	ssize_t n;
+	int fd = -1, rc = 1;
+
+	memset(&resp, 0, sizeof resp);
+	if (!cli->format_given) {
+		if (ext && strcasecmp(ext, ".csv") == 0) {
+			o.format = API_IMPORT_CSV;
+		} else if (ext && (strcasecmp(ext, ".ndjson") == 0 ||
+				   strcasecmp(ext, ".jsonl") == 0)) {
+			o.format = API_IMPORT_NDJSON;
+		} else {
+			fprintf(stderr,
+				"shikakud: %s: say --format ndjson or csv (the "
+				"name does not end in .csv, .ndjson or "
+				".jsonl)\n",
+				name);
+			goto out;
+		}
+	}
+	fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "shikakud: %s: %s\n", name, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		total = (long long)st.st_size;
+	o.now = now_seconds();
+	o.today = rules_date_tokyo((int64_t)o.now);
+	im = api_import_new(cli->db, &o, &resp);
+	if (!im)
+		goto answer;
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "%sshikakud: %s: %s: nothing stored\n",
+				cli->tty ? "\r\033[K" : "", name,
+				strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+		if (!api_import_feed(im, chunk, (size_t)n))
+			break; /* refused: the rest does not matter */
+		now = monotonic_seconds();
+		if (cli->tty && now - last >= 0.1) {
+			last = now;
+			import_progress(name, done, total,
+					api_import_lines(im), now - start);
+		}
+	}
+	api_import_finish(im, &resp, &sum);
+	im = NULL;
+answer:
+	if (cli->tty)
+		fputs("\r\033[K", stderr);
+	if (resp.body)
+		fwrite(resp.body, 1, resp.body_len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (resp.status == 200)
+		fprintf(stderr,
+			"%s: stored: %zu lines, %zu inserted, %zu updated, %zu "
+			"unchanged, %zu rejected (%.1f s)\n",
+			name, sum.lines, sum.inserted, sum.updated,
+			sum.unchanged, sum.rejected,
+			monotonic_seconds() - start);
+	else
+		fprintf(stderr,
+			"%s: NOT stored (status %d): %zu lines, %zu rejected; "
+			"see the answer on stdout\n",
+			name, resp.status, sum.lines, sum.rejected);
+	rc = resp.status == 200 ? 0 : 1;
+out:
+	api_import_free(im);
+	api_response_fini(&resp);
+	if (fd >= 0 && !is_stdin)
+		close(fd);
+	return rc;
+}
+
+static int cmd_import(int argc, char *const argv[])
+{
+	struct import_cli cli;
+	const char *v;
+	char err[256];
+	int i, first_file = -1, from, to, rc = 0;
+
+	memset(&cli, 0, sizeof cli);
+	cli.db = getenv("SHIKAKU_DB");
+	cli.opts.kind = API_IMPORT_PERSONS;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a))
+			return fputs(usage_import, stdout), 0;
+		if (a[0] != '-' || strcmp(a, "-") == 0) {
+			if (first_file < 0)
+				first_file = i;
+			continue;
+		}
+		if (first_file >= 0)
+			return usage_error(usage_import,
+					   "import: flags come before the files");
+		if (strcmp(a, "--insurers") == 0) {
+			cli.opts.kind = API_IMPORT_INSURERS;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return usage_error(usage_import,
+					   "import: a flag needs its value");
+		v = argv[++i];
+		if (strcmp(a, "--db") == 0) {
+			cli.db = v;
+		} else if (strcmp(a, "--mode") == 0) {
+			if (strcmp(v, "all_or_nothing") == 0)
+				cli.opts.mode = API_IMPORT_ALL_OR_NOTHING;
+			else if (strcmp(v, "best_effort") == 0)
+				cli.opts.mode = API_IMPORT_BEST_EFFORT;
+			else
+				return usage_error(usage_import,
+						   "import: --mode is "
+						   "all_or_nothing or "
+						   "best_effort");
+		} else if (strcmp(a, "--format") == 0) {
+			cli.format_given = true;
+			if (strcmp(v, "ndjson") == 0)
+				cli.opts.format = API_IMPORT_NDJSON;
+			else if (strcmp(v, "csv") == 0)
+				cli.opts.format = API_IMPORT_CSV;
+			else
+				return usage_error(usage_import,
+						   "import: --format is ndjson "
+						   "or csv");
+		} else if (strcmp(a, "--charset") == 0) {
+			if (strcasecmp(v, "utf-8") == 0)
+				cli.opts.charset = API_IMPORT_UTF8;
+			else if (strcasecmp(v, "shift_jis") == 0)
+				cli.opts.charset = API_IMPORT_SHIFT_JIS;
+			else
+				return usage_error(usage_import,
+						   "import: --charset is utf-8 "
+						   "or shift_jis");
+		} else {
+			return usage_error(usage_import,
+					   "import: unknown flag");
+		}
+	}
+	if (!cli.db || !*cli.db)
+		return usage_error(usage_import, "import: --db FILE is needed");
+	if (first_file < 0)
+		return usage_error(usage_import,
+				   "import: name at least one FILE ('-' = "
+				   "stdin)");
+	if (cli.opts.charset == API_IMPORT_SHIFT_JIS &&
+	    cli.format_given && cli.opts.format != API_IMPORT_CSV)
+		return usage_error(usage_import,
+				   "import: shift_jis is for CSV only");
+	/* The schema must exist before the import's own connection opens. */
+	if (db_migrate(cli.db, &from, &to, err, sizeof err) != 0) {
+		fprintf(stderr, "shikakud: %s\n", err);
+		return 1;
+	}
+	cli.tty = isatty(STDERR_FILENO) == 1;
+	for (i = first_file; i < argc; i++)
+		rc |= import_file(&cli, argv[i]);
+	return rc;
+}
+
 /* ---- rules check ------------------------------------------------------- */
 
 static int cmd_rules(int argc, char *const argv[])
@@ -412,6 +671,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 2, argv + 2);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 2, argv + 2);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);
 	fputs(usage_top, stderr);
 	return 2;

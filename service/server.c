@@ -11,6 +11,12 @@
  *     buffer and consume everything; never queue a response there.
  *   final call (*upload_data_size == 0): answer.
  *
+ * The imports (POST /v1/persons:import, /v1/insurers:import) are not
+ * buffered: the first call opens an api_stream (its route, query and media
+ * type checked, its transaction begun), each upload call feeds it, the
+ * final call finishes it, and the completion callback aborts one that never
+ * got there (a client gone mid-upload): its transaction rolls back.
+ *
  * The context is freed in the completion callback, which libmicrohttpd
  * calls for aborted requests too.
  *
@@ -66,6 +72,7 @@ enum refusal {
 	REFUSE_HEADERS_TOO_LARGE, /* 431 */
 	REFUSE_REPEATED_CT,      /* 400: Content-Type more than once */
 	REFUSE_REPEATED_CL,      /* 400: Content-Length more than once */
+	REFUSE_STREAM,           /* api_stream_open's refusal, in `early` */
 };
 
 struct request {
@@ -80,6 +87,12 @@ struct request {
 	char *body; /* new; NULL until the first byte */
 	size_t body_len;
 	size_t body_cap;
+
+	struct api_stream *stream; /* a streamed import being read */
+	bool streaming;            /* the route streams (its size limit) */
+	size_t streamed;           /* bytes fed to it */
+	struct api_response early; /* REFUSE_STREAM's answer, sent once the
+				      body has been read */
 
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
@@ -101,6 +114,52 @@ static double ms_since(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct request *rq = cls;
+
+	(void)kind;
+	if (rq->n_query == API_MAX_QUERY) {
+		rq->query_overflow = true;
+		return MHD_NO; /* stop iterating */
+	}
+	rq->query[rq->n_query].key = key;
+	rq->query[rq->n_query].value = value;
+	rq->n_query++;
+	return MHD_YES;
+}
+
+/* The request as api/ sees it, without its body.  The strings are
+ * libmicrohttpd's, valid until the request completes. */
+static void fill_request(struct MHD_Connection *conn, struct request *rq,
+			 const char *url, const char *method,
+			 struct api_request *req)
+{
+	if (rq->n_query == 0 && !rq->query_overflow)
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+					  collect_query, rq);
+	memset(req, 0, sizeof *req);
+	req->method = method;
+	req->path = url;
+	req->query = rq->query;
+	req->n_query = rq->n_query;
+	req->query_overflow = rq->query_overflow;
+	req->content_type = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_ACCEPT);
+	req->accept_language = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+	req->if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_IF_MATCH);
+	req->if_none_match = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	req->request_id_is_individual_number = rq->id_is_individual_number;
+	req->request_id = rq->id;
+	req->now = rq->now;
 }
 
 /* ---- first call: headers ---------------------------------------------- */
@@ -148,8 +207,34 @@ static bool declared_length(struct MHD_Connection *conn, size_t *out)
 	return true;
 }
 
+/* Opens the import stream when the route streams its body.  A refusal
+ * (404/405 cannot happen here; a bad query, media type, or a busy
+ * database can) is kept and sent after the body has been read and
+ * dropped: answering before would close the connection, and a client
+ * still sending could miss the answer in the reset. */
+static void open_stream(struct server *srv, struct MHD_Connection *conn,
+			struct request *rq, const char *url,
+			const char *method)
+{
+	struct api_request req;
+
+	/* Only POST bodies stream: spares every other request the header
+	 * lookups of a second fill_request. */
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return;
+	fill_request(conn, rq, url, method, &req);
+	rq->stream = api_stream_open(srv->app, &req, &rq->early);
+	if (rq->stream) {
+		rq->streaming = true;
+	} else if (rq->early.status != 0) {
+		rq->streaming = true;
+		rq->refusal = REFUSE_STREAM;
+	}
+}
+
 static void first_call(struct server *srv, struct MHD_Connection *conn,
-		       struct request *rq)
+		       struct request *rq, const char *url,
+		       const char *method)
 {
 	struct header_scan hs = {0};
 	size_t len;
@@ -165,12 +250,37 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
 	} else if (hs.n_content_type > 1) {
 		rq->refusal = REFUSE_REPEATED_CT;
-	} else if (declared_length(conn, &len)) {
-		if (len > srv->cfg->max_body)
+	} else {
+		open_stream(srv, conn, rq, url, method);
+		if (!declared_length(conn, &len))
+			return;
+		if (len > (rq->streaming ? srv->cfg->max_import_body
+					 : srv->cfg->max_body)) {
+			api_stream_abort(rq->stream);
+			rq->stream = NULL;
+			api_response_fini(&rq->early);
 			rq->refusal = REFUSE_TOO_LARGE;
-		else if (len > 0)
+		} else if (len > 0 && !rq->streaming) {
 			rq->body_cap = len; /* the first upload allocates it */
+		}
 	}
+}
+
+/* An upload call of a streamed import: no copy, the engine reads it. */
+static void feed_stream(const struct config *cfg, struct request *rq,
+			const char *data, size_t n)
+{
+	if (rq->stream == NULL)
+		return; /* refused: read and dropped */
+	if (n > cfg->max_import_body - rq->streamed) {
+		/* nothing of it is stored; the rest is read and dropped */
+		api_stream_abort(rq->stream);
+		rq->stream = NULL;
+		rq->refusal = REFUSE_TOO_LARGE;
+		return;
+	}
+	rq->streamed += n;
+	api_stream_feed(rq->stream, data, n);
 }
 
 /* ---- upload calls: the bounded body ------------------------------------ */
@@ -224,22 +334,6 @@ static void take_body(const struct config *cfg, struct request *rq,
 
 /* ---- final call: answer ------------------------------------------------ */
 
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
-				     const char *key, const char *value)
-{
-	struct request *rq = cls;
-
-	(void)kind;
-	if (rq->n_query == API_MAX_QUERY) {
-		rq->query_overflow = true;
-		return MHD_NO; /* stop iterating */
-	}
-	rq->query[rq->n_query].key = key;
-	rq->query[rq->n_query].value = value;
-	rq->n_query++;
-	return MHD_YES;
-}
-
 static void refuse(const struct server *srv, const struct request *rq,
 		   struct api_response *resp)
 {
@@ -248,8 +342,10 @@ static void refuse(const struct server *srv, const struct request *rq,
 	switch (rq->refusal) {
 	case REFUSE_TOO_LARGE:
 		snprintf(detail, sizeof detail,
-			 "The request body is larger than %zu bytes.",
-			 srv->cfg->max_body);
+			 "The request body is larger than %zu bytes%s.",
+			 rq->streaming ? srv->cfg->max_import_body
+				       : srv->cfg->max_body,
+			 rq->streaming ? ": nothing of it was stored" : "");
 		api_problem_simple(resp, 413, "payload_too_large",
 				   "Payload Too Large", detail);
 		break;
@@ -269,6 +365,7 @@ static void refuse(const struct server *srv, const struct request *rq,
 		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
 				   "repeated header: Content-Length");
 		break;
+	case REFUSE_STREAM:
 	case REFUSE_NONE:
 		break;
 	}
@@ -342,33 +439,25 @@ static enum MHD_Result final_call(struct server *srv,
 	struct api_request req;
 
 	memset(&resp, 0, sizeof resp);
+	if (rq->refusal == REFUSE_STREAM) {
+		resp = rq->early;
+		memset(&rq->early, 0, sizeof rq->early);
+		return answer(conn, rq, method, &resp);
+	}
 	if (rq->refusal != REFUSE_NONE) {
 		refuse(srv, rq, &resp);
 		return answer(conn, rq, method, &resp);
 	}
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
-				  rq);
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = url;
-	req.query = rq->query;
-	req.n_query = rq->n_query;
-	req.query_overflow = rq->query_overflow;
-	req.content_type = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_ACCEPT);
-	req.accept_language = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
-	req.if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						   MHD_HTTP_HEADER_IF_MATCH);
-	req.if_none_match = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	req.request_id_is_individual_number = rq->id_is_individual_number;
-	req.request_id = rq->id;
+	if (rq->stream != NULL) {
+		struct api_stream *s = rq->stream;
+
+		rq->stream = NULL;
+		api_stream_finish(s, &resp);
+		return answer(conn, rq, method, &resp);
+	}
+	fill_request(conn, rq, url, method, &req);
 	req.body = rq->body_len > 0 ? rq->body : NULL;
 	req.body_len = rq->body_len;
-	req.now = rq->now;
 	api_handle(srv->app, &req, &resp);
 	return answer(conn, rq, method, &resp);
 }
@@ -391,7 +480,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		rq->now = realtime_now();
 		atomic_fetch_add(&srv->in_flight, 1);
 		*req_cls = rq;
-		first_call(srv, conn, rq);
+		first_call(srv, conn, rq, url, method);
 		/* The connection must close when its framing is in doubt or
 		 * its declared body is refused unread: answering now is what
 		 * makes libmicrohttpd skip the body and close. */
@@ -406,6 +495,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (rq->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0 && rq->streaming) {
+		feed_stream(srv->cfg, rq, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -448,6 +542,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		log_ms(&l, "duration_ms", ms_since(&rq->start));
 		log_end(&l);
 	}
+	/* a client gone mid-import: roll it back */
+	api_stream_abort(rq->stream);
+	api_response_fini(&rq->early);
 	free(rq->body);
 	free(rq);
 	*req_cls = NULL;

@@ -1,0 +1,214 @@
+/* metrics.c - counters and their Prometheus text exposition. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "api/metrics.h"
+
+static const int statuses[API_METRICS_STATUSES] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
+	414, 415, 422, 429, 431, 500, 503, 507, 0,   0};
+
+/* Upper bounds in seconds; the last bucket is +Inf. */
+static const double bounds[API_METRICS_BUCKETS - 1] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+	0.05,   0.1,   0.25,   0.5,   1.0};
+
+void api_metrics_init(struct api_metrics *m, double now)
+{
+	memset(m, 0, sizeof *m);
+	m->started = now;
+}
+
+/* The slot of route: found by pointer, or claimed with a compare-exchange
+ * so that two threads meeting a new route never take the same slot. */
+static int route_slot(struct api_metrics *m, const char *route)
+{
+	int i;
+
+	for (i = 0; i < API_METRICS_ROUTES; i++) {
+		const char *cur = atomic_load_explicit(&m->routes[i],
+						       memory_order_acquire);
+
+		if (cur == route)
+			return i;
+		if (cur == NULL) {
+			const char *expected = NULL;
+
+			if (atomic_compare_exchange_strong(&m->routes[i],
+							   &expected, route))
+				return i;
+			if (expected == route)
+				return i;
+		} else if (strcmp(cur, route) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int status_slot(int status)
+{
+	int i;
+
+	for (i = 0; i < API_METRICS_STATUSES && statuses[i]; i++)
+		if (statuses[i] == status)
+			return i;
+	return API_METRICS_STATUSES - 1; /* "other" */
+}
+
+void api_metrics_request(struct api_metrics *m, const char *route, int status,
+			 double seconds)
+{
+	int r = route_slot(m, route ? route : "unmatched"), b;
+
+	if (r < 0)
+		return;
+	atomic_fetch_add_explicit(&m->requests[r][status_slot(status)], 1,
+				  memory_order_relaxed);
+	for (b = 0; b < API_METRICS_BUCKETS - 1 && seconds > bounds[b]; b++)
+		;
+	atomic_fetch_add_explicit(&m->latency_bucket[r][b], 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency_count[r], 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency_sum_us[r],
+				  (uint_fast64_t)(seconds * 1e6),
+				  memory_order_relaxed);
+}
+
+void api_metrics_decision(struct api_metrics *m, enum rules_entitlement e)
+{
+	if ((unsigned)e < RULES_ENT_COUNT)
+		atomic_fetch_add_explicit(&m->decisions[e], 1,
+					  memory_order_relaxed);
+}
+
+void api_metrics_import(struct api_metrics *m, uint64_t accepted,
+			uint64_t rejected)
+{
+	atomic_fetch_add_explicit(&m->import_lines_accepted, accepted,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->import_lines_rejected, rejected,
+				  memory_order_relaxed);
+}
+
+void api_metrics_connection(struct api_metrics *m, int delta)
+{
+	atomic_fetch_add_explicit(&m->open_connections, delta,
+				  memory_order_relaxed);
+}
+
+static uint64_t load(const atomic_uint_fast64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+int api_metrics_render(const struct api_metrics *m, const char *version,
+		       long long db_bytes, double now, char **out,
+		       size_t *len)
+{
+	struct api_buf b;
+	int r, s, k;
+
+	api_buf_init(&b, (size_t)4 << 20);
+	api_buf_adds(&b, "# HELP shikaku_requests_total HTTP requests answered, "
+			 "by route template and status.\n"
+			 "# TYPE shikaku_requests_total counter\n");
+	for (r = 0; r < API_METRICS_ROUTES; r++) {
+		const char *route = atomic_load(&m->routes[r]);
+
+		if (!route)
+			break;
+		for (s = 0; s < API_METRICS_STATUSES; s++) {
+			uint64_t n = load(&m->requests[r][s]);
+
+			if (n == 0)
+				continue;
+			if (statuses[s])
+				api_buf_printf(&b,
+					       "shikaku_requests_total{route=\"%s\","
+					       "status=\"%d\"} %llu\n",
+					       route, statuses[s],
+					       (unsigned long long)n);
+			else
+				api_buf_printf(&b,
+					       "shikaku_requests_total{route=\"%s\","
+					       "status=\"other\"} %llu\n",
+					       route, (unsigned long long)n);
+		}
+	}
+	api_buf_adds(&b, "# HELP shikaku_request_duration_seconds Time from "
+			 "the request's first byte to its answer.\n"
+			 "# TYPE shikaku_request_duration_seconds histogram\n");
+	for (r = 0; r < API_METRICS_ROUTES; r++) {
+		const char *route = atomic_load(&m->routes[r]);
+		uint64_t cum = 0;
+
+		if (!route)
+			break;
+		for (k = 0; k < API_METRICS_BUCKETS; k++) {
+			cum += load(&m->latency_bucket[r][k]);
+			if (k < API_METRICS_BUCKETS - 1)
+				api_buf_printf(&b,
+					       "shikaku_request_duration_seconds_bucket"
+					       "{route=\"%s\",le=\"%g\"} %llu\n",
+					       route, bounds[k],
+					       (unsigned long long)cum);
+			else
+				api_buf_printf(&b,
+					       "shikaku_request_duration_seconds_bucket"
+					       "{route=\"%s\",le=\"+Inf\"} %llu\n",
+					       route, (unsigned long long)cum);
+		}
+		api_buf_printf(&b,
+			       "shikaku_request_duration_seconds_sum{route=\"%s\"} "
+			       "%.6f\n",
+			       route, (double)load(&m->latency_sum_us[r]) / 1e6);
+		api_buf_printf(&b,
+			       "shikaku_request_duration_seconds_count{route=\"%s\"} "
+			       "%llu\n",
+			       route, (unsigned long long)load(&m->latency_count[r]));
+	}
+	api_buf_adds(&b, "# HELP shikaku_decisions_total Decisions answered, by "
+			 "entitlement.\n"
+			 "# TYPE shikaku_decisions_total counter\n");
+	for (k = 0; k < RULES_ENT_COUNT; k++)
+		api_buf_printf(&b,
+			       "shikaku_decisions_total{entitlement=\"%s\"} %llu\n",
+			       rules_entitlement_name((enum rules_entitlement)k),
+			       (unsigned long long)load(&m->decisions[k]));
+	api_buf_printf(&b,
+		       "# HELP shikaku_import_lines_total Import lines, by "
+		       "result.\n"
+		       "# TYPE shikaku_import_lines_total counter\n"
+		       "shikaku_import_lines_total{result=\"accepted\"} %llu\n"
+		       "shikaku_import_lines_total{result=\"rejected\"} %llu\n",
+		       (unsigned long long)load(&m->import_lines_accepted),
+		       (unsigned long long)load(&m->import_lines_rejected));
+	api_buf_printf(&b,
+		       "# HELP shikaku_open_connections HTTP connections open "
+		       "now.\n"
+		       "# TYPE shikaku_open_connections gauge\n"
+		       "shikaku_open_connections %lld\n",
+		       (long long)atomic_load(&m->open_connections));
+	if (db_bytes >= 0)
+		api_buf_printf(&b,
+			       "# HELP shikaku_database_bytes Size of the "
+			       "database file and its WAL.\n"
+			       "# TYPE shikaku_database_bytes gauge\n"
+			       "shikaku_database_bytes %lld\n",
+			       db_bytes);
+	api_buf_printf(&b,
+		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
+		       "# TYPE shikaku_uptime_seconds gauge\n"
+		       "shikaku_uptime_seconds %.0f\n",
+		       now - m->started);
+	api_buf_adds(&b, "# HELP shikaku_build_info The running build.\n"
+			 "# TYPE shikaku_build_info gauge\n"
+			 "shikaku_build_info{version=");
+	api_buf_json_str(&b, version ? version : "");
+	api_buf_adds(&b, ",ruleset=\"" RULES_RULESET_ID "\"} 1\n");
+	*out = api_buf_take(&b, len);
+	return *out ? 0 : -1;
+}

@@ -1,0 +1,301 @@
+/* audit_db.c - audit rows: insert in batches, query by person, key and
+ * time, expire. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/audit_db.h"
+#include "db/internal.h"
+#include "rules/rules.h"
+
+/* Rows deleted per transaction by db_audit_expire: short enough that the
+ * request threads' writes never wait long behind it. */
+#define EXPIRE_CHUNK 5000
+
+static bool id_chars_ok(const char *s);
+
+void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
+{
+	int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	time_t t = (time_t)(s + 9 * 3600);
+	struct tm tm;
+	char day[24];
+
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, DB_AUDIT_TIME_LEN + 1, "%.19s.%03d+09:00", day,
+		 (int)(ms - s * 1000));
+}
+
+bool db_audit_id_valid(const char *s)
+{
+	return id_chars_ok(s) && !rules_is_individual_number(s, strlen(s));
+}
+
+static bool id_chars_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i]; i++) {
+		char ch = s[i];
+
+		if (i >= DB_AUDIT_ID_MAX ||
+		    !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+/* A method as sent is the client's choice: only an upper-case token is
+ * kept (what the audited routes take), anything else is "OTHER". */
+static const char *method_safe(const char *m)
+{
+	size_t i;
+
+	for (i = 0; m && m[i]; i++)
+		if (i >= DB_AUDIT_METHOD_MAX || m[i] < 'A' || m[i] > 'Z')
+			return "OTHER";
+	return m && m[0] ? m : "OTHER";
+}
+
+static void bind_cut(sqlite3_stmt *s, int col, const char *v, size_t max)
+{
+	if (v && *v)
+		sqlite3_bind_text(s, col, v, (int)strnlen(v, max),
+				  SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+/* One row for ids[0..n) of r.  ids_buf holds at least
+ * DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1 bytes. */
+static enum db_result insert_row(struct db_conn *c,
+				 const struct audit_record *r,
+				 const char *const *ids, size_t n,
+				 char *ids_buf)
+{
+	char when[DB_AUDIT_TIME_LEN + 1];
+	sqlite3_stmt *s;
+	size_t i, len = 0, k;
+	int64_t seq;
+	int rc;
+
+	ids_buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (!db_audit_id_valid(ids[i]))
+			continue;
+		k = strlen(ids[i]);
+		if (len)
+			ids_buf[len++] = ' ';
+		memcpy(ids_buf + len, ids[i], k + 1);
+		len += k;
+	}
+	db_audit_time_format(r->time_ms, when);
+	s = db_stmt(c, DB_STMT_AUDIT_INSERT);
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
+	bind_cut(s, 2, r->key_id, DB_AUDIT_KEY_MAX);
+	sqlite3_bind_text(s, 3,
+			  db_audit_id_valid(r->request_id) ? r->request_id
+							   : "-",
+			  -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, method_safe(r->method), -1, SQLITE_TRANSIENT);
+	bind_cut(s, 5, r->route && r->route[0] ? r->route : "-",
+		 DB_AUDIT_ROUTE_MAX);
+	sqlite3_bind_text(s, 6, ids_buf, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 7, r->status);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_result_from(rc);
+	seq = sqlite3_last_insert_rowid(c->h);
+	for (i = 0; i < n; i++) {
+		if (!db_audit_id_valid(ids[i]))
+			continue;
+		s = db_stmt(c, DB_STMT_AUDIT_PERSON_INSERT);
+		if (!s)
+			return DB_ERROR;
+		sqlite3_bind_text(s, 1, ids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, seq);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return db_result_from(rc);
+	}
+	return DB_OK;
+}
+
+enum db_result db_audit_insert(struct db_conn *c,
+			       const struct audit_record *recs, size_t n)
+{
+	char *ids_buf = NULL;
+	enum db_result r;
+	size_t i, off, chunk;
+
+	ids_buf = malloc(DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1);
+	if (!ids_buf)
+		return DB_ERROR;
+	r = db_begin(c);
+	if (r != DB_OK)
+		goto out;
+	for (i = 0; i < n && r == DB_OK; i++) {
+		off = 0;
+		do {
+			chunk = recs[i].n_person_ids - off;
+			if (chunk > DB_AUDIT_ROW_IDS_MAX)
+				chunk = DB_AUDIT_ROW_IDS_MAX;
+			r = insert_row(c, &recs[i],
+				       recs[i].person_ids
+					       ? recs[i].person_ids + off
+					       : NULL,
+				       recs[i].person_ids ? chunk : 0,
+				       ids_buf);
+			off += chunk;
+		} while (r == DB_OK && recs[i].person_ids &&
+			 off < recs[i].n_person_ids);
+	}
+	if (r == DB_OK)
+		r = db_commit(c);
+	if (r != DB_OK)
+		db_rollback(c);
+out:
+	free(ids_buf);
+	return r;
+}
+
+static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+}
+
+enum db_result db_audit_query(struct db_conn *c,
+			      const struct db_audit_filter *f,
+			      int (*fn)(const struct db_audit_row *, void *),
+			      void *arg)
+{
+	struct db_audit_row row;
+	enum db_stmt_id id;
+	sqlite3_stmt *s;
+	const unsigned char *ids;
+	int rc;
+
+	id = f->person_id ? DB_STMT_AUDIT_QUERY_PERSON
+	     : f->key_id  ? DB_STMT_AUDIT_QUERY_KEY
+			  : DB_STMT_AUDIT_QUERY;
+	s = db_stmt(c, id);
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_int64(s, 1, f->after_seq);
+	/* "" sorts before every time, "9" after. */
+	sqlite3_bind_text(s, 2, f->since ? f->since : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, f->until ? f->until : "9", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 1);
+	if (id != DB_STMT_AUDIT_QUERY && f->key_id)
+		sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
+	if (id == DB_STMT_AUDIT_QUERY_PERSON)
+		sqlite3_bind_text(s, 6, f->person_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		row.seq = sqlite3_column_int64(s, 0);
+		copy_col(s, 1, row.time, sizeof row.time);
+		copy_col(s, 2, row.key_id, sizeof row.key_id);
+		copy_col(s, 3, row.request_id, sizeof row.request_id);
+		copy_col(s, 4, row.method, sizeof row.method);
+		copy_col(s, 5, row.route, sizeof row.route);
+		ids = sqlite3_column_text(s, 6);
+		row.person_ids = ids ? (const char *)ids : "";
+		row.status = sqlite3_column_int(s, 7);
+		if (fn(&row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return db_result_from(rc);
+}
+
+/* The single int64 (or NULL: *found false) that statement id answers,
+ * with ?1 bound to text when text is not NULL. */
+static enum db_result scalar(struct db_conn *c, enum db_stmt_id id,
+			     const char *text, int64_t *v, bool *found)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	int rc;
+
+	*found = false;
+	if (!s)
+		return DB_ERROR;
+	if (text)
+		sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		*v = sqlite3_column_int64(s, 0);
+		*found = true;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
+						    : db_result_from(rc);
+}
+
+static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
+				  int64_t seq, long long *changes)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_int64(s, 1, seq);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (changes)
+		*changes = sqlite3_changes(c->h);
+	return db_result_from(rc);
+}
+
+enum db_result db_audit_expire(struct db_conn *c, const char *before,
+			       long long *deleted)
+{
+	int64_t bound = 0, lo = 0, upto;
+	long long n = 0, total = 0;
+	enum db_result r;
+	bool found;
+
+	if (deleted)
+		*deleted = 0;
+	/* The last row before the cutoff: everything up to its seq goes
+	 * (time never decreases as seq grows). */
+	r = scalar(c, DB_STMT_AUDIT_EXPIRE_BOUND, before, &bound, &found);
+	if (r != DB_OK || !found)
+		return r;
+	for (;;) {
+		r = scalar(c, DB_STMT_AUDIT_MIN_SEQ, NULL, &lo, &found);
+		if (r != DB_OK || !found || lo > bound)
+			break;
+		upto = lo + EXPIRE_CHUNK - 1 < bound ? lo + EXPIRE_CHUNK - 1
+						     : bound;
+		r = db_begin(c);
+		if (r != DB_OK)
+			break;
+		r = delete_upto(c, DB_STMT_AUDIT_EXPIRE, upto, &n);
+		if (r == DB_OK)
+			r = delete_upto(c, DB_STMT_AUDIT_PERSON_EXPIRE, upto,
+					NULL);
+		if (r == DB_OK)
+			r = db_commit(c);
+		if (r != DB_OK) {
+			db_rollback(c);
+			break;
+		}
+		total += n;
+	}
+	if (deleted)
+		*deleted = total;
+	return r;
+}

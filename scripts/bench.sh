@@ -1,0 +1,160 @@
+#!/bin/bash
+# make bench: SPEC §10 measured against nginx in the same run.
+#
+#   1. imports BENCH_PERSONS (1,000,000) fictional persons through the
+#      import path and times it;
+#   2. starts shikakud and nginx (a static JSON file the size of a decision)
+#      on loopback;
+#   3. runs wrk, 64 keep-alive connections, BENCH_SECONDS (10) each, against
+#      (a) GET /v1/persons/{random id}/eligibility, (b) POST
+#      /v1/eligibility:evaluate, (c) nginx;
+#   4. prints requests/s, p50, p99, the ratios to nginx and shikakud's peak
+#      resident memory, and writes bench/results.json.
+# Everything it starts, it stops.  A benchmark, not a test: it asserts
+# nothing, it reports.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+persons=${BENCH_PERSONS:-1000000}
+seconds=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNECTIONS:-64}
+threads=${BENCH_WRK_THREADS:-2}
+
+need=""
+command -v wrk >/dev/null || need="$need wrk"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+if [ -n "$need" ]; then
+	echo "bench: installing$need" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $need >&2
+	# nginx-light's package starts a system nginx on port 80: not ours.
+	systemctl stop nginx 2>/dev/null || service nginx stop 2>/dev/null || true
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+make -s build/shikakud
+bin="$top/build/shikakud"
+work=$(mktemp -d /tmp/shikaku-bench.XXXXXX)
+srv_pid=""
+ngx_pid=""
+cleanup() {
+	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+	[ -n "$ngx_pid" ] && kill "$ngx_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+echo "bench: generating $persons persons" >&2
+python3 bench/gen_persons.py "$persons" > "$work/persons.ndjson"
+echo "bench: importing" >&2
+t0=$(date +%s.%N)
+"$bin" import --db "$work/bench.db" "$work/persons.ndjson" > "$work/import.json" 2> "$work/import.err"
+t1=$(date +%s.%N)
+import_s=$(python3 -c "print(round($t1 - $t0, 2))")
+echo "bench: import of $persons persons: ${import_s} s" >&2
+
+port=$(free_port)
+"$bin" serve --listen "127.0.0.1:$port" --db "$work/bench.db" --no-auth \
+	2> "$work/server.log" &
+srv_pid=$!
+for _ in $(seq 100); do
+	curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# nginx serves a real decision of the same size.
+curl -fs "http://127.0.0.1:$port/v1/persons/p0000001/eligibility" > "$work/decision.json"
+nport=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	client_body_temp_path $work/nginx;
+	proxy_temp_path $work/nginx;
+	fastcgi_temp_path $work/nginx;
+	uwsgi_temp_path $work/nginx;
+	scgi_temp_path $work/nginx;
+	server {
+		listen 127.0.0.1:$nport;
+		location = /decision.json {
+			root $work;
+			default_type application/json;
+		}
+	}
+}
+CONF
+"$NGINX" -c "$work/nginx.conf" -p "$work" &
+ngx_pid=$!
+for _ in $(seq 100); do
+	curl -fs "http://127.0.0.1:$nport/decision.json" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+run_wrk() { # name url [script]
+	local name=$1 url=$2 script=${3:-}
+	echo "bench: wrk $name ($seconds s, $conns connections)" >&2
+	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency \
+		${script:+-s "$script"} "$url" > "$work/wrk-$name.txt"
+}
+run_wrk nginx "http://127.0.0.1:$nport/decision.json"
+run_wrk lookup "http://127.0.0.1:$port" bench/lookup.lua
+run_wrk evaluate "http://127.0.0.1:$port/v1/eligibility:evaluate" bench/evaluate.lua
+
+rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
+kill "$srv_pid"
+wait "$srv_pid" 2>/dev/null || true
+srv_pid=""
+
+mkdir -p bench
+python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" <<'PY'
+import json, re, sys
+work, import_s, persons, rss_kib, seconds, conns = sys.argv[1:]
+
+def unit(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n if u == "ms" else n * 1000
+
+def parse(name):
+    t = open("%s/wrk-%s.txt" % (work, name)).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    p50 = unit(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+    p99 = unit(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99,
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+res = {n: parse(n) for n in ("nginx", "lookup", "evaluate")}
+base = res["nginx"]
+for n in ("lookup", "evaluate"):
+    res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
+    res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
+out = {"persons": int(persons), "import_seconds": float(import_s),
+       "peak_rss_mib": round(int(rss_kib) / 1024, 1), "wrk_seconds": int(seconds),
+       "connections": int(conns), "results": res,
+       "targets": {"lookup_rps_ratio": 0.7, "lookup_p99_ratio": 1.5,
+                   "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64}}
+json.dump(out, open("bench/results.json", "w"), indent=2)
+print("baseline nginx: %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (base["requests_per_s"], base["p50_ms"], base["p99_ms"]))
+for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate", "(b) POST /v1/eligibility:evaluate")):
+    r = res[n]
+    print("%-40s %8.0f req/s (%.2f x nginx)  p50 %.2f ms  p99 %.2f ms (%.2f x nginx)%s" % (
+        label, r["requests_per_s"], r["rps_ratio_to_nginx"], r["p50_ms"], r["p99_ms"],
+        r["p99_ratio_to_nginx"] or 0, "  NON-2XX: %d" % r["non_2xx"] if r["non_2xx"] else ""))
+print("import of %s persons: %s s (target < 15 s)" % (persons, import_s))
+print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB)" % (int(rss_kib) / 1024))
+print("written: bench/results.json")
+PY

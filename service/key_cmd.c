@@ -1,0 +1,372 @@
+/* key_cmd.c - `shikakud key ...`: make, list and revoke API keys. */
+#include <gnutls/gnutls.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "db/key_db.h"
+#include "service/key_cmd.h"
+
+static const char usage_key[] =
+	"usage: shikakud key create --db FILE --role ROLE [--facility ID] "
+	"[--name TEXT]\n"
+	"       shikakud key list --db FILE\n"
+	"       shikakud key revoke --db FILE ID\n"
+	"\n"
+	"Makes, lists and revokes the API keys that every /v1 request needs\n"
+	"(Authorization: Bearer KEY).  See each command's --help.\n";
+
+static const char usage_create[] =
+	"usage: shikakud key create --db FILE --role ROLE [--facility ID] "
+	"[--name TEXT]\n"
+	"\n"
+	"Makes a new key and prints it alone on the first line of stdout.  It\n"
+	"is shown this once: only a hash of it is stored.  Its id, role and\n"
+	"facility follow on stderr.\n"
+	"\n"
+	"flags:\n"
+	"  --db FILE        the database (default $SHIKAKU_DB); created and\n"
+	"                   migrated when needed\n"
+	"  --role ROLE      reader (evaluate, batch, read), writer (+ persons\n"
+	"                   write, import) or admin (+ insurers write, audit)\n"
+	"  --facility ID    bind the key to one facility: it sees only that\n"
+	"                   facility's persons (1-64 of A-Z a-z 0-9 . _ -)\n"
+	"  --name TEXT      a note for `key list` (who holds the key)\n"
+	"  -h, --help       this text\n";
+
+static const char usage_list[] =
+	"usage: shikakud key list --db FILE\n"
+	"\n"
+	"Lists the keys: id, role, facility, name, created, revoked.  Never a\n"
+	"key nor its hash.\n"
+	"\n"
+	"flags:\n"
+	"  --db FILE   the database (default $SHIKAKU_DB)\n"
+	"  -h, --help  this text\n";
+
+static const char usage_revoke[] =
+	"usage: shikakud key revoke --db FILE ID\n"
+	"\n"
+	"Revokes key ID (see `key list`).  It is refused from the next request\n"
+	"on, also by a running server.  Revoking a revoked key changes "
+	"nothing.\n"
+	"\n"
+	"flags:\n"
+	"  --db FILE   the database (default $SHIKAKU_DB)\n"
+	"  -h, --help  this text\n";
+
+struct key_args {
+	const char *db, *role, *facility, *name, *id;
+	bool help;
+};
+
+static int usage_error(const char *usage, const char *what)
+{
+	fprintf(stderr, "shikakud: %s\n\n", what);
+	fputs(usage, stderr);
+	return 2;
+}
+
+static bool is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* Matches "--flag VALUE" or "--flag=VALUE" at argv[*i]. */
+static int flag_value(int argc, char *const argv[], int *i, const char *flag,
+		      const char **out, char *err, size_t errlen)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(flag);
+
+	if (strncmp(a, flag, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*out = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		snprintf(err, errlen, "%s needs a value", flag);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+/* Reads the flags of a subcommand; with_id: one positional ID.  Returns 0
+ * or -1 with a message in err. */
+static int args_read(int argc, char *const argv[], bool create, bool with_id,
+		     struct key_args *a, char *err, size_t errlen)
+{
+	static const char *const flags[] = {"--db", "--role", "--facility",
+					    "--name"};
+	const char **dst[4];
+	int i, k, rc;
+
+	memset(a, 0, sizeof *a);
+	dst[0] = &a->db;
+	dst[1] = &a->role;
+	dst[2] = &a->facility;
+	dst[3] = &a->name;
+	for (i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			a->help = true;
+			return 0;
+		}
+		for (k = 0, rc = 0; k < (create ? 4 : 1) && rc == 0; k++)
+			rc = flag_value(argc, argv, &i, flags[k], dst[k], err,
+					errlen);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			snprintf(err, errlen, "unknown flag %.60s", argv[i]);
+			return -1;
+		}
+		if (!with_id || a->id) {
+			snprintf(err, errlen, "unexpected argument %.60s",
+				 argv[i]);
+			return -1;
+		}
+		a->id = argv[i];
+	}
+	if (!a->db)
+		a->db = getenv("SHIKAKU_DB");
+	if (!a->db || !*a->db) {
+		snprintf(err, errlen, "--db FILE (or SHIKAKU_DB) is required");
+		return -1;
+	}
+	if (with_id && !a->id) {
+		snprintf(err, errlen, "the key id is required");
+		return -1;
+	}
+	return 0;
+}
+
+static bool id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (i >= DB_KEY_FACILITY_MAX ||
+		    !((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      s[i] == '_' || s[i] == '-'))
+			return false;
+	return i > 0;
+}
+
+/* A name is a note on one line: no control character, at most
+ * DB_KEY_NAME_MAX bytes. */
+static bool name_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (strlen(s) > DB_KEY_NAME_MAX)
+		return false;
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Opens (creating and migrating) the database and this thread's
+ * connection.  Returns the db (new) or NULL, having said why. */
+static struct db *open_db(const char *path, struct db_conn **c)
+{
+	char err[256];
+	struct db *db = db_open(path, err, sizeof err);
+
+	if (!db) {
+		fprintf(stderr, "shikakud: %s\n", err);
+		return NULL;
+	}
+	*c = db_conn_get(db);
+	if (!*c) {
+		fprintf(stderr, "shikakud: database %s cannot be opened\n",
+			path);
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static const char *db_error_text(enum db_result r)
+{
+	switch (r) {
+	case DB_BUSY:
+		return "the database is busy (another writer holds it): retry";
+	case DB_FULL:
+		return "the database cannot grow (disk full)";
+	default:
+		return "the database failed";
+	}
+}
+
+static int cmd_create(int argc, char *const argv[])
+{
+	char err[160], key[DB_KEY_TOKEN_LEN + 1];
+	struct db_conn *c = NULL;
+	struct db *db = NULL;
+	struct key_args a;
+	enum db_key_role role;
+	enum db_result r;
+	struct db_key k;
+	int status = 1;
+
+	if (args_read(argc, argv, true, false, &a, err, sizeof err) != 0)
+		return usage_error(usage_create, err);
+	if (a.help) {
+		fputs(usage_create, stdout);
+		return 0;
+	}
+	if (!a.role)
+		return usage_error(usage_create, "--role is required");
+	role = db_key_role_from_name(a.role);
+	if (role == DB_KEY_ROLE_NONE)
+		return usage_error(usage_create,
+				   "--role is reader, writer or admin");
+	if (a.facility && !id_ok(a.facility))
+		return usage_error(usage_create,
+				   "--facility is 1-64 characters of A-Z a-z "
+				   "0-9 . _ -");
+	if (a.name && !name_ok(a.name))
+		return usage_error(usage_create,
+				   "--name is one line of at most 200 bytes");
+	db = open_db(a.db, &c);
+	if (!db)
+		return 1;
+	r = db_key_create(c, role, a.facility, a.name, now_seconds(), key, &k);
+	if (r != DB_OK) {
+		fprintf(stderr, "shikakud: no key made: %s\n",
+			db_error_text(r));
+		goto out;
+	}
+	/* The key alone on stdout's first line, for KEY=$(shikakud key
+	 * create ...); what describes it goes to stderr. */
+	if (printf("%s\n", key) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "shikakud: the key could not be written out; "
+				"revoke it: shikakud key revoke %s\n",
+			k.id);
+		goto out;
+	}
+	fprintf(stderr,
+		"key %s made: role %s, facility %s%s%s.  It is shown only "
+		"this once.\n",
+		k.id, db_key_role_name(k.role),
+		k.facility_id[0] ? k.facility_id : "(all)",
+		k.name[0] ? ", name " : "", k.name);
+	status = 0;
+out:
+	gnutls_memset(key, 0, sizeof key);
+	db_close(db);
+	return status;
+}
+
+static int list_row(const struct db_key *k, void *arg)
+{
+	int *n = arg;
+
+	printf("%-12s  %-6s  %-16s  %-25s  %-25s  %s\n", k->id,
+	       db_key_role_name(k->role) ? db_key_role_name(k->role) : "?",
+	       k->facility_id[0] ? k->facility_id : "-",
+	       k->created_at, k->revoked_at[0] ? k->revoked_at : "-",
+	       k->name[0] ? k->name : "-");
+	(*n)++;
+	return 0;
+}
+
+static int cmd_list(int argc, char *const argv[])
+{
+	struct db_conn *c = NULL;
+	struct db *db = NULL;
+	struct key_args a;
+	enum db_result r;
+	char err[160];
+	int n = 0;
+
+	if (args_read(argc, argv, false, false, &a, err, sizeof err) != 0)
+		return usage_error(usage_list, err);
+	if (a.help) {
+		fputs(usage_list, stdout);
+		return 0;
+	}
+	db = open_db(a.db, &c);
+	if (!db)
+		return 1;
+	printf("%-12s  %-6s  %-16s  %-25s  %-25s  %s\n", "ID", "ROLE",
+	       "FACILITY", "CREATED", "REVOKED", "NAME");
+	r = db_key_list(c, list_row, &n);
+	db_close(db);
+	if (r != DB_OK) {
+		fprintf(stderr, "shikakud: %s\n", db_error_text(r));
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int cmd_revoke(int argc, char *const argv[])
+{
+	struct db_conn *c = NULL;
+	struct db *db = NULL;
+	struct key_args a;
+	enum db_result r;
+	struct db_key k;
+	char err[160];
+
+	if (args_read(argc, argv, false, true, &a, err, sizeof err) != 0)
+		return usage_error(usage_revoke, err);
+	if (a.help) {
+		fputs(usage_revoke, stdout);
+		return 0;
+	}
+	db = open_db(a.db, &c);
+	if (!db)
+		return 1;
+	r = db_key_revoke(c, a.id, now_seconds(), &k);
+	db_close(db);
+	if (r == DB_NOT_FOUND) {
+		fprintf(stderr, "shikakud: no key has the id %.64s (see key "
+				"list)\n",
+			a.id);
+		return 1;
+	}
+	if (r != DB_OK) {
+		fprintf(stderr, "shikakud: %s\n", db_error_text(r));
+		return 1;
+	}
+	printf("key %s revoked at %s\n", k.id, k.revoked_at);
+	return 0;
+}
+
+int key_cmd_main(int argc, char *const argv[])
+{
+	if (argc < 2)
+		return usage_error(usage_key, "key: create, list or revoke?");
+	if (is_help(argv[1])) {
+		fputs(usage_key, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "create") == 0)
+		return cmd_create(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "revoke") == 0)
+		return cmd_revoke(argc - 1, argv + 1);
+	return usage_error(usage_key, "key: create, list or revoke?");
+}
