@@ -106,8 +106,8 @@ static void text_col(char *line, size_t linelen, const char *s, size_t width)
 		 (int)(w < width ? width - w : 0), "");
 }
 
-#define COL_ID 20
-#define COL_FACILITY 12
+#define COL_ID 16
+#define COL_FACILITY 16
 #define COL_ENT 14
 #define COL_APPLY 4
 #define COL_DATE 10
