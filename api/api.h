@@ -31,9 +31,15 @@ struct api_app {
 	const char *version;      /* build version string */
 	struct db *db;            /* the store; NULL for `eval` (no store) */
 	struct api_metrics *metrics; /* counters; NULL = not counted */
+	struct audit_log *audit;     /* the audit writer; NULL = none */
+	/* --no-auth: no key is asked for (serve refuses it off loopback). */
+	bool no_auth;
+	/* GET /metrics needs a key too (--metrics-auth). */
+	bool metrics_need_key;
 };
 
 struct api_metrics;
+struct audit_log;
 
 struct api_kv {
 	const char *key;
@@ -55,6 +61,7 @@ struct api_request {
 	const char *accept_language; /* NULL when absent */
 	const char *if_match;        /* NULL when absent */
 	const char *if_none_match;   /* NULL when absent */
+	const char *authorization;   /* NULL when absent */
 	/* The X-Request-Id header as sent was an individual number: the whole
 	 * request is refused (SPEC §8) once authenticated. */
 	bool request_id_is_individual_number;
@@ -82,6 +89,12 @@ struct api_response {
 	struct api_header headers[API_MAX_HEADERS];
 	size_t n_headers;
 	const char *route;        /* static route template for the log */
+	/* The key that made the request ("" = none), for the log line. */
+	char key_id[24];
+	/* The person ids the request named, NUL-separated (new; freed by
+	 * api_response_fini): what the audit log records. */
+	char *audit_ids;
+	size_t audit_len, audit_cap, n_audit_ids;
 };
 
 /* Handles one request.  Always fills *resp (status, body, content type,

@@ -168,6 +168,7 @@ static void respond_decision(const struct api_ctx *ctx,
 {
 	struct api_buf b;
 
+	api_count_decision(ctx, d);
 	api_buf_init(&b, ANSWER_MAX);
 	if (ctx->text) {
 		api_decision_text(&b, d, &ctx->app->ruleset->params, ctx->lang);
@@ -265,6 +266,9 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 		return;
 	}
 	r = db_person_get(c, id, p);
+	/* Another facility's person is absent for a key bound to one. */
+	if (r == DB_OK && !api_person_visible(ctx, p))
+		r = DB_NOT_FOUND;
 	if (r == DB_NOT_FOUND) {
 		batch_item_error(b, 404, "not_found", "no person with this id",
 				 NULL, field);
@@ -281,6 +285,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 "errors",
 				 errs, "");
 	} else {
+		api_count_decision(ctx, &d);
 		api_decision_json(b, &d, &ctx->app->ruleset->params,
 				  ctx->lang, ctx->req->now);
 	}
@@ -354,6 +359,7 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		return;
 	}
 	decide(ctx, &facts, as_of, &d, name);
+	api_count_decision(ctx, &d);
 	api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
 			  ctx->req->now);
 }
@@ -408,6 +414,10 @@ void api_eligibility_batch(const struct api_ctx *ctx,
 	}
 	api_buf_adds(&b, "{\"results\":[");
 	json_array_foreach (items, i, item) {
+		json_t *pid = json_object_get(item, "person_id");
+
+		if (json_is_string(pid))
+			api_audit_note(resp, json_string_value(pid));
 		if (i)
 			api_buf_adds(&b, ",");
 		batch_item(ctx, item, i, as_of, errs, &b);

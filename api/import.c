@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "api/import.h"
+#include "api/metrics.h"
 #include "api/internal.h"
 #include "api/person.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
@@ -121,6 +122,9 @@ struct api_import {
 	struct db_person person;   /* the current line's, reused */
 	struct db_insurer insurer; /* likewise */
 	struct db_insurer old_insurer;
+	struct db_person scope_check;
+	/* the person ids the lines named, for the audit log */
+	struct api_response audit;
 };
 
 size_t api_import_lines(const struct api_import *im)
@@ -253,6 +257,27 @@ static void errors_reset(struct api_errors *errs)
 
 /* ---- one line ----------------------------------------------------------- */
 
+/* A key bound to a facility writes only that facility's persons: a line
+ * without facility_id gets the key's, another facility's is rejected, and
+ * so is a person stored under another facility (without saying so). */
+static void scope_line(struct api_import *im, struct api_errors *errs)
+{
+	struct db_person *p = &im->person;
+
+	if (!p->facility_id[0])
+		snprintf(p->facility_id, sizeof p->facility_id, "%s",
+			 im->o.facility);
+	else if (strcmp(p->facility_id, im->o.facility) != 0)
+		api_errors_add(errs, "/facility_id", "conflicting_fields",
+			       "this API key writes only facility %s",
+			       im->o.facility);
+	if (im->c && db_person_get(im->c, p->person_id, &im->scope_check) ==
+			     DB_OK &&
+	    strcmp(im->scope_check.facility_id, im->o.facility) != 0)
+		api_errors_add(errs, "/person_id", "conflicting_fields",
+			       "this API key cannot write this person");
+}
+
 static void person_line(struct api_import *im, json_t *obj)
 {
 	struct api_errors *errs = im->errs;
@@ -271,6 +296,10 @@ static void person_line(struct api_import *im, json_t *obj)
 	if (json_is_string(id) &&
 	    api_id_valid(json_string_value(id), json_string_length(id)))
 		shown = json_string_value(id);
+	if (shown)
+		api_audit_note(&im->audit, shown);
+	if (im->o.facility[0] && shown)
+		scope_line(im, errs);
 	if (errs->n || errs->dropped) {
 		reject(im, shown);
 		return;
@@ -996,6 +1025,7 @@ void api_import_free(struct api_import *im)
 	if (im->cd != (iconv_t)-1)
 		iconv_close(im->cd);
 	api_response_fini(&im->fatal);
+	api_response_fini(&im->audit);
 	json_decref(im->rejected);
 	free(im->flat);
 	free(im->errs);
@@ -1091,6 +1121,12 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 		}
 	}
 	response_move(resp, &out);
+	/* The ids travel with the answer to the audit log. */
+	resp->audit_ids = im->audit.audit_ids;
+	resp->audit_len = im->audit.audit_len;
+	resp->audit_cap = im->audit.audit_cap;
+	resp->n_audit_ids = im->audit.n_audit_ids;
+	memset(&im->audit, 0, sizeof im->audit);
 	if (sum) {
 		sum->stored = stored;
 		sum->lines = im->lines;
@@ -1107,6 +1143,11 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 struct api_stream {
 	struct api_import *im;
 	const char *route; /* static: the route template, for the log */
+	/* for the audit record written when the stream ends */
+	const struct api_app *app;
+	char key_id[24];
+	char request_id[72];
+	char method[8];
 };
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
@@ -1159,9 +1200,20 @@ static int media_type_parse(const char *ct, enum api_import_format *fmt,
 	return 0;
 }
 
+/* Lines kept and lines rejected, for /metrics. */
+static void count_lines(const struct api_app *app,
+			const struct api_import_summary *sum)
+{
+	size_t kept = sum->inserted + sum->updated + sum->unchanged;
+
+	if (app->metrics)
+		api_metrics_import(app->metrics, kept, sum->rejected);
+}
+
 static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 			 enum api_import_kind kind)
 {
+	struct api_import_summary sum;
 	const struct api_request *req = ctx->req;
 	struct api_import_opts o;
 	struct api_errors errs = {0};
@@ -1173,6 +1225,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	o.kind = kind;
 	o.now = req->now;
 	o.today = ctx->today;
+	if (ctx->facility)
+		snprintf(o.facility, sizeof o.facility, "%s", ctx->facility);
 	if (!mode || strcmp(mode, "all_or_nothing") == 0) {
 		o.mode = API_IMPORT_ALL_OR_NOTHING;
 	} else if (strcmp(mode, "best_effort") == 0) {
@@ -1211,12 +1265,18 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 			return;
 		}
 		s->im = im;
+		s->app = ctx->app;
+		snprintf(s->key_id, sizeof s->key_id, "%s", ctx->key_id);
+		snprintf(s->request_id, sizeof s->request_id, "%s",
+			 req->request_id ? req->request_id : "-");
+		snprintf(s->method, sizeof s->method, "%s", req->method);
 		*req->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
 	if (req->body)
 		api_import_feed(im, req->body, req->body_len);
-	api_import_finish(im, resp, NULL);
+	api_import_finish(im, resp, &sum);
+	count_lines(ctx->app, &sum);
 }
 
 void api_persons_import(const struct api_ctx *ctx, struct api_response *resp)
@@ -1265,9 +1325,14 @@ bool api_stream_feed(struct api_stream *s, const char *data, size_t len)
 
 void api_stream_finish(struct api_stream *s, struct api_response *resp)
 {
+	struct api_import_summary sum;
+
 	memset(resp, 0, sizeof *resp);
 	resp->route = s->route;
-	api_import_finish(s->im, resp, NULL);
+	api_import_finish(s->im, resp, &sum);
+	count_lines(s->app, &sum);
+	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method, resp);
 	free(s);
 }
 

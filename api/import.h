@@ -49,6 +49,9 @@ struct api_import_opts {
 	enum api_import_mode mode;
 	double now;    /* POSIX seconds: the records' updated_at */
 	int32_t today; /* Asia/Tokyo: bounds birth_date and verified_at */
+	/* The facility the caller's key is bound to ("" = every facility):
+	 * a line for another facility's person is rejected. */
+	char facility[65];
 };
 
 /* What an import did, for the command line's summary line. */

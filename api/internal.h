@@ -92,7 +92,29 @@ struct api_ctx {
 	bool text;     /* text/plain summary wanted (eligibility routes) */
 	int32_t today; /* Asia/Tokyo */
 	char path_id[128]; /* the {id} or {number} segment, unvalidated */
+	/* The caller's key: key_id "" and facility NULL without one. */
+	char key_id[24];
+	/* The facility the key is bound to (NULL = every facility): it sees
+	 * and writes only that facility's persons. */
+	const char *facility;
+	char facility_buf[65];
+	int role; /* enum db_key_role; ADMIN when no key is asked for */
 };
+
+/* Checks the request's Authorization against the key store and fills
+ * ctx's key_id, role and facility.  Returns 0, or -1 with a 401 (no key,
+ * unknown or revoked) or a 503 (the store cannot be read) in resp. */
+int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
+
+/* Notes that the request names a stored person (valid ids only), for the
+ * audit log (SPEC §8). */
+void api_audit_note(struct api_response *resp, const char *person_id);
+
+/* Writes the audit record of a request whose answer is in resp, when it
+ * named a person.  key_id "" = no key. */
+void api_audit_record(const struct api_app *app, const char *key_id,
+		      const char *request_id, const char *method,
+		      const struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
 
@@ -161,6 +183,11 @@ struct db_person;
 /* Decides a stored person on as_of, with the registry's insurer name. */
 void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
 		       int32_t as_of, struct rules_decision *d);
+/* Counts an answered decision for /metrics. */
+void api_count_decision(const struct api_ctx *ctx,
+			const struct rules_decision *d);
+/* May the caller's key see p (its facility, or every facility)? */
+bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p);
 /* verified_at absent or older than stale_after_days before today. */
 bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p);
 

@@ -212,3 +212,10 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 	*out = api_buf_take(&b, len);
 	return *out ? 0 : -1;
 }
+
+void api_count_decision(const struct api_ctx *ctx,
+			const struct rules_decision *d)
+{
+	if (ctx->app->metrics)
+		api_metrics_decision(ctx->app->metrics, d->entitlement);
+}

@@ -132,6 +132,37 @@ static void respond_oom(struct api_response *resp)
 			    "");
 }
 
+bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
+{
+	return !ctx->facility || strcmp(p->facility_id, ctx->facility) == 0;
+}
+
+/* For a key bound to a facility: false, with a 404 (or a store error) in
+ * resp, when the path's person is stored under another facility — it is
+ * answered exactly as if absent.  An absent person is allowed (a PUT
+ * creates it in the key's facility). */
+static bool scope_allows(const struct api_ctx *ctx, struct db_conn *c,
+			 struct api_response *resp)
+{
+	struct db_person *old = malloc(sizeof *old);
+	enum db_result r;
+	bool ok = false;
+
+	if (!old) {
+		respond_oom(resp);
+		return false;
+	}
+	r = db_person_get(c, ctx->path_id, old);
+	if (r == DB_NOT_FOUND || (r == DB_OK && api_person_visible(ctx, old)))
+		ok = true;
+	else if (r == DB_OK)
+		respond_not_found(resp);
+	else
+		respond_db_error(resp, r);
+	free(old);
+	return ok;
+}
+
 void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors *errs = NULL;
@@ -163,8 +194,22 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 				    errs, "");
 		goto out;
 	}
+	if (ctx->facility && !p->facility_id[0])
+		snprintf(p->facility_id, sizeof p->facility_id, "%s",
+			 ctx->facility);
+	if (ctx->facility && strcmp(p->facility_id, ctx->facility) != 0) {
+		api_errors_add(errs, "/facility_id", "conflicting_fields",
+			       "this API key writes only facility %s",
+			       ctx->facility);
+		api_respond_problem(resp, 422, "validation_failed",
+				    "the request has invalid values: see errors",
+				    errs, "");
+		goto out;
+	}
 	c = conn_or_503(ctx, resp);
 	if (!c)
+		goto out;
+	if (ctx->facility && !scope_allows(ctx, c, resp))
 		goto out;
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
@@ -221,6 +266,8 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 		goto out;
 	}
 	r = db_person_get(c, ctx->path_id, p);
+	if (r == DB_OK && !api_person_visible(ctx, p))
+		r = DB_NOT_FOUND;
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 	} else if (r != DB_OK) {
@@ -251,6 +298,8 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	c = conn_or_503(ctx, resp);
 	if (!c)
+		return;
+	if (ctx->facility && !scope_allows(ctx, c, resp))
 		return;
 	if_match = tag_list(ctx->req->if_match, false, &oom);
 	if (oom) {
@@ -365,6 +414,8 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		return;
 	}
 	r = db_person_get(c, ctx->path_id, p);
+	if (r == DB_OK && !api_person_visible(ctx, p))
+		r = DB_NOT_FOUND;
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 		goto out;
@@ -378,6 +429,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		goto out;
 	}
 	stale = api_person_stale(ctx, p);
+	api_count_decision(ctx, &d);
 	api_buf_init(&b, ANSWER_MAX);
 	if (ctx->text) {
 		api_buf_printf(&b, "%s%s%s\n", p->person_id,

@@ -18,6 +18,10 @@ static const struct {
 	{"invalid_request", "The request is malformed"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"not_found", "Not found"},
+	{"unauthorized", "An API key is needed"},
+	{"forbidden", "This key may not do that"},
+	{"precondition_failed", "The record changed since it was read"},
+	{"insufficient_storage", "The database cannot grow"},
 	{"method_not_allowed", "Method not allowed"},
 	{"payload_too_large", "Request body too large"},
 	{"request_header_fields_too_large", "Request headers too large"},
@@ -206,4 +210,7 @@ void api_response_fini(struct api_response *resp)
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
+	free(resp->audit_ids);
+	resp->audit_ids = NULL;
+	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
 }

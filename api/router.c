@@ -8,7 +8,9 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/audit.h"
 #include "api/metrics.h"
+#include "db/key_db.h"
 
 typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
 
@@ -20,6 +22,7 @@ struct route {
 	api_handler handler;
 	bool text;                  /* format=text / Accept: text/plain */
 	const char *const *query;   /* the parameters it takes, besides lang */
+	enum db_key_role role;      /* the weakest key it takes (SPEC §8) */
 };
 
 static void health_get(const struct api_ctx *ctx, struct api_response *resp)
@@ -91,28 +94,39 @@ static const char *const q_insurers[] = {"prefecture", "scheme", "q",
 					 "limit", "cursor", NULL};
 static const char *const q_import[] = {"mode", NULL};
 
+#define NONE DB_KEY_ROLE_NONE
+#define R DB_KEY_ROLE_READER
+#define W DB_KEY_ROLE_WRITER
+#define A DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
 	{M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
-	 q_format},
+	 q_format, R},
 	{M_POST, "/v1/eligibility:batch", api_eligibility_batch, false,
-	 q_none},
-	{M_GET, "/v1/persons", api_persons_list, true, q_worklist},
-	{M_GET, "/v1/persons/{id}", api_person_get, false, q_none},
-	{M_PUT, "/v1/persons/{id}", api_person_put, false, q_none},
-	{M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none},
+	 q_none, R},
+	{M_GET, "/v1/persons", api_persons_list, true, q_worklist, R},
+	{M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
+	{M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
+	{M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
 	{M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
-	 q_eligibility},
-	{M_POST, "/v1/persons:import", api_persons_import, false, q_import},
-	{M_POST, "/v1/insurers:import", api_insurers_import, false, q_import},
-	{M_GET, "/v1/insurers", api_insurers_list, false, q_insurers},
-	{M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none},
-	{M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none},
-	{M_GET, "/v1/rules", api_rules_get, false, q_none},
-	{M_GET, "/healthz", health_get, false, q_none},
-	{M_GET, "/readyz", ready_get, false, q_none},
-	{M_GET, "/metrics", metrics_get, false, q_none},
-	{M_GET, "/openapi.yaml", openapi_get, false, q_none},
+	 q_eligibility, R},
+	{M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
+	{M_POST, "/v1/insurers:import", api_insurers_import, false, q_import,
+	 A},
+	{M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R},
+	{M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R},
+	{M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A},
+	{M_GET, "/v1/rules", api_rules_get, false, q_none, R},
+	{M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A},
+	{M_GET, "/healthz", health_get, false, q_none, NONE},
+	{M_GET, "/readyz", ready_get, false, q_none, NONE},
+	{M_GET, "/metrics", metrics_get, false, q_none, NONE},
+	{M_GET, "/openapi.yaml", openapi_get, false, q_none, NONE},
 };
+
+#undef NONE
+#undef R
+#undef W
+#undef A
 
 /* Matches path against pattern; copies the {id} segment into id. */
 static bool route_match(const char *pattern, const char *path, char *id,
@@ -383,18 +397,31 @@ static void check_query(const struct api_request *req, const struct route *r,
 	}
 }
 
-void api_handle(const struct api_app *app, const struct api_request *req,
-		struct api_response *resp)
+/* Does this request need a key?  Every /v1 route does; /metrics when
+ * configured so; the probes and the API description never. */
+static bool needs_key(const struct api_app *app, const struct api_request *req)
 {
+	if (app->no_auth)
+		return false;
+	if (strncmp(req->path, "/v1/", 4) == 0 || strcmp(req->path, "/v1") == 0)
+		return true;
+	return app->metrics_need_key && strcmp(req->path, "/metrics") == 0;
+}
+
+static void dispatch(struct api_ctx *ctx, struct api_response *resp)
+{
+	const struct api_request *req = ctx->req;
 	struct api_errors *errs = NULL;
 	const struct route *r = NULL;
-	struct api_ctx ctx;
 	char field[API_FIELD_MAX], allow[64] = "", id[128] = "";
 	unsigned m = method_bit(req->method), any = 0;
 	size_t i;
 
-	memset(resp, 0, sizeof *resp);
-	resp->route = "unmatched";
+	if (needs_key(ctx->app, req)) {
+		if (api_authenticate(ctx, resp) != 0)
+			return;
+		snprintf(resp->key_id, sizeof resp->key_id, "%s", ctx->key_id);
+	}
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		if (!route_match(routes[i].path, req->path, id, sizeof id))
 			continue;
@@ -426,6 +453,17 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 		return;
 	}
 	resp->route = r->path;
+	/* A request that names a stored person is audited, whatever its
+	 * outcome: a refused look is worth recording too. */
+	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
+		api_audit_note(resp, id);
+	if (ctx->role < (int)r->role) {
+		api_respond_problem(resp, 403, "forbidden",
+				    "this API key's role may not do this: ask "
+				    "for a writer or admin key",
+				    NULL, "header:Authorization");
+		return;
+	}
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
 				    "the request holds an individual number "
@@ -440,13 +478,10 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 				    "out of memory", NULL, "");
 		return;
 	}
-	ctx.app = app;
-	ctx.req = req;
-	ctx.today = rules_date_tokyo((int64_t)req->now);
-	memcpy(ctx.path_id, id, sizeof ctx.path_id);
+	memcpy(ctx->path_id, id, sizeof ctx->path_id);
 	check_query(req, r, errs);
-	negotiate_lang(req, &ctx.lang, errs);
-	negotiate_format(req, r->text, &ctx.text, errs);
+	negotiate_lang(req, &ctx->lang, errs);
+	negotiate_format(req, r->text, &ctx->text, errs);
 	if (errs->n) {
 		api_respond_problem(resp, 422, "validation_failed",
 				    "the query has invalid parameters: see "
@@ -456,5 +491,25 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 		return;
 	}
 	free(errs);
-	r->handler(&ctx, resp);
+	r->handler(ctx, resp);
+}
+
+void api_handle(const struct api_app *app, const struct api_request *req,
+		struct api_response *resp)
+{
+	struct api_ctx ctx;
+
+	memset(resp, 0, sizeof *resp);
+	resp->route = "unmatched";
+	memset(&ctx, 0, sizeof ctx);
+	ctx.app = app;
+	ctx.req = req;
+	ctx.today = rules_date_tokyo((int64_t)req->now);
+	/* Without keys (--no-auth, loopback only) the caller may do all. */
+	ctx.role = DB_KEY_ROLE_ADMIN;
+	dispatch(&ctx, resp);
+	/* A stream being opened is audited when it ends (api/import.c). */
+	if (!(req->stream_out && *req->stream_out && resp->status == 0))
+		api_audit_record(app, ctx.key_id, req->request_id, req->method,
+				 resp);
 }

@@ -51,6 +51,7 @@ struct worklist {
 	int scanned;
 	bool first;
 	struct api_buf *b;
+	struct api_response *resp; /* for the audit notes */
 };
 
 static void row_json(struct worklist *w, const struct db_person *p,
@@ -180,6 +181,8 @@ static int worklist_row(const struct db_person *p, void *arg)
 		row_text(w, p, &d, stale);
 	else
 		row_json(w, p, &d, stale);
+	/* Every row shown names a person: the audit log lists them. */
+	api_audit_note(w->resp, p->person_id);
 	w->found++;
 	return w->found >= w->limit ? 1 : 0;
 }
@@ -265,8 +268,27 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 				    "the database cannot be opened", NULL, "");
 		return;
 	}
+	/* A key bound to a facility lists only that facility: another one's
+	 * list is empty, as if it had nobody. */
+	if (ctx->facility && facility && strcmp(facility, ctx->facility) != 0) {
+		if (ctx->text) {
+			resp->status = 200;
+			resp->body = strdup("");
+			resp->body_len = 0;
+			resp->content_type = "text/plain; charset=utf-8";
+		} else {
+			api_respond_json(resp, 200,
+					 json_pack("{s:[], s:n}", "items",
+						   "next_cursor"),
+					 "application/json");
+		}
+		return;
+	}
+	if (ctx->facility)
+		facility = ctx->facility;
 	api_buf_init(&b, ANSWER_MAX);
 	w.b = &b;
+	w.resp = resp;
 	if (ctx->text)
 		text_line(&b, "person_id", "facility", "entitlement",
 			  ctx->lang == RULES_LANG_EN ? "apply" : "申請",

@@ -23,6 +23,10 @@ enum opt_id {
 	OPT_MAX_PER_IP,
 	OPT_IDLE_TIMEOUT,
 	OPT_THREADS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_AUDIT_RETENTION,
+	OPT_METRICS_AUTH,
 	OPT_LANG
 };
 
@@ -52,6 +56,12 @@ static const struct opt opts[] = {
 	{"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true,
 	 SERVE},
 	{"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
+	{"--tls-cert", "SHIKAKU_TLS_CERT", OPT_TLS_CERT, true, SERVE},
+	{"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
+	{"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
+	 OPT_AUDIT_RETENTION, true, SERVE},
+	{"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false,
+	 SERVE},
 	{"--lang", NULL, OPT_LANG, true, EVAL},
 };
 
@@ -60,8 +70,9 @@ static const struct opt opts[] = {
 static const char usage_serve[] =
 	"usage: shikakud serve [flags]\n"
 	"\n"
-	"Serves the REST API over HTTP.  Without API keys (not yet available)\n"
-	"it listens on a loopback address only.\n"
+	"Serves the REST API over HTTP (HTTPS with --tls-cert and --tls-key).\n"
+	"Every /v1 request needs an API key (shikakud key create); --no-auth\n"
+	"drops that, and is refused unless HOST is a loopback address.\n"
 	"\n"
 	"flags (each also read from the environment variable shown; a flag\n"
 	"wins over its variable):\n"
@@ -81,6 +92,13 @@ static const char usage_serve[] =
 	"  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
 	"  --idle-timeout SECONDS  SHIKAKU_IDLE_TIMEOUT     default 30; 0 = never\n"
 	"  --threads N             SHIKAKU_THREADS          default: online cores\n"
+	"  --tls-cert FILE         SHIKAKU_TLS_CERT         PEM certificate (chain):\n"
+	"                          serve HTTPS; needs --tls-key\n"
+	"  --tls-key FILE          SHIKAKU_TLS_KEY          PEM private key\n"
+	"  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
+	"                          0 keeps the audit log forever\n"
+	"  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a key\n"
+	"                          too (default: open, it holds no person data)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"SIGTERM or SIGINT stops it after in-flight requests finish.\n"
@@ -123,6 +141,7 @@ static void defaults(struct config *cfg)
 	cfg->max_per_ip = 64;
 	cfg->idle_timeout = 30;
 	cfg->threads = online_cores();
+	cfg->audit_retention_days = 400;
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -310,6 +329,29 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 			goto bad;
 		cfg->threads = (unsigned)v;
 		return 0;
+	case OPT_TLS_CERT:
+		if (value[0] == '\0')
+			goto bad;
+		cfg->tls_cert = value;
+		return 0;
+	case OPT_TLS_KEY:
+		if (value[0] == '\0')
+			goto bad;
+		cfg->tls_key = value;
+		return 0;
+	case OPT_AUDIT_RETENTION:
+		if (parse_uint(value, 0, 36500, &v) != 0)
+			goto bad;
+		cfg->audit_retention_days = (int)v;
+		return 0;
+	case OPT_METRICS_AUTH:
+		if (value == NULL || strcmp(value, "1") == 0)
+			cfg->metrics_auth = true;
+		else if (strcmp(value, "0") == 0 || value[0] == '\0')
+			cfg->metrics_auth = false;
+		else
+			goto bad;
+		return 0;
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
 			cfg->lang_en = true;
@@ -386,5 +428,9 @@ enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 
 	if (cfg->max_per_ip > cfg->max_connections)
 		cfg->max_per_ip = cfg->max_connections;
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		fail(err, errlen, "--tls-cert and --tls-key go together");
+		return CONFIG_USAGE;
+	}
 	return CONFIG_OK;
 }

@@ -18,7 +18,10 @@
 
 #include "api/api.h"
 #include "api/import.h"
+#include "api/metrics.h"
+#include "db/audit_log.h"
 #include "db/db.h"
+#include "service/key_cmd.h"
 #include "rules/rules.h"
 #include "service/config.h"
 #include "service/log.h"
@@ -47,6 +50,7 @@ static const char usage_top[] =
 	"  eval              evaluate one request read on stdin (see eval --help)\n"
 	"  rules check FILE  validate a rules file\n"
 	"  migrate --db FILE create or upgrade the database schema\n"
+	"  key create|list|revoke  API keys (see key --help)\n"
 	"  import --db FILE FILE...\n"
 	"                    bulk load persons or insurers from NDJSON or CSV\n"
 	"                    (see import --help)\n"
@@ -105,6 +109,8 @@ static int app_init(struct api_app *app, struct api_ruleset *rs,
 	app->openapi_len =
 		(size_t)(shikaku_openapi_yaml_end - shikaku_openapi_yaml);
 	app->version = SHIKAKU_VERSION;
+	/* No key is asked of a caller of eval: serve sets its own. */
+	app->no_auth = true;
 	return 0;
 }
 
@@ -112,11 +118,7 @@ static int app_init(struct api_app *app, struct api_ruleset *rs,
 
 static int cmd_serve(int argc, char *const argv[])
 {
-	/* API keys do not exist yet, so no request can be authenticated and
-	 * every address but loopback is refused, --no-auth or not.  Once keys
-	 * exist this becomes !cfg.no_auth, and only --no-auth stays bound to
-	 * loopback (SPEC §8, §9). */
-	const bool auth_available = false;
+	struct api_metrics metrics;
 	struct api_ruleset rs;
 	struct api_app app;
 	struct config cfg;
@@ -138,12 +140,14 @@ static int cmd_serve(int argc, char *const argv[])
 		break;
 	}
 	v6 = cfg.addr.ss_family == AF_INET6;
-	if (!config_listen_is_loopback(&cfg) &&
-	    !(auth_available && !cfg.no_auth)) {
+	/* Without keys anybody on the network could read everything: only
+	 * a loopback address may be served without them (SPEC §8, §9). */
+	if (!config_listen_is_loopback(&cfg) && cfg.no_auth) {
 		fprintf(stderr,
-			"shikakud: refusing to listen on %s%s%s: without API "
-			"keys (not available yet) shikakud serves only a "
-			"loopback address (127.0.0.0/8, ::1, localhost)\n",
+			"shikakud: refusing --no-auth on %s%s%s: without API "
+			"keys shikakud serves only a loopback address "
+			"(127.0.0.0/8, ::1, localhost); make a key with "
+			"`shikakud key create` and drop --no-auth\n",
 			v6 ? "[" : "", cfg.host, v6 ? "]" : "");
 		return 1;
 	}
@@ -151,15 +155,9 @@ static int cmd_serve(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	app.db = db_open(cfg.db, err, sizeof err);
-	if (!app.db) {
-		fprintf(stderr, "shikakud: %s\n", err);
-		return 1;
-	}
-
 	/* Block the stop signals before any thread exists, so that every
-	 * libmicrohttpd thread inherits the mask and sigwait() below is the
-	 * only receiver: no handler, no global flag. */
+	 * thread (libmicrohttpd's, the audit writer) inherits the mask and
+	 * sigwait() below is the only receiver: no handler, no global flag. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
@@ -167,9 +165,27 @@ static int cmd_serve(int argc, char *const argv[])
 	/* a peer closing mid-write must not kill the process */
 	signal(SIGPIPE, SIG_IGN);
 
+	app.db = db_open(cfg.db, err, sizeof err);
+	if (!app.db) {
+		fprintf(stderr, "shikakud: %s\n", err);
+		return 1;
+	}
+	app.no_auth = cfg.no_auth;
+	app.metrics_need_key = cfg.metrics_auth;
+	api_metrics_init(&metrics, now_seconds());
+	app.metrics = &metrics;
+	app.audit = audit_log_start(db_path(app.db), cfg.audit_retention_days,
+				    err, sizeof err);
+	if (!app.audit) {
+		fprintf(stderr, "shikakud: audit log: %s\n", err);
+		db_close(app.db);
+		return 1;
+	}
+
 	srv = server_start(&cfg, &app, err, sizeof err);
 	if (srv == NULL) {
 		fprintf(stderr, "shikakud: %s\n", err);
+		audit_log_stop(app.audit);
 		db_close(app.db);
 		return 1;
 	}
@@ -178,7 +194,8 @@ static int cmd_serve(int argc, char *const argv[])
 	log_int(&l, "port", server_port(srv));
 	log_str(&l, "version", SHIKAKU_VERSION);
 	log_int(&l, "threads", cfg.threads);
-	log_bool(&l, "auth", false);
+	log_bool(&l, "auth", !cfg.no_auth);
+	log_bool(&l, "tls", cfg.tls_cert != NULL);
 	log_end(&l);
 
 	while (sigwait(&stop_signals, &sig) != 0)
@@ -188,7 +205,9 @@ static int cmd_serve(int argc, char *const argv[])
 	log_end(&l);
 
 	left = server_stop(srv, DRAIN_MS);
-	/* Every worker thread has ended: their connections can close. */
+	/* Every worker thread has ended: what they queued for the audit log
+	 * is written, then their connections can close. */
+	audit_log_stop(app.audit);
 	db_close(app.db);
 	log_begin(&l, left == 0 ? LOG_INFO : LOG_WARN, "stopped");
 	if (left > 0)
@@ -671,6 +690,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 2, argv + 2);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(argc - 2, argv + 2);
+	if (strcmp(cmd, "key") == 0)
+		return key_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 2, argv + 2);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/metrics.h"
 #include "service/log.h"
 #include "service/request_id.h"
 
@@ -64,6 +65,8 @@ struct server {
 	uint16_t port;
 	/* requests between their first call and their completion callback */
 	atomic_uint in_flight;
+	char *tls_cert; /* PEM, new; NULL for plain HTTP */
+	char *tls_key;
 };
 
 enum refusal {
@@ -157,6 +160,8 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 						    MHD_HTTP_HEADER_IF_MATCH);
 	req->if_none_match = MHD_lookup_connection_value(
 		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	req->authorization = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	req->request_id_is_individual_number = rq->id_is_individual_number;
 	req->request_id = rq->id;
 	req->now = rq->now;
@@ -376,6 +381,10 @@ static void log_request(const struct request *rq, const char *method,
 {
 	struct log_line l;
 
+	if (rq->srv->app->metrics)
+		api_metrics_request(rq->srv->app->metrics, resp->route,
+				    resp->status, ms_since(&rq->start) / 1000.0);
+
 	log_begin(&l, queued ? LOG_INFO : LOG_WARN, "request");
 	/* rq->id is never the caller's individual number: such a value was
 	 * replaced by a new id on the first call */
@@ -384,6 +393,8 @@ static void log_request(const struct request *rq, const char *method,
 	log_str(&l, "route", resp->route); /* the template, never the path */
 	log_int(&l, "status", resp->status);
 	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	if (resp->key_id[0])
+		log_str(&l, "key_id", resp->key_id); /* the public id only */
 	if (!queued)
 		log_bool(&l, "queued", false);
 	log_end(&l);
@@ -573,6 +584,49 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/* The whole PEM file as a new NUL-terminated string (libmicrohttpd takes
+ * the certificate and key from memory), or NULL with err. */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		snprintf(err, errlen, "TLS file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    n < (1L << 20) && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	if (!buf)
+		snprintf(err, errlen, "TLS file %s: cannot read it", path);
+	return buf;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+
+	(void)conn;
+	(void)socket_context;
+	if (srv->app->metrics)
+		api_metrics_connection(srv->app->metrics,
+				       code == MHD_CONNECTION_NOTIFY_STARTED
+					       ? 1
+					       : -1);
+}
+
 struct server *server_start(const struct config *cfg,
 			    const struct api_app *app, char *err,
 			    size_t errlen)
@@ -580,6 +634,9 @@ struct server *server_start(const struct config *cfg,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL}};
 	struct server *srv;
 
 	srv = calloc(1, sizeof *srv);
@@ -598,6 +655,22 @@ struct server *server_start(const struct config *cfg,
 	if (cfg->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 
+	if (cfg->tls_cert) {
+		srv->tls_cert = read_pem(cfg->tls_cert, err, errlen);
+		srv->tls_key = srv->tls_cert ? read_pem(cfg->tls_key, err, errlen)
+					     : NULL;
+		if (!srv->tls_key) {
+			free(srv->tls_cert);
+			free(srv);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+						 srv->tls_key};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+						 srv->tls_cert};
+	}
+
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
 	srv->daemon = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, on_request, srv,
@@ -613,12 +686,16 @@ struct server *server_start(const struct config *cfg,
 		(size_t)(cfg->max_header + POOL_SLACK),
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		MHD_OPTION_ARRAY, tls,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
-			 "cannot listen on %s port %u (in use, or not an "
-			 "address of this host?)",
+			 "cannot listen on %s port %u (in use, not an address "
+			 "of this host, or a bad TLS certificate or key?)",
 			 cfg->host, (unsigned)cfg->port);
+		free(srv->tls_cert);
+		free(srv->tls_key);
 		free(srv);
 		return NULL;
 	}
@@ -653,6 +730,8 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 	/* quiesce handed the socket to us; threads are gone now */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	free(srv->tls_cert);
+	free(srv->tls_key);
 	free(srv);
 	return left;
 }

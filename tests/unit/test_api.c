@@ -19,6 +19,7 @@ static void setup(void)
 	app.openapi_yaml = "openapi: 3.1.0\n";
 	app.openapi_len = strlen(app.openapi_yaml);
 	app.version = "test";
+	app.no_auth = true;
 }
 
 TestSuite(api, .init = setup);
