@@ -111,6 +111,10 @@ void api_problem_simple(struct api_response *resp, int status,
 
 void api_response_fini(struct api_response *resp);
 
+/* n bytes from a per-thread generator seeded once from getrandom(2):
+ * for ids, never for keys. */
+void api_random_bytes(void *out, size_t n);
+
 /* ---- streamed request bodies (the imports) ------------------------------
  *
  * A route that takes a large body (POST /v1/persons:import, up to

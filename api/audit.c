@@ -203,7 +203,7 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	char since[DB_AUDIT_TIME_LEN + 1], until[DB_AUDIT_TIME_LEN + 1];
 	struct db_audit_filter f = {0};
-	struct api_errors errs = {0};
+	struct api_errors errs;
 	struct page p = {0};
 	struct api_buf b;
 	struct db_conn *c;
@@ -212,6 +212,7 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	char *end;
 	long n;
 
+	api_errors_init(&errs);
 	p.limit = LIMIT_DEFAULT;
 	q = api_query_get(ctx->req, "person_id");
 	if (q && !db_audit_id_valid(q))

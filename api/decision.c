@@ -4,7 +4,6 @@
  * and this is the hottest path of the service. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "api/internal.h"
@@ -36,14 +35,7 @@ void api_ulid(char out[27], double now)
 	unsigned long long ms = (unsigned long long)(now * 1000.0);
 	int i, bit;
 
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		/* Uniqueness, not secrecy, is what the id needs: fall back to
-		 * the clock's sub-millisecond digits. */
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		memcpy(rnd, &ts, sizeof rnd < sizeof ts ? sizeof rnd : sizeof ts);
-	}
+	api_random_bytes(rnd, sizeof rnd);
 	for (i = 9; i >= 0; i--) {
 		out[i] = alphabet[ms & 31];
 		ms >>= 5;

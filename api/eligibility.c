@@ -194,7 +194,7 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = calloc(1, sizeof *errs);
+	errs = api_errors_new();
 	if (!errs) {
 		api_respond_problem(resp, 500, "internal_error",
 				    "out of memory", NULL, "");
@@ -303,7 +303,7 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 	json_t *person, *pid, *v;
 	const char *key;
 
-	memset(errs, 0, sizeof *errs);
+	api_errors_init(errs);
 	api_pointer_index(base, sizeof base, "/items", i);
 	if (!json_is_object(item)) {
 		batch_item_error(b, 422, "invalid_batch",
@@ -378,7 +378,7 @@ void api_eligibility_batch(const struct api_ctx *ctx,
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = calloc(1, sizeof *errs);
+	errs = api_errors_new();
 	if (!errs) {
 		api_respond_problem(resp, 500, "internal_error",
 				    "out of memory", NULL, "");

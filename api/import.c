@@ -1208,6 +1208,9 @@ static void count_lines(const struct api_app *app,
 
 	if (app->metrics)
 		api_metrics_import(app->metrics, kept, sum->rejected);
+	/* An insurer import changes the registry the decisions cache. */
+	if (app->db && sum->stored)
+		db_registry_touch(app->db);
 }
 
 static void import_route(const struct api_ctx *ctx, struct api_response *resp,
@@ -1216,11 +1219,12 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	struct api_import_summary sum;
 	const struct api_request *req = ctx->req;
 	struct api_import_opts o;
-	struct api_errors errs = {0};
+	struct api_errors errs;
 	struct api_stream *s = NULL;
 	struct api_import *im = NULL;
 	const char *mode = api_query_get(req, "mode");
 
+	api_errors_init(&errs);
 	memset(&o, 0, sizeof o);
 	o.kind = kind;
 	o.now = req->now;

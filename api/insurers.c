@@ -33,10 +33,11 @@ static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
 {
 	enum rules_insurer_error e =
 		rules_insurer_parse(ctx->path_id, strlen(ctx->path_id), ins);
-	struct api_errors errs = {0};
+	struct api_errors errs;
 
 	if (e == RULES_INSURER_OK)
 		return 0;
+	api_errors_init(&errs);
 	api_errors_add(&errs, "path", "invalid_insurer_number", "%s",
 		       insurer_error_text(e));
 	api_respond_problem(resp, 422, "validation_failed",
@@ -95,31 +96,83 @@ void api_decision_registry(const struct api_ctx *ctx,
 	}
 }
 
+/* Registry rows, cached per thread: the evaluate route would otherwise
+ * open a read transaction (two fcntl locks and a B-tree search) on every
+ * request for a table that changes a few times a year.  An entry is good
+ * while the process has not written the registry since (generation) and
+ * for REGISTRY_TTL_S at most, for writers in other processes (the import
+ * command). */
+#define REGISTRY_SLOTS 256
+#define REGISTRY_TTL_S 30
+
+struct registry_entry {
+	char number[9];
+	bool found;
+	enum rules_scheme scheme;
+	unsigned long generation;
+	double fetched;
+	char name_ja[160];
+	char name_en[160];
+};
+
+static _Thread_local struct registry_entry registry_cache[REGISTRY_SLOTS];
+
+static unsigned registry_slot(const char *number)
+{
+	unsigned h = 2166136261u;
+
+	for (; *number; number++)
+		h = (h ^ (unsigned char)*number) * 16777619u;
+	return h % REGISTRY_SLOTS;
+}
+
 void api_decision_lookup_insurer(const struct api_ctx *ctx,
 				 struct rules_decision *d,
 				 char name[API_INSURER_NAME_MAX])
 {
+	struct registry_entry *e;
 	struct db_insurer *row = NULL;
+	unsigned long gen;
 	struct db_conn *c;
+	enum db_result r;
 
 	name[0] = '\0';
 	if (!d->has_number || !ctx->app->db)
 		return;
-	c = db_conn_get(ctx->app->db);
-	row = c ? malloc(sizeof *row) : NULL;
-	if (!row)
-		return;
-	if (db_insurer_get(c, d->insurer.number, row) == DB_OK) {
-		/* One of the two names goes in: copy the one wanted. */
-		api_decision_registry(ctx, d, row->name_ja, row->name_en,
-				      row->scheme);
-		if (d->insurer_name) {
-			snprintf(name, API_INSURER_NAME_MAX, "%s",
-				 d->insurer_name);
-			d->insurer_name = name;
+	gen = db_registry_generation(ctx->app->db);
+	e = &registry_cache[registry_slot(d->insurer.number)];
+	if (strcmp(e->number, d->insurer.number) != 0 ||
+	    e->generation != gen ||
+	    ctx->req->now - e->fetched > REGISTRY_TTL_S ||
+	    ctx->req->now < e->fetched) {
+		c = db_conn_get(ctx->app->db);
+		row = c ? malloc(sizeof *row) : NULL;
+		if (!row)
+			return;
+		r = db_insurer_get(c, d->insurer.number, row);
+		if (r != DB_OK && r != DB_NOT_FOUND) {
+			free(row);
+			return; /* not cached: try again next time */
 		}
+		memcpy(e->number, d->insurer.number, sizeof e->number);
+		e->found = r == DB_OK;
+		e->scheme = e->found ? row->scheme : RULES_SCHEME_UNKNOWN;
+		e->generation = gen;
+		e->fetched = ctx->req->now;
+		snprintf(e->name_ja, sizeof e->name_ja, "%s",
+			 e->found ? row->name_ja : "");
+		snprintf(e->name_en, sizeof e->name_en, "%s",
+			 e->found ? row->name_en : "");
+		free(row);
 	}
-	free(row);
+	if (!e->found)
+		return;
+	/* One of the two names goes in: copy the one wanted. */
+	api_decision_registry(ctx, d, e->name_ja, e->name_en, e->scheme);
+	if (d->insurer_name) {
+		snprintf(name, API_INSURER_NAME_MAX, "%s", d->insurer_name);
+		d->insurer_name = name;
+	}
 }
 
 static struct db_conn *conn_or_503(const struct api_ctx *ctx,
@@ -277,7 +330,7 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = calloc(1, sizeof *errs);
+	errs = api_errors_new();
 	if (!errs) {
 		api_respond_problem(resp, 500, "internal_error",
 				    "out of memory", NULL, "");
@@ -293,6 +346,8 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 	if (!c)
 		goto out;
 	r = db_insurer_put(c, &row, false, ctx->req->now, &created);
+	if (r == DB_OK)
+		db_registry_touch(ctx->app->db);
 	if (r != DB_OK) {
 		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
 				    r == DB_BUSY ? "service_unavailable"
@@ -329,7 +384,7 @@ static int search_row(const struct db_insurer *row, void *arg)
 
 void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct api_errors errs = {0};
+	struct api_errors errs;
 	struct search s = {0};
 	const char *q, *name;
 	int prefecture = 0, scheme = 0, limit = 100;
@@ -338,6 +393,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	enum db_result r;
 	long n;
 
+	api_errors_init(&errs);
 	q = api_query_get(ctx->req, "prefecture");
 	if (q) {
 		n = strtol(q, &end, 10);

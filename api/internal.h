@@ -54,6 +54,17 @@ struct api_errors {
 	size_t dropped; /* errors beyond API_MAX_ERRORS */
 };
 
+/* Empties errs: only the counts, not the 18 KiB of entries (this runs on
+ * every request). */
+static inline void api_errors_init(struct api_errors *errs)
+{
+	errs->n = 0;
+	errs->dropped = 0;
+}
+
+/* A new empty error list (free with free), or NULL. */
+struct api_errors *api_errors_new(void);
+
 void api_errors_add(struct api_errors *errs, const char *field,
 		    const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -179,7 +179,7 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = calloc(1, sizeof *errs);
+	errs = api_errors_new();
 	p = malloc(sizeof *p);
 	if_match = tag_list(ctx->req->if_match, false, &oom1);
 	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
@@ -336,9 +336,10 @@ int api_query_date(const struct api_ctx *ctx, const char *name,
 		   int32_t *out, struct api_response *resp)
 {
 	const char *q = api_query_get(ctx->req, name);
-	struct api_errors errs = {0};
+	struct api_errors errs;
 	char field[API_FIELD_MAX];
 
+	api_errors_init(&errs);
 	if (!q || rules_date_parse(q, strlen(q), out) == 0)
 		return 0;
 	snprintf(field, sizeof field, "?%s", name);
@@ -379,8 +380,9 @@ void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
 /* 422 for an as_of the person's facts cannot be decided on. */
 static void respond_before_birth(struct api_response *resp)
 {
-	struct api_errors errs = {0};
+	struct api_errors errs;
 
+	api_errors_init(&errs);
 	api_errors_add(&errs, "?as_of", "invalid_date",
 		       "as_of is before the person's birth_date");
 	api_respond_problem(resp, 422, "validation_failed",

@@ -44,6 +44,15 @@ static const char *problem_title(const char *code)
 	return "Error";
 }
 
+struct api_errors *api_errors_new(void)
+{
+	struct api_errors *errs = malloc(sizeof *errs);
+
+	if (errs)
+		api_errors_init(errs);
+	return errs;
+}
+
 void api_errors_add(struct api_errors *errs, const char *field,
 		    const char *code, const char *fmt, ...)
 {

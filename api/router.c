@@ -472,7 +472,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 				    NULL, field);
 		return;
 	}
-	errs = calloc(1, sizeof *errs);
+	errs = api_errors_new();
 	if (!errs) {
 		api_respond_problem(resp, 500, "internal_error",
 				    "out of memory", NULL, "");

@@ -200,7 +200,7 @@ static int entitlement_from_name(const char *s)
 
 void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct api_errors errs = {0};
+	struct api_errors errs;
 	struct worklist w = {0};
 	struct api_buf b;
 	struct db_conn *c;
@@ -212,6 +212,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	char *end;
 	long n;
 
+	api_errors_init(&errs);
 	w.ctx = ctx;
 	w.as_of = ctx->today;
 	w.entitlement = -1;

@@ -30,8 +30,8 @@
 
 #include "db/audit_db.h"
 
-#define AUDIT_LOG_FLUSH_MS 100
-#define AUDIT_LOG_BATCH 256
+#define AUDIT_LOG_FLUSH_MS 250
+#define AUDIT_LOG_BATCH 2048
 #define AUDIT_LOG_QUEUE_MAX 65536
 #define AUDIT_LOG_QUEUE_BYTES ((size_t)32 << 20)
 #define AUDIT_LOG_FULL_WAIT_MS 1000

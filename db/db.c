@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,7 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 
 struct db {
 	char *path;
+	atomic_ulong registry_generation;
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns: taken once per thread */
 	struct db_conn *conns;
@@ -138,6 +140,13 @@ struct db {
 
 /* Milliseconds a statement waits for another writer before DB_BUSY. */
 #define BUSY_TIMEOUT_MS 2000
+
+void db_global_init(void)
+{
+	/* Memory statistics take a global mutex on every allocation: every
+	 * connection's every statement would queue on it. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 
 int db_schema_version(void)
 {
@@ -437,4 +446,16 @@ long long db_size_bytes(const struct db *db)
 	if (stat(wal, &st) == 0)
 		total += (long long)st.st_size;
 	return total;
+}
+
+unsigned long db_registry_generation(const struct db *db)
+{
+	return atomic_load_explicit(&((struct db *)db)->registry_generation,
+				    memory_order_acquire);
+}
+
+void db_registry_touch(struct db *db)
+{
+	atomic_fetch_add_explicit(&db->registry_generation, 1,
+				  memory_order_release);
 }

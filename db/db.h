@@ -23,6 +23,10 @@ enum db_result {
 	DB_ERROR
 };
 
+/* Process-wide SQLite settings; call once, first thing in main, before
+ * any other db function (SQLite takes them only before it starts). */
+void db_global_init(void);
+
 /* Opens (creating with mode 0600) and migrates the database at path.
  * Returns a new handle (free with db_close) or NULL with err. */
 struct db *db_open(const char *path, char *err, size_t errlen);
@@ -44,6 +48,12 @@ const char *db_path(const struct db *db);
 /* The calling thread's connection (opened on first use; borrowed, valid
  * until db_close).  NULL when it cannot be opened. */
 struct db_conn *db_conn_get(struct db *db);
+
+/* A counter that moves whenever this process writes the insurer
+ * registry, so that readers may cache registry rows (see
+ * api/insurers.c).  Lock-free. */
+unsigned long db_registry_generation(const struct db *db);
+void db_registry_touch(struct db *db);
 
 /* DB_OK when c can read the database (for readiness). */
 enum db_result db_ping(struct db_conn *c);

@@ -1,48 +1,13 @@
 /* request_id.c - see request_id.h. */
 #include "service/request_id.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "api/api.h"
 #include "rules/rules.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/* Fills buf with random bytes.  getrandom(2) on the urandom pool does not
- * fail once the pool is up; should it, the clock's nanoseconds still keep
- * ids of the same millisecond apart well enough for log correlation (a
- * request id is not a secret). */
-static void random_bytes(unsigned char *buf, size_t n)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		ssize_t r = getrandom(buf + off, n - off, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	if (off < n) {
-		struct timespec ts;
-		uint64_t x;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
-		    (uint64_t)ts.tv_sec;
-		for (; off < n; off++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[off] = (unsigned char)x;
-		}
-	}
-}
 
 void request_id_new(char *out, double now)
 {
@@ -56,7 +21,8 @@ void request_id_new(char *out, double now)
 		ms >>= 5;
 	}
 	/* 16 characters of 80 random bits, as two 40-bit halves */
-	random_bytes(rnd, sizeof rnd);
+	/* a per-thread generator: no system call per request */
+	api_random_bytes(rnd, sizeof rnd);
 	hi = lo = 0;
 	for (int i = 0; i < 5; i++) {
 		hi = hi << 8 | rnd[i];

@@ -5,6 +5,16 @@ run.py calls configure() once, then for each test module begin_module(),
 before_test()/after_test() around every test, and end_module().  Tests get
 the module's shared server from server(); a test that needs its own server
 (other flags) uses Server(...) as a context manager.
+
+With configure(..., prism=CMD) (run.py --via-prism) every server also gets a
+Prism validating proxy (`prism proxy --errors`) in front of it, on another
+free loopback port, and Server.request() goes through the proxy: a response
+that does not match openapi.yaml comes back from Prism as a VIOLATIONS
+problem, which fails the test.  What the proxy cannot carry unchanged goes
+straight to the server (raw sockets: raw(), connect(), .port; bodies Prism
+would re-encode or refuse: not UTF-8, JSON with a duplicate key or a number
+JSON.parse rounds; requests Prism refuses itself, such as an unknown path or
+method, or a missing key on a server with keys) and is counted as "direct".
 """
 
 import datetime
@@ -24,14 +34,88 @@ import time
 HOST = "127.0.0.1"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
-_config = {"binary": None, "sanitized": False}
+_config = {"binary": None, "sanitized": False, "prism": None, "spec": None}
+# --via-prism: requests sent through a proxy, and those sent past it
+prism_stats = {"proxied": 0, "direct": 0, "proxies": 0, "startup_s": 0.0, "why": {}}
+PRISM_ERROR_PREFIX = "https://stoplight.io/prism/errors#"
+# A placeholder bearer key for servers started with --no-auth (they never
+# read it): openapi.yaml requires bearerAuth on /v1, and Prism checks that.
+NO_AUTH_BEARER = "Bearer e2e-no-auth-server"
 _shared = None            # the current module's shared server
 _all_servers = []         # every server started, for the final clean-up
 
 
-def configure(binary, sanitized=False):
+def configure(binary, sanitized=False, prism=None, spec=None):
+    """prism: the Prism CLI command (a list) to put a validating proxy in
+    front of every server, with spec the OpenAPI document; None: no proxy."""
     _config["binary"] = os.path.abspath(binary)
     _config["sanitized"] = bool(sanitized)
+    _config["prism"] = list(prism) if prism else None
+    _config["spec"] = os.path.abspath(spec) if spec else None
+
+
+def via_prism():
+    return _config["prism"] is not None
+
+
+def _free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _json_no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _json_survives_node(obj):
+    """True when JSON.parse + JSON.stringify keeps obj's meaning: integers
+    within 2^53, finite floats."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return True
+    if isinstance(obj, int):
+        return abs(obj) <= 2 ** 53
+    if isinstance(obj, float):
+        return obj == obj and obj not in (float("inf"), float("-inf"))
+    if isinstance(obj, list):
+        return all(_json_survives_node(v) for v in obj)
+    if isinstance(obj, dict):
+        return all(_json_survives_node(v) for v in obj.values())
+    return False
+
+
+def _proxy_can_carry(headers, body):
+    """Can the request go through Prism without being changed in meaning?
+    Prism reads a JSON body (application/json or */*+json) with JSON.parse
+    and sends JSON.stringify of it; any other body as UTF-8 text."""
+    if body is None or body == b"":
+        return True
+    if len(body) > (8 << 20):
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    ct = ""
+    for k, v in headers.items():
+        if k.lower() == "content-type":
+            ct = v.split(";")[0].strip().lower()
+    if ct == "application/json" or (ct.startswith("application/") and ct.endswith("+json")):
+        try:
+            obj = json.loads(text, object_pairs_hook=_json_no_duplicates)
+        except (ValueError, RecursionError):
+            return False
+        if text.startswith("\ufeff") or not _json_survives_node(obj):
+            return False
+        # 2048 levels of nesting and more: V8 copes, but keep it exact
+        return text.count("[") + text.count("{") < 1000
+    return True
 
 
 def binary():
@@ -179,6 +263,25 @@ def _response_complete(buf):
 
 # --------------------------------------------------------------------------
 
+def _prism_problem(r):
+    """The Prism error name (e.g. VIOLATIONS, NO_PATH_MATCHED_ERROR) when r
+    is a problem Prism made itself, else None."""
+    j = r.json
+    if isinstance(j, dict) and isinstance(j.get("type"), str) and \
+            j["type"].startswith(PRISM_ERROR_PREFIX):
+        return j["type"][len(PRISM_ERROR_PREFIX):]
+    return None
+
+
+def _violations(r):
+    j = r.json or {}
+    out = []
+    for v in (j.get("validation") or [])[:8]:
+        if isinstance(v, dict):
+            out.append("%s %s: %s" % (v.get("location"), v.get("code"), v.get("message")))
+    return "; ".join(out) or j.get("detail") or r.body[:500]
+
+
 class ServerError(AssertionError):
     pass
 
@@ -186,10 +289,16 @@ class ServerError(AssertionError):
 class Server:
     """One running `shikakud serve` process."""
 
-    def __init__(self, extra_args=(), start=True, listen="127.0.0.1:0", no_auth=True):
+    def __init__(self, extra_args=(), start=True, listen="127.0.0.1:0", no_auth=True,
+                 db_path=None):
+        """no_auth=False serves with API keys; db_path: a database file of
+        the caller's (e.g. with keys made beforehand by `key create`),
+        which stop() leaves in place; default: x.db in the server's own
+        temporary directory."""
         self.extra_args = list(extra_args)
         self.listen = listen
         self.no_auth = no_auth
+        self.db_path = db_path
         self.proc = None
         self.port = None
         self.workdir = None
@@ -199,6 +308,9 @@ class Server:
         self._reader = None
         self._san_seen = 0        # stderr length already checked for sanitizer output
         self.stopped = False
+        self.prism = None         # the Prism proxy process (--via-prism)
+        self.prism_port = None
+        self._prism_log = None
         if start:
             self.start()
 
@@ -208,7 +320,7 @@ class Server:
         a = [binary(), "serve", "--listen", self.listen]
         if self.no_auth:
             a.append("--no-auth")
-        a += ["--db", os.path.join(self.workdir, "x.db")] + self.extra_args
+        a += ["--db", self.db_path or os.path.join(self.workdir, "x.db")] + self.extra_args
         return a
 
     def start(self, wait=True):
@@ -243,6 +355,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._listening.wait(0.05):
+                if via_prism() and self.prism is None:
+                    self._start_prism()
                 return self.port
             if self.proc.poll() is not None:
                 self._reader.join(2)
@@ -251,6 +365,60 @@ class Server:
         self.kill()
         raise ServerError("no \"event\":\"listening\" line with a port on stderr within %d s; "
                           "stderr: %s" % (timeout, self.stderr_tail()))
+
+    def _start_prism(self, timeout=60):
+        """Starts `prism proxy --errors` in front of this server and waits
+        until it accepts connections (Prism takes a few seconds)."""
+        t0 = time.monotonic()
+        self.prism_port = _free_port()
+        self._prism_log = open(os.path.join(self.workdir, "prism.log"), "wb")
+        argv = _config["prism"] + [
+            "proxy", "--errors", "--validate-request=false", "--cors=false",
+            "--host", HOST, "--port", str(self.prism_port),
+            _config["spec"], "http://%s:%d" % (HOST, self.port)]
+        self.prism = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                      stdout=self._prism_log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.prism.poll() is not None:
+                raise ServerError("prism exited (code %s) before listening: %s"
+                                  % (self.prism.returncode, self.prism_log_tail()))
+            try:
+                socket.create_connection((HOST, self.prism_port), timeout=1).close()
+                prism_stats["proxies"] += 1
+                prism_stats["startup_s"] += time.monotonic() - t0
+                return
+            except OSError:
+                time.sleep(0.1)
+        self._stop_prism()
+        raise ServerError("prism did not listen on %d within %d s" % (self.prism_port, timeout))
+
+    def prism_log_tail(self, n=2000):
+        try:
+            with open(os.path.join(self.workdir, "prism.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")[-n:]
+        except OSError:
+            return "(no log)"
+
+    def _stop_prism(self):
+        p, self.prism = self.prism, None
+        if p is not None and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)   # its own session: prism and its children
+            except OSError:
+                p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    p.kill()
+                p.wait(5)
+        if self._prism_log is not None:
+            self._prism_log.close()
+            self._prism_log = None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -282,6 +450,7 @@ class Server:
         if self.stopped:
             return
         self.stopped = True
+        self._stop_prism()
         try:
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
@@ -306,6 +475,7 @@ class Server:
 
     def kill(self):
         self.stopped = True
+        self._stop_prism()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             try:
@@ -340,7 +510,33 @@ class Server:
                 hdrs["Content-Type"] = content_type
         if isinstance(body, str):
             body = body.encode("utf-8")
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout or slow(10))
+        why = None
+        if self.prism is not None and (method == "HEAD" or not _proxy_can_carry(hdrs, body)):
+            why = "HEAD" if method == "HEAD" else "body Prism would change"
+        elif self.prism is not None:
+            phdrs = dict(hdrs)
+            if self.no_auth and not any(k.lower() == "authorization" for k in phdrs):
+                phdrs["Authorization"] = NO_AUTH_BEARER
+            r = self._send(self.prism_port, method, path, body, phdrs, timeout)
+            err = _prism_problem(r)
+            if err is None:
+                prism_stats["proxied"] += 1
+                return r
+            if err == "VIOLATIONS":
+                prism_stats["proxied"] += 1
+                raise AssertionError(
+                    "the response to %s %s does not match openapi.yaml (prism): %s"
+                    % (method, path.split("?")[0], _violations(r)))
+            # Prism refused the request itself (no such path or method in
+            # openapi.yaml, no bearer key): the test meant it; ask directly.
+            why = err
+        if self.prism is not None:
+            prism_stats["direct"] += 1
+            prism_stats["why"][why] = prism_stats["why"].get(why, 0) + 1
+        return self._send(self.port, method, path, body, hdrs, timeout)
+
+    def _send(self, port, method, path, body, hdrs, timeout):
+        conn = http.client.HTTPConnection(HOST, port, timeout=timeout or slow(10))
         try:
             conn.request(method, path, body=body, headers=hdrs)
             r = conn.getresponse()
@@ -417,14 +613,16 @@ class Server:
 # --------------------------------------------------------------------------
 # Module-scoped shared server, checked around each test by run.py.
 
-def server():
+def server(factory=None):
     """The current module's server, started on first use (and restarted after
-    a crash, which after_test() has already reported)."""
+    a crash, which after_test() has already reported).  factory: a callable
+    making it (default Server()), for a module whose server needs other
+    flags, e.g. keys (no_auth=False)."""
     global _shared
     if _shared is None or _shared.stopped or not _shared.alive():
         if _shared is not None and not _shared.stopped:
             _shared.kill()
-        _shared = Server()
+        _shared = factory() if factory else Server()
     return _shared
 
 

@@ -2,6 +2,12 @@
 """Runs the end-to-end tests against a shikakud binary.
 
     python3 tests/e2e/run.py --binary build/shikakud [--sanitized] [-k SUBSTRING] [-v]
+                             [--via-prism [--prism CMD] [--spec FILE]] [MODULE ...]
+
+MODULE (e.g. test_api) limits the run to those files.  --via-prism puts a
+Prism validating proxy (prism proxy --errors) in front of every server the
+tests start and sends their HTTP requests through it, so that a response
+that drifts from openapi.yaml fails the test (see harness.py).
 
 Discovers tests/e2e/test_*.py, runs every function named test_* (in file
 order), prints one line per failing test with the reason and finally
@@ -17,6 +23,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 
@@ -59,17 +66,39 @@ def main():
                     help="fail on AddressSanitizer/UBSan/LeakSanitizer output")
     ap.add_argument("-k", dest="k", default=None, help="run tests whose id contains this")
     ap.add_argument("-v", action="store_true", help="also list passing tests")
+    ap.add_argument("--via-prism", action="store_true",
+                    help="send the tests' requests through a Prism validating proxy")
+    ap.add_argument("--prism", default=os.path.join(TOP, "tools", "node_modules", ".bin", "prism"),
+                    help="the Prism CLI (default: tools/node_modules/.bin/prism)")
+    ap.add_argument("--spec", default=os.path.join(TOP, "openapi.yaml"),
+                    help="the OpenAPI document Prism validates against")
+    ap.add_argument("modules", nargs="*", help="test modules to run (default: all)")
     a = ap.parse_args()
 
     if not (os.path.isfile(a.binary) and os.access(a.binary, os.X_OK)):
         print("no executable binary at %s" % a.binary)
         print("0 passed, 1 failed")
         return 1
-    harness.configure(a.binary, a.sanitized)
+    if a.via_prism:
+        if not (os.path.isfile(a.prism) and os.access(a.prism, os.X_OK)):
+            print("no Prism CLI at %s (npm ci --prefix tools)" % a.prism)
+            print("0 passed, 1 failed")
+            return 1
+        harness.configure(a.binary, a.sanitized, prism=[a.prism], spec=a.spec)
+    else:
+        harness.configure(a.binary, a.sanitized)
 
     passed = failed = 0
     t0 = time.monotonic()
     files = sorted(glob.glob(os.path.join(HERE, "test_*.py")))
+    if a.modules:
+        wanted = {os.path.splitext(os.path.basename(m))[0] for m in a.modules}
+        unknown = wanted - {os.path.splitext(os.path.basename(f))[0] for f in files}
+        if unknown:
+            print("no such test module: %s" % ", ".join(sorted(unknown)))
+            print("0 passed, 1 failed")
+            return 1
+        files = [f for f in files if os.path.splitext(os.path.basename(f))[0] in wanted]
     try:
         for path in files:
             modname = os.path.splitext(os.path.basename(path))[0]
@@ -118,6 +147,15 @@ def main():
         harness.cleanup_all()
     if a.v:
         print("(%.1f s)" % (time.monotonic() - t0))
+    if a.via_prism:
+        st = harness.prism_stats
+        print("prism: %d requests checked against %s, %d sent directly; %d proxies "
+              "(%.1f s starting them), %.1f s in all"
+              % (st["proxied"], os.path.relpath(a.spec), st["direct"], st["proxies"],
+                 st["startup_s"], time.monotonic() - t0))
+        if a.v and st["why"]:
+            print("prism: sent directly: %s" % ", ".join(
+                "%s %d" % (k, n) for k, n in sorted(st["why"].items())))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
