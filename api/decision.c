@@ -2,6 +2,7 @@
  *
  * Written by hand into a buffer: every key is fixed, the texts are static,
  * and this is the hottest path of the service. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -106,24 +107,68 @@ void api_text_render(char *out, size_t outlen, const char *text,
 	out[n] = '\0';
 }
 
-static void json_texts(struct api_buf *b, const struct rules_text *t,
-		       const struct rules_decision *d,
-		       const struct rules_params *p, enum rules_lang lang)
+/* Writes {"code", "source", "text"} of one reason or advice. */
+static void json_text_object(struct api_buf *b, const struct rules_text *t,
+			     const char *text)
 {
-	char text[1024];
-
 	api_buf_adds(b, "{\"code\":");
 	api_buf_json_str(b, t->code);
 	api_buf_adds(b, ",\"source\":");
 	api_buf_json_str(b, t->source);
 	api_buf_adds(b, ",\"text\":");
-	if (strchr(t->text[lang], '{')) {
-		api_text_render(text, sizeof text, t->text[lang], d, p);
-		api_buf_json_str(b, text);
-	} else {
-		api_buf_json_str(b, t->text[lang]);
-	}
+	api_buf_json_str(b, text);
 	api_buf_adds(b, "}");
+}
+
+/* The JSON of every reason and advice whose text holds no placeholder,
+ * escaped once for the life of the process: escaping the same Japanese
+ * sentences on every answer was the largest cost of writing one. */
+static struct {
+	pthread_once_t once;
+	char *reason[RULES_R_COUNT][2];
+	char *advice[RULES_A_COUNT][2];
+} fragments = {PTHREAD_ONCE_INIT, {{NULL}}, {{NULL}}};
+
+static char *fragment_new(const struct rules_text *t, enum rules_lang lang)
+{
+	struct api_buf b;
+	size_t len;
+
+	if (strchr(t->text[lang], '{'))
+		return NULL;
+	api_buf_init(&b, 8192);
+	json_text_object(&b, t, t->text[lang]);
+	return api_buf_take(&b, &len);
+}
+
+static void fragments_build(void)
+{
+	int i, l;
+
+	for (l = 0; l < 2; l++) {
+		for (i = 0; i < RULES_R_COUNT; i++)
+			fragments.reason[i][l] = fragment_new(
+				rules_reason_text((enum rules_reason)i),
+				(enum rules_lang)l);
+		for (i = 0; i < RULES_A_COUNT; i++)
+			fragments.advice[i][l] = fragment_new(
+				rules_advice_text((enum rules_advice)i),
+				(enum rules_lang)l);
+	}
+}
+
+static void json_texts(struct api_buf *b, const struct rules_text *t,
+		       const char *fragment, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang)
+{
+	char text[1024];
+
+	if (fragment) {
+		api_buf_adds(b, fragment);
+		return;
+	}
+	api_text_render(text, sizeof text, t->text[lang], d, p);
+	json_text_object(b, t, text);
 }
 
 void api_decision_json(struct api_buf *b, const struct rules_decision *d,
@@ -133,6 +178,7 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	char id[27], when[32];
 	size_t i;
 
+	pthread_once(&fragments.once, fragments_build);
 	api_ulid(id, now);
 	format_tokyo_time(now, when);
 	api_buf_adds(b, "{\"decision_id\":\"");
@@ -197,13 +243,15 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	for (i = 0; i < d->n_reasons; i++) {
 		if (i)
 			api_buf_adds(b, ",");
-		json_texts(b, rules_reason_text(d->reasons[i]), d, p, lang);
+		json_texts(b, rules_reason_text(d->reasons[i]),
+			   fragments.reason[d->reasons[i]][lang], d, p, lang);
 	}
 	api_buf_adds(b, "],\"advice\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
 			api_buf_adds(b, ",");
-		json_texts(b, rules_advice_text(d->advice[i]), d, p, lang);
+		json_texts(b, rules_advice_text(d->advice[i]),
+			   fragments.advice[d->advice[i]][lang], d, p, lang);
 	}
 	api_buf_adds(b, "]}");
 }
