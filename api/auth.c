@@ -17,7 +17,10 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	size_t n = strlen(person_id);
 	char *p;
 
-	if (!api_id_valid(person_id, n))
+	/* An individual number is never written down, not even as an id
+	 * (the request is refused with 422 anyway). */
+	if (!api_id_valid(person_id, n) ||
+	    rules_is_individual_number(person_id, n))
 		return;
 	if (resp->audit_len + n + 1 > resp->audit_cap) {
 		size_t cap = resp->audit_cap ? resp->audit_cap * 2 : 256;

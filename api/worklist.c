@@ -207,7 +207,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	const char *q;
 	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1], cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
-	bool more = true;
+	bool more = true, nobody = false;
 	enum db_result r = DB_OK;
 	char *end;
 	long n;
@@ -270,21 +270,10 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	}
 	/* A key bound to a facility lists only that facility: another one's
-	 * list is empty, as if it had nobody. */
-	if (ctx->facility && facility && strcmp(facility, ctx->facility) != 0) {
-		if (ctx->text) {
-			resp->status = 200;
-			resp->body = strdup("");
-			resp->body_len = 0;
-			resp->content_type = "text/plain; charset=utf-8";
-		} else {
-			api_respond_json(resp, 200,
-					 json_pack("{s:[], s:n}", "items",
-						   "next_cursor"),
-					 "application/json");
-		}
-		return;
-	}
+	 * list is empty, as if it had nobody -- the very same answer (the
+	 * text table's header row included), read from no row. */
+	if (ctx->facility && facility && strcmp(facility, ctx->facility) != 0)
+		nobody = true;
 	if (ctx->facility)
 		facility = ctx->facility;
 	api_buf_init(&b, ANSWER_MAX);
@@ -296,7 +285,9 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 			  "apply_by", "");
 	else
 		api_buf_adds(&b, "{\"items\":[");
-	while (w.found < w.limit && w.scanned < WORKLIST_SCAN_MAX) {
+	if (nobody)
+		more = false;
+	while (!nobody && w.found < w.limit && w.scanned < WORKLIST_SCAN_MAX) {
 		int before = w.scanned;
 
 		r = db_person_list(c, facility, after, WORKLIST_CHUNK,

@@ -71,8 +71,9 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* Appends a JSON string of at most max bytes of s; a character that would
- * cross max or the buffer's end is left out whole. */
-static void put_json_string(struct log_line *l, const char *s, size_t max)
+ * cross max or the buffer's end is left out whole.  Returns false, having
+ * written nothing, when not even the opening quote fits. */
+static bool put_json_string(struct log_line *l, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strnlen(s, max);
@@ -84,7 +85,7 @@ static void put_json_string(struct log_line *l, const char *s, size_t max)
 			n--;
 
 	if (!put(l, "\"", 1))
-		return;
+		return false;
 	while (i < n) {
 		char esc[8];
 		size_t seq = utf8_seq(p + i, n - i);
@@ -113,12 +114,11 @@ static void put_json_string(struct log_line *l, const char *s, size_t max)
 		}
 		i += seq;
 	}
-	if (l->truncated) {
-		/* close the string we are in; the tail has room for it */
+	/* close the string we are in, in the tail's room when it came to
+	 * that (its closing quote included): the line stays JSON */
+	if (l->truncated || !put(l, "\"", 1))
 		l->buf[l->len++] = '"';
-		return;
-	}
-	put(l, "\"", 1);
+	return true;
 }
 
 static bool put_key(struct log_line *l, const char *key)
@@ -152,15 +152,26 @@ void log_begin(struct log_line *l, enum log_level level, const char *event)
 	log_str(l, "event", event);
 }
 
+/* A member whose value did not fit at all is taken back whole, key
+ * included: never a dangling "key": before the tail. */
+static void put_value(struct log_line *l, size_t mark, const char *v,
+		      size_t n)
+{
+	if (!put(l, v, n))
+		l->len = mark;
+}
+
 void log_strn(struct log_line *l, const char *key, const char *value,
 	      size_t max)
 {
+	size_t mark = l->len;
+
 	if (!put_key(l, key))
 		return;
 	if (value == NULL)
-		put(l, "null", 4);
-	else
-		put_json_string(l, value, max);
+		put_value(l, mark, "null", 4);
+	else if (!put_json_string(l, value, max))
+		l->len = mark;
 }
 
 void log_str(struct log_line *l, const char *key, const char *value)
@@ -173,12 +184,15 @@ void log_int(struct log_line *l, const char *key, long long value)
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, "%lld", value);
 
+	size_t mark = l->len;
+
 	if (put_key(l, key))
-		put(l, tmp, (size_t)n);
+		put_value(l, mark, tmp, (size_t)n);
 }
 
 void log_ms(struct log_line *l, const char *key, double value)
 {
+	size_t mark = l->len;
 	char tmp[48];
 	int n;
 
@@ -186,13 +200,15 @@ void log_ms(struct log_line *l, const char *key, double value)
 		value = 0;
 	n = snprintf(tmp, sizeof tmp, "%.3f", value);
 	if (put_key(l, key))
-		put(l, tmp, (size_t)n);
+		put_value(l, mark, tmp, (size_t)n);
 }
 
 void log_bool(struct log_line *l, const char *key, bool value)
 {
+	size_t mark = l->len;
+
 	if (put_key(l, key))
-		puts_(l, value ? "true" : "false");
+		put_value(l, mark, value ? "true" : "false", value ? 4 : 5);
 }
 
 void log_end(struct log_line *l)

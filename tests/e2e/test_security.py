@@ -290,6 +290,14 @@ def test_facility_key_worklist_only_its_facility():
     for fac in ("fac-b", "fac-nowhere"):
         r = s.get("/v1/persons?facility_id=" + fac, headers=auth(K("reader_a")))
         assert r.status == 200 and r.json["items"] == [] and r.json["next_cursor"] is None, r
+    # Another facility's list is exactly a list with nobody in it (an
+    # unbound key asking for a facility that has nobody), text table too.
+    for fmt in ("", "&format=text", "&format=text&lang=en"):
+        other = s.get("/v1/persons?facility_id=fac-b" + fmt, headers=auth(K("reader_a")))
+        empty = s.get("/v1/persons?facility_id=fac-nowhere" + fmt, headers=auth(K("reader")))
+        assert other.status == empty.status == 200, (other, empty)
+        assert other.body == empty.body, "%s: %r vs %r" % (fmt, other.body, empty.body)
+        assert other.content_type == empty.content_type
     r = s.get("/v1/persons?facility_id=fac-a", headers=auth(K("reader_a")))
     assert r.status == 200 and {i["facility_id"] for i in r.json["items"]} == {"fac-a"}, r
     # The text table too.
@@ -625,6 +633,15 @@ def test_individual_number_refused_everywhere_and_kept_nowhere():
                     pages.append((p + " (running)", f.read()))
     finally:
         s.stop()
+    # A refused request names nobody: no audit row for it, not even one
+    # with its id left out.
+    con = sqlite3.connect(db)
+    try:
+        empty = con.execute("SELECT method, route, status FROM audit "
+                            "WHERE person_ids = ''").fetchall()
+    finally:
+        con.close()
+    assert not empty, "audit rows naming nobody: %r" % empty[:5]
     for suffix in ("", "-wal", "-shm", "-journal"):
         p = db + suffix
         if os.path.exists(p):
