@@ -427,7 +427,8 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 
 		api_text_render(text, sizeof text, t->text[lang], d, p);
 		if (t->source)
-			snprintf(line, sizeof line, "%s（%s）", text, t->source);
+			snprintf(line, sizeof line, en ? "%s (%s)" : "%s（%s）",
+				 text, t->source);
 		else
 			snprintf(line, sizeof line, "%s", text);
 		api_buf_adds(b, "  - ");
