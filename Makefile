@@ -35,14 +35,16 @@ SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
 
 .PHONY: install uninstall bench
 .PHONY: all deps run test test-unit test-e2e test-san check-shared check-deps \
-	format format-check clean help
+	format format-check clean help lint test-contract tools
 
 all: build/shikakud
 
 help:
 	@echo "make            build build/shikakud"
 	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
-	@echo "make test       install what is missing, then every test (unit, e2e, ASan+UBSan)"
+	@echo "make test       install what is missing, then every test (unit, e2e, lint, contract, ASan+UBSan)"
+	@echo "make lint       lint openapi.yaml with Redocly CLI (pinned in tools/package.json)"
+	@echo "make test-contract  the e2e suite through Prism's validating proxy (openapi.yaml)"
 	@echo "make bench      import 1M persons, wrk against shikakud and nginx (bench/results.json)"
 	@echo "make install    install the binary, man page and systemd unit (PREFIX, DESTDIR)"
 	@echo "make clean      remove build/"
@@ -105,7 +107,11 @@ test: deps
 	@scripts/check-shared.sh
 	@$(MAKE) --no-print-directory check-deps build/shikakud build/test_unit \
 	  build/san/shikakud build/san/test_unit
-	@$(MAKE) --no-print-directory test-unit test-e2e test-san
+	@$(MAKE) --no-print-directory test-unit test-e2e lint test-contract test-san
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
+
+# Seconds each fuzz target runs in `make test` (longer: make fuzz FUZZ_TIME=600).
+TEST_FUZZ_TIME ?= 15
 
 test-unit: build/test_unit
 	build/test_unit --jobs=2
@@ -121,6 +127,27 @@ test-san: build/san/shikakud build/san/test_unit
 
 check-shared:
 	@scripts/check-shared.sh
+
+# --- the API description: lint and contract ------------------------------
+# Node tools pinned in tools/package.json + package-lock.json (npm ci);
+# tools/ensure.sh installs nodejs/npm with apt-get when npm is missing.
+REDOCLY = tools/node_modules/.bin/redocly
+PRISM = tools/node_modules/.bin/prism
+# The e2e modules run through `prism proxy --errors`; empty: all of them
+# (about 2 minutes on 2 cores), e.g. PRISM_MODULES="test_cases test_api".
+PRISM_MODULES ?=
+
+tools:
+	@tools/ensure.sh
+
+lint: tools
+	$(REDOCLY) lint --config tools/redocly.yaml openapi.yaml
+
+# Every response of these e2e modules is validated against openapi.yaml by a
+# Prism proxy in front of each server the tests start (tests/e2e/harness.py).
+test-contract: tools build/shikakud
+	python3 tests/e2e/run.py --binary build/shikakud --via-prism --prism $(PRISM) \
+	  --spec openapi.yaml $(PRISM_MODULES)
 
 # A benchmark, not a test: see scripts/bench.sh; writes bench/results.json.
 bench: deps

@@ -912,7 +912,8 @@ static void sjis_push(struct api_import *im, const char *data, size_t len,
 	while ((len > 0 || (end && im->carry_len > 0)) && !im->decided) {
 		take = len < 4096 ? len : 4096;
 		memcpy(in, im->carry, im->carry_len);
-		memcpy(in + im->carry_len, data, take);
+		if (take > 0) /* at the end, data is NULL */
+			memcpy(in + im->carry_len, data, take);
 		ip = in;
 		il = im->carry_len + take;
 		im->carry_len = 0;

@@ -30,6 +30,8 @@ static const struct {
 	{"individual_number_not_accepted",
 	 "An individual number (個人番号) is never accepted"},
 	{"invalid_batch", "The batch is malformed"},
+	{"invalid_person_id", "The person id is malformed"},
+	{"invalid_insurer_number", "The insurer number is invalid"},
 	{"service_unavailable", "Service unavailable"},
 	{"internal_error", "Internal error"},
 };

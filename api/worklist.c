@@ -310,7 +310,12 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
 				    r == DB_BUSY ? "service_unavailable"
 						 : "internal_error",
-				    "the database failed", NULL, "");
+				    r == DB_BUSY ? "the database is busy: retry "
+						   "shortly"
+						 : "the database failed",
+				    NULL, "");
+		if (r == DB_BUSY)
+			api_response_header(resp, "Retry-After", "1");
 		return;
 	}
 	if (more && after[0])

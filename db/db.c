@@ -162,6 +162,9 @@ enum db_result db_result_from(int rc)
 		return DB_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+	/* another process holds the WAL index's locks and SQLite gave up
+	 * waiting (about 10 s): as transient as a busy writer */
+	case SQLITE_PROTOCOL:
 		return DB_BUSY;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:

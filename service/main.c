@@ -22,6 +22,7 @@
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/key_cmd.h"
+#include "service/rules_diff.h"
 #include "rules/rules.h"
 #include "service/config.h"
 #include "service/log.h"
@@ -49,6 +50,7 @@ static const char usage_top[] =
 	"  serve             serve the API over HTTP (see serve --help)\n"
 	"  eval              evaluate one request read on stdin (see eval --help)\n"
 	"  rules check FILE  validate a rules file\n"
+	"  rules diff        who changes answer under a candidate rules file\n"
 	"  migrate --db FILE create or upgrade the database schema\n"
 	"  key create|list|revoke  API keys (see key --help)\n"
 	"  import --db FILE FILE...\n"
@@ -66,6 +68,7 @@ static const char usage_top[] =
 
 static const char usage_rules[] =
 	"usage: shikakud rules check FILE\n"
+	"       shikakud rules diff --db FILE --rules NEW [...]  (see rules diff --help)\n"
 	"\n"
 	"Validates a rules file: a JSON object of the parameters provisional_end,\n"
 	"late_elderly_auto_age, apply_margin_days, ecert_grace_months,\n"
@@ -636,6 +639,8 @@ static int cmd_rules(int argc, char *const argv[])
 
 	if (argc >= 1 && is_help(argv[0]))
 		return fputs(usage_rules, stdout), 0;
+	if (argc >= 1 && strcmp(argv[0], "diff") == 0)
+		return rules_diff_main(argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "check") != 0)
 		return usage_error(usage_rules,
 				   argc < 1 ? "rules: a subcommand is needed"

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,8 @@ struct server {
 	uint16_t port;
 	/* requests between their first call and their completion callback */
 	atomic_uint in_flight;
+	/* SIGTERM came: every answer closes its connection (the drain) */
+	atomic_bool stopping;
 	char *tls_cert; /* PEM, new; NULL for plain HTTP */
 	char *tls_key;
 };
@@ -431,6 +434,12 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
 	ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 				      "no-store") == MHD_YES;
+	/* Draining: a keep-alive client is told that this connection ends
+	 * here, so it opens a new one (refused) instead of sending a request
+	 * that the final close could cut off unanswered. */
+	if (atomic_load(&rq->srv->stopping))
+		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
+					      "close") == MHD_YES;
 	if (ok)
 		ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
@@ -647,6 +656,7 @@ struct server *server_start(const struct config *cfg,
 	srv->cfg = cfg;
 	srv->app = app;
 	atomic_init(&srv->in_flight, 0);
+	atomic_init(&srv->stopping, false);
 
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
@@ -716,8 +726,14 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 
 	if (srv == NULL)
 		return 0;
+	atomic_store(&srv->stopping, true);
 	/* stop accepting; connections already open go on */
 	listen_fd = MHD_quiesce_daemon(srv->daemon);
+	/* and refuse new ones now: left in the listen backlog, a client would
+	 * wait for the whole drain and then be reset.  (The socket itself may
+	 * only be closed after MHD_stop_daemon.) */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		(void)shutdown(listen_fd, SHUT_RDWR);
 	for (unsigned waited = 0;; waited += 10) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 

@@ -519,6 +519,10 @@ class Server:
                 phdrs["Authorization"] = NO_AUTH_BEARER
             r = self._send(self.prism_port, method, path, body, phdrs, timeout)
             err = _prism_problem(r)
+            if err is None and "X-Request-Id" not in r.headers:
+                # Not the server's answer (it always sends X-Request-Id):
+                # Prism's own, e.g. a 500 when the server does not answer.
+                err = "NOT_FROM_SERVER"
             if err is None:
                 prism_stats["proxied"] += 1
                 return r

@@ -857,3 +857,24 @@ Test(import, free_without_finish_rolls_back)
 	api_import_free(im);
 	cr_expect_not(person_get(path, "a", &p));
 }
+
+/* Found by fuzz_import: Shift_JIS input that ends on a lead byte leaves it
+ * in carry, and the end of input flushed it with a NULL data pointer (UB
+ * under UBSan, which make test-san runs this file with). */
+Test(import, shift_jis_input_ending_on_a_lead_byte)
+{
+	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
+					API_IMPORT_BEST_EFFORT);
+	static const char data[] = "person_id,display_name\r\nb,ok\r\na,\x82";
+	char path[128];
+	json_t *doc;
+	int status;
+
+	o.charset = API_IMPORT_SHIFT_JIS;
+	db_new(path, sizeof path);
+	doc = run(path, &o, data, sizeof data - 1, 0, &status);
+	cr_expect_eq(status, 200);
+	cr_expect_eq(num(doc, "inserted"), 1);
+	expect_rejected(doc, 3, "/display_name", "invalid_type");
+	json_decref(doc);
+}
