@@ -31,15 +31,20 @@
  *     Too Large" with a short HTML body and closes; a request line that
  *     does not fit gets its own 414.  Acceptable for now: such requests
  *     are far outside anything a client of this API sends.
- *   - connections in all, per client address, idle time: libmicrohttpd.
- *     A connection over a limit is closed on accept, without a 503
- *     (libmicrohttpd 0.9.75 has no hook to answer there).
+ *   - connections in all and per client address: counted here too.
+ *     libmicrohttpd's own limits are set OVER_SLACK higher; a connection
+ *     over our limit gets 503 problem+json with Retry-After to its first
+ *     request and is closed.  Beyond the slack libmicrohttpd closes it on
+ *     accept (0.9.75 has no hook to answer there).  Idle time:
+ *     libmicrohttpd.
  *   - malformed requests: libmicrohttpd answers 400 itself.
  */
 #include "service/server.h"
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -59,6 +64,15 @@
  * request line, libmicrohttpd's own records and the response headers. */
 #define POOL_SLACK (16u << 10)
 
+/* Connections let in beyond each limit to be told 503 rather than cut. */
+#define OVER_SLACK 16u
+#define IP_SLOTS 4096
+
+struct ip_count {
+	unsigned char addr[16]; /* IPv4 in the first 4 bytes */
+	unsigned count;          /* 0 = free slot */
+};
+
 struct server {
 	struct MHD_Daemon *daemon;
 	const struct config *cfg;
@@ -70,7 +84,16 @@ struct server {
 	atomic_bool stopping;
 	char *tls_cert; /* PEM, new; NULL for plain HTTP */
 	char *tls_key;
+	/* Connections counted here rather than only by libmicrohttpd, whose
+	 * limits close a connection without a word: up to OVER_SLACK more are
+	 * let in, to be answered 503 problem+json (SPEC §6). */
+	atomic_uint open_connections;
+	pthread_mutex_t ip_lock; /* taken on connect and close only */
+	struct ip_count ips[IP_SLOTS];
 };
+
+struct server;
+static bool overloaded(struct server *srv, struct MHD_Connection *conn);
 
 enum refusal {
 	REFUSE_NONE = 0,
@@ -79,6 +102,7 @@ enum refusal {
 	REFUSE_REPEATED_CT,      /* 400: Content-Type more than once */
 	REFUSE_REPEATED_CL,      /* 400: Content-Length more than once */
 	REFUSE_STREAM,           /* api_stream_open's refusal, in `early` */
+	REFUSE_OVERLOADED,       /* 503: over the connection limits */
 };
 
 struct request {
@@ -373,6 +397,19 @@ static void refuse(const struct server *srv, const struct request *rq,
 		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
 				   "repeated header: Content-Length");
 		break;
+	case REFUSE_OVERLOADED:
+		api_problem_simple(resp, 503, "service_unavailable",
+				   "Service Unavailable",
+				   "too many connections (in all, or from this "
+				   "address): retry shortly");
+		if (resp->n_headers < API_MAX_HEADERS) {
+			snprintf(resp->headers[resp->n_headers].name,
+				 sizeof resp->headers[0].name, "Retry-After");
+			snprintf(resp->headers[resp->n_headers].value,
+				 sizeof resp->headers[0].value, "1");
+			resp->n_headers++;
+		}
+		break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE:
 		break;
@@ -501,11 +538,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		atomic_fetch_add(&srv->in_flight, 1);
 		*req_cls = rq;
 		first_call(srv, conn, rq, url, method);
+		if (overloaded(srv, conn))
+			rq->refusal = REFUSE_OVERLOADED;
 		/* The connection must close when its framing is in doubt or
-		 * its declared body is refused unread: answering now is what
-		 * makes libmicrohttpd skip the body and close. */
+		 * its declared body is refused unread, or when it is one too
+		 * many: answering now is what makes libmicrohttpd skip the
+		 * body and close. */
 		if (rq->refusal == REFUSE_REPEATED_CL ||
-		    rq->refusal == REFUSE_TOO_LARGE) {
+		    rq->refusal == REFUSE_TOO_LARGE ||
+		    rq->refusal == REFUSE_OVERLOADED) {
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
@@ -621,19 +662,98 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	return buf;
 }
 
+/* The client address of conn as 16 bytes (IPv4 in the first 4). */
+static bool client_addr(struct MHD_Connection *conn, unsigned char out[16])
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	memset(out, 0, 16);
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+/* Counts a connection of addr in or out; returns its slot + 1 (0 when
+ * the table is full: that client is then not counted). */
+static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
+			      int delta, uintptr_t slot1)
+{
+	unsigned h = 2166136261u, i, k;
+
+	pthread_mutex_lock(&srv->ip_lock);
+	if (delta < 0) {
+		if (slot1 && srv->ips[slot1 - 1].count)
+			srv->ips[slot1 - 1].count--;
+		pthread_mutex_unlock(&srv->ip_lock);
+		return slot1;
+	}
+	for (k = 0; k < 16; k++)
+		h = (h ^ a[k]) * 16777619u;
+	for (k = 0; k < IP_SLOTS; k++) {
+		i = (h + k) % IP_SLOTS;
+		if (srv->ips[i].count == 0 ||
+		    memcmp(srv->ips[i].addr, a, 16) == 0) {
+			memcpy(srv->ips[i].addr, a, 16);
+			srv->ips[i].count++;
+			pthread_mutex_unlock(&srv->ip_lock);
+			return i + 1;
+		}
+	}
+	pthread_mutex_unlock(&srv->ip_lock);
+	return 0;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct server *srv = cls;
+	unsigned char addr[16];
+	uintptr_t slot1;
 
-	(void)conn;
-	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		atomic_fetch_add(&srv->open_connections, 1);
+		slot1 = client_addr(conn, addr)
+				? ip_count_add(srv, addr, 1, 0)
+				: 0;
+		*socket_context = (void *)slot1;
+	} else {
+		atomic_fetch_sub(&srv->open_connections, 1);
+		ip_count_add(srv, NULL, -1, (uintptr_t)*socket_context);
+	}
 	if (srv->app->metrics)
 		api_metrics_connection(srv->app->metrics,
 				       code == MHD_CONNECTION_NOTIFY_STARTED
 					       ? 1
 					       : -1);
+}
+
+/* Is this connection one of those let in over a limit? */
+static bool overloaded(struct server *srv, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	uintptr_t slot1 = ci ? (uintptr_t)ci->socket_context : 0;
+	unsigned per_ip = 0;
+
+	if (atomic_load(&srv->open_connections) > srv->cfg->max_connections)
+		return true;
+	if (slot1) {
+		pthread_mutex_lock(&srv->ip_lock);
+		per_ip = srv->ips[slot1 - 1].count;
+		pthread_mutex_unlock(&srv->ip_lock);
+	}
+	return per_ip > srv->cfg->max_per_ip;
 }
 
 struct server *server_start(const struct config *cfg,
@@ -655,6 +775,7 @@ struct server *server_start(const struct config *cfg,
 	}
 	srv->cfg = cfg;
 	srv->app = app;
+	pthread_mutex_init(&srv->ip_lock, NULL);
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->stopping, false);
 
@@ -689,9 +810,10 @@ struct server *server_start(const struct config *cfg,
 		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)(cfg->max_connections + OVER_SLACK),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)cfg->max_per_ip,
+		(unsigned int)(cfg->max_per_ip + OVER_SLACK),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)(cfg->max_header + POOL_SLACK),
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
@@ -748,6 +870,7 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 		close(listen_fd);
 	free(srv->tls_cert);
 	free(srv->tls_key);
+	pthread_mutex_destroy(&srv->ip_lock);
 	free(srv);
 	return left;
 }

@@ -800,7 +800,7 @@ def test_per_ip_limit_refuses_extra_others_served():
                 c.send(b"GET /hea")
                 socks.append(c)
             time.sleep(0.3)
-            refused = 0
+            refused = told = 0
             for _ in range(10):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
                 try:
@@ -811,12 +811,18 @@ def test_per_ip_limit_refuses_extra_others_served():
                         data = c.recv(4096)
                     if not data.startswith(b"HTTP/1.1 200"):
                         refused += 1
+                    # a few over the limit are told why, not just cut
+                    if data.startswith(b"HTTP/1.1 503") and \
+                            b"application/problem+json" in data and \
+                            b"Retry-After" in data:
+                        told += 1
                 except OSError:
                     refused += 1
                 finally:
                     c.close()
             assert refused == 10, "%d of 10 connections over the per-IP limit were served" \
                 % (10 - refused)
+            assert told == 10, "only %d of 10 got a 503 problem+json" % told
             worst = _bound_request(s.port, 10, slow(1.0))
             assert worst < slow(1.0), "127.0.0.2 waited %.2f s" % worst
         finally:
