@@ -912,13 +912,15 @@ static void sjis_push(struct api_import *im, const char *data, size_t len,
 	while ((len > 0 || (end && im->carry_len > 0)) && !im->decided) {
 		take = len < 4096 ? len : 4096;
 		memcpy(in, im->carry, im->carry_len);
-		if (take > 0) /* at the end, data is NULL */
+		/* At the end data is NULL: neither copy from it nor move it. */
+		if (take > 0) {
 			memcpy(in + im->carry_len, data, take);
+			data += take;
+			len -= take;
+		}
 		ip = in;
 		il = im->carry_len + take;
 		im->carry_len = 0;
-		data += take;
-		len -= take;
 		while (il > 0 && !im->decided) {
 			op = out;
 			ol = sizeof out;
