@@ -86,8 +86,17 @@ bool api_errors_has(const struct api_errors *errs, const char *code)
 void api_pointer_join(char *dst, size_t dstlen, const char *base,
 		      const char *key)
 {
-	size_t n = (size_t)snprintf(dst, dstlen, "%s/", base);
+	/* No snprintf: the facts parser joins a pointer for every member of
+	 * every request, before it knows whether an error will need it. */
+	size_t n = strlen(base);
 
+	if (dstlen == 0)
+		return;
+	if (n > dstlen - 1)
+		n = dstlen - 1;
+	memmove(dst, base, n);
+	if (n + 1 < dstlen)
+		dst[n++] = '/';
 	for (; *key && n + 3 < dstlen; key++) {
 		if (*key == '~') {
 			dst[n++] = '~';
@@ -99,8 +108,7 @@ void api_pointer_join(char *dst, size_t dstlen, const char *base,
 			dst[n++] = *key;
 		}
 	}
-	if (n < dstlen)
-		dst[n] = '\0';
+	dst[n] = '\0';
 }
 
 void api_pointer_index(char *dst, size_t dstlen, const char *base,

@@ -109,9 +109,11 @@ run_wrk() { # name url [script]
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency \
 		${script:+-s "$script"} "$url" > "$work/wrk-$name.txt"
 }
+# evaluate before lookup: every lookup is audited, and the audit writer
+# goes on writing the last run's rows for a while after it.
 run_wrk nginx "http://127.0.0.1:$nport/decision.json"
-run_wrk lookup "http://127.0.0.1:$port" bench/lookup.lua
 run_wrk evaluate "http://127.0.0.1:$port/v1/eligibility:evaluate" bench/evaluate.lua
+run_wrk lookup "http://127.0.0.1:$port" bench/lookup.lua
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
 kill "$srv_pid"

@@ -121,14 +121,22 @@ static bool put_json_string(struct log_line *l, const char *s, size_t max)
 	return true;
 }
 
+/* Keys are our own literals (no escaping needed).  No snprintf: a
+ * request line has seven members, at tens of thousands of lines a
+ * second. */
 static bool put_key(struct log_line *l, const char *key)
 {
 	char tmp[64];
-	int n = snprintf(tmp, sizeof tmp, ",\"%s\":", key);
+	size_t n = strlen(key);
 
-	if (n < 0 || (size_t)n >= sizeof tmp)
+	if (n + 4 > sizeof tmp)
 		return false;
-	return put(l, tmp, (size_t)n);
+	tmp[0] = ',';
+	tmp[1] = '"';
+	memcpy(tmp + 2, key, n);
+	tmp[n + 2] = '"';
+	tmp[n + 3] = ':';
+	return put(l, tmp, n + 4);
 }
 
 void log_begin(struct log_line *l, enum log_level level, const char *event)
