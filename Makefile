@@ -105,7 +105,7 @@ run: deps
 
 test: deps
 	@scripts/check-shared.sh
-	@$(MAKE) --no-print-directory check-deps build/shikakud build/test_unit \
+	@$(MAKE) --no-print-directory check-deps format-check build/shikakud build/test_unit \
 	  build/san/shikakud build/san/test_unit
 	@$(MAKE) --no-print-directory test-unit test-e2e lint test-contract test-san
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)

@@ -28,8 +28,8 @@ struct api_app {
 	const struct api_ruleset *ruleset;
 	const char *openapi_yaml; /* the embedded description */
 	size_t openapi_len;
-	const char *version;      /* build version string */
-	struct db *db;            /* the store; NULL for `eval` (no store) */
+	const char *version;         /* build version string */
+	struct db *db;               /* the store; NULL for `eval` (no store) */
 	struct api_metrics *metrics; /* counters; NULL = not counted */
 	struct audit_log *audit;     /* the audit writer; NULL = none */
 	/* --no-auth: no key is asked for (serve refuses it off loopback). */
@@ -51,9 +51,9 @@ struct api_kv {
 struct api_stream; /* a streamed request body: see api_stream_open */
 
 struct api_request {
-	const char *method;          /* "GET", "POST", ... */
-	const char *path;            /* decoded path, no query */
-	const struct api_kv *query;  /* n_query pairs, decoded */
+	const char *method;         /* "GET", "POST", ... */
+	const char *path;           /* decoded path, no query */
+	const struct api_kv *query; /* n_query pairs, decoded */
 	size_t n_query;
 	bool query_overflow;         /* more than API_MAX_QUERY pairs */
 	const char *content_type;    /* NULL when absent */
@@ -65,10 +65,10 @@ struct api_request {
 	/* The X-Request-Id header as sent was an individual number: the whole
 	 * request is refused (SPEC §8) once authenticated. */
 	bool request_id_is_individual_number;
-	const char *request_id;      /* the id this request answers with */
-	const char *body;            /* NULL when no body */
+	const char *request_id; /* the id this request answers with */
+	const char *body;       /* NULL when no body */
 	size_t body_len;
-	double now;                  /* POSIX seconds, for "today" and ids */
+	double now; /* POSIX seconds, for "today" and ids */
 	/* Set by api_stream_open only: the route opens its stream here
 	 * instead of reading body.  NULL otherwise. */
 	struct api_stream **stream_out;
@@ -83,12 +83,12 @@ struct api_header {
 
 struct api_response {
 	int status;
-	char *body;               /* new (malloc); freed by the caller */
+	char *body; /* new (malloc); freed by the caller */
 	size_t body_len;
 	const char *content_type; /* static string */
 	struct api_header headers[API_MAX_HEADERS];
 	size_t n_headers;
-	const char *route;        /* static route template for the log */
+	const char *route; /* static route template for the log */
 	/* The key that made the request ("" = none), for the log line. */
 	char key_id[24];
 	/* The person ids the request named, NUL-separated (new; freed by
@@ -105,9 +105,8 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 /* Fills *resp with a problem+json of the given status, type slug, title
  * and detail (no errors array).  For the service's own limits (413, 431,
  * 503) that arise before api_handle can run. */
-void api_problem_simple(struct api_response *resp, int status,
-			const char *code, const char *title,
-			const char *detail);
+void api_problem_simple(struct api_response *resp, int status, const char *code,
+			const char *title, const char *detail);
 
 void api_response_fini(struct api_response *resp);
 

@@ -15,13 +15,12 @@
 #define ANSWER_MAX ((size_t)16 << 20)
 /* A page stops growing past this many bytes and hands back a cursor:
  * a row may name up to DB_AUDIT_ROW_IDS_MAX persons. */
-#define PAGE_BYTES ((size_t)4 << 20)
+#define PAGE_BYTES    ((size_t)4 << 20)
 #define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
+#define LIMIT_MAX     1000
 
-const char *const api_audit_query[] = {"person_id", "key_id", "since",
-				       "until",     "limit",  "cursor",
-				       NULL};
+const char *const api_audit_query[] = {"person_id", "key_id", "since", "until",
+				       "limit",     "cursor", NULL};
 
 /* ---- times ------------------------------------------------------------- */
 
@@ -80,9 +79,9 @@ static int time_parse(const char *s, int64_t *ms, bool *is_date)
 		v = oh * 3600 + om * 60;
 		offset = s[i] == '-' ? -v : v;
 	}
-	*ms = ((int64_t)day * 86400 + h * 3600 + mi * 60 + sec - offset) *
-		      1000 +
-	      frac;
+	*ms =
+	    ((int64_t)day * 86400 + h * 3600 + mi * 60 + sec - offset) * 1000 +
+	    frac;
 	return 0;
 }
 
@@ -93,9 +92,8 @@ static bool key_id_ok(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (i >= DB_KEY_ID_LEN ||
-		    !((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '2' && s[i] <= '7')))
+		if (i >= DB_KEY_ID_LEN || !((s[i] >= 'a' && s[i] <= 'z') ||
+					    (s[i] >= '2' && s[i] <= '7')))
 			return false;
 	return i == DB_KEY_ID_LEN;
 }
@@ -261,14 +259,14 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	r = db_audit_query(c, &f, page_row, &p);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
-				    r == DB_BUSY ? "service_unavailable"
-						 : "internal_error",
-				    r == DB_BUSY ? "the database is busy: retry "
-						   "shortly"
-						 : "the database failed: see "
-						   "the server log",
-				    NULL, "");
+		api_respond_problem(
+		    resp, r == DB_BUSY ? 503 : 500,
+		    r == DB_BUSY ? "service_unavailable" : "internal_error",
+		    r == DB_BUSY ? "the database is busy: retry "
+				   "shortly"
+				 : "the database failed: see "
+				   "the server log",
+		    NULL, "");
 		if (r == DB_BUSY)
 			api_response_header(resp, "Retry-After", "1");
 		return;

@@ -58,8 +58,8 @@ void api_ulid(char out[27], double now)
  * {recommended_apply_by}, {provisional_end}, {auto_age}) with this
  * decision's values, so the reader sees dates, not field names. */
 void api_text_render(char *out, size_t outlen, const char *text,
-			const struct rules_decision *d,
-			const struct rules_params *p)
+		     const struct rules_decision *d,
+		     const struct rules_params *p)
 {
 	static const char *const names[] = {"{apply_by}",
 					    "{recommended_apply_by}",
@@ -80,17 +80,17 @@ void api_text_render(char *out, size_t outlen, const char *text,
 					snprintf(value, sizeof value, "%d",
 						 p->late_elderly_auto_age);
 				} else {
-					int32_t day = i == 2 ? p->provisional_end
-						      : !d	   ? RULES_NO_DATE
-						      : i == 0 ? d->apply_by
-							       : d->recommended_apply_by;
+					int32_t day =
+					    i == 2   ? p->provisional_end
+					    : !d     ? RULES_NO_DATE
+					    : i == 0 ? d->apply_by
+						     : d->recommended_apply_by;
 
 					/* Outside a decision (GET /v1/rules)
 					 * the date has no value: name it. */
 					if (day == RULES_NO_DATE)
 						snprintf(value, sizeof value,
-							 "%.*s",
-							 (int)len - 2,
+							 "%.*s", (int)len - 2,
 							 names[i] + 1);
 					else
 						rules_date_format(day, value);
@@ -148,12 +148,12 @@ static void fragments_build(void)
 	for (l = 0; l < 2; l++) {
 		for (i = 0; i < RULES_R_COUNT; i++)
 			fragments.reason[i][l] = fragment_new(
-				rules_reason_text((enum rules_reason)i),
-				(enum rules_lang)l);
+			    rules_reason_text((enum rules_reason)i),
+			    (enum rules_lang)l);
 		for (i = 0; i < RULES_A_COUNT; i++)
 			fragments.advice[i][l] = fragment_new(
-				rules_advice_text((enum rules_advice)i),
-				(enum rules_lang)l);
+			    rules_advice_text((enum rules_advice)i),
+			    (enum rules_lang)l);
 	}
 }
 
@@ -219,11 +219,14 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	api_buf_adds(b, ",\"scheme\":");
 	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
 	if (d->has_number) {
-		api_buf_printf(b, ",\"prefecture_code\":\"%02d\",\"prefecture\":",
+		api_buf_printf(b,
+			       ",\"prefecture_code\":\"%02d\",\"prefecture\":",
 			       d->insurer.prefecture);
-		api_buf_json_str(b, rules_prefecture_name_ja(d->insurer.prefecture));
+		api_buf_json_str(
+		    b, rules_prefecture_name_ja(d->insurer.prefecture));
 		api_buf_adds(b, ",\"prefecture_en\":");
-		api_buf_json_str(b, rules_prefecture_name_en(d->insurer.prefecture));
+		api_buf_json_str(
+		    b, rules_prefecture_name_en(d->insurer.prefecture));
 	} else {
 		api_buf_adds(b, ",\"prefecture_code\":null,\"prefecture\":null,"
 				"\"prefecture_en\":null");
@@ -259,15 +262,14 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 /* ---- the terminal summary ---------------------------------------------- */
 
 static const char *const applicant_ja[RULES_APP_COUNT] = {
-	"本人", "家族", "法定代理人", "介助者", "委任を受けた方", "施設",
-	"親権者", "親権者から委任を受けた施設職員"};
+    "本人",           "家族", "法定代理人", "介助者",
+    "委任を受けた方", "施設", "親権者",     "親権者から委任を受けた施設職員"};
 
 static const char *const channel_label[][2] = {
-	[RULES_CHANNEL_NONE] = {"不明", "unknown"},
-	[RULES_CHANNEL_MUNICIPAL_COUNTER] = {"市区町村の窓口",
-					     "municipal counter"},
-	[RULES_CHANNEL_EMPLOYER] = {"勤務先（事業主）経由", "via the employer"},
-	[RULES_CHANNEL_INSURER] = {"保険者に直接", "the insurer directly"},
+    [RULES_CHANNEL_NONE] = {"不明", "unknown"},
+    [RULES_CHANNEL_MUNICIPAL_COUNTER] = {"市区町村の窓口", "municipal counter"},
+    [RULES_CHANNEL_EMPLOYER] = {"勤務先（事業主）経由", "via the employer"},
+    [RULES_CHANNEL_INSURER] = {"保険者に直接", "the insurer directly"},
 };
 
 /* Display columns of one UTF-8 sequence starting with byte c. */
@@ -296,8 +298,8 @@ static bool no_line_start(const char *p)
 
 /* Appends text wrapped at `width` display columns (East Asian characters
  * count two), each continuation line indented by `indent` spaces. */
-static void wrap(struct api_buf *b, const char *text, size_t col,
-		 size_t indent, size_t width)
+static void wrap(struct api_buf *b, const char *text, size_t col, size_t indent,
+		 size_t width)
 {
 	const char *p = text;
 
@@ -306,7 +308,8 @@ static void wrap(struct api_buf *b, const char *text, size_t col,
 
 		/* Break before a character that would pass the edge; for
 		 * English text prefer the last space. */
-		if (col + w > width && !(no_line_start(p) && col + w <= width + 2)) {
+		if (col + w > width &&
+		    !(no_line_start(p) && col + w <= width + 2)) {
 			api_buf_adds(b, "\n");
 			api_buf_printf(b, "%*s", (int)indent, "");
 			col = indent;
@@ -369,9 +372,9 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 
 	snprintf(line, sizeof line, "%s%s",
 		 rules_entitlement_label(d->entitlement, lang),
-		 d->application_required ? (en ? " - APPLICATION REQUIRED"
-					       : "（申請が必要です）")
-					 : "");
+		 d->application_required
+		     ? (en ? " - APPLICATION REQUIRED" : "（申請が必要です）")
+		     : "");
 	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
 	wrap(b, line, en ? 26 : 12, 2, 78);
 
@@ -408,7 +411,8 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 			 channel_label[d->channel][lang]);
 		text_row(b, en ? "Insurer" : "保険者", line);
 	} else if (d->channel != RULES_CHANNEL_NONE) {
-		text_row(b, en ? "Apply at" : "申請先", channel_label[d->channel][lang]);
+		text_row(b, en ? "Apply at" : "申請先",
+			 channel_label[d->channel][lang]);
 	}
 	if (d->n_missing) {
 		n = 0;

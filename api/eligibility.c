@@ -72,16 +72,17 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 				    NULL, "");
 		return NULL;
 	}
-	doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-			 &jerr);
+	doc =
+	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		/* jansson's own text can quote the input ("near '...'"): give
 		 * only the position, so that no value is ever echoed. */
-		snprintf(detail, sizeof detail,
-			 "the body is not valid JSON (UTF-8, no duplicate keys, "
-			 "at most 2048 levels deep): error at line %d, column "
-			 "%d",
-			 jerr.line, jerr.column);
+		snprintf(
+		    detail, sizeof detail,
+		    "the body is not valid JSON (UTF-8, no duplicate keys, "
+		    "at most 2048 levels deep): error at line %d, column "
+		    "%d",
+		    jerr.line, jerr.column);
 		api_respond_problem(resp, 400, "invalid_json", detail, NULL,
 				    "");
 		return NULL;
@@ -105,8 +106,8 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 }
 
 /* Reads the optional top-level as_of into *as_of (today when absent). */
-static void parse_as_of(const struct api_ctx *ctx, json_t *doc,
-			int32_t *as_of, struct api_errors *errs)
+static void parse_as_of(const struct api_ctx *ctx, json_t *doc, int32_t *as_of,
+			struct api_errors *errs)
 {
 	json_t *v = json_object_get(doc, "as_of");
 
@@ -138,7 +139,7 @@ static void unknown_top_level(json_t *doc, const char *const *known,
 	size_t i;
 	bool ok;
 
-	json_object_foreach (doc, key, v) {
+	json_object_foreach(doc, key, v) {
 		ok = false;
 		for (i = 0; known[i]; i++)
 			if (strcmp(known[i], key) == 0)
@@ -209,9 +210,9 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	else
 		api_facts_parse(person, "/person", as_of, &facts, errs);
 	if (errs->n) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the request has invalid values: see errors",
-				    errs, "");
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
 	decide(ctx, &facts, as_of, &d, name);
@@ -286,8 +287,8 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 errs, "");
 	} else {
 		api_count_decision(ctx, &d);
-		api_decision_json(b, &d, &ctx->app->ruleset->params,
-				  ctx->lang, ctx->req->now);
+		api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
+				  ctx->req->now);
 	}
 	free(p);
 }
@@ -321,15 +322,15 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 				 NULL, base);
 		return;
 	}
-	json_object_foreach (item, key, v) {
+	json_object_foreach(item, key, v) {
 		if (strcmp(key, "person") == 0 || strcmp(key, "person_id") == 0)
 			continue;
 		api_pointer_join(field, sizeof field, base, key);
 		api_errors_add(errs, field, "unknown_field",
 			       strcmp(key, "as_of") == 0
-				       ? "an item has no as_of of its own: set "
-					 "as_of on the batch"
-				       : "an item has person or person_id only");
+				   ? "an item has no as_of of its own: set "
+				     "as_of on the batch"
+				   : "an item has person or person_id only");
 	}
 	if (pid) {
 		api_pointer_join(field, sizeof field, base, "person_id");
@@ -364,8 +365,7 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 			  ctx->req->now);
 }
 
-void api_eligibility_batch(const struct api_ctx *ctx,
-			   struct api_response *resp)
+void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 {
 	static const char *const known[] = {"as_of", "items", NULL};
 	struct api_errors *errs = NULL;
@@ -395,25 +395,25 @@ void api_eligibility_batch(const struct api_ctx *ctx,
 		api_errors_add(errs, "/items", "invalid_type",
 			       "expected an array of items");
 	} else if (json_array_size(items) > BATCH_MAX_ITEMS) {
-		api_respond_problem(resp, 413, "too_many_items",
-				    "a batch holds at most 1000 items: split it",
-				    NULL, "/items");
+		api_respond_problem(
+		    resp, 413, "too_many_items",
+		    "a batch holds at most 1000 items: split it", NULL,
+		    "/items");
 		goto out;
 	} else if (json_array_size(items) == 0) {
 		api_errors_add(errs, "/items", "invalid_batch",
 			       "the batch is empty");
 	}
 	if (errs->n) {
-		api_respond_problem(resp, 422,
-				    api_errors_has(errs, "invalid_batch")
-					    ? "invalid_batch"
-					    : "validation_failed",
-				    "the request has invalid values: see errors",
-				    errs, "");
+		api_respond_problem(
+		    resp, 422,
+		    api_errors_has(errs, "invalid_batch") ? "invalid_batch"
+							  : "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
 	api_buf_adds(&b, "{\"results\":[");
-	json_array_foreach (items, i, item) {
+	json_array_foreach(items, i, item) {
 		json_t *pid = json_object_get(item, "person_id");
 
 		if (json_is_string(pid))

@@ -17,26 +17,26 @@ struct fact_field {
 };
 
 static const struct fact_field fact_fields[] = {
-	{"birth_date", K_DATE, NULL, "a date YYYY-MM-DD"},
-	{"insurer_number", K_STRING, NULL, "a string of 6 or 8 digits"},
-	{"scheme", K_ENUM, rules_scheme_from_name,
-	 "nhi, nhi_association, late_elderly, kyokai, seamen, day_laborer, "
-	 "society, sdf, mutual_aid, special_retiree or other"},
-	{"mynumber_card", K_ENUM, rules_card_from_name,
-	 "held, none, lost, renewing or unknown"},
-	{"insurance_registration", K_ENUM, rules_registration_from_name,
-	 "registered, unregistered, cancelled or unknown"},
-	{"ecert_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
-	{"card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
-	{"care_needs", K_NEEDS, NULL,
-	 "an array of elderly, dementia, disability, child, illness, "
-	 "pin_difficulty, face_auth_difficulty, other"},
-	{"setting", K_ENUM, rules_setting_from_name,
-	 "home, care_facility, disability_facility, childrens_facility, "
-	 "hospital or other"},
-	{"legacy_card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
-	{"certificate", K_CERT, NULL,
-	 "an object {status, basis?, applied_on?, valid_until?}"},
+    {"birth_date", K_DATE, NULL, "a date YYYY-MM-DD"},
+    {"insurer_number", K_STRING, NULL, "a string of 6 or 8 digits"},
+    {"scheme", K_ENUM, rules_scheme_from_name,
+     "nhi, nhi_association, late_elderly, kyokai, seamen, day_laborer, "
+     "society, sdf, mutual_aid, special_retiree or other"},
+    {"mynumber_card", K_ENUM, rules_card_from_name,
+     "held, none, lost, renewing or unknown"},
+    {"insurance_registration", K_ENUM, rules_registration_from_name,
+     "registered, unregistered, cancelled or unknown"},
+    {"ecert_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
+    {"card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
+    {"care_needs", K_NEEDS, NULL,
+     "an array of elderly, dementia, disability, child, illness, "
+     "pin_difficulty, face_auth_difficulty, other"},
+    {"setting", K_ENUM, rules_setting_from_name,
+     "home, care_facility, disability_facility, childrens_facility, "
+     "hospital or other"},
+    {"legacy_card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
+    {"certificate", K_CERT, NULL,
+     "an object {status, basis?, applied_on?, valid_until?}"},
 };
 
 static const char *json_type_name(json_t *v)
@@ -63,7 +63,8 @@ static bool want_string(json_t *v, const char *field, const char *expected,
 	if (json_is_null(v))
 		api_errors_add(errs, field, "invalid_type",
 			       "null is not a value: omit the field instead "
-			       "(expected %s)", expected);
+			       "(expected %s)",
+			       expected);
 	else
 		api_errors_add(errs, field, "invalid_type",
 			       "expected %s, got %s", expected,
@@ -85,9 +86,8 @@ static int parse_date(json_t *v, const char *field, struct api_errors *errs,
 	return 0;
 }
 
-static int parse_enum(json_t *v, const char *field,
-		      const struct fact_field *ff, struct api_errors *errs,
-		      int *out)
+static int parse_enum(json_t *v, const char *field, const struct fact_field *ff,
+		      struct api_errors *errs, int *out)
 {
 	int value;
 
@@ -115,14 +115,13 @@ static const char *insurer_error_text(enum rules_insurer_error e)
 		       "match: the number is mistyped";
 	case RULES_INSURER_BAD_PREFECTURE:
 		return "the prefecture digits must be 01-47";
-	case RULES_INSURER_OK:
-		break;
+	case RULES_INSURER_OK: break;
 	}
 	return "invalid insurer number";
 }
 
-static void parse_insurer(json_t *v, const char *field,
-			  struct rules_facts *out, struct api_errors *errs)
+static void parse_insurer(json_t *v, const char *field, struct rules_facts *out,
+			  struct api_errors *errs)
 {
 	struct rules_insurer ins;
 	enum rules_insurer_error e;
@@ -158,7 +157,7 @@ static void parse_needs(json_t *v, const char *field, struct rules_facts *out,
 				       json_type_name(v));
 		return;
 	}
-	json_array_foreach (v, i, item) {
+	json_array_foreach(v, i, item) {
 		api_pointer_index(here, sizeof here, field, i);
 		if (!want_string(item, here, "a string", errs))
 			continue;
@@ -178,12 +177,12 @@ static void parse_needs(json_t *v, const char *field, struct rules_facts *out,
 static void parse_certificate(json_t *v, const char *field,
 			      struct rules_facts *out, struct api_errors *errs)
 {
-	static const struct fact_field status_f = {
-		"status", K_ENUM, rules_cert_status_from_name,
-		"none, applied or issued"};
+	static const struct fact_field status_f = {"status", K_ENUM,
+						   rules_cert_status_from_name,
+						   "none, applied or issued"};
 	static const struct fact_field basis_f = {
-		"basis", K_ENUM, rules_cert_basis_from_name,
-		"application, ex_officio or provisional"};
+	    "basis", K_ENUM, rules_cert_basis_from_name,
+	    "application, ex_officio or provisional"};
 	char here[API_FIELD_MAX];
 	const char *key;
 	json_t *item;
@@ -201,12 +200,13 @@ static void parse_certificate(json_t *v, const char *field,
 				       json_type_name(v));
 		return;
 	}
-	json_object_foreach (v, key, item) {
+	json_object_foreach(v, key, item) {
 		api_pointer_join(here, sizeof here, field, key);
 		if (strcmp(key, "status") == 0) {
 			if (parse_enum(item, here, &status_f, errs, &value) ==
 			    0) {
-				out->cert_status = (enum rules_cert_status)value;
+				out->cert_status =
+				    (enum rules_cert_status)value;
 				status_ok = true;
 			}
 		} else if (strcmp(key, "basis") == 0) {
@@ -266,7 +266,7 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 			       json_type_name(obj));
 		return -1;
 	}
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v) {
 		const struct fact_field *ff = NULL;
 
 		api_pointer_join(here, sizeof here, ptr, key);
@@ -290,9 +290,7 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 				parse_date(v, here, errs,
 					   &out->legacy_card_expiry);
 			break;
-		case K_STRING:
-			parse_insurer(v, here, out, errs);
-			break;
+		case K_STRING: parse_insurer(v, here, out, errs); break;
 		case K_ENUM:
 			if (parse_enum(v, here, ff, errs, &value) != 0)
 				break;
@@ -302,16 +300,12 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 				out->mynumber_card = (enum rules_card)value;
 			else if (strcmp(key, "insurance_registration") == 0)
 				out->insurance_registration =
-					(enum rules_registration)value;
+				    (enum rules_registration)value;
 			else
 				out->setting = (enum rules_setting)value;
 			break;
-		case K_NEEDS:
-			parse_needs(v, here, out, errs);
-			break;
-		case K_CERT:
-			parse_certificate(v, here, out, errs);
-			break;
+		case K_NEEDS: parse_needs(v, here, out, errs); break;
+		case K_CERT: parse_certificate(v, here, out, errs); break;
 		}
 	}
 	if (out->birth_date != RULES_NO_DATE && as_of != RULES_NO_DATE &&

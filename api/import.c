@@ -42,7 +42,7 @@ enum csv_state {
 	CSV_UNQUOTED,
 	CSV_QUOTED,
 	CSV_QUOTE_IN_QUOTED, /* a '"' inside quotes: "" or the closing one */
-	CSV_AFTER_CR,        /* a record ended on CR: an LF right after is its */
+	CSV_AFTER_CR, /* a record ended on CR: an LF right after is its */
 };
 
 /* One CSV column: the JSON member it fills. */
@@ -53,34 +53,38 @@ struct csv_column {
 };
 
 static const struct csv_column person_columns[] = {
-	{"person_id", NULL, false},
-	{"display_name", NULL, false},
-	{"facility_id", NULL, false},
-	{"verified_at", NULL, false},
-	{"source", NULL, false},
-	{"birth_date", NULL, false},
-	{"insurer_number", NULL, false},
-	{"scheme", NULL, false},
-	{"mynumber_card", NULL, false},
-	{"insurance_registration", NULL, false},
-	{"ecert_expiry", NULL, false},
-	{"card_expiry", NULL, false},
-	{"care_needs", NULL, true},
-	{"setting", NULL, false},
-	{"legacy_card_expiry", NULL, false},
-	{"certificate_status", "status", false},
-	{"certificate_basis", "basis", false},
-	{"certificate_applied_on", "applied_on", false},
-	{"certificate_valid_until", "valid_until", false},
-	{NULL, NULL, false},
+    {"person_id", NULL, false},
+    {"display_name", NULL, false},
+    {"facility_id", NULL, false},
+    {"verified_at", NULL, false},
+    {"source", NULL, false},
+    {"birth_date", NULL, false},
+    {"insurer_number", NULL, false},
+    {"scheme", NULL, false},
+    {"mynumber_card", NULL, false},
+    {"insurance_registration", NULL, false},
+    {"ecert_expiry", NULL, false},
+    {"card_expiry", NULL, false},
+    {"care_needs", NULL, true},
+    {"setting", NULL, false},
+    {"legacy_card_expiry", NULL, false},
+    {"certificate_status", "status", false},
+    {"certificate_basis", "basis", false},
+    {"certificate_applied_on", "applied_on", false},
+    {"certificate_valid_until", "valid_until", false},
+    {NULL, NULL, false},
 };
 
 static const struct csv_column insurer_columns[] = {
-	{"insurer_number", NULL, false}, {"name_ja", NULL, false},
-	{"name_en", NULL, false},        {"scheme", NULL, false},
-	{"address", NULL, false},        {"phone", NULL, false},
-	{"url", NULL, false},            {"prefecture_code", NULL, false},
-	{NULL, NULL, false},
+    {"insurer_number", NULL, false},
+    {"name_ja", NULL, false},
+    {"name_en", NULL, false},
+    {"scheme", NULL, false},
+    {"address", NULL, false},
+    {"phone", NULL, false},
+    {"url", NULL, false},
+    {"prefecture_code", NULL, false},
+    {NULL, NULL, false},
 };
 
 struct api_import {
@@ -116,10 +120,10 @@ struct api_import {
 
 	/* results */
 	size_t inserted, updated, unchanged, rejected_total;
-	json_t *rejected;          /* the listed entries */
-	struct api_errors *flat;   /* their errors, for the problem's errors[] */
-	struct api_errors *errs;   /* the current line's */
-	struct db_person person;   /* the current line's, reused */
+	json_t *rejected;        /* the listed entries */
+	struct api_errors *flat; /* their errors, for the problem's errors[] */
+	struct api_errors *errs; /* the current line's */
+	struct db_person person; /* the current line's, reused */
 	struct db_insurer insurer; /* likewise */
 	struct db_insurer old_insurer;
 	struct db_person scope_check;
@@ -237,7 +241,8 @@ static void reject(struct api_import *im, const char *shown)
 		api_errors_add(im->flat, field, e->code, "%s", e->message);
 	}
 	entry = json_object();
-	json_object_set_new(entry, "line", json_integer((json_int_t)im->line_no));
+	json_object_set_new(entry, "line",
+			    json_integer((json_int_t)im->line_no));
 	json_object_set_new(entry,
 			    im->o.kind == API_IMPORT_PERSONS ? "person_id"
 							     : "insurer_number",
@@ -271,8 +276,8 @@ static void scope_line(struct api_import *im, struct api_errors *errs)
 		api_errors_add(errs, "/facility_id", "conflicting_fields",
 			       "this API key writes only facility %s",
 			       im->o.facility);
-	if (im->c && db_person_get(im->c, p->person_id, &im->scope_check) ==
-			     DB_OK &&
+	if (im->c &&
+	    db_person_get(im->c, p->person_id, &im->scope_check) == DB_OK &&
 	    strcmp(im->scope_check.facility_id, im->o.facility) != 0)
 		api_errors_add(errs, "/person_id", "conflicting_fields",
 			       "this API key cannot write this person");
@@ -320,8 +325,7 @@ static void person_line(struct api_import *im, json_t *obj)
 		im->unchanged++;
 }
 
-static bool insurer_same(const struct db_insurer *a,
-			 const struct db_insurer *b)
+static bool insurer_same(const struct db_insurer *a, const struct db_insurer *b)
 {
 	return a->scheme == b->scheme && a->prefecture == b->prefecture &&
 	       strcmp(a->name_ja, b->name_ja) == 0 &&
@@ -398,20 +402,19 @@ static bool has_individual_number(json_t *v)
 						  json_string_length(v));
 	case JSON_INTEGER:
 		return rules_is_individual_number_int(
-			(long long)json_integer_value(v));
+		    (long long)json_integer_value(v));
 	case JSON_ARRAY:
-		json_array_foreach (v, i, child)
+		json_array_foreach(v, i, child)
 			if (has_individual_number(child))
 				return true;
 		return false;
 	case JSON_OBJECT:
-		json_object_foreach (v, key, child)
+		json_object_foreach(v, key, child)
 			if (rules_is_individual_number(key, strlen(key)) ||
 			    has_individual_number(child))
 				return true;
 		return false;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -485,8 +488,8 @@ static void ndjson_line(struct api_import *im)
 		reject(im, NULL);
 		goto out;
 	}
-	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' ||
-			 p[n - 1] == '\t'))
+	while (n > 0 &&
+	       (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
 	while (start < n && (p[start] == ' ' || p[start] == '\t'))
 		start++;
@@ -498,15 +501,17 @@ static void ndjson_line(struct api_import *im)
 		if (raw_has_individual_number(p + start, n - start)) {
 			char where[API_FIELD_MAX];
 
-			snprintf(where, sizeof where, "/lines/%zu", im->line_no);
+			snprintf(where, sizeof where, "/lines/%zu",
+				 im->line_no);
 			refuse_individual_number(im, where);
 			goto out;
 		}
 		/* jansson's text can quote the input: the position only */
-		api_errors_add(im->errs, "", "invalid_json",
-			       "not one JSON object (UTF-8, no duplicate keys): "
-			       "error at byte %d of the line",
-			       jerr.position + (int)start);
+		api_errors_add(
+		    im->errs, "", "invalid_json",
+		    "not one JSON object (UTF-8, no duplicate keys): "
+		    "error at byte %d of the line",
+		    jerr.position + (int)start);
 		reject(im, NULL);
 		goto out;
 	}
@@ -593,16 +598,16 @@ static int column_find(const struct csv_column *cols, const char *s, size_t n)
 	int i;
 
 	for (i = 0; cols[i].name; i++)
-		if (strlen(cols[i].name) == n && memcmp(cols[i].name, s, n) == 0)
+		if (strlen(cols[i].name) == n &&
+		    memcmp(cols[i].name, s, n) == 0)
 			return i;
 	return -1;
 }
 
 static void csv_header(struct api_import *im)
 {
-	const char *required = im->o.kind == API_IMPORT_PERSONS
-				       ? "person_id"
-				       : "insurer_number";
+	const char *required =
+	    im->o.kind == API_IMPORT_PERSONS ? "person_id" : "insurer_number";
 	struct api_errors *errs = im->errs;
 	bool seen[CSV_MAX_CELLS] = {false};
 	char field[32];
@@ -672,8 +677,7 @@ static json_t *split_list(const char *s, size_t n)
 			;
 		for (a = i; a < j && (s[a] == ' ' || s[a] == '\t'); a++)
 			;
-		for (b = j; b > a && (s[b - 1] == ' ' || s[b - 1] == '\t');
-		     b--)
+		for (b = j; b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'); b--)
 			;
 		if (b > a)
 			json_array_append_new(arr, json_stringn(s + a, b - a));
@@ -748,8 +752,7 @@ static void csv_record(struct api_import *im)
 	for (i = 0; i < im->n_cells; i++)
 		if (im->cell_len[i] > 0)
 			blank = false;
-	if (blank && !im->too_long && !im->cells_overflow &&
-	    !im->unterminated)
+	if (blank && !im->too_long && !im->cells_overflow && !im->unterminated)
 		goto out; /* blank (or only commas): skipped, keeps its number */
 	im->lines++;
 	errors_reset(im->errs);
@@ -809,15 +812,15 @@ static void csv_push(struct api_import *im, const char *data, size_t len)
 			im->state = CSV_UNQUOTED;
 			/* fall through */
 		case CSV_UNQUOTED:
-		unquoted:
+unquoted:
 			if (ch == ',') {
 				cell_end(im);
 				im->state = CSV_FIELD_START;
 			} else if (ch == '\n' || ch == '\r') {
 				cell_end(im);
 				csv_record(im);
-				im->state = ch == '\r' ? CSV_AFTER_CR
-						       : CSV_FIELD_START;
+				im->state =
+				    ch == '\r' ? CSV_AFTER_CR : CSV_FIELD_START;
 			} else {
 				/* a stray quote inside an unquoted cell is
 				 * kept, as Excel reads it */
@@ -855,15 +858,14 @@ static void csv_end(struct api_import *im)
 	case CSV_FIELD_START:
 		if (im->n_cells == 0 && im->line_len == 0)
 			return; /* nothing after the last line break */
-		/* "a,b," ends with an empty cell */
-		/* fall through */
+				/* "a,b," ends with an empty cell */
+				/* fall through */
 	case CSV_UNQUOTED:
 	case CSV_QUOTE_IN_QUOTED:
 		cell_end(im);
 		csv_record(im);
 		return;
-	case CSV_AFTER_CR:
-		return;
+	case CSV_AFTER_CR: return;
 	}
 }
 
@@ -966,8 +968,8 @@ struct api_import *api_import_new(const char *db_path,
 		goto oom;
 	im->o = *opts;
 	im->cd = (iconv_t)-1;
-	im->columns = opts->kind == API_IMPORT_PERSONS ? person_columns
-						       : insurer_columns;
+	im->columns =
+	    opts->kind == API_IMPORT_PERSONS ? person_columns : insurer_columns;
 	im->writing = true;
 	im->line = malloc(API_IMPORT_LINE_MAX + 1);
 	im->errs = calloc(1, sizeof *im->errs);
@@ -1049,12 +1051,12 @@ static json_t *answer_new(const struct api_import *im, bool stored)
 
 	json_object_set_new(doc, "kind",
 			    json_string(im->o.kind == API_IMPORT_PERSONS
-						? "persons"
-						: "insurers"));
+					    ? "persons"
+					    : "insurers"));
 	json_object_set_new(doc, "mode",
 			    json_string(im->o.mode == API_IMPORT_BEST_EFFORT
-						? "best_effort"
-						: "all_or_nothing"));
+					    ? "best_effort"
+					    : "all_or_nothing"));
 	json_object_set_new(doc, "stored", json_boolean(stored));
 	json_object_set_new(doc, "lines", json_integer((json_int_t)im->lines));
 	json_object_set_new(doc, "inserted",

@@ -56,7 +56,7 @@ struct api_import_opts {
 
 /* What an import did, for the command line's summary line. */
 struct api_import_summary {
-	bool stored; /* committed (200) */
+	bool stored;  /* committed (200) */
 	size_t lines; /* data lines read (no header, no blank line) */
 	size_t inserted, updated, unchanged, rejected;
 };
@@ -97,8 +97,7 @@ struct api_ctx;
  * (req->body) they import it at once; with req->stream_out set (see
  * api_stream_open) they open the import and hand it back unanswered. */
 void api_persons_import(const struct api_ctx *ctx, struct api_response *resp);
-void api_insurers_import(const struct api_ctx *ctx,
-			 struct api_response *resp);
+void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);
 
 /* True when req's method and path name a route whose body is streamed
  * (router.c: it owns the route table). */

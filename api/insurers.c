@@ -22,8 +22,7 @@ static const char *insurer_error_text(enum rules_insurer_error e)
 		       "match: the number is mistyped";
 	case RULES_INSURER_BAD_PREFECTURE:
 		return "the prefecture digits must be 01-47";
-	case RULES_INSURER_OK:
-		break;
+	case RULES_INSURER_OK: break;
 	}
 	return "invalid insurer number";
 }
@@ -32,7 +31,7 @@ static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
 			struct api_response *resp)
 {
 	enum rules_insurer_error e =
-		rules_insurer_parse(ctx->path_id, strlen(ctx->path_id), ins);
+	    rules_insurer_parse(ctx->path_id, strlen(ctx->path_id), ins);
 	struct api_errors errs;
 
 	if (e == RULES_INSURER_OK)
@@ -62,24 +61,24 @@ static json_t *insurer_json(const struct rules_insurer *ins,
 		scheme = RULES_SCHEME_NHI_ASSOCIATION;
 	snprintf(pref, sizeof pref, "%02d", ins->prefecture);
 	return json_pack(
-		"{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
-		"s:b, s:o}",
-		"number", ins->number, "valid", 1, "scheme",
-		rules_scheme_name(scheme), "prefecture_code", pref,
-		"prefecture", rules_prefecture_name_ja(ins->prefecture),
-		"prefecture_en", rules_prefecture_name_en(ins->prefecture),
-		"channel", rules_channel_name(rules_scheme_channel(scheme)),
-		"name", opt_str(row ? row->name_ja : NULL), "name_en",
-		opt_str(row ? row->name_en : NULL), "address",
-		opt_str(row ? row->address : NULL), "phone",
-		opt_str(row ? row->phone : NULL), "url",
-		opt_str(row ? row->url : NULL), "registered", row != NULL,
-		"updated_at", opt_str(row ? row->updated_at : NULL));
+	    "{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
+	    "s:b, s:o}",
+	    "number", ins->number, "valid", 1, "scheme",
+	    rules_scheme_name(scheme), "prefecture_code", pref, "prefecture",
+	    rules_prefecture_name_ja(ins->prefecture), "prefecture_en",
+	    rules_prefecture_name_en(ins->prefecture), "channel",
+	    rules_channel_name(rules_scheme_channel(scheme)), "name",
+	    opt_str(row ? row->name_ja : NULL), "name_en",
+	    opt_str(row ? row->name_en : NULL), "address",
+	    opt_str(row ? row->address : NULL), "phone",
+	    opt_str(row ? row->phone : NULL), "url",
+	    opt_str(row ? row->url : NULL), "registered", row != NULL,
+	    "updated_at", opt_str(row ? row->updated_at : NULL));
 }
 
-void api_decision_registry(const struct api_ctx *ctx,
-			   struct rules_decision *d, const char *name_ja,
-			   const char *name_en, enum rules_scheme scheme)
+void api_decision_registry(const struct api_ctx *ctx, struct rules_decision *d,
+			   const char *name_ja, const char *name_en,
+			   enum rules_scheme scheme)
 {
 	if (!d->has_number)
 		return;
@@ -141,8 +140,7 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 		return;
 	gen = db_registry_generation(ctx->app->db);
 	e = &registry_cache[registry_slot(d->insurer.number)];
-	if (strcmp(e->number, d->insurer.number) != 0 ||
-	    e->generation != gen ||
+	if (strcmp(e->number, d->insurer.number) != 0 || e->generation != gen ||
 	    ctx->req->now - e->fetched > REGISTRY_TTL_S ||
 	    ctx->req->now < e->fetched) {
 		c = db_conn_get(ctx->app->db);
@@ -235,13 +233,12 @@ static void member_str(json_t *doc, const char *key, char *dst, size_t max,
 	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 }
 
-int api_insurer_parse(json_t *doc, const char *number,
-		      struct db_insurer *out, struct api_errors *errs)
+int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
+		      struct api_errors *errs)
 {
-	static const char *const known[] = {"insurer_number", "name_ja",
-					    "name_en", "scheme",
-					    "address", "phone", "url",
-					    "prefecture_code", NULL};
+	static const char *const known[] = {
+	    "insurer_number", "name_ja", "name_en",         "scheme", "address",
+	    "phone",          "url",     "prefecture_code", NULL};
 	struct rules_insurer ins;
 	char field[API_FIELD_MAX];
 	const char *key;
@@ -251,7 +248,7 @@ int api_insurer_parse(json_t *doc, const char *number,
 	size_t before = errs->n;
 
 	db_insurer_init(out);
-	json_object_foreach (doc, key, v) {
+	json_object_foreach(doc, key, v) {
 		bool ok = false;
 
 		for (i = 0; known[i]; i++)
@@ -272,8 +269,8 @@ int api_insurer_parse(json_t *doc, const char *number,
 		return -1;
 	}
 	v = json_object_get(doc, "insurer_number");
-	if (v && (!json_is_string(v) ||
-		  strcmp(json_string_value(v), number) != 0))
+	if (v &&
+	    (!json_is_string(v) || strcmp(json_string_value(v), number) != 0))
 		api_errors_add(errs, "/insurer_number", "conflicting_fields",
 			       "differs from the number in the path");
 	memcpy(out->number, ins.number, sizeof out->number);
@@ -300,8 +297,7 @@ int api_insurer_parse(json_t *doc, const char *number,
 	v = json_object_get(doc, "scheme");
 	if (v) {
 		if (!json_is_string(v) ||
-		    (scheme = rules_scheme_from_name(json_string_value(v))) <
-			    0)
+		    (scheme = rules_scheme_from_name(json_string_value(v))) < 0)
 			api_errors_add(errs, "/scheme", "invalid_enum",
 				       "expected a scheme of SPEC §2");
 		else if (!rules_scheme_agrees(ins.scheme,
@@ -337,9 +333,9 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 		goto out;
 	}
 	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the request has invalid values: see errors",
-				    errs, "");
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
 	c = conn_or_503(ctx, resp);
@@ -448,10 +444,9 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 				    "the database failed", NULL, "");
 		return;
 	}
-	api_respond_json(resp, 200,
-			 json_pack("{s:o, s:o}", "items", s.items,
-				   "next_cursor",
-				   s.n == limit ? json_string(s.last)
-						: json_null()),
-			 "application/json");
+	api_respond_json(
+	    resp, 200,
+	    json_pack("{s:o, s:o}", "items", s.items, "next_cursor",
+		      s.n == limit ? json_string(s.last) : json_null()),
+	    "application/json");
 }

@@ -26,7 +26,7 @@ void api_buf_fini(struct api_buf *b);
 void api_buf_add(struct api_buf *b, const char *s, size_t n);
 void api_buf_adds(struct api_buf *b, const char *s);
 void api_buf_printf(struct api_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes included); NULL → null. */
 void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
@@ -39,7 +39,7 @@ char *api_buf_take(struct api_buf *b, size_t *len);
 /* ---- validation errors (api/problem.c) ---------------------------------- */
 
 #define API_MAX_ERRORS 50
-#define API_FIELD_MAX 160
+#define API_FIELD_MAX  160
 
 struct api_error {
 	char field[API_FIELD_MAX];
@@ -67,7 +67,7 @@ struct api_errors *api_errors_new(void);
 
 void api_errors_add(struct api_errors *errs, const char *field,
 		    const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 bool api_errors_has(const struct api_errors *errs, const char *code);
 
 /* Appends "/" + key to a JSON Pointer, escaping '~' and '/' (RFC 6901);
@@ -89,8 +89,8 @@ void api_respond_problem(struct api_response *resp, int status,
 void api_respond_json(struct api_response *resp, int status, json_t *doc,
 		      const char *content_type);
 /* Fills resp with a body taken from buf (500 if the buffer failed). */
-void api_respond_buf(struct api_response *resp, int status,
-		     struct api_buf *buf, const char *content_type);
+void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
+		     const char *content_type);
 void api_response_header(struct api_response *resp, const char *name,
 			 const char *value);
 
@@ -100,8 +100,8 @@ struct api_ctx {
 	const struct api_app *app;
 	const struct api_request *req;
 	enum rules_lang lang;
-	bool text;     /* text/plain summary wanted (eligibility routes) */
-	int32_t today; /* Asia/Tokyo */
+	bool text;         /* text/plain summary wanted (eligibility routes) */
+	int32_t today;     /* Asia/Tokyo */
 	char path_id[128]; /* the {id} or {number} segment, unvalidated */
 	/* The caller's key: key_id "" and facility NULL without one. */
 	char key_id[24];
@@ -181,14 +181,14 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp);
 
 /* Reads the date query parameter name into *out when present; -1 with a
  * 422 in resp when it is not a real date. */
-int api_query_date(const struct api_ctx *ctx, const char *name,
-		   int32_t *out, struct api_response *resp);
+int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
+		   struct api_response *resp);
 
 struct db_insurer;
 /* Validates an insurer object (the body of PUT /v1/insurers/{number} or an
  * insurer import line) for the valid number into *out. */
-int api_insurer_parse(json_t *doc, const char *number,
-		      struct db_insurer *out, struct api_errors *errs);
+int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
+		      struct api_errors *errs);
 
 struct db_person;
 /* Decides a stored person on as_of, with the registry's insurer name. */

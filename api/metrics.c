@@ -6,13 +6,12 @@
 #include "api/metrics.h"
 
 static const int statuses[API_METRICS_STATUSES] = {
-	200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
-	414, 415, 422, 429, 431, 500, 503, 507, 0,   0};
+    200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
+    414, 415, 422, 429, 431, 500, 503, 507, 0,   0};
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
 static const double bounds[API_METRICS_BUCKETS - 1] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05,   0.1,   0.25,   0.5,   1.0};
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
 void api_metrics_init(struct api_metrics *m, double now)
 {
@@ -27,8 +26,8 @@ static int route_slot(struct api_metrics *m, const char *route)
 	int i;
 
 	for (i = 0; i < API_METRICS_ROUTES; i++) {
-		const char *cur = atomic_load_explicit(&m->routes[i],
-						       memory_order_acquire);
+		const char *cur =
+		    atomic_load_explicit(&m->routes[i], memory_order_acquire);
 
 		if (cur == route)
 			return i;
@@ -105,16 +104,16 @@ static uint64_t load(const atomic_uint_fast64_t *v)
 }
 
 int api_metrics_render(const struct api_metrics *m, const char *version,
-		       long long db_bytes, double now, char **out,
-		       size_t *len)
+		       long long db_bytes, double now, char **out, size_t *len)
 {
 	struct api_buf b;
 	int r, s, k;
 
 	api_buf_init(&b, (size_t)4 << 20);
-	api_buf_adds(&b, "# HELP shikaku_requests_total HTTP requests answered, "
-			 "by route template and status.\n"
-			 "# TYPE shikaku_requests_total counter\n");
+	api_buf_adds(&b,
+		     "# HELP shikaku_requests_total HTTP requests answered, "
+		     "by route template and status.\n"
+		     "# TYPE shikaku_requests_total counter\n");
 	for (r = 0; r < API_METRICS_ROUTES; r++) {
 		const char *route = atomic_load(&m->routes[r]);
 
@@ -126,16 +125,17 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 			if (n == 0)
 				continue;
 			if (statuses[s])
-				api_buf_printf(&b,
-					       "shikaku_requests_total{route=\"%s\","
-					       "status=\"%d\"} %llu\n",
-					       route, statuses[s],
-					       (unsigned long long)n);
+				api_buf_printf(
+				    &b,
+				    "shikaku_requests_total{route=\"%s\","
+				    "status=\"%d\"} %llu\n",
+				    route, statuses[s], (unsigned long long)n);
 			else
-				api_buf_printf(&b,
-					       "shikaku_requests_total{route=\"%s\","
-					       "status=\"other\"} %llu\n",
-					       route, (unsigned long long)n);
+				api_buf_printf(
+				    &b,
+				    "shikaku_requests_total{route=\"%s\","
+				    "status=\"other\"} %llu\n",
+				    route, (unsigned long long)n);
 		}
 	}
 	api_buf_adds(&b, "# HELP shikaku_request_duration_seconds Time from "
@@ -150,34 +150,38 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 		for (k = 0; k < API_METRICS_BUCKETS; k++) {
 			cum += load(&m->latency_bucket[r][k]);
 			if (k < API_METRICS_BUCKETS - 1)
-				api_buf_printf(&b,
-					       "shikaku_request_duration_seconds_bucket"
-					       "{route=\"%s\",le=\"%g\"} %llu\n",
-					       route, bounds[k],
-					       (unsigned long long)cum);
+				api_buf_printf(
+				    &b,
+				    "shikaku_request_duration_seconds_bucket"
+				    "{route=\"%s\",le=\"%g\"} %llu\n",
+				    route, bounds[k], (unsigned long long)cum);
 			else
-				api_buf_printf(&b,
-					       "shikaku_request_duration_seconds_bucket"
-					       "{route=\"%s\",le=\"+Inf\"} %llu\n",
-					       route, (unsigned long long)cum);
+				api_buf_printf(
+				    &b,
+				    "shikaku_request_duration_seconds_bucket"
+				    "{route=\"%s\",le=\"+Inf\"} %llu\n",
+				    route, (unsigned long long)cum);
 		}
-		api_buf_printf(&b,
-			       "shikaku_request_duration_seconds_sum{route=\"%s\"} "
-			       "%.6f\n",
-			       route, (double)load(&m->latency_sum_us[r]) / 1e6);
-		api_buf_printf(&b,
-			       "shikaku_request_duration_seconds_count{route=\"%s\"} "
-			       "%llu\n",
-			       route, (unsigned long long)load(&m->latency_count[r]));
+		api_buf_printf(
+		    &b,
+		    "shikaku_request_duration_seconds_sum{route=\"%s\"} "
+		    "%.6f\n",
+		    route, (double)load(&m->latency_sum_us[r]) / 1e6);
+		api_buf_printf(
+		    &b,
+		    "shikaku_request_duration_seconds_count{route=\"%s\"} "
+		    "%llu\n",
+		    route, (unsigned long long)load(&m->latency_count[r]));
 	}
-	api_buf_adds(&b, "# HELP shikaku_decisions_total Decisions answered, by "
-			 "entitlement.\n"
-			 "# TYPE shikaku_decisions_total counter\n");
+	api_buf_adds(&b,
+		     "# HELP shikaku_decisions_total Decisions answered, by "
+		     "entitlement.\n"
+		     "# TYPE shikaku_decisions_total counter\n");
 	for (k = 0; k < RULES_ENT_COUNT; k++)
-		api_buf_printf(&b,
-			       "shikaku_decisions_total{entitlement=\"%s\"} %llu\n",
-			       rules_entitlement_name((enum rules_entitlement)k),
-			       (unsigned long long)load(&m->decisions[k]));
+		api_buf_printf(
+		    &b, "shikaku_decisions_total{entitlement=\"%s\"} %llu\n",
+		    rules_entitlement_name((enum rules_entitlement)k),
+		    (unsigned long long)load(&m->decisions[k]));
 	api_buf_printf(&b,
 		       "# HELP shikaku_import_lines_total Import lines, by "
 		       "result.\n"

@@ -13,15 +13,16 @@
 
 #include "rules/rules.h"
 
-#define API_METRICS_ROUTES 24
+#define API_METRICS_ROUTES   24
 #define API_METRICS_STATUSES 20
-#define API_METRICS_BUCKETS 12
+#define API_METRICS_BUCKETS  12
 
 struct api_metrics {
 	/* route templates seen, filled in order; index = route slot */
 	const char *_Atomic routes[API_METRICS_ROUTES];
 	atomic_uint_fast64_t requests[API_METRICS_ROUTES][API_METRICS_STATUSES];
-	atomic_uint_fast64_t latency_bucket[API_METRICS_ROUTES][API_METRICS_BUCKETS];
+	atomic_uint_fast64_t latency_bucket[API_METRICS_ROUTES]
+					   [API_METRICS_BUCKETS];
 	atomic_uint_fast64_t latency_count[API_METRICS_ROUTES];
 	atomic_uint_fast64_t latency_sum_us[API_METRICS_ROUTES];
 	atomic_uint_fast64_t decisions[RULES_ENT_COUNT];
@@ -46,7 +47,6 @@ void api_metrics_connection(struct api_metrics *m, int delta);
  * *out is new (caller frees).  db_bytes: the database files' size, or -1.
  * Returns 0, or -1 when out of memory. */
 int api_metrics_render(const struct api_metrics *m, const char *version,
-		       long long db_bytes, double now, char **out,
-		       size_t *len);
+		       long long db_bytes, double now, char **out, size_t *len);
 
 #endif

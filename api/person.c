@@ -38,8 +38,8 @@ static bool name_ok(const char *s, size_t *chars)
 }
 
 static const char *const person_keys[] = {
-	"person_id", "display_name", "facility_id", "verified_at", "source",
-	"updated_at", NULL};
+    "person_id", "display_name", "facility_id", "verified_at",
+    "source",    "updated_at",   NULL};
 
 static bool is_person_key(const char *key)
 {
@@ -87,7 +87,7 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 	/* The facts parser sees only the facts: a shallow copy without the
 	 * record's own members. */
 	facts = json_object();
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v) {
 		if (!is_person_key(key)) {
 			json_object_set(facts, key, v);
 			continue;
@@ -117,7 +117,7 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 			} else if (!name_ok(json_string_value(v), &chars) ||
 				   chars < 1 || chars > 100 ||
 				   json_string_length(v) >
-					   DB_DISPLAY_NAME_MAX) {
+				       DB_DISPLAY_NAME_MAX) {
 				api_errors_add(errs, field, "invalid_type",
 					       "1-100 characters, no control "
 					       "characters");
@@ -145,7 +145,7 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 				api_errors_add(errs, field, "invalid_type",
 					       "expected a string");
 			else if ((src = db_source_from_name(
-					  json_string_value(v))) < 0)
+				      json_string_value(v))) < 0)
 				api_errors_add(errs, field, "invalid_enum",
 					       "expected mynaportal, "
 					       "card_reader, insurer_notice, "
@@ -202,8 +202,8 @@ json_t *api_person_json(const struct db_person *p)
 	for (i = 0; i < RULES_NEED_COUNT; i++)
 		if (f->care_needs & (1u << i))
 			json_array_append_new(
-				needs, json_string(rules_need_name(
-					       (enum rules_need)i)));
+			    needs,
+			    json_string(rules_need_name((enum rules_need)i)));
 	json_object_set_new(o, "care_needs", needs);
 	set_str(o, "setting", rules_setting_name(f->setting));
 	set_date(o, "legacy_card_expiry", f->legacy_card_expiry);

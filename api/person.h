@@ -35,9 +35,9 @@ int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
  * request's language (name_en for lang=en when there is one, else
  * name_ja; borrowed by d) and, for an NHI number the registry marks as a
  * 国保組合's, scheme nhi_association with its channel (SPEC §5). */
-void api_decision_registry(const struct api_ctx *ctx,
-			   struct rules_decision *d, const char *name_ja,
-			   const char *name_en, enum rules_scheme scheme);
+void api_decision_registry(const struct api_ctx *ctx, struct rules_decision *d,
+			   const char *name_ja, const char *name_en,
+			   enum rules_scheme scheme);
 
 #define API_INSURER_NAME_MAX 160
 

@@ -187,11 +187,10 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		respond_oom(resp);
 		goto out;
 	}
-	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) !=
-	    0) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the request has invalid values: see errors",
-				    errs, "");
+	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) != 0) {
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
 	if (ctx->facility && !p->facility_id[0])
@@ -201,9 +200,9 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		api_errors_add(errs, "/facility_id", "conflicting_fields",
 			       "this API key writes only facility %s",
 			       ctx->facility);
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the request has invalid values: see errors",
-				    errs, "");
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
 	c = conn_or_503(ctx, resp);
@@ -216,18 +215,18 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	if (r == DB_PRECONDITION) {
 		/* p->etag holds the stored tag now, "" for no record. */
 		bool exists = p->etag[0] != '\0';
-		bool by_none = !(if_match && (!exists || !db_etag_in_list(
-							    if_match, p->etag)));
+		bool by_none =
+		    !(if_match &&
+		      (!exists || !db_etag_in_list(if_match, p->etag)));
 
 		api_respond_problem(
-			resp, 412, "precondition_failed",
-			by_none ? "the person already exists (If-None-Match)"
-			: exists ? "the person changed since you read it "
-				   "(If-Match): GET it again"
-				 : "there is no such person to replace "
-				   "(If-Match); drop If-Match to create it",
-			NULL,
-			by_none ? "header:If-None-Match" : "header:If-Match");
+		    resp, 412, "precondition_failed",
+		    by_none  ? "the person already exists (If-None-Match)"
+		    : exists ? "the person changed since you read it "
+			       "(If-Match): GET it again"
+			     : "there is no such person to replace "
+			       "(If-Match); drop If-Match to create it",
+		    NULL, by_none ? "header:If-None-Match" : "header:If-Match");
 		set_etag(resp, p->etag);
 		goto out;
 	}
@@ -327,13 +326,13 @@ bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
 {
 	return p->verified_at == RULES_NO_DATE ||
 	       p->verified_at <
-		       ctx->today - ctx->app->ruleset->params.stale_after_days;
+		   ctx->today - ctx->app->ruleset->params.stale_after_days;
 }
 
 /* The optional ?as_of of the eligibility routes (today when absent);
  * -1 with a 422 in resp when it is not a date. */
-int api_query_date(const struct api_ctx *ctx, const char *name,
-		   int32_t *out, struct api_response *resp)
+int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
+		   struct api_response *resp)
 {
 	const char *q = api_query_get(ctx->req, name);
 	struct api_errors errs;
@@ -354,8 +353,7 @@ int api_query_date(const struct api_ctx *ctx, const char *name,
 int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
 			int32_t as_of, struct rules_decision *d)
 {
-	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) !=
-	    0)
+	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) != 0)
 		return -1;
 	api_decision_registry(ctx, d, p->insurer_name_ja, p->insurer_name_en,
 			      p->insurer_scheme);
@@ -436,15 +434,16 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	if (ctx->text) {
 		api_buf_printf(&b, "%s%s%s\n", p->person_id,
 			       p->display_name[0] ? "  " : "", p->display_name);
-		api_decision_text(&b, &d, &ctx->app->ruleset->params, ctx->lang);
+		api_decision_text(&b, &d, &ctx->app->ruleset->params,
+				  ctx->lang);
 		if (stale)
 			api_buf_adds(&b, ctx->lang == RULES_LANG_EN
-						 ? "NOTE: the stored registration "
-						   "status is stale: check it "
-						   "again.\n"
-						 : "注意: 登録状況の確認から時間が"
-						   "経っています。確認し直してく"
-						   "ださい。\n");
+					     ? "NOTE: the stored registration "
+					       "status is stale: check it "
+					       "again.\n"
+					     : "注意: 登録状況の確認から時間が"
+					       "経っています。確認し直してく"
+					       "ださい。\n");
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
 		set_etag(resp, p->etag);
 		goto out;

@@ -14,26 +14,26 @@ static const struct {
 	const char *code;
 	const char *title;
 } titles[] = {
-	{"invalid_json", "The body is not a JSON object"},
-	{"invalid_request", "The request is malformed"},
-	{"unsupported_media_type", "Unsupported media type"},
-	{"not_found", "Not found"},
-	{"unauthorized", "An API key is needed"},
-	{"forbidden", "This key may not do that"},
-	{"precondition_failed", "The record changed since it was read"},
-	{"insufficient_storage", "The database cannot grow"},
-	{"method_not_allowed", "Method not allowed"},
-	{"payload_too_large", "Request body too large"},
-	{"request_header_fields_too_large", "Request headers too large"},
-	{"too_many_items", "Too many items in the batch"},
-	{"validation_failed", "The request has invalid values"},
-	{"individual_number_not_accepted",
-	 "An individual number (個人番号) is never accepted"},
-	{"invalid_batch", "The batch is malformed"},
-	{"invalid_person_id", "The person id is malformed"},
-	{"invalid_insurer_number", "The insurer number is invalid"},
-	{"service_unavailable", "Service unavailable"},
-	{"internal_error", "Internal error"},
+    {"invalid_json", "The body is not a JSON object"},
+    {"invalid_request", "The request is malformed"},
+    {"unsupported_media_type", "Unsupported media type"},
+    {"not_found", "Not found"},
+    {"unauthorized", "An API key is needed"},
+    {"forbidden", "This key may not do that"},
+    {"precondition_failed", "The record changed since it was read"},
+    {"insufficient_storage", "The database cannot grow"},
+    {"method_not_allowed", "Method not allowed"},
+    {"payload_too_large", "Request body too large"},
+    {"request_header_fields_too_large", "Request headers too large"},
+    {"too_many_items", "Too many items in the batch"},
+    {"validation_failed", "The request has invalid values"},
+    {"individual_number_not_accepted",
+     "An individual number (個人番号) is never accepted"},
+    {"invalid_batch", "The batch is malformed"},
+    {"invalid_person_id", "The person id is malformed"},
+    {"invalid_insurer_number", "The insurer number is invalid"},
+    {"service_unavailable", "Service unavailable"},
+    {"internal_error", "Internal error"},
 };
 
 static const char *problem_title(const char *code)
@@ -111,8 +111,7 @@ void api_pointer_join(char *dst, size_t dstlen, const char *base,
 	dst[n] = '\0';
 }
 
-void api_pointer_index(char *dst, size_t dstlen, const char *base,
-		       size_t index)
+void api_pointer_index(char *dst, size_t dstlen, const char *base, size_t index)
 {
 	snprintf(dst, dstlen, "%s/%zu", base, index);
 }
@@ -136,13 +135,14 @@ json_t *api_problem_new(int status, const char *code, const char *detail,
 			const struct api_error *e = &errs->e[i];
 
 			json_array_append_new(
-				list, json_pack("{s:s, s:s, s:s}", "field",
-						e->field, "code", e->code,
-						"message", e->message));
+			    list,
+			    json_pack("{s:s, s:s, s:s}", "field", e->field,
+				      "code", e->code, "message", e->message));
 		}
 		if (errs->dropped)
-			json_object_set_new(doc, "errors_omitted",
-					    json_integer((json_int_t)errs->dropped));
+			json_object_set_new(
+			    doc, "errors_omitted",
+			    json_integer((json_int_t)errs->dropped));
 	} else {
 		json_array_append_new(list,
 				      json_pack("{s:s, s:s, s:s}", "field",
@@ -162,9 +162,9 @@ void api_respond_json(struct api_response *resp, int status, json_t *doc,
 	json_decref(doc);
 	if (!body) {
 		static const char oom[] =
-			"{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\","
-			"\"title\":\"Internal error\",\"status\":500,"
-			"\"detail\":\"out of memory\",\"errors\":[]}";
+		    "{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\","
+		    "\"title\":\"Internal error\",\"status\":500,"
+		    "\"detail\":\"out of memory\",\"errors\":[]}";
 
 		resp->status = 500;
 		resp->body = strdup(oom);
@@ -187,16 +187,15 @@ void api_respond_problem(struct api_response *resp, int status,
 			 "application/problem+json");
 }
 
-void api_problem_simple(struct api_response *resp, int status,
-			const char *code, const char *title,
-			const char *detail)
+void api_problem_simple(struct api_response *resp, int status, const char *code,
+			const char *title, const char *detail)
 {
 	(void)title;
 	api_respond_problem(resp, status, code, detail, NULL, "");
 }
 
-void api_respond_buf(struct api_response *resp, int status,
-		     struct api_buf *buf, const char *content_type)
+void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
+		     const char *content_type)
 {
 	size_t len = 0;
 	char *body = api_buf_take(buf, &len);

@@ -42,7 +42,8 @@ static void seed(void)
 	int i;
 
 	while (off < sizeof state) {
-		ssize_t r = getrandom((char *)state + off, sizeof state - off, 0);
+		ssize_t r =
+		    getrandom((char *)state + off, sizeof state - off, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -20,9 +20,9 @@ struct route {
 	unsigned method;
 	const char *path; /* a segment "{id}" matches any one segment */
 	api_handler handler;
-	bool text;                  /* format=text / Accept: text/plain */
-	const char *const *query;   /* the parameters it takes, besides lang */
-	enum db_key_role role;      /* the weakest key it takes (SPEC §8) */
+	bool text;                /* format=text / Accept: text/plain */
+	const char *const *query; /* the parameters it takes, besides lang */
+	enum db_key_role role;    /* the weakest key it takes (SPEC §8) */
 };
 
 static void health_get(const struct api_ctx *ctx, struct api_response *resp)
@@ -88,39 +88,37 @@ static const char *const q_none[] = {NULL};
 static const char *const q_format[] = {"format", NULL};
 static const char *const q_eligibility[] = {"format", "as_of", NULL};
 static const char *const q_worklist[] = {
-	"format", "facility_id", "needs_action", "entitlement",
-	"due_before", "as_of", "limit", "cursor", NULL};
+    "format", "facility_id", "needs_action", "entitlement", "due_before",
+    "as_of",  "limit",       "cursor",       NULL};
 static const char *const q_insurers[] = {"prefecture", "scheme", "q",
-					 "limit", "cursor", NULL};
+					 "limit",      "cursor", NULL};
 static const char *const q_import[] = {"mode", NULL};
 
 #define NONE DB_KEY_ROLE_NONE
-#define R DB_KEY_ROLE_READER
-#define W DB_KEY_ROLE_WRITER
-#define A DB_KEY_ROLE_ADMIN
+#define R    DB_KEY_ROLE_READER
+#define W    DB_KEY_ROLE_WRITER
+#define A    DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
-	{M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
-	 q_format, R},
-	{M_POST, "/v1/eligibility:batch", api_eligibility_batch, false,
-	 q_none, R},
-	{M_GET, "/v1/persons", api_persons_list, true, q_worklist, R},
-	{M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
-	{M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
-	{M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
-	{M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
-	 q_eligibility, R},
-	{M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
-	{M_POST, "/v1/insurers:import", api_insurers_import, false, q_import,
-	 A},
-	{M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R},
-	{M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R},
-	{M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A},
-	{M_GET, "/v1/rules", api_rules_get, false, q_none, R},
-	{M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A},
-	{M_GET, "/healthz", health_get, false, q_none, NONE},
-	{M_GET, "/readyz", ready_get, false, q_none, NONE},
-	{M_GET, "/metrics", metrics_get, false, q_none, NONE},
-	{M_GET, "/openapi.yaml", openapi_get, false, q_none, NONE},
+    {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
+     q_format, R},
+    {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R},
+    {M_GET, "/v1/persons", api_persons_list, true, q_worklist, R},
+    {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
+    {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
+    {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
+    {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
+     q_eligibility, R},
+    {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
+    {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A},
+    {M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R},
+    {M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R},
+    {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A},
+    {M_GET, "/v1/rules", api_rules_get, false, q_none, R},
+    {M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A},
+    {M_GET, "/healthz", health_get, false, q_none, NONE},
+    {M_GET, "/readyz", ready_get, false, q_none, NONE},
+    {M_GET, "/metrics", metrics_get, false, q_none, NONE},
+    {M_GET, "/openapi.yaml", openapi_get, false, q_none, NONE},
 };
 
 #undef NONE
@@ -152,7 +150,6 @@ static bool route_match(const char *pattern, const char *path, char *id,
 	}
 	return *p == '\0' && *q == '\0';
 }
-
 
 static unsigned method_bit(const char *m)
 {
@@ -229,8 +226,8 @@ static void header_list_each(const char *h,
 			while (tok_end > p &&
 			       (tok_end[-1] == ' ' || tok_end[-1] == '\t'))
 				tok_end--;
-			fn(p, (size_t)(tok_end - p), semi ? element_q(semi, end) : 1.0,
-			   arg);
+			fn(p, (size_t)(tok_end - p),
+			   semi ? element_q(semi, end) : 1.0, arg);
 		}
 		p = end;
 	}
@@ -246,7 +243,8 @@ static void lang_element(const char *tok, size_t n, double q, void *arg)
 	struct lang_pick *pick = arg;
 	enum rules_lang l;
 
-	if (n >= 2 && strncasecmp(tok, "en", 2) == 0 && (n == 2 || tok[2] == '-'))
+	if (n >= 2 && strncasecmp(tok, "en", 2) == 0 &&
+	    (n == 2 || tok[2] == '-'))
 		l = RULES_LANG_EN;
 	else if (n >= 2 && strncasecmp(tok, "ja", 2) == 0 &&
 		 (n == 2 || tok[2] == '-'))
@@ -353,13 +351,13 @@ static bool request_has_individual_number(const struct api_request *req,
 		const struct api_kv *kv = &req->query[i];
 
 		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
-		    (kv->value &&
-		     rules_is_individual_number(kv->value, strlen(kv->value)))) {
-			snprintf(field, fieldlen, "?%s",
-				 rules_is_individual_number(kv->key,
-							    strlen(kv->key))
-					 ? ""
-					 : kv->key);
+		    (kv->value && rules_is_individual_number(
+				      kv->value, strlen(kv->value)))) {
+			snprintf(
+			    field, fieldlen, "?%s",
+			    rules_is_individual_number(kv->key, strlen(kv->key))
+				? ""
+				: kv->key);
 			return true;
 		}
 	}
@@ -438,7 +436,8 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	if (!r) {
 		snprintf(allow, sizeof allow, "%s%s%s%s",
 			 any & M_GET ? "GET, HEAD, " : "",
-			 any & M_POST ? "POST, " : "", any & M_PUT ? "PUT, " : "",
+			 any & M_POST ? "POST, " : "",
+			 any & M_PUT ? "PUT, " : "",
 			 any & M_DELETE ? "DELETE, " : "");
 		allow[strlen(allow) - 2] = '\0';
 		api_respond_problem(resp, 405, "method_not_allowed",

@@ -5,8 +5,8 @@
 #include "api/internal.h"
 
 static const char *const param_names[5] = {
-	"provisional_end", "late_elderly_auto_age", "apply_margin_days",
-	"ecert_grace_months", "stale_after_days"};
+    "provisional_end", "late_elderly_auto_age", "apply_margin_days",
+    "ecert_grace_months", "stale_after_days"};
 
 /* Reads an integer parameter within [lo, hi]. */
 static int param_int(json_t *v, const char *name, int lo, int hi, int *out,
@@ -36,7 +36,7 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 	json_t *v;
 	size_t i;
 
-	json_object_foreach (doc, key, v) {
+	json_object_foreach(doc, key, v) {
 		size_t which = 5;
 		int rc = 0;
 
@@ -47,12 +47,13 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 		switch (which) {
 		case 0:
 			if (!json_is_string(v) ||
-			    rules_date_parse(json_string_value(v),
-					     json_string_length(v),
-					     &out->params.provisional_end) != 0) {
-				snprintf(msg, sizeof msg,
-					 "provisional_end: expected a real date "
-					 "YYYY-MM-DD");
+			    rules_date_parse(
+				json_string_value(v), json_string_length(v),
+				&out->params.provisional_end) != 0) {
+				snprintf(
+				    msg, sizeof msg,
+				    "provisional_end: expected a real date "
+				    "YYYY-MM-DD");
 				rc = -1;
 			}
 			break;
@@ -60,9 +61,10 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 			if (json_is_null(v))
 				out->params.late_elderly_auto_age = -1;
 			else
-				rc = param_int(v, key, 65, 120,
-					       &out->params.late_elderly_auto_age,
-					       msg, sizeof msg);
+				rc = param_int(
+				    v, key, 65, 120,
+				    &out->params.late_elderly_auto_age, msg,
+				    sizeof msg);
 			break;
 		case 2:
 			rc = param_int(v, key, 0, 366,
@@ -130,11 +132,9 @@ int api_ruleset_load(const char *path, struct api_ruleset *out, char *err,
 }
 
 static const enum rules_entitlement rule_entitlement[9] = {
-	RULES_ENT_EX_OFFICIO,     RULES_ENT_PROVISIONAL,
-	RULES_ENT_EX_OFFICIO,     RULES_ENT_ON_APPLICATION,
-	RULES_ENT_ON_APPLICATION, RULES_ENT_UNDETERMINED,
-	RULES_ENT_ON_APPLICATION, RULES_ENT_ON_APPLICATION,
-	RULES_ENT_NOT_ENTITLED};
+    RULES_ENT_EX_OFFICIO,     RULES_ENT_PROVISIONAL,    RULES_ENT_EX_OFFICIO,
+    RULES_ENT_ON_APPLICATION, RULES_ENT_ON_APPLICATION, RULES_ENT_UNDETERMINED,
+    RULES_ENT_ON_APPLICATION, RULES_ENT_ON_APPLICATION, RULES_ENT_NOT_ENTITLED};
 
 static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
 			 const struct rules_params *p)
@@ -156,16 +156,16 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 
 	rules_date_format(p->provisional_end, date);
 	params = json_object();
-	json_object_set_new(params, param_names[0],
-			    json_pack("{s:s, s:s}", "value", date, "source",
-				      rs->source[0]));
 	json_object_set_new(
-		params, param_names[1],
-		json_pack("{s:o, s:s}", "value",
-			  p->late_elderly_auto_age < 0
-				  ? json_null()
-				  : json_integer(p->late_elderly_auto_age),
-			  "source", rs->source[1]));
+	    params, param_names[0],
+	    json_pack("{s:s, s:s}", "value", date, "source", rs->source[0]));
+	json_object_set_new(
+	    params, param_names[1],
+	    json_pack("{s:o, s:s}", "value",
+		      p->late_elderly_auto_age < 0
+			  ? json_null()
+			  : json_integer(p->late_elderly_auto_age),
+		      "source", rs->source[1]));
 	json_object_set_new(params, param_names[2],
 			    json_pack("{s:i, s:s}", "value",
 				      p->apply_margin_days, "source",
@@ -181,25 +181,24 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 
 	rules = json_array();
 	for (i = 0; i < 9; i++) {
-		t = text_json(rules_reason_text((enum rules_reason)i), ctx->lang, p);
+		t = text_json(rules_reason_text((enum rules_reason)i),
+			      ctx->lang, p);
 		json_object_set_new(t, "order", json_integer(i + 1));
-		json_object_set_new(t, "entitlement",
-				    json_string(rules_entitlement_name(
-					    rule_entitlement[i])));
+		json_object_set_new(
+		    t, "entitlement",
+		    json_string(rules_entitlement_name(rule_entitlement[i])));
 		json_array_append_new(rules, t);
 	}
 	reasons = json_array();
 	for (i = 0; i < RULES_R_COUNT; i++)
 		json_array_append_new(
-			reasons,
-			text_json(rules_reason_text((enum rules_reason)i),
-				  ctx->lang, p));
+		    reasons, text_json(rules_reason_text((enum rules_reason)i),
+				       ctx->lang, p));
 	advice = json_array();
 	for (i = 0; i < RULES_A_COUNT; i++)
 		json_array_append_new(
-			advice,
-			text_json(rules_advice_text((enum rules_advice)i),
-				  ctx->lang, p));
+		    advice, text_json(rules_advice_text((enum rules_advice)i),
+				      ctx->lang, p));
 	doc = json_pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "ruleset", "id",
 			RULES_RULESET_ID, "version", RULES_RULESET_VERSION,
 			"parameters", params, "rules", rules, "reasons",

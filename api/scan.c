@@ -19,9 +19,9 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 						  json_string_length(v));
 	case JSON_INTEGER:
 		return rules_is_individual_number_int(
-			(long long)json_integer_value(v));
+		    (long long)json_integer_value(v));
 	case JSON_ARRAY:
-		json_array_foreach (v, i, child) {
+		json_array_foreach(v, i, child) {
 			api_pointer_index(here, sizeof here, field, i);
 			if (scan(child, here, sizeof here)) {
 				snprintf(field, fieldlen, "%s", here);
@@ -30,7 +30,7 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 		}
 		return false;
 	case JSON_OBJECT:
-		json_object_foreach (v, key, child) {
+		json_object_foreach(v, key, child) {
 			if (rules_is_individual_number(key, strlen(key))) {
 				/* Never echo the number itself: point at the
 				 * object that holds the key. */
@@ -43,8 +43,7 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 			}
 		}
 		return false;
-	default:
-		return false;
+	default: return false;
 	}
 }
 

@@ -13,9 +13,9 @@
 #include "api/internal.h"
 #include "api/person.h"
 
-#define ANSWER_MAX ((size_t)16 << 20)
+#define ANSWER_MAX        ((size_t)16 << 20)
 #define WORKLIST_SCAN_MAX 5000
-#define WORKLIST_CHUNK 500
+#define WORKLIST_CHUNK    500
 
 /* The cursor is "k" + the last person_id.  Opaque to callers (the
  * contract is: pass next_cursor back as it came); kept this short so that
@@ -69,8 +69,8 @@ static void row_json(struct worklist *w, const struct db_person *p,
 	api_buf_adds(w->b, ",\"entitlement\":");
 	api_buf_json_str(w->b, rules_entitlement_name(d->entitlement));
 	api_buf_adds(w->b, d->application_required
-				   ? ",\"application_required\":true"
-				   : ",\"application_required\":false");
+			       ? ",\"application_required\":true"
+			       : ",\"application_required\":false");
 	api_buf_adds(w->b, ",\"apply_by\":");
 	api_buf_json_date(w->b, d->apply_by);
 	api_buf_adds(w->b, stale ? ",\"stale\":true" : ",\"stale\":false");
@@ -107,11 +107,11 @@ static void text_col(char *line, size_t linelen, const char *s, size_t width)
 		 (int)(w < width ? width - w : 0), "");
 }
 
-#define COL_ID 16
+#define COL_ID       16
 #define COL_FACILITY 16
-#define COL_ENT 14
-#define COL_APPLY 4
-#define COL_DATE 10
+#define COL_ENT      14
+#define COL_APPLY    4
+#define COL_DATE     10
 
 /* One line of the table, trailing blanks removed. */
 static void text_line(struct api_buf *b, const char *id, const char *fac,
@@ -152,7 +152,9 @@ static void row_text(struct worklist *w, const struct db_person *p,
 	if (long_fac)
 		api_buf_printf(w->b, "  facility_id: %s\n", p->facility_id);
 	text_line(w->b, long_id ? "^" : p->person_id,
-		  long_fac ? "^" : p->facility_id[0] ? p->facility_id : "-",
+		  long_fac            ? "^"
+		  : p->facility_id[0] ? p->facility_id
+				      : "-",
 		  rules_entitlement_name(d->entitlement),
 		  d->application_required ? (en ? "yes" : "要") : "-", date,
 		  stale ? (en ? "stale" : "要再確認") : "");
@@ -205,7 +207,8 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	struct api_buf b;
 	struct db_conn *c;
 	const char *q;
-	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1], cursor[DB_ID_MAX + 2];
+	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1],
+			       cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
 	bool more = true, nobody = false;
 	enum db_result r = DB_OK;
@@ -307,13 +310,13 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
-				    r == DB_BUSY ? "service_unavailable"
-						 : "internal_error",
-				    r == DB_BUSY ? "the database is busy: retry "
-						   "shortly"
-						 : "the database failed",
-				    NULL, "");
+		api_respond_problem(
+		    resp, r == DB_BUSY ? 503 : 500,
+		    r == DB_BUSY ? "service_unavailable" : "internal_error",
+		    r == DB_BUSY ? "the database is busy: retry "
+				   "shortly"
+				 : "the database failed",
+		    NULL, "");
 		if (r == DB_BUSY)
 			api_response_header(resp, "Retry-After", "1");
 		return;

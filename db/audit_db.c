@@ -99,10 +99,9 @@ static enum db_result insert_row(struct db_conn *c,
 		return DB_ERROR;
 	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
 	bind_cut(s, 2, r->key_id, DB_AUDIT_KEY_MAX);
-	sqlite3_bind_text(s, 3,
-			  db_audit_id_valid(r->request_id) ? r->request_id
-							   : "-",
-			  -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(
+	    s, 3, db_audit_id_valid(r->request_id) ? r->request_id : "-", -1,
+	    SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 4, method_safe(r->method), -1, SQLITE_TRANSIENT);
 	bind_cut(s, 5, r->route && r->route[0] ? r->route : "-",
 		 DB_AUDIT_ROUTE_MAX);
@@ -150,10 +149,9 @@ enum db_result db_audit_insert(struct db_conn *c,
 				chunk = DB_AUDIT_ROW_IDS_MAX;
 			r = insert_row(c, &recs[i],
 				       recs[i].person_ids
-					       ? recs[i].person_ids + off
-					       : NULL,
-				       recs[i].person_ids ? chunk : 0,
-				       ids_buf);
+					   ? recs[i].person_ids + off
+					   : NULL,
+				       recs[i].person_ids ? chunk : 0, ids_buf);
 			off += chunk;
 		} while (r == DB_OK && recs[i].person_ids &&
 			 off < recs[i].n_person_ids);
@@ -240,7 +238,7 @@ static enum db_result scalar(struct db_conn *c, enum db_stmt_id id,
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
-						    : db_result_from(rc);
+						     : db_result_from(rc);
 }
 
 static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,

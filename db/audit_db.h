@@ -16,22 +16,22 @@
 #include "db/db.h"
 
 /* "2025-06-01T09:30:12.345+09:00" */
-#define DB_AUDIT_TIME_LEN 29
-#define DB_AUDIT_ID_MAX 64     /* person and request ids */
-#define DB_AUDIT_KEY_MAX 16
+#define DB_AUDIT_TIME_LEN   29
+#define DB_AUDIT_ID_MAX     64 /* person and request ids */
+#define DB_AUDIT_KEY_MAX    16
 #define DB_AUDIT_METHOD_MAX 16
-#define DB_AUDIT_ROUTE_MAX 64
+#define DB_AUDIT_ROUTE_MAX  64
 /* Person ids in one row; a record naming more becomes several rows with
  * the same request id. */
 #define DB_AUDIT_ROW_IDS_MAX 1000
 
 /* One audited request.  Every pointer is borrowed by the callee. */
 struct audit_record {
-	int64_t time_ms;        /* POSIX milliseconds; audit_log_record sets it */
-	const char *key_id;     /* NULL: no key (--no-auth on loopback) */
+	int64_t time_ms;    /* POSIX milliseconds; audit_log_record sets it */
+	const char *key_id; /* NULL: no key (--no-auth on loopback) */
 	const char *request_id; /* 1-64 of [A-Za-z0-9._-] */
 	const char *method;
-	const char *route;      /* the route template, e.g. /v1/persons/{id} */
+	const char *route; /* the route template, e.g. /v1/persons/{id} */
 	const char *const *person_ids; /* n_person_ids ids, each 1-64 of
 					  [A-Za-z0-9._-]; others are left out */
 	size_t n_person_ids;

@@ -12,9 +12,9 @@
 #include "db/internal.h"
 
 #define RETENTION_EVERY_MS (3600 * 1000LL)
-#define RETRY_FIRST_MS 100
-#define RETRY_MAX_MS 2000
-#define STOP_RETRIES 3
+#define RETRY_FIRST_MS     100
+#define RETRY_MAX_MS       2000
+#define STOP_RETRIES       3
 
 /* One queued record: the struct, its id pointers and its strings in one
  * allocation. */
@@ -27,12 +27,12 @@ struct item {
 struct audit_log {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t more;  /* the writer waits: records or stop */
-	pthread_cond_t room;  /* request threads wait: queue full */
-	pthread_cond_t done;  /* flush waits: written or dropped */
+	pthread_cond_t more; /* the writer waits: records or stop */
+	pthread_cond_t room; /* request threads wait: queue full */
+	pthread_cond_t done; /* flush waits: written or dropped */
 	struct item *head, *tail;
 	size_t count, bytes;
-	int64_t last_ms;      /* the latest time stamped */
+	int64_t last_ms; /* the latest time stamped */
 	unsigned long long recorded, written, dropped;
 	unsigned long long finished; /* accepted, then written or dropped */
 	unsigned long long reported; /* dropped when last reported */
@@ -67,8 +67,7 @@ static struct timespec deadline_in(unsigned ms)
 
 /* A JSON line on stderr in the shape of service/log.c's (db/ may not
  * include service/), written with one write(2). */
-static void report(const char *event, unsigned long long n,
-		   const char *message)
+static void report(const char *event, unsigned long long n, const char *message)
 {
 	char line[512], when[32];
 	struct timespec ts;
@@ -245,9 +244,8 @@ static void retention_run(struct audit_log *log)
 
 	if (log->retention_days <= 0)
 		return;
-	db_audit_time_format(now_ms() - (int64_t)log->retention_days *
-						86400000LL,
-			     before);
+	db_audit_time_format(
+	    now_ms() - (int64_t)log->retention_days * 86400000LL, before);
 	if (db_audit_expire(log->conn, before, &deleted) != DB_OK)
 		report("audit_retention_failed", (unsigned long long)deleted,
 		       "old audit rows could not all be deleted; retried in "
@@ -397,7 +395,8 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 	 * first record. */
 	if (!db_stmt(log->conn, DB_STMT_AUDIT_INSERT) ||
 	    !db_stmt(log->conn, DB_STMT_AUDIT_PERSON_INSERT)) {
-		snprintf(err, errlen, "audit log: %s (is the database migrated?)",
+		snprintf(err, errlen,
+			 "audit log: %s (is the database migrated?)",
 			 sqlite3_errmsg(log->conn->h));
 		goto fail;
 	}

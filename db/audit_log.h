@@ -30,12 +30,12 @@
 
 #include "db/audit_db.h"
 
-#define AUDIT_LOG_FLUSH_MS 250
-#define AUDIT_LOG_BATCH 2048
-#define AUDIT_LOG_QUEUE_MAX 65536
-#define AUDIT_LOG_QUEUE_BYTES ((size_t)32 << 20)
+#define AUDIT_LOG_FLUSH_MS     250
+#define AUDIT_LOG_BATCH        2048
+#define AUDIT_LOG_QUEUE_MAX    65536
+#define AUDIT_LOG_QUEUE_BYTES  ((size_t)32 << 20)
 #define AUDIT_LOG_FULL_WAIT_MS 1000
-#define AUDIT_LOG_RETRIES 20
+#define AUDIT_LOG_RETRIES      20
 
 struct audit_log;
 

@@ -11,123 +11,123 @@
 
 #include "db/internal.h"
 
-#define PERSON_COLS                                                          \
-	"person_id, facility_id, display_name, birth_date, insurer_number, " \
-	"scheme, mynumber_card, insurance_registration, ecert_expiry, "      \
-	"card_expiry, care_needs, setting, legacy_card_expiry, "             \
-	"certificate_status, certificate_basis, certificate_applied_on, "    \
+#define PERSON_COLS                                                            \
+	"person_id, facility_id, display_name, birth_date, insurer_number, "   \
+	"scheme, mynumber_card, insurance_registration, ecert_expiry, "        \
+	"card_expiry, care_needs, setting, legacy_card_expiry, "               \
+	"certificate_status, certificate_basis, certificate_applied_on, "      \
 	"certificate_valid_until, verified_at, source, etag, updated_at"
 
-#define PERSON_COLS_P                                                         \
-	"p.person_id, p.facility_id, p.display_name, p.birth_date, "          \
-	"p.insurer_number, p.scheme, p.mynumber_card, "                       \
-	"p.insurance_registration, p.ecert_expiry, p.card_expiry, "           \
-	"p.care_needs, p.setting, p.legacy_card_expiry, "                     \
-	"p.certificate_status, p.certificate_basis, "                         \
-	"p.certificate_applied_on, p.certificate_valid_until, "               \
+#define PERSON_COLS_P                                                          \
+	"p.person_id, p.facility_id, p.display_name, p.birth_date, "           \
+	"p.insurer_number, p.scheme, p.mynumber_card, "                        \
+	"p.insurance_registration, p.ecert_expiry, p.card_expiry, "            \
+	"p.care_needs, p.setting, p.legacy_card_expiry, "                      \
+	"p.certificate_status, p.certificate_basis, "                          \
+	"p.certificate_applied_on, p.certificate_valid_until, "                \
 	"p.verified_at, p.source, p.etag, p.updated_at"
 
-#define INSURER_COLS                                                        \
+#define INSURER_COLS                                                           \
 	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \
 	"phone, url, updated_at"
 
 #define KEY_COLS "id, role, facility_id, name, created_at, revoked_at"
 
-#define AUDIT_COLS                                                         \
-	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "       \
+#define AUDIT_COLS                                                             \
+	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
 	"a.person_ids, a.status"
 
 /* seq after ?1 (the cursor), from the first row at or after ?2 to the last
  * row before ?3 (NULL, so no row, when there is none): one rowid range. */
-#define AUDIT_SEQ_RANGE(col)                                               \
-	col " > max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "  \
-	    "time, seq LIMIT 1) - 1) AND " col " <= (SELECT seq FROM audit "\
+#define AUDIT_SEQ_RANGE(col)                                                   \
+	col " > max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "     \
+	    "time, seq LIMIT 1) - 1) AND " col " <= (SELECT seq FROM audit "   \
 	    "WHERE time < ?3 ORDER BY time DESC, seq DESC LIMIT 1)"
 
 static const char *const stmt_sql[DB_STMT_COUNT] = {
-	[DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[DB_STMT_COMMIT] = "COMMIT",
-	[DB_STMT_ROLLBACK] = "ROLLBACK",
-	/* The registry's name comes along: one query per cached lookup.  The
+    [DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [DB_STMT_COMMIT] = "COMMIT",
+    [DB_STMT_ROLLBACK] = "ROLLBACK",
+    /* The registry's name comes along: one query per cached lookup.  The
 	 * registry keys an NHI number by its 6 digits, so 00138057 finds
 	 * 138057 (SPEC §5: the same number, zero-padded). */
-	[DB_STMT_PERSON_GET] =
-		"SELECT " PERSON_COLS_P ", i.name_ja, i.name_en, i.scheme "
-		"FROM persons p LEFT JOIN insurers i ON i.insurer_number = "
-		"CASE WHEN length(p.insurer_number) = 8 AND "
-		"substr(p.insurer_number, 1, 2) = '00' THEN "
-		"substr(p.insurer_number, 3) ELSE p.insurer_number END "
-		"WHERE p.person_id = ?1",
-	[DB_STMT_PERSON_UPSERT] =
-		"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO UPDATE SET "
-		"facility_id = ?2, display_name = ?3, birth_date = ?4, "
-		"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
-		"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
-		"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
-		"certificate_status = ?14, certificate_basis = ?15, "
-		"certificate_applied_on = ?16, certificate_valid_until = ?17, "
-		"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21",
-	[DB_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = ?1",
-	[DB_STMT_PERSON_LIST] = "SELECT " PERSON_COLS
-				" FROM persons WHERE person_id > ?1 "
-				"ORDER BY person_id LIMIT ?2",
-	[DB_STMT_PERSON_LIST_FACILITY] =
-		"SELECT " PERSON_COLS " FROM persons WHERE facility_id = ?3 "
-		"AND person_id > ?1 ORDER BY facility_id, person_id LIMIT ?2",
-	[DB_STMT_INSURER_GET] = "SELECT " INSURER_COLS
-				" FROM insurers WHERE insurer_number = ?1",
-	[DB_STMT_INSURER_UPSERT] =
-		"INSERT INTO insurers (" INSURER_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9) ON CONFLICT (insurer_number) DO UPDATE SET "
-		"name_ja = ?2, name_en = ?3, scheme = ?4, prefecture_code = ?5, "
-		"address = ?6, phone = ?7, url = ?8, updated_at = ?9",
-	[DB_STMT_INSURER_SEARCH] =
-		"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number > ?1 "
-		"AND (?3 IS NULL OR prefecture_code = ?3) AND (?4 IS NULL OR "
-		"scheme = ?4) AND (?5 IS NULL OR instr(name_ja, ?5) > 0 OR "
-		"instr(lower(name_en), lower(?5)) > 0 OR insurer_number = ?5) "
-		"ORDER BY insurer_number LIMIT ?2",
-	/* API keys: the hash is read only by KEY_GET (to verify), never
+    [DB_STMT_PERSON_GET] =
+	"SELECT " PERSON_COLS_P ", i.name_ja, i.name_en, i.scheme "
+	"FROM persons p LEFT JOIN insurers i ON i.insurer_number = "
+	"CASE WHEN length(p.insurer_number) = 8 AND "
+	"substr(p.insurer_number, 1, 2) = '00' THEN "
+	"substr(p.insurer_number, 3) ELSE p.insurer_number END "
+	"WHERE p.person_id = ?1",
+    [DB_STMT_PERSON_UPSERT] =
+	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO UPDATE SET "
+	"facility_id = ?2, display_name = ?3, birth_date = ?4, "
+	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
+	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
+	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
+	"certificate_status = ?14, certificate_basis = ?15, "
+	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
+	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21",
+    [DB_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = ?1",
+    [DB_STMT_PERSON_LIST] =
+	"SELECT " PERSON_COLS " FROM persons WHERE person_id > ?1 "
+	"ORDER BY person_id LIMIT ?2",
+    [DB_STMT_PERSON_LIST_FACILITY] =
+	"SELECT " PERSON_COLS " FROM persons WHERE facility_id = ?3 "
+	"AND person_id > ?1 ORDER BY facility_id, person_id LIMIT ?2",
+    [DB_STMT_INSURER_GET] =
+	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number = ?1",
+    [DB_STMT_INSURER_UPSERT] =
+	"INSERT INTO insurers (" INSURER_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	"?5, ?6, ?7, ?8, ?9) ON CONFLICT (insurer_number) DO UPDATE SET "
+	"name_ja = ?2, name_en = ?3, scheme = ?4, prefecture_code = ?5, "
+	"address = ?6, phone = ?7, url = ?8, updated_at = ?9",
+    [DB_STMT_INSURER_SEARCH] =
+	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number > ?1 "
+	"AND (?3 IS NULL OR prefecture_code = ?3) AND (?4 IS NULL OR "
+	"scheme = ?4) AND (?5 IS NULL OR instr(name_ja, ?5) > 0 OR "
+	"instr(lower(name_en), lower(?5)) > 0 OR insurer_number = ?5) "
+	"ORDER BY insurer_number LIMIT ?2",
+    /* API keys: the hash is read only by KEY_GET (to verify), never
 	 * listed. */
-	[DB_STMT_KEY_INSERT] =
-		"INSERT INTO api_keys (id, hash, role, facility_id, name, "
-		"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[DB_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
-			    "WHERE id = ?1",
-	[DB_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
-			     "ORDER BY created_at, id",
-	[DB_STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
-			       "WHERE id = ?1 AND revoked_at IS NULL",
-	/* Audit log.  A time range becomes a seq range first (time never
+    [DB_STMT_KEY_INSERT] =
+	"INSERT INTO api_keys (id, hash, role, facility_id, name, "
+	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [DB_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
+			"WHERE id = ?1",
+    [DB_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
+			 "ORDER BY created_at, id",
+    [DB_STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
+			   "WHERE id = ?1 AND revoked_at IS NULL",
+    /* Audit log.  A time range becomes a seq range first (time never
 	 * decreases as seq grows, see 002_security.sql), found by two seeks
 	 * in audit_by_time; the time test stays as a guard. */
-	[DB_STMT_AUDIT_INSERT] =
-		"INSERT INTO audit (time, key_id, request_id, method, route, "
-		"person_ids, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[DB_STMT_AUDIT_PERSON_INSERT] = "INSERT OR IGNORE INTO audit_person "
-					"(person_id, seq) VALUES (?1, ?2)",
-	[DB_STMT_AUDIT_QUERY] =
-		"SELECT " AUDIT_COLS " FROM audit a WHERE "
-		AUDIT_SEQ_RANGE("a.seq") " AND a.time >= ?2 AND a.time < ?3 "
-		"ORDER BY a.seq LIMIT ?4",
-	[DB_STMT_AUDIT_QUERY_KEY] =
-		"SELECT " AUDIT_COLS " FROM audit a WHERE a.key_id = ?5 AND "
-		AUDIT_SEQ_RANGE("a.seq") " AND a.time >= ?2 "
-		"AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
-	[DB_STMT_AUDIT_QUERY_PERSON] =
-		"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
-		"a.seq = ap.seq WHERE ap.person_id = ?6 AND "
-		AUDIT_SEQ_RANGE("ap.seq") " AND a.time >= ?2 AND a.time < ?3 "
-		"AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT ?4",
-	[DB_STMT_AUDIT_MIN_SEQ] = "SELECT min(seq) FROM audit",
-	[DB_STMT_AUDIT_EXPIRE_BOUND] =
-		"SELECT seq FROM audit WHERE time < ?1 "
-		"ORDER BY time DESC, seq DESC LIMIT 1",
-	[DB_STMT_AUDIT_EXPIRE] = "DELETE FROM audit WHERE seq <= ?1",
-	[DB_STMT_AUDIT_PERSON_EXPIRE] =
-		"DELETE FROM audit_person WHERE seq <= ?1",
+    [DB_STMT_AUDIT_INSERT] =
+	"INSERT INTO audit (time, key_id, request_id, method, route, "
+	"person_ids, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [DB_STMT_AUDIT_PERSON_INSERT] = "INSERT OR IGNORE INTO audit_person "
+				    "(person_id, seq) VALUES (?1, ?2)",
+    [DB_STMT_AUDIT_QUERY] =
+	"SELECT " AUDIT_COLS " FROM audit a WHERE " AUDIT_SEQ_RANGE(
+	    "a.seq") " AND a.time >= ?2 AND a.time < ?3 "
+		     "ORDER BY a.seq LIMIT ?4",
+    [DB_STMT_AUDIT_QUERY_KEY] =
+	"SELECT " AUDIT_COLS
+	" FROM audit a WHERE a.key_id = ?5 AND " AUDIT_SEQ_RANGE(
+	    "a.seq") " AND a.time >= ?2 "
+		     "AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
+    [DB_STMT_AUDIT_QUERY_PERSON] =
+	"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
+	"a.seq = ap.seq WHERE ap.person_id = ?6 AND " AUDIT_SEQ_RANGE(
+	    "ap.seq") " AND a.time >= ?2 AND a.time < ?3 "
+		      "AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT "
+		      "?4",
+    [DB_STMT_AUDIT_MIN_SEQ] = "SELECT min(seq) FROM audit",
+    [DB_STMT_AUDIT_EXPIRE_BOUND] = "SELECT seq FROM audit WHERE time < ?1 "
+				   "ORDER BY time DESC, seq DESC LIMIT 1",
+    [DB_STMT_AUDIT_EXPIRE] = "DELETE FROM audit WHERE seq <= ?1",
+    [DB_STMT_AUDIT_PERSON_EXPIRE] = "DELETE FROM audit_person WHERE seq <= ?1",
 };
 
 struct db {
@@ -158,21 +158,18 @@ enum db_result db_result_from(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return DB_OK;
+	case SQLITE_ROW: return DB_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	/* another process holds the WAL index's locks and SQLite gave up
 	 * waiting (about 10 s): as transient as a busy writer */
-	case SQLITE_PROTOCOL:
-		return DB_BUSY;
+	case SQLITE_PROTOCOL: return DB_BUSY;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 		return rc == SQLITE_IOERR_WRITE || (rc & 0xff) == SQLITE_FULL
-			       ? DB_FULL
-			       : DB_ERROR;
-	default:
-		return DB_ERROR;
+			   ? DB_FULL
+			   : DB_ERROR;
+	default: return DB_ERROR;
 	}
 }
 
@@ -180,19 +177,19 @@ int db_conn_open(const char *path, struct db_conn **out, char *err,
 		 size_t errlen)
 {
 	static const char pragmas[] =
-		"PRAGMA journal_mode = WAL;"
-		"PRAGMA synchronous = NORMAL;"
-		"PRAGMA foreign_keys = ON;"
-		"PRAGMA temp_store = MEMORY;"
-		/* Erased persons leave no bytes behind in free pages. */
-		"PRAGMA secure_delete = ON;"
-		"PRAGMA cache_size = -8000;"
-		/* No memory map: the audit writer grows the file all the
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    /* Erased persons leave no bytes behind in free pages. */
+	    "PRAGMA secure_delete = ON;"
+	    "PRAGMA cache_size = -8000;"
+	    /* No memory map: the audit writer grows the file all the
 		 * time, and every growth made each connection unmap and
 		 * fault its map back in; measured with 1M persons, reads
 		 * were as fast without it and peak RSS fell from 79 to
 		 * 43 MiB (bench/results.json). */
-		"PRAGMA mmap_size = 0;";
+	    "PRAGMA mmap_size = 0;";
 	struct db_conn *c = NULL;
 	char *msg = NULL;
 	int rc;
@@ -205,7 +202,7 @@ int db_conn_open(const char *path, struct db_conn **out, char *err,
 	}
 	rc = sqlite3_open_v2(path, &c->h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
+				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -218,7 +215,9 @@ int db_conn_open(const char *path, struct db_conn **out, char *err,
 	return 0;
 fail:
 	snprintf(err, errlen, "database %s: %s", path,
-		 msg ? msg : c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+		 msg    ? msg
+		 : c->h ? sqlite3_errmsg(c->h)
+			: sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	db_conn_close(c);
 	return -1;
@@ -350,8 +349,7 @@ static int create_private(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int db_migrate(const char *path, int *from, int *to, char *err,
-	       size_t errlen)
+int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
 	int rc;

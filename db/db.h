@@ -37,8 +37,7 @@ void db_close(struct db *db);
 
 /* Applies the pending migrations to the file at path (creating it).
  * *from and *to receive the schema versions before and after. */
-int db_migrate(const char *path, int *from, int *to, char *err,
-	       size_t errlen);
+int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen);
 
 /* The database file's path as given to db_open (borrowed, valid until
  * db_close): for work that needs a connection of its own, such as an

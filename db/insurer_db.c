@@ -7,8 +7,15 @@
 #include "db/internal.h"
 
 enum {
-	COL_NUMBER = 1, COL_NAME_JA, COL_NAME_EN, COL_SCHEME, COL_PREF,
-	COL_ADDRESS, COL_PHONE, COL_URL, COL_UPDATED
+	COL_NUMBER = 1,
+	COL_NAME_JA,
+	COL_NAME_EN,
+	COL_SCHEME,
+	COL_PREF,
+	COL_ADDRESS,
+	COL_PHONE,
+	COL_URL,
+	COL_UPDATED
 };
 
 void db_insurer_init(struct db_insurer *ins)

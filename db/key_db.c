@@ -10,13 +10,13 @@
 #include "db/internal.h"
 #include "db/key_db.h"
 
-#define HASH_LEN 32
+#define HASH_LEN     32
 #define SECRET_BYTES 32
-#define ID_TRIES 4
+#define ID_TRIES     4
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const role_names[] = {NULL, "reader", "writer", "admin"};
 
@@ -105,8 +105,8 @@ static int secret_hash(const char *secret, unsigned char out[HASH_LEN])
 {
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, DB_KEY_SECRET_LEN,
 				out) == 0
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }
 
 static void format_time(double now, char out[32])
@@ -218,8 +218,7 @@ out:
 }
 
 enum db_result db_key_list(struct db_conn *c,
-			   int (*fn)(const struct db_key *, void *),
-			   void *arg)
+			   int (*fn)(const struct db_key *, void *), void *arg)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_KEY_LIST);
 	struct db_key k;
@@ -305,8 +304,8 @@ out:
 	return r;
 }
 
-enum db_result db_key_verify(struct db_conn *c, const char *token,
-			     size_t len, struct db_key *out)
+enum db_result db_key_verify(struct db_conn *c, const char *token, size_t len,
+			     struct db_key *out)
 {
 	static const unsigned char zero[HASH_LEN];
 	unsigned char given[HASH_LEN], stored[HASH_LEN];

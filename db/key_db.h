@@ -23,12 +23,12 @@
 
 #include "db/db.h"
 
-#define DB_KEY_ID_LEN 12
+#define DB_KEY_ID_LEN     12
 #define DB_KEY_SECRET_LEN 43
 /* "shk_" + id + "_" + secret */
-#define DB_KEY_TOKEN_LEN (4 + DB_KEY_ID_LEN + 1 + DB_KEY_SECRET_LEN)
+#define DB_KEY_TOKEN_LEN    (4 + DB_KEY_ID_LEN + 1 + DB_KEY_SECRET_LEN)
 #define DB_KEY_FACILITY_MAX 64
-#define DB_KEY_NAME_MAX 200 /* bytes of UTF-8 */
+#define DB_KEY_NAME_MAX     200 /* bytes of UTF-8 */
 
 /* Ordered: a role includes the rights of those before it. */
 enum db_key_role {
@@ -67,8 +67,7 @@ enum db_result db_key_create(struct db_conn *c, enum db_key_role role,
 /* Calls fn for each key, revoked ones included, oldest first; fn returns
  * 0 to go on, 1 to stop.  The record is borrowed for the call only. */
 enum db_result db_key_list(struct db_conn *c,
-			   int (*fn)(const struct db_key *, void *),
-			   void *arg);
+			   int (*fn)(const struct db_key *, void *), void *arg);
 
 /* Revokes key id at now.  DB_OK when it is revoked now or was already
  * (revoking is idempotent; the first revoked_at stays), DB_NOT_FOUND
@@ -82,7 +81,7 @@ enum db_result db_key_revoke(struct db_conn *c, const char *id, double now,
  * is malformed, unknown, revoked or its secret does not match — one
  * answer for all, so a caller cannot tell which; DB_BUSY/DB_ERROR when
  * the store fails (answer 503, not 401). */
-enum db_result db_key_verify(struct db_conn *c, const char *token,
-			     size_t len, struct db_key *out);
+enum db_result db_key_verify(struct db_conn *c, const char *token, size_t len,
+			     struct db_key *out);
 
 #endif

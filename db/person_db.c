@@ -8,8 +8,8 @@
 #include "db/person_db.h"
 
 static const char *const source_names[DB_SOURCE_COUNT] = {
-	NULL, "mynaportal", "card_reader", "insurer_notice", "self_report",
-	"other"};
+    NULL,          "mynaportal", "card_reader", "insurer_notice",
+    "self_report", "other"};
 
 const char *db_source_name(enum db_source s)
 {
@@ -36,10 +36,27 @@ void db_person_init(struct db_person *p)
 /* ---- columns ------------------------------------------------------------ */
 
 enum {
-	COL_ID = 1, COL_FACILITY, COL_NAME, COL_BIRTH, COL_INSURER, COL_SCHEME,
-	COL_CARD, COL_REG, COL_ECERT, COL_CARD_EXPIRY, COL_NEEDS, COL_SETTING,
-	COL_LEGACY, COL_CERT_STATUS, COL_CERT_BASIS, COL_CERT_APPLIED,
-	COL_CERT_VALID, COL_VERIFIED, COL_SOURCE, COL_ETAG, COL_UPDATED
+	COL_ID = 1,
+	COL_FACILITY,
+	COL_NAME,
+	COL_BIRTH,
+	COL_INSURER,
+	COL_SCHEME,
+	COL_CARD,
+	COL_REG,
+	COL_ECERT,
+	COL_CARD_EXPIRY,
+	COL_NEEDS,
+	COL_SETTING,
+	COL_LEGACY,
+	COL_CERT_STATUS,
+	COL_CERT_BASIS,
+	COL_CERT_APPLIED,
+	COL_CERT_VALID,
+	COL_VERIFIED,
+	COL_SOURCE,
+	COL_ETAG,
+	COL_UPDATED
 };
 
 static void bind_text(sqlite3_stmt *s, int col, const char *v)
@@ -71,9 +88,9 @@ static void needs_join(unsigned needs, char *out, size_t outlen)
 	out[0] = '\0';
 	for (i = 0; i < RULES_NEED_COUNT; i++)
 		if (needs & (1u << i))
-			n += (size_t)snprintf(out + n, outlen - n, "%s%s",
-					      n ? ";" : "",
-					      rules_need_name((enum rules_need)i));
+			n += (size_t)snprintf(
+			    out + n, outlen - n, "%s%s", n ? ";" : "",
+			    rules_need_name((enum rules_need)i));
 }
 
 static unsigned needs_split(const char *s)
@@ -114,8 +131,8 @@ static void bind_person(sqlite3_stmt *s, const struct db_person *p)
 		  f->mynumber_card ? rules_card_name(f->mynumber_card) : NULL);
 	bind_text(s, COL_REG,
 		  f->insurance_registration
-			  ? rules_registration_name(f->insurance_registration)
-			  : NULL);
+		      ? rules_registration_name(f->insurance_registration)
+		      : NULL);
 	bind_date(s, COL_ECERT, f->ecert_expiry);
 	bind_date(s, COL_CARD_EXPIRY, f->card_expiry);
 	/* Absent and empty are the same (SPEC §3: no care needs): "". */
@@ -177,12 +194,12 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 	copy_col(s, COL_NAME, p->display_name, sizeof p->display_name);
 	f->birth_date = col_date(s, COL_BIRTH);
 	copy_col(s, COL_INSURER, f->insurer_number, sizeof f->insurer_number);
-	f->scheme = (enum rules_scheme)col_enum(s, COL_SCHEME,
-						rules_scheme_from_name);
+	f->scheme =
+	    (enum rules_scheme)col_enum(s, COL_SCHEME, rules_scheme_from_name);
 	f->mynumber_card =
-		(enum rules_card)col_enum(s, COL_CARD, rules_card_from_name);
+	    (enum rules_card)col_enum(s, COL_CARD, rules_card_from_name);
 	f->insurance_registration = (enum rules_registration)col_enum(
-		s, COL_REG, rules_registration_from_name);
+	    s, COL_REG, rules_registration_from_name);
 	f->ecert_expiry = col_date(s, COL_ECERT);
 	f->card_expiry = col_date(s, COL_CARD_EXPIRY);
 	f->care_needs = needs_split(col_text(s, COL_NEEDS));
@@ -190,9 +207,9 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 						  rules_setting_from_name);
 	f->legacy_card_expiry = col_date(s, COL_LEGACY);
 	f->cert_status = (enum rules_cert_status)col_enum(
-		s, COL_CERT_STATUS, rules_cert_status_from_name);
+	    s, COL_CERT_STATUS, rules_cert_status_from_name);
 	f->cert_basis = (enum rules_cert_basis)col_enum(
-		s, COL_CERT_BASIS, rules_cert_basis_from_name);
+	    s, COL_CERT_BASIS, rules_cert_basis_from_name);
 	f->cert_applied_on = col_date(s, COL_CERT_APPLIED);
 	f->cert_valid_until = col_date(s, COL_CERT_VALID);
 	p->verified_at = col_date(s, COL_VERIFIED);
@@ -224,14 +241,20 @@ static void person_etag(const struct db_person *p, char out[17])
 {
 	const struct rules_facts *f = &p->facts;
 	uint64_t h = 0xcbf29ce484222325ULL;
-	int32_t ints[] = {f->birth_date,	  (int32_t)f->scheme,
+	int32_t ints[] = {f->birth_date,
+			  (int32_t)f->scheme,
 			  (int32_t)f->mynumber_card,
 			  (int32_t)f->insurance_registration,
-			  f->ecert_expiry,	  f->card_expiry,
-			  (int32_t)f->care_needs, (int32_t)f->setting,
-			  f->legacy_card_expiry,  (int32_t)f->cert_status,
-			  (int32_t)f->cert_basis, f->cert_applied_on,
-			  f->cert_valid_until,	  p->verified_at,
+			  f->ecert_expiry,
+			  f->card_expiry,
+			  (int32_t)f->care_needs,
+			  (int32_t)f->setting,
+			  f->legacy_card_expiry,
+			  (int32_t)f->cert_status,
+			  (int32_t)f->cert_basis,
+			  f->cert_applied_on,
+			  f->cert_valid_until,
+			  p->verified_at,
 			  (int32_t)p->source};
 
 	hash_add(&h, p->person_id, strlen(p->person_id));
@@ -271,7 +294,7 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 		copy_col(s, COL_UPDATED + 2, out->insurer_name_en,
 			 sizeof out->insurer_name_en);
 		out->insurer_scheme = (enum rules_scheme)col_enum(
-			s, COL_UPDATED + 3, rules_scheme_from_name);
+		    s, COL_UPDATED + 3, rules_scheme_from_name);
 		r = DB_OK;
 	} else {
 		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);
@@ -298,9 +321,9 @@ bool db_etag_in_list(const char *list, const char *etag)
 }
 
 enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
-				const char *if_match,
-				const char *if_none_match, bool in_tx,
-				double now, enum db_put_outcome *outcome)
+				const char *if_match, const char *if_none_match,
+				bool in_tx, double now,
+				enum db_put_outcome *outcome)
 {
 	struct db_person *old = NULL;
 	sqlite3_stmt *s;
@@ -362,12 +385,11 @@ out:
 }
 
 enum db_result db_person_put(struct db_conn *c, struct db_person *p,
-			     const char *if_match, bool create_only,
-			     bool in_tx, double now,
-			     enum db_put_outcome *outcome)
+			     const char *if_match, bool create_only, bool in_tx,
+			     double now, enum db_put_outcome *outcome)
 {
-	return db_person_put_if(c, p, if_match, create_only ? "*" : NULL,
-				in_tx, now, outcome);
+	return db_person_put_if(c, p, if_match, create_only ? "*" : NULL, in_tx,
+				now, outcome);
 }
 
 enum db_result db_person_delete(struct db_conn *c, const char *id,

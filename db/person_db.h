@@ -11,7 +11,7 @@
 #include "db/db.h"
 #include "rules/rules.h"
 
-#define DB_ID_MAX 64
+#define DB_ID_MAX           64
 #define DB_DISPLAY_NAME_MAX 400 /* bytes of UTF-8 (100 characters) */
 
 enum db_source {
@@ -26,7 +26,7 @@ enum db_source {
 
 struct db_person {
 	char person_id[DB_ID_MAX + 1];
-	char facility_id[DB_ID_MAX + 1];           /* "" = none */
+	char facility_id[DB_ID_MAX + 1];            /* "" = none */
 	char display_name[DB_DISPLAY_NAME_MAX + 1]; /* "" = none */
 	struct rules_facts facts;
 	int32_t verified_at; /* RULES_NO_DATE = none */
@@ -65,16 +65,15 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
  * alone (DB_PUT_UNCHANGED, with the stored etag and updated_at copied into
  * p).  In its own transaction unless in_tx (then the caller holds one). */
 enum db_result db_person_put(struct db_conn *c, struct db_person *p,
-			     const char *if_match, bool create_only,
-			     bool in_tx, double now,
-			     enum db_put_outcome *outcome);
+			     const char *if_match, bool create_only, bool in_tx,
+			     double now, enum db_put_outcome *outcome);
 
 /* db_person_put with a full If-None-Match: if_none_match "*" is
  * create_only; a tag list fails when the stored record has one of them. */
 enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
-				const char *if_match,
-				const char *if_none_match, bool in_tx,
-				double now, enum db_put_outcome *outcome);
+				const char *if_match, const char *if_none_match,
+				bool in_tx, double now,
+				enum db_put_outcome *outcome);
 
 /* Erases the person (the row is gone).  DB_NOT_FOUND, DB_PRECONDITION
  * (if_match given and not matching) or DB_OK. */

@@ -16,7 +16,8 @@ static bool date_is_leap(int64_t y)
 
 static int date_month_days(int64_t y, int m)
 {
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31};
 
 	if (m == 2 && date_is_leap(y))
 		return 29;

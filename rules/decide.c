@@ -37,7 +37,8 @@ static bool decide_enums_valid(const struct rules_facts *f)
  * no NUL (never a valid number). */
 static int decide_number_len(const struct rules_facts *f)
 {
-	const char *nul = memchr(f->insurer_number, '\0', sizeof(f->insurer_number));
+	const char *nul =
+	    memchr(f->insurer_number, '\0', sizeof(f->insurer_number));
 
 	if (nul == NULL)
 		return -1;
@@ -51,7 +52,8 @@ static int32_t decide_grace_end(const struct decide_ctx *c, int32_t expiry)
 
 static bool decide_beyond_grace(const struct decide_ctx *c, int32_t expiry)
 {
-	return expiry != RULES_NO_DATE && c->as_of > decide_grace_end(c, expiry);
+	return expiry != RULES_NO_DATE &&
+	       c->as_of > decide_grace_end(c, expiry);
 }
 
 static bool decide_in_grace(const struct decide_ctx *c, int32_t expiry)
@@ -73,15 +75,18 @@ static enum rules_reg_status decide_status(const struct decide_ctx *c)
 
 	if (f->mynumber_card == RULES_CARD_NONE)
 		return RULES_STATUS_NO_CARD;
-	if (f->mynumber_card == RULES_CARD_LOST || f->mynumber_card == RULES_CARD_RENEWING)
+	if (f->mynumber_card == RULES_CARD_LOST ||
+	    f->mynumber_card == RULES_CARD_RENEWING)
 		return RULES_STATUS_CARD_UNAVAILABLE;
-	if (decide_beyond_grace(c, f->ecert_expiry) || decide_beyond_grace(c, f->card_expiry))
+	if (decide_beyond_grace(c, f->ecert_expiry) ||
+	    decide_beyond_grace(c, f->card_expiry))
 		return RULES_STATUS_ECERT_EXPIRED;
 	if (f->insurance_registration == RULES_REG_CANCELLED)
 		return RULES_STATUS_CANCELLED;
 	if (f->insurance_registration == RULES_REG_UNREGISTERED)
 		return RULES_STATUS_UNREGISTERED;
-	if (f->insurance_registration == RULES_REG_REGISTERED && f->mynumber_card == RULES_CARD_HELD)
+	if (f->insurance_registration == RULES_REG_REGISTERED &&
+	    f->mynumber_card == RULES_CARD_HELD)
 		return RULES_STATUS_REGISTERED;
 	return RULES_STATUS_UNKNOWN;
 }
@@ -113,7 +118,8 @@ static void decide_push_fact(struct rules_decision *out, enum rules_fact fact)
 /* The nine rules of the entitlement table; the first that applies sets the
  * entitlement and the deciding reason (and missing facts when it cannot
  * decide). */
-static void decide_entitlement(const struct decide_ctx *c, struct rules_decision *out)
+static void decide_entitlement(const struct decide_ctx *c,
+			       struct rules_decision *out)
 {
 	const struct rules_facts *f = c->f;
 	bool after_provisional = c->as_of > c->p->provisional_end;
@@ -127,8 +133,7 @@ static void decide_entitlement(const struct decide_ctx *c, struct rules_decision
 		out->entitlement = RULES_ENT_EX_OFFICIO;
 		decide_push_reason(out, RULES_R_NO_USABLE_MYNAHOKEN);
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (c->late_elderly && !after_provisional) {
 		out->entitlement = RULES_ENT_PROVISIONAL;
@@ -138,14 +143,16 @@ static void decide_entitlement(const struct decide_ctx *c, struct rules_decision
 	if (c->late_elderly && c->p->late_elderly_auto_age >= 0) {
 		int32_t renewal = decide_renewal_day(c);
 
-		if (renewal != RULES_NO_DATE && f->birth_date == RULES_NO_DATE) {
+		if (renewal != RULES_NO_DATE &&
+		    f->birth_date == RULES_NO_DATE) {
 			out->entitlement = RULES_ENT_UNDETERMINED;
 			decide_push_reason(out, RULES_R_LATE_ELDERLY_AGE);
 			decide_push_fact(out, RULES_F_BIRTH_DATE);
 			return;
 		}
 		if (renewal != RULES_NO_DATE &&
-		    rules_age_on(f->birth_date, renewal) >= c->p->late_elderly_auto_age) {
+		    rules_age_on(f->birth_date, renewal) >=
+			c->p->late_elderly_auto_age) {
 			out->entitlement = RULES_ENT_EX_OFFICIO;
 			decide_push_reason(out, RULES_R_LATE_ELDERLY_AGE);
 			return;
@@ -158,7 +165,8 @@ static void decide_entitlement(const struct decide_ctx *c, struct rules_decision
 	}
 	if (out->status == RULES_STATUS_CARD_UNAVAILABLE) {
 		out->entitlement = RULES_ENT_ON_APPLICATION;
-		decide_push_reason(out, RULES_R_CARD_UNAVAILABLE_ON_APPLICATION);
+		decide_push_reason(out,
+				   RULES_R_CARD_UNAVAILABLE_ON_APPLICATION);
 		return;
 	}
 	if (out->status == RULES_STATUS_UNKNOWN) {
@@ -183,16 +191,19 @@ static void decide_entitlement(const struct decide_ctx *c, struct rules_decision
 	}
 }
 
-static void decide_deadline(const struct decide_ctx *c, struct rules_decision *out)
+static void decide_deadline(const struct decide_ctx *c,
+			    struct rules_decision *out)
 {
 	int32_t legacy = c->f->legacy_card_expiry;
 
 	out->apply_by = RULES_NO_DATE;
 	out->recommended_apply_by = RULES_NO_DATE;
-	if (out->entitlement == RULES_ENT_ON_APPLICATION && out->application_required) {
+	if (out->entitlement == RULES_ENT_ON_APPLICATION &&
+	    out->application_required) {
 		if (legacy != RULES_NO_DATE && legacy >= c->as_of)
 			out->apply_by = legacy;
-	} else if (out->entitlement == RULES_ENT_PROVISIONAL && !c->application_made) {
+	} else if (out->entitlement == RULES_ENT_PROVISIONAL &&
+		   !c->application_made) {
 		out->apply_by = c->p->provisional_end;
 	}
 	if (out->apply_by == RULES_NO_DATE)
@@ -201,10 +212,12 @@ static void decide_deadline(const struct decide_ctx *c, struct rules_decision *o
 	if ((int64_t)out->apply_by - c->p->apply_margin_days < c->as_of)
 		out->recommended_apply_by = c->as_of;
 	else
-		out->recommended_apply_by = out->apply_by - c->p->apply_margin_days;
+		out->recommended_apply_by =
+		    out->apply_by - c->p->apply_margin_days;
 }
 
-static void decide_applicants(const struct decide_ctx *c, struct rules_decision *out)
+static void decide_applicants(const struct decide_ctx *c,
+			      struct rules_decision *out)
 {
 	enum rules_setting s = c->f->setting;
 
@@ -217,50 +230,60 @@ static void decide_applicants(const struct decide_ctx *c, struct rules_decision 
 	out->applicants[out->n_applicants++] = RULES_APP_LEGAL_REPRESENTATIVE;
 	out->applicants[out->n_applicants++] = RULES_APP_CAREGIVER;
 	out->applicants[out->n_applicants++] = RULES_APP_DELEGATE;
-	if (s == RULES_SETTING_CARE_FACILITY || s == RULES_SETTING_DISABILITY_FACILITY)
+	if (s == RULES_SETTING_CARE_FACILITY ||
+	    s == RULES_SETTING_DISABILITY_FACILITY)
 		out->applicants[out->n_applicants++] = RULES_APP_FACILITY;
 	if (out->child) {
 		out->applicants[out->n_applicants++] = RULES_APP_GUARDIAN;
 		if (s == RULES_SETTING_CHILDRENS_FACILITY)
 			out->applicants[out->n_applicants++] =
-				RULES_APP_FACILITY_STAFF_DELEGATED_BY_GUARDIAN;
+			    RULES_APP_FACILITY_STAFF_DELEGATED_BY_GUARDIAN;
 	}
 }
 
-static void decide_advice(const struct decide_ctx *c, struct rules_decision *out)
+static void decide_advice(const struct decide_ctx *c,
+			  struct rules_decision *out)
 {
 	const struct rules_facts *f = c->f;
 	enum rules_entitlement e = out->entitlement;
 	enum rules_setting s = f->setting;
 	unsigned needs = f->care_needs;
 	bool usable = out->usable == 1;
-	bool facility = s == RULES_SETTING_CARE_FACILITY || s == RULES_SETTING_DISABILITY_FACILITY ||
+	bool facility = s == RULES_SETTING_CARE_FACILITY ||
+			s == RULES_SETTING_DISABILITY_FACILITY ||
 			s == RULES_SETTING_CHILDRENS_FACILITY;
 	bool flags[RULES_A_COUNT] = {false};
 	size_t i;
 
 	flags[RULES_A_CHECK_REGISTRATION] = out->status == RULES_STATUS_UNKNOWN;
-	flags[RULES_A_OBTAIN_CARD_OR_APPLY] = out->status == RULES_STATUS_NO_CARD ||
-					      out->status == RULES_STATUS_CARD_UNAVAILABLE;
+	flags[RULES_A_OBTAIN_CARD_OR_APPLY] =
+	    out->status == RULES_STATUS_NO_CARD ||
+	    out->status == RULES_STATUS_CARD_UNAVAILABLE;
 	flags[RULES_A_RENEW_ECERT] = out->status == RULES_STATUS_REGISTERED &&
 				     (decide_renewal_due(c, f->ecert_expiry) ||
 				      decide_renewal_due(c, f->card_expiry));
-	flags[RULES_A_APPLY_BEFORE_DEADLINE] = out->application_required &&
-					       out->apply_by != RULES_NO_DATE;
-	flags[RULES_A_APPLY_NOW] = out->application_required && out->apply_by == RULES_NO_DATE;
-	flags[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] = e == RULES_ENT_PROVISIONAL &&
-							     !c->application_made;
-	flags[RULES_A_FACE_AUTH_CARD] = usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
+	flags[RULES_A_APPLY_BEFORE_DEADLINE] =
+	    out->application_required && out->apply_by != RULES_NO_DATE;
+	flags[RULES_A_APPLY_NOW] =
+	    out->application_required && out->apply_by == RULES_NO_DATE;
+	flags[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
+	    e == RULES_ENT_PROVISIONAL && !c->application_made;
+	flags[RULES_A_FACE_AUTH_CARD] =
+	    usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
 	flags[RULES_A_VISUAL_CONFIRMATION] =
-		usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(FACE_AUTH_DIFFICULTY) |
-				    NEED(DEMENTIA) | NEED(DISABILITY) | NEED(ILLNESS)));
+	    usable &&
+	    (needs & (NEED(PIN_DIFFICULTY) | NEED(FACE_AUTH_DIFFICULTY) |
+		      NEED(DEMENTIA) | NEED(DISABILITY) | NEED(ILLNESS)));
 	flags[RULES_A_FACILITY_KEEPS_REGISTRATION] =
-		usable && facility && (e == RULES_ENT_ON_APPLICATION || e == RULES_ENT_PROVISIONAL);
+	    usable && facility &&
+	    (e == RULES_ENT_ON_APPLICATION || e == RULES_ENT_PROVISIONAL);
 	flags[RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES] =
-		usable && (e == RULES_ENT_ON_APPLICATION || e == RULES_ENT_PROVISIONAL ||
-			   e == RULES_ENT_EX_OFFICIO);
-	flags[RULES_A_PROXY_MEDICINE_PICKUP] = facility || (s == RULES_SETTING_HOME && needs != 0);
-	flags[RULES_A_CARE_MANAGER_GUIDANCE] = s == RULES_SETTING_HOME && needs != 0 &&
+	    usable && (e == RULES_ENT_ON_APPLICATION ||
+		       e == RULES_ENT_PROVISIONAL || e == RULES_ENT_EX_OFFICIO);
+	flags[RULES_A_PROXY_MEDICINE_PICKUP] =
+	    facility || (s == RULES_SETTING_HOME && needs != 0);
+	flags[RULES_A_CARE_MANAGER_GUIDANCE] = s == RULES_SETTING_HOME &&
+					       needs != 0 &&
 					       e == RULES_ENT_ON_APPLICATION;
 
 	out->n_advice = 0;
@@ -272,12 +295,14 @@ static void decide_advice(const struct decide_ctx *c, struct rules_decision *out
 
 /* Late-elderly from the number (authoritative), else the scheme fact, else
  * the age; fills the side-reason flags. */
-static void decide_late_elderly(struct decide_ctx *c, const struct rules_decision *out)
+static void decide_late_elderly(struct decide_ctx *c,
+				const struct rules_decision *out)
 {
 	const struct rules_facts *f = c->f;
 
 	if (out->has_number) {
-		c->late_elderly = out->insurer.scheme == RULES_SCHEME_LATE_ELDERLY;
+		c->late_elderly =
+		    out->insurer.scheme == RULES_SCHEME_LATE_ELDERLY;
 	} else if (f->scheme != RULES_SCHEME_UNKNOWN) {
 		c->late_elderly = f->scheme == RULES_SCHEME_LATE_ELDERLY;
 	} else if (out->age >= 0) {
@@ -288,7 +313,8 @@ static void decide_late_elderly(struct decide_ctx *c, const struct rules_decisio
 	}
 }
 
-static int decide_insurer(const struct rules_facts *f, struct rules_decision *out)
+static int decide_insurer(const struct rules_facts *f,
+			  struct rules_decision *out)
 {
 	int len = decide_number_len(f);
 
@@ -300,21 +326,23 @@ static int decide_insurer(const struct rules_facts *f, struct rules_decision *ou
 		out->channel = rules_scheme_channel(f->scheme);
 		return 0;
 	}
-	if (rules_insurer_parse(f->insurer_number, (size_t)len, &out->insurer) != RULES_INSURER_OK)
+	if (rules_insurer_parse(f->insurer_number, (size_t)len,
+				&out->insurer) != RULES_INSURER_OK)
 		return -1;
 	if (!rules_scheme_agrees(out->insurer.scheme, f->scheme))
 		return -1;
 	out->insurer_scheme = out->insurer.scheme;
 	/* The registry (the scheme fact) can say a 6-digit number is a
 	 * 国保組合's, which changes where the member applies. */
-	if (out->insurer.scheme == RULES_SCHEME_NHI && f->scheme == RULES_SCHEME_NHI_ASSOCIATION)
+	if (out->insurer.scheme == RULES_SCHEME_NHI &&
+	    f->scheme == RULES_SCHEME_NHI_ASSOCIATION)
 		out->insurer_scheme = RULES_SCHEME_NHI_ASSOCIATION;
 	out->channel = rules_scheme_channel(out->insurer_scheme);
 	return 0;
 }
 
-int rules_decide(const struct rules_facts *f, int32_t as_of, const struct rules_params *p,
-		 struct rules_decision *out)
+int rules_decide(const struct rules_facts *f, int32_t as_of,
+		 const struct rules_params *p, struct rules_decision *out)
 {
 	struct decide_ctx c;
 	enum rules_entitlement e;
@@ -338,13 +366,17 @@ int rules_decide(const struct rules_facts *f, int32_t as_of, const struct rules_
 	if (decide_insurer(f, out) != 0)
 		return -1;
 
-	out->age = f->birth_date == RULES_NO_DATE ? -1 : rules_age_on(f->birth_date, as_of);
+	out->age = f->birth_date == RULES_NO_DATE
+		       ? -1
+		       : rules_age_on(f->birth_date, as_of);
 	decide_late_elderly(&c, out);
 	out->late_elderly = c.late_elderly;
-	out->child = out->age >= 0 ? out->age < 18 : (f->care_needs & NEED(CHILD)) != 0;
+	out->child =
+	    out->age >= 0 ? out->age < 18 : (f->care_needs & NEED(CHILD)) != 0;
 
 	c.cert_held = f->cert_status == RULES_CERT_ISSUED &&
-		      (f->cert_valid_until == RULES_NO_DATE || f->cert_valid_until >= as_of);
+		      (f->cert_valid_until == RULES_NO_DATE ||
+		       f->cert_valid_until >= as_of);
 	/* A certificate issued on application is renewed without a new one,
 	 * so the application stays made after valid_until. */
 	c.application_made = f->cert_status == RULES_CERT_APPLIED ||
@@ -361,16 +393,18 @@ int rules_decide(const struct rules_facts *f, int32_t as_of, const struct rules_
 
 	decide_entitlement(&c, out);
 	e = out->entitlement;
-	out->application_required = e == RULES_ENT_ON_APPLICATION && !c.application_made &&
-				    !c.cert_held;
-	out->may_apply = e == RULES_ENT_EX_OFFICIO || e == RULES_ENT_PROVISIONAL ||
+	out->application_required = e == RULES_ENT_ON_APPLICATION &&
+				    !c.application_made && !c.cert_held;
+	out->may_apply = e == RULES_ENT_EX_OFFICIO ||
+			 e == RULES_ENT_PROVISIONAL ||
 			 e == RULES_ENT_ON_APPLICATION;
 
 	if (c.late_from_age)
 		decide_push_reason(out, RULES_R_SCHEME_INFERRED_FROM_AGE);
 	else if (c.scheme_unknown)
 		decide_push_reason(out, RULES_R_SCHEME_UNKNOWN);
-	if (decide_in_grace(&c, f->ecert_expiry) || decide_in_grace(&c, f->card_expiry))
+	if (decide_in_grace(&c, f->ecert_expiry) ||
+	    decide_in_grace(&c, f->card_expiry))
 		decide_push_reason(out, RULES_R_ECERT_IN_GRACE);
 
 	decide_deadline(&c, out);

@@ -33,32 +33,23 @@ static enum rules_scheme insurer_scheme_of(int houbetsu)
 	case 0:
 		/* JP Core pads a 6-digit NHI number with "00". */
 		return RULES_SCHEME_NHI;
-	case 1:
-		return RULES_SCHEME_KYOKAI;
-	case 2:
-		return RULES_SCHEME_SEAMEN;
+	case 1: return RULES_SCHEME_KYOKAI;
+	case 2: return RULES_SCHEME_SEAMEN;
 	case 3:
-	case 4:
-		return RULES_SCHEME_DAY_LABORER;
-	case 6:
-		return RULES_SCHEME_SOCIETY;
-	case 7:
-		return RULES_SCHEME_SDF;
+	case 4: return RULES_SCHEME_DAY_LABORER;
+	case 6: return RULES_SCHEME_SOCIETY;
+	case 7: return RULES_SCHEME_SDF;
 	case 31:
 	case 32:
 	case 33:
-	case 34:
-		return RULES_SCHEME_MUTUAL_AID;
-	case 39:
-		return RULES_SCHEME_LATE_ELDERLY;
+	case 34: return RULES_SCHEME_MUTUAL_AID;
+	case 39: return RULES_SCHEME_LATE_ELDERLY;
 	case 63:
 	case 72:
 	case 73:
 	case 74:
-	case 75:
-		return RULES_SCHEME_SPECIAL_RETIREE;
-	default:
-		return RULES_SCHEME_OTHER;
+	case 75: return RULES_SCHEME_SPECIAL_RETIREE;
+	default: return RULES_SCHEME_OTHER;
 	}
 }
 
@@ -84,7 +75,8 @@ enum rules_insurer_error rules_insurer_parse(const char *s, size_t len,
 	memset(out, 0, sizeof(*out));
 	memcpy(out->number, s, len);
 	out->number[len] = '\0';
-	out->scheme = len == 6 ? RULES_SCHEME_NHI : insurer_scheme_of(insurer_two_digits(s));
+	out->scheme = len == 6 ? RULES_SCHEME_NHI
+			       : insurer_scheme_of(insurer_two_digits(s));
 	out->prefecture = prefecture;
 	return RULES_INSURER_OK;
 }
@@ -94,7 +86,8 @@ bool rules_scheme_agrees(enum rules_scheme from_number, enum rules_scheme fact)
 	if (fact == RULES_SCHEME_UNKNOWN || fact == from_number)
 		return true;
 	/* A 国保組合 has a 6-digit number like a municipality's NHI. */
-	return from_number == RULES_SCHEME_NHI && fact == RULES_SCHEME_NHI_ASSOCIATION;
+	return from_number == RULES_SCHEME_NHI &&
+	       fact == RULES_SCHEME_NHI_ASSOCIATION;
 }
 
 enum rules_channel rules_scheme_channel(enum rules_scheme s)
@@ -116,11 +109,9 @@ enum rules_channel rules_scheme_channel(enum rules_scheme s)
 		return RULES_CHANNEL_EMPLOYER;
 	case RULES_SCHEME_NHI_ASSOCIATION:
 	case RULES_SCHEME_SPECIAL_RETIREE:
-	case RULES_SCHEME_OTHER:
-		return RULES_CHANNEL_INSURER;
+	case RULES_SCHEME_OTHER: return RULES_CHANNEL_INSURER;
 	case RULES_SCHEME_UNKNOWN:
-	case RULES_SCHEME_COUNT:
-		break;
+	case RULES_SCHEME_COUNT: break;
 	}
 	return RULES_CHANNEL_NONE;
 }

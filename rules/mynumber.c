@@ -51,8 +51,9 @@ static long mynumber_utf8_next(const unsigned char *s, size_t len, size_t *i)
 
 static bool mynumber_is_separator(long cp)
 {
-	return cp == 0x20 || cp == 0x3000 || cp == 0x2D || (cp >= 0x2010 && cp <= 0x2015) ||
-	       cp == 0x2212 || cp == 0xFF0D || cp == 0x30FC;
+	return cp == 0x20 || cp == 0x3000 || cp == 0x2D ||
+	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFF0D ||
+	       cp == 0x30FC;
 }
 
 /* digits[0..11], most significant first. */

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_NO_DATE INT32_MIN
-#define RULES_RULESET_ID "mhlw-2025-05-13"
+#define RULES_NO_DATE         INT32_MIN
+#define RULES_RULESET_ID      "mhlw-2025-05-13"
 #define RULES_RULESET_VERSION "1"
 
 /* ---- dates (rules/date.c) ---------------------------------------------- */
@@ -150,9 +150,10 @@ void rules_params_default(struct rules_params *p);
 /* ---- insurer numbers (SPEC §5, rules/insurer.c) ------------------------- */
 
 struct rules_insurer {
-	char number[9];         /* as given */
-	enum rules_scheme scheme; /* derived from the 法別番号 (NHI for 6 digits / 00) */
-	int prefecture;         /* 1-47 */
+	char number[9]; /* as given */
+	enum rules_scheme
+	    scheme; /* derived from the 法別番号 (NHI for 6 digits / 00) */
+	int prefecture; /* 1-47 */
 };
 
 enum rules_insurer_error {
@@ -353,7 +354,8 @@ const char *rules_channel_name(enum rules_channel c);
 const char *rules_applicant_name(enum rules_applicant a);
 const char *rules_fact_name(enum rules_fact f);
 /* Human labels for summaries (text/plain). */
-const char *rules_entitlement_label(enum rules_entitlement e, enum rules_lang l);
+const char *rules_entitlement_label(enum rules_entitlement e,
+				    enum rules_lang l);
 const char *rules_reg_status_label(enum rules_reg_status s, enum rules_lang l);
 
 #endif

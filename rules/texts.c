@@ -13,177 +13,276 @@
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct rules_text reason_texts[RULES_R_COUNT] = {
-	[RULES_R_NO_USABLE_MYNAHOKEN] = {
-		"no_usable_mynahoken", "記1",
-		{"使えるマイナ保険証（健康保険証として利用登録したマイナンバーカード）がないため、"
-		 "資格確認書は申請しなくても保険者から送られます。届かない場合は加入先の保険者に"
-		 "問い合わせてください。",
-		 "The person has no usable My Number insurance card (a My Number card registered "
-		 "for health-insurance use), so the insurer sends an eligibility certificate "
-		 "without any application. If it has not arrived, contact the insurer."}},
-	[RULES_R_LATE_ELDERLY_PROVISIONAL] = {
-		"late_elderly_provisional", "記1 なお書き",
-		{"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面の特例、"
-		 "{provisional_end} まで）の期間中は、マイナ保険証の有無にかかわらず資格確認書が"
-		 "申請なしで交付されます。",
-		 "Members of the late-elderly scheme (後期高齢者医療, age 75 and over) receive an "
-		 "eligibility certificate without applying while the provisional operation (a "
-		 "temporary arrangement, until {provisional_end}) lasts, whether or not they have a "
-		 "My Number insurance card."}},
-	[RULES_R_LATE_ELDERLY_AGE] = {
-		"late_elderly_age",
-		/* The notice predates this policy; it was published with the
+    [RULES_R_NO_USABLE_MYNAHOKEN] =
+	{"no_usable_mynahoken",
+	 "記1",
+	 {"使えるマイナ保険証（健康保険証として利用登録したマイナンバーカード）"
+	  "がないため、"
+	  "資格確認書は申請しなくても保険者から送られます。届かない場合は加入先"
+	  "の保険者に"
+	  "問い合わせてください。",
+	  "The person has no usable My Number insurance card (a My Number card "
+	  "registered "
+	  "for health-insurance use), so the insurer sends an eligibility "
+	  "certificate "
+	  "without any application. If it has not arrived, contact the "
+	  "insurer."}},
+    [RULES_R_LATE_ELDERLY_PROVISIONAL] =
+	{"late_elderly_provisional",
+	 "記1 なお書き",
+	 {"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面"
+	  "の特例、"
+	  "{provisional_end} "
+	  "まで）の期間中は、マイナ保険証の有無にかかわらず資格確認書が"
+	  "申請なしで交付されます。",
+	  "Members of the late-elderly scheme (後期高齢者医療, age 75 and "
+	  "over) receive an "
+	  "eligibility certificate without applying while the provisional "
+	  "operation (a "
+	  "temporary arrangement, until {provisional_end}) lasts, whether or "
+	  "not they have a "
+	  "My Number insurance card."}},
+    [RULES_R_LATE_ELDERLY_AGE] =
+	{"late_elderly_age",
+	 /* The notice predates this policy; it was published with the
 		 * 2026 annual renewal, e.g. by Saitama's 広域連合. */
-		"埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)",
-		{"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}歳以上の後期高齢者医療の"
-		 "加入者に、資格確認書が申請なしで交付されます（生年月日が分からないと判定できません）。",
-		 "After the provisional operation, late-elderly members aged {auto_age} or over on the "
-		 "annual renewal day (1 August) get a certificate without applying (this needs the "
-		 "date of birth)."}},
-	[RULES_R_LATE_ELDERLY_APPLIED] = {
-		"late_elderly_applied", "記1 なお書き",
-		{"暫定運用の終了後も資格確認書を受け取れるよう、すでに申請が済んでいます。"
-		 "新たな手続きは必要ありません。",
-		 "An application has already been made so that the person keeps receiving a "
-		 "certificate after the provisional operation. Nothing more needs to be done."}},
-	[RULES_R_CARD_UNAVAILABLE_ON_APPLICATION] = {
-		"card_unavailable_on_application",
-		/* 記2(2): with no card at hand, have it (re)issued or apply for
+	 "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)",
+	 {"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}"
+	  "歳以上の後期高齢者医療の"
+	  "加入者に、資格確認書が申請なしで交付されます（生年月日が分からないと"
+	  "判定できません）。",
+	  "After the provisional operation, late-elderly members aged "
+	  "{auto_age} or over on the "
+	  "annual renewal day (1 August) get a certificate without applying "
+	  "(this needs the "
+	  "date of birth)."}},
+    [RULES_R_LATE_ELDERLY_APPLIED] =
+	{"late_elderly_applied",
+	 "記1 なお書き",
+	 {"暫定運用の終了後も資格確認書を受け取れるよう、すでに申請が済んでいま"
+	  "す。"
+	  "新たな手続きは必要ありません。",
+	  "An application has already been made so that the person keeps "
+	  "receiving a "
+	  "certificate after the provisional operation. Nothing more needs to "
+	  "be done."}},
+    [RULES_R_CARD_UNAVAILABLE_ON_APPLICATION] =
+	{"card_unavailable_on_application",
+	 /* 記2(2): with no card at hand, have it (re)issued or apply for
 		 * a certificate; the notice's nearest word on a lost card or one
 		 * being renewed. */
-		"記2(2)",
-		{"マイナンバーカードを紛失中または更新中のため、マイナ保険証で受診できません。"
-		 "加入先の保険者に申請すれば資格確認書を受け取れます。",
-		 "The My Number card is lost or being renewed, so it cannot be used at a clinic. "
-		 "The person can get an eligibility certificate by applying to the insurer."}},
-	[RULES_R_REGISTRATION_UNKNOWN] = {
-		"registration_unknown", "記2(2)",
-		{"マイナンバーカードの有無、または健康保険証としての利用登録の状況が分からないため、"
-		 "判定できません。まず登録状況を確認してください。",
-		 "It is not known whether the person has a My Number card or whether it is "
-		 "registered for health-insurance use, so this cannot be decided. Check the "
-		 "registration first."}},
-	[RULES_R_CHILD_ON_APPLICATION] = {
-		"child_on_application", "記1 (児童)",
-		{"お子さんで、マイナ保険証での受診が難しい事情があるため、申請すれば資格確認書を"
-		 "受け取れます。親権者のほか、親権者から委任を受けた施設職員も代理で申請できます。",
-		 "The person is a child for whom using the My Number insurance card is difficult, "
-		 "so a certificate can be had on application. A parent or guardian, or facility "
-		 "staff the guardian has authorised, may apply on the child's behalf."}},
-	[RULES_R_CONSIDERATION_ON_APPLICATION] = {
-		"consideration_on_application", "記1",
-		{"マイナ保険証をお持ちですが、受診時に使うのが難しい事情があるため、加入先の保険者に"
-		 "申請すれば資格確認書を受け取れます。マイナ保険証はそのまま持っていて構いません。",
-		 "The person has a My Number insurance card but finds it hard to use at a clinic, "
-		 "so they can get a certificate by applying to their insurer. They may keep the "
-		 "card registered."}},
-	[RULES_R_HOLDS_MYNAHOKEN] = {
-		"holds_mynahoken", "記1",
-		{"使えるマイナ保険証をお持ちで、利用が難しい事情もないため、資格確認書は交付されません。"
-		 "受診にはマイナ保険証を使ってください。",
-		 "The person has a usable My Number insurance card and no difficulty using it, so "
-		 "no certificate is issued, even on application. Use the card at clinics."}},
-	[RULES_R_SCHEME_INFERRED_FROM_AGE] = {
-		"scheme_inferred_from_age",
-		/* 75 and over are insured by 後期高齢者医療 by law. */
-		"高齢者の医療の確保に関する法律 第50条",
-		{"保険者番号も保険の種類も分からないため、75歳以上であることから後期高齢者医療の"
-		 "加入者とみなしました。保険者番号を入力すると確実になります。",
-		 "Neither the insurer number nor the insurance scheme is known, so the person is "
-		 "taken to be in the late-elderly scheme because they are 75 or over. Enter the "
-		 "insurer number to be sure."}},
-	[RULES_R_SCHEME_UNKNOWN] = {
-		"scheme_unknown", NULL,
-		{"保険者番号、保険の種類、生年月日のいずれも分からないため、後期高齢者医療の加入者"
-		 "ではないものとして判定しました。保険者番号か生年月日を入力してください。",
-		 "The insurer number, the insurance scheme and the date of birth are all unknown, "
-		 "so the person was taken not to be in the late-elderly scheme. Enter the insurer "
-		 "number or the date of birth."}},
-	[RULES_R_ECERT_IN_GRACE] = {
-		/* The grace period is a parameter (SPEC §4), not in the notice. */
-		"ecert_in_grace", NULL,
-		{"マイナンバーカードまたはその電子証明書の有効期限が過ぎていますが、猶予期間中のため"
-		 "まだ保険証として使えます。猶予期間が終わる前に市区町村の窓口で更新してください。",
-		 "The My Number card or its electronic certificate has expired, but it still works "
-		 "as an insurance card during a grace period. Renew it at the municipal office "
-		 "before the grace period ends."}},
+	 "記2(2)",
+	 {"マイナンバーカードを紛失中または更新中のため、マイナ保険証で受診でき"
+	  "ません。"
+	  "加入先の保険者に申請すれば資格確認書を受け取れます。",
+	  "The My Number card is lost or being renewed, so it cannot be used "
+	  "at a clinic. "
+	  "The person can get an eligibility certificate by applying to the "
+	  "insurer."}},
+    [RULES_R_REGISTRATION_UNKNOWN] =
+	{"registration_unknown",
+	 "記2(2)",
+	 {"マイナンバーカードの有無、または健康保険証としての利用登録の状況が分"
+	  "からないため、"
+	  "判定できません。まず登録状況を確認してください。",
+	  "It is not known whether the person has a My Number card or whether "
+	  "it is "
+	  "registered for health-insurance use, so this cannot be decided. "
+	  "Check the "
+	  "registration first."}},
+    [RULES_R_CHILD_ON_APPLICATION] =
+	{"child_on_application",
+	 "記1 (児童)",
+	 {"お子さんで、マイナ保険証での受診が難しい事情があるため、申請すれば資"
+	  "格確認書を"
+	  "受け取れます。親権者のほか、親権者から委任を受けた施設職員も代理で申"
+	  "請できます。",
+	  "The person is a child for whom using the My Number insurance card "
+	  "is difficult, "
+	  "so a certificate can be had on application. A parent or guardian, "
+	  "or facility "
+	  "staff the guardian has authorised, may apply on the child's "
+	  "behalf."}},
+    [RULES_R_CONSIDERATION_ON_APPLICATION] =
+	{"consideration_on_application",
+	 "記1",
+	 {"マイナ保険証をお持ちですが、受診時に使うのが難しい事情があるため、加"
+	  "入先の保険者に"
+	  "申請すれば資格確認書を受け取れます。マイナ保険証はそのまま持っていて"
+	  "構いません。",
+	  "The person has a My Number insurance card but finds it hard to use "
+	  "at a clinic, "
+	  "so they can get a certificate by applying to their insurer. They "
+	  "may keep the "
+	  "card registered."}},
+    [RULES_R_HOLDS_MYNAHOKEN] = {"holds_mynahoken",
+				 "記1",
+				 {"使えるマイナ保険証をお持ちで、利用が難しい事"
+				  "情もないため、資格確認書は交付されません。"
+				  "受診にはマイナ保険証を使ってください。",
+				  "The person has a usable My Number insurance "
+				  "card and no difficulty using it, so "
+				  "no certificate is issued, even on "
+				  "application. Use the card at clinics."}},
+    [RULES_R_SCHEME_INFERRED_FROM_AGE] =
+	{"scheme_inferred_from_age",
+	 /* 75 and over are insured by 後期高齢者医療 by law. */
+	 "高齢者の医療の確保に関する法律 第50条",
+	 {"保険者番号も保険の種類も分からないため、75歳以上であることから後期高"
+	  "齢者医療の"
+	  "加入者とみなしました。保険者番号を入力すると確実になります。",
+	  "Neither the insurer number nor the insurance scheme is known, so "
+	  "the person is "
+	  "taken to be in the late-elderly scheme because they are 75 or over. "
+	  "Enter the "
+	  "insurer number to be sure."}},
+    [RULES_R_SCHEME_UNKNOWN] = {"scheme_unknown",
+				NULL,
+				{"保険者番号、保険の種類、生年月日のいずれも分"
+				 "からないため、後期高齢者医療の加入者"
+				 "ではないものとして判定しました。保険者番号か"
+				 "生年月日を入力してください。",
+				 "The insurer number, the insurance scheme and "
+				 "the date of birth are all unknown, "
+				 "so the person was taken not to be in the "
+				 "late-elderly scheme. Enter the insurer "
+				 "number or the date of birth."}},
+    [RULES_R_ECERT_IN_GRACE] =
+	{/* The grace period is a parameter (SPEC §4), not in the notice. */
+	 "ecert_in_grace",
+	 NULL,
+	 {"マイナンバーカードまたはその電子証明書の有効期限が過ぎていますが、猶"
+	  "予期間中のため"
+	  "まだ保険証として使えます。猶予期間が終わる前に市区町村の窓口で更新し"
+	  "てください。",
+	  "The My Number card or its electronic certificate has expired, but "
+	  "it still works "
+	  "as an insurance card during a grace period. Renew it at the "
+	  "municipal office "
+	  "before the grace period ends."}},
 };
 
 static const struct rules_text advice_texts[RULES_A_COUNT] = {
-	[RULES_A_CHECK_REGISTRATION] = {
-		"check_registration", "記2(2), 別添1",
-		{"医療機関や薬局の顔認証付きカードリーダーにカードを置くか、マイナポータルの"
-		 "「健康保険証」で「登録済み」か「未登録」かを確認してください。",
-		 "Check the registration: place the card on the face-recognition card reader at a "
-		 "clinic or pharmacy, or open 健康保険証 in the Mynaportal app, which shows "
-		 "registered (登録済み) or not registered (未登録)."}},
-	[RULES_A_OBTAIN_CARD_OR_APPLY] = {
-		"obtain_card_or_apply", "記2(2)",
-		{"お住まいの市区町村でマイナンバーカードの（再）発行を手続きするか、資格確認書を"
-		 "申請してください。カードがなければ資格確認書は申請なしでも送られます。",
-		 "Have the My Number card (re)issued at the municipal office, or apply for a "
-		 "certificate. With no card at all, the certificate is sent without an application."}},
-	[RULES_A_RENEW_ECERT] = {
-		"renew_ecert", NULL,
-		{"マイナンバーカードまたはその電子証明書の有効期限が近いか、過ぎています。"
-		 "猶予期間が終わる前に市区町村の窓口で更新してください。",
-		 "The My Number card or its electronic certificate expires soon or has expired. "
-		 "Renew it at the municipal office before the grace period ends."}},
-	[RULES_A_APPLY_BEFORE_DEADLINE] = {
-		"apply_before_deadline", "記1",
-		{"今お持ちの健康保険証の有効期限（{apply_by}）までに、加入先の保険者へ資格確認書を"
-		 "申請してください。余裕をもって {recommended_apply_by} までの申請をおすすめします。",
-		 "Apply to the insurer for a certificate before the current insurance card expires "
-		 "on {apply_by}; applying by {recommended_apply_by} leaves time to spare."}},
-	[RULES_A_APPLY_NOW] = {
-		"apply_now", "記1",
-		{"資格確認書を受け取るには申請が必要です。できるだけ早く加入先の保険者へ申請して"
-		 "ください。",
-		 "A certificate is only issued on application: apply to the insurer as soon as "
-		 "possible."}},
-	[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] = {
-		"apply_to_continue_after_provisional", "記1 なお書き",
-		{"今は申請しなくても資格確認書が届きますが、暫定運用の終了（{provisional_end}）後も"
-		 "受け取り続けたい場合は、今のうちに申請しておくことができます。",
-		 "A certificate arrives now without applying; to keep receiving one after the "
-		 "provisional operation ends on {provisional_end}, the person may apply now."}},
-	[RULES_A_FACE_AUTH_CARD] = {
-		"face_auth_card", "記2(1)①",
-		{"暗証番号の設定や管理が不安な場合は、暗証番号のいらない顔認証マイナンバーカードに"
-		 "切り替えることができます。市区町村の窓口で手続きできます。",
-		 "If setting or keeping a PIN is a worry, the card can be switched to a "
-		 "face-recognition My Number card, which needs no PIN; ask at the municipal office."}},
-	[RULES_A_VISUAL_CONFIRMATION] = {
-		"visual_confirmation", "記2(1)②, 別添2",
-		{"顔認証や暗証番号の入力が難しい場合は、医療機関や薬局の受付で声をかければ、"
-		 "職員が顔写真を見て本人確認（目視確認）をしてくれます。",
-		 "If face recognition or entering the PIN is difficult, tell the reception staff "
-		 "at the clinic or pharmacy: they can check the person against the card photo by eye "
-		 "instead (目視確認)."}},
-	[RULES_A_FACILITY_KEEPS_REGISTRATION] = {
-		"facility_keeps_registration", "記2(1)①",
-		{"施設でカードを預かる場合でも、暗証番号まで管理する必要はなく、利用登録を解除する"
-		 "必要もありません。マイナ保険証を持ったまま資格確認書を申請できます。",
-		 "A facility keeping the card does not need to manage the PIN or cancel the "
-		 "registration: the person can keep the My Number insurance card and still apply "
-		 "for a certificate."}},
-	[RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES] = {
-		"carry_mynahoken_for_emergencies", "記2(1)②",
-		{"資格確認書があっても、マイナ保険証を持ち歩いてください。救急のときに病歴や飲んでいる"
-		 "薬が救急隊に正確に伝わります。",
-		 "Even with a certificate, carry the My Number insurance card: in an emergency it "
-		 "tells paramedics the person's medical history and medicines accurately."}},
-	[RULES_A_PROXY_MEDICINE_PICKUP] = {
-		"proxy_medicine_pickup", "記2(1)②",
-		{"本人が薬局へ行けない場合は、処方箋を持って行けば、代理の方が薬を受け取れます。",
-		 "If the person cannot go to the pharmacy, someone else can collect the medicine "
-		 "by handing in the prescription."}},
-	[RULES_A_CARE_MANAGER_GUIDANCE] = {
-		"care_manager_guidance", "記1",
-		{"担当のケアマネジャーなどから、本人やご家族に資格確認書を申請できることを"
-		 "伝えてください。",
-		 "The care manager (or support worker) should tell the person and their family "
-		 "that they can apply for a certificate."}},
+    [RULES_A_CHECK_REGISTRATION] =
+	{"check_registration",
+	 "記2(2), 別添1",
+	 {"医療機関や薬局の顔認証付きカードリーダーにカードを置くか、マイナポー"
+	  "タルの"
+	  "「健康保険証」で「登録済み」か「未登録」かを確認してください。",
+	  "Check the registration: place the card on the face-recognition card "
+	  "reader at a "
+	  "clinic or pharmacy, or open 健康保険証 in the Mynaportal app, which "
+	  "shows "
+	  "registered (登録済み) or not registered (未登録)."}},
+    [RULES_A_OBTAIN_CARD_OR_APPLY] =
+	{"obtain_card_or_apply",
+	 "記2(2)",
+	 {"お住まいの市区町村でマイナンバーカードの（再）発行を手続きするか、資"
+	  "格確認書を"
+	  "申請してください。カードがなければ資格確認書は申請なしでも送られます"
+	  "。",
+	  "Have the My Number card (re)issued at the municipal office, or "
+	  "apply for a "
+	  "certificate. With no card at all, the certificate is sent without "
+	  "an application."}},
+    [RULES_A_RENEW_ECERT] =
+	{"renew_ecert",
+	 NULL,
+	 {"マイナンバーカードまたはその電子証明書の有効期限が近いか、過ぎていま"
+	  "す。"
+	  "猶予期間が終わる前に市区町村の窓口で更新してください。",
+	  "The My Number card or its electronic certificate expires soon or "
+	  "has expired. "
+	  "Renew it at the municipal office before the grace period ends."}},
+    [RULES_A_APPLY_BEFORE_DEADLINE] =
+	{"apply_before_deadline",
+	 "記1",
+	 {"今お持ちの健康保険証の有効期限（{apply_by}"
+	  "）までに、加入先の保険者へ資格確認書を"
+	  "申請してください。余裕をもって {recommended_apply_by} "
+	  "までの申請をおすすめします。",
+	  "Apply to the insurer for a certificate before the current insurance "
+	  "card expires "
+	  "on {apply_by}; applying by {recommended_apply_by} leaves time to "
+	  "spare."}},
+    [RULES_A_APPLY_NOW] = {"apply_now",
+			   "記1",
+			   {"資格確認書を受け取るには申請が必要です。できるだけ"
+			    "早く加入先の保険者へ申請して"
+			    "ください。",
+			    "A certificate is only issued on application: "
+			    "apply to the insurer as soon as "
+			    "possible."}},
+    [RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
+	{"apply_to_continue_after_provisional",
+	 "記1 なお書き",
+	 {"今は申請しなくても資格確認書が届きますが、暫定運用の終了（{"
+	  "provisional_end}）後も"
+	  "受け取り続けたい場合は、今のうちに申請しておくことができます。",
+	  "A certificate arrives now without applying; to keep receiving one "
+	  "after the "
+	  "provisional operation ends on {provisional_end}, the person may "
+	  "apply now."}},
+    [RULES_A_FACE_AUTH_CARD] =
+	{"face_auth_card",
+	 "記2(1)①",
+	 {"暗証番号の設定や管理が不安な場合は、暗証番号のいらない顔認証マイナン"
+	  "バーカードに"
+	  "切り替えることができます。市区町村の窓口で手続きできます。",
+	  "If setting or keeping a PIN is a worry, the card can be switched to "
+	  "a "
+	  "face-recognition My Number card, which needs no PIN; ask at the "
+	  "municipal office."}},
+    [RULES_A_VISUAL_CONFIRMATION] =
+	{"visual_confirmation",
+	 "記2(1)②, 別添2",
+	 {"顔認証や暗証番号の入力が難しい場合は、医療機関や薬局の受付で声をかけ"
+	  "れば、"
+	  "職員が顔写真を見て本人確認（目視確認）をしてくれます。",
+	  "If face recognition or entering the PIN is difficult, tell the "
+	  "reception staff "
+	  "at the clinic or pharmacy: they can check the person against the "
+	  "card photo by eye "
+	  "instead (目視確認)."}},
+    [RULES_A_FACILITY_KEEPS_REGISTRATION] =
+	{"facility_keeps_registration",
+	 "記2(1)①",
+	 {"施設でカードを預かる場合でも、暗証番号まで管理する必要はなく、利用登"
+	  "録を解除する"
+	  "必要もありません。マイナ保険証を持ったまま資格確認書を申請できます"
+	  "。",
+	  "A facility keeping the card does not need to manage the PIN or "
+	  "cancel the "
+	  "registration: the person can keep the My Number insurance card and "
+	  "still apply "
+	  "for a certificate."}},
+    [RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES] =
+	{"carry_mynahoken_for_emergencies",
+	 "記2(1)②",
+	 {"資格確認書があっても、マイナ保険証を持ち歩いてください。救急のときに"
+	  "病歴や飲んでいる"
+	  "薬が救急隊に正確に伝わります。",
+	  "Even with a certificate, carry the My Number insurance card: in an "
+	  "emergency it "
+	  "tells paramedics the person's medical history and medicines "
+	  "accurately."}},
+    [RULES_A_PROXY_MEDICINE_PICKUP] =
+	{"proxy_medicine_pickup",
+	 "記2(1)②",
+	 {"本人が薬局へ行けない場合は、処方箋を持って行けば、代理の方が薬を受け"
+	  "取れます。",
+	  "If the person cannot go to the pharmacy, someone else can collect "
+	  "the medicine "
+	  "by handing in the prescription."}},
+    [RULES_A_CARE_MANAGER_GUIDANCE] =
+	{"care_manager_guidance",
+	 "記1",
+	 {"担当のケアマネジャーなどから、本人やご家族に資格確認書を申請できるこ"
+	  "とを"
+	  "伝えてください。",
+	  "The care manager (or support worker) should tell the person and "
+	  "their family "
+	  "that they can apply for a certificate."}},
 };
 
 const struct rules_text *rules_reason_text(enum rules_reason r)
@@ -203,132 +302,137 @@ const struct rules_text *rules_advice_text(enum rules_advice a)
 /* ---- names ---- */
 
 static const char *const scheme_names[RULES_SCHEME_COUNT] = {
-	[RULES_SCHEME_UNKNOWN] = NULL,
-	[RULES_SCHEME_NHI] = "nhi",
-	[RULES_SCHEME_NHI_ASSOCIATION] = "nhi_association",
-	[RULES_SCHEME_LATE_ELDERLY] = "late_elderly",
-	[RULES_SCHEME_KYOKAI] = "kyokai",
-	[RULES_SCHEME_SEAMEN] = "seamen",
-	[RULES_SCHEME_DAY_LABORER] = "day_laborer",
-	[RULES_SCHEME_SOCIETY] = "society",
-	[RULES_SCHEME_SDF] = "sdf",
-	[RULES_SCHEME_MUTUAL_AID] = "mutual_aid",
-	[RULES_SCHEME_SPECIAL_RETIREE] = "special_retiree",
-	[RULES_SCHEME_OTHER] = "other",
+    [RULES_SCHEME_UNKNOWN] = NULL,
+    [RULES_SCHEME_NHI] = "nhi",
+    [RULES_SCHEME_NHI_ASSOCIATION] = "nhi_association",
+    [RULES_SCHEME_LATE_ELDERLY] = "late_elderly",
+    [RULES_SCHEME_KYOKAI] = "kyokai",
+    [RULES_SCHEME_SEAMEN] = "seamen",
+    [RULES_SCHEME_DAY_LABORER] = "day_laborer",
+    [RULES_SCHEME_SOCIETY] = "society",
+    [RULES_SCHEME_SDF] = "sdf",
+    [RULES_SCHEME_MUTUAL_AID] = "mutual_aid",
+    [RULES_SCHEME_SPECIAL_RETIREE] = "special_retiree",
+    [RULES_SCHEME_OTHER] = "other",
 };
 
 static const char *const card_names[RULES_CARD_COUNT] = {
-	[RULES_CARD_UNKNOWN] = "unknown",
-	[RULES_CARD_HELD] = "held",
-	[RULES_CARD_NONE] = "none",
-	[RULES_CARD_LOST] = "lost",
-	[RULES_CARD_RENEWING] = "renewing",
+    [RULES_CARD_UNKNOWN] = "unknown",   [RULES_CARD_HELD] = "held",
+    [RULES_CARD_NONE] = "none",         [RULES_CARD_LOST] = "lost",
+    [RULES_CARD_RENEWING] = "renewing",
 };
 
 static const char *const registration_names[RULES_REG_COUNT] = {
-	[RULES_REG_UNKNOWN] = "unknown",
-	[RULES_REG_REGISTERED] = "registered",
-	[RULES_REG_UNREGISTERED] = "unregistered",
-	[RULES_REG_CANCELLED] = "cancelled",
+    [RULES_REG_UNKNOWN] = "unknown",
+    [RULES_REG_REGISTERED] = "registered",
+    [RULES_REG_UNREGISTERED] = "unregistered",
+    [RULES_REG_CANCELLED] = "cancelled",
 };
 
 static const char *const need_names[RULES_NEED_COUNT] = {
-	[RULES_NEED_ELDERLY] = "elderly",
-	[RULES_NEED_DEMENTIA] = "dementia",
-	[RULES_NEED_DISABILITY] = "disability",
-	[RULES_NEED_CHILD] = "child",
-	[RULES_NEED_ILLNESS] = "illness",
-	[RULES_NEED_PIN_DIFFICULTY] = "pin_difficulty",
-	[RULES_NEED_FACE_AUTH_DIFFICULTY] = "face_auth_difficulty",
-	[RULES_NEED_OTHER] = "other",
+    [RULES_NEED_ELDERLY] = "elderly",
+    [RULES_NEED_DEMENTIA] = "dementia",
+    [RULES_NEED_DISABILITY] = "disability",
+    [RULES_NEED_CHILD] = "child",
+    [RULES_NEED_ILLNESS] = "illness",
+    [RULES_NEED_PIN_DIFFICULTY] = "pin_difficulty",
+    [RULES_NEED_FACE_AUTH_DIFFICULTY] = "face_auth_difficulty",
+    [RULES_NEED_OTHER] = "other",
 };
 
 static const char *const setting_names[RULES_SETTING_COUNT] = {
-	[RULES_SETTING_UNKNOWN] = NULL,
-	[RULES_SETTING_HOME] = "home",
-	[RULES_SETTING_CARE_FACILITY] = "care_facility",
-	[RULES_SETTING_DISABILITY_FACILITY] = "disability_facility",
-	[RULES_SETTING_CHILDRENS_FACILITY] = "childrens_facility",
-	[RULES_SETTING_HOSPITAL] = "hospital",
-	[RULES_SETTING_OTHER] = "other",
+    [RULES_SETTING_UNKNOWN] = NULL,
+    [RULES_SETTING_HOME] = "home",
+    [RULES_SETTING_CARE_FACILITY] = "care_facility",
+    [RULES_SETTING_DISABILITY_FACILITY] = "disability_facility",
+    [RULES_SETTING_CHILDRENS_FACILITY] = "childrens_facility",
+    [RULES_SETTING_HOSPITAL] = "hospital",
+    [RULES_SETTING_OTHER] = "other",
 };
 
 static const char *const cert_status_names[RULES_CERT_COUNT] = {
-	[RULES_CERT_ABSENT] = NULL,
-	[RULES_CERT_NONE] = "none",
-	[RULES_CERT_APPLIED] = "applied",
-	[RULES_CERT_ISSUED] = "issued",
+    [RULES_CERT_ABSENT] = NULL,
+    [RULES_CERT_NONE] = "none",
+    [RULES_CERT_APPLIED] = "applied",
+    [RULES_CERT_ISSUED] = "issued",
 };
 
 static const char *const cert_basis_names[RULES_BASIS_COUNT] = {
-	[RULES_BASIS_UNKNOWN] = NULL,
-	[RULES_BASIS_APPLICATION] = "application",
-	[RULES_BASIS_EX_OFFICIO] = "ex_officio",
-	[RULES_BASIS_PROVISIONAL] = "provisional",
+    [RULES_BASIS_UNKNOWN] = NULL,
+    [RULES_BASIS_APPLICATION] = "application",
+    [RULES_BASIS_EX_OFFICIO] = "ex_officio",
+    [RULES_BASIS_PROVISIONAL] = "provisional",
 };
 
 static const char *const reg_status_names[RULES_STATUS_COUNT] = {
-	[RULES_STATUS_NO_CARD] = "no_card",
-	[RULES_STATUS_CARD_UNAVAILABLE] = "card_unavailable",
-	[RULES_STATUS_ECERT_EXPIRED] = "ecert_expired",
-	[RULES_STATUS_CANCELLED] = "cancelled",
-	[RULES_STATUS_UNREGISTERED] = "unregistered",
-	[RULES_STATUS_REGISTERED] = "registered",
-	[RULES_STATUS_UNKNOWN] = "unknown",
+    [RULES_STATUS_NO_CARD] = "no_card",
+    [RULES_STATUS_CARD_UNAVAILABLE] = "card_unavailable",
+    [RULES_STATUS_ECERT_EXPIRED] = "ecert_expired",
+    [RULES_STATUS_CANCELLED] = "cancelled",
+    [RULES_STATUS_UNREGISTERED] = "unregistered",
+    [RULES_STATUS_REGISTERED] = "registered",
+    [RULES_STATUS_UNKNOWN] = "unknown",
 };
 
 static const char *const entitlement_names[RULES_ENT_COUNT] = {
-	[RULES_ENT_EX_OFFICIO] = "ex_officio",
-	[RULES_ENT_PROVISIONAL] = "provisional",
-	[RULES_ENT_ON_APPLICATION] = "on_application",
-	[RULES_ENT_NOT_ENTITLED] = "not_entitled",
-	[RULES_ENT_UNDETERMINED] = "undetermined",
+    [RULES_ENT_EX_OFFICIO] = "ex_officio",
+    [RULES_ENT_PROVISIONAL] = "provisional",
+    [RULES_ENT_ON_APPLICATION] = "on_application",
+    [RULES_ENT_NOT_ENTITLED] = "not_entitled",
+    [RULES_ENT_UNDETERMINED] = "undetermined",
 };
 
 static const char *const channel_names[] = {
-	[RULES_CHANNEL_NONE] = NULL,
-	[RULES_CHANNEL_MUNICIPAL_COUNTER] = "municipal_counter",
-	[RULES_CHANNEL_EMPLOYER] = "employer",
-	[RULES_CHANNEL_INSURER] = "insurer",
+    [RULES_CHANNEL_NONE] = NULL,
+    [RULES_CHANNEL_MUNICIPAL_COUNTER] = "municipal_counter",
+    [RULES_CHANNEL_EMPLOYER] = "employer",
+    [RULES_CHANNEL_INSURER] = "insurer",
 };
 
 static const char *const applicant_names[RULES_APP_COUNT] = {
-	[RULES_APP_SELF] = "self",
-	[RULES_APP_FAMILY] = "family",
-	[RULES_APP_LEGAL_REPRESENTATIVE] = "legal_representative",
-	[RULES_APP_CAREGIVER] = "caregiver",
-	[RULES_APP_DELEGATE] = "delegate",
-	[RULES_APP_FACILITY] = "facility",
-	[RULES_APP_GUARDIAN] = "guardian",
-	[RULES_APP_FACILITY_STAFF_DELEGATED_BY_GUARDIAN] = "facility_staff_delegated_by_guardian",
+    [RULES_APP_SELF] = "self",
+    [RULES_APP_FAMILY] = "family",
+    [RULES_APP_LEGAL_REPRESENTATIVE] = "legal_representative",
+    [RULES_APP_CAREGIVER] = "caregiver",
+    [RULES_APP_DELEGATE] = "delegate",
+    [RULES_APP_FACILITY] = "facility",
+    [RULES_APP_GUARDIAN] = "guardian",
+    [RULES_APP_FACILITY_STAFF_DELEGATED_BY_GUARDIAN] =
+	"facility_staff_delegated_by_guardian",
 };
 
 static const char *const fact_names[RULES_F_COUNT] = {
-	[RULES_F_BIRTH_DATE] = "birth_date",
-	[RULES_F_MYNUMBER_CARD] = "mynumber_card",
-	[RULES_F_INSURANCE_REGISTRATION] = "insurance_registration",
+    [RULES_F_BIRTH_DATE] = "birth_date",
+    [RULES_F_MYNUMBER_CARD] = "mynumber_card",
+    [RULES_F_INSURANCE_REGISTRATION] = "insurance_registration",
 };
 
 static const char *const entitlement_labels[RULES_ENT_COUNT][2] = {
-	[RULES_ENT_EX_OFFICIO] = {"申請なしで交付（職権交付）", "issued without application (ex officio)"},
-	[RULES_ENT_PROVISIONAL] = {"暫定運用により申請なしで交付",
-				   "issued without application (provisional operation)"},
-	[RULES_ENT_ON_APPLICATION] = {"申請により交付", "issued on application"},
-	[RULES_ENT_NOT_ENTITLED] = {"交付対象外（マイナ保険証を使用）",
-				    "not entitled (use the My Number insurance card)"},
-	[RULES_ENT_UNDETERMINED] = {"判定できません（情報不足）", "undetermined (facts missing)"},
+    [RULES_ENT_EX_OFFICIO] = {"申請なしで交付（職権交付）",
+			      "issued without application (ex officio)"},
+    [RULES_ENT_PROVISIONAL] =
+	{"暫定運用により申請なしで交付",
+	 "issued without application (provisional operation)"},
+    [RULES_ENT_ON_APPLICATION] = {"申請により交付", "issued on application"},
+    [RULES_ENT_NOT_ENTITLED] =
+	{"交付対象外（マイナ保険証を使用）",
+	 "not entitled (use the My Number insurance card)"},
+    [RULES_ENT_UNDETERMINED] = {"判定できません（情報不足）",
+				"undetermined (facts missing)"},
 };
 
 static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
-	[RULES_STATUS_NO_CARD] = {"マイナンバーカードなし", "no My Number card"},
-	[RULES_STATUS_CARD_UNAVAILABLE] = {"カード紛失中・更新中", "card lost or being renewed"},
-	[RULES_STATUS_ECERT_EXPIRED] = {"電子証明書またはカードの期限切れ",
-					"electronic certificate or card expired"},
-	[RULES_STATUS_CANCELLED] = {"利用登録解除済み", "registration cancelled"},
-	[RULES_STATUS_UNREGISTERED] = {"利用登録なし", "not registered for insurance use"},
-	[RULES_STATUS_REGISTERED] = {"マイナ保険証として利用可能",
-				     "registered: usable as an insurance card"},
-	[RULES_STATUS_UNKNOWN] = {"登録状況不明", "registration status unknown"},
+    [RULES_STATUS_NO_CARD] = {"マイナンバーカードなし", "no My Number card"},
+    [RULES_STATUS_CARD_UNAVAILABLE] = {"カード紛失中・更新中",
+				       "card lost or being renewed"},
+    [RULES_STATUS_ECERT_EXPIRED] = {"電子証明書またはカードの期限切れ",
+				    "electronic certificate or card expired"},
+    [RULES_STATUS_CANCELLED] = {"利用登録解除済み", "registration cancelled"},
+    [RULES_STATUS_UNREGISTERED] = {"利用登録なし",
+				   "not registered for insurance use"},
+    [RULES_STATUS_REGISTERED] = {"マイナ保険証として利用可能",
+				 "registered: usable as an insurance card"},
+    [RULES_STATUS_UNKNOWN] = {"登録状況不明", "registration status unknown"},
 };
 
 static const char *texts_name(const char *const *names, size_t n, unsigned v)
@@ -371,12 +475,14 @@ int rules_card_from_name(const char *s)
 
 const char *rules_registration_name(enum rules_registration r)
 {
-	return texts_name(registration_names, COUNT_OF(registration_names), (unsigned)r);
+	return texts_name(registration_names, COUNT_OF(registration_names),
+			  (unsigned)r);
 }
 
 int rules_registration_from_name(const char *s)
 {
-	return texts_from_name(registration_names, COUNT_OF(registration_names), s);
+	return texts_from_name(registration_names, COUNT_OF(registration_names),
+			       s);
 }
 
 const char *rules_need_name(enum rules_need n)
@@ -401,17 +507,20 @@ int rules_setting_from_name(const char *s)
 
 const char *rules_cert_status_name(enum rules_cert_status s)
 {
-	return texts_name(cert_status_names, COUNT_OF(cert_status_names), (unsigned)s);
+	return texts_name(cert_status_names, COUNT_OF(cert_status_names),
+			  (unsigned)s);
 }
 
 int rules_cert_status_from_name(const char *s)
 {
-	return texts_from_name(cert_status_names, COUNT_OF(cert_status_names), s);
+	return texts_from_name(cert_status_names, COUNT_OF(cert_status_names),
+			       s);
 }
 
 const char *rules_cert_basis_name(enum rules_cert_basis b)
 {
-	return texts_name(cert_basis_names, COUNT_OF(cert_basis_names), (unsigned)b);
+	return texts_name(cert_basis_names, COUNT_OF(cert_basis_names),
+			  (unsigned)b);
 }
 
 int rules_cert_basis_from_name(const char *s)
@@ -421,12 +530,14 @@ int rules_cert_basis_from_name(const char *s)
 
 const char *rules_reg_status_name(enum rules_reg_status s)
 {
-	return texts_name(reg_status_names, COUNT_OF(reg_status_names), (unsigned)s);
+	return texts_name(reg_status_names, COUNT_OF(reg_status_names),
+			  (unsigned)s);
 }
 
 const char *rules_entitlement_name(enum rules_entitlement e)
 {
-	return texts_name(entitlement_names, COUNT_OF(entitlement_names), (unsigned)e);
+	return texts_name(entitlement_names, COUNT_OF(entitlement_names),
+			  (unsigned)e);
 }
 
 const char *rules_channel_name(enum rules_channel c)
@@ -436,7 +547,8 @@ const char *rules_channel_name(enum rules_channel c)
 
 const char *rules_applicant_name(enum rules_applicant a)
 {
-	return texts_name(applicant_names, COUNT_OF(applicant_names), (unsigned)a);
+	return texts_name(applicant_names, COUNT_OF(applicant_names),
+			  (unsigned)a);
 }
 
 const char *rules_fact_name(enum rules_fact f)

@@ -71,6 +71,10 @@ done
 
 # nginx serves a real decision of the same size.
 curl -fs "http://127.0.0.1:$port/v1/persons/p0000001/eligibility" > "$work/decision.json"
+# nginx's workers run as nobody: they must be able to read the file
+# (mktemp -d makes a 0700 directory; a 403 would make a bogus baseline).
+chmod 0755 "$work"
+chmod 0644 "$work/decision.json"
 nport=$(free_port)
 mkdir -p "$work/nginx"
 cat > "$work/nginx.conf" <<CONF
@@ -102,6 +106,10 @@ for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$nport/decision.json" >/dev/null 2>&1 && break
 	sleep 0.1
 done
+cmp -s <(curl -fs "http://127.0.0.1:$nport/decision.json") "$work/decision.json" || {
+	echo "bench: nginx does not serve the decision file: no baseline" >&2
+	exit 1
+}
 
 run_wrk() { # name url [script]
 	local name=$1 url=$2 script=${3:-}
@@ -158,5 +166,8 @@ for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate"
         r["p99_ratio_to_nginx"] or 0, "  NON-2XX: %d" % r["non_2xx"] if r["non_2xx"] else ""))
 print("import of %s persons: %s s (target < 15 s)" % (persons, import_s))
 print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB)" % (int(rss_kib) / 1024))
+bad = [n for n in res if res[n]["non_2xx"]]
+if bad:
+    print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))
 print("written: bench/results.json")
 PY

@@ -39,82 +39,85 @@ struct opt {
 };
 
 #define SERVE (1u << CONFIG_SERVE)
-#define EVAL (1u << CONFIG_EVAL)
+#define EVAL  (1u << CONFIG_EVAL)
 
 static const struct opt opts[] = {
-	{"--listen", "SHIKAKU_LISTEN", OPT_LISTEN, true, SERVE},
-	{"--db", "SHIKAKU_DB", OPT_DB, true, SERVE},
-	{"--rules", "SHIKAKU_RULES", OPT_RULES, true, SERVE | EVAL},
-	{"--no-auth", "SHIKAKU_NO_AUTH", OPT_NO_AUTH, false, SERVE},
-	{"--max-body", "SHIKAKU_MAX_BODY", OPT_MAX_BODY, true, SERVE},
-	{"--max-import-body", "SHIKAKU_MAX_IMPORT_BODY", OPT_MAX_IMPORT_BODY,
-	 true, SERVE},
-	{"--max-header", "SHIKAKU_MAX_HEADER", OPT_MAX_HEADER, true, SERVE},
-	{"--max-connections", "SHIKAKU_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS,
-	 true, SERVE},
-	{"--max-per-ip", "SHIKAKU_MAX_PER_IP", OPT_MAX_PER_IP, true, SERVE},
-	{"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true,
-	 SERVE},
-	{"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
-	{"--tls-cert", "SHIKAKU_TLS_CERT", OPT_TLS_CERT, true, SERVE},
-	{"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
-	{"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
-	 OPT_AUDIT_RETENTION, true, SERVE},
-	{"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false,
-	 SERVE},
-	{"--lang", NULL, OPT_LANG, true, EVAL},
+    {"--listen", "SHIKAKU_LISTEN", OPT_LISTEN, true, SERVE},
+    {"--db", "SHIKAKU_DB", OPT_DB, true, SERVE},
+    {"--rules", "SHIKAKU_RULES", OPT_RULES, true, SERVE | EVAL},
+    {"--no-auth", "SHIKAKU_NO_AUTH", OPT_NO_AUTH, false, SERVE},
+    {"--max-body", "SHIKAKU_MAX_BODY", OPT_MAX_BODY, true, SERVE},
+    {"--max-import-body", "SHIKAKU_MAX_IMPORT_BODY", OPT_MAX_IMPORT_BODY, true,
+     SERVE},
+    {"--max-header", "SHIKAKU_MAX_HEADER", OPT_MAX_HEADER, true, SERVE},
+    {"--max-connections", "SHIKAKU_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS, true,
+     SERVE},
+    {"--max-per-ip", "SHIKAKU_MAX_PER_IP", OPT_MAX_PER_IP, true, SERVE},
+    {"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true, SERVE},
+    {"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
+    {"--tls-cert", "SHIKAKU_TLS_CERT", OPT_TLS_CERT, true, SERVE},
+    {"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
+    {"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
+     OPT_AUDIT_RETENTION, true, SERVE},
+    {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
+    {"--lang", NULL, OPT_LANG, true, EVAL},
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
 static const char usage_serve[] =
-	"usage: shikakud serve [flags]\n"
-	"\n"
-	"Serves the REST API over HTTP (HTTPS with --tls-cert and --tls-key).\n"
-	"Every /v1 request needs an API key (shikakud key create); --no-auth\n"
-	"drops that, and is refused unless HOST is a loopback address.\n"
-	"\n"
-	"flags (each also read from the environment variable shown; a flag\n"
-	"wins over its variable):\n"
-	"  --listen HOST:PORT      SHIKAKU_LISTEN           default 127.0.0.1:8080;\n"
-	"                          HOST is an IPv4 address, [IPv6] or localhost;\n"
-	"                          PORT 0 picks a free port (logged)\n"
-	"  --db FILE               SHIKAKU_DB               default shikaku.db\n"
-	"  --rules FILE            SHIKAKU_RULES            rules file (JSON); default:\n"
-	"                          the built-in parameters\n"
-	"  --no-auth               SHIKAKU_NO_AUTH=1        serve without API keys\n"
-	"                          (loopback only)\n"
-	"  --max-body BYTES        SHIKAKU_MAX_BODY         default 1048576\n"
-	"  --max-import-body BYTES SHIKAKU_MAX_IMPORT_BODY  default 536870912 (a\n"
-	"                          streamed POST /v1/persons:import body)\n"
-	"  --max-header BYTES      SHIKAKU_MAX_HEADER       default 16384\n"
-	"  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024\n"
-	"  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
-	"  --idle-timeout SECONDS  SHIKAKU_IDLE_TIMEOUT     default 30; 0 = never\n"
-	"  --threads N             SHIKAKU_THREADS          default: online cores\n"
-	"  --tls-cert FILE         SHIKAKU_TLS_CERT         PEM certificate (chain):\n"
-	"                          serve HTTPS; needs --tls-key\n"
-	"  --tls-key FILE          SHIKAKU_TLS_KEY          PEM private key\n"
-	"  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
-	"                          0 keeps the audit log forever\n"
-	"  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a key\n"
-	"                          too (default: open, it holds no person data)\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"SIGTERM or SIGINT stops it after in-flight requests finish.\n"
-	"Logs one JSON object a line on stderr.\n";
+    "usage: shikakud serve [flags]\n"
+    "\n"
+    "Serves the REST API over HTTP (HTTPS with --tls-cert and --tls-key).\n"
+    "Every /v1 request needs an API key (shikakud key create); --no-auth\n"
+    "drops that, and is refused unless HOST is a loopback address.\n"
+    "\n"
+    "flags (each also read from the environment variable shown; a flag\n"
+    "wins over its variable):\n"
+    "  --listen HOST:PORT      SHIKAKU_LISTEN           default "
+    "127.0.0.1:8080;\n"
+    "                          HOST is an IPv4 address, [IPv6] or localhost;\n"
+    "                          PORT 0 picks a free port (logged)\n"
+    "  --db FILE               SHIKAKU_DB               default shikaku.db\n"
+    "  --rules FILE            SHIKAKU_RULES            rules file (JSON); "
+    "default:\n"
+    "                          the built-in parameters\n"
+    "  --no-auth               SHIKAKU_NO_AUTH=1        serve without API "
+    "keys\n"
+    "                          (loopback only)\n"
+    "  --max-body BYTES        SHIKAKU_MAX_BODY         default 1048576\n"
+    "  --max-import-body BYTES SHIKAKU_MAX_IMPORT_BODY  default 536870912 (a\n"
+    "                          streamed POST /v1/persons:import body)\n"
+    "  --max-header BYTES      SHIKAKU_MAX_HEADER       default 16384\n"
+    "  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024\n"
+    "  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
+    "  --idle-timeout SECONDS  SHIKAKU_IDLE_TIMEOUT     default 30; 0 = never\n"
+    "  --threads N             SHIKAKU_THREADS          default: online cores\n"
+    "  --tls-cert FILE         SHIKAKU_TLS_CERT         PEM certificate "
+    "(chain):\n"
+    "                          serve HTTPS; needs --tls-key\n"
+    "  --tls-key FILE          SHIKAKU_TLS_KEY          PEM private key\n"
+    "  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
+    "                          0 keeps the audit log forever\n"
+    "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a "
+    "key\n"
+    "                          too (default: open, it holds no person data)\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "SIGTERM or SIGINT stops it after in-flight requests finish.\n"
+    "Logs one JSON object a line on stderr.\n";
 
 static const char usage_eval[] =
-	"usage: shikakud eval [--rules FILE] [--lang en] < request.json\n"
-	"\n"
-	"Reads one evaluate body ({\"as_of\"?, \"person\": {...}}, at most 1 MiB)\n"
-	"on stdin and prints the decision (exit 0) or the problem (exit 1) on\n"
-	"stdout.  No server needed.\n"
-	"\n"
-	"flags:\n"
-	"  --rules FILE   SHIKAKU_RULES   rules file (JSON); default: built-in\n"
-	"  --lang en      texts in English (default Japanese)\n"
-	"  -h, --help     this text\n";
+    "usage: shikakud eval [--rules FILE] [--lang en] < request.json\n"
+    "\n"
+    "Reads one evaluate body ({\"as_of\"?, \"person\": {...}}, at most 1 MiB)\n"
+    "on stdin and prints the decision (exit 0) or the problem (exit 1) on\n"
+    "stdout.  No server needed.\n"
+    "\n"
+    "flags:\n"
+    "  --rules FILE   SHIKAKU_RULES   rules file (JSON); default: built-in\n"
+    "  --lang en      texts in English (default Japanese)\n"
+    "  -h, --help     this text\n";
 
 const char *config_usage(enum config_cmd cmd)
 {
@@ -146,8 +149,8 @@ static void defaults(struct config *cfg)
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
 
-__attribute__((format(printf, 3, 4))) static void
-fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fail(char *err, size_t errlen,
+						       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -248,13 +251,13 @@ bool config_listen_is_loopback(const struct config *cfg)
 {
 	if (cfg->addr.ss_family == AF_INET) {
 		const struct sockaddr_in *a =
-			(const struct sockaddr_in *)&cfg->addr;
+		    (const struct sockaddr_in *)&cfg->addr;
 
 		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
 	}
 	if (cfg->addr.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a =
-			(const struct sockaddr_in6 *)&cfg->addr;
+		    (const struct sockaddr_in6 *)&cfg->addr;
 
 		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
 			return true;
@@ -271,8 +274,7 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 	unsigned long long v;
 
 	switch (o->id) {
-	case OPT_LISTEN:
-		return config_parse_listen(cfg, value, err, errlen);
+	case OPT_LISTEN: return config_parse_listen(cfg, value, err, errlen);
 	case OPT_DB:
 		if (value[0] == '\0')
 			goto bad;

@@ -22,8 +22,8 @@ struct config {
 	const char *db;    /* --db / SHIKAKU_DB; borrowed from argv/environ */
 	const char *rules; /* --rules / SHIKAKU_RULES; NULL = defaults */
 	bool no_auth;      /* --no-auth / SHIKAKU_NO_AUTH=1 */
-	const char *tls_cert; /* --tls-cert: PEM file; NULL = plain HTTP */
-	const char *tls_key;  /* --tls-key: PEM file */
+	const char *tls_cert;     /* --tls-cert: PEM file; NULL = plain HTTP */
+	const char *tls_key;      /* --tls-key: PEM file */
 	int audit_retention_days; /* 0 = forever */
 	bool metrics_auth;        /* GET /metrics needs a key */
 

@@ -11,52 +11,52 @@
 #include "service/key_cmd.h"
 
 static const char usage_key[] =
-	"usage: shikakud key create --db FILE --role ROLE [--facility ID] "
-	"[--name TEXT]\n"
-	"       shikakud key list --db FILE\n"
-	"       shikakud key revoke --db FILE ID\n"
-	"\n"
-	"Makes, lists and revokes the API keys that every /v1 request needs\n"
-	"(Authorization: Bearer KEY).  See each command's --help.\n";
+    "usage: shikakud key create --db FILE --role ROLE [--facility ID] "
+    "[--name TEXT]\n"
+    "       shikakud key list --db FILE\n"
+    "       shikakud key revoke --db FILE ID\n"
+    "\n"
+    "Makes, lists and revokes the API keys that every /v1 request needs\n"
+    "(Authorization: Bearer KEY).  See each command's --help.\n";
 
 static const char usage_create[] =
-	"usage: shikakud key create --db FILE --role ROLE [--facility ID] "
-	"[--name TEXT]\n"
-	"\n"
-	"Makes a new key and prints it alone on the first line of stdout.  It\n"
-	"is shown this once: only a hash of it is stored.  Its id, role and\n"
-	"facility follow on stderr.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE        the database (default $SHIKAKU_DB); created and\n"
-	"                   migrated when needed\n"
-	"  --role ROLE      reader (evaluate, batch, read), writer (+ persons\n"
-	"                   write, import) or admin (+ insurers write, audit)\n"
-	"  --facility ID    bind the key to one facility: it sees only that\n"
-	"                   facility's persons (1-64 of A-Z a-z 0-9 . _ -)\n"
-	"  --name TEXT      a note for `key list` (who holds the key)\n"
-	"  -h, --help       this text\n";
+    "usage: shikakud key create --db FILE --role ROLE [--facility ID] "
+    "[--name TEXT]\n"
+    "\n"
+    "Makes a new key and prints it alone on the first line of stdout.  It\n"
+    "is shown this once: only a hash of it is stored.  Its id, role and\n"
+    "facility follow on stderr.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE        the database (default $SHIKAKU_DB); created and\n"
+    "                   migrated when needed\n"
+    "  --role ROLE      reader (evaluate, batch, read), writer (+ persons\n"
+    "                   write, import) or admin (+ insurers write, audit)\n"
+    "  --facility ID    bind the key to one facility: it sees only that\n"
+    "                   facility's persons (1-64 of A-Z a-z 0-9 . _ -)\n"
+    "  --name TEXT      a note for `key list` (who holds the key)\n"
+    "  -h, --help       this text\n";
 
 static const char usage_list[] =
-	"usage: shikakud key list --db FILE\n"
-	"\n"
-	"Lists the keys: id, role, facility, name, created, revoked.  Never a\n"
-	"key nor its hash.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE   the database (default $SHIKAKU_DB)\n"
-	"  -h, --help  this text\n";
+    "usage: shikakud key list --db FILE\n"
+    "\n"
+    "Lists the keys: id, role, facility, name, created, revoked.  Never a\n"
+    "key nor its hash.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE   the database (default $SHIKAKU_DB)\n"
+    "  -h, --help  this text\n";
 
 static const char usage_revoke[] =
-	"usage: shikakud key revoke --db FILE ID\n"
-	"\n"
-	"Revokes key ID (see `key list`).  It is refused from the next request\n"
-	"on, also by a running server.  Revoking a revoked key changes "
-	"nothing.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE   the database (default $SHIKAKU_DB)\n"
-	"  -h, --help  this text\n";
+    "usage: shikakud key revoke --db FILE ID\n"
+    "\n"
+    "Revokes key ID (see `key list`).  It is refused from the next request\n"
+    "on, also by a running server.  Revoking a revoked key changes "
+    "nothing.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE   the database (default $SHIKAKU_DB)\n"
+    "  -h, --help  this text\n";
 
 struct key_args {
 	const char *db, *role, *facility, *name, *id;
@@ -211,10 +211,8 @@ static const char *db_error_text(enum db_result r)
 	switch (r) {
 	case DB_BUSY:
 		return "the database is busy (another writer holds it): retry";
-	case DB_FULL:
-		return "the database cannot grow (disk full)";
-	default:
-		return "the database failed";
+	case DB_FULL: return "the database cannot grow (disk full)";
+	default: return "the database failed";
 	}
 }
 
@@ -260,8 +258,9 @@ static int cmd_create(int argc, char *const argv[])
 	/* The key alone on stdout's first line, for KEY=$(shikakud key
 	 * create ...); what describes it goes to stderr. */
 	if (printf("%s\n", key) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "shikakud: the key could not be written out; "
-				"revoke it: shikakud key revoke %s\n",
+		fprintf(stderr,
+			"shikakud: the key could not be written out; "
+			"revoke it: shikakud key revoke %s\n",
 			k.id);
 		goto out;
 	}
@@ -284,8 +283,8 @@ static int list_row(const struct db_key *k, void *arg)
 
 	printf("%-12s  %-6s  %-16s  %-25s  %-25s  %s\n", k->id,
 	       db_key_role_name(k->role) ? db_key_role_name(k->role) : "?",
-	       k->facility_id[0] ? k->facility_id : "-",
-	       k->created_at, k->revoked_at[0] ? k->revoked_at : "-",
+	       k->facility_id[0] ? k->facility_id : "-", k->created_at,
+	       k->revoked_at[0] ? k->revoked_at : "-",
 	       k->name[0] ? k->name : "-");
 	(*n)++;
 	return 0;
@@ -341,8 +340,9 @@ static int cmd_revoke(int argc, char *const argv[])
 	r = db_key_revoke(c, a.id, now_seconds(), &k);
 	db_close(db);
 	if (r == DB_NOT_FOUND) {
-		fprintf(stderr, "shikakud: no key has the id %.64s (see key "
-				"list)\n",
+		fprintf(stderr,
+			"shikakud: no key has the id %.64s (see key "
+			"list)\n",
 			a.id);
 		return 1;
 	}

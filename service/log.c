@@ -162,8 +162,7 @@ void log_begin(struct log_line *l, enum log_level level, const char *event)
 
 /* A member whose value did not fit at all is taken back whole, key
  * included: never a dangling "key": before the tail. */
-static void put_value(struct log_line *l, size_t mark, const char *v,
-		      size_t n)
+static void put_value(struct log_line *l, size_t mark, const char *v, size_t n)
 {
 	if (!put(l, v, n))
 		l->len = mark;

@@ -38,45 +38,46 @@ extern const char shikaku_openapi_yaml[];
 extern const char shikaku_openapi_yaml_end[];
 
 #define EVAL_MAX_BODY (1u << 20)
-#define DRAIN_MS 10000u
+#define DRAIN_MS      10000u
 
 static const char usage_top[] =
-	"usage: shikakud COMMAND [flags]\n"
-	"\n"
-	"Answers questions about Japanese health-insurance eligibility\n"
-	"(マイナ保険証, 資格確認書, insurer) over a REST API.\n"
-	"\n"
-	"commands:\n"
-	"  serve             serve the API over HTTP (see serve --help)\n"
-	"  eval              evaluate one request read on stdin (see eval --help)\n"
-	"  rules check FILE  validate a rules file\n"
-	"  rules diff        who changes answer under a candidate rules file\n"
-	"  migrate --db FILE create or upgrade the database schema\n"
-	"  key create|list|revoke  API keys (see key --help)\n"
-	"  import --db FILE FILE...\n"
-	"                    bulk load persons or insurers from NDJSON or CSV\n"
-	"                    (see import --help)\n"
-	"\n"
-	"flags:\n"
-	"  -h, --help        this text\n"
-	"  --version         print the version\n"
-	"\n"
-	"environment: SHIKAKU_LISTEN, SHIKAKU_DB, SHIKAKU_RULES, SHIKAKU_NO_AUTH,\n"
-	"SHIKAKU_MAX_BODY, SHIKAKU_MAX_HEADER, SHIKAKU_MAX_CONNECTIONS,\n"
-	"SHIKAKU_MAX_PER_IP, SHIKAKU_IDLE_TIMEOUT, SHIKAKU_THREADS (see serve\n"
-	"--help); a flag wins over its variable.\n";
+    "usage: shikakud COMMAND [flags]\n"
+    "\n"
+    "Answers questions about Japanese health-insurance eligibility\n"
+    "(マイナ保険証, 資格確認書, insurer) over a REST API.\n"
+    "\n"
+    "commands:\n"
+    "  serve             serve the API over HTTP (see serve --help)\n"
+    "  eval              evaluate one request read on stdin (see eval --help)\n"
+    "  rules check FILE  validate a rules file\n"
+    "  rules diff        who changes answer under a candidate rules file\n"
+    "  migrate --db FILE create or upgrade the database schema\n"
+    "  key create|list|revoke  API keys (see key --help)\n"
+    "  import --db FILE FILE...\n"
+    "                    bulk load persons or insurers from NDJSON or CSV\n"
+    "                    (see import --help)\n"
+    "\n"
+    "flags:\n"
+    "  -h, --help        this text\n"
+    "  --version         print the version\n"
+    "\n"
+    "environment: SHIKAKU_LISTEN, SHIKAKU_DB, SHIKAKU_RULES, SHIKAKU_NO_AUTH,\n"
+    "SHIKAKU_MAX_BODY, SHIKAKU_MAX_HEADER, SHIKAKU_MAX_CONNECTIONS,\n"
+    "SHIKAKU_MAX_PER_IP, SHIKAKU_IDLE_TIMEOUT, SHIKAKU_THREADS (see serve\n"
+    "--help); a flag wins over its variable.\n";
 
 static const char usage_rules[] =
-	"usage: shikakud rules check FILE\n"
-	"       shikakud rules diff --db FILE --rules NEW [...]  (see rules diff --help)\n"
-	"\n"
-	"Validates a rules file: a JSON object of the parameters provisional_end,\n"
-	"late_elderly_auto_age, apply_margin_days, ecert_grace_months,\n"
-	"stale_after_days (an unknown key is an error).  Prints the values in\n"
-	"force and exits 0, or prints the error on stderr and exits 1.\n"
-	"\n"
-	"flags:\n"
-	"  -h, --help  this text\n";
+    "usage: shikakud rules check FILE\n"
+    "       shikakud rules diff --db FILE --rules NEW [...]  (see rules diff "
+    "--help)\n"
+    "\n"
+    "Validates a rules file: a JSON object of the parameters provisional_end,\n"
+    "late_elderly_auto_age, apply_margin_days, ecert_grace_months,\n"
+    "stale_after_days (an unknown key is an error).  Prints the values in\n"
+    "force and exits 0, or prints the error on stderr and exits 1.\n"
+    "\n"
+    "flags:\n"
+    "  -h, --help  this text\n";
 
 static bool is_help(const char *arg)
 {
@@ -110,7 +111,7 @@ static int app_init(struct api_app *app, struct api_ruleset *rs,
 	app->ruleset = rs;
 	app->openapi_yaml = shikaku_openapi_yaml;
 	app->openapi_len =
-		(size_t)(shikaku_openapi_yaml_end - shikaku_openapi_yaml);
+	    (size_t)(shikaku_openapi_yaml_end - shikaku_openapi_yaml);
 	app->version = SHIKAKU_VERSION;
 	/* No key is asked of a caller of eval: serve sets its own. */
 	app->no_auth = true;
@@ -134,13 +135,9 @@ static int cmd_serve(int argc, char *const argv[])
 	bool v6;
 
 	switch (config_load(&cfg, CONFIG_SERVE, argc, argv, err, sizeof err)) {
-	case CONFIG_HELP:
-		fputs(config_usage(CONFIG_SERVE), stdout);
-		return 0;
-	case CONFIG_USAGE:
-		return usage_error(config_usage(CONFIG_SERVE), err);
-	case CONFIG_OK:
-		break;
+	case CONFIG_HELP: fputs(config_usage(CONFIG_SERVE), stdout); return 0;
+	case CONFIG_USAGE: return usage_error(config_usage(CONFIG_SERVE), err);
+	case CONFIG_OK: break;
 	}
 	v6 = cfg.addr.ss_family == AF_INET6;
 	/* Without keys anybody on the network could read everything: only
@@ -284,13 +281,9 @@ static int cmd_eval(int argc, char *const argv[])
 	int rc;
 
 	switch (config_load(&cfg, CONFIG_EVAL, argc, argv, err, sizeof err)) {
-	case CONFIG_HELP:
-		fputs(config_usage(CONFIG_EVAL), stdout);
-		return 0;
-	case CONFIG_USAGE:
-		return usage_error(config_usage(CONFIG_EVAL), err);
-	case CONFIG_OK:
-		break;
+	case CONFIG_HELP: fputs(config_usage(CONFIG_EVAL), stdout); return 0;
+	case CONFIG_USAGE: return usage_error(config_usage(CONFIG_EVAL), err);
+	case CONFIG_OK: break;
 	}
 	if (app_init(&app, &rs, cfg.rules, err, sizeof err) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
@@ -339,14 +332,14 @@ static int cmd_eval(int argc, char *const argv[])
 /* ---- migrate ----------------------------------------------------------- */
 
 static const char usage_migrate[] =
-	"usage: shikakud migrate --db FILE\n"
-	"\n"
-	"Creates the database FILE (mode 0600) or upgrades its schema to this\n"
-	"build's version, in one transaction.  serve does the same at start.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE   the database (env SHIKAKU_DB)\n"
-	"  -h, --help  this text\n";
+    "usage: shikakud migrate --db FILE\n"
+    "\n"
+    "Creates the database FILE (mode 0600) or upgrades its schema to this\n"
+    "build's version, in one transaction.  serve does the same at start.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE   the database (env SHIKAKU_DB)\n"
+    "  -h, --help  this text\n";
 
 static int cmd_migrate(int argc, char *const argv[])
 {
@@ -365,7 +358,8 @@ static int cmd_migrate(int argc, char *const argv[])
 			return usage_error(usage_migrate, "migrate: bad flag");
 	}
 	if (!path || !*path)
-		return usage_error(usage_migrate, "migrate: --db FILE is needed");
+		return usage_error(usage_migrate,
+				   "migrate: --db FILE is needed");
 	if (db_migrate(path, &from, &to, err, sizeof err) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
@@ -377,29 +371,29 @@ static int cmd_migrate(int argc, char *const argv[])
 /* ---- import ------------------------------------------------------------ */
 
 static const char usage_import[] =
-	"usage: shikakud import --db FILE [flags] FILE...\n"
-	"\n"
-	"Loads persons (or, with --insurers, insurer registry rows) into the\n"
-	"database, each FILE as one import in one transaction: the same\n"
-	"validation and answer as POST /v1/persons:import.  FILE '-' is stdin.\n"
-	"The file is streamed: its size does not matter.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE          the database (env SHIKAKU_DB); created if absent\n"
-	"  --insurers         the files hold insurers, not persons\n"
-	"  --mode MODE        all_or_nothing (default: a bad line stores\n"
-	"                     nothing) or best_effort (good lines are kept)\n"
-	"  --format FORMAT    ndjson or csv; default from the extension (.csv,\n"
-	"                     .ndjson, .jsonl); needed for stdin\n"
-	"  --charset CHARSET  utf-8 (default; a BOM is allowed) or shift_jis\n"
-	"                     (CP932, as Excel saves CSV in Japan)\n"
-	"  -h, --help         this text\n"
-	"\n"
-	"Prints each file's answer as one JSON line on stdout; on a terminal,\n"
-	"a progress bar on stderr, else one summary line per file.  Exit 0 when\n"
-	"every file was stored, 1 when one was refused (a bad line with\n"
-	"all_or_nothing, an individual number, a bad header) or failed, 2 on a\n"
-	"usage error.\n";
+    "usage: shikakud import --db FILE [flags] FILE...\n"
+    "\n"
+    "Loads persons (or, with --insurers, insurer registry rows) into the\n"
+    "database, each FILE as one import in one transaction: the same\n"
+    "validation and answer as POST /v1/persons:import.  FILE '-' is stdin.\n"
+    "The file is streamed: its size does not matter.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE          the database (env SHIKAKU_DB); created if absent\n"
+    "  --insurers         the files hold insurers, not persons\n"
+    "  --mode MODE        all_or_nothing (default: a bad line stores\n"
+    "                     nothing) or best_effort (good lines are kept)\n"
+    "  --format FORMAT    ndjson or csv; default from the extension (.csv,\n"
+    "                     .ndjson, .jsonl); needed for stdin\n"
+    "  --charset CHARSET  utf-8 (default; a BOM is allowed) or shift_jis\n"
+    "                     (CP932, as Excel saves CSV in Japan)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Prints each file's answer as one JSON line on stdout; on a terminal,\n"
+    "a progress bar on stderr, else one summary line per file.  Exit 0 when\n"
+    "every file was stored, 1 when one was refused (a bad line with\n"
+    "all_or_nothing, an individual number, a bad header) or failed, 2 on a\n"
+    "usage error.\n";
 
 struct import_cli {
 	const char *db;
@@ -430,9 +424,10 @@ static void import_progress(const char *name, size_t done, long long total,
 		for (i = 0; i < 30; i++)
 			bar[i] = i < filled ? '#' : '.';
 		bar[30] = '\0';
-		fprintf(stderr, "\r%.40s [%s] %3d%% %zu lines %.0f lines/s\033[K",
-			name, bar, (int)(100.0 * (double)done / (double)total),
-			lines, rate);
+		fprintf(stderr,
+			"\r%.40s [%s] %3d%% %zu lines %.0f lines/s\033[K", name,
+			bar, (int)(100.0 * (double)done / (double)total), lines,
+			rate);
 	} else {
 		fprintf(stderr, "\r%.40s %.1f MiB %zu lines %.0f lines/s\033[K",
 			name, (double)done / (1 << 20), lines, rate);
@@ -503,8 +498,8 @@ static int import_file(const struct import_cli *cli, const char *name)
 		now = monotonic_seconds();
 		if (cli->tty && now - last >= 0.1) {
 			last = now;
-			import_progress(name, done, total,
-					api_import_lines(im), now - start);
+			import_progress(name, done, total, api_import_lines(im),
+					now - start);
 		}
 	}
 	api_import_finish(im, &resp, &sum);
@@ -558,8 +553,9 @@ static int cmd_import(int argc, char *const argv[])
 			continue;
 		}
 		if (first_file >= 0)
-			return usage_error(usage_import,
-					   "import: flags come before the files");
+			return usage_error(
+			    usage_import,
+			    "import: flags come before the files");
 		if (strcmp(a, "--insurers") == 0) {
 			cli.opts.kind = API_IMPORT_INSURERS;
 			continue;
@@ -610,8 +606,8 @@ static int cmd_import(int argc, char *const argv[])
 		return usage_error(usage_import,
 				   "import: name at least one FILE ('-' = "
 				   "stdin)");
-	if (cli.opts.charset == API_IMPORT_SHIFT_JIS &&
-	    cli.format_given && cli.opts.format != API_IMPORT_CSV)
+	if (cli.opts.charset == API_IMPORT_SHIFT_JIS && cli.format_given &&
+	    cli.opts.format != API_IMPORT_CSV)
 		return usage_error(usage_import,
 				   "import: shift_jis is for CSV only");
 	/* The schema must exist before the import's own connection opens. */
@@ -630,8 +626,8 @@ static int cmd_import(int argc, char *const argv[])
 static int cmd_rules(int argc, char *const argv[])
 {
 	static const char *const names[5] = {
-		"provisional_end", "late_elderly_auto_age", "apply_margin_days",
-		"ecert_grace_months", "stale_after_days"};
+	    "provisional_end", "late_elderly_auto_age", "apply_margin_days",
+	    "ecert_grace_months", "stale_after_days"};
 	struct api_ruleset rs;
 	const struct rules_params *p = &rs.params;
 	char err[256];

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#define REQUEST_ID_MAX 64
+#define REQUEST_ID_MAX     64
 #define REQUEST_ID_NEW_LEN 26
 
 /* Writes a new id and its NUL into out (REQUEST_ID_NEW_LEN + 1 bytes) for
@@ -19,9 +19,9 @@ void request_id_new(char *out, double now);
 
 enum request_id_verdict {
 	REQUEST_ID_ACCEPTED = 0,
-	REQUEST_ID_ABSENT,               /* NULL */
-	REQUEST_ID_MALFORMED,            /* length or characters */
-	REQUEST_ID_INDIVIDUAL_NUMBER     /* never to be echoed or logged */
+	REQUEST_ID_ABSENT,           /* NULL */
+	REQUEST_ID_MALFORMED,        /* length or characters */
+	REQUEST_ID_INDIVIDUAL_NUMBER /* never to be echoed or logged */
 };
 
 /* Judges a caller's X-Request-Id (value borrowed, may be NULL). */

@@ -15,26 +15,26 @@
 #include "rules/rules.h"
 
 static const char usage[] =
-	"usage: shikakud rules diff --db FILE --rules NEW [--current FILE]\n"
-	"                           [--as-of DATE] [--facility ID] [--json]\n"
-	"\n"
-	"Decides every stored person under the parameters in force and under\n"
-	"the candidate rules file NEW, and reports who changes answer\n"
-	"(entitlement, or whether an application is required): the count of\n"
-	"each transition, then the list.  Changes nothing.\n"
-	"\n"
-	"flags:\n"
-	"  --db FILE       the database (env SHIKAKU_DB)\n"
-	"  --rules NEW     the candidate rules file (checked as `rules check`)\n"
-	"  --current FILE  the rules file in force (env SHIKAKU_RULES; default:\n"
-	"                  the built-in parameters)\n"
-	"  --as-of DATE    decide on this date (default: today in Asia/Tokyo)\n"
-	"  --facility ID   only this facility's persons\n"
-	"  --json          one JSON document on stdout instead of the table\n"
-	"  -h, --help      this text\n"
-	"\n"
-	"Exit 0 when the comparison ran (whatever it found), 1 on an error,\n"
-	"2 on a usage error.\n";
+    "usage: shikakud rules diff --db FILE --rules NEW [--current FILE]\n"
+    "                           [--as-of DATE] [--facility ID] [--json]\n"
+    "\n"
+    "Decides every stored person under the parameters in force and under\n"
+    "the candidate rules file NEW, and reports who changes answer\n"
+    "(entitlement, or whether an application is required): the count of\n"
+    "each transition, then the list.  Changes nothing.\n"
+    "\n"
+    "flags:\n"
+    "  --db FILE       the database (env SHIKAKU_DB)\n"
+    "  --rules NEW     the candidate rules file (checked as `rules check`)\n"
+    "  --current FILE  the rules file in force (env SHIKAKU_RULES; default:\n"
+    "                  the built-in parameters)\n"
+    "  --as-of DATE    decide on this date (default: today in Asia/Tokyo)\n"
+    "  --facility ID   only this facility's persons\n"
+    "  --json          one JSON document on stdout instead of the table\n"
+    "  -h, --help      this text\n"
+    "\n"
+    "Exit 0 when the comparison ran (whatever it found), 1 on an error,\n"
+    "2 on a usage error.\n";
 
 #define MAX_STATES (RULES_ENT_COUNT * 2)
 
@@ -129,8 +129,9 @@ static void print_json(const struct diff *df, const char *cur_src,
 				continue;
 			state_name(f, from, sizeof from);
 			state_name(t, to, sizeof to);
-			printf("%s{\"from\":\"%s\",\"to\":\"%s\",\"count\":%zu}",
-			       first ? "" : ",", from, to, df->counts[f][t]);
+			printf(
+			    "%s{\"from\":\"%s\",\"to\":\"%s\",\"count\":%zu}",
+			    first ? "" : ",", from, to, df->counts[f][t]);
 			first = false;
 		}
 	printf("],\"changes\":[");
@@ -248,8 +249,8 @@ int rules_diff_main(int argc, char *const argv[])
 	} else {
 		df.as_of = rules_date_tokyo((int64_t)time(NULL));
 	}
-	if (api_ruleset_load(cur_file && *cur_file ? cur_file : NULL, &cur,
-			     err, sizeof err) != 0 ||
+	if (api_ruleset_load(cur_file && *cur_file ? cur_file : NULL, &cur, err,
+			     sizeof err) != 0 ||
 	    api_ruleset_load(cand_file, &cand, err, sizeof err) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;

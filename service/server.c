@@ -66,11 +66,11 @@
 
 /* Connections let in beyond each limit to be told 503 rather than cut. */
 #define OVER_SLACK 16u
-#define IP_SLOTS 4096
+#define IP_SLOTS   4096
 
 struct ip_count {
 	unsigned char addr[16]; /* IPv4 in the first 4 bytes */
-	unsigned count;          /* 0 = free slot */
+	unsigned count;         /* 0 = free slot */
 };
 
 struct server {
@@ -97,12 +97,12 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn);
 
 enum refusal {
 	REFUSE_NONE = 0,
-	REFUSE_TOO_LARGE,        /* 413 */
+	REFUSE_TOO_LARGE,         /* 413 */
 	REFUSE_HEADERS_TOO_LARGE, /* 431 */
-	REFUSE_REPEATED_CT,      /* 400: Content-Type more than once */
-	REFUSE_REPEATED_CL,      /* 400: Content-Length more than once */
-	REFUSE_STREAM,           /* api_stream_open's refusal, in `early` */
-	REFUSE_OVERLOADED,       /* 503: over the connection limits */
+	REFUSE_REPEATED_CT,       /* 400: Content-Type more than once */
+	REFUSE_REPEATED_CL,       /* 400: Content-Length more than once */
+	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
+	REFUSE_OVERLOADED,        /* 503: over the connection limits */
 };
 
 struct request {
@@ -178,17 +178,17 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	req->n_query = rq->n_query;
 	req->query_overflow = rq->query_overflow;
 	req->content_type = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						  MHD_HTTP_HEADER_ACCEPT);
 	req->accept_language = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
 	req->if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_IF_MATCH);
 	req->if_none_match = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	req->authorization = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	req->request_id_is_individual_number = rq->id_is_individual_number;
 	req->request_id = rq->id;
 	req->now = rq->now;
@@ -222,7 +222,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 static bool declared_length(struct MHD_Connection *conn, size_t *out)
 {
 	const char *cl = MHD_lookup_connection_value(
-		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	size_t v = 0;
 
 	if (cl == NULL)
@@ -245,8 +245,7 @@ static bool declared_length(struct MHD_Connection *conn, size_t *out)
  * dropped: answering before would close the connection, and a client
  * still sending could miss the answer in the reset. */
 static void open_stream(struct server *srv, struct MHD_Connection *conn,
-			struct request *rq, const char *url,
-			const char *method)
+			struct request *rq, const char *url, const char *method)
 {
 	struct api_request req;
 
@@ -265,16 +264,15 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 }
 
 static void first_call(struct server *srv, struct MHD_Connection *conn,
-		       struct request *rq, const char *url,
-		       const char *method)
+		       struct request *rq, const char *url, const char *method)
 {
 	struct header_scan hs = {0};
 	size_t len;
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
-	request_id_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    "X-Request-Id"),
-			rq->now, rq->id, &rq->id_is_individual_number);
+	request_id_pick(
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
+	    rq->now, rq->id, &rq->id_is_individual_number);
 
 	if (hs.n_content_length > 1) {
 		rq->refusal = REFUSE_REPEATED_CL;
@@ -385,8 +383,7 @@ static void refuse(const struct server *srv, const struct request *rq,
 		snprintf(detail, sizeof detail,
 			 "The request header fields are larger than %zu bytes.",
 			 srv->cfg->max_header);
-		api_problem_simple(resp, 431,
-				   "request_header_fields_too_large",
+		api_problem_simple(resp, 431, "request_header_fields_too_large",
 				   "Request Header Fields Too Large", detail);
 		break;
 	case REFUSE_REPEATED_CT:
@@ -411,8 +408,7 @@ static void refuse(const struct server *srv, const struct request *rq,
 		}
 		break;
 	case REFUSE_STREAM:
-	case REFUSE_NONE:
-		break;
+	case REFUSE_NONE: break;
 	}
 }
 
@@ -423,7 +419,8 @@ static void log_request(const struct request *rq, const char *method,
 
 	if (rq->srv->app->metrics)
 		api_metrics_request(rq->srv->app->metrics, resp->route,
-				    resp->status, ms_since(&rq->start) / 1000.0);
+				    resp->status,
+				    ms_since(&rq->start) / 1000.0);
 
 	log_begin(&l, queued ? LOG_INFO : LOG_WARN, "request");
 	/* rq->id is never the caller's individual number: such a value was
@@ -452,7 +449,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 	rq->answered = true;
 	if (resp->body != NULL) {
 		r = MHD_create_response_from_buffer_with_free_callback(
-			resp->body_len, resp->body, free);
+		    resp->body_len, resp->body, free);
 		if (r != NULL)
 			resp->body = NULL; /* MHD frees it with the response */
 	} else {
@@ -465,9 +462,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					      resp->content_type) == MHD_YES;
 	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
-		ok &= MHD_add_response_header(r, resp->headers[i].name,
-					      resp->headers[i].value) ==
-		      MHD_YES;
+		ok &=
+		    MHD_add_response_header(r, resp->headers[i].name,
+					    resp->headers[i].value) == MHD_YES;
 	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
 	ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 				      "no-store") == MHD_YES;
@@ -585,8 +582,8 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe)
 	return "unknown";
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **req_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct server *srv = cls;
 	struct request *rq = *req_cls;
@@ -666,7 +663,7 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 static bool client_addr(struct MHD_Connection *conn, unsigned char out[16])
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	memset(out, 0, 16);
@@ -723,26 +720,24 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add(&srv->open_connections, 1);
-		slot1 = client_addr(conn, addr)
-				? ip_count_add(srv, addr, 1, 0)
-				: 0;
+		slot1 =
+		    client_addr(conn, addr) ? ip_count_add(srv, addr, 1, 0) : 0;
 		*socket_context = (void *)slot1;
 	} else {
 		atomic_fetch_sub(&srv->open_connections, 1);
 		ip_count_add(srv, NULL, -1, (uintptr_t)*socket_context);
 	}
 	if (srv->app->metrics)
-		api_metrics_connection(srv->app->metrics,
-				       code == MHD_CONNECTION_NOTIFY_STARTED
-					       ? 1
-					       : -1);
+		api_metrics_connection(
+		    srv->app->metrics,
+		    code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 /* Is this connection one of those let in over a limit? */
 static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	uintptr_t slot1 = ci ? (uintptr_t)ci->socket_context : 0;
 	unsigned per_ip = 0;
 
@@ -756,12 +751,11 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 	return per_ip > srv->cfg->max_per_ip;
 }
 
-struct server *server_start(const struct config *cfg,
-			    const struct api_app *app, char *err,
-			    size_t errlen)
+struct server *server_start(const struct config *cfg, const struct api_app *app,
+			    char *err, size_t errlen)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL},
@@ -788,8 +782,8 @@ struct server *server_start(const struct config *cfg,
 
 	if (cfg->tls_cert) {
 		srv->tls_cert = read_pem(cfg->tls_cert, err, errlen);
-		srv->tls_key = srv->tls_cert ? read_pem(cfg->tls_key, err, errlen)
-					     : NULL;
+		srv->tls_key =
+		    srv->tls_cert ? read_pem(cfg->tls_key, err, errlen) : NULL;
 		if (!srv->tls_key) {
 			free(srv->tls_cert);
 			free(srv);
@@ -804,23 +798,20 @@ struct server *server_start(const struct config *cfg,
 
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
 	srv->daemon = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, on_request, srv,
-		/* first, so that every message of the start goes through it */
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)(cfg->max_connections + OVER_SLACK),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)(cfg->max_per_ip + OVER_SLACK),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(cfg->max_header + POOL_SLACK),
-		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-		MHD_OPTION_ARRAY, tls,
-		MHD_OPTION_END);
+	    flags, cfg->port, NULL, NULL, on_request, srv,
+	    /* first, so that every message of the start goes through it */
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+	    (const struct sockaddr *)&cfg->addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)cfg->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)(cfg->max_connections + OVER_SLACK),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)(cfg->max_per_ip + OVER_SLACK),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(cfg->max_header + POOL_SLACK),
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
 			 "cannot listen on %s port %u (in use, not an address "

@@ -19,9 +19,8 @@ struct server;
  * cfg and app are borrowed and must outlive the server.  Returns a new
  * server (end it with server_stop), or NULL with a one-line message in
  * err. */
-struct server *server_start(const struct config *cfg,
-			    const struct api_app *app, char *err,
-			    size_t errlen);
+struct server *server_start(const struct config *cfg, const struct api_app *app,
+			    char *err, size_t errlen);
 
 /* The port really bound (the ephemeral one when cfg's port was 0). */
 uint16_t server_port(const struct server *srv);

@@ -73,11 +73,11 @@ static void error_codes(json_t *doc, char *out, size_t outlen)
 	size_t i, n = 0;
 
 	out[0] = '\0';
-	json_array_foreach (json_object_get(doc, "errors"), i, e)
-		n += (size_t)snprintf(out + n, outlen - n, "%s%s=%s",
-				      i ? " " : "",
-				      json_string_value(json_object_get(e, "field")),
-				      json_string_value(json_object_get(e, "code")));
+	json_array_foreach(json_object_get(doc, "errors"), i, e)
+		n += (size_t)snprintf(
+		    out + n, outlen - n, "%s%s=%s", i ? " " : "",
+		    json_string_value(json_object_get(e, "field")),
+		    json_string_value(json_object_get(e, "code")));
 }
 
 struct invalid_case {
@@ -87,43 +87,43 @@ struct invalid_case {
 };
 
 static const struct invalid_case invalid_cases[] = {
-	{"", 400, "=invalid_json"},
-	{"{\"person\": {", 400, "=invalid_json"},
-	{"[1]", 400, "=invalid_json"},
-	{"{\"person\": {}, \"person\": {}}", 400, "=invalid_json"},
-	{"{\"person\": {\"birth_date\": \"\xff\"}}", 400, "=invalid_json"},
-	{"{}", 422, "/person=missing_field"},
-	{"{\"person\": {\"birth_date\": null}}", 422,
-	 "/person/birth_date=invalid_type"},
-	{"{\"person\": {\"birth_date\": \"2025-02-29\", \"scheme\": \"x\", "
-	 "\"care_needs\": [\"dementia\", 3]}}",
-	 422,
-	 "/person/birth_date=invalid_date /person/scheme=invalid_enum "
-	 "/person/care_needs/1=invalid_type"},
-	{"{\"as_of\": \"2025-06-01\", \"person\": {\"birth_date\": "
-	 "\"2025-06-02\"}}",
-	 422, "/person/birth_date=invalid_date"},
-	{"{\"person\": {\"insurer_number\": \"138058\"}}", 422,
-	 "/person/insurer_number=invalid_insurer_number"},
-	{"{\"person\": {\"insurer_number\": \"4800001\"}}", 422,
-	 "/person/insurer_number=invalid_insurer_number"},
-	{"{\"person\": {\"insurer_number\": \"138057\", \"scheme\": "
-	 "\"kyokai\"}}",
-	 422, "/person/scheme=conflicting_fields"},
-	{"{\"person\": {\"certificate\": {\"basis\": \"application\"}}}", 422,
-	 "/person/certificate/status=missing_field"},
-	{"{\"person\": {\"certificate\": {\"status\": \"none\", \"valid_until\": "
-	 "\"2026-01-01\"}}}",
-	 422, "/person/certificate=conflicting_fields"},
-	{"{\"person\": {\"a/b~c\": 1}}", 422, "/person/a~1b~0c=unknown_field"},
-	{"{\"as_of\": 20250601, \"person\": {}, \"extra\": true}", 422,
-	 "/extra=unknown_field /as_of=invalid_type"},
-	{"{\"person\": {\"insurer_number\": \"1234 5678 9018\"}}", 422,
-	 "/person/insurer_number=individual_number_not_accepted"},
-	{"{\"person\": {\"x\": 123456789018}}", 422,
-	 "/person/x=individual_number_not_accepted"},
-	{"{\"person\": {\"123456789018\": \"held\"}}", 422,
-	 "/person=individual_number_not_accepted"},
+    {"", 400, "=invalid_json"},
+    {"{\"person\": {", 400, "=invalid_json"},
+    {"[1]", 400, "=invalid_json"},
+    {"{\"person\": {}, \"person\": {}}", 400, "=invalid_json"},
+    {"{\"person\": {\"birth_date\": \"\xff\"}}", 400, "=invalid_json"},
+    {"{}", 422, "/person=missing_field"},
+    {"{\"person\": {\"birth_date\": null}}", 422,
+     "/person/birth_date=invalid_type"},
+    {"{\"person\": {\"birth_date\": \"2025-02-29\", \"scheme\": \"x\", "
+     "\"care_needs\": [\"dementia\", 3]}}",
+     422,
+     "/person/birth_date=invalid_date /person/scheme=invalid_enum "
+     "/person/care_needs/1=invalid_type"},
+    {"{\"as_of\": \"2025-06-01\", \"person\": {\"birth_date\": "
+     "\"2025-06-02\"}}",
+     422, "/person/birth_date=invalid_date"},
+    {"{\"person\": {\"insurer_number\": \"138058\"}}", 422,
+     "/person/insurer_number=invalid_insurer_number"},
+    {"{\"person\": {\"insurer_number\": \"4800001\"}}", 422,
+     "/person/insurer_number=invalid_insurer_number"},
+    {"{\"person\": {\"insurer_number\": \"138057\", \"scheme\": "
+     "\"kyokai\"}}",
+     422, "/person/scheme=conflicting_fields"},
+    {"{\"person\": {\"certificate\": {\"basis\": \"application\"}}}", 422,
+     "/person/certificate/status=missing_field"},
+    {"{\"person\": {\"certificate\": {\"status\": \"none\", \"valid_until\": "
+     "\"2026-01-01\"}}}",
+     422, "/person/certificate=conflicting_fields"},
+    {"{\"person\": {\"a/b~c\": 1}}", 422, "/person/a~1b~0c=unknown_field"},
+    {"{\"as_of\": 20250601, \"person\": {}, \"extra\": true}", 422,
+     "/extra=unknown_field /as_of=invalid_type"},
+    {"{\"person\": {\"insurer_number\": \"1234 5678 9018\"}}", 422,
+     "/person/insurer_number=individual_number_not_accepted"},
+    {"{\"person\": {\"x\": 123456789018}}", 422,
+     "/person/x=individual_number_not_accepted"},
+    {"{\"person\": {\"123456789018\": \"held\"}}", 422,
+     "/person=individual_number_not_accepted"},
 };
 
 Test(api, invalid_bodies_give_every_error)
@@ -137,8 +137,8 @@ Test(api, invalid_bodies_give_every_error)
 		json_t *doc = evaluate(c->body, &resp);
 
 		cr_assert_not_null(doc, "case %zu: answer is JSON", i);
-		cr_expect_eq(resp.status, c->status, "case %zu: status %d",
-			     i, resp.status);
+		cr_expect_eq(resp.status, c->status, "case %zu: status %d", i,
+			     resp.status);
 		cr_expect_str_eq(resp.content_type, "application/problem+json");
 		error_codes(doc, codes, sizeof codes);
 		cr_expect_str_eq(codes, c->codes, "case %zu", i);
@@ -161,9 +161,9 @@ Test(api, problem_never_echoes_the_input)
 Test(api, decision_has_every_key)
 {
 	static const char *const keys[] = {
-		"decision_id", "evaluated_at", "as_of", "ruleset",
-		"registration", "certificate", "insurer", "missing_facts",
-		"reasons", "advice"};
+	    "decision_id",  "evaluated_at", "as_of",   "ruleset",
+	    "registration", "certificate",  "insurer", "missing_facts",
+	    "reasons",      "advice"};
 	struct api_response resp;
 	json_t *doc, *ins;
 	size_t i;
@@ -174,16 +174,18 @@ Test(api, decision_has_every_key)
 		       &resp);
 	cr_assert_eq(resp.status, 200);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		cr_expect_not_null(json_object_get(doc, keys[i]), "%s", keys[i]);
-	cr_expect_str_eq(json_string_value(json_object_get(doc, "evaluated_at")),
-			 "2025-06-01T09:00:00+09:00");
-	cr_expect_eq(strlen(json_string_value(json_object_get(doc, "decision_id"))),
-		     26);
+		cr_expect_not_null(json_object_get(doc, keys[i]), "%s",
+				   keys[i]);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(doc, "evaluated_at")),
+	    "2025-06-01T09:00:00+09:00");
+	cr_expect_eq(
+	    strlen(json_string_value(json_object_get(doc, "decision_id"))), 26);
 	ins = json_object_get(doc, "insurer");
 	cr_expect_str_eq(json_string_value(json_object_get(ins, "prefecture")),
 			 "東京都");
-	cr_expect_str_eq(json_string_value(json_object_get(ins, "prefecture_code")),
-			 "13");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(ins, "prefecture_code")), "13");
 	cr_expect(json_is_null(json_object_get(ins, "name")));
 	json_decref(doc);
 	api_response_fini(&resp);
@@ -208,10 +210,10 @@ static const char *first_reason_text(const struct call *c)
 	json_t *doc = call(c, &resp);
 
 	cr_assert_eq(resp.status, 200, "%s", resp.body);
-	snprintf(text, sizeof text, "%s",
-		 json_string_value(json_object_get(
-			 json_array_get(json_object_get(doc, "reasons"), 0),
-			 "text")));
+	snprintf(
+	    text, sizeof text, "%s",
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "reasons"), 0), "text")));
 	json_decref(doc);
 	api_response_fini(&resp);
 	return text;
@@ -289,8 +291,10 @@ Test(api, routes_methods_and_media_types)
 	json_decref(doc);
 	api_response_fini(&resp);
 
-	c = (struct call){.method = "POST", .path = "/v1/eligibility:evaluate",
-			  .body = "{}", .ct = "text/plain"};
+	c = (struct call){.method = "POST",
+			  .path = "/v1/eligibility:evaluate",
+			  .body = "{}",
+			  .ct = "text/plain"};
 	doc = call(&c, &resp);
 	cr_expect_eq(resp.status, 415);
 	json_decref(doc);
@@ -305,8 +309,10 @@ Test(api, routes_methods_and_media_types)
 
 Test(api, query_is_strict_and_scanned)
 {
-	struct call c = {.method = "GET", .path = "/v1/rules",
-			 .query = {{"lang", "123456789018"}}, .n_query = 1};
+	struct call c = {.method = "GET",
+			 .path = "/v1/rules",
+			 .query = {{"lang", "123456789018"}},
+			 .n_query = 1};
 	struct api_response resp;
 	char codes[256];
 	json_t *doc = call(&c, &resp);
@@ -334,16 +340,16 @@ Test(api, query_is_strict_and_scanned)
 
 Test(api, batch_keeps_order_and_isolates_errors)
 {
-	struct call c = {
-		.method = "POST",
-		.path = "/v1/eligibility:batch",
-		.ct = "application/json",
-		.body = "{\"as_of\": \"2025-06-01\", \"items\": ["
-			"{\"person\": {\"mynumber_card\": \"none\"}},"
-			"{\"person\": {\"mynumber_card\": \"maybe\"}},"
-			"{\"person_id\": \"r-1\"},"
-			"{\"person_id\": \"r-1\", \"person\": {}},"
-			"{\"person\": {}, \"as_of\": \"2025-01-01\"}]}"};
+	struct call c = {.method = "POST",
+			 .path = "/v1/eligibility:batch",
+			 .ct = "application/json",
+			 .body =
+			     "{\"as_of\": \"2025-06-01\", \"items\": ["
+			     "{\"person\": {\"mynumber_card\": \"none\"}},"
+			     "{\"person\": {\"mynumber_card\": \"maybe\"}},"
+			     "{\"person_id\": \"r-1\"},"
+			     "{\"person_id\": \"r-1\", \"person\": {}},"
+			     "{\"person\": {}, \"as_of\": \"2025-01-01\"}]}"};
 	struct api_response resp;
 	json_t *doc = call(&c, &resp), *results;
 	char codes[256];
@@ -351,11 +357,11 @@ Test(api, batch_keeps_order_and_isolates_errors)
 	cr_assert_eq(resp.status, 200, "%s", resp.body);
 	results = json_object_get(doc, "results");
 	cr_assert_eq(json_array_size(results), 5);
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_object_get(json_array_get(results, 0),
-						 "certificate"),
-				 "entitlement")),
-			 "ex_officio");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_array_get(results, 0), "certificate"),
+		"entitlement")),
+	    "ex_officio");
 	error_codes(json_object_get(json_array_get(results, 1), "error"), codes,
 		    sizeof codes);
 	cr_expect_str_eq(codes, "/items/1/person/mynumber_card=invalid_enum");
@@ -374,8 +380,10 @@ Test(api, batch_keeps_order_and_isolates_errors)
 
 Test(api, batch_limits)
 {
-	struct call c = {.method = "POST", .path = "/v1/eligibility:batch",
-			 .ct = "application/json", .body = "{\"items\": []}"};
+	struct call c = {.method = "POST",
+			 .path = "/v1/eligibility:batch",
+			 .ct = "application/json",
+			 .body = "{\"items\": []}"};
 	struct api_response resp;
 	json_t *doc = call(&c, &resp);
 	char *big;
@@ -388,7 +396,8 @@ Test(api, batch_limits)
 	big = malloc(1001 * 16 + 32);
 	n = (size_t)sprintf(big, "{\"items\": [");
 	for (i = 0; i < 1001; i++)
-		n += (size_t)sprintf(big + n, "%s{\"person\": {}}", i ? "," : "");
+		n += (size_t)sprintf(big + n, "%s{\"person\": {}}",
+				     i ? "," : "");
 	strcpy(big + n, "]}");
 	c.body = big;
 	doc = call(&c, &resp);
@@ -404,16 +413,16 @@ Test(api, ruleset_file_errors)
 		const char *content;
 		const char *needle; /* in the message; NULL = accepted */
 	} cases[] = {
-		{"{\"provisional_end\": \"2027-07-31\", "
-		 "\"late_elderly_auto_age\": null}",
-		 NULL},
-		{"{\"provisional_end\": \"2027-02-30\"}", "provisional_end"},
-		{"{\"nope\": 1}", "unknown parameter"},
-		{"{\"apply_margin_days\": -1}", "apply_margin_days"},
-		{"{\"apply_margin_days\": 1, \"apply_margin_days\": 2}",
-		 "not a readable"},
-		{"[]", "expected a JSON object"},
-		{"", "not a readable"},
+	    {"{\"provisional_end\": \"2027-07-31\", "
+	     "\"late_elderly_auto_age\": null}",
+	     NULL},
+	    {"{\"provisional_end\": \"2027-02-30\"}", "provisional_end"},
+	    {"{\"nope\": 1}", "unknown parameter"},
+	    {"{\"apply_margin_days\": -1}", "apply_margin_days"},
+	    {"{\"apply_margin_days\": 1, \"apply_margin_days\": 2}",
+	     "not a readable"},
+	    {"[]", "expected a JSON object"},
+	    {"", "not a readable"},
 	};
 	char path[] = "/tmp/shikaku-rules-XXXXXX", err[300];
 	struct api_ruleset rs;
@@ -429,14 +438,16 @@ Test(api, ruleset_file_errors)
 		fclose(f);
 		err[0] = '\0';
 		if (!cases[i].needle) {
-			cr_expect_eq(api_ruleset_load(path, &rs, err, sizeof err),
-				     0, "%s", err);
+			cr_expect_eq(
+			    api_ruleset_load(path, &rs, err, sizeof err), 0,
+			    "%s", err);
 			cr_expect_eq(rs.params.late_elderly_auto_age, -1);
 			cr_expect_str_eq(rs.source[0], path);
 			cr_expect_str_eq(rs.source[2], "default");
 		} else {
-			cr_expect_eq(api_ruleset_load(path, &rs, err, sizeof err),
-				     -1, "case %zu", i);
+			cr_expect_eq(
+			    api_ruleset_load(path, &rs, err, sizeof err), -1,
+			    "case %zu", i);
 			cr_expect_not_null(strstr(err, cases[i].needle),
 					   "case %zu: %s", i, err);
 		}
@@ -468,17 +479,17 @@ Test(api, texts_carry_the_dates_not_field_names)
 {
 	struct api_response resp;
 	json_t *doc = evaluate(
-		"{\"as_of\": \"2025-06-01\", \"person\": {\"mynumber_card\": "
-		"\"held\", \"insurance_registration\": \"registered\", "
-		"\"care_needs\": [\"elderly\"], \"legacy_card_expiry\": "
-		"\"2025-07-31\"}}",
-		&resp);
+	    "{\"as_of\": \"2025-06-01\", \"person\": {\"mynumber_card\": "
+	    "\"held\", \"insurance_registration\": \"registered\", "
+	    "\"care_needs\": [\"elderly\"], \"legacy_card_expiry\": "
+	    "\"2025-07-31\"}}",
+	    &resp);
 	json_t *a;
 	size_t i;
 	bool seen = false;
 
 	cr_assert_eq(resp.status, 200);
-	json_array_foreach (json_object_get(doc, "advice"), i, a) {
+	json_array_foreach(json_object_get(doc, "advice"), i, a) {
 		const char *t = json_string_value(json_object_get(a, "text"));
 
 		cr_expect_null(strchr(t, '{'), "placeholder left in %s", t);
@@ -494,7 +505,8 @@ Test(api, text_render_outside_a_decision)
 {
 	char out[128];
 
-	api_text_render(out, sizeof out, "by {apply_by}, until {provisional_end}, {auto_age}+",
+	api_text_render(out, sizeof out,
+			"by {apply_by}, until {provisional_end}, {auto_age}+",
 			NULL, &ruleset.params);
 	cr_expect_str_eq(out, "by apply_by, until 2026-07-31, 85+");
 }

@@ -94,8 +94,7 @@ static long long count(const char *sql)
 	sqlite3_stmt *s = NULL;
 	long long n;
 
-	cr_assert_eq(sqlite3_prepare_v2(conn->h, sql, -1, &s, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(conn->h, sql, -1, &s, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
 	n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -117,7 +116,7 @@ Test(audit, time_format)
 
 Test(audit, the_tables_hold_only_the_listed_columns)
 {
-	static const char *const want[] = {"seq",    "time",	   "key_id",
+	static const char *const want[] = {"seq",        "time",   "key_id",
 					   "request_id", "method", "route",
 					   "person_ids", "status"};
 	sqlite3_stmt *s = NULL;
@@ -147,7 +146,7 @@ Test(audit, the_tables_hold_only_the_listed_columns)
 
 /* ---- the asynchronous writer -------------------------------------------- */
 
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 500
 
 struct worker {
@@ -227,8 +226,10 @@ Test(audit, records_from_many_threads_are_all_written_by_stop)
 
 Test(audit, flush_makes_records_visible_while_running)
 {
-	struct audit_record r = {.request_id = "r1", .method = "PUT",
-				 .route = "/v1/persons/{id}", .status = 201};
+	struct audit_record r = {.request_id = "r1",
+				 .method = "PUT",
+				 .route = "/v1/persons/{id}",
+				 .status = 201};
 	const char *ids[] = {"alice"};
 	struct audit_log_stats st;
 	struct audit_log *log;
@@ -267,7 +268,7 @@ Test(audit, start_fails_on_an_unmigrated_file)
 /* ---- rows, filters, pages ------------------------------------------------- */
 
 /* 2025-06-01T09:00:00.000+09:00 */
-#define T0 1748736000000LL
+#define T0  1748736000000LL
 #define DAY 86400000LL
 
 static void insert(int64_t ms, const char *key, const char *rid,
@@ -290,10 +291,10 @@ static void fixture(void)
 {
 	const char *a[] = {"alice"}, *b[] = {"bob"}, *ab[] = {"alice", "bob"};
 
-	insert(T0, "aaaaaaaaaaaa", "r1", a, 1, 200);          /* 06-01 */
-	insert(T0 + DAY, "bbbbbbbbbbbb", "r2", b, 1, 404);    /* 06-02 */
+	insert(T0, "aaaaaaaaaaaa", "r1", a, 1, 200);            /* 06-01 */
+	insert(T0 + DAY, "bbbbbbbbbbbb", "r2", b, 1, 404);      /* 06-02 */
 	insert(T0 + 2 * DAY, "aaaaaaaaaaaa", "r3", ab, 2, 200); /* 06-03 */
-	insert(T0 + 3 * DAY, NULL, "r4", NULL, 0, 200);       /* 06-04 */
+	insert(T0 + 3 * DAY, NULL, "r4", NULL, 0, 200);         /* 06-04 */
 }
 
 Test(audit, filters_by_person_key_and_time)
@@ -462,8 +463,10 @@ Test(audit, retention_zero_keeps_everything)
 
 Test(audit, expire_in_chunks)
 {
-	struct audit_record r = {.request_id = "r", .method = "GET",
-				 .route = "/v1/persons", .status = 200};
+	struct audit_record r = {.request_id = "r",
+				 .method = "GET",
+				 .route = "/v1/persons",
+				 .status = 200};
 	static struct audit_record many[12000];
 	char before[32];
 	long long deleted = 0;
@@ -520,7 +523,7 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 static const char *first_code(json_t *doc)
 {
 	return json_string_value(json_object_get(
-		json_array_get(json_object_get(doc, "errors"), 0), "code"));
+	    json_array_get(json_object_get(doc, "errors"), 0), "code"));
 }
 
 Test(audit, api_lists_pages_and_filters)
@@ -549,12 +552,12 @@ Test(audit, api_lists_pages_and_filters)
 			 "/v1/persons/{id}");
 	cr_assert_eq(json_array_size(json_object_get(it, "person_ids")), 2);
 	cr_assert_str_eq(json_string_value(json_array_get(
-				 json_object_get(it, "person_ids"), 1)),
+			     json_object_get(it, "person_ids"), 1)),
 			 "bob");
 	cr_assert_eq(json_integer_value(json_object_get(it, "status")), 200);
 	cr_assert_eq(json_object_size(it), 8);
-	cr_assert(json_is_null(json_object_get(
-		json_array_get(items, 3), "key_id")));
+	cr_assert(
+	    json_is_null(json_object_get(json_array_get(items, 3), "key_id")));
 	cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
 	json_decref(doc);
 
@@ -601,21 +604,21 @@ Test(audit, api_refuses_bad_values)
 	static const struct {
 		const char *key, *value, *code;
 	} cases[] = {
-		{"person_id", "a b", "invalid_person_id"},
-		{"person_id", "", "invalid_person_id"},
-		{"since", "2025-02-30", "invalid_date"},
-		{"since", "2025-06-01T24:00:00", "invalid_date"},
-		{"until", "2025-06-01T10:00", "invalid_date"},
-		{"until", "2025-06-01T10:00:00+9", "invalid_date"},
-		{"until", "2025-06-01T10:00:00.", "invalid_date"},
-		{"since", "yesterday", "invalid_date"},
-		{"limit", "0", "invalid_type"},
-		{"limit", "1001", "invalid_type"},
-		{"limit", "ten", "invalid_type"},
-		{"cursor", "abc", "invalid_type"},
-		{"cursor", "0", "invalid_type"},
-		{"key_id", "AAAAAAAAAAAA", "invalid_type"},
-		{"key_id", "aaaa", "invalid_type"},
+	    {"person_id", "a b", "invalid_person_id"},
+	    {"person_id", "", "invalid_person_id"},
+	    {"since", "2025-02-30", "invalid_date"},
+	    {"since", "2025-06-01T24:00:00", "invalid_date"},
+	    {"until", "2025-06-01T10:00", "invalid_date"},
+	    {"until", "2025-06-01T10:00:00+9", "invalid_date"},
+	    {"until", "2025-06-01T10:00:00.", "invalid_date"},
+	    {"since", "yesterday", "invalid_date"},
+	    {"limit", "0", "invalid_type"},
+	    {"limit", "1001", "invalid_type"},
+	    {"limit", "ten", "invalid_type"},
+	    {"cursor", "abc", "invalid_type"},
+	    {"cursor", "0", "invalid_type"},
+	    {"key_id", "AAAAAAAAAAAA", "invalid_type"},
+	    {"key_id", "aaaa", "invalid_type"},
 	};
 	struct api_kv q[1];
 	json_t *doc;
@@ -635,8 +638,10 @@ Test(audit, api_refuses_bad_values)
 
 Test(audit, a_busy_database_delays_records_but_loses_none)
 {
-	struct audit_record r = {.request_id = "r1", .method = "GET",
-				 .route = "/v1/persons/{id}", .status = 200};
+	struct audit_record r = {.request_id = "r1",
+				 .method = "GET",
+				 .route = "/v1/persons/{id}",
+				 .status = 200};
 	struct audit_log_stats st;
 	struct audit_log *log;
 	char err[256];
@@ -644,8 +649,7 @@ Test(audit, a_busy_database_delays_records_but_loses_none)
 	log = audit_log_start(path, 0, err, sizeof err);
 	cr_assert_not_null(log, "%s", err);
 	/* Another writer holds the database. */
-	cr_assert_eq(sqlite3_exec(conn->h, "BEGIN IMMEDIATE", NULL, NULL,
-				  NULL),
+	cr_assert_eq(sqlite3_exec(conn->h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 		     SQLITE_OK);
 	cr_assert_eq(audit_log_record(log, &r), 0);
 	cr_assert_eq(audit_log_flush(log, 300), -1);

@@ -181,7 +181,7 @@ static void full_person(struct db_person *p, const char *id)
 
 static enum db_put_outcome put(struct db_person *p, double now)
 {
-	enum db_put_outcome o = (enum db_put_outcome)-1;
+	enum db_put_outcome o = (enum db_put_outcome) - 1;
 
 	cr_assert_eq(db_person_put(conn, p, NULL, false, false, now, &o),
 		     DB_OK);
@@ -275,11 +275,11 @@ Test(db, certificate_round_trips)
 		enum rules_cert_status status;
 		enum rules_cert_basis basis;
 	} cases[] = {
-		{RULES_CERT_NONE, RULES_BASIS_UNKNOWN},
-		{RULES_CERT_APPLIED, RULES_BASIS_UNKNOWN},
-		{RULES_CERT_ISSUED, RULES_BASIS_APPLICATION},
-		{RULES_CERT_ISSUED, RULES_BASIS_EX_OFFICIO},
-		{RULES_CERT_ISSUED, RULES_BASIS_PROVISIONAL},
+	    {RULES_CERT_NONE, RULES_BASIS_UNKNOWN},
+	    {RULES_CERT_APPLIED, RULES_BASIS_UNKNOWN},
+	    {RULES_CERT_ISSUED, RULES_BASIS_APPLICATION},
+	    {RULES_CERT_ISSUED, RULES_BASIS_EX_OFFICIO},
+	    {RULES_CERT_ISSUED, RULES_BASIS_PROVISIONAL},
 	};
 	struct db_person p, got;
 	size_t i;
@@ -366,12 +366,12 @@ Test(db, if_match_and_create_only)
 		bool create_only;
 		enum db_result want;
 	} cases[] = {
-		{"0000000000000000", false, DB_PRECONDITION},
-		{"", false, DB_PRECONDITION}, /* empty list: nothing matches */
-		{NULL, true, DB_PRECONDITION},
-		{"*", true, DB_PRECONDITION},
-		{"*", false, DB_OK},
-		{NULL, false, DB_OK},
+	    {"0000000000000000", false, DB_PRECONDITION},
+	    {"", false, DB_PRECONDITION}, /* empty list: nothing matches */
+	    {NULL, true, DB_PRECONDITION},
+	    {"*", true, DB_PRECONDITION},
+	    {"*", false, DB_OK},
+	    {NULL, false, DB_OK},
 	};
 	struct db_person p, q, got;
 	enum db_put_outcome o;
@@ -423,12 +423,11 @@ Test(db, if_match_and_create_only)
 	/* If-None-Match with tags: fails only on the stored one. */
 	cr_assert_eq(db_person_get(conn, "pre-1", &got), DB_OK);
 	full_person(&p, "pre-1");
-	cr_assert_eq(db_person_put_if(conn, &p, NULL, got.etag, false, NOW,
-				      &o),
+	cr_assert_eq(db_person_put_if(conn, &p, NULL, got.etag, false, NOW, &o),
 		     DB_PRECONDITION);
 	full_person(&p, "pre-1");
-	cr_assert_eq(db_person_put_if(conn, &p, NULL, "bbbbbbbbbbbbbbbb",
-				      false, NOW, &o),
+	cr_assert_eq(db_person_put_if(conn, &p, NULL, "bbbbbbbbbbbbbbbb", false,
+				      NOW, &o),
 		     DB_OK);
 }
 
@@ -488,8 +487,8 @@ Test(db, list_order_facility_and_cursor)
 	static const struct {
 		const char *id, *facility;
 	} rows[] = {
-		{"c", "f1"}, {"a", "f2"}, {"e", "f1"}, {"b", ""},
-		{"d", "f1"}, {"A", "f2"}, {"a.1", "f1"},
+	    {"c", "f1"}, {"a", "f2"}, {"e", "f1"},   {"b", ""},
+	    {"d", "f1"}, {"A", "f2"}, {"a.1", "f1"},
 	};
 	struct collect c;
 	struct db_person p;
@@ -505,8 +504,7 @@ Test(db, list_order_facility_and_cursor)
 	}
 	/* All, in person_id (byte) order. */
 	memset(&c, 0, sizeof c);
-	cr_assert_eq(db_person_list(conn, NULL, "", 100, collect_row, &c,
-				    last),
+	cr_assert_eq(db_person_list(conn, NULL, "", 100, collect_row, &c, last),
 		     DB_OK);
 	cr_assert_eq(c.n, 7);
 	cr_assert_str_eq(c.ids[0], "A");
@@ -583,7 +581,8 @@ Test(db, insurer_put_get)
 	db_insurer_init(&ins);
 	snprintf(ins.number, sizeof ins.number, "06132013");
 	snprintf(ins.name_ja, sizeof ins.name_ja, "テスト健康保険組合");
-	snprintf(ins.name_en, sizeof ins.name_en, "Test Health Insurance Society");
+	snprintf(ins.name_en, sizeof ins.name_en,
+		 "Test Health Insurance Society");
 	ins.scheme = RULES_SCHEME_SOCIETY;
 	ins.prefecture = 13;
 	snprintf(ins.phone, sizeof ins.phone, "03-0000-0000");

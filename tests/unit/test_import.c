@@ -115,7 +115,7 @@ static json_t *rejected_line(json_t *doc, json_int_t line)
 	json_t *list = json_object_get(doc, "rejected"), *e;
 	size_t i;
 
-	json_array_foreach (list, i, e)
+	json_array_foreach(list, i, e)
 		if (json_integer_value(json_object_get(e, "line")) == line)
 			return e;
 	return NULL;
@@ -131,8 +131,8 @@ static void expect_rejected(json_t *doc, json_int_t line, const char *field,
 	err = json_array_get(json_object_get(e, "errors"), 0);
 	cr_expect_str_eq(json_string_value(json_object_get(err, "field")),
 			 field, "line %lld", (long long)line);
-	cr_expect_str_eq(json_string_value(json_object_get(err, "code")),
-			 code, "line %lld", (long long)line);
+	cr_expect_str_eq(json_string_value(json_object_get(err, "code")), code,
+			 "line %lld", (long long)line);
 }
 
 /* Reads a stored person (false when absent). */
@@ -163,33 +163,29 @@ struct csv_case {
 };
 
 static const struct csv_case csv_cases[] = {
-	{"plain LF", "person_id,display_name\nb,Bob\n", "Bob", 1, 1, 0},
-	{"CRLF", "person_id,display_name\r\nb,Bob\r\n", "Bob", 1, 1, 0},
-	{"no final newline", "person_id,display_name\nb,Bob", "Bob", 1, 1,
-	 0},
-	{"UTF-8 BOM", "\xef\xbb\xbfperson_id,display_name\r\nb,Bob\r\n",
-	 "Bob", 1, 1, 0},
-	{"quoted comma", "person_id,display_name\nb,\"Smith, Bob\"\n",
-	 "Smith, Bob", 1, 1, 0},
-	{"doubled quotes",
-	 "person_id,display_name\nb,\"He said \"\"hi\"\"\"\n",
-	 "He said \"hi\"", 1, 1, 0},
-	{"quoted header", "\"person_id\",\"display_name\"\nb,Bob\n", "Bob",
-	 1, 1, 0},
-	{"embedded newline is one record (a control character: rejected)",
-	 "person_id,display_name\na,\"x\r\ny\"\nb,Bob\n", "Bob", 2, 1, 1},
-	{"blank lines skipped", "person_id,display_name\n\nb,Bob\n\n,\n",
-	 "Bob", 1, 1, 0},
-	{"empty cell is absent", "person_id,display_name,birth_date\nb,,\n",
-	 "", 1, 1, 0},
-	{"missing trailing cells", "person_id,display_name,birth_date\nb\n",
-	 "", 1, 1, 0},
-	{"trailing empty cells beyond the header", "person_id\nb,,\n", "", 1,
-	 1, 0},
-	{"UTF-8 text", "person_id,display_name\nb,山田 太郎\n", "山田 太郎", 1,
-	 1, 0},
-	{"CR only line ends", "person_id,display_name\rb,Bob\r", "Bob", 1, 1,
-	 0},
+    {"plain LF", "person_id,display_name\nb,Bob\n", "Bob", 1, 1, 0},
+    {"CRLF", "person_id,display_name\r\nb,Bob\r\n", "Bob", 1, 1, 0},
+    {"no final newline", "person_id,display_name\nb,Bob", "Bob", 1, 1, 0},
+    {"UTF-8 BOM", "\xef\xbb\xbfperson_id,display_name\r\nb,Bob\r\n", "Bob", 1,
+     1, 0},
+    {"quoted comma", "person_id,display_name\nb,\"Smith, Bob\"\n", "Smith, Bob",
+     1, 1, 0},
+    {"doubled quotes", "person_id,display_name\nb,\"He said \"\"hi\"\"\"\n",
+     "He said \"hi\"", 1, 1, 0},
+    {"quoted header", "\"person_id\",\"display_name\"\nb,Bob\n", "Bob", 1, 1,
+     0},
+    {"embedded newline is one record (a control character: rejected)",
+     "person_id,display_name\na,\"x\r\ny\"\nb,Bob\n", "Bob", 2, 1, 1},
+    {"blank lines skipped", "person_id,display_name\n\nb,Bob\n\n,\n", "Bob", 1,
+     1, 0},
+    {"empty cell is absent", "person_id,display_name,birth_date\nb,,\n", "", 1,
+     1, 0},
+    {"missing trailing cells", "person_id,display_name,birth_date\nb\n", "", 1,
+     1, 0},
+    {"trailing empty cells beyond the header", "person_id\nb,,\n", "", 1, 1, 0},
+    {"UTF-8 text", "person_id,display_name\nb,山田 太郎\n", "山田 太郎", 1, 1,
+     0},
+    {"CR only line ends", "person_id,display_name\rb,Bob\r", "Bob", 1, 1, 0},
 };
 
 Test(import, csv_parsing_table)
@@ -199,8 +195,7 @@ Test(import, csv_parsing_table)
 	for (i = 0; i < sizeof csv_cases / sizeof csv_cases[0]; i++) {
 		const struct csv_case *k = &csv_cases[i];
 		struct api_import_opts o = opts(
-			API_IMPORT_PERSONS, API_IMPORT_CSV,
-			API_IMPORT_BEST_EFFORT);
+		    API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 		struct db_person p;
 		char path[128];
 		json_t *doc;
@@ -209,8 +204,7 @@ Test(import, csv_parsing_table)
 		db_new(path, sizeof path);
 		doc = run_str(path, &o, k->input, &status);
 		cr_expect_eq(status, 200, "%s: status %d", k->name, status);
-		cr_expect_eq(num(doc, "lines"), k->lines, "%s: lines",
-			     k->name);
+		cr_expect_eq(num(doc, "lines"), k->lines, "%s: lines", k->name);
 		cr_expect_eq(num(doc, "inserted"), k->inserted, "%s: inserted",
 			     k->name);
 		cr_expect_eq(num(doc, "rejected_total"), k->rejected,
@@ -224,8 +218,8 @@ Test(import, csv_parsing_table)
 
 Test(import, csv_line_numbers_count_records_header_and_blank_lines)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
@@ -248,8 +242,8 @@ Test(import, csv_line_numbers_count_records_header_and_blank_lines)
 
 Test(import, csv_columns_map_to_the_person_object)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_ALL_OR_NOTHING);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_ALL_OR_NOTHING);
 	struct db_person p;
 	char path[128];
 	json_t *doc;
@@ -266,9 +260,8 @@ Test(import, csv_columns_map_to_the_person_object)
 	cr_assert(person_get(path, "p1", &p));
 	/* numbers stay strings: the leading zero is kept */
 	cr_expect_str_eq(p.facts.insurer_number, "01040013");
-	cr_expect_eq(p.facts.care_needs,
-		     (1u << RULES_NEED_ELDERLY) |
-			     (1u << RULES_NEED_PIN_DIFFICULTY));
+	cr_expect_eq(p.facts.care_needs, (1u << RULES_NEED_ELDERLY) |
+					     (1u << RULES_NEED_PIN_DIFFICULTY));
 	cr_expect_eq(p.facts.cert_status, RULES_CERT_ISSUED);
 	cr_expect_eq(p.facts.cert_basis, RULES_BASIS_APPLICATION);
 	json_decref(doc);
@@ -276,8 +269,8 @@ Test(import, csv_columns_map_to_the_person_object)
 
 Test(import, csv_certificate_without_status_is_missing_field)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
@@ -292,8 +285,8 @@ Test(import, csv_certificate_without_status_is_missing_field)
 
 Test(import, csv_unterminated_quote_rejects_the_last_record)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
@@ -311,8 +304,8 @@ Test(import, csv_unterminated_quote_rejects_the_last_record)
 
 Test(import, csv_unknown_header_refuses_the_whole_import)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	struct db_person p;
 	char path[128];
 	json_t *doc, *errs;
@@ -327,23 +320,23 @@ Test(import, csv_unknown_header_refuses_the_whole_import)
 	errs = json_object_get(doc, "errors");
 	cr_assert_eq(json_array_size(errs), 2, "%s",
 		     json_dumps(doc, JSON_COMPACT));
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_array_get(errs, 0), "field")),
+	cr_expect_str_eq(json_string_value(
+			     json_object_get(json_array_get(errs, 0), "field")),
 			 "/header/2");
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_array_get(errs, 0), "code")),
-			 "unknown_field");
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_array_get(errs, 1), "code")),
-			 "conflicting_fields");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_array_get(errs, 0), "code")),
+	    "unknown_field");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_array_get(errs, 1), "code")),
+	    "conflicting_fields");
 	cr_expect_not(person_get(path, "b", &p));
 	json_decref(doc);
 }
 
 Test(import, csv_header_without_person_id)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
@@ -351,11 +344,10 @@ Test(import, csv_header_without_person_id)
 	db_new(path, sizeof path);
 	doc = run_str(path, &o, "display_name\nBob\n", &status);
 	cr_expect_eq(status, 422);
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(doc, "errors"),
-						0),
-				 "code")),
-			 "missing_field");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "errors"), 0), "code")),
+	    "missing_field");
 	json_decref(doc);
 }
 
@@ -363,23 +355,23 @@ Test(import, csv_header_without_person_id)
 
 Test(import, ndjson_lines_blank_crlf_and_errors)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
 	db_new(path, sizeof path);
 	doc = run_str(path, &o,
-		      "{\"person_id\":\"a\"}\r\n"              /* 1 */
-		      "\r\n"                                   /* 2 */
-		      "   \n"                                  /* 3 */
-		      "{\"person_id\":\"b\",\"bogus\":1}\n"    /* 4 */
-		      "{\"birth_date\":\"1950-01-01\"}\n"      /* 5 */
-		      "{\"person_id\":\"c\"\n"                 /* 6 */
-		      "[1]\n"                                  /* 7 */
+		      "{\"person_id\":\"a\"}\r\n"                   /* 1 */
+		      "\r\n"                                        /* 2 */
+		      "   \n"                                       /* 3 */
+		      "{\"person_id\":\"b\",\"bogus\":1}\n"         /* 4 */
+		      "{\"birth_date\":\"1950-01-01\"}\n"           /* 5 */
+		      "{\"person_id\":\"c\"\n"                      /* 6 */
+		      "[1]\n"                                       /* 7 */
 		      "{\"person_id\":\"d\",\"person_id\":\"d\"}\n" /* 8 */
-		      "{\"person_id\":\"e\"}",                 /* 9 */
+		      "{\"person_id\":\"e\"}",                      /* 9 */
 		      &status);
 	cr_expect_eq(status, 200);
 	cr_expect_eq(num(doc, "lines"), 7);
@@ -390,17 +382,17 @@ Test(import, ndjson_lines_blank_crlf_and_errors)
 	expect_rejected(doc, 7, "", "invalid_type");
 	expect_rejected(doc, 8, "", "invalid_json");
 	cr_expect_str_eq(json_string_value(json_object_get(
-				 rejected_line(doc, 4), "person_id")),
+			     rejected_line(doc, 4), "person_id")),
 			 "b");
-	cr_expect(json_is_null(
-		json_object_get(rejected_line(doc, 5), "person_id")));
+	cr_expect(
+	    json_is_null(json_object_get(rejected_line(doc, 5), "person_id")));
 	json_decref(doc);
 }
 
 Test(import, long_line_is_rejected_not_fatal)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	size_t pad = API_IMPORT_LINE_MAX + 100, len;
 	char path[128], *data;
 	json_t *doc;
@@ -451,11 +443,11 @@ static char *to_cp932(const char *utf8, size_t *outlen)
 	return out;
 }
 
-#define SJIS_CSV                                                             \
-	"person_id,display_name,care_needs\r\n"                              \
-	"s1,山田 太郎,elderly\r\n"                                           \
-	"s2,\"ソフト表示, 能力\",dementia\r\n" /* trail bytes 0x5C */        \
-	"s3,髙橋 﨑,\r\n"                     /* CP932 extensions */         \
+#define SJIS_CSV                                                               \
+	"person_id,display_name,care_needs\r\n"                                \
+	"s1,山田 太郎,elderly\r\n"                                         \
+	"s2,\"ソフト表示, 能力\",dementia\r\n" /* trail bytes 0x5C */          \
+	"s3,髙橋 﨑,\r\n"                      /* CP932 extensions */          \
 	"s4,ｶﾀｶﾅ,bogus\r\n"
 
 struct chunk_case {
@@ -467,22 +459,22 @@ struct chunk_case {
 };
 
 static const struct chunk_case chunk_cases[] = {
-	{"csv", API_IMPORT_CSV, false,
-	 "\xef\xbb\xbfperson_id,display_name,care_needs\r\n"
-	 "a,\"Smith, \"\"Bob\"\"\",elderly;dementia\r\n"
-	 "b,山田,\r\n\r\n"
-	 "c,\"two\r\nlines\",\r\n"
-	 "d,x,bogus\r\n"
-	 "e,\"end\"",
-	 2},
-	{"ndjson", API_IMPORT_NDJSON, false,
-	 "\xef\xbb\xbf{\"person_id\":\"a\",\"display_name\":\"山田 太郎\"}\r\n"
-	 "\n"
-	 "{\"person_id\":\"b\",\"care_needs\":[\"elderly\"]}\n"
-	 "{\"person_id\":\"c\",\"birth_date\":\"bad\"}\n"
-	 "{\"person_id\":\"d\"}",
-	 1},
-	{"shift_jis csv", API_IMPORT_CSV, true, SJIS_CSV, 1},
+    {"csv", API_IMPORT_CSV, false,
+     "\xef\xbb\xbfperson_id,display_name,care_needs\r\n"
+     "a,\"Smith, \"\"Bob\"\"\",elderly;dementia\r\n"
+     "b,山田,\r\n\r\n"
+     "c,\"two\r\nlines\",\r\n"
+     "d,x,bogus\r\n"
+     "e,\"end\"",
+     2},
+    {"ndjson", API_IMPORT_NDJSON, false,
+     "\xef\xbb\xbf{\"person_id\":\"a\",\"display_name\":\"山田 太郎\"}\r\n"
+     "\n"
+     "{\"person_id\":\"b\",\"care_needs\":[\"elderly\"]}\n"
+     "{\"person_id\":\"c\",\"birth_date\":\"bad\"}\n"
+     "{\"person_id\":\"d\"}",
+     1},
+    {"shift_jis csv", API_IMPORT_CSV, true, SJIS_CSV, 1},
 };
 
 Test(import, chunk_boundaries_do_not_matter)
@@ -492,8 +484,8 @@ Test(import, chunk_boundaries_do_not_matter)
 
 	for (i = 0; i < sizeof chunk_cases / sizeof chunk_cases[0]; i++) {
 		const struct chunk_case *c = &chunk_cases[i];
-		struct api_import_opts o = opts(API_IMPORT_PERSONS, c->format,
-						API_IMPORT_BEST_EFFORT);
+		struct api_import_opts o =
+		    opts(API_IMPORT_PERSONS, c->format, API_IMPORT_BEST_EFFORT);
 		char *bytes = NULL;
 		json_t *first = NULL;
 
@@ -511,22 +503,20 @@ Test(import, chunk_boundaries_do_not_matter)
 			db_new(path, sizeof path);
 			doc = run(path, &o, bytes ? bytes : c->input, len,
 				  chunks[k], &status);
-			cr_expect_eq(status, 200, "%s/%zu", c->name,
-				     chunks[k]);
+			cr_expect_eq(status, 200, "%s/%zu", c->name, chunks[k]);
 			if (!first) {
 				first = doc;
 				continue;
 			}
 			cr_expect(json_equal(first, doc),
-				  "%s: chunks of %zu differ: %s vs %s",
-				  c->name, chunks[k],
-				  json_dumps(doc, JSON_COMPACT),
+				  "%s: chunks of %zu differ: %s vs %s", c->name,
+				  chunks[k], json_dumps(doc, JSON_COMPACT),
 				  json_dumps(first, JSON_COMPACT));
 			json_decref(doc);
 		}
 		cr_expect_eq(num(first, "rejected_total"), c->rejected,
-			     "%s: %s",
-			     c->name, json_dumps(first, JSON_COMPACT));
+			     "%s: %s", c->name,
+			     json_dumps(first, JSON_COMPACT));
 		json_decref(first);
 		free(bytes);
 	}
@@ -534,8 +524,8 @@ Test(import, chunk_boundaries_do_not_matter)
 
 Test(import, shift_jis_text_is_converted)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	struct db_person p;
 	char path[128], *bytes;
 	json_t *doc;
@@ -561,8 +551,8 @@ Test(import, shift_jis_text_is_converted)
 
 Test(import, nul_bytes_in_csv_are_not_text)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	static const char body[] = "person_id,display_name\na,x\0y\nb,ok\n";
 	static const char header[] = "person_id\0x\nb\n";
 	char path[128];
@@ -583,10 +573,10 @@ Test(import, nul_bytes_in_csv_are_not_text)
 
 Test(import, invalid_shift_jis_rejects_its_line)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	static const char data[] =
-		"person_id,display_name\r\na,\x82\r\nb,ok\r\n";
+	    "person_id,display_name\r\na,\x82\r\nb,ok\r\n";
 	char path[128];
 	json_t *doc;
 	int status;
@@ -604,9 +594,9 @@ Test(import, invalid_shift_jis_rejects_its_line)
 /* ---- modes, re-import --------------------------------------------------- */
 
 static const char three_lines[] =
-	"{\"person_id\":\"a\",\"mynumber_card\":\"held\"}\n"
-	"{\"person_id\":\"b\",\"mynumber_card\":\"maybe\"}\n"
-	"{\"person_id\":\"c\"}\n";
+    "{\"person_id\":\"a\",\"mynumber_card\":\"held\"}\n"
+    "{\"person_id\":\"b\",\"mynumber_card\":\"maybe\"}\n"
+    "{\"person_id\":\"c\"}\n";
 
 Test(import, all_or_nothing_stores_nothing_on_a_bad_line)
 {
@@ -626,11 +616,10 @@ Test(import, all_or_nothing_stores_nothing_on_a_bad_line)
 	expect_rejected(doc, 2, "/mynumber_card", "invalid_enum");
 	/* also a problem+json */
 	cr_expect_eq(num(doc, "status"), 422);
-	cr_expect_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(doc, "errors"),
-						0),
-				 "field")),
-			 "/lines/2/mynumber_card");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "errors"), 0), "field")),
+	    "/lines/2/mynumber_card");
 	cr_expect_not(person_get(path, "a", &p));
 	cr_expect_not(person_get(path, "c", &p));
 	json_decref(doc);
@@ -638,8 +627,8 @@ Test(import, all_or_nothing_stores_nothing_on_a_bad_line)
 
 Test(import, best_effort_keeps_the_good_lines_and_reimport_is_unchanged)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	struct db_person p;
 	char path[128], updated_at[32];
 	json_t *doc;
@@ -674,8 +663,8 @@ Test(import, best_effort_keeps_the_good_lines_and_reimport_is_unchanged)
 
 Test(import, rejected_list_is_capped)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	size_t i, len = 0, n = API_IMPORT_LISTED_MAX + 500;
 	char path[128], *data = malloc(n * 32);
 	json_t *doc;
@@ -703,28 +692,27 @@ struct mynumber_case {
 };
 
 static const struct mynumber_case mynumber_cases[] = {
-	{"csv cell", API_IMPORT_CSV,
-	 "person_id,display_name\na,ok\nb," MYNUMBER "\nc,bad,extra\n",
-	 "/lines/3/display_name"},
-	{"csv cell with hyphens", API_IMPORT_CSV,
-	 "person_id,display_name\na,ok\nb,1234-5678-9018\n",
-	 "/lines/3/display_name"},
-	{"csv cell beyond the header", API_IMPORT_CSV,
-	 "person_id\na\nb,," MYNUMBER "\n", "/lines/3/header/3"},
-	{"csv header", API_IMPORT_CSV, "person_id," MYNUMBER "\na,b\n",
-	 "/header/2"},
-	{"ndjson value", API_IMPORT_NDJSON,
-	 "{\"person_id\":\"a\"}\n{\"person_id\":\"b\",\"display_name\":\"" MYNUMBER
-	 "\"}\n",
-	 "/lines/2/display_name"},
-	{"ndjson integer", API_IMPORT_NDJSON,
-	 "{\"person_id\":\"a\"}\n{\"person_id\":\"b\",\"x\":" MYNUMBER "}\n",
-	 "/lines/2/x"},
-	{"ndjson key", API_IMPORT_NDJSON,
-	 "{\"person_id\":\"a\"}\n{\"" MYNUMBER "\":1}\n", "/lines/2"},
-	{"ndjson broken line", API_IMPORT_NDJSON,
-	 "{\"person_id\":\"a\"}\n{\"display_name\": \"" MYNUMBER "\n",
-	 "/lines/2"},
+    {"csv cell", API_IMPORT_CSV,
+     "person_id,display_name\na,ok\nb," MYNUMBER "\nc,bad,extra\n",
+     "/lines/3/display_name"},
+    {"csv cell with hyphens", API_IMPORT_CSV,
+     "person_id,display_name\na,ok\nb,1234-5678-9018\n",
+     "/lines/3/display_name"},
+    {"csv cell beyond the header", API_IMPORT_CSV,
+     "person_id\na\nb,," MYNUMBER "\n", "/lines/3/header/3"},
+    {"csv header", API_IMPORT_CSV, "person_id," MYNUMBER "\na,b\n",
+     "/header/2"},
+    {"ndjson value", API_IMPORT_NDJSON,
+     "{\"person_id\":\"a\"}\n{\"person_id\":\"b\",\"display_name\":\"" MYNUMBER
+     "\"}\n",
+     "/lines/2/display_name"},
+    {"ndjson integer", API_IMPORT_NDJSON,
+     "{\"person_id\":\"a\"}\n{\"person_id\":\"b\",\"x\":" MYNUMBER "}\n",
+     "/lines/2/x"},
+    {"ndjson key", API_IMPORT_NDJSON,
+     "{\"person_id\":\"a\"}\n{\"" MYNUMBER "\":1}\n", "/lines/2"},
+    {"ndjson broken line", API_IMPORT_NDJSON,
+     "{\"person_id\":\"a\"}\n{\"display_name\": \"" MYNUMBER "\n", "/lines/2"},
 };
 
 Test(import, individual_number_refuses_everything_in_both_modes)
@@ -732,15 +720,14 @@ Test(import, individual_number_refuses_everything_in_both_modes)
 	size_t i;
 	int m;
 
-	for (i = 0; i < sizeof mynumber_cases / sizeof mynumber_cases[0];
-	     i++) {
+	for (i = 0; i < sizeof mynumber_cases / sizeof mynumber_cases[0]; i++) {
 		const struct mynumber_case *k = &mynumber_cases[i];
 
 		for (m = 0; m < 2; m++) {
-			struct api_import_opts o = opts(
-				API_IMPORT_PERSONS, k->format,
-				m ? API_IMPORT_BEST_EFFORT
-				  : API_IMPORT_ALL_OR_NOTHING);
+			struct api_import_opts o =
+			    opts(API_IMPORT_PERSONS, k->format,
+				 m ? API_IMPORT_BEST_EFFORT
+				   : API_IMPORT_ALL_OR_NOTHING);
 			struct db_person p;
 			char path[128], *text;
 			json_t *doc, *errs;
@@ -752,15 +739,13 @@ Test(import, individual_number_refuses_everything_in_both_modes)
 			cr_expect_eq(status, 422, "%s: %s", k->name, text);
 			errs = json_object_get(doc, "errors");
 			cr_expect_eq(json_array_size(errs), 1, "%s", text);
-			cr_expect_str_eq(
-				json_string_value(json_object_get(
-					json_array_get(errs, 0), "code")),
-				"individual_number_not_accepted", "%s",
-				k->name);
-			cr_expect_str_eq(
-				json_string_value(json_object_get(
-					json_array_get(errs, 0), "field")),
-				k->field, "%s", k->name);
+			cr_expect_str_eq(json_string_value(json_object_get(
+					     json_array_get(errs, 0), "code")),
+					 "individual_number_not_accepted", "%s",
+					 k->name);
+			cr_expect_str_eq(json_string_value(json_object_get(
+					     json_array_get(errs, 0), "field")),
+					 k->field, "%s", k->name);
 			cr_expect_null(strstr(text, "9018"),
 				       "%s: the number is echoed", k->name);
 			cr_expect_null(json_object_get(doc, "inserted"));
@@ -776,8 +761,8 @@ Test(import, individual_number_refuses_everything_in_both_modes)
 
 Test(import, insurers_csv_and_reimport)
 {
-	struct api_import_opts o = opts(API_IMPORT_INSURERS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_INSURERS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	struct db_insurer ins;
 	struct db_conn *c;
 	struct db *db;
@@ -799,7 +784,7 @@ Test(import, insurers_csv_and_reimport)
 	expect_rejected(doc, 4, "/insurer_number", "invalid_insurer_number");
 	expect_rejected(doc, 5, "/insurer_number", "missing_field");
 	cr_expect_str_eq(json_string_value(json_object_get(
-				 rejected_line(doc, 4), "insurer_number")),
+			     rejected_line(doc, 4), "insurer_number")),
 			 "12345678");
 	json_decref(doc);
 
@@ -840,8 +825,8 @@ Test(import, a_second_writer_waits_then_is_refused)
 
 Test(import, free_without_finish_rolls_back)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	struct api_response resp;
 	struct api_import *im;
 	struct db_person p;
@@ -863,8 +848,8 @@ Test(import, free_without_finish_rolls_back)
  * under UBSan, which make test-san runs this file with). */
 Test(import, shift_jis_input_ending_on_a_lead_byte)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_CSV,
-					API_IMPORT_BEST_EFFORT);
+	struct api_import_opts o =
+	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	static const char data[] = "person_id,display_name\r\nb,ok\r\na,\x82";
 	char path[128];
 	json_t *doc;

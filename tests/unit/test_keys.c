@@ -72,8 +72,8 @@ Test(keys, create_has_the_format_and_verifies)
 	cr_assert_eq(key[4 + DB_KEY_ID_LEN], '_');
 	cr_assert_eq(strncmp(key + 4, made.id, DB_KEY_ID_LEN), 0);
 	for (i = 0; i < DB_KEY_ID_LEN; i++)
-		cr_assert(strchr("abcdefghijklmnopqrstuvwxyz234567",
-				 made.id[i]));
+		cr_assert(
+		    strchr("abcdefghijklmnopqrstuvwxyz234567", made.id[i]));
 	cr_assert_eq(verify(key, &got), DB_OK);
 	cr_assert_str_eq(got.id, made.id);
 	cr_assert_eq(got.role, DB_KEY_ROLE_WRITER);
@@ -96,9 +96,9 @@ Test(keys, roles_and_no_facility)
 	make_key(DB_KEY_ROLE_READER, "", "", key, &k);
 	cr_assert_eq(verify(key, &k), DB_OK);
 	cr_assert_eq(k.role, DB_KEY_ROLE_READER);
-	cr_assert_eq(db_key_create(conn, DB_KEY_ROLE_NONE, NULL, NULL, NOW,
-				   key, &k),
-		     DB_ERROR);
+	cr_assert_eq(
+	    db_key_create(conn, DB_KEY_ROLE_NONE, NULL, NULL, NOW, key, &k),
+	    DB_ERROR);
 	cr_assert_eq(db_key_role_from_name("admin"), DB_KEY_ROLE_ADMIN);
 	cr_assert_eq(db_key_role_from_name("root"), DB_KEY_ROLE_NONE);
 	cr_assert_eq(db_key_role_from_name(NULL), DB_KEY_ROLE_NONE);
@@ -289,9 +289,9 @@ Test(keys, only_the_hash_is_stored)
 	cr_assert_eq(gnutls_hash_fast(GNUTLS_DIG_SHA256, key + 17,
 				      DB_KEY_SECRET_LEN, want),
 		     0);
-	cr_assert_eq(sqlite3_prepare_v2(conn->h,
-					"SELECT hash FROM api_keys WHERE id = ?",
-					-1, &s, NULL),
+	cr_assert_eq(sqlite3_prepare_v2(
+			 conn->h, "SELECT hash FROM api_keys WHERE id = ?", -1,
+			 &s, NULL),
 		     SQLITE_OK);
 	sqlite3_bind_text(s, 1, k.id, -1, SQLITE_STATIC);
 	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
@@ -325,15 +325,15 @@ Test(keys, bad_arguments_make_no_key)
 	name[sizeof name - 1] = '\0';
 	memset(facility, 'f', sizeof facility - 1);
 	facility[sizeof facility - 1] = '\0';
-	cr_assert_eq(db_key_create(conn, DB_KEY_ROLE_ADMIN, NULL, name, NOW,
+	cr_assert_eq(
+	    db_key_create(conn, DB_KEY_ROLE_ADMIN, NULL, name, NOW, key, &k),
+	    DB_ERROR);
+	cr_assert_eq(db_key_create(conn, DB_KEY_ROLE_ADMIN, facility, NULL, NOW,
 				   key, &k),
 		     DB_ERROR);
-	cr_assert_eq(db_key_create(conn, DB_KEY_ROLE_ADMIN, facility, NULL,
-				   NOW, key, &k),
-		     DB_ERROR);
-	cr_assert_eq(db_key_create(conn, (enum db_key_role)9, NULL, NULL, NOW,
-				   key, &k),
-		     DB_ERROR);
+	cr_assert_eq(
+	    db_key_create(conn, (enum db_key_role)9, NULL, NULL, NOW, key, &k),
+	    DB_ERROR);
 	cr_assert_str_eq(key, "");
 	cr_assert_eq(db_key_list(conn, stop_at_first, &n), DB_OK);
 	cr_assert_eq(n, 0);

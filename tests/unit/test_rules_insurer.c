@@ -14,27 +14,28 @@ Test(rules_insurer, valid_numbers)
 		enum rules_scheme scheme;
 		int prefecture;
 	} cases[] = {
-		{"01040013", RULES_SCHEME_KYOKAI, 4},	  /* 協会けんぽ 宮城支部 */
-		{"01130012", RULES_SCHEME_KYOKAI, 13},
-		{"138057", RULES_SCHEME_NHI, 13},
-		{"014704", RULES_SCHEME_NHI, 1},	  /* 6 digits: prefecture first */
-		{"00138057", RULES_SCHEME_NHI, 13},	  /* zero-padded NHI */
-		{"39132014", RULES_SCHEME_LATE_ELDERLY, 13},
-		{"02130011", RULES_SCHEME_SEAMEN, 13},
-		{"03130010", RULES_SCHEME_DAY_LABORER, 13},
-		{"04130019", RULES_SCHEME_DAY_LABORER, 13},
-		{"06130017", RULES_SCHEME_SOCIETY, 13},
-		{"07130016", RULES_SCHEME_SDF, 13},
-		{"31130016", RULES_SCHEME_MUTUAL_AID, 13},
-		{"34130013", RULES_SCHEME_MUTUAL_AID, 13},
-		{"63130017", RULES_SCHEME_SPECIAL_RETIREE, 13},
-		{"72130016", RULES_SCHEME_SPECIAL_RETIREE, 13},
-		{"75130013", RULES_SCHEME_SPECIAL_RETIREE, 13},
-		{"05130018", RULES_SCHEME_OTHER, 13},
-		{"35130012", RULES_SCHEME_OTHER, 13},
-		{"99130015", RULES_SCHEME_OTHER, 13},
-		{"27130012", RULES_SCHEME_OTHER, 13},	  /* 法別 27 (老人保健): other */
-		{"12345674", RULES_SCHEME_OTHER, 34},
+	    {"01040013", RULES_SCHEME_KYOKAI, 4}, /* 協会けんぽ 宮城支部 */
+	    {"01130012", RULES_SCHEME_KYOKAI, 13},
+	    {"138057", RULES_SCHEME_NHI, 13},
+	    {"014704", RULES_SCHEME_NHI, 1},    /* 6 digits: prefecture first */
+	    {"00138057", RULES_SCHEME_NHI, 13}, /* zero-padded NHI */
+	    {"39132014", RULES_SCHEME_LATE_ELDERLY, 13},
+	    {"02130011", RULES_SCHEME_SEAMEN, 13},
+	    {"03130010", RULES_SCHEME_DAY_LABORER, 13},
+	    {"04130019", RULES_SCHEME_DAY_LABORER, 13},
+	    {"06130017", RULES_SCHEME_SOCIETY, 13},
+	    {"07130016", RULES_SCHEME_SDF, 13},
+	    {"31130016", RULES_SCHEME_MUTUAL_AID, 13},
+	    {"34130013", RULES_SCHEME_MUTUAL_AID, 13},
+	    {"63130017", RULES_SCHEME_SPECIAL_RETIREE, 13},
+	    {"72130016", RULES_SCHEME_SPECIAL_RETIREE, 13},
+	    {"75130013", RULES_SCHEME_SPECIAL_RETIREE, 13},
+	    {"05130018", RULES_SCHEME_OTHER, 13},
+	    {"35130012", RULES_SCHEME_OTHER, 13},
+	    {"99130015", RULES_SCHEME_OTHER, 13},
+	    {"27130012", RULES_SCHEME_OTHER,
+	     13}, /* 法別 27 (老人保健): other */
+	    {"12345674", RULES_SCHEME_OTHER, 34},
 	};
 	size_t i;
 
@@ -43,12 +44,14 @@ Test(rules_insurer, valid_numbers)
 		const char *n = cases[i].number;
 
 		memset(&ins, 0x5a, sizeof(ins));
-		cr_expect_eq(rules_insurer_parse(n, strlen(n), &ins), RULES_INSURER_OK, "%s", n);
+		cr_expect_eq(rules_insurer_parse(n, strlen(n), &ins),
+			     RULES_INSURER_OK, "%s", n);
 		cr_expect_str_eq(ins.number, n);
-		cr_expect_eq(ins.scheme, cases[i].scheme, "%s scheme %d", n, ins.scheme);
+		cr_expect_eq(ins.scheme, cases[i].scheme, "%s scheme %d", n,
+			     ins.scheme);
 		cr_expect_eq(ins.prefecture, cases[i].prefecture, "%s", n);
-		cr_expect_eq(rules_insurer_check_digit(n, strlen(n) - 1), n[strlen(n) - 1] - '0', "%s",
-			     n);
+		cr_expect_eq(rules_insurer_check_digit(n, strlen(n) - 1),
+			     n[strlen(n) - 1] - '0', "%s", n);
 	}
 }
 
@@ -58,27 +61,29 @@ Test(rules_insurer, invalid_numbers_in_check_order)
 		const char *number;
 		enum rules_insurer_error error;
 	} cases[] = {
-		{"", RULES_INSURER_BAD_LENGTH},
-		{"13805", RULES_INSURER_BAD_LENGTH},
-		{"1380570", RULES_INSURER_BAD_LENGTH},
-		{"011300120", RULES_INSURER_BAD_LENGTH},
-		{"123456789018", RULES_INSURER_BAD_LENGTH},
-		{"1380x7", RULES_INSURER_NOT_DIGITS},
-		{"13805 ", RULES_INSURER_NOT_DIGITS},
-		{"-13805", RULES_INSURER_NOT_DIGITS},
-		{"0113001a", RULES_INSURER_NOT_DIGITS},
-		{"39131007", RULES_INSURER_BAD_CHECK_DIGIT},	/* the sample case */
-		{"39132015", RULES_INSURER_BAD_CHECK_DIGIT},
-		{"138058", RULES_INSURER_BAD_CHECK_DIGIT},
-		{"01130013", RULES_INSURER_BAD_CHECK_DIGIT},
-		{"00000000", RULES_INSURER_BAD_PREFECTURE},	/* check digit 0 is right */
-		{"01000017", RULES_INSURER_BAD_PREFECTURE},	/* prefecture 00 */
-		{"01480011", RULES_INSURER_BAD_PREFECTURE},	/* prefecture 48 */
-		{"000018", RULES_INSURER_BAD_PREFECTURE},
-		{"480012", RULES_INSURER_BAD_PREFECTURE},
-		{"999995", RULES_INSURER_BAD_PREFECTURE},
-		{"48001x", RULES_INSURER_NOT_DIGITS},		/* digits before prefecture */
-		{"480013", RULES_INSURER_BAD_CHECK_DIGIT},	/* check digit before prefecture */
+	    {"", RULES_INSURER_BAD_LENGTH},
+	    {"13805", RULES_INSURER_BAD_LENGTH},
+	    {"1380570", RULES_INSURER_BAD_LENGTH},
+	    {"011300120", RULES_INSURER_BAD_LENGTH},
+	    {"123456789018", RULES_INSURER_BAD_LENGTH},
+	    {"1380x7", RULES_INSURER_NOT_DIGITS},
+	    {"13805 ", RULES_INSURER_NOT_DIGITS},
+	    {"-13805", RULES_INSURER_NOT_DIGITS},
+	    {"0113001a", RULES_INSURER_NOT_DIGITS},
+	    {"39131007", RULES_INSURER_BAD_CHECK_DIGIT}, /* the sample case */
+	    {"39132015", RULES_INSURER_BAD_CHECK_DIGIT},
+	    {"138058", RULES_INSURER_BAD_CHECK_DIGIT},
+	    {"01130013", RULES_INSURER_BAD_CHECK_DIGIT},
+	    {"00000000",
+	     RULES_INSURER_BAD_PREFECTURE}, /* check digit 0 is right */
+	    {"01000017", RULES_INSURER_BAD_PREFECTURE}, /* prefecture 00 */
+	    {"01480011", RULES_INSURER_BAD_PREFECTURE}, /* prefecture 48 */
+	    {"000018", RULES_INSURER_BAD_PREFECTURE},
+	    {"480012", RULES_INSURER_BAD_PREFECTURE},
+	    {"999995", RULES_INSURER_BAD_PREFECTURE},
+	    {"48001x", RULES_INSURER_NOT_DIGITS}, /* digits before prefecture */
+	    {"480013",
+	     RULES_INSURER_BAD_CHECK_DIGIT}, /* check digit before prefecture */
 	};
 	size_t i;
 
@@ -86,7 +91,8 @@ Test(rules_insurer, invalid_numbers_in_check_order)
 		struct rules_insurer ins;
 		const char *n = cases[i].number;
 
-		cr_expect_eq(rules_insurer_parse(n, strlen(n), &ins), cases[i].error, "\"%s\"", n);
+		cr_expect_eq(rules_insurer_parse(n, strlen(n), &ins),
+			     cases[i].error, "\"%s\"", n);
 	}
 }
 
@@ -94,9 +100,13 @@ Test(rules_insurer, parse_uses_len)
 {
 	struct rules_insurer ins;
 
-	cr_expect_eq(rules_insurer_parse("138057999", 6, &ins), RULES_INSURER_OK);
+	cr_expect_eq(rules_insurer_parse("138057999", 6, &ins),
+		     RULES_INSURER_OK);
 	cr_expect_str_eq(ins.number, "138057");
-	cr_expect_eq(rules_insurer_parse("1380\0" "57", 6, &ins), RULES_INSURER_NOT_DIGITS);
+	cr_expect_eq(rules_insurer_parse("1380\0"
+					 "57",
+					 6, &ins),
+		     RULES_INSURER_NOT_DIGITS);
 }
 
 Test(rules_insurer, check_digit)
@@ -105,13 +115,15 @@ Test(rules_insurer, check_digit)
 		const char *digits;
 		int check;
 	} cases[] = {
-		{"0104001", 3}, {"0113001", 2}, {"13805", 7}, {"3913201", 4}, {"3913100", 8},
-		{"0000000", 0}, {"1234567", 4}, {"9", 1},     {"99", 2},      {"", 0},
+	    {"0104001", 3}, {"0113001", 2}, {"13805", 7},   {"3913201", 4},
+	    {"3913100", 8}, {"0000000", 0}, {"1234567", 4}, {"9", 1},
+	    {"99", 2},      {"", 0},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_expect_eq(rules_insurer_check_digit(cases[i].digits, strlen(cases[i].digits)),
+		cr_expect_eq(rules_insurer_check_digit(cases[i].digits,
+						       strlen(cases[i].digits)),
 			     cases[i].check, "%s", cases[i].digits);
 	}
 }
@@ -149,8 +161,10 @@ Test(rules_insurer, scheme_of_every_houbetsu)
 			want = RULES_SCHEME_LATE_ELDERLY;
 		else if (hb == 63 || (hb >= 72 && hb <= 75))
 			want = RULES_SCHEME_SPECIAL_RETIREE;
-		cr_assert_eq(rules_insurer_parse(n, 8, &ins), RULES_INSURER_OK, "%s", n);
-		cr_expect_eq(ins.scheme, want, "法別 %02d gave %d", hb, ins.scheme);
+		cr_assert_eq(rules_insurer_parse(n, 8, &ins), RULES_INSURER_OK,
+			     "%s", n);
+		cr_expect_eq(ins.scheme, want, "法別 %02d gave %d", hb,
+			     ins.scheme);
 		cr_expect_eq(ins.prefecture, 27);
 	}
 }
@@ -164,7 +178,8 @@ Test(rules_insurer, prefecture_range)
 		char six[7], eight[9];
 		struct rules_insurer ins;
 		enum rules_insurer_error want =
-			pref >= 1 && pref <= 47 ? RULES_INSURER_OK : RULES_INSURER_BAD_PREFECTURE;
+		    pref >= 1 && pref <= 47 ? RULES_INSURER_OK
+					    : RULES_INSURER_BAD_PREFECTURE;
 
 		six[0] = (char)('0' + pref / 10);
 		six[1] = (char)('0' + pref % 10);
@@ -175,10 +190,12 @@ Test(rules_insurer, prefecture_range)
 		memcpy(eight + 2, six, 5);
 		eight[7] = (char)('0' + rules_insurer_check_digit(eight, 7));
 		eight[8] = '\0';
-		cr_expect_eq(rules_insurer_parse(six, 6, &ins), want, "%s", six);
+		cr_expect_eq(rules_insurer_parse(six, 6, &ins), want, "%s",
+			     six);
 		if (want == RULES_INSURER_OK)
 			cr_expect_eq(ins.prefecture, pref);
-		cr_expect_eq(rules_insurer_parse(eight, 8, &ins), want, "%s", eight);
+		cr_expect_eq(rules_insurer_parse(eight, 8, &ins), want, "%s",
+			     eight);
 	}
 }
 
@@ -188,50 +205,53 @@ Test(rules_insurer, scheme_agrees)
 		enum rules_scheme number, fact;
 		bool agrees;
 	} cases[] = {
-		{RULES_SCHEME_NHI, RULES_SCHEME_NHI, true},
-		{RULES_SCHEME_NHI, RULES_SCHEME_NHI_ASSOCIATION, true},
-		{RULES_SCHEME_NHI, RULES_SCHEME_UNKNOWN, true},
-		{RULES_SCHEME_NHI, RULES_SCHEME_LATE_ELDERLY, false},
-		{RULES_SCHEME_NHI, RULES_SCHEME_KYOKAI, false},
-		{RULES_SCHEME_LATE_ELDERLY, RULES_SCHEME_LATE_ELDERLY, true},
-		{RULES_SCHEME_LATE_ELDERLY, RULES_SCHEME_NHI, false},
-		{RULES_SCHEME_KYOKAI, RULES_SCHEME_KYOKAI, true},
-		{RULES_SCHEME_KYOKAI, RULES_SCHEME_NHI_ASSOCIATION, false},
-		{RULES_SCHEME_KYOKAI, RULES_SCHEME_SOCIETY, false},
-		{RULES_SCHEME_KYOKAI, RULES_SCHEME_UNKNOWN, true},
-		{RULES_SCHEME_OTHER, RULES_SCHEME_OTHER, true},
-		{RULES_SCHEME_OTHER, RULES_SCHEME_SEAMEN, false},
-		{RULES_SCHEME_SPECIAL_RETIREE, RULES_SCHEME_SPECIAL_RETIREE, true},
-		{RULES_SCHEME_MUTUAL_AID, RULES_SCHEME_SDF, false},
+	    {RULES_SCHEME_NHI, RULES_SCHEME_NHI, true},
+	    {RULES_SCHEME_NHI, RULES_SCHEME_NHI_ASSOCIATION, true},
+	    {RULES_SCHEME_NHI, RULES_SCHEME_UNKNOWN, true},
+	    {RULES_SCHEME_NHI, RULES_SCHEME_LATE_ELDERLY, false},
+	    {RULES_SCHEME_NHI, RULES_SCHEME_KYOKAI, false},
+	    {RULES_SCHEME_LATE_ELDERLY, RULES_SCHEME_LATE_ELDERLY, true},
+	    {RULES_SCHEME_LATE_ELDERLY, RULES_SCHEME_NHI, false},
+	    {RULES_SCHEME_KYOKAI, RULES_SCHEME_KYOKAI, true},
+	    {RULES_SCHEME_KYOKAI, RULES_SCHEME_NHI_ASSOCIATION, false},
+	    {RULES_SCHEME_KYOKAI, RULES_SCHEME_SOCIETY, false},
+	    {RULES_SCHEME_KYOKAI, RULES_SCHEME_UNKNOWN, true},
+	    {RULES_SCHEME_OTHER, RULES_SCHEME_OTHER, true},
+	    {RULES_SCHEME_OTHER, RULES_SCHEME_SEAMEN, false},
+	    {RULES_SCHEME_SPECIAL_RETIREE, RULES_SCHEME_SPECIAL_RETIREE, true},
+	    {RULES_SCHEME_MUTUAL_AID, RULES_SCHEME_SDF, false},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_expect_eq(rules_scheme_agrees(cases[i].number, cases[i].fact), cases[i].agrees,
-			     "number %d fact %d", cases[i].number, cases[i].fact);
+		cr_expect_eq(
+		    rules_scheme_agrees(cases[i].number, cases[i].fact),
+		    cases[i].agrees, "number %d fact %d", cases[i].number,
+		    cases[i].fact);
 	}
 }
 
 Test(rules_insurer, channel)
 {
 	static const enum rules_channel want[RULES_SCHEME_COUNT] = {
-		[RULES_SCHEME_UNKNOWN] = RULES_CHANNEL_NONE,
-		[RULES_SCHEME_NHI] = RULES_CHANNEL_MUNICIPAL_COUNTER,
-		[RULES_SCHEME_NHI_ASSOCIATION] = RULES_CHANNEL_INSURER,
-		[RULES_SCHEME_LATE_ELDERLY] = RULES_CHANNEL_MUNICIPAL_COUNTER,
-		[RULES_SCHEME_KYOKAI] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_SEAMEN] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_DAY_LABORER] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_SOCIETY] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_SDF] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_MUTUAL_AID] = RULES_CHANNEL_EMPLOYER,
-		[RULES_SCHEME_SPECIAL_RETIREE] = RULES_CHANNEL_INSURER,
-		[RULES_SCHEME_OTHER] = RULES_CHANNEL_INSURER,
+	    [RULES_SCHEME_UNKNOWN] = RULES_CHANNEL_NONE,
+	    [RULES_SCHEME_NHI] = RULES_CHANNEL_MUNICIPAL_COUNTER,
+	    [RULES_SCHEME_NHI_ASSOCIATION] = RULES_CHANNEL_INSURER,
+	    [RULES_SCHEME_LATE_ELDERLY] = RULES_CHANNEL_MUNICIPAL_COUNTER,
+	    [RULES_SCHEME_KYOKAI] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_SEAMEN] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_DAY_LABORER] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_SOCIETY] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_SDF] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_MUTUAL_AID] = RULES_CHANNEL_EMPLOYER,
+	    [RULES_SCHEME_SPECIAL_RETIREE] = RULES_CHANNEL_INSURER,
+	    [RULES_SCHEME_OTHER] = RULES_CHANNEL_INSURER,
 	};
 	int s;
 
 	for (s = 0; s < RULES_SCHEME_COUNT; s++)
-		cr_expect_eq(rules_scheme_channel((enum rules_scheme)s), want[s], "scheme %d", s);
+		cr_expect_eq(rules_scheme_channel((enum rules_scheme)s),
+			     want[s], "scheme %d", s);
 }
 
 Test(rules_insurer, prefecture_names)

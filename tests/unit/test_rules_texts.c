@@ -12,23 +12,26 @@ Test(rules_texts, reason_codes_and_sources)
 	static const struct {
 		const char *code, *source;
 	} want[RULES_R_COUNT] = {
-		{"no_usable_mynahoken", "記1"},
-		{"late_elderly_provisional", "記1 なお書き"},
-		{"late_elderly_age", "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)"},
-		{"late_elderly_applied", "記1 なお書き"},
-		{"card_unavailable_on_application", "記2(2)"},
-		{"registration_unknown", "記2(2)"},
-		{"child_on_application", "記1 (児童)"},
-		{"consideration_on_application", "記1"},
-		{"holds_mynahoken", "記1"},
-		{"scheme_inferred_from_age", "高齢者の医療の確保に関する法律 第50条"},
-		{"scheme_unknown", NULL},
-		{"ecert_in_grace", NULL},
+	    {"no_usable_mynahoken", "記1"},
+	    {"late_elderly_provisional", "記1 なお書き"},
+	    {"late_elderly_age",
+	     "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)"},
+	    {"late_elderly_applied", "記1 なお書き"},
+	    {"card_unavailable_on_application", "記2(2)"},
+	    {"registration_unknown", "記2(2)"},
+	    {"child_on_application", "記1 (児童)"},
+	    {"consideration_on_application", "記1"},
+	    {"holds_mynahoken", "記1"},
+	    {"scheme_inferred_from_age",
+	     "高齢者の医療の確保に関する法律 第50条"},
+	    {"scheme_unknown", NULL},
+	    {"ecert_in_grace", NULL},
 	};
 	int r;
 
 	for (r = 0; r < RULES_R_COUNT; r++) {
-		const struct rules_text *t = rules_reason_text((enum rules_reason)r);
+		const struct rules_text *t =
+		    rules_reason_text((enum rules_reason)r);
 
 		cr_assert_not_null(t, "reason %d", r);
 		cr_expect_str_eq(t->code, want[r].code);
@@ -38,7 +41,7 @@ Test(rules_texts, reason_codes_and_sources)
 			cr_expect_str_eq(t->source, want[r].source);
 	}
 	cr_expect_null(rules_reason_text(RULES_R_COUNT));
-	cr_expect_null(rules_reason_text((enum rules_reason)-1));
+	cr_expect_null(rules_reason_text((enum rules_reason) - 1));
 }
 
 Test(rules_texts, advice_codes_and_sources)
@@ -46,23 +49,24 @@ Test(rules_texts, advice_codes_and_sources)
 	static const struct {
 		const char *code, *source;
 	} want[RULES_A_COUNT] = {
-		{"check_registration", "記2(2), 別添1"},
-		{"obtain_card_or_apply", "記2(2)"},
-		{"renew_ecert", NULL},
-		{"apply_before_deadline", "記1"},
-		{"apply_now", "記1"},
-		{"apply_to_continue_after_provisional", "記1 なお書き"},
-		{"face_auth_card", "記2(1)①"},
-		{"visual_confirmation", "記2(1)②, 別添2"},
-		{"facility_keeps_registration", "記2(1)①"},
-		{"carry_mynahoken_for_emergencies", "記2(1)②"},
-		{"proxy_medicine_pickup", "記2(1)②"},
-		{"care_manager_guidance", "記1"},
+	    {"check_registration", "記2(2), 別添1"},
+	    {"obtain_card_or_apply", "記2(2)"},
+	    {"renew_ecert", NULL},
+	    {"apply_before_deadline", "記1"},
+	    {"apply_now", "記1"},
+	    {"apply_to_continue_after_provisional", "記1 なお書き"},
+	    {"face_auth_card", "記2(1)①"},
+	    {"visual_confirmation", "記2(1)②, 別添2"},
+	    {"facility_keeps_registration", "記2(1)①"},
+	    {"carry_mynahoken_for_emergencies", "記2(1)②"},
+	    {"proxy_medicine_pickup", "記2(1)②"},
+	    {"care_manager_guidance", "記1"},
 	};
 	int a;
 
 	for (a = 0; a < RULES_A_COUNT; a++) {
-		const struct rules_text *t = rules_advice_text((enum rules_advice)a);
+		const struct rules_text *t =
+		    rules_advice_text((enum rules_advice)a);
 
 		cr_assert_not_null(t, "advice %d", a);
 		cr_expect_str_eq(t->code, want[a].code);
@@ -88,13 +92,15 @@ static void check_text(const struct rules_text *t)
 	el = strlen(en);
 	cr_expect(jl > 3 * 10 && jl < 3 * 160, "%s ja length %zu", t->code, jl);
 	cr_expect(el > 20 && el < 400, "%s en length %zu", t->code, el);
-	cr_expect(jl >= 3 && strcmp(ja + jl - 3, "。") == 0, "%s ja ends a sentence", t->code);
+	cr_expect(jl >= 3 && strcmp(ja + jl - 3, "。") == 0,
+		  "%s ja ends a sentence", t->code);
 	cr_expect(strstr(ja, "ます") != NULL || strstr(ja, "です") != NULL ||
-			  strstr(ja, "ください") != NULL,
+		      strstr(ja, "ください") != NULL,
 		  "%s ja must be polite: %s", t->code, ja);
-	cr_expect(en[el - 1] == '.', "%s en must end with a full stop", t->code);
-	cr_expect(strstr(ja, "だ。") == NULL && strstr(ja, "である。") == NULL, "%s ja plain form",
+	cr_expect(en[el - 1] == '.', "%s en must end with a full stop",
 		  t->code);
+	cr_expect(strstr(ja, "だ。") == NULL && strstr(ja, "である。") == NULL,
+		  "%s ja plain form", t->code);
 }
 
 Test(rules_texts, texts_present_and_polite)
@@ -109,18 +115,28 @@ Test(rules_texts, texts_present_and_polite)
 
 Test(rules_texts, fact_enum_names_round_trip)
 {
-	static const char *const schemes[] = {NULL, "nhi", "nhi_association", "late_elderly",
-					      "kyokai", "seamen", "day_laborer", "society", "sdf",
-					      "mutual_aid", "special_retiree", "other"};
-	static const char *const cards[] = {"unknown", "held", "none", "lost", "renewing"};
-	static const char *const regs[] = {"unknown", "registered", "unregistered", "cancelled"};
-	static const char *const needs[] = {"elderly", "dementia", "disability", "child",
-					    "illness", "pin_difficulty", "face_auth_difficulty",
-					    "other"};
-	static const char *const settings[] = {NULL, "home", "care_facility", "disability_facility",
-					       "childrens_facility", "hospital", "other"};
-	static const char *const statuses[] = {NULL, "none", "applied", "issued"};
-	static const char *const bases[] = {NULL, "application", "ex_officio", "provisional"};
+	static const char *const schemes[] = {
+	    NULL,     "nhi",        "nhi_association", "late_elderly",
+	    "kyokai", "seamen",     "day_laborer",     "society",
+	    "sdf",    "mutual_aid", "special_retiree", "other"};
+	static const char *const cards[] = {"unknown", "held", "none", "lost",
+					    "renewing"};
+	static const char *const regs[] = {"unknown", "registered",
+					   "unregistered", "cancelled"};
+	static const char *const needs[] = {
+	    "elderly", "dementia",       "disability",           "child",
+	    "illness", "pin_difficulty", "face_auth_difficulty", "other"};
+	static const char *const settings[] = {NULL,
+					       "home",
+					       "care_facility",
+					       "disability_facility",
+					       "childrens_facility",
+					       "hospital",
+					       "other"};
+	static const char *const statuses[] = {NULL, "none", "applied",
+					       "issued"};
+	static const char *const bases[] = {NULL, "application", "ex_officio",
+					    "provisional"};
 	int i;
 
 	cr_assert_eq(N(schemes), RULES_SCHEME_COUNT);
@@ -131,35 +147,43 @@ Test(rules_texts, fact_enum_names_round_trip)
 	cr_assert_eq(N(statuses), RULES_CERT_COUNT);
 	cr_assert_eq(N(bases), RULES_BASIS_COUNT);
 
-#define ROUND_TRIP(table, name_fn, from_fn, type)                                                  \
-	for (i = 0; i < (int)N(table); i++) {                                                      \
-		const char *got = name_fn((type)i);                                                \
-		if (table[i] == NULL) {                                                            \
-			cr_expect_null(got, #name_fn "(%d)", i);                                   \
-		} else {                                                                           \
-			cr_expect(got != NULL && strcmp(got, table[i]) == 0, #name_fn "(%d)", i);  \
-			cr_expect_eq(from_fn(table[i]), i, #from_fn "(%s)", table[i]);             \
-		}                                                                                  \
-	}                                                                                          \
-	cr_expect_null(name_fn((type)N(table)));                                                   \
-	cr_expect_eq(from_fn("bogus"), -1);                                                        \
-	cr_expect_eq(from_fn(""), -1);                                                             \
+#define ROUND_TRIP(table, name_fn, from_fn, type)                              \
+	for (i = 0; i < (int)N(table); i++) {                                  \
+		const char *got = name_fn((type)i);                            \
+		if (table[i] == NULL) {                                        \
+			cr_expect_null(got, #name_fn "(%d)", i);               \
+		} else {                                                       \
+			cr_expect(got != NULL && strcmp(got, table[i]) == 0,   \
+				  #name_fn "(%d)", i);                         \
+			cr_expect_eq(from_fn(table[i]), i, #from_fn "(%s)",    \
+				     table[i]);                                \
+		}                                                              \
+	}                                                                      \
+	cr_expect_null(name_fn((type)N(table)));                               \
+	cr_expect_eq(from_fn("bogus"), -1);                                    \
+	cr_expect_eq(from_fn(""), -1);                                         \
 	cr_expect_eq(from_fn(NULL), -1)
 
-	ROUND_TRIP(schemes, rules_scheme_name, rules_scheme_from_name, enum rules_scheme);
-	ROUND_TRIP(cards, rules_card_name, rules_card_from_name, enum rules_card);
+	ROUND_TRIP(schemes, rules_scheme_name, rules_scheme_from_name,
+		   enum rules_scheme);
+	ROUND_TRIP(cards, rules_card_name, rules_card_from_name,
+		   enum rules_card);
 	ROUND_TRIP(regs, rules_registration_name, rules_registration_from_name,
 		   enum rules_registration);
-	ROUND_TRIP(needs, rules_need_name, rules_need_from_name, enum rules_need);
-	ROUND_TRIP(settings, rules_setting_name, rules_setting_from_name, enum rules_setting);
-	ROUND_TRIP(statuses, rules_cert_status_name, rules_cert_status_from_name,
-		   enum rules_cert_status);
-	ROUND_TRIP(bases, rules_cert_basis_name, rules_cert_basis_from_name, enum rules_cert_basis);
+	ROUND_TRIP(needs, rules_need_name, rules_need_from_name,
+		   enum rules_need);
+	ROUND_TRIP(settings, rules_setting_name, rules_setting_from_name,
+		   enum rules_setting);
+	ROUND_TRIP(statuses, rules_cert_status_name,
+		   rules_cert_status_from_name, enum rules_cert_status);
+	ROUND_TRIP(bases, rules_cert_basis_name, rules_cert_basis_from_name,
+		   enum rules_cert_basis);
 #undef ROUND_TRIP
 
 	/* "unknown" is a value only where the spec lists it. */
 	cr_expect_eq(rules_card_from_name("unknown"), RULES_CARD_UNKNOWN);
-	cr_expect_eq(rules_registration_from_name("unknown"), RULES_REG_UNKNOWN);
+	cr_expect_eq(rules_registration_from_name("unknown"),
+		     RULES_REG_UNKNOWN);
 	cr_expect_eq(rules_scheme_from_name("unknown"), -1);
 	cr_expect_eq(rules_setting_from_name("unknown"), -1);
 	cr_expect_eq(rules_cert_status_from_name("absent"), -1);
@@ -171,15 +195,23 @@ Test(rules_texts, fact_enum_names_round_trip)
 
 Test(rules_texts, decision_enum_names)
 {
-	static const char *const statuses[] = {"no_card",      "card_unavailable", "ecert_expired",
-					       "cancelled",    "unregistered",	   "registered",
-					       "unknown"};
-	static const char *const ents[] = {"ex_officio", "provisional", "on_application",
-					   "not_entitled", "undetermined"};
-	static const char *const apps[] = {"self",	   "family",   "legal_representative",
-					   "caregiver",	   "delegate", "facility",
-					   "guardian",	   "facility_staff_delegated_by_guardian"};
-	static const char *const facts[] = {"birth_date", "mynumber_card", "insurance_registration"};
+	static const char *const statuses[] = {
+	    "no_card",      "card_unavailable", "ecert_expired", "cancelled",
+	    "unregistered", "registered",       "unknown"};
+	static const char *const ents[] = {"ex_officio", "provisional",
+					   "on_application", "not_entitled",
+					   "undetermined"};
+	static const char *const apps[] = {
+	    "self",
+	    "family",
+	    "legal_representative",
+	    "caregiver",
+	    "delegate",
+	    "facility",
+	    "guardian",
+	    "facility_staff_delegated_by_guardian"};
+	static const char *const facts[] = {"birth_date", "mynumber_card",
+					    "insurance_registration"};
 	int i;
 
 	cr_assert_eq(N(statuses), RULES_STATUS_COUNT);
@@ -187,16 +219,22 @@ Test(rules_texts, decision_enum_names)
 	cr_assert_eq(N(apps), RULES_APP_COUNT);
 	cr_assert_eq(N(facts), RULES_F_COUNT);
 	for (i = 0; i < RULES_STATUS_COUNT; i++)
-		cr_expect_str_eq(rules_reg_status_name((enum rules_reg_status)i), statuses[i]);
+		cr_expect_str_eq(
+		    rules_reg_status_name((enum rules_reg_status)i),
+		    statuses[i]);
 	for (i = 0; i < RULES_ENT_COUNT; i++)
-		cr_expect_str_eq(rules_entitlement_name((enum rules_entitlement)i), ents[i]);
+		cr_expect_str_eq(
+		    rules_entitlement_name((enum rules_entitlement)i), ents[i]);
 	for (i = 0; i < RULES_APP_COUNT; i++)
-		cr_expect_str_eq(rules_applicant_name((enum rules_applicant)i), apps[i]);
+		cr_expect_str_eq(rules_applicant_name((enum rules_applicant)i),
+				 apps[i]);
 	for (i = 0; i < RULES_F_COUNT; i++)
 		cr_expect_str_eq(rules_fact_name((enum rules_fact)i), facts[i]);
 	cr_expect_null(rules_channel_name(RULES_CHANNEL_NONE));
-	cr_expect_str_eq(rules_channel_name(RULES_CHANNEL_MUNICIPAL_COUNTER), "municipal_counter");
-	cr_expect_str_eq(rules_channel_name(RULES_CHANNEL_EMPLOYER), "employer");
+	cr_expect_str_eq(rules_channel_name(RULES_CHANNEL_MUNICIPAL_COUNTER),
+			 "municipal_counter");
+	cr_expect_str_eq(rules_channel_name(RULES_CHANNEL_EMPLOYER),
+			 "employer");
 	cr_expect_str_eq(rules_channel_name(RULES_CHANNEL_INSURER), "insurer");
 	cr_expect_null(rules_channel_name((enum rules_channel)4));
 	cr_expect_null(rules_reg_status_name(RULES_STATUS_COUNT));
@@ -211,21 +249,27 @@ Test(rules_texts, labels)
 
 	for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
 		for (i = 0; i < RULES_ENT_COUNT; i++) {
-			const char *s = rules_entitlement_label((enum rules_entitlement)i,
-								(enum rules_lang)l);
-			cr_expect(s != NULL && s[0] != '\0', "entitlement %d lang %d", i, l);
+			const char *s = rules_entitlement_label(
+			    (enum rules_entitlement)i, (enum rules_lang)l);
+			cr_expect(s != NULL && s[0] != '\0',
+				  "entitlement %d lang %d", i, l);
 		}
 		for (i = 0; i < RULES_STATUS_COUNT; i++) {
-			const char *s = rules_reg_status_label((enum rules_reg_status)i,
-							       (enum rules_lang)l);
-			cr_expect(s != NULL && s[0] != '\0', "status %d lang %d", i, l);
+			const char *s = rules_reg_status_label(
+			    (enum rules_reg_status)i, (enum rules_lang)l);
+			cr_expect(s != NULL && s[0] != '\0',
+				  "status %d lang %d", i, l);
 		}
 	}
-	cr_expect_str_eq(rules_entitlement_label(RULES_ENT_ON_APPLICATION, RULES_LANG_EN),
-			 "issued on application");
-	cr_expect_str_eq(rules_entitlement_label(RULES_ENT_ON_APPLICATION, RULES_LANG_JA),
-			 "申請により交付");
+	cr_expect_str_eq(
+	    rules_entitlement_label(RULES_ENT_ON_APPLICATION, RULES_LANG_EN),
+	    "issued on application");
+	cr_expect_str_eq(
+	    rules_entitlement_label(RULES_ENT_ON_APPLICATION, RULES_LANG_JA),
+	    "申請により交付");
 	cr_expect_null(rules_entitlement_label(RULES_ENT_COUNT, RULES_LANG_JA));
-	cr_expect_null(rules_reg_status_label(RULES_STATUS_COUNT, RULES_LANG_EN));
-	cr_expect_null(rules_reg_status_label(RULES_STATUS_NO_CARD, (enum rules_lang)2));
+	cr_expect_null(
+	    rules_reg_status_label(RULES_STATUS_COUNT, RULES_LANG_EN));
+	cr_expect_null(
+	    rules_reg_status_label(RULES_STATUS_NO_CARD, (enum rules_lang)2));
 }
