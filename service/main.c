@@ -62,9 +62,8 @@ static const char usage_top[] =
     "  --version         print the version\n"
     "\n"
     "environment: SHIKAKU_LISTEN, SHIKAKU_DB, SHIKAKU_RULES, SHIKAKU_NO_AUTH,\n"
-    "SHIKAKU_MAX_BODY, SHIKAKU_MAX_HEADER, SHIKAKU_MAX_CONNECTIONS,\n"
-    "SHIKAKU_MAX_PER_IP, SHIKAKU_IDLE_TIMEOUT, SHIKAKU_THREADS (see serve\n"
-    "--help); a flag wins over its variable.\n";
+    "SHIKAKU_TLS_CERT, SHIKAKU_TLS_KEY, SHIKAKU_MAX_BODY, ... (every flag of\n"
+    "serve has one: see serve --help); a flag wins over its variable.\n";
 
 static const char usage_rules[] =
     "usage: shikakud rules check FILE\n"
