@@ -387,45 +387,13 @@ static void insurer_line(struct api_import *im, json_t *obj)
 		im->updated++;
 }
 
-/* Whether doc holds an individual number anywhere.  The same test as
- * api_scan_individual_number without building a JSON Pointer at every
- * step: that doubled the cost of a line, and a hit is rare. */
-static bool has_individual_number(json_t *v)
-{
-	const char *key;
-	json_t *child;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return rules_is_individual_number(json_string_value(v),
-						  json_string_length(v));
-	case JSON_INTEGER:
-		return rules_is_individual_number_int(
-		    (long long)json_integer_value(v));
-	case JSON_ARRAY:
-		json_array_foreach(v, i, child)
-			if (has_individual_number(child))
-				return true;
-		return false;
-	case JSON_OBJECT:
-		json_object_foreach(v, key, child)
-			if (rules_is_individual_number(key, strlen(key)) ||
-			    has_individual_number(child))
-				return true;
-		return false;
-	default: return false;
-	}
-}
-
 /* A parsed line: individual numbers first (SPEC §8: nothing else of the
  * import may be processed), then the validation and the write. */
 static void object_line(struct api_import *im, json_t *obj)
 {
 	char field[API_FIELD_MAX], where[API_FIELD_MAX + 32];
 
-	if (has_individual_number(obj) &&
-	    api_scan_individual_number(obj, field, sizeof field)) {
+	if (api_scan_individual_number(obj, field, sizeof field)) {
 		snprintf(where, sizeof where, "/lines/%zu%s", im->line_no,
 			 field);
 		refuse_individual_number(im, where);
