@@ -103,7 +103,7 @@ static int parse_enum(json_t *v, const char *field, const struct fact_field *ff,
 	return 0;
 }
 
-static const char *insurer_error_text(enum rules_insurer_error e)
+const char *api_insurer_error_text(enum rules_insurer_error e)
 {
 	switch (e) {
 	case RULES_INSURER_BAD_LENGTH:
@@ -132,7 +132,7 @@ static void parse_insurer(json_t *v, const char *field, struct rules_facts *out,
 				&ins);
 	if (e != RULES_INSURER_OK) {
 		api_errors_add(errs, field, "invalid_insurer_number", "%s",
-			       insurer_error_text(e));
+			       api_insurer_error_text(e));
 		return;
 	}
 	memcpy(out->insurer_number, ins.number, sizeof out->insurer_number);

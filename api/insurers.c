@@ -10,23 +10,6 @@
 
 #define ANSWER_MAX ((size_t)4 << 20)
 
-static const char *insurer_error_text(enum rules_insurer_error e)
-{
-	switch (e) {
-	case RULES_INSURER_BAD_LENGTH:
-		return "an insurer number has 6 or 8 digits";
-	case RULES_INSURER_NOT_DIGITS:
-		return "an insurer number has digits only";
-	case RULES_INSURER_BAD_CHECK_DIGIT:
-		return "the check digit (検証番号, the last digit) does not "
-		       "match: the number is mistyped";
-	case RULES_INSURER_BAD_PREFECTURE:
-		return "the prefecture digits must be 01-47";
-	case RULES_INSURER_OK: break;
-	}
-	return "invalid insurer number";
-}
-
 static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
 			struct api_response *resp)
 {
@@ -38,7 +21,7 @@ static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
 		return 0;
 	api_errors_init(&errs);
 	api_errors_add(&errs, "path", "invalid_insurer_number", "%s",
-		       insurer_error_text(e));
+		       api_insurer_error_text(e));
 	api_respond_problem(resp, 422, "validation_failed",
 			    "the insurer number is invalid", &errs, "");
 	return -1;

@@ -143,6 +143,10 @@ bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen);
 int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 		    struct rules_facts *out, struct api_errors *errs);
 
+/* What is wrong with an insurer number, for a client's error message
+ * (static string). */
+const char *api_insurer_error_text(enum rules_insurer_error e);
+
 /* ---- decisions (api/decision.c) ----------------------------------------- */
 
 /* Appends the decision object of SPEC §6 as JSON. */
