@@ -114,6 +114,10 @@ void api_response_fini(struct api_response *resp);
  * for ids, never for keys. */
 void api_random_bytes(void *out, size_t n);
 
+/* Makes jansson allocate through api/json_arena.c: request bodies parsed
+ * by api_json_loadb then cost no malloc.  Call once, before threads. */
+void api_json_arena_install(void);
+
 /* ---- streamed request bodies (the imports) ------------------------------
  *
  * A route that takes a large body (POST /v1/persons:import, up to

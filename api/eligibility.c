@@ -72,8 +72,7 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 				    NULL, "");
 		return NULL;
 	}
-	doc =
-	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = api_json_loadb(req->body, req->body_len, &jerr);
 	if (!doc) {
 		/* jansson's own text can quote the input ("near '...'"): give
 		 * only the position, so that no value is ever echoed. */

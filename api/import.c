@@ -464,7 +464,7 @@ static void ndjson_line(struct api_import *im)
 	if (start == n)
 		goto out; /* blank: skipped, but it keeps its number */
 	im->lines++;
-	obj = json_loadb(p + start, n - start, JSON_REJECT_DUPLICATES, &jerr);
+	obj = api_json_loadb(p + start, n - start, &jerr);
 	if (!obj) {
 		if (raw_has_individual_number(p + start, n - start)) {
 			char where[API_FIELD_MAX];

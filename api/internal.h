@@ -36,6 +36,18 @@ void api_buf_json_date(struct api_buf *b, int32_t day);
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
 
+/* ---- request bodies (api/json_arena.c) ---------------------------------- */
+
+/* What json_loadb(buf, len, JSON_REJECT_DUPLICATES, err) returns, read by
+ * api/json_read.c (faster; err has position, line, column and a text that
+ * never quotes the input). */
+json_t *api_json_read(const char *buf, size_t len, json_error_t *err);
+
+/* api_json_read into the calling thread's arena (see
+ * api_json_arena_install); release the document with json_decref on the
+ * same thread. */
+json_t *api_json_loadb(const char *buf, size_t len, json_error_t *err);
+
 /* ---- validation errors (api/problem.c) ---------------------------------- */
 
 #define API_MAX_ERRORS 50

@@ -673,6 +673,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc >= 2 ? argv[1] : NULL;
 
 	db_global_init();
+	api_json_arena_install();
 	if (cmd == NULL)
 		return usage_error(usage_top, "a command is needed");
 	if (is_help(cmd)) {

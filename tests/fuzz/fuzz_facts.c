@@ -25,6 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	api_json_arena_install();
 	if (api_ruleset_load(NULL, &ruleset, err, sizeof err) != 0)
 		abort();
 	app.ruleset = &ruleset;

@@ -42,6 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	api_json_arena_install();
 	snprintf(dir, sizeof dir, "/tmp/shikaku-fuzz-XXXXXX");
 	if (!mkdtemp(dir))
 		abort();
