@@ -2,8 +2,11 @@
 #include "service/log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,17 +221,36 @@ void log_bool(struct log_line *l, const char *key, bool value)
 		put_value(l, mark, value ? "true" : "false", value ? 4 : 5);
 }
 
-void log_end(struct log_line *l)
+/* ---- buffered request lines -------------------------------------------- */
+
+/* A thread's request lines wait here (at most LOG_FLUSH_MS) and leave in
+ * one write(2).  Buffers are never freed: a thread that logged may log
+ * again until the process ends. */
+#define LOG_BUFFER_SIZE ((size_t)32 << 10)
+
+struct log_buffer {
+	pthread_mutex_t lock;
+	struct log_buffer *next;
+	size_t len;
+	char data[LOG_BUFFER_SIZE];
+};
+
+static pthread_mutex_t buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_buffer *buffers;
+static atomic_bool buffering;
+static _Thread_local struct log_buffer *mine;
+
+static pthread_mutex_t flusher_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flusher_wake = PTHREAD_COND_INITIALIZER;
+static pthread_t flusher;
+static bool flusher_stop;
+
+static void write_all(const char *data, size_t len)
 {
-	const char *tail = l->truncated ? ",\"truncated\":true}\n" : "}\n";
-	size_t n = strlen(tail);
 	size_t off = 0;
 
-	/* the tail always fits: room() kept LOG_TAIL bytes back */
-	memcpy(l->buf + l->len, tail, n);
-	l->len += n;
-	while (off < l->len) {
-		ssize_t w = write(STDERR_FILENO, l->buf + off, l->len - off);
+	while (off < len) {
+		ssize_t w = write(STDERR_FILENO, data + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -236,6 +258,136 @@ void log_end(struct log_line *l)
 			break; /* nowhere to report a failing stderr */
 		off += (size_t)w;
 	}
+}
+
+/* Writes out b's lines; the caller holds b->lock. */
+static void buffer_drain(struct log_buffer *b)
+{
+	write_all(b->data, b->len);
+	b->len = 0;
+}
+
+/* The calling thread's buffer, made on its first line; NULL when memory
+ * is short (the line is then written at once). */
+static struct log_buffer *my_buffer(void)
+{
+	struct log_buffer *b = mine;
+
+	if (b)
+		return b;
+	b = malloc(sizeof *b);
+	if (!b)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	b->len = 0;
+	pthread_mutex_lock(&buffers_lock);
+	b->next = buffers;
+	buffers = b;
+	pthread_mutex_unlock(&buffers_lock);
+	mine = b;
+	return b;
+}
+
+static void drain_all(void)
+{
+	struct log_buffer *b;
+
+	pthread_mutex_lock(&buffers_lock);
+	for (b = buffers; b; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		buffer_drain(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&buffers_lock);
+}
+
+static void *flusher_main(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&flusher_lock);
+	while (!flusher_stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LOG_FLUSH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&flusher_wake, &flusher_lock, &until);
+		pthread_mutex_unlock(&flusher_lock);
+		drain_all();
+		pthread_mutex_lock(&flusher_lock);
+	}
+	pthread_mutex_unlock(&flusher_lock);
+	return NULL;
+}
+
+int log_buffering_start(void)
+{
+	flusher_stop = false;
+	if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0)
+		return -1;
+	atomic_store(&buffering, true);
+	return 0;
+}
+
+void log_buffering_stop(void)
+{
+	if (!atomic_exchange(&buffering, false))
+		return;
+	pthread_mutex_lock(&flusher_lock);
+	flusher_stop = true;
+	pthread_cond_signal(&flusher_wake);
+	pthread_mutex_unlock(&flusher_lock);
+	pthread_join(flusher, NULL);
+	drain_all();
+}
+
+/* Closes the object: the tail always fits, room() kept LOG_TAIL bytes
+ * back. */
+static void close_line(struct log_line *l)
+{
+	const char *tail = l->truncated ? ",\"truncated\":true}\n" : "}\n";
+	size_t n = strlen(tail);
+
+	memcpy(l->buf + l->len, tail, n);
+	l->len += n;
+}
+
+void log_end(struct log_line *l)
+{
+	struct log_buffer *b = mine;
+
+	close_line(l);
+	if (b) {
+		/* this thread's buffered lines first: its lines stay in
+		 * order */
+		pthread_mutex_lock(&b->lock);
+		buffer_drain(b);
+		write_all(l->buf, l->len);
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	write_all(l->buf, l->len);
+}
+
+void log_end_buffered(struct log_line *l)
+{
+	struct log_buffer *b;
+
+	if (!atomic_load_explicit(&buffering, memory_order_relaxed) ||
+	    !(b = my_buffer())) {
+		log_end(l);
+		return;
+	}
+	close_line(l);
+	pthread_mutex_lock(&b->lock);
+	if (l->len > LOG_BUFFER_SIZE - b->len)
+		buffer_drain(b);
+	memcpy(b->data + b->len, l->buf, l->len);
+	b->len += l->len;
+	pthread_mutex_unlock(&b->lock);
 }
 
 void log_event(enum log_level level, const char *event, const char *message)

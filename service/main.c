@@ -181,8 +181,12 @@ static int cmd_serve(int argc, char *const argv[])
 		return 1;
 	}
 
+	/* request lines leave in batches (service/log.h); without the
+	 * flusher thread they are written one by one */
+	(void)log_buffering_start();
 	srv = server_start(&cfg, &app, err, sizeof err);
 	if (srv == NULL) {
+		log_buffering_stop();
 		fprintf(stderr, "shikakud: %s\n", err);
 		audit_log_stop(app.audit);
 		db_close(app.db);
@@ -204,6 +208,7 @@ static int cmd_serve(int argc, char *const argv[])
 	log_end(&l);
 
 	left = server_stop(srv, DRAIN_MS);
+	log_buffering_stop();
 	/* Every worker thread has ended: what they queued for the audit log
 	 * is written, then their connections can close. */
 	audit_log_stop(app.audit);

@@ -434,7 +434,7 @@ static void log_request(const struct request *rq, const char *method,
 		log_str(&l, "key_id", resp->key_id); /* the public id only */
 	if (!queued)
 		log_bool(&l, "queued", false);
-	log_end(&l);
+	log_end_buffered(&l);
 }
 
 /* Sends resp (whose body it takes) and logs the request.  Always

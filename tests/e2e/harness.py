@@ -289,6 +289,8 @@ class ServerError(AssertionError):
 class Server:
     """One running `shikakud serve` process."""
 
+    _settle = 0  # marks for settle_log
+
     def __init__(self, extra_args=(), start=True, listen="127.0.0.1:0", no_auth=True,
                  db_path=None):
         """no_auth=False serves with API keys; db_path: a database file of
@@ -430,6 +432,36 @@ class Server:
     def stderr_lines(self):
         with self._lock:
             return list(self._lines)
+
+    def log_events(self):
+        """The JSON objects of stderr, in order (other lines left out)."""
+        out = []
+        for line in self.stderr_lines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+        return out
+
+    def settle_log(self, timeout=10):
+        """Returns once every request answered so far has its line on stderr.
+
+        Request lines leave the server in batches, within 50 ms
+        (service/log.h): a marked /healthz request is sent, its line
+        awaited, then one more flush period (other threads' buffers are
+        written in the same pass)."""
+        Server._settle += 1
+        mark = "settle-log-%d" % Server._settle
+        self.get("/healthz", headers={"X-Request-Id": mark})
+        deadline = time.monotonic() + slow(timeout)
+        while not any(mark in l for l in self.stderr_lines()):
+            if time.monotonic() > deadline:
+                raise AssertionError("the request line of %s never reached stderr; tail: %s"
+                                     % (mark, self.stderr_tail()))
+            time.sleep(0.02)
+        time.sleep(0.15)
 
     def stderr_tail(self, n=15):
         with self._lock:

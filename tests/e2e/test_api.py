@@ -755,7 +755,7 @@ def test_individual_number_never_logged():
     s.evaluate({"as_of": "2025-06-01", "person": {"setting": INDIVIDUAL}})
     s.evaluate({"person": REGISTERED}, headers={"X-Request-Id": INDIVIDUAL})
     s.evaluate({"as_of": "2025-06-01", "person": {"birth_date": marker_birth, "mynumber_card": "held"}})
-    time.sleep(0.2)
+    s.settle_log()
     log = s.stderr_text()
     assert INDIVIDUAL not in log and "１２３４５６７８９０１８" not in log, \
         "an individual number reached the log"
@@ -765,7 +765,7 @@ def test_individual_number_never_logged():
 def test_log_lines_are_json():
     s = server()
     s.get("/healthz", headers={"X-Request-Id": "log-check-1"})
-    time.sleep(0.2)
+    s.settle_log()
     lines = [l for l in s.stderr_lines() if l.strip()]
     bad = []
     for l in lines:

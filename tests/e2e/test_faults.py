@@ -79,18 +79,6 @@ def timed(fn, *a, **kw):
     return r, time.monotonic() - t0
 
 
-def log_events(s):
-    out = []
-    for line in s.stderr_lines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
-    return out
-
-
 def wait_exit(s, timeout):
     """Waits for s (already signalled) to exit -> (exit code, seconds
     waited).  Fails on a sanitizer report; kills it when it hangs."""
@@ -328,7 +316,7 @@ def test_sigterm_under_load_drains_and_exits_0():
             "a new connection after SIGTERM was %s after %.2f s (expected refused at once)" \
             % (probe, probe_s)
 
-        ev = log_events(s)
+        ev = s.log_events()
         names = [e.get("event") for e in ev]
         assert "stopping" in names and names[-1] == "stopped", names[-5:]
         assert ev[-1].get("level") == "info" and "unfinished_requests" not in ev[-1], ev[-1]
@@ -424,7 +412,7 @@ def test_sigterm_mid_import_commits_it_or_rolls_it_back():
             "exited %.1f s after SIGTERM: expected the drain window (%.0f s)" \
             % (exited_after, DRAIN_WINDOW)
         assert not got, "the stalled import got an answer: %r" % got[:200]
-        ev = log_events(s)
+        ev = s.log_events()
         assert ev[-1].get("event") == "stopped" and ev[-1].get("unfinished_requests") == 1, \
             ev[-1]
         assert any(e.get("event") == "request_aborted" for e in ev), "no request_aborted line"

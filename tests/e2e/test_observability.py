@@ -7,6 +7,7 @@ The module's shared server runs with keys, so that log lines carry key ids
 and the test can look for key secrets in the log."""
 
 import atexit
+import http.client
 import json
 import os
 import re
@@ -295,6 +296,49 @@ def test_readyz_fails_while_database_unreadable():
 # ---------------------------------------------------------------------------
 # The log
 
+def request_ids_logged(s, prefix):
+    return [e["request_id"] for e in s.log_events()
+            if e.get("event") == "request"
+            and str(e.get("request_id", "")).startswith(prefix)]
+
+
+def test_request_lines_reach_the_log_with_no_more_traffic():
+    """Request lines are written in batches (service/log.h): the last one
+    must still leave within the flush period when nothing else comes."""
+    s = Server()
+    try:
+        s.get("/healthz", headers={"X-Request-Id": "alone-1"})
+        t0 = time.monotonic()
+        while not request_ids_logged(s, "alone-"):
+            assert time.monotonic() - t0 < slow(1.0), \
+                "the request line was not written within 1 s: %s" % s.stderr_tail()
+            time.sleep(0.01)
+    finally:
+        s.stop()
+
+
+def test_sigterm_writes_every_buffered_request_line():
+    """Lines still in the buffers when SIGTERM comes are written before
+    "stopped", in the order each connection sent its requests."""
+    s = Server()
+    n = 400
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=slow(10))
+        for i in range(n):
+            conn.request("GET", "/healthz", headers={"X-Request-Id": "burst-%04d" % i})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+        conn.close()
+    finally:
+        s.stop()
+    ids = request_ids_logged(s, "burst-")
+    assert ids == ["burst-%04d" % i for i in range(n)], \
+        "%d of %d request lines, in order: %s" % (len(ids), n, ids[:3])
+    events = [e.get("event") for e in s.log_events()]
+    assert events[-1] == "stopped", events[-3:]
+
+
 def test_log_lines_are_json_with_request_fields():
     s = srv()
     put(s, "ob-l1", FACTS)
@@ -302,7 +346,7 @@ def test_log_lines_are_json_with_request_fields():
     s.get("/v1/persons/ob-l1", headers=auth("reader", **{"X-Request-Id": x}))
     s.get("/healthz", headers={"X-Request-Id": "obs-log-2"})
     s.get("/v1/rules", headers={"X-Request-Id": "obs-log-3"})
-    time.sleep(0.1)
+    s.settle_log()
     lines = s.stderr_lines()
     reqs = {}
     for line in lines:
