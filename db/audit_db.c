@@ -172,32 +172,17 @@ static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
 	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
 }
 
-enum db_result db_audit_query(struct db_conn *c,
-			      const struct db_audit_filter *f,
-			      int (*fn)(const struct db_audit_row *, void *),
-			      void *arg)
+/* Hands the rows of the bound statement s to fn; *left counts down the
+ * rows still wanted.  Returns SQLITE_DONE when fn stopped or the rows ran
+ * out, an error code otherwise. */
+static int deliver(sqlite3_stmt *s,
+		   int (*fn)(const struct db_audit_row *, void *), void *arg,
+		   int *left, bool *stopped)
 {
 	struct db_audit_row row;
-	enum db_stmt_id id;
-	sqlite3_stmt *s;
 	const unsigned char *ids;
 	int rc;
 
-	id = f->person_id ? DB_STMT_AUDIT_QUERY_PERSON
-	     : f->key_id  ? DB_STMT_AUDIT_QUERY_KEY
-			  : DB_STMT_AUDIT_QUERY;
-	s = db_stmt(c, id);
-	if (!s)
-		return DB_ERROR;
-	sqlite3_bind_int64(s, 1, f->after_seq);
-	/* "" sorts before every time, "9" after. */
-	sqlite3_bind_text(s, 2, f->since ? f->since : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, f->until ? f->until : "9", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 1);
-	if (id != DB_STMT_AUDIT_QUERY && f->key_id)
-		sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
-	if (id == DB_STMT_AUDIT_QUERY_PERSON)
-		sqlite3_bind_text(s, 6, f->person_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof row);
 		row.seq = sqlite3_column_int64(s, 0);
@@ -209,11 +194,94 @@ enum db_result db_audit_query(struct db_conn *c,
 		ids = sqlite3_column_text(s, 6);
 		row.person_ids = ids ? (const char *)ids : "";
 		row.status = sqlite3_column_int(s, 7);
+		(*left)--;
 		if (fn(&row, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
+			*stopped = true;
+			return SQLITE_DONE;
 		}
 	}
+	return rc;
+}
+
+static void bind_range(sqlite3_stmt *s, const struct db_audit_filter *f)
+{
+	sqlite3_bind_int64(s, 1, f->after_seq);
+	/* "" sorts before every time, "9" after. */
+	sqlite3_bind_text(s, 2, f->since ? f->since : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, f->until ? f->until : "9", -1, SQLITE_STATIC);
+}
+
+/* A person's rows: the seq range of the filter first, then its buckets
+ * one seek each, in seq order, until the limit (003_audit_buckets.sql). */
+static enum db_result
+query_person(struct db_conn *c, const struct db_audit_filter *f,
+	     int (*fn)(const struct db_audit_row *, void *), void *arg)
+{
+	sqlite3_stmt *s = db_stmt(c, DB_STMT_AUDIT_SEQ_RANGE);
+	int64_t lo = 0, hi = 0, b;
+	int left = f->limit > 0 ? f->limit : 1, rc;
+	bool stopped = false, any;
+
+	if (!s)
+		return DB_ERROR;
+	bind_range(s, f);
+	rc = sqlite3_step(s);
+	any = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+	      sqlite3_column_type(s, 1) != SQLITE_NULL;
+	if (any) {
+		lo = sqlite3_column_int64(s, 0);
+		hi = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_result_from(rc);
+	if (!any || hi <= lo)
+		return DB_OK;
+	s = db_stmt(c, DB_STMT_AUDIT_QUERY_PERSON);
+	if (!s)
+		return DB_ERROR;
+	rc = SQLITE_DONE;
+	for (b = (lo + 1) >> DB_AUDIT_BUCKET_SHIFT;
+	     b <= hi >> DB_AUDIT_BUCKET_SHIFT && left > 0 && !stopped; b++) {
+		bind_range(s, f);
+		sqlite3_bind_int64(s, 1, lo);
+		sqlite3_bind_int(s, 4, left);
+		if (f->key_id)
+			sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 5);
+		sqlite3_bind_text(s, 6, f->person_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 7, b);
+		sqlite3_bind_int64(s, 8, hi);
+		rc = deliver(s, fn, arg, &left, &stopped);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	return db_result_from(rc);
+}
+
+enum db_result db_audit_query(struct db_conn *c,
+			      const struct db_audit_filter *f,
+			      int (*fn)(const struct db_audit_row *, void *),
+			      void *arg)
+{
+	enum db_stmt_id id =
+	    f->key_id ? DB_STMT_AUDIT_QUERY_KEY : DB_STMT_AUDIT_QUERY;
+	int left = f->limit > 0 ? f->limit : 1, rc;
+	bool stopped = false;
+	sqlite3_stmt *s;
+
+	if (f->person_id)
+		return query_person(c, f, fn, arg);
+	s = db_stmt(c, id);
+	if (!s)
+		return DB_ERROR;
+	bind_range(s, f);
+	sqlite3_bind_int(s, 4, left);
+	if (f->key_id)
+		sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
+	rc = deliver(s, fn, arg, &left, &stopped);
 	sqlite3_reset(s);
 	return db_result_from(rc);
 }

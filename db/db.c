@@ -37,6 +37,10 @@
 	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
 	"a.person_ids, a.status"
 
+#define STR_(x)            #x
+#define STR(x)             STR_(x)
+#define AUDIT_BUCKET_SHIFT STR(DB_AUDIT_BUCKET_SHIFT)
+
 /* seq after ?1 (the cursor), from the first row at or after ?2 to the last
  * row before ?3 (NULL, so no row, when there is none): one rowid range. */
 #define AUDIT_SEQ_RANGE(col)                                                   \
@@ -106,8 +110,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_AUDIT_INSERT] =
 	"INSERT INTO audit (time, key_id, request_id, method, route, "
 	"person_ids, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [DB_STMT_AUDIT_PERSON_INSERT] = "INSERT OR IGNORE INTO audit_person "
-				    "(person_id, seq) VALUES (?1, ?2)",
+    [DB_STMT_AUDIT_PERSON_INSERT] =
+	"INSERT OR IGNORE INTO audit_person (bucket, person_id, seq) "
+	"VALUES (?2 >> " AUDIT_BUCKET_SHIFT ", ?1, ?2)",
     [DB_STMT_AUDIT_QUERY] =
 	"SELECT " AUDIT_COLS " FROM audit a WHERE " AUDIT_SEQ_RANGE(
 	    "a.seq") " AND a.time >= ?2 AND a.time < ?3 "
@@ -117,17 +122,25 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	" FROM audit a WHERE a.key_id = ?5 AND " AUDIT_SEQ_RANGE(
 	    "a.seq") " AND a.time >= ?2 "
 		     "AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
+    /* The rows after ?1 up to ?2 (the seq range) in one bucket. */
     [DB_STMT_AUDIT_QUERY_PERSON] =
 	"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
-	"a.seq = ap.seq WHERE ap.person_id = ?6 AND " AUDIT_SEQ_RANGE(
-	    "ap.seq") " AND a.time >= ?2 AND a.time < ?3 "
-		      "AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT "
-		      "?4",
+	"a.seq = ap.seq WHERE ap.bucket = ?7 AND ap.person_id = ?6 AND "
+	"ap.seq > ?1 AND ap.seq <= ?8 AND a.time >= ?2 AND a.time < ?3 "
+	"AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT ?4",
+    /* The seq range of a time range and a cursor: after the first, up to
+	 * the second (NULL, no row, when there is none). */
+    [DB_STMT_AUDIT_SEQ_RANGE] =
+	"SELECT max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "
+	"time, seq LIMIT 1) - 1), (SELECT seq FROM audit WHERE time < ?3 "
+	"ORDER BY time DESC, seq DESC LIMIT 1)",
     [DB_STMT_AUDIT_MIN_SEQ] = "SELECT min(seq) FROM audit",
     [DB_STMT_AUDIT_EXPIRE_BOUND] = "SELECT seq FROM audit WHERE time < ?1 "
 				   "ORDER BY time DESC, seq DESC LIMIT 1",
     [DB_STMT_AUDIT_EXPIRE] = "DELETE FROM audit WHERE seq <= ?1",
-    [DB_STMT_AUDIT_PERSON_EXPIRE] = "DELETE FROM audit_person WHERE seq <= ?1",
+    [DB_STMT_AUDIT_PERSON_EXPIRE] =
+	"DELETE FROM audit_person WHERE bucket <= (?1 >> " AUDIT_BUCKET_SHIFT
+	") AND seq <= ?1",
 };
 
 struct db {

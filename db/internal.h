@@ -7,6 +7,10 @@
 #include "db/db.h"
 
 /* Every statement the service runs, prepared once per connection. */
+/* audit_person's bucket of a seq is seq >> DB_AUDIT_BUCKET_SHIFT (see
+ * db/migrations/003_audit_buckets.sql, which has the same number). */
+#define DB_AUDIT_BUCKET_SHIFT 14
+
 enum db_stmt_id {
 	DB_STMT_BEGIN,
 	DB_STMT_COMMIT,
@@ -28,6 +32,7 @@ enum db_stmt_id {
 	DB_STMT_AUDIT_QUERY,
 	DB_STMT_AUDIT_QUERY_KEY,
 	DB_STMT_AUDIT_QUERY_PERSON,
+	DB_STMT_AUDIT_SEQ_RANGE,
 	DB_STMT_AUDIT_MIN_SEQ,
 	DB_STMT_AUDIT_EXPIRE_BOUND,
 	DB_STMT_AUDIT_EXPIRE,

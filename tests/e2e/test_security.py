@@ -533,7 +533,8 @@ def test_audit_table_holds_no_facts_and_retention():
                           "person_ids, status) VALUES ('2001-01-01T09:00:00.000+09:00', "
                           "NULL, 'ancient', 'GET', '/v1/persons/{id}', 'old-1', 200)")
         old_seq = cur.lastrowid
-        con.execute("INSERT INTO audit_person (person_id, seq) VALUES ('old-1', ?)", (old_seq,))
+        con.execute("INSERT INTO audit_person (bucket, person_id, seq) VALUES (? >> 14, 'old-1', ?)",
+                    (old_seq, old_seq))
         con.commit()
     finally:
         con.close()
@@ -556,6 +557,8 @@ def test_audit_table_holds_no_facts_and_retention():
             assert fact not in text, "audit rows hold %r: %s" % (fact, text[:500])
         assert not [r for r in rows if r[3] == "ancient"], \
             "a 2001 audit row outlived --audit-retention-days 30"
+        assert not con.execute("SELECT * FROM audit_person WHERE person_id = 'old-1'").fetchall(), \
+            "the 2001 row's person index outlived it"
     finally:
         con.close()
 

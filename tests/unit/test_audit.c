@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,11 +138,11 @@ Test(audit, the_tables_hold_only_the_listed_columns)
 	cr_assert_eq(n, sizeof want / sizeof want[0]);
 	cr_assert_eq(count("SELECT count(*) FROM pragma_table_info("
 			   "'audit_person')"),
-		     2);
+		     3);
 	cr_assert_eq(count("SELECT count(*) FROM pragma_table_info("
-			   "'audit_person') WHERE name IN ('person_id', "
-			   "'seq')"),
-		     2);
+			   "'audit_person') WHERE name IN ('bucket', "
+			   "'person_id', 'seq')"),
+		     3);
 }
 
 /* ---- the asynchronous writer -------------------------------------------- */
@@ -664,4 +665,170 @@ Test(audit, a_busy_database_delays_records_but_loses_none)
 	cr_assert_eq(st.dropped, 0);
 	audit_log_stop(log);
 	cr_assert_eq(count("SELECT count(*) FROM audit"), 1);
+}
+
+/* ---- the person index in buckets (003_audit_buckets.sql) ----------------- */
+
+/* An audit row at seq, straight in SQL: the next insert follows it. */
+static void jump_to(int64_t seq, int64_t ms)
+{
+	char sql[300], when[DB_AUDIT_TIME_LEN + 1];
+
+	db_audit_time_format(ms, when);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO audit (seq, time, request_id, method, route, "
+		 "person_ids, status) VALUES (%lld, '%s', 'filler', 'GET', "
+		 "'/v1/rules', '', 200)",
+		 (long long)seq, when);
+	cr_assert_eq(sqlite3_exec(conn->h, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+#define BUCKET(seq) ((seq) >> DB_AUDIT_BUCKET_SHIFT)
+
+/* alice at seq 1, 2, 40001, 40002 and 100001; bob between: four
+ * buckets, one of them without alice. */
+static void spread(void)
+{
+	const char *a[] = {"alice"}, *b[] = {"bob"};
+
+	insert(T0, "aaaaaaaaaaaa", "s1", a, 1, 200);
+	insert(T0 + 1, "bbbbbbbbbbbb", "s2", a, 1, 200);
+	jump_to(20000, T0 + 2);
+	insert(T0 + 3, "aaaaaaaaaaaa", "s3", b, 1, 200);
+	jump_to(40000, T0 + DAY);
+	insert(T0 + DAY + 1, "aaaaaaaaaaaa", "s4", a, 1, 200);
+	insert(T0 + DAY + 2, "bbbbbbbbbbbb", "s5", a, 1, 200);
+	jump_to(100000, T0 + 2 * DAY);
+	insert(T0 + 2 * DAY + 1, "aaaaaaaaaaaa", "s6", a, 1, 200);
+	cr_assert_eq(count("SELECT count(DISTINCT bucket) FROM audit_person"),
+		     4);
+	cr_assert_eq(count("SELECT count(*) FROM audit_person WHERE bucket "
+			   "<> seq >> 14"),
+		     0);
+	cr_assert_eq(BUCKET(100001), 6);
+}
+
+/* The query f gives exactly the n seqs that follow (long long). */
+static void expect(const struct db_audit_filter *f, int n, ...)
+{
+	struct rows *rs = query(f);
+	va_list ap;
+	int i;
+
+	cr_assert_eq(rs->n, n, "%d rows, expected %d", rs->n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		long long want = va_arg(ap, long long);
+
+		cr_assert_eq(rs->seq[i], want, "row %d: %lld, expected %lld", i,
+			     (long long)rs->seq[i], want);
+	}
+	va_end(ap);
+	free(rs);
+}
+
+Test(audit, a_person_is_found_in_every_bucket_in_seq_order)
+{
+	struct db_audit_filter f = {.person_id = "alice", .limit = 100};
+
+	spread();
+	expect(&f, 5, 1LL, 2LL, 40001LL, 40002LL, 100001LL);
+	f.person_id = "bob";
+	expect(&f, 1, 20001LL);
+}
+
+Test(audit, a_person_page_stops_at_the_limit_and_resumes_after_the_cursor)
+{
+	struct db_audit_filter f = {.person_id = "alice", .limit = 3};
+
+	spread();
+	expect(&f, 3, 1LL, 2LL, 40001LL);
+	f.after_seq = 40001;
+	expect(&f, 2, 40002LL, 100001LL);
+	f.after_seq = 100001;
+	expect(&f, 0);
+}
+
+Test(audit, a_person_with_time_and_key_filters_across_buckets)
+{
+	char since[DB_AUDIT_TIME_LEN + 1], until[DB_AUDIT_TIME_LEN + 1];
+	struct db_audit_filter f = {.person_id = "alice", .limit = 100};
+
+	spread();
+	db_audit_time_format(T0 + DAY, since);
+	db_audit_time_format(T0 + 2 * DAY, until);
+	f.since = since;
+	f.until = until;
+	expect(&f, 2, 40001LL, 40002LL);
+	f.since = f.until = NULL;
+	f.key_id = "bbbbbbbbbbbb";
+	expect(&f, 2, 2LL, 40002LL);
+	/* a range with no row at all */
+	db_audit_time_format(T0 + 30 * DAY, since);
+	f.key_id = NULL;
+	f.since = since;
+	expect(&f, 0);
+}
+
+Test(audit, retention_across_buckets_keeps_the_rest)
+{
+	long long deleted = 0;
+	char before[DB_AUDIT_TIME_LEN + 1];
+	struct db_audit_filter f = {.person_id = "alice", .limit = 100};
+
+	spread();
+	db_audit_time_format(T0 + DAY + 2, before); /* up to seq 40001 */
+	cr_assert_eq(db_audit_expire(conn, before, &deleted), DB_OK);
+	cr_assert_eq(count("SELECT min(seq) FROM audit"), 40002);
+	cr_assert_eq(count("SELECT min(seq) FROM audit_person"), 40002);
+	expect(&f, 2, 40002LL, 100001LL);
+}
+
+/* A file of schema 2 (audit_person without buckets) keeps its audit rows,
+ * findable by person, when it is opened by this build. */
+Test(audit, migration_3_moves_the_person_index_into_buckets)
+{
+	char p2[160], err[256];
+	struct db *old;
+	struct db_conn *oc;
+	sqlite3 *h;
+	struct rows *rs = calloc(1, sizeof *rs);
+	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
+	int i;
+
+	snprintf(p2, sizeof p2, "%s/v2.db", dir);
+	cr_assert_eq(sqlite3_open(p2, &h), SQLITE_OK);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(
+		    sqlite3_exec(h, db_migrations[i], NULL, NULL, NULL),
+		    SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(
+		h,
+		"PRAGMA user_version = 2;"
+		"INSERT INTO audit (seq, time, request_id, method, route, "
+		"person_ids, status) VALUES (5, "
+		"'2025-06-01T09:00:00.000+09:00',"
+		" 'r', 'GET', '/v1/persons/{id}', 'carol', 200), (70000, "
+		"'2025-06-02T09:00:00.000+09:00', 'r', 'GET', "
+		"'/v1/persons/{id}', 'carol dave', 200);"
+		"INSERT INTO audit_person (person_id, seq) VALUES ('carol', 5),"
+		" ('carol', 70000), ('dave', 70000);",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	old = db_open(p2, err, sizeof err);
+	cr_assert_not_null(old, "%s", err);
+	oc = db_conn_get(old);
+	cr_assert_eq(db_audit_query(oc, &f, collect, rs), DB_OK);
+	cr_assert_eq(rs->n, 2);
+	cr_assert_eq(rs->seq[0], 5);
+	cr_assert_eq(rs->seq[1], 70000);
+	db_close(old);
+	free(rs);
+	unlink(p2);
+	snprintf(p2, sizeof p2, "%s/v2.db-wal", dir);
+	unlink(p2);
+	snprintf(p2, sizeof p2, "%s/v2.db-shm", dir);
+	unlink(p2);
 }
