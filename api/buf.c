@@ -63,11 +63,6 @@ void api_buf_add(struct api_buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-void api_buf_adds(struct api_buf *b, const char *s)
-{
-	api_buf_add(b, s, strlen(s));
-}
-
 void api_buf_printf(struct api_buf *b, const char *fmt, ...)
 {
 	char tmp[512];

@@ -19,14 +19,22 @@ static void json_tristate(struct api_buf *b, rules_tristate v)
 	api_buf_adds(b, v < 0 ? "null" : v ? "true" : "false");
 }
 
-/* "2025-06-01T09:30:12+09:00" for a POSIX time, in Asia/Tokyo. */
+/* "2025-06-01T09:30:12+09:00" for a POSIX time, in Asia/Tokyo; the text
+ * of the last second is kept per thread (strftime was a visible part of
+ * every answer). */
 static void format_tokyo_time(double now, char out[32])
 {
+	static _Thread_local time_t last = -1;
+	static _Thread_local char text[32];
 	time_t t = (time_t)now + 9 * 3600;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+		last = t;
+	}
+	memcpy(out, text, sizeof text);
 }
 
 void api_ulid(char out[27], double now)
@@ -54,57 +62,97 @@ void api_ulid(char out[27], double now)
 	out[26] = '\0';
 }
 
-/* Expands the placeholders a text may hold ({apply_by},
- * {recommended_apply_by}, {provisional_end}, {auto_age}) with this
- * decision's values, so the reader sees dates, not field names. */
+/* The placeholders a text may hold, filled with this decision's values so
+ * the reader sees dates, not field names. */
+static const char *const placeholders[] = {
+    "{apply_by}", "{recommended_apply_by}", "{provisional_end}", "{auto_age}"};
+
+/* The index of the placeholder at text (end bounds it), or -1. */
+static int placeholder_at(const char *text, const char *end)
+{
+	size_t i, len;
+
+	for (i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++) {
+		len = strlen(placeholders[i]);
+		if ((size_t)(end - text) >= len &&
+		    memcmp(text, placeholders[i], len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void placeholder_value(int i, const struct rules_decision *d,
+			      const struct rules_params *p, char value[24])
+{
+	int32_t day;
+
+	if (i == 3) {
+		snprintf(value, 24, "%d", p->late_elderly_auto_age);
+		return;
+	}
+	day = i == 2   ? p->provisional_end
+	      : !d     ? RULES_NO_DATE
+	      : i == 0 ? d->apply_by
+		       : d->recommended_apply_by;
+	/* Outside a decision (GET /v1/rules) the date has no value: name
+	 * it. */
+	if (day == RULES_NO_DATE)
+		snprintf(value, 24, "%.*s", (int)strlen(placeholders[i]) - 2,
+			 placeholders[i] + 1);
+	else
+		rules_date_format(day, value);
+}
+
+/* Appends the n bytes of text with its placeholders filled in (a value
+ * never needs JSON escaping, so text may be escaped JSON already). */
+static void render_into(struct api_buf *b, const char *text, size_t n,
+			const struct rules_decision *d,
+			const struct rules_params *p)
+{
+	const char *end = text + n, *brace;
+	char value[24];
+	int i;
+
+	while (text < end) {
+		brace = memchr(text, '{', (size_t)(end - text));
+		if (!brace) {
+			api_buf_add(b, text, (size_t)(end - text));
+			return;
+		}
+		api_buf_add(b, text, (size_t)(brace - text));
+		text = brace;
+		i = placeholder_at(text, end);
+		if (i < 0) {
+			api_buf_add(b, "{", 1);
+			text++;
+			continue;
+		}
+		placeholder_value(i, d, p, value);
+		api_buf_adds(b, value);
+		text += strlen(placeholders[i]);
+	}
+}
+
 void api_text_render(char *out, size_t outlen, const char *text,
 		     const struct rules_decision *d,
 		     const struct rules_params *p)
 {
-	static const char *const names[] = {"{apply_by}",
-					    "{recommended_apply_by}",
-					    "{provisional_end}", "{auto_age}"};
-	size_t n = 0, i, k;
-	char value[16];
+	struct api_buf b;
+	size_t n;
 
-	while (*text && n + 1 < outlen) {
-		bool done = false;
-
-		if (*text == '{') {
-			for (i = 0; i < 4 && !done; i++) {
-				size_t len = strlen(names[i]);
-
-				if (strncmp(text, names[i], len) != 0)
-					continue;
-				if (i == 3) {
-					snprintf(value, sizeof value, "%d",
-						 p->late_elderly_auto_age);
-				} else {
-					int32_t day =
-					    i == 2   ? p->provisional_end
-					    : !d     ? RULES_NO_DATE
-					    : i == 0 ? d->apply_by
-						     : d->recommended_apply_by;
-
-					/* Outside a decision (GET /v1/rules)
-					 * the date has no value: name it. */
-					if (day == RULES_NO_DATE)
-						snprintf(value, sizeof value,
-							 "%.*s", (int)len - 2,
-							 names[i] + 1);
-					else
-						rules_date_format(day, value);
-				}
-				for (k = 0; value[k] && n + 1 < outlen; k++)
-					out[n++] = value[k];
-				text += len;
-				done = true;
-			}
-		}
-		if (!done)
-			out[n++] = *text++;
-	}
+	if (outlen == 0)
+		return;
+	api_buf_init(&b, (size_t)-1 >> 1);
+	render_into(&b, text, strlen(text), d, p);
+	n = b.failed || !b.data ? 0 : b.len;
+	if (n >= outlen)
+		n = outlen - 1;
+	/* never half a UTF-8 character at the cut */
+	while (n > 0 && n < b.len && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(out, b.data ? b.data : "", n);
 	out[n] = '\0';
+	api_buf_fini(&b);
 }
 
 /* Writes {"code", "source", "text"} of one reason or advice. */
@@ -120,25 +168,32 @@ static void json_text_object(struct api_buf *b, const struct rules_text *t,
 	api_buf_adds(b, "}");
 }
 
-/* The JSON of every reason and advice whose text holds no placeholder,
- * escaped once for the life of the process: escaping the same Japanese
- * sentences on every answer was the largest cost of writing one. */
+/* The JSON of every reason and advice, escaped once for the life of the
+ * process (escaping the same Japanese sentences on every answer was the
+ * largest cost of writing one); placeholders stay in it and are filled in
+ * as it is copied out. */
+struct fragment {
+	char *json;
+	size_t len;
+	bool placeholders;
+};
+
 static struct {
 	pthread_once_t once;
-	char *reason[RULES_R_COUNT][2];
-	char *advice[RULES_A_COUNT][2];
-} fragments = {PTHREAD_ONCE_INIT, {{NULL}}, {{NULL}}};
+	struct fragment reason[RULES_R_COUNT][2];
+	struct fragment advice[RULES_A_COUNT][2];
+} fragments = {PTHREAD_ONCE_INIT, {{{NULL, 0, false}}}, {{{NULL, 0, false}}}};
 
-static char *fragment_new(const struct rules_text *t, enum rules_lang lang)
+static void fragment_make(struct fragment *f, const struct rules_text *t,
+			  enum rules_lang lang)
 {
 	struct api_buf b;
-	size_t len;
 
-	if (strchr(t->text[lang], '{'))
-		return NULL;
 	api_buf_init(&b, 8192);
 	json_text_object(&b, t, t->text[lang]);
-	return api_buf_take(&b, &len);
+	f->json = api_buf_take(&b, &f->len);
+	f->placeholders = f->json && memchr(f->json, '{', f->len) &&
+			  strchr(t->text[lang], '{');
 }
 
 static void fragments_build(void)
@@ -147,28 +202,30 @@ static void fragments_build(void)
 
 	for (l = 0; l < 2; l++) {
 		for (i = 0; i < RULES_R_COUNT; i++)
-			fragments.reason[i][l] = fragment_new(
-			    rules_reason_text((enum rules_reason)i),
-			    (enum rules_lang)l);
+			fragment_make(&fragments.reason[i][l],
+				      rules_reason_text((enum rules_reason)i),
+				      (enum rules_lang)l);
 		for (i = 0; i < RULES_A_COUNT; i++)
-			fragments.advice[i][l] = fragment_new(
-			    rules_advice_text((enum rules_advice)i),
-			    (enum rules_lang)l);
+			fragment_make(&fragments.advice[i][l],
+				      rules_advice_text((enum rules_advice)i),
+				      (enum rules_lang)l);
 	}
 }
 
 static void json_texts(struct api_buf *b, const struct rules_text *t,
-		       const char *fragment, const struct rules_decision *d,
+		       const struct fragment *f, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang)
 {
 	char text[1024];
 
-	if (fragment) {
-		api_buf_adds(b, fragment);
-		return;
+	if (f->json && !f->placeholders) {
+		api_buf_add(b, f->json, f->len);
+	} else if (f->json) {
+		render_into(b, f->json, f->len, d, p);
+	} else { /* out of memory at start: the slow way */
+		api_text_render(text, sizeof text, t->text[lang], d, p);
+		json_text_object(b, t, text);
 	}
-	api_text_render(text, sizeof text, t->text[lang], d, p);
-	json_text_object(b, t, text);
 }
 
 void api_decision_json(struct api_buf *b, const struct rules_decision *d,
@@ -219,9 +276,12 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	api_buf_adds(b, ",\"scheme\":");
 	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
 	if (d->has_number) {
-		api_buf_printf(b,
-			       ",\"prefecture_code\":\"%02d\",\"prefecture\":",
-			       d->insurer.prefecture);
+		char code[] = ",\"prefecture_code\":\"00\",\"prefecture\":";
+		char *digits = strchr(code, '0');
+
+		digits[0] = (char)('0' + d->insurer.prefecture / 10 % 10);
+		digits[1] = (char)('0' + d->insurer.prefecture % 10);
+		api_buf_add(b, code, sizeof code - 1);
 		api_buf_json_str(
 		    b, rules_prefecture_name_ja(d->insurer.prefecture));
 		api_buf_adds(b, ",\"prefecture_en\":");
@@ -247,14 +307,14 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		if (i)
 			api_buf_adds(b, ",");
 		json_texts(b, rules_reason_text(d->reasons[i]),
-			   fragments.reason[d->reasons[i]][lang], d, p, lang);
+			   &fragments.reason[d->reasons[i]][lang], d, p, lang);
 	}
 	api_buf_adds(b, "],\"advice\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
 			api_buf_adds(b, ",");
 		json_texts(b, rules_advice_text(d->advice[i]),
-			   fragments.advice[d->advice[i]][lang], d, p, lang);
+			   &fragments.advice[d->advice[i]][lang], d, p, lang);
 	}
 	api_buf_adds(b, "]}");
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "rules/rules.h"
@@ -24,7 +25,11 @@ struct api_buf {
 void api_buf_init(struct api_buf *b, size_t max);
 void api_buf_fini(struct api_buf *b);
 void api_buf_add(struct api_buf *b, const char *s, size_t n);
-void api_buf_adds(struct api_buf *b, const char *s);
+/* Inline, so that the length of a literal is known at compile time. */
+static inline void api_buf_adds(struct api_buf *b, const char *s)
+{
+	api_buf_add(b, s, strlen(s));
+}
 void api_buf_printf(struct api_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes included); NULL → null. */

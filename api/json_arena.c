@@ -16,6 +16,7 @@
  * A document parsed here must be released on the thread that parsed it:
  * request handlers parse and release on the thread libmicrohttpd calls
  * them on, and the import reads line after line on one thread. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -44,14 +45,38 @@ struct arena {
 
 static _Thread_local struct arena arena;
 
-/* The thread's arena memory lives as long as the thread; threads end
- * only when the process does (libmicrohttpd's pool, the main thread). */
+/* The thread's arena memory lives as long as the thread: a key's
+ * destructor frees it when the thread ends (libmicrohttpd's workers end
+ * at shutdown). */
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static bool key_ok;
+
+static void arena_release(void *base)
+{
+	UNPOISON(base, ARENA_SIZE);
+	free(base);
+}
+
+static void key_make(void)
+{
+	key_ok = pthread_key_create(&key, arena_release) == 0;
+}
+
 static bool arena_ready(void)
 {
 	if (!arena.base) {
+		pthread_once(&key_once, key_make);
+		if (!key_ok)
+			return false;
 		arena.base = malloc(ARENA_SIZE);
 		if (!arena.base)
 			return false;
+		if (pthread_setspecific(key, arena.base) != 0) {
+			free(arena.base);
+			arena.base = NULL;
+			return false;
+		}
 		POISON(arena.base, ARENA_SIZE);
 	}
 	return true;

@@ -133,12 +133,15 @@ static bool route_match(const char *pattern, const char *path, char *id,
 	const char *p = pattern, *q = path;
 
 	while (*p && *q) {
-		if (strncmp(p, "{id}", 4) == 0) {
+		if (*p == '{' && strncmp(p, "{id}", 4) == 0) {
 			size_t n = strcspn(q, "/");
+			size_t keep =
+			    n < idlen ? n : idlen - 1; /* cut, as before */
 
 			if (n == 0)
 				return false;
-			snprintf(id, idlen, "%.*s", (int)n, q);
+			memcpy(id, q, keep);
+			id[keep] = '\0';
 			p += 4;
 			q += n;
 			continue;

@@ -142,24 +142,55 @@ static bool put_key(struct log_line *l, const char *key)
 	return put(l, tmp, n + 4);
 }
 
+/* Writes v in decimal into out (at least 21 bytes); returns the length. */
+static size_t put_decimal(char *out, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 void log_begin(struct log_line *l, enum log_level level, const char *event)
 {
+	/* The text up to the seconds is kept per thread for the second it
+	 * is for: no strftime, no snprintf on a request's line. */
+	static _Thread_local time_t last = -1;
+	static _Thread_local char prefix[40];
+	static _Thread_local size_t prefix_len;
+	const char *name =
+	    level_names[(unsigned)level < 4 ? (unsigned)level : 1];
 	struct timespec ts;
 	struct tm tm;
-	char head[96];
-	int n;
+	char ms[6];
+	long m;
 
 	l->len = 0;
 	l->truncated = false;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(head, sizeof head,
-		     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\","
-		     "\"level\":\"%s\"",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-		     level_names[(unsigned)level < 4 ? (unsigned)level : 1]);
-	put(l, head, (size_t)n);
+	if (ts.tv_sec != last) {
+		gmtime_r(&ts.tv_sec, &tm);
+		prefix_len = strftime(prefix, sizeof prefix,
+				      "{\"time\":\"%Y-%m-%dT%H:%M:%S.", &tm);
+		last = ts.tv_sec;
+	}
+	put(l, prefix, prefix_len);
+	m = ts.tv_nsec / 1000000L;
+	ms[0] = (char)('0' + m / 100);
+	ms[1] = (char)('0' + m / 10 % 10);
+	ms[2] = (char)('0' + m % 10);
+	ms[3] = 'Z';
+	ms[4] = '"';
+	put(l, ms, 5);
+	puts_(l, ",\"level\":\"");
+	puts_(l, name);
+	put(l, "\"", 1);
 	log_str(l, "event", event);
 }
 
@@ -192,25 +223,33 @@ void log_str(struct log_line *l, const char *key, const char *value)
 void log_int(struct log_line *l, const char *key, long long value)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%lld", value);
+	size_t n = 0, mark = l->len;
 
-	size_t mark = l->len;
-
+	if (value < 0)
+		tmp[n++] = '-';
+	/* the magnitude without overflow, LLONG_MIN included */
+	n += put_decimal(tmp + n, value < 0 ? 0ULL - (unsigned long long)value
+					    : (unsigned long long)value);
 	if (put_key(l, key))
-		put_value(l, mark, tmp, (size_t)n);
+		put_value(l, mark, tmp, n);
 }
 
 void log_ms(struct log_line *l, const char *key, double value)
 {
-	size_t mark = l->len;
+	size_t mark = l->len, n;
+	unsigned long long us;
 	char tmp[48];
-	int n;
 
 	if (!(value >= 0 && value < 1e12)) /* NaN and nonsense too */
 		value = 0;
-	n = snprintf(tmp, sizeof tmp, "%.3f", value);
+	us = (unsigned long long)(value * 1000.0 + 0.5); /* thousandths */
+	n = put_decimal(tmp, us / 1000);
+	tmp[n++] = '.';
+	tmp[n++] = (char)('0' + us / 100 % 10);
+	tmp[n++] = (char)('0' + us / 10 % 10);
+	tmp[n++] = (char)('0' + us % 10);
 	if (put_key(l, key))
-		put_value(l, mark, tmp, (size_t)n);
+		put_value(l, mark, tmp, n);
 }
 
 void log_bool(struct log_line *l, const char *key, bool value)

@@ -3,6 +3,7 @@
  * and a full buffer; stopping writes out what waits. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +123,45 @@ Test(log, without_buffering_lines_are_written_at_once)
 	text = restore_and_read(&len);
 	cr_assert_not_null(strstr(text, "\"now-1\""), "%s", text);
 	free(text);
+}
+
+/* Numbers and times are written by hand (no snprintf on the hot path):
+ * the texts must be what printf would give. */
+Test(log, numbers_and_time_as_printf_would_write_them)
+{
+	static const long long ints[] = {
+	    0, 7, -7, 1234567890123LL, LLONG_MAX, LLONG_MIN};
+	static const double ms[] = {0, 0.069, 1.5, 12.3456, 999.9999, 1e11};
+	struct log_line l;
+	char want[96], *at;
+	size_t i;
+
+	for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		log_begin(&l, LOG_INFO, "x");
+		log_int(&l, "n", ints[i]);
+		l.buf[l.len] = '\0';
+		snprintf(want, sizeof want, ",\"n\":%lld", ints[i]);
+		cr_assert_not_null(strstr(l.buf, want), "%s", l.buf);
+	}
+	for (i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+		log_begin(&l, LOG_INFO, "x");
+		log_ms(&l, "d", ms[i]);
+		l.buf[l.len] = '\0';
+		snprintf(want, sizeof want, ",\"d\":%.3f", ms[i]);
+		cr_assert_not_null(strstr(l.buf, want), "%s vs %s", l.buf,
+				   want);
+	}
+	log_begin(&l, LOG_WARN, "x");
+	l.buf[l.len] = '\0';
+	at = strstr(l.buf, "\"time\":\"");
+	cr_assert_not_null(at);
+	/* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+	cr_assert_eq(strlen(at + 8) >= 25, true);
+	cr_assert_eq(at[8 + 4], '-');
+	cr_assert_eq(at[8 + 10], 'T');
+	cr_assert_eq(at[8 + 19], '.');
+	cr_assert_eq(at[8 + 23], 'Z');
+	cr_assert_eq(at[8 + 24], '"');
+	cr_assert_not_null(strstr(l.buf, "\"level\":\"warn\",\"event\":\"x\""),
+			   "%s", l.buf);
 }
