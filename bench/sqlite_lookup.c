@@ -1,0 +1,125 @@
+/* sqlite_lookup.c - what one stored-person read costs on this machine,
+ * without HTTP: `make bench` runs it on its database after wrk, to show
+ * where lookup (a) spends its time (README, Performance).
+ *
+ *	build/bench_lookup DB PERSONS [SECONDS]
+ *
+ * db_person_get (the server's own query, connection and pragmas) on
+ * random ids of p0000000..p{PERSONS-1}, for SECONDS (1) each:
+ *   autocommit    one read transaction per lookup, as a request does;
+ *   one_txn       the same lookups inside one read transaction: the
+ *                 difference is the cost of beginning and ending one;
+ *   two_threads   autocommit on two threads at once (µs per lookup per
+ *                 thread): the locks they share.
+ * Prints one JSON object: microseconds per lookup for each. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "db/internal.h"
+#include "db/person_db.h"
+
+struct run {
+	struct db *db;
+	long persons;
+	double seconds;
+	bool one_txn;
+	unsigned seed;
+	double us; /* result */
+	int failed;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *lookups(void *arg)
+{
+	struct run *r = arg;
+	struct db_conn *c = db_conn_get(r->db);
+	struct db_person *p = malloc(sizeof *p);
+	double t0, t;
+	long n = 0;
+	char id[24];
+
+	if (!c || !p) {
+		r->failed = 1;
+		free(p);
+		return NULL;
+	}
+	if (r->one_txn)
+		sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL);
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 1000; i++, n++) {
+			snprintf(id, sizeof id, "p%07ld",
+				 (long)(rand_r(&r->seed) % r->persons));
+			if (db_person_get(c, id, p) != DB_OK)
+				r->failed = 1;
+		}
+		t = now_s();
+	} while (t - t0 < r->seconds);
+	if (r->one_txn)
+		sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
+	r->us = (t - t0) * 1e6 / (double)n;
+	free(p);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct run a[2];
+	pthread_t th[2];
+	char err[256];
+	struct db *db;
+	double secs;
+	double us[3];
+	int i;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench_lookup DB PERSONS [SECONDS]\n");
+		return 2;
+	}
+	db_global_init();
+	db = db_open(argv[1], err, sizeof err);
+	if (!db) {
+		fprintf(stderr, "bench_lookup: %s\n", err);
+		return 1;
+	}
+	secs = argc > 3 ? atof(argv[3]) : 1.0;
+	for (i = 0; i < 2; i++) {
+		a[0] = (struct run){db, atol(argv[2]), secs, i == 1, 1u, 0, 0};
+		lookups(&a[0]);
+		us[i] = a[0].us;
+		if (a[0].failed)
+			goto fail;
+	}
+	for (i = 0; i < 2; i++) {
+		a[i] = (struct run){
+		    db, atol(argv[2]), secs, false, 7u + (unsigned)i, 0, 0};
+		pthread_create(&th[i], NULL, lookups, &a[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	if (a[0].failed || a[1].failed)
+		goto fail;
+	us[2] = (a[0].us + a[1].us) / 2;
+	printf("{\"autocommit_us\":%.2f,\"one_txn_us\":%.2f,"
+	       "\"two_threads_us\":%.2f}\n",
+	       us[0], us[1], us[2]);
+	db_close(db);
+	return 0;
+fail:
+	fprintf(stderr,
+		"bench_lookup: a lookup failed (is %s the bench's "
+		"database?)\n",
+		argv[1]);
+	db_close(db);
+	return 1;
+}
