@@ -15,40 +15,9 @@
 #include "db/audit_db.h"
 #include "db/audit_log.h"
 #include "db/internal.h"
+#include "tempdb.h"
 
-static char dir[64];
-static char path[128];
-static struct db *db;
-static struct db_conn *conn;
-
-static void setup(void)
-{
-	char err[256];
-
-	snprintf(dir, sizeof dir, "/tmp/shikaku-audit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/a.db", dir);
-	db = db_open(path, err, sizeof err);
-	cr_assert_not_null(db, "%s", err);
-	conn = db_conn_get(db);
-	cr_assert_not_null(conn);
-}
-
-static void teardown(void)
-{
-	char p[160];
-
-	db_close(db);
-	db = NULL;
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-	unlink(path);
-	rmdir(dir);
-}
-
-TestSuite(audit, .init = setup, .fini = teardown);
+TEMPDB_SUITE(audit);
 
 static int64_t wall_ms(void)
 {
@@ -259,11 +228,10 @@ Test(audit, start_fails_on_an_unmigrated_file)
 	char err[256], other[160];
 	struct audit_log *log;
 
-	snprintf(other, sizeof other, "%s/empty.db", dir);
+	snprintf(other, sizeof other, "%s/empty.db", tdb.dir);
 	log = audit_log_start(other, 0, err, sizeof err);
 	cr_assert_null(log);
 	cr_assert(strstr(err, "migrated"), "%s", err);
-	unlink(other);
 }
 
 /* ---- rows, filters, pages ------------------------------------------------- */
@@ -796,7 +764,7 @@ Test(audit, migration_3_moves_the_person_index_into_buckets)
 	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
 	int i;
 
-	snprintf(p2, sizeof p2, "%s/v2.db", dir);
+	snprintf(p2, sizeof p2, "%s/v2.db", tdb.dir);
 	cr_assert_eq(sqlite3_open(p2, &h), SQLITE_OK);
 	for (i = 0; i < 2; i++)
 		cr_assert_eq(
@@ -826,9 +794,4 @@ Test(audit, migration_3_moves_the_person_index_into_buckets)
 	cr_assert_eq(rs->seq[1], 70000);
 	db_close(old);
 	free(rs);
-	unlink(p2);
-	snprintf(p2, sizeof p2, "%s/v2.db-wal", dir);
-	unlink(p2);
-	snprintf(p2, sizeof p2, "%s/v2.db-shm", dir);
-	unlink(p2);
 }

@@ -12,44 +12,12 @@
 #include "db/db.h"
 #include "db/insurer_db.h"
 #include "db/person_db.h"
+#include "tempdb.h"
 
 /* 2025-06-01T00:00:00Z: 09:00 in Tokyo. */
 #define NOW 1748736000.0
 
-static char dir[64];
-static char path[128];
-static struct db *db;
-static struct db_conn *conn;
-
-static void setup(void)
-{
-	char err[256];
-
-	snprintf(dir, sizeof dir, "/tmp/shikaku-test-db-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
-	db = db_open(path, err, sizeof err);
-	cr_assert_not_null(db, "db_open: %s", err);
-	conn = db_conn_get(db);
-	cr_assert_not_null(conn);
-}
-
-static void teardown(void)
-{
-	char f[160];
-	const char *suffix[] = {"", "-wal", "-shm"};
-	size_t i;
-
-	db_close(db);
-	db = NULL;
-	for (i = 0; i < 3; i++) {
-		snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-		unlink(f);
-	}
-	rmdir(dir);
-}
-
-TestSuite(db, .init = setup, .fini = teardown);
+TEMPDB_SUITE(db);
 
 /* One integer from a query on a connection of the test's own. */
 static long long query_int(const char *sql)

@@ -9,43 +9,12 @@
 
 #include "db/internal.h"
 #include "db/key_db.h"
+#include "tempdb.h"
 
 /* 2025-06-01T00:00:00Z: 09:00 in Tokyo. */
 #define NOW 1748736000.0
 
-static char dir[64];
-static char path[128];
-static struct db *db;
-static struct db_conn *conn;
-
-static void setup(void)
-{
-	char err[256];
-
-	snprintf(dir, sizeof dir, "/tmp/shikaku-keys-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/k.db", dir);
-	db = db_open(path, err, sizeof err);
-	cr_assert_not_null(db, "%s", err);
-	conn = db_conn_get(db);
-	cr_assert_not_null(conn);
-}
-
-static void teardown(void)
-{
-	char p[160];
-
-	db_close(db);
-	db = NULL;
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-	unlink(path);
-	rmdir(dir);
-}
-
-TestSuite(keys, .init = setup, .fini = teardown);
+TEMPDB_SUITE(keys);
 
 static void make_key(enum db_key_role role, const char *facility,
 		     const char *name, char key[DB_KEY_TOKEN_LEN + 1],
