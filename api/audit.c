@@ -207,8 +207,6 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	struct db_conn *c;
 	enum db_result r;
 	const char *q;
-	char *end;
-	long n;
 
 	api_errors_init(&errs);
 	p.limit = LIMIT_DEFAULT;
@@ -224,27 +222,14 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	f.key_id = q;
 	bound_get(ctx, "since", false, since, &f.since, &errs);
 	bound_get(ctx, "until", true, until, &f.until, &errs);
-	q = api_query_get(ctx->req, "limit");
-	if (q) {
-		n = strtol(q, &end, 10);
-		if (!*q || *end || n < 1 || n > LIMIT_MAX)
-			api_errors_add(&errs, "?limit", "invalid_type",
-				       "an integer from 1 to 1000");
-		else
-			p.limit = (int)n;
-	}
+	api_query_limit(ctx->req, LIMIT_MAX, &p.limit, &errs);
 	q = api_query_get(ctx->req, "cursor");
 	if (q && cursor_parse(q, &f.after_seq) != 0)
 		api_errors_add(&errs, "?cursor", "invalid_type",
 			       "not a cursor this server gave: use next_cursor "
 			       "as it came");
-	if (errs.n) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the query has invalid parameters: see "
-				    "errors",
-				    &errs, "");
+	if (api_query_invalid(resp, &errs))
 		return;
-	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 	if (!c) {
 		api_respond_problem(resp, 503, "service_unavailable",

@@ -1211,10 +1211,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	} else {
 		api_errors_add(&errs, "?mode", "invalid_enum",
 			       "mode is all_or_nothing or best_effort");
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the query has invalid parameters: see "
-				    "errors",
-				    &errs, "");
+		api_query_invalid(resp, &errs);
 		return;
 	}
 	if (media_type_parse(req->content_type, &o.format, &o.charset) != 0) {

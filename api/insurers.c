@@ -390,15 +390,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	if (name && (!*name || strlen(name) > 100))
 		api_errors_add(&errs, "?q", "invalid_type",
 			       "1-100 bytes of a name or a number");
-	q = api_query_get(ctx->req, "limit");
-	if (q) {
-		n = strtol(q, &end, 10);
-		if (!*q || *end || n < 1 || n > 1000)
-			api_errors_add(&errs, "?limit", "invalid_type",
-				       "an integer from 1 to 1000");
-		else
-			limit = (int)n;
-	}
+	api_query_limit(ctx->req, 1000, &limit, &errs);
 	q = api_query_get(ctx->req, "cursor");
 	if (q) {
 		if (strlen(q) > 8 || strspn(q, "0123456789") != strlen(q))
@@ -407,13 +399,8 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 		else
 			snprintf(after, sizeof after, "%s", q);
 	}
-	if (errs.n) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the query has invalid parameters: see "
-				    "errors",
-				    &errs, "");
+	if (api_query_invalid(resp, &errs))
 		return;
-	}
 	c = conn_or_503(ctx, resp);
 	if (!c)
 		return;

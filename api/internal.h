@@ -145,6 +145,17 @@ void api_audit_record(const struct api_app *app, const char *key_id,
 		      const struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
+/* Query checks that collect into errs (field "?name"): ?limit must be an
+ * integer from 1 to max (*limit unchanged when absent or wrong); ?name a
+ * date YYYY-MM-DD (*out unchanged when absent). */
+void api_query_limit(const struct api_request *req, int max, int *limit,
+		     struct api_errors *errs);
+void api_query_date_into(const struct api_request *req, const char *name,
+			 int32_t *out, struct api_errors *errs);
+/* When errs holds errors: the 422 "the query has invalid parameters" in
+ * resp, and true. */
+bool api_query_invalid(struct api_response *resp,
+		       const struct api_errors *errs);
 
 /* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
 

@@ -334,20 +334,11 @@ bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
 int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
 		   struct api_response *resp)
 {
-	const char *q = api_query_get(ctx->req, name);
 	struct api_errors errs;
-	char field[API_FIELD_MAX];
 
 	api_errors_init(&errs);
-	if (!q || rules_date_parse(q, strlen(q), out) == 0)
-		return 0;
-	snprintf(field, sizeof field, "?%s", name);
-	api_errors_add(&errs, field, "invalid_date",
-		       "not a real date in the form YYYY-MM-DD");
-	api_respond_problem(resp, 422, "validation_failed",
-			    "the query has invalid parameters: see errors",
-			    &errs, "");
-	return -1;
+	api_query_date_into(ctx->req, name, out, &errs);
+	return api_query_invalid(resp, &errs) ? -1 : 0;
 }
 
 int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
@@ -383,9 +374,7 @@ static void respond_before_birth(struct api_response *resp)
 	api_errors_init(&errs);
 	api_errors_add(&errs, "?as_of", "invalid_date",
 		       "as_of is before the person's birth_date");
-	api_respond_problem(resp, 422, "validation_failed",
-			    "the query has invalid parameters: see errors",
-			    &errs, "");
+	api_query_invalid(resp, &errs);
 }
 
 void api_person_eligibility(const struct api_ctx *ctx,

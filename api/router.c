@@ -191,6 +191,46 @@ const char *api_query_get(const struct api_request *req, const char *key)
 	return NULL;
 }
 
+void api_query_limit(const struct api_request *req, int max, int *limit,
+		     struct api_errors *errs)
+{
+	const char *q = api_query_get(req, "limit");
+	char *end;
+	long n;
+
+	if (!q)
+		return;
+	n = strtol(q, &end, 10);
+	if (!*q || *end || n < 1 || n > max)
+		api_errors_add(errs, "?limit", "invalid_type",
+			       "an integer from 1 to %d", max);
+	else
+		*limit = (int)n;
+}
+
+void api_query_date_into(const struct api_request *req, const char *name,
+			 int32_t *out, struct api_errors *errs)
+{
+	const char *q = api_query_get(req, name);
+	char field[API_FIELD_MAX];
+
+	if (!q || rules_date_parse(q, strlen(q), out) == 0)
+		return;
+	snprintf(field, sizeof field, "?%s", name);
+	api_errors_add(errs, field, "invalid_date",
+		       "not a real date in the form YYYY-MM-DD");
+}
+
+bool api_query_invalid(struct api_response *resp, const struct api_errors *errs)
+{
+	if (!errs->n)
+		return false;
+	api_respond_problem(resp, 422, "validation_failed",
+			    "the query has invalid parameters: see errors",
+			    errs, "");
+	return true;
+}
+
 /* q-value of one comma-separated element "name;q=0.5" (1 when absent). */
 static double element_q(const char *params, const char *end)
 {
@@ -484,11 +524,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	check_query(req, r, errs);
 	negotiate_lang(req, &ctx->lang, errs);
 	negotiate_format(req, r->text, &ctx->text, errs);
-	if (errs->n) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the query has invalid parameters: see "
-				    "errors",
-				    errs, "");
+	if (api_query_invalid(resp, errs)) {
 		free(errs);
 		return;
 	}

@@ -212,8 +212,6 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	const char *facility = api_query_get(ctx->req, "facility_id");
 	bool more = true, nobody = false;
 	enum db_result r = DB_OK;
-	char *end;
-	long n;
 
 	api_errors_init(&errs);
 	w.ctx = ctx;
@@ -237,35 +235,16 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		api_errors_add(&errs, "?entitlement", "invalid_enum",
 			       "ex_officio, provisional, on_application, "
 			       "not_entitled or undetermined");
-	q = api_query_get(ctx->req, "due_before");
-	if (q && rules_date_parse(q, strlen(q), &w.due_before) != 0)
-		api_errors_add(&errs, "?due_before", "invalid_date",
-			       "not a real date in the form YYYY-MM-DD");
-	q = api_query_get(ctx->req, "as_of");
-	if (q && rules_date_parse(q, strlen(q), &w.as_of) != 0)
-		api_errors_add(&errs, "?as_of", "invalid_date",
-			       "not a real date in the form YYYY-MM-DD");
-	q = api_query_get(ctx->req, "limit");
-	if (q) {
-		n = strtol(q, &end, 10);
-		if (!*q || *end || n < 1 || n > 1000)
-			api_errors_add(&errs, "?limit", "invalid_type",
-				       "an integer from 1 to 1000");
-		else
-			w.limit = (int)n;
-	}
+	api_query_date_into(ctx->req, "due_before", &w.due_before, &errs);
+	api_query_date_into(ctx->req, "as_of", &w.as_of, &errs);
+	api_query_limit(ctx->req, 1000, &w.limit, &errs);
 	q = api_query_get(ctx->req, "cursor");
 	if (q && cursor_decode(q, after, sizeof after) != 0)
 		api_errors_add(&errs, "?cursor", "invalid_type",
 			       "not a cursor this server gave: use next_cursor "
 			       "as it came");
-	if (errs.n) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the query has invalid parameters: see "
-				    "errors",
-				    &errs, "");
+	if (api_query_invalid(resp, &errs))
 		return;
-	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 	if (!c) {
 		api_respond_problem(resp, 503, "service_unavailable",
