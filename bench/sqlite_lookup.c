@@ -10,13 +10,18 @@
  *   one_txn       the same lookups inside one read transaction: the
  *                 difference is the cost of beginning and ending one;
  *   two_threads   autocommit on two threads at once (µs per lookup per
- *                 thread): the locks they share.
- * Prints one JSON object: microseconds per lookup for each. */
+ *                 thread): the locks they share;
+ *   audit_row     what the audit writer spends on one lookup's row
+ *                 (db_audit_insert, AUDIT_LOG_BATCH rows a transaction,
+ *                 random person ids), in µs a row.
+ * Prints one JSON object: microseconds for each. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "db/audit_db.h"
+#include "db/audit_log.h"
 #include "db/db.h"
 #include "db/internal.h"
 #include "db/person_db.h"
@@ -72,6 +77,47 @@ static void *lookups(void *arg)
 	return NULL;
 }
 
+/* Audit rows as the writer stores them, for seconds: µs a row. */
+static double audit_rows(struct db *db, long persons, double seconds)
+{
+	static char ids[AUDIT_LOG_BATCH][24];
+	static const char *one[AUDIT_LOG_BATCH][1];
+	static struct audit_record recs[AUDIT_LOG_BATCH];
+	struct db_conn *c = db_conn_get(db);
+	struct timespec wall;
+	unsigned seed = 3;
+	double t0, t;
+	long rows = 0;
+	int64_t ms;
+	int i;
+
+	if (!c)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	ms = (int64_t)wall.tv_sec * 1000;
+	t0 = now_s();
+	do {
+		for (i = 0; i < AUDIT_LOG_BATCH; i++) {
+			snprintf(ids[i], sizeof ids[i], "p%07ld",
+				 (long)(rand_r(&seed) % persons));
+			one[i][0] = ids[i];
+			recs[i] = (struct audit_record){
+			    .time_ms = ms++,
+			    .request_id = "01M8AAPKPWC5M75XD55YVQGZ8B",
+			    .method = "GET",
+			    .route = "/v1/persons/{id}/eligibility",
+			    .person_ids = one[i],
+			    .n_person_ids = 1,
+			    .status = 200};
+		}
+		if (db_audit_insert(c, recs, AUDIT_LOG_BATCH) != DB_OK)
+			return -1;
+		rows += AUDIT_LOG_BATCH;
+		t = now_s();
+	} while (t - t0 < seconds);
+	return (t - t0) * 1e6 / (double)rows;
+}
+
 int main(int argc, char **argv)
 {
 	struct run a[2];
@@ -79,7 +125,7 @@ int main(int argc, char **argv)
 	char err[256];
 	struct db *db;
 	double secs;
-	double us[3];
+	double us[4];
 	int i;
 
 	if (argc < 3) {
@@ -110,15 +156,18 @@ int main(int argc, char **argv)
 	if (a[0].failed || a[1].failed)
 		goto fail;
 	us[2] = (a[0].us + a[1].us) / 2;
+	us[3] = audit_rows(db, atol(argv[2]), secs);
+	if (us[3] < 0)
+		goto fail;
 	printf("{\"autocommit_us\":%.2f,\"one_txn_us\":%.2f,"
-	       "\"two_threads_us\":%.2f}\n",
-	       us[0], us[1], us[2]);
+	       "\"two_threads_us\":%.2f,\"audit_row_us\":%.2f}\n",
+	       us[0], us[1], us[2], us[3]);
 	db_close(db);
 	return 0;
 fail:
 	fprintf(stderr,
-		"bench_lookup: a lookup failed (is %s the bench's "
-		"database?)\n",
+		"bench_lookup: a lookup or an audit row failed (is %s the "
+		"bench's database?)\n",
 		argv[1]);
 	db_close(db);
 	return 1;

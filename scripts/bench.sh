@@ -113,21 +113,38 @@ cmp -s <(curl -fs "http://127.0.0.1:$nport/decision.json") "$work/decision.json"
 	exit 1
 }
 
-run_wrk() { # name url [script]
-	local name=$1 url=$2 script=${3:-}
+# CPU time (clock ticks) of a process and its children's threads: the
+# server, or nginx's master and workers.
+cpu_ticks() { # pid...
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+run_wrk() { # name url pids [script]
+	local name=$1 url=$2 pids=$3 script=${4:-} t0 t1
 	echo "bench: wrk $name ($warmup s warm-up, then $seconds s, $conns connections)" >&2
 	# The warm-up is not counted: first connections, caches, lazily
 	# built tables and the CPU's clock settle for every target alike.
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${warmup}s" \
 		${script:+-s "$script"} "$url" > /dev/null
+	# shellcheck disable=SC2086
+	t0=$(cpu_ticks $pids)
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency \
 		${script:+-s "$script"} "$url" > "$work/wrk-$name.txt"
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks $pids)
+	echo "$(( (t1 - t0) )) $hz" > "$work/cpu-$name.txt"
 }
 # evaluate before lookup: every lookup is audited, and the audit writer
 # goes on writing the last run's rows for a while after it.
-run_wrk nginx "http://127.0.0.1:$nport/decision.json"
-run_wrk evaluate "http://127.0.0.1:$port/v1/eligibility:evaluate" bench/evaluate.lua
-run_wrk lookup "http://127.0.0.1:$port" bench/lookup.lua
+ngx_pids="$ngx_pid $(pgrep -P "$ngx_pid" | tr '\n' ' ')"
+run_wrk nginx "http://127.0.0.1:$nport/decision.json" "$ngx_pids"
+run_wrk evaluate "http://127.0.0.1:$port/v1/eligibility:evaluate" "$srv_pid" bench/evaluate.lua
+run_wrk lookup "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
 kill "$srv_pid"
@@ -155,8 +172,11 @@ def parse(name):
     p50 = unit(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
     p99 = unit(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    total = int(re.search(r"(\d+) requests in", t).group(1))
+    ticks, hz = map(int, open("%s/cpu-%s.txt" % (work, name)).read().split())
     return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99,
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "server_cpu_us_per_request": round(ticks * 1e6 / hz / total, 1)}
 
 res = {n: parse(n) for n in ("nginx", "lookup", "evaluate")}
 base = res["nginx"]
@@ -176,9 +196,12 @@ for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate"
     print("%-40s %8.0f req/s (%.2f x nginx)  p50 %.2f ms  p99 %.2f ms (%.2f x nginx)%s" % (
         label, r["requests_per_s"], r["rps_ratio_to_nginx"], r["p50_ms"], r["p99_ms"],
         r["p99_ratio_to_nginx"] or 0, "  NON-2XX: %d" % r["non_2xx"] if r["non_2xx"] else ""))
+print("server CPU per request: nginx %.1f us, evaluate %.1f us, lookup %.1f us" % tuple(
+    res[n]["server_cpu_us_per_request"] for n in ("nginx", "evaluate", "lookup")))
 print("SQLite point lookup alone (db_person_get, no HTTP): %.1f us a read transaction each, "
-      "%.1f us inside one, %.1f us on two threads at once" % (
-          sqlite["autocommit_us"], sqlite["one_txn_us"], sqlite["two_threads_us"]))
+      "%.1f us inside one, %.1f us on two threads at once; an audit row %.1f us" % (
+          sqlite["autocommit_us"], sqlite["one_txn_us"], sqlite["two_threads_us"],
+          sqlite["audit_row_us"]))
 print("import of %s persons: %s s (target < 15 s)" % (persons, import_s))
 print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB)" % (int(rss_kib) / 1024))
 bad = [n for n in res if res[n]["non_2xx"]]
