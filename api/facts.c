@@ -271,8 +271,10 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 
 		api_pointer_join(here, sizeof here, ptr, key);
 		for (i = 0; i < sizeof fact_fields / sizeof fact_fields[0]; i++)
-			if (strcmp(fact_fields[i].name, key) == 0)
+			if (strcmp(fact_fields[i].name, key) == 0) {
 				ff = &fact_fields[i];
+				break;
+			}
 		if (!ff) {
 			api_errors_add(errs, here, "unknown_field",
 				       "not a fact of this API (misspelt?)");

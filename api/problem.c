@@ -113,7 +113,16 @@ void api_pointer_join(char *dst, size_t dstlen, const char *base,
 
 void api_pointer_index(char *dst, size_t dstlen, const char *base, size_t index)
 {
-	snprintf(dst, dstlen, "%s/%zu", base, index);
+	char digits[24];
+	size_t i = sizeof digits - 1;
+
+	/* No snprintf either: every array element of every body gets one. */
+	digits[i] = '\0';
+	do {
+		digits[--i] = (char)('0' + index % 10);
+		index /= 10;
+	} while (index > 0);
+	api_pointer_join(dst, dstlen, base, digits + i);
 }
 
 json_t *api_problem_new(int status, const char *code, const char *detail,

@@ -510,3 +510,38 @@ Test(api, text_render_outside_a_decision)
 			NULL, &ruleset.params);
 	cr_expect_str_eq(out, "by apply_by, until 2026-07-31, 85+");
 }
+
+Test(api, json_pointers_are_built_and_bounded)
+{
+	char p[32];
+	json_t *doc;
+
+	api_pointer_index(p, sizeof p, "/person/care_needs", 0);
+	cr_expect_str_eq(p, "/person/care_needs/0");
+	api_pointer_index(p, sizeof p, "/items", 1234567);
+	cr_expect_str_eq(p, "/items/1234567");
+	api_pointer_index(p, sizeof p, "", (size_t)-1);
+	cr_expect_str_eq(p, sizeof(size_t) == 8 ? "/18446744073709551615"
+						: "/4294967295");
+	api_pointer_join(p, sizeof p, "/person", "a/b~c");
+	cr_expect_str_eq(p, "/person/a~1b~0c");
+	/* Truncated, never overrun, always terminated. */
+	api_pointer_index(p, 8, "/person/care_needs", 12);
+	cr_expect_str_eq(p, "/person");
+	api_pointer_index(p, 12, "/items", 123456789);
+	cr_expect_lt(strlen(p), 12);
+	cr_expect_eq(strncmp(p, "/items/12", 9), 0);
+
+	doc = json_loads("{\"a\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, "
+			 "\"1234 5678 9018\"]}",
+			 0, NULL);
+	cr_assert_not_null(doc);
+	cr_expect(api_scan_individual_number(doc, p, sizeof p));
+	cr_expect_str_eq(p, "/a/11");
+	cr_expect(api_scan_individual_number(doc, p, 4));
+	cr_expect_str_eq(p, "/a/");
+	json_array_remove(json_object_get(doc, "a"), 11);
+	cr_expect_not(api_scan_individual_number(doc, p, sizeof p));
+	cr_expect_str_eq(p, "");
+	json_decref(doc);
+}
