@@ -119,10 +119,14 @@ static char *tag_list(const char *header, bool weak_ok, bool *oom)
 static void set_etag(struct api_response *resp, const char *etag)
 {
 	char quoted[40];
+	size_t n = strnlen(etag, sizeof quoted - 3);
 
-	if (!etag[0])
+	if (n == 0)
 		return;
-	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	quoted[0] = '"';
+	memcpy(quoted + 1, etag, n);
+	quoted[n + 1] = '"';
+	quoted[n + 2] = '\0';
 	api_response_header(resp, "ETag", quoted);
 }
 

@@ -220,6 +220,15 @@ void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
 	resp->content_type = content_type;
 }
 
+/* Every response has a few headers: no snprintf for them. */
+static void copy_truncated(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = strnlen(src, dstlen - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void api_response_header(struct api_response *resp, const char *name,
 			 const char *value)
 {
@@ -228,8 +237,8 @@ void api_response_header(struct api_response *resp, const char *name,
 	if (resp->n_headers >= API_MAX_HEADERS)
 		return;
 	h = &resp->headers[resp->n_headers++];
-	snprintf(h->name, sizeof h->name, "%s", name);
-	snprintf(h->value, sizeof h->value, "%s", value);
+	copy_truncated(h->name, sizeof h->name, name);
+	copy_truncated(h->value, sizeof h->value, value);
 }
 
 void api_response_fini(struct api_response *resp)

@@ -157,11 +157,16 @@ static const char *col_text(sqlite3_stmt *s, int col)
 	return t ? (const char *)t : NULL;
 }
 
+/* Truncated to dstlen - 1 bytes; no snprintf: a lookup copies eight. */
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
 {
 	const char *t = col_text(s, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(s, col - 1) : 0;
 
-	snprintf(dst, dstlen, "%s", t ? t : "");
+	if (n > dstlen - 1)
+		n = dstlen - 1;
+	memcpy(dst, t ? t : "", n);
+	dst[n] = '\0';
 }
 
 static int32_t col_date(sqlite3_stmt *s, int col)
@@ -241,6 +246,7 @@ static void person_etag(const struct db_person *p, char out[17])
 {
 	const struct rules_facts *f = &p->facts;
 	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
 	int32_t ints[] = {f->birth_date,
 			  (int32_t)f->scheme,
 			  (int32_t)f->mynumber_card,
@@ -262,7 +268,9 @@ static void person_etag(const struct db_person *p, char out[17])
 	hash_add(&h, p->display_name, strlen(p->display_name));
 	hash_add(&h, f->insurer_number, strlen(f->insurer_number));
 	hash_add(&h, ints, sizeof ints);
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	for (i = 15; i >= 0; i--, h >>= 4)
+		out[i] = "0123456789abcdef"[h & 0xf];
+	out[16] = '\0';
 }
 
 static void format_updated_at(double now, char out[32])

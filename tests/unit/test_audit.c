@@ -82,6 +82,15 @@ Test(audit, time_format)
 	db_audit_time_format(-1, t);
 	cr_assert_str_eq(t, "1970-01-01T08:59:59.999+09:00");
 	cr_assert_eq(strlen(t), DB_AUDIT_TIME_LEN);
+	/* The same second again, then the next: each formatted afresh. */
+	db_audit_time_format(1748736000999LL, t);
+	cr_assert_str_eq(t, "2025-06-01T09:00:00.999+09:00");
+	db_audit_time_format(1748736000045LL, t);
+	cr_assert_str_eq(t, "2025-06-01T09:00:00.045+09:00");
+	db_audit_time_format(1748736001000LL, t);
+	cr_assert_str_eq(t, "2025-06-01T09:00:01.000+09:00");
+	db_audit_time_format(1748739599999LL, t);
+	cr_assert_str_eq(t, "2025-06-01T09:59:59.999+09:00");
 }
 
 Test(audit, the_tables_hold_only_the_listed_columns)

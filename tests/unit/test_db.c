@@ -163,6 +163,7 @@ Test(db, person_round_trip_of_every_field)
 	full_person(&p, "rt-1");
 	cr_assert_eq(put(&p, NOW), DB_PUT_CREATED);
 	cr_assert_eq(strlen(p.etag), 16);
+	cr_assert_eq(strspn(p.etag, "0123456789abcdef"), 16, "%s", p.etag);
 	cr_assert_str_eq(p.updated_at, "2025-06-01T09:00:00+09:00");
 	cr_assert_eq(db_person_get(conn, "rt-1", &got), DB_OK);
 	cr_assert_str_eq(got.person_id, "rt-1");
