@@ -20,6 +20,11 @@ struct tempdb {
 	struct db_conn *conn;
 };
 
+/* A new empty directory /tmp/shikaku-<name>-XXXXXX in dir (64 bytes), and
+ * its removal with everything in it; a failure fails the test. */
+void tempdir_make(char dir[64], const char *name);
+void tempdir_remove(const char *dir);
+
 /* Makes the directory, opens (creating and migrating) the database and
  * takes a connection; a failure fails the test. */
 void tempdb_open(struct tempdb *t, const char *name);

@@ -13,6 +13,7 @@
 #include "db/insurer_db.h"
 #include "db/person_db.h"
 #include "rules/rules.h"
+#include "tempdb.h"
 
 /* 2025-06-01T00:00:00Z: 09:00 in Tokyo. */
 #define NOW 1748736000.0
@@ -24,17 +25,13 @@ static int n_db; /* databases made by this test */
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/shikaku-import-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tempdir_make(dir, "import");
 	n_db = 0;
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	tempdir_remove(dir);
 }
 
 TestSuite(import, .init = setup, .fini = teardown);
