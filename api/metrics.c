@@ -4,6 +4,7 @@
 
 #include "api/internal.h"
 #include "api/metrics.h"
+#include "db/audit_log.h"
 
 static const int statuses[API_METRICS_STATUSES] = {
     200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
@@ -104,7 +105,8 @@ static uint64_t load(const atomic_uint_fast64_t *v)
 }
 
 int api_metrics_render(const struct api_metrics *m, const char *version,
-		       long long db_bytes, double now, char **out, size_t *len)
+		       long long db_bytes, const struct audit_log_stats *audit,
+		       double now, char **out, size_t *len)
 {
 	struct api_buf b;
 	int r, s, k;
@@ -203,6 +205,20 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 			       "# TYPE shikaku_database_bytes gauge\n"
 			       "shikaku_database_bytes %lld\n",
 			       db_bytes);
+	if (audit)
+		api_buf_printf(
+		    &b,
+		    "# HELP shikaku_audit_records_total Audit records, by "
+		    "result: written to the database, or dropped (the queue "
+		    "stayed full or the database refused them).\n"
+		    "# TYPE shikaku_audit_records_total counter\n"
+		    "shikaku_audit_records_total{result=\"written\"} %llu\n"
+		    "shikaku_audit_records_total{result=\"dropped\"} %llu\n"
+		    "# HELP shikaku_audit_queue Audit records waiting for the "
+		    "writer.\n"
+		    "# TYPE shikaku_audit_queue gauge\n"
+		    "shikaku_audit_queue %zu\n",
+		    audit->written, audit->dropped, audit->queued);
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

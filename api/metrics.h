@@ -43,10 +43,14 @@ void api_metrics_import(struct api_metrics *m, uint64_t accepted,
 			uint64_t rejected);
 void api_metrics_connection(struct api_metrics *m, int delta);
 
+struct audit_log_stats;
+
 /* Appends the text exposition format (version 0.0.4) to a new buffer:
- * *out is new (caller frees).  db_bytes: the database files' size, or -1.
+ * *out is new (caller frees).  db_bytes: the database files' size, or -1;
+ * audit: the audit writer's counts, or NULL when there is none.
  * Returns 0, or -1 when out of memory. */
 int api_metrics_render(const struct api_metrics *m, const char *version,
-		       long long db_bytes, double now, char **out, size_t *len);
+		       long long db_bytes, const struct audit_log_stats *audit,
+		       double now, char **out, size_t *len);
 
 #endif

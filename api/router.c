@@ -10,6 +10,7 @@
 #include "api/internal.h"
 #include "api/audit.h"
 #include "api/metrics.h"
+#include "db/audit_log.h"
 #include "db/key_db.h"
 
 typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
@@ -51,12 +52,16 @@ static void ready_get(const struct api_ctx *ctx, struct api_response *resp)
 static void metrics_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	long long bytes = ctx->app->db ? db_size_bytes(ctx->app->db) : -1;
+	struct audit_log_stats audit;
 	size_t len = 0;
 	char *text = NULL;
 
+	if (ctx->app->audit)
+		audit_log_stats(ctx->app->audit, &audit);
 	if (!ctx->app->metrics ||
 	    api_metrics_render(ctx->app->metrics, ctx->app->version, bytes,
-			       ctx->req->now, &text, &len) != 0) {
+			       ctx->app->audit ? &audit : NULL, ctx->req->now,
+			       &text, &len) != 0) {
 		api_respond_problem(resp, 500, "internal_error",
 				    "metrics unavailable", NULL, "");
 		return;

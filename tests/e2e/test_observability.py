@@ -106,12 +106,43 @@ def test_metrics_format_and_types():
     assert t.get("shikaku_import_lines_total") == "counter", t
     assert t.get("shikaku_open_connections") == "gauge", t
     assert t.get("shikaku_database_bytes") == "gauge", t
+    assert t.get("shikaku_audit_records_total") == "counter", t
+    assert t.get("shikaku_audit_queue") == "gauge", t
     assert t.get("shikaku_build_info") == "gauge", t
     build = [k for k in m if k != "__types__" and k[0] == "shikaku_build_info"]
     assert len(build) == 1 and m[build[0]] == 1, build
     labels = dict(build[0][1])
     assert labels.get("version") and labels.get("ruleset"), labels
     assert val(m, "shikaku_database_bytes") > 0, "database bytes not > 0"
+
+
+def test_audit_records_are_counted():
+    s = srv()
+    put(s, "ob-a1", FACTS)  # audited too: wait until its row is written
+    before = metrics(s)
+    while True:
+        time.sleep(0.4)
+        again = metrics(s)
+        if val(again, "shikaku_audit_records_total", result="written") == \
+                val(before, "shikaku_audit_records_total", result="written"):
+            break
+        before = again
+    for _ in range(5):
+        assert s.get("/v1/persons/ob-a1/eligibility", headers=auth("reader")).status == 200
+    for _ in range(3):  # names nobody: not audited
+        assert s.evaluate({"person": FACTS}, headers=auth("reader")).status == 200
+    # The writer commits within AUDIT_LOG_FLUSH_MS (0.25 s).
+    deadline = time.time() + slow(5)
+    while True:
+        after = metrics(s)
+        written = val(after, "shikaku_audit_records_total", result="written") - \
+            val(before, "shikaku_audit_records_total", result="written")
+        if written >= 5 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert written == 5, "audit rows written: %r" % written
+    assert val(after, "shikaku_audit_records_total", result="dropped") == 0
+    assert val(after, "shikaku_audit_queue") == 0
 
 
 def test_requests_total_moves_by_route_and_status():
