@@ -248,6 +248,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 {
 	struct db_person *p = NULL;
 	struct rules_decision d;
+	char name[API_INSURER_NAME_MAX];
 	struct db_conn *c;
 	enum db_result r;
 
@@ -277,7 +278,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 r == DB_BUSY ? "service_unavailable"
 					      : "internal_error",
 				 "the person store failed: retry", NULL, field);
-	} else if (api_person_decision(ctx, p, as_of, &d) != 0) {
+	} else if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		api_errors_add(errs, "/as_of", "invalid_date",
 			       "as_of is before the person's birth_date");
 		batch_item_error(b, 422, "validation_failed",

@@ -59,9 +59,13 @@ static json_t *insurer_json(const struct rules_insurer *ins,
 	    "updated_at", opt_str(row ? row->updated_at : NULL));
 }
 
-void api_decision_registry(const struct api_ctx *ctx, struct rules_decision *d,
-			   const char *name_ja, const char *name_en,
-			   enum rules_scheme scheme)
+/* Overlays what the registry says on a decision: the name in the
+ * request's language (name_en for lang=en when there is one, else
+ * name_ja; borrowed by d) and, for an NHI number the registry marks as a
+ * 国保組合's, scheme nhi_association with its channel (SPEC §5). */
+static void decision_registry(const struct api_ctx *ctx,
+			      struct rules_decision *d, const char *name_ja,
+			      const char *name_en, enum rules_scheme scheme)
 {
 	if (!d->has_number)
 		return;
@@ -149,7 +153,7 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 	if (!e->found)
 		return;
 	/* One of the two names goes in: copy the one wanted. */
-	api_decision_registry(ctx, d, e->name_ja, e->name_en, e->scheme);
+	decision_registry(ctx, d, e->name_ja, e->name_en, e->scheme);
 	if (d->insurer_name) {
 		snprintf(name, API_INSURER_NAME_MAX, "%s", d->insurer_name);
 		d->insurer_name = name;

@@ -223,9 +223,6 @@ int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
 		      struct api_errors *errs);
 
 struct db_person;
-/* Decides a stored person on as_of, with the registry's insurer name. */
-void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
-		       int32_t as_of, struct rules_decision *d);
 /* Counts an answered decision for /metrics. */
 void api_count_decision(const struct api_ctx *ctx,
 			const struct rules_decision *d);

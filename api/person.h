@@ -25,21 +25,15 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
  * care_needs always, [] when none). */
 json_t *api_person_json(const struct db_person *p);
 
-/* Decides a stored person on as_of, with the registry's name (and its
- * nhi_association mark).  d->insurer_name borrows from p.  -1 when the
- * facts have no decision on as_of (a birth_date after it). */
-int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
-			int32_t as_of, struct rules_decision *d);
-
-/* Overlays what the registry says on a decision: the name in the
- * request's language (name_en for lang=en when there is one, else
- * name_ja; borrowed by d) and, for an NHI number the registry marks as a
- * 国保組合's, scheme nhi_association with its channel (SPEC §5). */
-void api_decision_registry(const struct api_ctx *ctx, struct rules_decision *d,
-			   const char *name_ja, const char *name_en,
-			   enum rules_scheme scheme);
-
 #define API_INSURER_NAME_MAX 160
+
+/* Decides a stored person on as_of, with the registry's name (and its
+ * nhi_association mark: api_decision_lookup_insurer) unless name is NULL
+ * (the worklist shows neither).  d->insurer_name borrows name.  -1 when
+ * the facts have no decision on as_of (a birth_date after it). */
+int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
+			int32_t as_of, struct rules_decision *d,
+			char name[API_INSURER_NAME_MAX]);
 
 /* Looks d's insurer number up in the registry (when the app has a store
  * and d has a number) and overlays it on d; name is the storage

@@ -346,28 +346,14 @@ int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
 }
 
 int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
-			int32_t as_of, struct rules_decision *d)
+			int32_t as_of, struct rules_decision *d,
+			char name[API_INSURER_NAME_MAX])
 {
 	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) != 0)
 		return -1;
-	api_decision_registry(ctx, d, p->insurer_name_ja, p->insurer_name_en,
-			      p->insurer_scheme);
+	if (name)
+		api_decision_lookup_insurer(ctx, d, name);
 	return 0;
-}
-
-void api_person_decide(const struct api_ctx *ctx, const struct db_person *p,
-		       int32_t as_of, struct rules_decision *d)
-{
-	/* Stored facts were validated when written; only an as_of before the
-	 * birth_date has no decision.  Never hand back garbage. */
-	if (api_person_decision(ctx, p, as_of, d) != 0) {
-		memset(d, 0, sizeof *d);
-		d->as_of = as_of;
-		d->entitlement = RULES_ENT_UNDETERMINED;
-		d->apply_by = RULES_NO_DATE;
-		d->recommended_apply_by = RULES_NO_DATE;
-		d->age = -1;
-	}
 }
 
 /* 422 for an as_of the person's facts cannot be decided on. */
@@ -386,6 +372,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 {
 	struct db_person *p = NULL;
 	struct rules_decision d;
+	char name[API_INSURER_NAME_MAX];
 	struct api_buf b;
 	enum db_result r;
 	struct db_conn *c;
@@ -417,7 +404,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		respond_db_error(resp, r);
 		goto out;
 	}
-	if (api_person_decision(ctx, p, as_of, &d) != 0) {
+	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		respond_before_birth(resp);
 		goto out;
 	}

@@ -168,7 +168,7 @@ static int worklist_row(const struct db_person *p, void *arg)
 
 	w->scanned++;
 	/* A person born after as_of has no decision then: not on the list. */
-	if (api_person_decision(w->ctx, p, w->as_of, &d) != 0)
+	if (api_person_decision(w->ctx, p, w->as_of, &d, NULL) != 0)
 		return 0;
 	stale = api_person_stale(w->ctx, p);
 	if (w->needs_action && !d.application_required &&

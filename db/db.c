@@ -52,16 +52,11 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
     [DB_STMT_COMMIT] = "COMMIT",
     [DB_STMT_ROLLBACK] = "ROLLBACK",
-    /* The registry's name comes along: one query per cached lookup.  The
-	 * registry keys an NHI number by its 6 digits, so 00138057 finds
-	 * 138057 (SPEC §5: the same number, zero-padded). */
+    /* The registry's name is not joined in: the API layer has it from
+	 * its per-thread registry cache (api_decision_lookup_insurer), which
+	 * saves every lookup a second B-tree search. */
     [DB_STMT_PERSON_GET] =
-	"SELECT " PERSON_COLS_P ", i.name_ja, i.name_en, i.scheme "
-	"FROM persons p LEFT JOIN insurers i ON i.insurer_number = "
-	"CASE WHEN length(p.insurer_number) = 8 AND "
-	"substr(p.insurer_number, 1, 2) = '00' THEN "
-	"substr(p.insurer_number, 3) ELSE p.insurer_number END "
-	"WHERE p.person_id = ?1",
+	"SELECT " PERSON_COLS_P " FROM persons p WHERE p.person_id = ?1",
     [DB_STMT_PERSON_UPSERT] =
 	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
 	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "

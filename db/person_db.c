@@ -297,12 +297,6 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		read_person(s, out);
-		copy_col(s, COL_UPDATED + 1, out->insurer_name_ja,
-			 sizeof out->insurer_name_ja);
-		copy_col(s, COL_UPDATED + 2, out->insurer_name_en,
-			 sizeof out->insurer_name_en);
-		out->insurer_scheme = (enum rules_scheme)col_enum(
-		    s, COL_UPDATED + 3, rules_scheme_from_name);
 		r = DB_OK;
 	} else {
 		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);

@@ -33,11 +33,6 @@ struct db_person {
 	enum db_source source;
 	char etag[17];       /* 16 hex digits of the content's hash */
 	char updated_at[32]; /* "2026-01-01T09:00:00+09:00" */
-	/* From the insurer registry, by db_person_get only ("" = unknown;
-	 * UNKNOWN = no registry row or no scheme recorded). */
-	char insurer_name_ja[160];
-	char insurer_name_en[160];
-	enum rules_scheme insurer_scheme;
 };
 
 enum db_put_outcome { DB_PUT_CREATED, DB_PUT_REPLACED, DB_PUT_UNCHANGED };

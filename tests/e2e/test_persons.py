@@ -593,6 +593,21 @@ def test_insurer_nhi_association_mark():
     # The zero-padded spelling is the same insurer.
     d = get("/v1/insurers/00" + number).json
     assert d["number"] == "00" + number and d["name"] == "東京テスト国民健康保険組合"
+    # A stored person with it: the lookup and a batch item say the same.
+    put("nhi-1", fresh({"insurer_number": "00" + number}))
+    d = get(PERSONS + "/nhi-1/eligibility").json
+    assert d["insurer"]["scheme"] == "nhi_association", d["insurer"]
+    assert d["insurer"]["channel"] == "insurer"
+    assert d["insurer"]["name"] == "東京テスト国民健康保険組合"
+    r = server().post(BATCH, {"items": [{"person_id": "nhi-1"}]})
+    assert r.json["results"][0]["insurer"]["name"] == "東京テスト国民健康保険組合"
+    # A renamed insurer is named so at once.
+    r = server().request("PUT", "/v1/insurers/" + number,
+                         json_body={"name_ja": "東京改名国民健康保険組合",
+                                    "scheme": "nhi_association"})
+    assert r.status == 200, r
+    d = get(PERSONS + "/nhi-1/eligibility").json
+    assert d["insurer"]["name"] == "東京改名国民健康保険組合", d["insurer"]
 
 
 def test_insurer_search():

@@ -188,9 +188,6 @@ Test(db, person_round_trip_of_every_field)
 	cr_assert_eq(got.source, DB_SOURCE_CARD_READER);
 	cr_assert_str_eq(got.etag, p.etag);
 	cr_assert_str_eq(got.updated_at, p.updated_at);
-	/* 138057 is not in the registry. */
-	cr_assert_str_eq(got.insurer_name_ja, "");
-	cr_assert_eq(got.insurer_scheme, RULES_SCHEME_UNKNOWN);
 }
 
 Test(db, person_with_nothing_known_round_trips)
@@ -263,37 +260,6 @@ Test(db, certificate_round_trips)
 		cr_assert_eq(got.facts.cert_status, cases[i].status);
 		cr_assert_eq(got.facts.cert_basis, cases[i].basis);
 	}
-}
-
-Test(db, registry_name_and_mark_come_with_the_person)
-{
-	struct db_person p, got;
-	struct db_insurer ins;
-	bool created;
-
-	full_person(&p, "reg-1");
-	snprintf(p.facts.insurer_number, sizeof p.facts.insurer_number,
-		 "01130012");
-	p.facts.scheme = RULES_SCHEME_KYOKAI;
-	put(&p, NOW);
-	cr_assert_eq(db_person_get(conn, "reg-1", &got), DB_OK);
-	cr_assert_str_eq(got.insurer_name_ja, "全国健康保険協会 東京支部");
-	cr_assert(strstr(got.insurer_name_en, "Tokyo") != NULL);
-	cr_assert_eq(got.insurer_scheme, RULES_SCHEME_KYOKAI);
-
-	/* A zero-padded NHI number finds the registry's 6-digit row. */
-	db_insurer_init(&ins);
-	snprintf(ins.number, sizeof ins.number, "138057");
-	snprintf(ins.name_ja, sizeof ins.name_ja, "某国保組合");
-	ins.scheme = RULES_SCHEME_NHI_ASSOCIATION;
-	cr_assert_eq(db_insurer_put(conn, &ins, false, NOW, &created), DB_OK);
-	full_person(&p, "reg-2");
-	snprintf(p.facts.insurer_number, sizeof p.facts.insurer_number,
-		 "00138057");
-	put(&p, NOW);
-	cr_assert_eq(db_person_get(conn, "reg-2", &got), DB_OK);
-	cr_assert_str_eq(got.insurer_name_ja, "某国保組合");
-	cr_assert_eq(got.insurer_scheme, RULES_SCHEME_NHI_ASSOCIATION);
 }
 
 Test(db, put_outcomes_and_etag_stability)
