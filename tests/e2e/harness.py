@@ -505,6 +505,13 @@ class Server:
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def exited(self):
+        """The test made the process exit and reaped it itself: marks the
+        server stopped and stops its Prism proxy (its own session, which
+        would otherwise outlive the run); the workdir stays for the test."""
+        self.stopped = True
+        self._stop_prism()
+
     def kill(self):
         self.stopped = True
         self._stop_prism()
@@ -705,6 +712,8 @@ def cleanup_all():
     for s in _all_servers:
         if not s.stopped:
             s.kill()
+        elif s.workdir:  # exited(): the test was done with it
+            shutil.rmtree(s.workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------

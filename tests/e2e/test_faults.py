@@ -91,7 +91,7 @@ def wait_exit(s, timeout):
                              % (timeout, s.stderr_tail()))
     waited = time.monotonic() - t0
     s._reader.join(5)
-    s.stopped = True
+    s.exited()
     if harness.sanitized():
         found = harness.sanitizer_findings(s.stderr_text())
         assert not found, "sanitizer reported %s; stderr: %s" % (", ".join(found),
