@@ -6,11 +6,14 @@
 #   2. starts shikakud and nginx (a static JSON file the size of a decision)
 #      on loopback;
 #   3. runs wrk, 64 keep-alive connections, BENCH_SECONDS (10) each after
-#      BENCH_WARMUP (2) seconds not counted, against
-#      (a) GET /v1/persons/{random id}/eligibility, (b) POST
-#      /v1/eligibility:evaluate, (c) nginx;
-#   4. prints requests/s, p50, p99, the ratios to nginx and shikakud's peak
-#      resident memory, and writes bench/results.json.
+#      BENCH_WARMUP (2) seconds not counted, against (c) nginx,
+#      (b) POST /v1/eligibility:evaluate and (a) GET
+#      /v1/persons/{random id}/eligibility, in BENCH_ROUNDS (3) rounds:
+#      on two cores shared with wrk one run moves by 10-15 %, the baseline
+#      too, so each ratio is taken within a round and the median reported;
+#   4. prints requests/s, p50, p99, the ratios to nginx (each round's and
+#      their median) and shikakud's peak resident memory, and writes
+#      bench/results.json.
 # Everything it starts, it stops.  A benchmark, not a test: it asserts
 # nothing, it reports.
 set -euo pipefail
@@ -22,6 +25,7 @@ seconds=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-2}
 conns=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_WRK_THREADS:-2}
+rounds=${BENCH_ROUNDS:-3}
 
 need=""
 command -v wrk >/dev/null || need="$need wrk"
@@ -124,9 +128,9 @@ cpu_ticks() { # pid...
 }
 hz=$(getconf CLK_TCK)
 
-run_wrk() { # name url pids [script]
-	local name=$1 url=$2 pids=$3 script=${4:-} t0 t1
-	echo "bench: wrk $name ($warmup s warm-up, then $seconds s, $conns connections)" >&2
+run_wrk() { # name round url pids [script]
+	local name=$1 round=$2 url=$3 pids=$4 script=${5:-} t0 t1
+	echo "bench: round $round/$rounds: wrk $name ($warmup s warm-up, then $seconds s, $conns connections)" >&2
 	# The warm-up is not counted: first connections, caches, lazily
 	# built tables and the CPU's clock settle for every target alike.
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${warmup}s" \
@@ -134,17 +138,31 @@ run_wrk() { # name url pids [script]
 	# shellcheck disable=SC2086
 	t0=$(cpu_ticks $pids)
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency \
-		${script:+-s "$script"} "$url" > "$work/wrk-$name.txt"
+		${script:+-s "$script"} "$url" > "$work/wrk-$name-$round.txt"
 	# shellcheck disable=SC2086
 	t1=$(cpu_ticks $pids)
-	echo "$(( (t1 - t0) )) $hz" > "$work/cpu-$name.txt"
+	echo "$((t1 - t0)) $hz" > "$work/cpu-$name-$round.txt"
 }
-# evaluate before lookup: every lookup is audited, and the audit writer
-# goes on writing the last run's rows for a while after it.
+# Every lookup is audited, and the audit writer goes on writing the last
+# run's rows for a while after it: each round starts when its queue is
+# empty (/metrics), and evaluate runs before lookup.
+audit_idle() {
+	local q
+	for _ in $(seq 300); do
+		q=$(curl -fs "http://127.0.0.1:$port/metrics" |
+			awk '$1 == "shikaku_audit_queue" {print $2}')
+		[ "${q:-0}" = 0 ] && return
+		sleep 0.1
+	done
+}
 ngx_pids="$ngx_pid $(pgrep -P "$ngx_pid" | tr '\n' ' ')"
-run_wrk nginx "http://127.0.0.1:$nport/decision.json" "$ngx_pids"
-run_wrk evaluate "http://127.0.0.1:$port/v1/eligibility:evaluate" "$srv_pid" bench/evaluate.lua
-run_wrk lookup "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua
+for round in $(seq "$rounds"); do
+	audit_idle
+	run_wrk nginx "$round" "http://127.0.0.1:$nport/decision.json" "$ngx_pids"
+	run_wrk evaluate "$round" "http://127.0.0.1:$port/v1/eligibility:evaluate" "$srv_pid" \
+		bench/evaluate.lua
+	run_wrk lookup "$round" "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua
+done
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
 kill "$srv_pid"
@@ -156,9 +174,10 @@ echo "bench: SQLite point lookups alone" >&2
 build/bench_lookup "$work/bench.db" "$persons" 1 > "$work/sqlite.json"
 
 mkdir -p bench
-python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" <<'PY'
-import json, re, sys
-work, import_s, persons, rss_kib, seconds, conns = sys.argv[1:]
+python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" <<'PY'
+import json, re, statistics, sys
+work, import_s, persons, rss_kib, seconds, conns, rounds = sys.argv[1:]
+rounds = int(rounds)
 sqlite = json.load(open("%s/sqlite.json" % work))
 
 def unit(v):
@@ -166,30 +185,54 @@ def unit(v):
     n, u = float(m.group(1)), m.group(2)
     return n / 1000 if u == "us" else n if u == "ms" else n * 1000
 
-def parse(name):
-    t = open("%s/wrk-%s.txt" % (work, name)).read()
+def parse(name, r):
+    t = open("%s/wrk-%s-%d.txt" % (work, name, r)).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
     p50 = unit(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
     p99 = unit(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
     total = int(re.search(r"(\d+) requests in", t).group(1))
-    ticks, hz = map(int, open("%s/cpu-%s.txt" % (work, name)).read().split())
+    ticks, hz = map(int, open("%s/cpu-%s-%d.txt" % (work, name, r)).read().split())
     return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99,
             "non_2xx": int(errors.group(1)) if errors else 0,
             "server_cpu_us_per_request": round(ticks * 1e6 / hz / total, 1)}
 
-res = {n: parse(n) for n in ("nginx", "lookup", "evaluate")}
+NAMES = ("nginx", "lookup", "evaluate")
+per_round = []
+for r in range(1, rounds + 1):
+    res = {n: parse(n, r) for n in NAMES}
+    base = res["nginx"]
+    for n in ("lookup", "evaluate"):
+        res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
+        res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
+    per_round.append(res)
+
+# The median of each figure over the rounds; ratios are medians of each
+# round's own ratio, never a ratio of medians.
+res = {}
+for n in NAMES:
+    res[n] = {}
+    for k in per_round[0][n]:
+        vals = [pr[n][k] for pr in per_round if pr[n][k] is not None]
+        if k == "non_2xx":
+            res[n][k] = sum(vals)
+        else:
+            res[n][k] = round(statistics.median(vals), 3) if vals else None
 base = res["nginx"]
-for n in ("lookup", "evaluate"):
-    res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
-    res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
 out = {"persons": int(persons), "import_seconds": float(import_s),
        "peak_rss_mib": round(int(rss_kib) / 1024, 1), "wrk_seconds": int(seconds),
-       "connections": int(conns), "results": res,
+       "connections": int(conns), "rounds": rounds, "results": res,
+       "per_round": per_round,
        "sqlite_lookup_us": sqlite,
        "targets": {"lookup_rps_ratio": 0.7, "lookup_p99_ratio": 1.5,
                    "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64}}
 json.dump(out, open("bench/results.json", "w"), indent=2)
+for i, pr in enumerate(per_round, 1):
+    print("round %d: nginx %.0f req/s p99 %.2f ms; (a) %.2f x, p99 %.2f x; (b) %.2f x" % (
+        i, pr["nginx"]["requests_per_s"], pr["nginx"]["p99_ms"],
+        pr["lookup"]["rps_ratio_to_nginx"], pr["lookup"]["p99_ratio_to_nginx"] or 0,
+        pr["evaluate"]["rps_ratio_to_nginx"]))
+print("median of %d rounds:" % rounds)
 print("baseline nginx: %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (base["requests_per_s"], base["p50_ms"], base["p99_ms"]))
 for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate", "(b) POST /v1/eligibility:evaluate")):
     r = res[n]
