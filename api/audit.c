@@ -230,13 +230,9 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 			       "as it came");
 	if (api_query_invalid(resp, &errs))
 		return;
-	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
+	c = api_conn_or_503(ctx, resp);
+	if (!c)
 		return;
-	}
 	f.limit = p.limit + 1;
 	api_buf_init(&b, ANSWER_MAX);
 	p.b = &b;
@@ -244,16 +240,7 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	r = db_audit_query(c, &f, page_row, &p);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		api_respond_problem(
-		    resp, r == DB_BUSY ? 503 : 500,
-		    r == DB_BUSY ? "service_unavailable" : "internal_error",
-		    r == DB_BUSY ? "the database is busy: retry "
-				   "shortly"
-				 : "the database failed: see "
-				   "the server log",
-		    NULL, "");
-		if (r == DB_BUSY)
-			api_response_header(resp, "Retry-After", "1");
+		api_respond_db_error(resp, r);
 		return;
 	}
 	api_buf_adds(&b, "],\"next_cursor\":");

@@ -158,17 +158,25 @@ static void response_move(struct api_response *dst, struct api_response *src)
 }
 
 /* The whole import is refused: roll back now (no later line can undo
- * that) and ignore the rest of the input. */
+ * that) and ignore the rest of the input.  false when an earlier refusal
+ * already settled it. */
+static bool refusal(struct api_import *im)
+{
+	if (im->decided)
+		return false;
+	rollback(im);
+	im->decided = true;
+	im->writing = false;
+	return true;
+}
+
 static void refuse(struct api_import *im, int status, const char *code,
 		   const char *detail, const struct api_errors *errs,
 		   const char *field)
 {
-	if (im->decided)
-		return;
-	rollback(im);
-	im->decided = true;
-	im->writing = false;
-	api_respond_problem(&im->fatal, status, code, detail, errs, field);
+	if (refusal(im))
+		api_respond_problem(&im->fatal, status, code, detail, errs,
+				    field);
 }
 
 static void refuse_individual_number(struct api_import *im, const char *field)
@@ -181,21 +189,9 @@ static void refuse_individual_number(struct api_import *im, const char *field)
 
 static void refuse_db(struct api_import *im, enum db_result r)
 {
-	if (r == DB_BUSY) {
-		refuse(im, 503, "service_unavailable",
-		       "the database is busy (another writer holds it): "
-		       "nothing was stored; retry shortly",
-		       NULL, "");
-		api_response_header(&im->fatal, "Retry-After", "1");
-	} else if (r == DB_FULL) {
-		refuse(im, 507, "insufficient_storage",
-		       "the database cannot grow (disk full): nothing was "
-		       "stored",
-		       NULL, "");
-	} else {
-		refuse(im, 500, "internal_error",
-		       "the database failed: nothing was stored", NULL, "");
-	}
+	/* Nothing of the import was stored: it was one transaction. */
+	if (refusal(im))
+		api_respond_db_error(&im->fatal, r);
 }
 
 /* A JSON string of s; jansson refuses invalid UTF-8, which a field

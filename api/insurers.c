@@ -160,19 +160,6 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 	}
 }
 
-static struct db_conn *conn_or_503(const struct api_ctx *ctx,
-				   struct api_response *resp)
-{
-	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-
-	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
-	}
-	return c;
-}
-
 void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct rules_insurer ins;
@@ -182,7 +169,7 @@ void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 
 	if (parse_number(ctx, &ins, resp) != 0)
 		return;
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
 	r = db_insurer_get(c, ins.number, &row);
@@ -325,17 +312,14 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		goto out;
 	r = db_insurer_put(c, &row, false, ctx->req->now, &created);
 	if (r == DB_OK)
 		db_registry_touch(ctx->app->db);
 	if (r != DB_OK) {
-		api_respond_problem(resp, r == DB_BUSY ? 503 : 500,
-				    r == DB_BUSY ? "service_unavailable"
-						 : "internal_error",
-				    "the database failed", NULL, "");
+		api_respond_db_error(resp, r);
 		goto out;
 	}
 	api_respond_json(resp, created ? 201 : 200, insurer_json(&ins, &row),
@@ -405,7 +389,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	if (api_query_invalid(resp, &errs))
 		return;
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
 	s.items = json_array();
@@ -414,8 +398,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 			      name, search_row, &s);
 	if (r != DB_OK) {
 		json_decref(s.items);
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed", NULL, "");
+		api_respond_db_error(resp, r);
 		return;
 	}
 	api_respond_json(

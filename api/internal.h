@@ -110,6 +110,13 @@ void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
 		     const char *content_type);
 void api_response_header(struct api_response *resp, const char *name,
 			 const char *value);
+/* A failed store operation (r not DB_OK, not DB_NOT_FOUND) as the answer:
+ * 503 with Retry-After when busy, 507 when the disk is full, else 500. */
+void api_respond_db_error(struct api_response *resp, enum db_result r);
+/* The thread's store connection, or NULL with a 503 (Retry-After) in resp. */
+struct api_ctx;
+struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
+				struct api_response *resp);
 
 /* ---- per-request context (api/router.c) --------------------------------- */
 

@@ -10,39 +10,6 @@
 #define ANSWER_MAX ((size_t)16 << 20)
 
 /* Maps a store failure to its answer. */
-static void respond_db_error(struct api_response *resp, enum db_result r)
-{
-	if (r == DB_BUSY) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database is busy (another writer "
-				    "holds it): retry shortly",
-				    NULL, "");
-		api_response_header(resp, "Retry-After", "1");
-	} else if (r == DB_FULL) {
-		api_respond_problem(resp, 507, "insufficient_storage",
-				    "the database cannot grow (disk full): "
-				    "nothing was written",
-				    NULL, "");
-	} else {
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed: see the server log",
-				    NULL, "");
-	}
-}
-
-static struct db_conn *conn_or_503(const struct api_ctx *ctx,
-				   struct api_response *resp)
-{
-	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-
-	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
-	}
-	return c;
-}
-
 /* The {id} of the path, or a 422 invalid_person_id. */
 static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
 {
@@ -162,7 +129,7 @@ static bool scope_allows(const struct api_ctx *ctx, struct db_conn *c,
 	else if (r == DB_OK)
 		respond_not_found(resp);
 	else
-		respond_db_error(resp, r);
+		api_respond_db_error(resp, r);
 	free(old);
 	return ok;
 }
@@ -209,7 +176,7 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		goto out;
 	if (ctx->facility && !scope_allows(ctx, c, resp))
@@ -235,7 +202,7 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		goto out;
 	}
 	if (r != DB_OK) {
-		respond_db_error(resp, r);
+		api_respond_db_error(resp, r);
 		goto out;
 	}
 	api_respond_json(resp, outcome == DB_PUT_CREATED ? 201 : 200,
@@ -259,7 +226,7 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 
 	if (!path_id_ok(ctx, resp))
 		return;
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
 	p = malloc(sizeof *p);
@@ -274,7 +241,7 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 	} else if (r != DB_OK) {
-		respond_db_error(resp, r);
+		api_respond_db_error(resp, r);
 	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
 		/* RFC 9110 §13.1.2: the client's copy is current. */
 		resp->status = 304;
@@ -299,7 +266,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 
 	if (!path_id_ok(ctx, resp))
 		return;
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
 	if (ctx->facility && !scope_allows(ctx, c, resp))
@@ -319,7 +286,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 				    "(If-Match): GET it again",
 				    NULL, "header:If-Match");
 	} else if (r != DB_OK) {
-		respond_db_error(resp, r);
+		api_respond_db_error(resp, r);
 	} else {
 		resp->status = 204;
 		resp->content_type = NULL;
@@ -384,7 +351,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	as_of = ctx->today;
 	if (api_query_date(ctx, "as_of", &as_of, resp) != 0)
 		return;
-	c = conn_or_503(ctx, resp);
+	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
 	p = malloc(sizeof *p);
@@ -401,7 +368,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		goto out;
 	}
 	if (r != DB_OK) {
-		respond_db_error(resp, r);
+		api_respond_db_error(resp, r);
 		goto out;
 	}
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {

@@ -241,6 +241,39 @@ void api_response_header(struct api_response *resp, const char *name,
 	copy_truncated(h->value, sizeof h->value, value);
 }
 
+void api_respond_db_error(struct api_response *resp, enum db_result r)
+{
+	if (r == DB_BUSY) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database is busy (another writer "
+				    "holds it): retry shortly",
+				    NULL, "");
+		api_response_header(resp, "Retry-After", "1");
+	} else if (r == DB_FULL) {
+		api_respond_problem(resp, 507, "insufficient_storage",
+				    "the database cannot grow (disk full): "
+				    "nothing was stored",
+				    NULL, "");
+	} else {
+		api_respond_problem(resp, 500, "internal_error",
+				    "the database failed: see the server log",
+				    NULL, "");
+	}
+}
+
+struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
+				struct api_response *resp)
+{
+	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be opened", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
+	}
+	return c;
+}
+
 void api_response_fini(struct api_response *resp)
 {
 	free(resp->body);

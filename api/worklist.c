@@ -245,12 +245,9 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 			       "as it came");
 	if (api_query_invalid(resp, &errs))
 		return;
-	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
+	c = api_conn_or_503(ctx, resp);
+	if (!c)
 		return;
-	}
 	/* A key bound to a facility lists only that facility: another one's
 	 * list is empty, as if it had nobody -- the very same answer (the
 	 * text table's header row included), read from no row. */
@@ -289,15 +286,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		api_respond_problem(
-		    resp, r == DB_BUSY ? 503 : 500,
-		    r == DB_BUSY ? "service_unavailable" : "internal_error",
-		    r == DB_BUSY ? "the database is busy: retry "
-				   "shortly"
-				 : "the database failed",
-		    NULL, "");
-		if (r == DB_BUSY)
-			api_response_header(resp, "Retry-After", "1");
+		api_respond_db_error(resp, r);
 		return;
 	}
 	if (more && after[0])
