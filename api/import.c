@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,11 +139,34 @@ size_t api_import_lines(const struct api_import *im)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
+/* Imports of this process holding the database's write lock, which they
+ * keep until they end (an upload can take minutes). */
+static atomic_int imports_writing;
+
+bool api_import_writing(void)
+{
+	return atomic_load(&imports_writing) > 0;
+}
+
+static void tx_opened(struct api_import *im)
+{
+	im->in_tx = true;
+	atomic_fetch_add(&imports_writing, 1);
+}
+
+static void tx_closed(struct api_import *im)
+{
+	if (im->in_tx) {
+		im->in_tx = false;
+		atomic_fetch_sub(&imports_writing, 1);
+	}
+}
+
 static void rollback(struct api_import *im)
 {
 	if (im->in_tx) {
 		db_rollback(im->c);
-		im->in_tx = false;
+		tx_closed(im);
 	}
 }
 
@@ -952,6 +976,8 @@ struct api_import *api_import_new(const char *db_path,
 		}
 		im->bom_pos = 3; /* no BOM in Shift_JIS */
 	}
+	if (api_refuse_while_importing(resp))
+		goto fail;
 	if (db_conn_open(db_path, &im->c, err, sizeof err) != 0) {
 		api_respond_problem(resp, 503, "service_unavailable",
 				    "the database cannot be opened", NULL, "");
@@ -973,7 +999,7 @@ struct api_import *api_import_new(const char *db_path,
 		}
 		goto fail;
 	}
-	im->in_tx = true;
+	tx_opened(im);
 	return im;
 oom:
 	api_respond_problem(resp, 500, "internal_error", "out of memory", NULL,
@@ -1083,7 +1109,7 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 			refuse_db(im, r);
 			response_move(&out, &im->fatal);
 		} else {
-			im->in_tx = false;
+			tx_closed(im);
 			stored = true;
 			api_respond_json(&out, 200, answer_new(im, true),
 					 "application/json");

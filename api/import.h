@@ -103,4 +103,8 @@ void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);
  * (router.c: it owns the route table). */
 bool api_route_streams(const struct api_request *req);
 
+/* Is an import of this process holding the database's write lock now?
+ * (Other writes are then refused at once: api_conn_for_write.) */
+bool api_import_writing(void);
+
 #endif

@@ -312,7 +312,7 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
-	c = api_conn_or_503(ctx, resp);
+	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		goto out;
 	r = db_insurer_put(c, &row, false, ctx->req->now, &created);

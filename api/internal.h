@@ -117,6 +117,12 @@ void api_respond_db_error(struct api_response *resp, enum db_result r);
 struct api_ctx;
 struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 				struct api_response *resp);
+/* A 503 with Retry-After in resp, and true, while an import of this server
+ * holds the database's write lock (api_import_writing). */
+bool api_refuse_while_importing(struct api_response *resp);
+/* The same for a write, refused at once (api_refuse_while_importing). */
+struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
+				   struct api_response *resp);
 
 /* ---- per-request context (api/router.c) --------------------------------- */
 

@@ -176,7 +176,7 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		    "the request has invalid values: see errors", errs, "");
 		goto out;
 	}
-	c = api_conn_or_503(ctx, resp);
+	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		goto out;
 	if (ctx->facility && !scope_allows(ctx, c, resp))
@@ -266,7 +266,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 
 	if (!path_id_ok(ctx, resp))
 		return;
-	c = api_conn_or_503(ctx, resp);
+	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		return;
 	if (ctx->facility && !scope_allows(ctx, c, resp))

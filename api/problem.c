@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/import.h"
 #include "api/internal.h"
 
 #define PROBLEM_TYPE_PREFIX "urn:shikaku:problem:"
@@ -272,6 +273,28 @@ struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 		api_response_header(resp, "Retry-After", "5");
 	}
 	return c;
+}
+
+bool api_refuse_while_importing(struct api_response *resp)
+{
+	/* The import keeps the write lock until it ends: waiting the busy
+	 * timeout would only hold a worker thread, then fail the same. */
+	if (!api_import_writing())
+		return false;
+	api_respond_problem(resp, 503, "service_unavailable",
+			    "an import is being written to the database: "
+			    "retry when it has ended",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "5");
+	return true;
+}
+
+struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
+				   struct api_response *resp)
+{
+	if (api_refuse_while_importing(resp))
+		return NULL;
+	return api_conn_or_503(ctx, resp);
 }
 
 void api_response_fini(struct api_response *resp)

@@ -166,6 +166,18 @@ def slow_request(s, method, path, body, content_type, pieces, pause, started, ou
         started.set()
 
 
+def slow_import(s, body, pieces, pause):
+    """An import whose body trickles in (slow_request) on a thread, once its
+    first piece is sent -> (thread, out)."""
+    out, started = [], threading.Event()
+    t = threading.Thread(target=slow_request, daemon=True,
+                         args=(s, "POST", "/v1/persons:import", body, NDJSON, pieces, pause,
+                               started, out))
+    t.start()
+    assert started.wait(slow(10)), "the slow import did not start"
+    return t, out
+
+
 # ---- 1. SIGTERM ---------------------------------------------------------------
 
 def hammer(s, n, stop, term, records):
@@ -367,12 +379,7 @@ def test_sigterm_mid_import_commits_it_or_rolls_it_back():
         body = ndjson([{"person_id": "old-%03d" % i, "display_name": "new"} for i in range(50)]
                       + [{"person_id": "imp-%04d" % i, "display_name": "imported %d" % i,
                           "birth_date": "1950-01-01"} for i in range(2000)])
-        out, started = [], threading.Event()
-        t = threading.Thread(target=slow_request, daemon=True,
-                             args=(s, "POST", "/v1/persons:import", body, NDJSON, 10, 0.15,
-                                   started, out))
-        t.start()
-        assert started.wait(slow(10))
+        t, out = slow_import(s, body, 10, 0.15)
         time.sleep(0.3)
         t_term = time.monotonic()
         s.proc.send_signal(signal.SIGTERM)
@@ -457,6 +464,50 @@ def fast_reads(s, pid):
         r, took = timed(s.get, path, timeout=slow(10))
         assert r.status == want, "%s answered %r while the database was locked" % (path, r)
         assert took < slow(0.5), "%s took %.2f s while the database was locked" % (path, took)
+
+
+def test_writes_during_an_import_are_refused_at_once():
+    """An import of this server holds the write lock until it ends (one
+    transaction, however slow the upload): a PUT, a DELETE, an insurer PUT
+    or a second import meanwhile is a 503 with Retry-After at once, not after
+    the busy timeout with a worker thread held; reads go on; writes go
+    through again when the import has ended."""
+    d = tempfile.mkdtemp(prefix="shikaku-faults-impw-")
+    db = os.path.join(d, "w.db")
+    s = None
+    try:
+        s = Server(["--db", db])
+        r = s.request("PUT", "/v1/persons/kept", json_body=dict(REGISTERED, display_name="kept"))
+        assert r.status == 201, r
+        body = ndjson([{"person_id": "imp-%04d" % i} for i in range(2000)])
+        t, out = slow_import(s, body, 20, 0.25)
+        time.sleep(0.3)
+        writes = (
+            ("PUT", lambda: s.request("PUT", "/v1/persons/during", json_body=REGISTERED,
+                                      timeout=slow(20))),
+            ("DELETE", lambda: s.request("DELETE", "/v1/persons/kept", timeout=slow(20))),
+            ("insurer PUT", lambda: s.request("PUT", "/v1/insurers/01130012",
+                                              json_body={"name_ja": "during"},
+                                              timeout=slow(20))),
+            ("import", lambda: post_import(s, ndjson([{"person_id": "second"}]),
+                                           timeout=slow(20))))
+        for what, call in writes:
+            r, took = timed(call)
+            assert_503_busy(r)
+            assert "import" in r.json["detail"], r.json
+            assert took < slow(0.5), "%s waited %.2f s for the import" % (what, took)
+        fast_reads(s, "kept")
+        assert not out, "the import ended before the writes were tried: %r" % (out,)
+        t.join(slow(30))
+        assert out and out[0][0] == "ok", out
+        assert out[0][1].status == 200 and out[0][1].json["inserted"] == 2000, out[0][1]
+        r = s.request("PUT", "/v1/persons/during", json_body=REGISTERED)
+        assert r.status == 201, r
+        stored = persons_in(db)
+        assert len(stored) == 2002 and stored["kept"] == "kept" and "second" not in stored
+    finally:
+        stop_clean(s)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_write_locked_by_another_process_is_503_reads_go_on():
