@@ -144,10 +144,10 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 		e->scheme = e->found ? row->scheme : RULES_SCHEME_UNKNOWN;
 		e->generation = gen;
 		e->fetched = ctx->req->now;
-		snprintf(e->name_ja, sizeof e->name_ja, "%s",
-			 e->found ? row->name_ja : "");
-		snprintf(e->name_en, sizeof e->name_en, "%s",
-			 e->found ? row->name_en : "");
+		api_copy_truncated(e->name_ja, sizeof e->name_ja,
+				   e->found ? row->name_ja : "");
+		api_copy_truncated(e->name_en, sizeof e->name_en,
+				   e->found ? row->name_en : "");
 		free(row);
 	}
 	if (!e->found)
@@ -155,7 +155,7 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 	/* One of the two names goes in: copy the one wanted. */
 	decision_registry(ctx, d, e->name_ja, e->name_en, e->scheme);
 	if (d->insurer_name) {
-		snprintf(name, API_INSURER_NAME_MAX, "%s", d->insurer_name);
+		api_copy_truncated(name, API_INSURER_NAME_MAX, d->insurer_name);
 		d->insurer_name = name;
 	}
 }

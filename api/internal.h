@@ -110,6 +110,10 @@ void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
 		     const char *content_type);
 void api_response_header(struct api_response *resp, const char *name,
 			 const char *value);
+/* src into dst, cut to dstlen - 1 bytes, always terminated (dstlen > 0):
+ * what snprintf(dst, dstlen, "%s", src) does, for the paths every request
+ * takes. */
+void api_copy_truncated(char *dst, size_t dstlen, const char *src);
 /* A failed store operation (r not DB_OK, not DB_NOT_FOUND) as the answer:
  * 503 with Retry-After when busy, 507 when the disk is full, else 500. */
 void api_respond_db_error(struct api_response *resp, enum db_result r);

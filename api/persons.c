@@ -9,7 +9,6 @@
 
 #define ANSWER_MAX ((size_t)16 << 20)
 
-/* Maps a store failure to its answer. */
 /* The {id} of the path, or a 422 invalid_person_id. */
 static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
 {

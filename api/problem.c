@@ -221,11 +221,13 @@ void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
 	resp->content_type = content_type;
 }
 
-/* Every response has a few headers: no snprintf for them. */
-static void copy_truncated(char *dst, size_t dstlen, const char *src)
+void api_copy_truncated(char *dst, size_t dstlen, const char *src)
 {
-	size_t n = strnlen(src, dstlen - 1);
+	size_t n;
 
+	if (dstlen == 0)
+		return;
+	n = strnlen(src, dstlen - 1);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
@@ -238,8 +240,8 @@ void api_response_header(struct api_response *resp, const char *name,
 	if (resp->n_headers >= API_MAX_HEADERS)
 		return;
 	h = &resp->headers[resp->n_headers++];
-	copy_truncated(h->name, sizeof h->name, name);
-	copy_truncated(h->value, sizeof h->value, value);
+	api_copy_truncated(h->name, sizeof h->name, name);
+	api_copy_truncated(h->value, sizeof h->value, value);
 }
 
 void api_respond_db_error(struct api_response *resp, enum db_result r)

@@ -85,11 +85,6 @@ bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen)
 	/* Almost every document is clean: the cheap walk first, the one that
 	 * builds the pointer only to say where. */
 	found = has_individual_number(doc) && scan(doc, start, sizeof start);
-	if (fieldlen > 0) {
-		size_t n = found ? strnlen(start, fieldlen - 1) : 0;
-
-		memcpy(field, start, n);
-		field[n] = '\0';
-	}
+	api_copy_truncated(field, fieldlen, found ? start : "");
 	return found;
 }
