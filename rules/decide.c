@@ -178,8 +178,11 @@ static void decide_entitlement(const struct decide_ctx *c,
 			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
 		return;
 	}
-	/* Only `registered` is left: the マイナ保険証 is usable. */
-	if (out->child && needs) {
+	/* Only `registered` is left: the マイナ保険証 is usable.  The notice
+	 * names children in children's homes (記1), so living in one counts
+	 * like a care need for a child. */
+	if (out->child &&
+	    (needs || f->setting == RULES_SETTING_CHILDRENS_FACILITY)) {
 		out->entitlement = RULES_ENT_ON_APPLICATION;
 		decide_push_reason(out, RULES_R_CHILD_ON_APPLICATION);
 	} else if (needs) {
@@ -249,6 +252,9 @@ static void decide_advice(const struct decide_ctx *c,
 	enum rules_setting s = f->setting;
 	unsigned needs = f->care_needs;
 	bool usable = out->usable == 1;
+	/* The PIN advice is what the caller asks about when the registration
+	 * is not known yet: it holds unless the card is known not usable. */
+	bool maybe_usable = out->usable != 0;
 	bool facility = s == RULES_SETTING_CARE_FACILITY ||
 			s == RULES_SETTING_DISABILITY_FACILITY ||
 			s == RULES_SETTING_CHILDRENS_FACILITY;
@@ -269,9 +275,9 @@ static void decide_advice(const struct decide_ctx *c,
 	flags[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
 	    e == RULES_ENT_PROVISIONAL && !c->application_made;
 	flags[RULES_A_FACE_AUTH_CARD] =
-	    usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
+	    maybe_usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
 	flags[RULES_A_VISUAL_CONFIRMATION] =
-	    usable &&
+	    maybe_usable &&
 	    (needs & (NEED(PIN_DIFFICULTY) | NEED(FACE_AUTH_DIFFICULTY) |
 		      NEED(DEMENTIA) | NEED(DISABILITY) | NEED(ILLNESS)));
 	flags[RULES_A_FACILITY_KEEPS_REGISTRATION] =

@@ -93,16 +93,13 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_CHILD_ON_APPLICATION] =
 	{"child_on_application",
 	 "記1 (児童)",
-	 {"お子さんで、マイナ保険証での受診が難しい事情があるため、申請すれば資"
-	  "格確認書を"
-	  "受け取れます。親権者のほか、親権者から委任を受けた施設職員も代理で申"
-	  "請できます。",
-	  "The person is a child for whom using the My Number insurance card "
-	  "is difficult, "
-	  "so a certificate can be had on application. A parent or guardian, "
-	  "or facility "
-	  "staff the guardian has authorised, may apply on the child's "
-	  "behalf."}},
+	 {"お子さんで、マイナ保険証での受診が難しい事情があるか、児童養護施設な"
+	  "どで暮らしているため、申請すれば資格確認書を受け取れます。親権者のほ"
+	  "か、親権者から委任を受けた施設職員も代理で申請できます。",
+	  "The person is a child who finds the My Number insurance card hard "
+	  "to use or lives in a children's home, so a certificate can be had "
+	  "on application. A parent or guardian, or facility staff the "
+	  "guardian has authorised, may apply on the child's behalf."}},
     [RULES_R_CONSIDERATION_ON_APPLICATION] =
 	{"consideration_on_application",
 	 "記1",

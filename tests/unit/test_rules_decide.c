@@ -356,6 +356,34 @@ Test(rules_decide, sample_cases)
 	      "apply_now visual_confirmation carry_mynahoken_for_emergencies "
 	      "proxy_medicine_pickup care_manager_guidance",
 	      "", true, RULES_SCHEME_KYOKAI, RULES_CHANNEL_EMPLOYER}},
+	    /* lines 19-20 */
+	    {"a child in a children's home may have a certificate on "
+	     "application even with no care need recorded",
+	     "2026-11-30",
+	     {.birth = "2016-04-10",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_now facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"registration not known, PIN is hard: face-recognition card and "
+	     "visual confirmation are still worth saying",
+	     "2026-11-30",
+	     {.birth = "1939-05-05",
+	      NHI,
+	      HELD,
+	      .needs = NEED(PIN_DIFFICULTY),
+	      .setting = RULES_SETTING_CARE_FACILITY},
+	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
+	      NULL, NULL, "", "registration_unknown",
+	      "check_registration face_auth_card visual_confirmation "
+	      "proxy_medicine_pickup",
+	      "insurance_registration"}},
 	};
 
 	check_cases(cases, N(cases));
@@ -983,6 +1011,77 @@ Test(rules_decide, children)
 	      "carry_mynahoken_for_emergencies "
 	      "proxy_medicine_pickup",
 	      ""}},
+	    /* Rule 7: a child in a children's home needs no recorded care
+	     * need (the notice names them). */
+	    {"child in a children's home, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_now facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"children's home, no care needs, day before the 18th birthday",
+	     "2025-05-31",
+	     {.birth = "2007-06-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY,
+	      .legacy = "2025-07-31"},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      "2025-07-31", "2025-07-01",
+	      APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_before_deadline facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"children's home, no care needs, 18th birthday: not a child",
+	     "2025-06-01",
+	     {.birth = "2007-06-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "proxy_medicine_pickup", ""}},
+	    {"child in another facility, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_DISABILITY_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "proxy_medicine_pickup", ""}},
+	    {"child at home, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_HOME},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "", ""}},
+	    {"child in a children's home who applied",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY,
+	      .cert = RULES_CERT_APPLIED},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, false, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "facility_keeps_registration carry_mynahoken_for_emergencies "
+	      "proxy_medicine_pickup",
+	      ""}},
 	    {"child, status unknown: no applicants",
 	     "2025-06-01",
 	     {.birth = "2015-01-01",
@@ -1171,11 +1270,14 @@ Test(rules_decide, advice_per_care_need)
 	};
 	size_t i, k;
 
+	/* usable true, null (status unknown) and false */
+	static const enum rules_registration regs[] = {
+	    RULES_REG_REGISTERED, RULES_REG_UNKNOWN, RULES_REG_UNREGISTERED};
+	static const bool apply[] = {true, true, false};
+
 	cr_assert_eq(N(cases), RULES_NEED_COUNT);
 	for (i = 0; i < N(cases); i++) {
-		const char *usable_or_not[2] = {"registered", "unregistered"};
-
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < N(regs); k++) {
 			struct dcase c = {"need",
 					  "2025-06-01",
 					  {.birth = "1960-01-01",
@@ -1187,23 +1289,23 @@ Test(rules_decide, advice_per_care_need)
 			bool face = false, visual = false;
 			size_t a;
 
-			if (k == 1)
-				c.f.reg = RULES_REG_UNREGISTERED;
+			c.f.reg = regs[k];
 			decide_ok(&c, &d);
 			for (a = 0; a < d.n_advice; a++) {
 				face |= d.advice[a] == RULES_A_FACE_AUTH_CARD;
 				visual |=
 				    d.advice[a] == RULES_A_VISUAL_CONFIRMATION;
 			}
-			/* Both need a usable マイナ保険証. */
-			cr_expect_eq(face, k == 0 && cases[i].face,
+			/* Both need a マイナ保険証 usable or not known
+			 * not to be. */
+			cr_expect_eq(face, apply[k] && cases[i].face,
 				     "need %s, %s: face_auth_card",
 				     rules_need_name(cases[i].need),
-				     usable_or_not[k]);
-			cr_expect_eq(visual, k == 0 && cases[i].visual,
+				     rules_registration_name(regs[k]));
+			cr_expect_eq(visual, apply[k] && cases[i].visual,
 				     "need %s, %s: visual_confirmation",
 				     rules_need_name(cases[i].need),
-				     usable_or_not[k]);
+				     rules_registration_name(regs[k]));
 		}
 	}
 }
