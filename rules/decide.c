@@ -69,6 +69,28 @@ static bool decide_renewal_due(const struct decide_ctx *c, int32_t expiry)
 	       c->as_of <= decide_grace_end(c, expiry);
 }
 
+/* The expiry to renew first among those due: the one whose grace ends
+ * first, the card's when both end the same day (a renewed card comes with
+ * new electronic certificates, so renewing it settles both). */
+static void decide_renewal(const struct decide_ctx *c,
+			   struct rules_decision *out)
+{
+	const struct rules_facts *f = c->f;
+	bool ecert = decide_renewal_due(c, f->ecert_expiry);
+	bool card = decide_renewal_due(c, f->card_expiry);
+	int32_t ecert_end = ecert ? decide_grace_end(c, f->ecert_expiry) : 0;
+	int32_t card_end = card ? decide_grace_end(c, f->card_expiry) : 0;
+
+	out->renew_by = RULES_NO_DATE;
+	out->renew_card = false;
+	if (card && (!ecert || card_end <= ecert_end)) {
+		out->renew_by = card_end;
+		out->renew_card = true;
+	} else if (ecert) {
+		out->renew_by = ecert_end;
+	}
+}
+
 static enum rules_reg_status decide_status(const struct decide_ctx *c)
 {
 	const struct rules_facts *f = c->f;
@@ -244,6 +266,27 @@ static void decide_applicants(const struct decide_ctx *c,
 	}
 }
 
+/* The words of an advice that depend on the facts (SPEC §3). */
+static enum rules_advice_variant
+decide_advice_variant(const struct rules_decision *out, enum rules_advice a)
+{
+	switch (a) {
+	case RULES_A_OBTAIN_CARD_OR_APPLY:
+		if (out->status == RULES_STATUS_NO_CARD)
+			return RULES_AV_NO_CARD;
+		/* Undetermined (a late-elderly member's age is missing) errs
+		 * on the side of applying. */
+		if (out->entitlement == RULES_ENT_PROVISIONAL ||
+		    out->entitlement == RULES_ENT_EX_OFFICIO)
+			return RULES_AV_CARD_UNAVAILABLE_SENT;
+		return RULES_AV_CARD_UNAVAILABLE_APPLY;
+	case RULES_A_RENEW_ECERT:
+		return out->renew_card ? RULES_AV_RENEW_CARD
+				       : RULES_AV_RENEW_ECERT;
+	default: return RULES_AV_GENERAL;
+	}
+}
+
 static void decide_advice(const struct decide_ctx *c,
 			  struct rules_decision *out)
 {
@@ -266,8 +309,7 @@ static void decide_advice(const struct decide_ctx *c,
 	    out->status == RULES_STATUS_NO_CARD ||
 	    out->status == RULES_STATUS_CARD_UNAVAILABLE;
 	flags[RULES_A_RENEW_ECERT] = out->status == RULES_STATUS_REGISTERED &&
-				     (decide_renewal_due(c, f->ecert_expiry) ||
-				      decide_renewal_due(c, f->card_expiry));
+				     out->renew_by != RULES_NO_DATE;
 	flags[RULES_A_APPLY_BEFORE_DEADLINE] =
 	    out->application_required && out->apply_by != RULES_NO_DATE;
 	flags[RULES_A_APPLY_NOW] =
@@ -294,8 +336,12 @@ static void decide_advice(const struct decide_ctx *c,
 
 	out->n_advice = 0;
 	for (i = 0; i < RULES_A_COUNT; i++) {
-		if (flags[i])
-			out->advice[out->n_advice++] = (enum rules_advice)i;
+		if (!flags[i])
+			continue;
+		out->advice[out->n_advice] = (enum rules_advice)i;
+		out->advice_variant[out->n_advice] =
+		    decide_advice_variant(out, (enum rules_advice)i);
+		out->n_advice++;
 	}
 }
 
@@ -414,6 +460,7 @@ int rules_decide(const struct rules_facts *f, int32_t as_of,
 		decide_push_reason(out, RULES_R_ECERT_IN_GRACE);
 
 	decide_deadline(&c, out);
+	decide_renewal(&c, out);
 	decide_applicants(&c, out);
 	decide_advice(&c, out);
 	return 0;

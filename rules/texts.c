@@ -3,8 +3,9 @@
  * The texts are read by a care-home clerk or a help-desk operator: what the
  * answer means and what to do, in plain words.  They name no dates or ages
  * fixed by the parameters of SPEC §4, which operators can change: they say
- * {apply_by}, {recommended_apply_by}, {provisional_end} or {auto_age}, and
- * api/ puts in the values of the decision and the parameters in force.
+ * {apply_by}, {recommended_apply_by}, {renew_by}, {provisional_end} or
+ * {auto_age}, and api/ puts in the values of the decision and the
+ * parameters in force.
  */
 #include "rules/rules.h"
 
@@ -149,14 +150,12 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	 "ecert_in_grace",
 	 NULL,
 	 {"マイナンバーカードまたはその電子証明書の有効期限が過ぎていますが、猶"
-	  "予期間中のため"
-	  "まだ保険証として使えます。猶予期間が終わる前に市区町村の窓口で更新し"
-	  "てください。",
+	  "予期間中（{renew_by} "
+	  "まで）のため、まだ保険証として使えます。それまで"
+	  "に市区町村の窓口で更新してください。",
 	  "The My Number card or its electronic certificate has expired, but "
-	  "it still works "
-	  "as an insurance card during a grace period. Renew it at the "
-	  "municipal office "
-	  "before the grace period ends."}},
+	  "it still works as an insurance card during a grace period, until "
+	  "{renew_by}. Renew it at the municipal office before then."}},
 };
 
 static const struct rules_text advice_texts[RULES_A_COUNT] = {
@@ -171,26 +170,26 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "clinic or pharmacy, or open 健康保険証 in the Mynaportal app, which "
 	  "shows "
 	  "registered (登録済み) or not registered (未登録)."}},
+    /* Both cases in one; a decision gives the variant that fits. */
     [RULES_A_OBTAIN_CARD_OR_APPLY] =
 	{"obtain_card_or_apply",
 	 "記2(2)",
-	 {"お住まいの市区町村でマイナンバーカードの（再）発行を手続きするか、資"
-	  "格確認書を"
-	  "申請してください。カードがなければ資格確認書は申請なしでも送られます"
-	  "。",
-	  "Have the My Number card (re)issued at the municipal office, or "
-	  "apply for a "
-	  "certificate. With no card at all, the certificate is sent without "
-	  "an application."}},
+	 {"マイナンバーカードがない場合は、資格確認書が申請なしで送られ、カード"
+	  "は市区町村で申請できます。カードを紛失中・更新中の場合は、再発行や更"
+	  "新を待つ間、資格確認書を申請してください。",
+	  "With no My Number card, the certificate comes without an "
+	  "application, and a card can be applied for at the municipal office. "
+	  "With the card lost or being renewed, have it reissued or wait for "
+	  "the renewed one, and meanwhile apply for a certificate."}},
     [RULES_A_RENEW_ECERT] =
 	{"renew_ecert",
 	 NULL,
 	 {"マイナンバーカードまたはその電子証明書の有効期限が近いか、過ぎていま"
-	  "す。"
-	  "猶予期間が終わる前に市区町村の窓口で更新してください。",
+	  "す。猶予期間が終わる {renew_by} までに市区町村の窓口で更新してくださ"
+	  "い。",
 	  "The My Number card or its electronic certificate expires soon or "
-	  "has expired. "
-	  "Renew it at the municipal office before the grace period ends."}},
+	  "has expired. Renew it at the municipal office before the grace "
+	  "period ends on {renew_by}."}},
     [RULES_A_APPLY_BEFORE_DEADLINE] =
 	{"apply_before_deadline",
 	 "記1",
@@ -282,6 +281,68 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "that they can apply for a certificate."}},
 };
 
+static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
+    [RULES_AV_NO_CARD] =
+	{"obtain_card_or_apply",
+	 "記2(2)",
+	 {"マイナンバーカードがないため、資格確認書は申請しなくても送られます。"
+	  "マイナ保険証を使いたい場合は、お住まいの市区町村でカードを申請できま"
+	  "す。",
+	  "Without a My Number card, the certificate is sent without an "
+	  "application. To use a My Number insurance card instead, the person "
+	  "can apply for a card at the municipal office."}},
+    /* 記2(2): a certificate is had on application while the card is away. */
+    [RULES_AV_CARD_UNAVAILABLE_APPLY] =
+	{"obtain_card_or_apply",
+	 "記2(2)",
+	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
+	  "を待ってください。その間に受診するには資格確認書を申請してください（"
+	  "申請しなければ交付されません）。",
+	  "Have the lost card reissued at the municipal office, or wait for "
+	  "the renewed card. Meanwhile, apply for a certificate to see a "
+	  "doctor: it is issued only on application."}},
+    /* A late-elderly member gets a certificate anyway (rules 2 and 3): to
+     * say "only on application" here would contradict the reason. */
+    [RULES_AV_CARD_UNAVAILABLE_SENT] =
+	{"obtain_card_or_apply",
+	 "記2(2)",
+	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
+	  "を待ってください。その間も資格確認書は申請しなくても送られ、それで受"
+	  "診できます。",
+	  "Have the lost card reissued at the municipal office, or wait for "
+	  "the renewed card. Meanwhile the certificate is sent without an "
+	  "application, and the person can see a doctor with it."}},
+    [RULES_AV_RENEW_ECERT] =
+	{"renew_ecert",
+	 NULL,
+	 {"マイナンバーカードの電子証明書の有効期限が近いか、過ぎています。猶予"
+	  "期間が終わる {renew_by} までに市区町村の窓口で電子証明書を更新してく"
+	  "ださい。",
+	  "The electronic certificate of the My Number card expires soon or "
+	  "has expired. Renew it at the municipal office before the grace "
+	  "period ends on {renew_by}."}},
+    /* A renewed card comes with new electronic certificates. */
+    [RULES_AV_RENEW_CARD] =
+	{"renew_ecert",
+	 NULL,
+	 {"マイナンバーカード本体の有効期限が近いか、過ぎています。猶予期間が終"
+	  "わる {renew_by} までに市区町村の窓口でカードを更新してください（電子"
+	  "証明書も一緒に更新されます）。",
+	  "The My Number card itself expires soon or has expired. Renew the "
+	  "card at the municipal office before the grace period ends on "
+	  "{renew_by}; its electronic certificate is renewed with it."}},
+};
+
+/* The advice each variant belongs to. */
+static const enum rules_advice variant_advice[RULES_AV_COUNT] = {
+    [RULES_AV_GENERAL] = RULES_A_COUNT,
+    [RULES_AV_NO_CARD] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_CARD_UNAVAILABLE_APPLY] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_CARD_UNAVAILABLE_SENT] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_RENEW_ECERT] = RULES_A_RENEW_ECERT,
+    [RULES_AV_RENEW_CARD] = RULES_A_RENEW_ECERT,
+};
+
 const struct rules_text *rules_reason_text(enum rules_reason r)
 {
 	if ((unsigned)r >= RULES_R_COUNT)
@@ -294,6 +355,27 @@ const struct rules_text *rules_advice_text(enum rules_advice a)
 	if ((unsigned)a >= RULES_A_COUNT)
 		return NULL;
 	return &advice_texts[a];
+}
+
+const struct rules_text *rules_advice_text_variant(enum rules_advice a,
+						   enum rules_advice_variant v)
+{
+	if ((unsigned)a >= RULES_A_COUNT || (unsigned)v >= RULES_AV_COUNT)
+		return NULL;
+	if (v == RULES_AV_GENERAL)
+		return &advice_texts[a];
+	return variant_advice[v] == a ? &advice_variant_texts[v] : NULL;
+}
+
+const struct rules_text *
+rules_decision_advice_text(const struct rules_decision *d, size_t i)
+{
+	const struct rules_text *t;
+
+	if (d == NULL || i >= d->n_advice)
+		return NULL;
+	t = rules_advice_text_variant(d->advice[i], d->advice_variant[i]);
+	return t ? t : rules_advice_text(d->advice[i]);
 }
 
 /* ---- names ---- */

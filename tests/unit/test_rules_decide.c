@@ -1498,6 +1498,156 @@ Test(rules_decide, insurer_part)
 	}
 }
 
+/* ---- the words of an advice that depend on the facts -------------------- */
+
+/* The variant of advice a in d, or -1 when d does not give a. */
+static int variant_of(const struct rules_decision *d, enum rules_advice a)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_advice; i++) {
+		if (d->advice[i] == a)
+			return (int)d->advice_variant[i];
+	}
+	return -1;
+}
+
+#define LOST .card = RULES_CARD_LOST
+
+Test(rules_decide, obtain_card_or_apply_fits_the_status)
+{
+	static const struct {
+		struct dcase c;
+		enum rules_advice_variant want;
+	} cases[] = {
+	    {{"no card: sent without application",
+	      "2025-06-01",
+	      {.birth = "1965-04-02", NHI, .card = RULES_CARD_NONE}},
+	     RULES_AV_NO_CARD},
+	    {{"no card, late-elderly in the provisional operation",
+	      "2025-06-01",
+	      {.birth = "1945-05-05", LATE, .card = RULES_CARD_NONE}},
+	     RULES_AV_NO_CARD},
+	    {{"lost card: only on application",
+	      "2026-10-01",
+	      {.birth = "1970-03-03", NHI, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"card being renewed: only on application",
+	      "2026-10-01",
+	      {.birth = "1970-03-03", NHI, .card = RULES_CARD_RENEWING}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"lost card, late-elderly in the provisional operation: sent",
+	      "2025-06-01",
+	      {.birth = "1945-05-05", LATE, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_SENT},
+	    {{"lost card, late-elderly aged 85 on the renewal day: sent",
+	      "2026-09-01",
+	      {.birth = "1938-02-11", LATE, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_SENT},
+	    {{"lost card, late-elderly who applied: on application",
+	      "2026-09-01",
+	      {.birth = "1945-05-05", LATE, LOST, .cert = RULES_CERT_APPLIED}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"lost card, late-elderly of unknown age after the provisional "
+	      "operation: undetermined, errs on applying",
+	      "2026-09-01",
+	      {LATE, LOST}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	};
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		struct rules_decision d;
+		const struct rules_text *t;
+		size_t k;
+
+		decide_ok(&cases[i].c, &d);
+		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY),
+			     (int)cases[i].want, "%s: variant %d",
+			     cases[i].c.name,
+			     variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY));
+		for (k = 0; k < d.n_advice; k++) {
+			t = rules_decision_advice_text(&d, k);
+			cr_assert_not_null(t, "%s: advice %zu", cases[i].c.name,
+					   k);
+			cr_expect_str_eq(t->code,
+					 rules_advice_text(d.advice[k])->code,
+					 "%s", cases[i].c.name);
+		}
+	}
+	/* Only the two statuses of the spec have the advice at all. */
+	{
+		struct dcase c = {"unregistered",
+				  "2025-06-01",
+				  {NHI, HELD, .reg = RULES_REG_UNREGISTERED}};
+		struct rules_decision d;
+
+		decide_ok(&c, &d);
+		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY), -1);
+	}
+}
+
+/* renew_ecert names the date the grace ends, of the card or of its
+ * e-certificate, whichever ends first (the card on the same day). */
+Test(rules_decide, renew_ecert_names_which_and_by_when)
+{
+	static const struct {
+		const char *name, *as_of, *ecert, *card;
+		enum rules_advice_variant want; /* GENERAL = no renew_ecert */
+		const char *renew_by;           /* NULL = none */
+		bool in_grace;
+	} cases[] = {
+	    {"e-cert in grace (the issue's example)", "2026-12-01",
+	     "2026-11-15", NULL, RULES_AV_RENEW_ECERT, "2027-02-28", true},
+	    {"e-cert in grace, last day", "2027-02-28", "2026-11-15", NULL,
+	     RULES_AV_RENEW_ECERT, "2027-02-28", true},
+	    {"card in grace", "2026-12-01", NULL, "2026-11-15",
+	     RULES_AV_RENEW_CARD, "2027-02-28", true},
+	    {"e-cert expires in 90 days", "2025-06-01", "2025-08-30", NULL,
+	     RULES_AV_RENEW_ECERT, "2025-11-30", false},
+	    {"e-cert first, card later", "2026-11-01", "2026-10-15",
+	     "2026-12-20", RULES_AV_RENEW_ECERT, "2027-01-31", true},
+	    {"card first, e-cert later", "2026-11-01", "2026-12-20",
+	     "2026-10-15", RULES_AV_RENEW_CARD, "2027-01-31", true},
+	    {"both end the same day: the card", "2026-11-20", "2026-11-01",
+	     "2026-11-30", RULES_AV_RENEW_CARD, "2027-02-28", true},
+	    {"e-cert due, card far off", "2026-11-20", "2026-12-01",
+	     "2030-01-01", RULES_AV_RENEW_ECERT, "2027-03-31", false},
+	    {"card due, e-cert far off", "2026-11-20", "2030-01-01",
+	     "2026-12-01", RULES_AV_RENEW_CARD, "2027-03-31", false},
+	    {"nothing due", "2026-11-20", "2030-01-01", "2031-01-01",
+	     RULES_AV_GENERAL, NULL, false},
+	};
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		struct dcase c = {cases[i].name,
+				  cases[i].as_of,
+				  {NHI, HELD, REG, .ecert = cases[i].ecert,
+				   .card_exp = cases[i].card}};
+		struct rules_decision d;
+		char date[11];
+		size_t k;
+		bool grace = false;
+
+		decide_ok(&c, &d);
+		cr_expect_eq(
+		    variant_of(&d, RULES_A_RENEW_ECERT),
+		    cases[i].want == RULES_AV_GENERAL ? -1 : (int)cases[i].want,
+		    "%s: variant %d", c.name,
+		    variant_of(&d, RULES_A_RENEW_ECERT));
+		cr_expect_str_eq(date_or_null(d.renew_by, date),
+				 cases[i].renew_by ? cases[i].renew_by : "null",
+				 "%s: renew_by", c.name);
+		cr_expect_eq(d.renew_card, cases[i].want == RULES_AV_RENEW_CARD,
+			     "%s: renew_card", c.name);
+		for (k = 0; k < d.n_reasons; k++)
+			grace |= d.reasons[k] == RULES_R_ECERT_IN_GRACE;
+		cr_expect_eq(grace, cases[i].in_grace, "%s: ecert_in_grace",
+			     c.name);
+	}
+}
+
 Test(rules_decide, refuses_invalid_facts)
 {
 	static const struct {

@@ -113,6 +113,138 @@ Test(rules_texts, texts_present_and_polite)
 		check_text(rules_advice_text((enum rules_advice)i));
 }
 
+/* Each variant belongs to one advice and carries its code; the general
+ * text is every advice's variant 0. */
+Test(rules_texts, advice_variants)
+{
+	static const struct {
+		enum rules_advice_variant v;
+		enum rules_advice a;
+	} owner[] = {
+	    {RULES_AV_NO_CARD, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_CARD_UNAVAILABLE_APPLY, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_CARD_UNAVAILABLE_SENT, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_RENEW_ECERT, RULES_A_RENEW_ECERT},
+	    {RULES_AV_RENEW_CARD, RULES_A_RENEW_ECERT},
+	};
+	int a, v;
+	size_t i;
+
+	cr_assert_eq(N(owner) + 1, RULES_AV_COUNT);
+	for (a = 0; a < RULES_A_COUNT; a++) {
+		cr_expect_eq(rules_advice_text_variant((enum rules_advice)a,
+						       RULES_AV_GENERAL),
+			     rules_advice_text((enum rules_advice)a),
+			     "advice %d", a);
+		for (v = 1; v < RULES_AV_COUNT; v++) {
+			const struct rules_text *t = rules_advice_text_variant(
+			    (enum rules_advice)a, (enum rules_advice_variant)v);
+			bool owned = false;
+
+			for (i = 0; i < N(owner); i++)
+				owned |= (int)owner[i].v == v &&
+					 (int)owner[i].a == a;
+			if (!owned) {
+				cr_expect_null(t, "advice %d variant %d", a, v);
+				continue;
+			}
+			cr_assert_not_null(t, "advice %d variant %d", a, v);
+			cr_expect_str_eq(
+			    t->code,
+			    rules_advice_text((enum rules_advice)a)->code);
+			check_text(t);
+		}
+	}
+	cr_expect_null(
+	    rules_advice_text_variant(RULES_A_COUNT, RULES_AV_GENERAL));
+	cr_expect_null(
+	    rules_advice_text_variant(RULES_A_RENEW_ECERT, RULES_AV_COUNT));
+}
+
+/* SPEC §3: the text of obtain_card_or_apply fits the status — never both
+ * "sent without application" and "only on application" at once. */
+Test(rules_texts, obtain_card_or_apply_says_one_thing)
+{
+	static const char *const sent[2] = {"申請しなくても",
+					    "without an application"};
+	static const char *const only[2] = {"申請しなければ",
+					    "only on application"};
+	static const struct {
+		enum rules_advice_variant v;
+		bool says_sent, says_only;
+		const char *must[2];
+	} cases[] = {
+	    /* the certificate comes anyway; a card is had at the
+	     * municipality */
+	    {RULES_AV_NO_CARD, true, false, {"市区町村", "municipal office"}},
+	    {RULES_AV_CARD_UNAVAILABLE_APPLY,
+	     false,
+	     true,
+	     {"再発行", "reissued"}},
+	    {RULES_AV_CARD_UNAVAILABLE_SENT,
+	     true,
+	     false,
+	     {"再発行", "reissued"}},
+	};
+	size_t i;
+	int l;
+
+	for (i = 0; i < N(cases); i++) {
+		const struct rules_text *t = rules_advice_text_variant(
+		    RULES_A_OBTAIN_CARD_OR_APPLY, cases[i].v);
+
+		cr_assert_not_null(t);
+		for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+			const char *text = t->text[l];
+
+			cr_expect_eq(strstr(text, sent[l]) != NULL,
+				     cases[i].says_sent, "variant %d: %s",
+				     cases[i].v, text);
+			cr_expect_eq(strstr(text, only[l]) != NULL,
+				     cases[i].says_only, "variant %d: %s",
+				     cases[i].v, text);
+			cr_expect(strstr(text, cases[i].must[l]) != NULL,
+				  "variant %d lacks %s: %s", cases[i].v,
+				  cases[i].must[l], text);
+		}
+	}
+}
+
+/* renew_ecert and ecert_in_grace say the date the grace ends, and the
+ * variants say which of the two expires. */
+Test(rules_texts, renewal_texts_name_the_date_and_what)
+{
+	static const struct {
+		enum rules_advice_variant v;
+		const char *what[2];
+	} cases[] = {
+	    {RULES_AV_RENEW_ECERT,
+	     {"電子証明書の有効期限", "electronic certificate"}},
+	    {RULES_AV_RENEW_CARD, {"カード本体", "card itself"}},
+	};
+	size_t i;
+	int l;
+
+	for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+		cr_expect(
+		    strstr(rules_advice_text(RULES_A_RENEW_ECERT)->text[l],
+			   "{renew_by}") != NULL);
+		cr_expect(
+		    strstr(rules_reason_text(RULES_R_ECERT_IN_GRACE)->text[l],
+			   "{renew_by}") != NULL);
+		for (i = 0; i < N(cases); i++) {
+			const char *text = rules_advice_text_variant(
+					       RULES_A_RENEW_ECERT, cases[i].v)
+					       ->text[l];
+
+			cr_expect(strstr(text, "{renew_by}") != NULL, "%s",
+				  text);
+			cr_expect(strstr(text, cases[i].what[l]) != NULL,
+				  "lacks %s: %s", cases[i].what[l], text);
+		}
+	}
+}
+
 Test(rules_texts, fact_enum_names_round_trip)
 {
 	static const char *const schemes[] = {
