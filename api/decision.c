@@ -171,12 +171,12 @@ void api_text_render(char *out, size_t outlen, const char *text,
 
 /* Writes {"code", "source", "text"} of one reason or advice. */
 static void json_text_object(struct api_buf *b, const struct rules_text *t,
-			     const char *text)
+			     enum rules_lang lang, const char *text)
 {
 	api_buf_adds(b, "{\"code\":");
 	api_buf_json_str(b, t->code);
 	api_buf_adds(b, ",\"source\":");
-	api_buf_json_str(b, t->source);
+	api_buf_json_str(b, t->source[lang]);
 	api_buf_adds(b, ",\"text\":");
 	api_buf_json_str(b, text);
 	api_buf_adds(b, "}");
@@ -204,7 +204,7 @@ static void fragment_make(struct fragment *f, const struct rules_text *t,
 	struct api_buf b;
 
 	api_buf_init(&b, 8192);
-	json_text_object(&b, t, t->text[lang]);
+	json_text_object(&b, t, lang, t->text[lang]);
 	f->json = api_buf_take(&b, &f->len);
 	f->placeholders = f->json && memchr(f->json, '{', f->len) &&
 			  strchr(t->text[lang], '{');
@@ -246,7 +246,7 @@ static void json_texts(struct api_buf *b, const struct rules_text *t,
 		render_into(b, f->json, f->len, d, p);
 	} else { /* out of memory at start: the slow way */
 		api_text_render(text, sizeof text, t->text[lang], d, p);
-		json_text_object(b, t, text);
+		json_text_object(b, t, lang, text);
 	}
 }
 
@@ -514,9 +514,9 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		const struct rules_text *t = rules_reason_text(d->reasons[i]);
 
 		api_text_render(text, sizeof text, t->text[lang], d, p);
-		if (t->source)
+		if (t->source[lang])
 			snprintf(line, sizeof line, en ? "%s (%s)" : "%s（%s）",
-				 text, t->source);
+				 text, t->source[lang]);
 		else
 			snprintf(line, sizeof line, "%s", text);
 		api_buf_adds(b, "  - ");

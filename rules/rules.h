@@ -353,7 +353,9 @@ enum rules_lang { RULES_LANG_JA = 0, RULES_LANG_EN = 1 };
 
 struct rules_text {
 	const char *code;
-	const char *source; /* notice paragraph or public source; NULL = null */
+	/* The notice paragraph (the same in both languages) or the public
+	 * source, by language; NULL = null. */
+	const char *source[2];
 	const char *text[2]; /* [RULES_LANG_JA], [RULES_LANG_EN] */
 };
 

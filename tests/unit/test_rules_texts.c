@@ -7,25 +7,46 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Where a source is the notice's paragraph it reads the same in both
+ * languages; other public sources are named in each. */
+static void check_source(const struct rules_text *t, const char *ja,
+			 const char *en)
+{
+	if (ja == NULL)
+		cr_expect_null(t->source[RULES_LANG_JA], "%s ja", t->code);
+	else
+		cr_expect_str_eq(t->source[RULES_LANG_JA], ja, "%s ja",
+				 t->code);
+	if (en == NULL)
+		cr_expect_null(t->source[RULES_LANG_EN], "%s en", t->code);
+	else
+		cr_expect_str_eq(t->source[RULES_LANG_EN], en, "%s en",
+				 t->code);
+}
+
 Test(rules_texts, reason_codes_and_sources)
 {
 	static const struct {
-		const char *code, *source;
+		const char *code, *source, *source_en; /* en NULL: as ja */
 	} want[RULES_R_COUNT] = {
-	    {"no_usable_mynahoken", "記1"},
-	    {"late_elderly_provisional", "記1 なお書き"},
+	    {"no_usable_mynahoken", "記1", NULL},
+	    {"late_elderly_provisional", "記1 なお書き", NULL},
 	    {"late_elderly_age",
-	     "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)"},
-	    {"late_elderly_applied", "記1 なお書き"},
-	    {"card_unavailable_on_application", "記2(2)"},
-	    {"registration_unknown", "記2(2)"},
-	    {"child_on_application", "記1 (児童)"},
-	    {"consideration_on_application", "記1"},
-	    {"holds_mynahoken", "記1"},
+	     "国の方針（2026年8月の後期高齢者医療の年次更新から。各都道府県の"
+	     "広域連合が公表）",
+	     "National policy from the 2026-08 annual renewal of the "
+	     "late-elderly scheme, published by every prefecture's 広域連合"},
+	    {"late_elderly_applied", "記1 なお書き", NULL},
+	    {"card_unavailable_on_application", "記2(2)", NULL},
+	    {"registration_unknown", "記2(2)", NULL},
+	    {"child_on_application", "記1 (児童)", NULL},
+	    {"consideration_on_application", "記1", NULL},
+	    {"holds_mynahoken", "記1", NULL},
 	    {"scheme_inferred_from_age",
-	     "高齢者の医療の確保に関する法律 第50条"},
-	    {"scheme_unknown", NULL},
-	    {"ecert_in_grace", NULL},
+	     "高齢者の医療の確保に関する法律 第50条",
+	     "Act on Assurance of Medical Care for Elderly People, Article 50"},
+	    {"scheme_unknown", NULL, NULL},
+	    {"ecert_in_grace", NULL, NULL},
 	};
 	int r;
 
@@ -35,13 +56,45 @@ Test(rules_texts, reason_codes_and_sources)
 
 		cr_assert_not_null(t, "reason %d", r);
 		cr_expect_str_eq(t->code, want[r].code);
-		if (want[r].source == NULL)
-			cr_expect_null(t->source, "%s", t->code);
-		else
-			cr_expect_str_eq(t->source, want[r].source);
+		check_source(t, want[r].source,
+			     want[r].source_en ? want[r].source_en
+					       : want[r].source);
 	}
 	cr_expect_null(rules_reason_text(RULES_R_COUNT));
 	cr_expect_null(rules_reason_text((enum rules_reason) - 1));
+}
+
+/* The 85-and-over rule is national policy from the 2026-08 renewal: its
+ * source and texts say so in both languages and name no one prefecture's
+ * 広域連合 for everyone (a Tokyo member was told "埼玉県…"). */
+Test(rules_texts, late_elderly_age_is_national_policy)
+{
+	static const char *const prefectures[] = {"埼玉",  "Saitama", "東京",
+						  "Tokyo", "大阪",    "Osaka"};
+	static const char *const national[2] = {"国の方針", "National policy"};
+	static const char *const every[2] = {"各都道府県", "every"};
+	const struct rules_text *t =
+	    rules_reason_text(RULES_R_LATE_ELDERLY_AGE);
+	size_t i;
+	int l;
+
+	for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+		const char *src = t->source[l], *text = t->text[l];
+
+		cr_assert_not_null(src);
+		for (i = 0; i < N(prefectures); i++) {
+			cr_expect(strstr(src, prefectures[i]) == NULL, "%s",
+				  src);
+			cr_expect(strstr(text, prefectures[i]) == NULL, "%s",
+				  text);
+		}
+		cr_expect(strcasestr(src, national[l]) != NULL, "%s", src);
+		cr_expect(strcasestr(text, national[l]) != NULL, "%s", text);
+		cr_expect(strstr(src, every[l]) != NULL, "%s", src);
+		cr_expect(strstr(text, every[l]) != NULL, "%s", text);
+		cr_expect(strstr(src, "2026") != NULL, "%s", src);
+		cr_expect(strstr(src, "広域連合") != NULL, "%s", src);
+	}
 }
 
 Test(rules_texts, advice_codes_and_sources)
@@ -70,10 +123,7 @@ Test(rules_texts, advice_codes_and_sources)
 
 		cr_assert_not_null(t, "advice %d", a);
 		cr_expect_str_eq(t->code, want[a].code);
-		if (want[a].source == NULL)
-			cr_expect_null(t->source, "%s", t->code);
-		else
-			cr_expect_str_eq(t->source, want[a].source);
+		check_source(t, want[a].source, want[a].source);
 	}
 	cr_expect_null(rules_advice_text(RULES_A_COUNT));
 }
@@ -152,6 +202,11 @@ Test(rules_texts, advice_variants)
 			cr_expect_str_eq(
 			    t->code,
 			    rules_advice_text((enum rules_advice)a)->code);
+			check_source(t,
+				     rules_advice_text((enum rules_advice)a)
+					 ->source[RULES_LANG_JA],
+				     rules_advice_text((enum rules_advice)a)
+					 ->source[RULES_LANG_EN]);
 			check_text(t);
 		}
 	}
