@@ -462,7 +462,22 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
 	wrap(b, line, en ? 26 : 12, 2, 78);
 
-	if (d->apply_by != RULES_NO_DATE) {
+	if (d->apply_by != RULES_NO_DATE &&
+	    d->entitlement == RULES_ENT_PROVISIONAL) {
+		/* No deadline: the certificate comes anyway until
+		 * provisional_end; applying by then only keeps it coming
+		 * after. */
+		rules_date_format(d->apply_by, date);
+		rules_date_format(d->recommended_apply_by, rec);
+		snprintf(line, sizeof line,
+			 en ? "apply by %s to keep receiving a certificate "
+			      "after the provisional operation ends "
+			      "(recommended by %s)"
+			    : "暫定運用の終了後も資格確認書を受け取り続けたい"
+			      "場合は %s までに申請（推奨 %s まで）",
+			 date, rec);
+		text_row(b, en ? "Optional" : "申請（任意）", line);
+	} else if (d->apply_by != RULES_NO_DATE) {
 		rules_date_format(d->apply_by, date);
 		rules_date_format(d->recommended_apply_by, rec);
 		snprintf(line, sizeof line,

@@ -49,10 +49,10 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  * the 2026-08 annual renewal, which every prefecture's 広域連合
 	  * publishes for its members; no one 広域連合 is the source for
 	  * all. */
-	 {"国の方針（2026年8月の後期高齢者医療の年次更新から。各都道府県の広域"
-	  "連合が公表）",
-	  "National policy from the 2026-08 annual renewal of the late-elderly "
-	  "scheme, published by every prefecture's 広域連合"},
+	 {"後期高齢者医療 年次更新 2026-08 以降の国の方針、各都道府県の広域連合"
+	  "が公表",
+	  "National policy from the 2026-08 late-elderly renewal, published by "
+	  "every 広域連合"},
 	 {"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}歳以上の"
 	  "後期高齢者医療の加入者に、資格確認書が申請なしで交付されます。2026年"
 	  "8月の更新からの国の方針で、各都道府県の後期高齢者医療広域連合が案内"

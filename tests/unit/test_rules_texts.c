@@ -32,10 +32,11 @@ Test(rules_texts, reason_codes_and_sources)
 	    {"no_usable_mynahoken", "記1", NULL},
 	    {"late_elderly_provisional", "記1 なお書き", NULL},
 	    {"late_elderly_age",
-	     "国の方針（2026年8月の後期高齢者医療の年次更新から。各都道府県の"
-	     "広域連合が公表）",
-	     "National policy from the 2026-08 annual renewal of the "
-	     "late-elderly scheme, published by every prefecture's 広域連合"},
+	     "後期高齢者医療 年次更新 2026-08 "
+	     "以降の国の方針、各都道府県の広域連"
+	     "合が公表",
+	     "National policy from the 2026-08 late-elderly renewal, published "
+	     "by every 広域連合"},
 	    {"late_elderly_applied", "記1 なお書き", NULL},
 	    {"card_unavailable_on_application", "記2(2)", NULL},
 	    {"registration_unknown", "記2(2)", NULL},
