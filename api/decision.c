@@ -64,8 +64,19 @@ void api_ulid(char out[27], double now)
 
 /* The placeholders a text may hold, filled with this decision's values so
  * the reader sees dates, not field names. */
+enum placeholder {
+	PH_APPLY_BY = 0,
+	PH_RECOMMENDED_APPLY_BY,
+	PH_PROVISIONAL_END,
+	PH_AUTO_AGE,
+	PH_RENEW_BY
+};
 static const char *const placeholders[] = {
-    "{apply_by}", "{recommended_apply_by}", "{provisional_end}", "{auto_age}"};
+    [PH_APPLY_BY] = "{apply_by}",
+    [PH_RECOMMENDED_APPLY_BY] = "{recommended_apply_by}",
+    [PH_PROVISIONAL_END] = "{provisional_end}",
+    [PH_AUTO_AGE] = "{auto_age}",
+    [PH_RENEW_BY] = "{renew_by}"};
 
 /* The index of the placeholder at text (end bounds it), or -1. */
 static int placeholder_at(const char *text, const char *end)
@@ -84,16 +95,19 @@ static int placeholder_at(const char *text, const char *end)
 static void placeholder_value(int i, const struct rules_decision *d,
 			      const struct rules_params *p, char value[24])
 {
-	int32_t day;
+	int32_t day = RULES_NO_DATE;
 
-	if (i == 3) {
+	switch ((enum placeholder)i) {
+	case PH_AUTO_AGE:
 		snprintf(value, 24, "%d", p->late_elderly_auto_age);
 		return;
+	case PH_PROVISIONAL_END: day = p->provisional_end; break;
+	case PH_APPLY_BY: day = d ? d->apply_by : RULES_NO_DATE; break;
+	case PH_RECOMMENDED_APPLY_BY:
+		day = d ? d->recommended_apply_by : RULES_NO_DATE;
+		break;
+	case PH_RENEW_BY: day = d ? d->renew_by : RULES_NO_DATE; break;
 	}
-	day = i == 2   ? p->provisional_end
-	      : !d     ? RULES_NO_DATE
-	      : i == 0 ? d->apply_by
-		       : d->recommended_apply_by;
 	/* Outside a decision (GET /v1/rules) the date has no value: name
 	 * it. */
 	if (day == RULES_NO_DATE)
@@ -157,12 +171,12 @@ void api_text_render(char *out, size_t outlen, const char *text,
 
 /* Writes {"code", "source", "text"} of one reason or advice. */
 static void json_text_object(struct api_buf *b, const struct rules_text *t,
-			     const char *text)
+			     enum rules_lang lang, const char *text)
 {
 	api_buf_adds(b, "{\"code\":");
 	api_buf_json_str(b, t->code);
 	api_buf_adds(b, ",\"source\":");
-	api_buf_json_str(b, t->source);
+	api_buf_json_str(b, t->source[lang]);
 	api_buf_adds(b, ",\"text\":");
 	api_buf_json_str(b, text);
 	api_buf_adds(b, "}");
@@ -181,8 +195,8 @@ struct fragment {
 static struct {
 	pthread_once_t once;
 	struct fragment reason[RULES_R_COUNT][2];
-	struct fragment advice[RULES_A_COUNT][2];
-} fragments = {PTHREAD_ONCE_INIT, {{{NULL, 0, false}}}, {{{NULL, 0, false}}}};
+	struct fragment advice[RULES_A_COUNT][RULES_AV_COUNT][2];
+} fragments = {PTHREAD_ONCE_INIT, {{{NULL, 0, false}}}, {{{{NULL, 0, false}}}}};
 
 static void fragment_make(struct fragment *f, const struct rules_text *t,
 			  enum rules_lang lang)
@@ -190,7 +204,7 @@ static void fragment_make(struct fragment *f, const struct rules_text *t,
 	struct api_buf b;
 
 	api_buf_init(&b, 8192);
-	json_text_object(&b, t, t->text[lang]);
+	json_text_object(&b, t, lang, t->text[lang]);
 	f->json = api_buf_take(&b, &f->len);
 	f->placeholders = f->json && memchr(f->json, '{', f->len) &&
 			  strchr(t->text[lang], '{');
@@ -198,17 +212,25 @@ static void fragment_make(struct fragment *f, const struct rules_text *t,
 
 static void fragments_build(void)
 {
-	int i, l;
+	const struct rules_text *t;
+	int i, v, l;
 
 	for (l = 0; l < 2; l++) {
 		for (i = 0; i < RULES_R_COUNT; i++)
 			fragment_make(&fragments.reason[i][l],
 				      rules_reason_text((enum rules_reason)i),
 				      (enum rules_lang)l);
-		for (i = 0; i < RULES_A_COUNT; i++)
-			fragment_make(&fragments.advice[i][l],
-				      rules_advice_text((enum rules_advice)i),
-				      (enum rules_lang)l);
+		for (i = 0; i < RULES_A_COUNT; i++) {
+			for (v = 0; v < RULES_AV_COUNT; v++) {
+				t = rules_advice_text_variant(
+				    (enum rules_advice)i,
+				    (enum rules_advice_variant)v);
+				if (t)
+					fragment_make(
+					    &fragments.advice[i][v][l], t,
+					    (enum rules_lang)l);
+			}
+		}
 	}
 }
 
@@ -224,7 +246,7 @@ static void json_texts(struct api_buf *b, const struct rules_text *t,
 		render_into(b, f->json, f->len, d, p);
 	} else { /* out of memory at start: the slow way */
 		api_text_render(text, sizeof text, t->text[lang], d, p);
-		json_text_object(b, t, text);
+		json_text_object(b, t, lang, text);
 	}
 }
 
@@ -313,8 +335,10 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
 			api_buf_adds(b, ",");
-		json_texts(b, rules_advice_text(d->advice[i]),
-			   &fragments.advice[d->advice[i]][lang], d, p, lang);
+		json_texts(
+		    b, rules_decision_advice_text(d, i),
+		    &fragments.advice[d->advice[i]][d->advice_variant[i]][lang],
+		    d, p, lang);
 	}
 	api_buf_adds(b, "]}");
 }
@@ -438,7 +462,22 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
 	wrap(b, line, en ? 26 : 12, 2, 78);
 
-	if (d->apply_by != RULES_NO_DATE) {
+	if (d->apply_by != RULES_NO_DATE &&
+	    d->entitlement == RULES_ENT_PROVISIONAL) {
+		/* No deadline: the certificate comes anyway until
+		 * provisional_end; applying by then only keeps it coming
+		 * after. */
+		rules_date_format(d->apply_by, date);
+		rules_date_format(d->recommended_apply_by, rec);
+		snprintf(line, sizeof line,
+			 en ? "apply by %s to keep receiving a certificate "
+			      "after the provisional operation ends "
+			      "(recommended by %s)"
+			    : "暫定運用の終了後も資格確認書を受け取り続けたい"
+			      "場合は %s までに申請（推奨 %s まで）",
+			 date, rec);
+		text_row(b, en ? "Optional" : "申請（任意）", line);
+	} else if (d->apply_by != RULES_NO_DATE) {
 		rules_date_format(d->apply_by, date);
 		rules_date_format(d->recommended_apply_by, rec);
 		snprintf(line, sizeof line,
@@ -490,9 +529,9 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		const struct rules_text *t = rules_reason_text(d->reasons[i]);
 
 		api_text_render(text, sizeof text, t->text[lang], d, p);
-		if (t->source)
+		if (t->source[lang])
 			snprintf(line, sizeof line, en ? "%s (%s)" : "%s（%s）",
-				 text, t->source);
+				 text, t->source[lang]);
 		else
 			snprintf(line, sizeof line, "%s", text);
 		api_buf_adds(b, "  - ");
@@ -501,7 +540,7 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	if (d->n_advice)
 		api_buf_adds(b, en ? "What to do:\n" : "すること:\n");
 	for (i = 0; i < d->n_advice; i++) {
-		const struct rules_text *t = rules_advice_text(d->advice[i]);
+		const struct rules_text *t = rules_decision_advice_text(d, i);
 
 		api_text_render(text, sizeof text, t->text[lang], d, p);
 		api_buf_adds(b, "  - ");

@@ -143,7 +143,7 @@ static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
 
 	api_text_render(text, sizeof text, t->text[lang], NULL, p);
 	return json_pack("{s:s, s:s?, s:s}", "code", t->code, "source",
-			 t->source, "text", text);
+			 t->source[lang], "text", text);
 }
 
 void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)

@@ -69,6 +69,28 @@ static bool decide_renewal_due(const struct decide_ctx *c, int32_t expiry)
 	       c->as_of <= decide_grace_end(c, expiry);
 }
 
+/* The expiry to renew first among those due: the one whose grace ends
+ * first, the card's when both end the same day (a renewed card comes with
+ * new electronic certificates, so renewing it settles both). */
+static void decide_renewal(const struct decide_ctx *c,
+			   struct rules_decision *out)
+{
+	const struct rules_facts *f = c->f;
+	bool ecert = decide_renewal_due(c, f->ecert_expiry);
+	bool card = decide_renewal_due(c, f->card_expiry);
+	int32_t ecert_end = ecert ? decide_grace_end(c, f->ecert_expiry) : 0;
+	int32_t card_end = card ? decide_grace_end(c, f->card_expiry) : 0;
+
+	out->renew_by = RULES_NO_DATE;
+	out->renew_card = false;
+	if (card && (!ecert || card_end <= ecert_end)) {
+		out->renew_by = card_end;
+		out->renew_card = true;
+	} else if (ecert) {
+		out->renew_by = ecert_end;
+	}
+}
+
 static enum rules_reg_status decide_status(const struct decide_ctx *c)
 {
 	const struct rules_facts *f = c->f;
@@ -178,8 +200,11 @@ static void decide_entitlement(const struct decide_ctx *c,
 			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
 		return;
 	}
-	/* Only `registered` is left: the マイナ保険証 is usable. */
-	if (out->child && needs) {
+	/* Only `registered` is left: the マイナ保険証 is usable.  The notice
+	 * names children in children's homes (記1), so living in one counts
+	 * like a care need for a child. */
+	if (out->child &&
+	    (needs || f->setting == RULES_SETTING_CHILDRENS_FACILITY)) {
 		out->entitlement = RULES_ENT_ON_APPLICATION;
 		decide_push_reason(out, RULES_R_CHILD_ON_APPLICATION);
 	} else if (needs) {
@@ -241,6 +266,27 @@ static void decide_applicants(const struct decide_ctx *c,
 	}
 }
 
+/* The words of an advice that depend on the facts (SPEC §3). */
+static enum rules_advice_variant
+decide_advice_variant(const struct rules_decision *out, enum rules_advice a)
+{
+	switch (a) {
+	case RULES_A_OBTAIN_CARD_OR_APPLY:
+		if (out->status == RULES_STATUS_NO_CARD)
+			return RULES_AV_NO_CARD;
+		/* Undetermined (a late-elderly member's age is missing) errs
+		 * on the side of applying. */
+		if (out->entitlement == RULES_ENT_PROVISIONAL ||
+		    out->entitlement == RULES_ENT_EX_OFFICIO)
+			return RULES_AV_CARD_UNAVAILABLE_SENT;
+		return RULES_AV_CARD_UNAVAILABLE_APPLY;
+	case RULES_A_RENEW_ECERT:
+		return out->renew_card ? RULES_AV_RENEW_CARD
+				       : RULES_AV_RENEW_ECERT;
+	default: return RULES_AV_GENERAL;
+	}
+}
+
 static void decide_advice(const struct decide_ctx *c,
 			  struct rules_decision *out)
 {
@@ -249,6 +295,9 @@ static void decide_advice(const struct decide_ctx *c,
 	enum rules_setting s = f->setting;
 	unsigned needs = f->care_needs;
 	bool usable = out->usable == 1;
+	/* The PIN advice is what the caller asks about when the registration
+	 * is not known yet: it holds unless the card is known not usable. */
+	bool maybe_usable = out->usable != 0;
 	bool facility = s == RULES_SETTING_CARE_FACILITY ||
 			s == RULES_SETTING_DISABILITY_FACILITY ||
 			s == RULES_SETTING_CHILDRENS_FACILITY;
@@ -260,8 +309,7 @@ static void decide_advice(const struct decide_ctx *c,
 	    out->status == RULES_STATUS_NO_CARD ||
 	    out->status == RULES_STATUS_CARD_UNAVAILABLE;
 	flags[RULES_A_RENEW_ECERT] = out->status == RULES_STATUS_REGISTERED &&
-				     (decide_renewal_due(c, f->ecert_expiry) ||
-				      decide_renewal_due(c, f->card_expiry));
+				     out->renew_by != RULES_NO_DATE;
 	flags[RULES_A_APPLY_BEFORE_DEADLINE] =
 	    out->application_required && out->apply_by != RULES_NO_DATE;
 	flags[RULES_A_APPLY_NOW] =
@@ -269,9 +317,9 @@ static void decide_advice(const struct decide_ctx *c,
 	flags[RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
 	    e == RULES_ENT_PROVISIONAL && !c->application_made;
 	flags[RULES_A_FACE_AUTH_CARD] =
-	    usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
+	    maybe_usable && (needs & (NEED(PIN_DIFFICULTY) | NEED(DEMENTIA)));
 	flags[RULES_A_VISUAL_CONFIRMATION] =
-	    usable &&
+	    maybe_usable &&
 	    (needs & (NEED(PIN_DIFFICULTY) | NEED(FACE_AUTH_DIFFICULTY) |
 		      NEED(DEMENTIA) | NEED(DISABILITY) | NEED(ILLNESS)));
 	flags[RULES_A_FACILITY_KEEPS_REGISTRATION] =
@@ -288,8 +336,12 @@ static void decide_advice(const struct decide_ctx *c,
 
 	out->n_advice = 0;
 	for (i = 0; i < RULES_A_COUNT; i++) {
-		if (flags[i])
-			out->advice[out->n_advice++] = (enum rules_advice)i;
+		if (!flags[i])
+			continue;
+		out->advice[out->n_advice] = (enum rules_advice)i;
+		out->advice_variant[out->n_advice] =
+		    decide_advice_variant(out, (enum rules_advice)i);
+		out->n_advice++;
 	}
 }
 
@@ -408,6 +460,7 @@ int rules_decide(const struct rules_facts *f, int32_t as_of,
 		decide_push_reason(out, RULES_R_ECERT_IN_GRACE);
 
 	decide_deadline(&c, out);
+	decide_renewal(&c, out);
 	decide_applicants(&c, out);
 	decide_advice(&c, out);
 	return 0;

@@ -252,6 +252,28 @@ enum rules_advice {
 	RULES_A_COUNT
 };
 
+/* Advice whose words depend on the facts comes in variants (SPEC §3: the
+ * text of obtain_card_or_apply fits the status; renew_ecert says whether
+ * the card or its electronic certificate is due).  RULES_AV_GENERAL is
+ * every advice's own text, the one GET /v1/rules lists; rules_decide picks
+ * the variant of each advice it gives. */
+enum rules_advice_variant {
+	RULES_AV_GENERAL = 0,
+	/* obtain_card_or_apply: no card; the certificate comes anyway */
+	RULES_AV_NO_CARD,
+	/* obtain_card_or_apply: card lost or being renewed, and a
+	 * certificate comes only on application */
+	RULES_AV_CARD_UNAVAILABLE_APPLY,
+	/* obtain_card_or_apply: card lost or being renewed, but the
+	 * certificate comes without application (provisional, ex officio) */
+	RULES_AV_CARD_UNAVAILABLE_SENT,
+	/* renew_ecert: the electronic certificate's grace ends first */
+	RULES_AV_RENEW_ECERT,
+	/* renew_ecert: the card's grace ends first (or the same day) */
+	RULES_AV_RENEW_CARD,
+	RULES_AV_COUNT
+};
+
 enum rules_applicant {
 	RULES_APP_SELF = 0,
 	RULES_APP_FAMILY,
@@ -302,7 +324,14 @@ struct rules_decision {
 	enum rules_reason reasons[RULES_R_COUNT];
 	size_t n_reasons;
 	enum rules_advice advice[RULES_A_COUNT];
+	enum rules_advice_variant
+	    advice_variant[RULES_A_COUNT]; /* of advice[i] */
 	size_t n_advice;
+	/* The last day of the grace of the expiry to renew first (the
+	 * {renew_by} of renew_ecert and ecert_in_grace), of the card when
+	 * renew_card; RULES_NO_DATE when no renewal is due. */
+	int32_t renew_by;
+	bool renew_card;
 
 	/* derived facts, for summaries and tests */
 	int age; /* -1 without birth_date */
@@ -324,12 +353,22 @@ enum rules_lang { RULES_LANG_JA = 0, RULES_LANG_EN = 1 };
 
 struct rules_text {
 	const char *code;
-	const char *source; /* notice paragraph or public source; NULL = null */
+	/* The notice paragraph (the same in both languages) or the public
+	 * source, by language; NULL = null. */
+	const char *source[2];
 	const char *text[2]; /* [RULES_LANG_JA], [RULES_LANG_EN] */
 };
 
 const struct rules_text *rules_reason_text(enum rules_reason r);
+/* The general text of an advice (RULES_AV_GENERAL). */
 const struct rules_text *rules_advice_text(enum rules_advice a);
+/* The text of variant v of advice a: the general text for
+ * RULES_AV_GENERAL, NULL when v is not a variant of a. */
+const struct rules_text *rules_advice_text_variant(enum rules_advice a,
+						   enum rules_advice_variant v);
+/* The text of the decision's i-th advice, in the variant it chose. */
+const struct rules_text *
+rules_decision_advice_text(const struct rules_decision *d, size_t i);
 
 /* Enum names as they appear in JSON; NULL for the "unknown"/0 member where
  * that member has no JSON spelling (scheme UNKNOWN, cert ABSENT, channel

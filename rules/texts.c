@@ -3,8 +3,9 @@
  * The texts are read by a care-home clerk or a help-desk operator: what the
  * answer means and what to do, in plain words.  They name no dates or ages
  * fixed by the parameters of SPEC §4, which operators can change: they say
- * {apply_by}, {recommended_apply_by}, {provisional_end} or {auto_age}, and
- * api/ puts in the values of the decision and the parameters in force.
+ * {apply_by}, {recommended_apply_by}, {renew_by}, {provisional_end} or
+ * {auto_age}, and api/ puts in the values of the decision and the
+ * parameters in force.
  */
 #include "rules/rules.h"
 
@@ -15,7 +16,7 @@
 static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_NO_USABLE_MYNAHOKEN] =
 	{"no_usable_mynahoken",
-	 "記1",
+	 {"記1", "記1"},
 	 {"使えるマイナ保険証（健康保険証として利用登録したマイナンバーカード）"
 	  "がないため、"
 	  "資格確認書は申請しなくても保険者から送られます。届かない場合は加入先"
@@ -29,7 +30,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "insurer."}},
     [RULES_R_LATE_ELDERLY_PROVISIONAL] =
 	{"late_elderly_provisional",
-	 "記1 なお書き",
+	 {"記1 なお書き", "記1 なお書き"},
 	 {"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面"
 	  "の特例、"
 	  "{provisional_end} "
@@ -44,21 +45,27 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "My Number insurance card."}},
     [RULES_R_LATE_ELDERLY_AGE] =
 	{"late_elderly_age",
-	 /* The notice predates this policy; it was published with the
-		 * 2026 annual renewal, e.g. by Saitama's 広域連合. */
-	 "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)",
-	 {"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}"
-	  "歳以上の後期高齢者医療の"
-	  "加入者に、資格確認書が申請なしで交付されます（生年月日が分からないと"
-	  "判定できません）。",
+	 /* The notice predates this policy: it is the national policy from
+	  * the 2026-08 annual renewal, which every prefecture's 広域連合
+	  * publishes for its members; no one 広域連合 is the source for
+	  * all. */
+	 {"後期高齢者医療 年次更新 2026-08 以降の国の方針、各都道府県の広域連合"
+	  "が公表",
+	  "National policy from the 2026-08 late-elderly renewal, published by "
+	  "every 広域連合"},
+	 {"暫定運用の終了後は、毎年8月1日の年次更新の時点で{auto_age}歳以上の"
+	  "後期高齢者医療の加入者に、資格確認書が申請なしで交付されます。2026年"
+	  "8月の更新からの国の方針で、各都道府県の後期高齢者医療広域連合が案内"
+	  "し"
+	  "ています（生年月日が分からないと判定できません）。",
 	  "After the provisional operation, late-elderly members aged "
-	  "{auto_age} or over on the "
-	  "annual renewal day (1 August) get a certificate without applying "
-	  "(this needs the "
-	  "date of birth)."}},
+	  "{auto_age} or over on the annual renewal day (1 August) get a "
+	  "certificate without applying. This is national policy from the "
+	  "August 2026 renewal, published by every prefecture's 広域連合 "
+	  "(it needs the date of birth)."}},
     [RULES_R_LATE_ELDERLY_APPLIED] =
 	{"late_elderly_applied",
-	 "記1 なお書き",
+	 {"記1 なお書き", "記1 なお書き"},
 	 {"暫定運用の終了後も資格確認書を受け取れるよう、すでに申請が済んでいま"
 	  "す。"
 	  "新たな手続きは必要ありません。",
@@ -71,7 +78,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	 /* 記2(2): with no card at hand, have it (re)issued or apply for
 		 * a certificate; the notice's nearest word on a lost card or one
 		 * being renewed. */
-	 "記2(2)",
+	 {"記2(2)", "記2(2)"},
 	 {"マイナンバーカードを紛失中または更新中のため、マイナ保険証で受診でき"
 	  "ません。"
 	  "加入先の保険者に申請すれば資格確認書を受け取れます。",
@@ -81,7 +88,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "insurer."}},
     [RULES_R_REGISTRATION_UNKNOWN] =
 	{"registration_unknown",
-	 "記2(2)",
+	 {"記2(2)", "記2(2)"},
 	 {"マイナンバーカードの有無、または健康保険証としての利用登録の状況が分"
 	  "からないため、"
 	  "判定できません。まず登録状況を確認してください。",
@@ -92,20 +99,17 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "registration first."}},
     [RULES_R_CHILD_ON_APPLICATION] =
 	{"child_on_application",
-	 "記1 (児童)",
-	 {"お子さんで、マイナ保険証での受診が難しい事情があるため、申請すれば資"
-	  "格確認書を"
-	  "受け取れます。親権者のほか、親権者から委任を受けた施設職員も代理で申"
-	  "請できます。",
-	  "The person is a child for whom using the My Number insurance card "
-	  "is difficult, "
-	  "so a certificate can be had on application. A parent or guardian, "
-	  "or facility "
-	  "staff the guardian has authorised, may apply on the child's "
-	  "behalf."}},
+	 {"記1 (児童)", "記1 (児童)"},
+	 {"お子さんで、マイナ保険証での受診が難しい事情があるか、児童養護施設な"
+	  "どで暮らしているため、申請すれば資格確認書を受け取れます。親権者のほ"
+	  "か、親権者から委任を受けた施設職員も代理で申請できます。",
+	  "The person is a child who finds the My Number insurance card hard "
+	  "to use or lives in a children's home, so a certificate can be had "
+	  "on application. A parent or guardian, or facility staff the "
+	  "guardian has authorised, may apply on the child's behalf."}},
     [RULES_R_CONSIDERATION_ON_APPLICATION] =
 	{"consideration_on_application",
-	 "記1",
+	 {"記1", "記1"},
 	 {"マイナ保険証をお持ちですが、受診時に使うのが難しい事情があるため、加"
 	  "入先の保険者に"
 	  "申請すれば資格確認書を受け取れます。マイナ保険証はそのまま持っていて"
@@ -116,7 +120,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "may keep the "
 	  "card registered."}},
     [RULES_R_HOLDS_MYNAHOKEN] = {"holds_mynahoken",
-				 "記1",
+				 {"記1", "記1"},
 				 {"使えるマイナ保険証をお持ちで、利用が難しい事"
 				  "情もないため、資格確認書は交付されません。"
 				  "受診にはマイナ保険証を使ってください。",
@@ -127,7 +131,8 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_SCHEME_INFERRED_FROM_AGE] =
 	{"scheme_inferred_from_age",
 	 /* 75 and over are insured by 後期高齢者医療 by law. */
-	 "高齢者の医療の確保に関する法律 第50条",
+	 {"高齢者の医療の確保に関する法律 第50条",
+	  "Act on Assurance of Medical Care for Elderly People, Article 50"},
 	 {"保険者番号も保険の種類も分からないため、75歳以上であることから後期高"
 	  "齢者医療の"
 	  "加入者とみなしました。保険者番号を入力すると確実になります。",
@@ -137,7 +142,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "Enter the "
 	  "insurer number to be sure."}},
     [RULES_R_SCHEME_UNKNOWN] = {"scheme_unknown",
-				NULL,
+				{NULL, NULL},
 				{"保険者番号、保険の種類、生年月日のいずれも分"
 				 "からないため、後期高齢者医療の加入者"
 				 "ではないものとして判定しました。保険者番号か"
@@ -150,22 +155,20 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_ECERT_IN_GRACE] =
 	{/* The grace period is a parameter (SPEC §4), not in the notice. */
 	 "ecert_in_grace",
-	 NULL,
+	 {NULL, NULL},
 	 {"マイナンバーカードまたはその電子証明書の有効期限が過ぎていますが、猶"
-	  "予期間中のため"
-	  "まだ保険証として使えます。猶予期間が終わる前に市区町村の窓口で更新し"
-	  "てください。",
+	  "予期間中（{renew_by} "
+	  "まで）のため、まだ保険証として使えます。それまで"
+	  "に市区町村の窓口で更新してください。",
 	  "The My Number card or its electronic certificate has expired, but "
-	  "it still works "
-	  "as an insurance card during a grace period. Renew it at the "
-	  "municipal office "
-	  "before the grace period ends."}},
+	  "it still works as an insurance card during a grace period, until "
+	  "{renew_by}. Renew it at the municipal office before then."}},
 };
 
 static const struct rules_text advice_texts[RULES_A_COUNT] = {
     [RULES_A_CHECK_REGISTRATION] =
 	{"check_registration",
-	 "記2(2), 別添1",
+	 {"記2(2), 別添1", "記2(2), 別添1"},
 	 {"医療機関や薬局の顔認証付きカードリーダーにカードを置くか、マイナポー"
 	  "タルの"
 	  "「健康保険証」で「登録済み」か「未登録」かを確認してください。",
@@ -174,29 +177,29 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "clinic or pharmacy, or open 健康保険証 in the Mynaportal app, which "
 	  "shows "
 	  "registered (登録済み) or not registered (未登録)."}},
+    /* Both cases in one; a decision gives the variant that fits. */
     [RULES_A_OBTAIN_CARD_OR_APPLY] =
 	{"obtain_card_or_apply",
-	 "記2(2)",
-	 {"お住まいの市区町村でマイナンバーカードの（再）発行を手続きするか、資"
-	  "格確認書を"
-	  "申請してください。カードがなければ資格確認書は申請なしでも送られます"
-	  "。",
-	  "Have the My Number card (re)issued at the municipal office, or "
-	  "apply for a "
-	  "certificate. With no card at all, the certificate is sent without "
-	  "an application."}},
+	 {"記2(2)", "記2(2)"},
+	 {"マイナンバーカードがない場合は、資格確認書が申請なしで送られ、カード"
+	  "は市区町村で申請できます。カードを紛失中・更新中の場合は、再発行や更"
+	  "新を待つ間、資格確認書を申請してください。",
+	  "With no My Number card, the certificate comes without an "
+	  "application, and a card can be applied for at the municipal office. "
+	  "With the card lost or being renewed, have it reissued or wait for "
+	  "the renewed one, and meanwhile apply for a certificate."}},
     [RULES_A_RENEW_ECERT] =
 	{"renew_ecert",
-	 NULL,
+	 {NULL, NULL},
 	 {"マイナンバーカードまたはその電子証明書の有効期限が近いか、過ぎていま"
-	  "す。"
-	  "猶予期間が終わる前に市区町村の窓口で更新してください。",
+	  "す。猶予期間が終わる {renew_by} までに市区町村の窓口で更新してくださ"
+	  "い。",
 	  "The My Number card or its electronic certificate expires soon or "
-	  "has expired. "
-	  "Renew it at the municipal office before the grace period ends."}},
+	  "has expired. Renew it at the municipal office before the grace "
+	  "period ends on {renew_by}."}},
     [RULES_A_APPLY_BEFORE_DEADLINE] =
 	{"apply_before_deadline",
-	 "記1",
+	 {"記1", "記1"},
 	 {"今お持ちの健康保険証の有効期限（{apply_by}"
 	  "）までに、加入先の保険者へ資格確認書を"
 	  "申請してください。余裕をもって {recommended_apply_by} "
@@ -206,7 +209,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "on {apply_by}; applying by {recommended_apply_by} leaves time to "
 	  "spare."}},
     [RULES_A_APPLY_NOW] = {"apply_now",
-			   "記1",
+			   {"記1", "記1"},
 			   {"資格確認書を受け取るには申請が必要です。できるだけ"
 			    "早く加入先の保険者へ申請して"
 			    "ください。",
@@ -215,7 +218,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 			    "possible."}},
     [RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
 	{"apply_to_continue_after_provisional",
-	 "記1 なお書き",
+	 {"記1 なお書き", "記1 なお書き"},
 	 {"今は申請しなくても資格確認書が届きますが、暫定運用の終了（{"
 	  "provisional_end}）後も"
 	  "受け取り続けたい場合は、今のうちに申請しておくことができます。",
@@ -225,7 +228,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "apply now."}},
     [RULES_A_FACE_AUTH_CARD] =
 	{"face_auth_card",
-	 "記2(1)①",
+	 {"記2(1)①", "記2(1)①"},
 	 {"暗証番号の設定や管理が不安な場合は、暗証番号のいらない顔認証マイナン"
 	  "バーカードに"
 	  "切り替えることができます。市区町村の窓口で手続きできます。",
@@ -235,7 +238,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "municipal office."}},
     [RULES_A_VISUAL_CONFIRMATION] =
 	{"visual_confirmation",
-	 "記2(1)②, 別添2",
+	 {"記2(1)②, 別添2", "記2(1)②, 別添2"},
 	 {"顔認証や暗証番号の入力が難しい場合は、医療機関や薬局の受付で声をかけ"
 	  "れば、"
 	  "職員が顔写真を見て本人確認（目視確認）をしてくれます。",
@@ -246,7 +249,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "instead (目視確認)."}},
     [RULES_A_FACILITY_KEEPS_REGISTRATION] =
 	{"facility_keeps_registration",
-	 "記2(1)①",
+	 {"記2(1)①", "記2(1)①"},
 	 {"施設でカードを預かる場合でも、暗証番号まで管理する必要はなく、利用登"
 	  "録を解除する"
 	  "必要もありません。マイナ保険証を持ったまま資格確認書を申請できます"
@@ -258,7 +261,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "for a certificate."}},
     [RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES] =
 	{"carry_mynahoken_for_emergencies",
-	 "記2(1)②",
+	 {"記2(1)②", "記2(1)②"},
 	 {"資格確認書があっても、マイナ保険証を持ち歩いてください。救急のときに"
 	  "病歴や飲んでいる"
 	  "薬が救急隊に正確に伝わります。",
@@ -268,7 +271,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "accurately."}},
     [RULES_A_PROXY_MEDICINE_PICKUP] =
 	{"proxy_medicine_pickup",
-	 "記2(1)②",
+	 {"記2(1)②", "記2(1)②"},
 	 {"本人が薬局へ行けない場合は、処方箋を持って行けば、代理の方が薬を受け"
 	  "取れます。",
 	  "If the person cannot go to the pharmacy, someone else can collect "
@@ -276,13 +279,75 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "by handing in the prescription."}},
     [RULES_A_CARE_MANAGER_GUIDANCE] =
 	{"care_manager_guidance",
-	 "記1",
+	 {"記1", "記1"},
 	 {"担当のケアマネジャーなどから、本人やご家族に資格確認書を申請できるこ"
 	  "とを"
 	  "伝えてください。",
 	  "The care manager (or support worker) should tell the person and "
 	  "their family "
 	  "that they can apply for a certificate."}},
+};
+
+static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
+    [RULES_AV_NO_CARD] =
+	{"obtain_card_or_apply",
+	 {"記2(2)", "記2(2)"},
+	 {"マイナンバーカードがないため、資格確認書は申請しなくても送られます。"
+	  "マイナ保険証を使いたい場合は、お住まいの市区町村でカードを申請できま"
+	  "す。",
+	  "Without a My Number card, the certificate is sent without an "
+	  "application. To use a My Number insurance card instead, the person "
+	  "can apply for a card at the municipal office."}},
+    /* 記2(2): a certificate is had on application while the card is away. */
+    [RULES_AV_CARD_UNAVAILABLE_APPLY] =
+	{"obtain_card_or_apply",
+	 {"記2(2)", "記2(2)"},
+	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
+	  "を待ってください。その間に受診するには資格確認書を申請してください（"
+	  "申請しなければ交付されません）。",
+	  "Have the lost card reissued at the municipal office, or wait for "
+	  "the renewed card. Meanwhile, apply for a certificate to see a "
+	  "doctor: it is issued only on application."}},
+    /* A late-elderly member gets a certificate anyway (rules 2 and 3): to
+     * say "only on application" here would contradict the reason. */
+    [RULES_AV_CARD_UNAVAILABLE_SENT] =
+	{"obtain_card_or_apply",
+	 {"記2(2)", "記2(2)"},
+	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
+	  "を待ってください。その間も資格確認書は申請しなくても送られ、それで受"
+	  "診できます。",
+	  "Have the lost card reissued at the municipal office, or wait for "
+	  "the renewed card. Meanwhile the certificate is sent without an "
+	  "application, and the person can see a doctor with it."}},
+    [RULES_AV_RENEW_ECERT] =
+	{"renew_ecert",
+	 {NULL, NULL},
+	 {"マイナンバーカードの電子証明書の有効期限が近いか、過ぎています。猶予"
+	  "期間が終わる {renew_by} までに市区町村の窓口で電子証明書を更新してく"
+	  "ださい。",
+	  "The electronic certificate of the My Number card expires soon or "
+	  "has expired. Renew it at the municipal office before the grace "
+	  "period ends on {renew_by}."}},
+    /* A renewed card comes with new electronic certificates. */
+    [RULES_AV_RENEW_CARD] =
+	{"renew_ecert",
+	 {NULL, NULL},
+	 {"マイナンバーカード本体の有効期限が近いか、過ぎています。猶予期間が終"
+	  "わる {renew_by} までに市区町村の窓口でカードを更新してください（電子"
+	  "証明書も一緒に更新されます）。",
+	  "The My Number card itself expires soon or has expired. Renew the "
+	  "card at the municipal office before the grace period ends on "
+	  "{renew_by}; its electronic certificate is renewed with it."}},
+};
+
+/* The advice each variant belongs to. */
+static const enum rules_advice variant_advice[RULES_AV_COUNT] = {
+    [RULES_AV_GENERAL] = RULES_A_COUNT,
+    [RULES_AV_NO_CARD] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_CARD_UNAVAILABLE_APPLY] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_CARD_UNAVAILABLE_SENT] = RULES_A_OBTAIN_CARD_OR_APPLY,
+    [RULES_AV_RENEW_ECERT] = RULES_A_RENEW_ECERT,
+    [RULES_AV_RENEW_CARD] = RULES_A_RENEW_ECERT,
 };
 
 const struct rules_text *rules_reason_text(enum rules_reason r)
@@ -297,6 +362,27 @@ const struct rules_text *rules_advice_text(enum rules_advice a)
 	if ((unsigned)a >= RULES_A_COUNT)
 		return NULL;
 	return &advice_texts[a];
+}
+
+const struct rules_text *rules_advice_text_variant(enum rules_advice a,
+						   enum rules_advice_variant v)
+{
+	if ((unsigned)a >= RULES_A_COUNT || (unsigned)v >= RULES_AV_COUNT)
+		return NULL;
+	if (v == RULES_AV_GENERAL)
+		return &advice_texts[a];
+	return variant_advice[v] == a ? &advice_variant_texts[v] : NULL;
+}
+
+const struct rules_text *
+rules_decision_advice_text(const struct rules_decision *d, size_t i)
+{
+	const struct rules_text *t;
+
+	if (d == NULL || i >= d->n_advice)
+		return NULL;
+	t = rules_advice_text_variant(d->advice[i], d->advice_variant[i]);
+	return t ? t : rules_advice_text(d->advice[i]);
 }
 
 /* ---- names ---- */

@@ -356,6 +356,34 @@ Test(rules_decide, sample_cases)
 	      "apply_now visual_confirmation carry_mynahoken_for_emergencies "
 	      "proxy_medicine_pickup care_manager_guidance",
 	      "", true, RULES_SCHEME_KYOKAI, RULES_CHANNEL_EMPLOYER}},
+	    /* lines 19-20 */
+	    {"a child in a children's home may have a certificate on "
+	     "application even with no care need recorded",
+	     "2026-11-30",
+	     {.birth = "2016-04-10",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_now facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"registration not known, PIN is hard: face-recognition card and "
+	     "visual confirmation are still worth saying",
+	     "2026-11-30",
+	     {.birth = "1939-05-05",
+	      NHI,
+	      HELD,
+	      .needs = NEED(PIN_DIFFICULTY),
+	      .setting = RULES_SETTING_CARE_FACILITY},
+	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
+	      NULL, NULL, "", "registration_unknown",
+	      "check_registration face_auth_card visual_confirmation "
+	      "proxy_medicine_pickup",
+	      "insurance_registration"}},
 	};
 
 	check_cases(cases, N(cases));
@@ -983,6 +1011,77 @@ Test(rules_decide, children)
 	      "carry_mynahoken_for_emergencies "
 	      "proxy_medicine_pickup",
 	      ""}},
+	    /* Rule 7: a child in a children's home needs no recorded care
+	     * need (the notice names them). */
+	    {"child in a children's home, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_now facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"children's home, no care needs, day before the 18th birthday",
+	     "2025-05-31",
+	     {.birth = "2007-06-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY,
+	      .legacy = "2025-07-31"},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
+	      "2025-07-31", "2025-07-01",
+	      APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "apply_before_deadline facility_keeps_registration "
+	      "carry_mynahoken_for_emergencies proxy_medicine_pickup",
+	      ""}},
+	    {"children's home, no care needs, 18th birthday: not a child",
+	     "2025-06-01",
+	     {.birth = "2007-06-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "proxy_medicine_pickup", ""}},
+	    {"child in another facility, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_DISABILITY_FACILITY},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "proxy_medicine_pickup", ""}},
+	    {"child at home, no care needs",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_HOME},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
+	      NULL, NULL, "", "holds_mynahoken", "", ""}},
+	    {"child in a children's home who applied",
+	     "2025-06-01",
+	     {.birth = "2015-01-01",
+	      NHI,
+	      HELD,
+	      REG,
+	      .setting = RULES_SETTING_CHILDRENS_FACILITY,
+	      .cert = RULES_CERT_APPLIED},
+	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, false, true,
+	      NULL, NULL, APP5 " guardian facility_staff_delegated_by_guardian",
+	      "child_on_application",
+	      "facility_keeps_registration carry_mynahoken_for_emergencies "
+	      "proxy_medicine_pickup",
+	      ""}},
 	    {"child, status unknown: no applicants",
 	     "2025-06-01",
 	     {.birth = "2015-01-01",
@@ -1171,11 +1270,14 @@ Test(rules_decide, advice_per_care_need)
 	};
 	size_t i, k;
 
+	/* usable true, null (status unknown) and false */
+	static const enum rules_registration regs[] = {
+	    RULES_REG_REGISTERED, RULES_REG_UNKNOWN, RULES_REG_UNREGISTERED};
+	static const bool apply[] = {true, true, false};
+
 	cr_assert_eq(N(cases), RULES_NEED_COUNT);
 	for (i = 0; i < N(cases); i++) {
-		const char *usable_or_not[2] = {"registered", "unregistered"};
-
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < N(regs); k++) {
 			struct dcase c = {"need",
 					  "2025-06-01",
 					  {.birth = "1960-01-01",
@@ -1187,23 +1289,23 @@ Test(rules_decide, advice_per_care_need)
 			bool face = false, visual = false;
 			size_t a;
 
-			if (k == 1)
-				c.f.reg = RULES_REG_UNREGISTERED;
+			c.f.reg = regs[k];
 			decide_ok(&c, &d);
 			for (a = 0; a < d.n_advice; a++) {
 				face |= d.advice[a] == RULES_A_FACE_AUTH_CARD;
 				visual |=
 				    d.advice[a] == RULES_A_VISUAL_CONFIRMATION;
 			}
-			/* Both need a usable マイナ保険証. */
-			cr_expect_eq(face, k == 0 && cases[i].face,
+			/* Both need a マイナ保険証 usable or not known
+			 * not to be. */
+			cr_expect_eq(face, apply[k] && cases[i].face,
 				     "need %s, %s: face_auth_card",
 				     rules_need_name(cases[i].need),
-				     usable_or_not[k]);
-			cr_expect_eq(visual, k == 0 && cases[i].visual,
+				     rules_registration_name(regs[k]));
+			cr_expect_eq(visual, apply[k] && cases[i].visual,
 				     "need %s, %s: visual_confirmation",
 				     rules_need_name(cases[i].need),
-				     usable_or_not[k]);
+				     rules_registration_name(regs[k]));
 		}
 	}
 }
@@ -1393,6 +1495,156 @@ Test(rules_decide, insurer_part)
 			cr_expect_eq(d.insurer.prefecture, cases[i].prefecture,
 				     "%s", c.name);
 		}
+	}
+}
+
+/* ---- the words of an advice that depend on the facts -------------------- */
+
+/* The variant of advice a in d, or -1 when d does not give a. */
+static int variant_of(const struct rules_decision *d, enum rules_advice a)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_advice; i++) {
+		if (d->advice[i] == a)
+			return (int)d->advice_variant[i];
+	}
+	return -1;
+}
+
+#define LOST .card = RULES_CARD_LOST
+
+Test(rules_decide, obtain_card_or_apply_fits_the_status)
+{
+	static const struct {
+		struct dcase c;
+		enum rules_advice_variant want;
+	} cases[] = {
+	    {{"no card: sent without application",
+	      "2025-06-01",
+	      {.birth = "1965-04-02", NHI, .card = RULES_CARD_NONE}},
+	     RULES_AV_NO_CARD},
+	    {{"no card, late-elderly in the provisional operation",
+	      "2025-06-01",
+	      {.birth = "1945-05-05", LATE, .card = RULES_CARD_NONE}},
+	     RULES_AV_NO_CARD},
+	    {{"lost card: only on application",
+	      "2026-10-01",
+	      {.birth = "1970-03-03", NHI, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"card being renewed: only on application",
+	      "2026-10-01",
+	      {.birth = "1970-03-03", NHI, .card = RULES_CARD_RENEWING}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"lost card, late-elderly in the provisional operation: sent",
+	      "2025-06-01",
+	      {.birth = "1945-05-05", LATE, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_SENT},
+	    {{"lost card, late-elderly aged 85 on the renewal day: sent",
+	      "2026-09-01",
+	      {.birth = "1938-02-11", LATE, LOST, REG}},
+	     RULES_AV_CARD_UNAVAILABLE_SENT},
+	    {{"lost card, late-elderly who applied: on application",
+	      "2026-09-01",
+	      {.birth = "1945-05-05", LATE, LOST, .cert = RULES_CERT_APPLIED}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	    {{"lost card, late-elderly of unknown age after the provisional "
+	      "operation: undetermined, errs on applying",
+	      "2026-09-01",
+	      {LATE, LOST}},
+	     RULES_AV_CARD_UNAVAILABLE_APPLY},
+	};
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		struct rules_decision d;
+		const struct rules_text *t;
+		size_t k;
+
+		decide_ok(&cases[i].c, &d);
+		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY),
+			     (int)cases[i].want, "%s: variant %d",
+			     cases[i].c.name,
+			     variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY));
+		for (k = 0; k < d.n_advice; k++) {
+			t = rules_decision_advice_text(&d, k);
+			cr_assert_not_null(t, "%s: advice %zu", cases[i].c.name,
+					   k);
+			cr_expect_str_eq(t->code,
+					 rules_advice_text(d.advice[k])->code,
+					 "%s", cases[i].c.name);
+		}
+	}
+	/* Only the two statuses of the spec have the advice at all. */
+	{
+		struct dcase c = {"unregistered",
+				  "2025-06-01",
+				  {NHI, HELD, .reg = RULES_REG_UNREGISTERED}};
+		struct rules_decision d;
+
+		decide_ok(&c, &d);
+		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY), -1);
+	}
+}
+
+/* renew_ecert names the date the grace ends, of the card or of its
+ * e-certificate, whichever ends first (the card on the same day). */
+Test(rules_decide, renew_ecert_names_which_and_by_when)
+{
+	static const struct {
+		const char *name, *as_of, *ecert, *card;
+		enum rules_advice_variant want; /* GENERAL = no renew_ecert */
+		const char *renew_by;           /* NULL = none */
+		bool in_grace;
+	} cases[] = {
+	    {"e-cert in grace (the issue's example)", "2026-12-01",
+	     "2026-11-15", NULL, RULES_AV_RENEW_ECERT, "2027-02-28", true},
+	    {"e-cert in grace, last day", "2027-02-28", "2026-11-15", NULL,
+	     RULES_AV_RENEW_ECERT, "2027-02-28", true},
+	    {"card in grace", "2026-12-01", NULL, "2026-11-15",
+	     RULES_AV_RENEW_CARD, "2027-02-28", true},
+	    {"e-cert expires in 90 days", "2025-06-01", "2025-08-30", NULL,
+	     RULES_AV_RENEW_ECERT, "2025-11-30", false},
+	    {"e-cert first, card later", "2026-11-01", "2026-10-15",
+	     "2026-12-20", RULES_AV_RENEW_ECERT, "2027-01-31", true},
+	    {"card first, e-cert later", "2026-11-01", "2026-12-20",
+	     "2026-10-15", RULES_AV_RENEW_CARD, "2027-01-31", true},
+	    {"both end the same day: the card", "2026-11-20", "2026-11-01",
+	     "2026-11-30", RULES_AV_RENEW_CARD, "2027-02-28", true},
+	    {"e-cert due, card far off", "2026-11-20", "2026-12-01",
+	     "2030-01-01", RULES_AV_RENEW_ECERT, "2027-03-31", false},
+	    {"card due, e-cert far off", "2026-11-20", "2030-01-01",
+	     "2026-12-01", RULES_AV_RENEW_CARD, "2027-03-31", false},
+	    {"nothing due", "2026-11-20", "2030-01-01", "2031-01-01",
+	     RULES_AV_GENERAL, NULL, false},
+	};
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		struct dcase c = {cases[i].name,
+				  cases[i].as_of,
+				  {NHI, HELD, REG, .ecert = cases[i].ecert,
+				   .card_exp = cases[i].card}};
+		struct rules_decision d;
+		char date[11];
+		size_t k;
+		bool grace = false;
+
+		decide_ok(&c, &d);
+		cr_expect_eq(
+		    variant_of(&d, RULES_A_RENEW_ECERT),
+		    cases[i].want == RULES_AV_GENERAL ? -1 : (int)cases[i].want,
+		    "%s: variant %d", c.name,
+		    variant_of(&d, RULES_A_RENEW_ECERT));
+		cr_expect_str_eq(date_or_null(d.renew_by, date),
+				 cases[i].renew_by ? cases[i].renew_by : "null",
+				 "%s: renew_by", c.name);
+		cr_expect_eq(d.renew_card, cases[i].want == RULES_AV_RENEW_CARD,
+			     "%s: renew_card", c.name);
+		for (k = 0; k < d.n_reasons; k++)
+			grace |= d.reasons[k] == RULES_R_ECERT_IN_GRACE;
+		cr_expect_eq(grace, cases[i].in_grace, "%s: ecert_in_grace",
+			     c.name);
 	}
 }
 

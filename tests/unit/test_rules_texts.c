@@ -7,25 +7,47 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Where a source is the notice's paragraph it reads the same in both
+ * languages; other public sources are named in each. */
+static void check_source(const struct rules_text *t, const char *ja,
+			 const char *en)
+{
+	if (ja == NULL)
+		cr_expect_null(t->source[RULES_LANG_JA], "%s ja", t->code);
+	else
+		cr_expect_str_eq(t->source[RULES_LANG_JA], ja, "%s ja",
+				 t->code);
+	if (en == NULL)
+		cr_expect_null(t->source[RULES_LANG_EN], "%s en", t->code);
+	else
+		cr_expect_str_eq(t->source[RULES_LANG_EN], en, "%s en",
+				 t->code);
+}
+
 Test(rules_texts, reason_codes_and_sources)
 {
 	static const struct {
-		const char *code, *source;
+		const char *code, *source, *source_en; /* en NULL: as ja */
 	} want[RULES_R_COUNT] = {
-	    {"no_usable_mynahoken", "記1"},
-	    {"late_elderly_provisional", "記1 なお書き"},
+	    {"no_usable_mynahoken", "記1", NULL},
+	    {"late_elderly_provisional", "記1 なお書き", NULL},
 	    {"late_elderly_age",
-	     "埼玉県後期高齢者医療広域連合 (後期高齢者医療 年次更新 2026-08)"},
-	    {"late_elderly_applied", "記1 なお書き"},
-	    {"card_unavailable_on_application", "記2(2)"},
-	    {"registration_unknown", "記2(2)"},
-	    {"child_on_application", "記1 (児童)"},
-	    {"consideration_on_application", "記1"},
-	    {"holds_mynahoken", "記1"},
+	     "後期高齢者医療 年次更新 2026-08 "
+	     "以降の国の方針、各都道府県の広域連"
+	     "合が公表",
+	     "National policy from the 2026-08 late-elderly renewal, published "
+	     "by every 広域連合"},
+	    {"late_elderly_applied", "記1 なお書き", NULL},
+	    {"card_unavailable_on_application", "記2(2)", NULL},
+	    {"registration_unknown", "記2(2)", NULL},
+	    {"child_on_application", "記1 (児童)", NULL},
+	    {"consideration_on_application", "記1", NULL},
+	    {"holds_mynahoken", "記1", NULL},
 	    {"scheme_inferred_from_age",
-	     "高齢者の医療の確保に関する法律 第50条"},
-	    {"scheme_unknown", NULL},
-	    {"ecert_in_grace", NULL},
+	     "高齢者の医療の確保に関する法律 第50条",
+	     "Act on Assurance of Medical Care for Elderly People, Article 50"},
+	    {"scheme_unknown", NULL, NULL},
+	    {"ecert_in_grace", NULL, NULL},
 	};
 	int r;
 
@@ -35,13 +57,45 @@ Test(rules_texts, reason_codes_and_sources)
 
 		cr_assert_not_null(t, "reason %d", r);
 		cr_expect_str_eq(t->code, want[r].code);
-		if (want[r].source == NULL)
-			cr_expect_null(t->source, "%s", t->code);
-		else
-			cr_expect_str_eq(t->source, want[r].source);
+		check_source(t, want[r].source,
+			     want[r].source_en ? want[r].source_en
+					       : want[r].source);
 	}
 	cr_expect_null(rules_reason_text(RULES_R_COUNT));
 	cr_expect_null(rules_reason_text((enum rules_reason) - 1));
+}
+
+/* The 85-and-over rule is national policy from the 2026-08 renewal: its
+ * source and texts say so in both languages and name no one prefecture's
+ * 広域連合 for everyone (a Tokyo member was told "埼玉県…"). */
+Test(rules_texts, late_elderly_age_is_national_policy)
+{
+	static const char *const prefectures[] = {"埼玉",  "Saitama", "東京",
+						  "Tokyo", "大阪",    "Osaka"};
+	static const char *const national[2] = {"国の方針", "National policy"};
+	static const char *const every[2] = {"各都道府県", "every"};
+	const struct rules_text *t =
+	    rules_reason_text(RULES_R_LATE_ELDERLY_AGE);
+	size_t i;
+	int l;
+
+	for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+		const char *src = t->source[l], *text = t->text[l];
+
+		cr_assert_not_null(src);
+		for (i = 0; i < N(prefectures); i++) {
+			cr_expect(strstr(src, prefectures[i]) == NULL, "%s",
+				  src);
+			cr_expect(strstr(text, prefectures[i]) == NULL, "%s",
+				  text);
+		}
+		cr_expect(strcasestr(src, national[l]) != NULL, "%s", src);
+		cr_expect(strcasestr(text, national[l]) != NULL, "%s", text);
+		cr_expect(strstr(src, every[l]) != NULL, "%s", src);
+		cr_expect(strstr(text, every[l]) != NULL, "%s", text);
+		cr_expect(strstr(src, "2026") != NULL, "%s", src);
+		cr_expect(strstr(src, "広域連合") != NULL, "%s", src);
+	}
 }
 
 Test(rules_texts, advice_codes_and_sources)
@@ -70,10 +124,7 @@ Test(rules_texts, advice_codes_and_sources)
 
 		cr_assert_not_null(t, "advice %d", a);
 		cr_expect_str_eq(t->code, want[a].code);
-		if (want[a].source == NULL)
-			cr_expect_null(t->source, "%s", t->code);
-		else
-			cr_expect_str_eq(t->source, want[a].source);
+		check_source(t, want[a].source, want[a].source);
 	}
 	cr_expect_null(rules_advice_text(RULES_A_COUNT));
 }
@@ -111,6 +162,143 @@ Test(rules_texts, texts_present_and_polite)
 		check_text(rules_reason_text((enum rules_reason)i));
 	for (i = 0; i < RULES_A_COUNT; i++)
 		check_text(rules_advice_text((enum rules_advice)i));
+}
+
+/* Each variant belongs to one advice and carries its code; the general
+ * text is every advice's variant 0. */
+Test(rules_texts, advice_variants)
+{
+	static const struct {
+		enum rules_advice_variant v;
+		enum rules_advice a;
+	} owner[] = {
+	    {RULES_AV_NO_CARD, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_CARD_UNAVAILABLE_APPLY, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_CARD_UNAVAILABLE_SENT, RULES_A_OBTAIN_CARD_OR_APPLY},
+	    {RULES_AV_RENEW_ECERT, RULES_A_RENEW_ECERT},
+	    {RULES_AV_RENEW_CARD, RULES_A_RENEW_ECERT},
+	};
+	int a, v;
+	size_t i;
+
+	cr_assert_eq(N(owner) + 1, RULES_AV_COUNT);
+	for (a = 0; a < RULES_A_COUNT; a++) {
+		cr_expect_eq(rules_advice_text_variant((enum rules_advice)a,
+						       RULES_AV_GENERAL),
+			     rules_advice_text((enum rules_advice)a),
+			     "advice %d", a);
+		for (v = 1; v < RULES_AV_COUNT; v++) {
+			const struct rules_text *t = rules_advice_text_variant(
+			    (enum rules_advice)a, (enum rules_advice_variant)v);
+			bool owned = false;
+
+			for (i = 0; i < N(owner); i++)
+				owned |= (int)owner[i].v == v &&
+					 (int)owner[i].a == a;
+			if (!owned) {
+				cr_expect_null(t, "advice %d variant %d", a, v);
+				continue;
+			}
+			cr_assert_not_null(t, "advice %d variant %d", a, v);
+			cr_expect_str_eq(
+			    t->code,
+			    rules_advice_text((enum rules_advice)a)->code);
+			check_source(t,
+				     rules_advice_text((enum rules_advice)a)
+					 ->source[RULES_LANG_JA],
+				     rules_advice_text((enum rules_advice)a)
+					 ->source[RULES_LANG_EN]);
+			check_text(t);
+		}
+	}
+	cr_expect_null(
+	    rules_advice_text_variant(RULES_A_COUNT, RULES_AV_GENERAL));
+	cr_expect_null(
+	    rules_advice_text_variant(RULES_A_RENEW_ECERT, RULES_AV_COUNT));
+}
+
+/* SPEC §3: the text of obtain_card_or_apply fits the status — never both
+ * "sent without application" and "only on application" at once. */
+Test(rules_texts, obtain_card_or_apply_says_one_thing)
+{
+	static const char *const sent[2] = {"申請しなくても",
+					    "without an application"};
+	static const char *const only[2] = {"申請しなければ",
+					    "only on application"};
+	static const struct {
+		enum rules_advice_variant v;
+		bool says_sent, says_only;
+		const char *must[2];
+	} cases[] = {
+	    /* the certificate comes anyway; a card is had at the
+	     * municipality */
+	    {RULES_AV_NO_CARD, true, false, {"市区町村", "municipal office"}},
+	    {RULES_AV_CARD_UNAVAILABLE_APPLY,
+	     false,
+	     true,
+	     {"再発行", "reissued"}},
+	    {RULES_AV_CARD_UNAVAILABLE_SENT,
+	     true,
+	     false,
+	     {"再発行", "reissued"}},
+	};
+	size_t i;
+	int l;
+
+	for (i = 0; i < N(cases); i++) {
+		const struct rules_text *t = rules_advice_text_variant(
+		    RULES_A_OBTAIN_CARD_OR_APPLY, cases[i].v);
+
+		cr_assert_not_null(t);
+		for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+			const char *text = t->text[l];
+
+			cr_expect_eq(strstr(text, sent[l]) != NULL,
+				     cases[i].says_sent, "variant %d: %s",
+				     cases[i].v, text);
+			cr_expect_eq(strstr(text, only[l]) != NULL,
+				     cases[i].says_only, "variant %d: %s",
+				     cases[i].v, text);
+			cr_expect(strstr(text, cases[i].must[l]) != NULL,
+				  "variant %d lacks %s: %s", cases[i].v,
+				  cases[i].must[l], text);
+		}
+	}
+}
+
+/* renew_ecert and ecert_in_grace say the date the grace ends, and the
+ * variants say which of the two expires. */
+Test(rules_texts, renewal_texts_name_the_date_and_what)
+{
+	static const struct {
+		enum rules_advice_variant v;
+		const char *what[2];
+	} cases[] = {
+	    {RULES_AV_RENEW_ECERT,
+	     {"電子証明書の有効期限", "electronic certificate"}},
+	    {RULES_AV_RENEW_CARD, {"カード本体", "card itself"}},
+	};
+	size_t i;
+	int l;
+
+	for (l = RULES_LANG_JA; l <= RULES_LANG_EN; l++) {
+		cr_expect(
+		    strstr(rules_advice_text(RULES_A_RENEW_ECERT)->text[l],
+			   "{renew_by}") != NULL);
+		cr_expect(
+		    strstr(rules_reason_text(RULES_R_ECERT_IN_GRACE)->text[l],
+			   "{renew_by}") != NULL);
+		for (i = 0; i < N(cases); i++) {
+			const char *text = rules_advice_text_variant(
+					       RULES_A_RENEW_ECERT, cases[i].v)
+					       ->text[l];
+
+			cr_expect(strstr(text, "{renew_by}") != NULL, "%s",
+				  text);
+			cr_expect(strstr(text, cases[i].what[l]) != NULL,
+				  "lacks %s: %s", cases[i].what[l], text);
+		}
+	}
 }
 
 Test(rules_texts, fact_enum_names_round_trip)
