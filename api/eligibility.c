@@ -241,7 +241,8 @@ static void batch_item_error(struct api_buf *b, int status, const char *code,
 }
 
 /* A {person_id} item: the decision from the stored facts on the batch's
- * as_of, or the item's 404 when there is no such person. */
+ * as_of, with person_id, data_as_of and stale as the stored lookup has
+ * them, or the item's 404 when there is no such person. */
 static void batch_stored(const struct api_ctx *ctx, const char *id,
 			 const char *field, int32_t as_of,
 			 struct api_errors *errs, struct api_buf *b)
@@ -287,8 +288,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 errs, "");
 	} else {
 		api_count_decision(ctx, &d);
-		api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
-				  ctx->req->now);
+		api_stored_decision_json(ctx, b, &d, p);
 	}
 	free(p);
 }

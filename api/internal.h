@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -40,6 +41,24 @@ void api_buf_json_date(struct api_buf *b, int32_t day);
 /* Hands the contents (NUL-terminated) to the caller: new, caller frees.
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
+
+/* ---- display width of UTF-8 text (api/width.c) -------------------------- */
+
+/* Decodes the UTF-8 sequence at s (n > 0 bytes there) into *cp and returns
+ * its length; 1 with *cp = U+FFFD when s does not start a valid sequence
+ * (overlong forms and surrogates included), so a loop always advances. */
+size_t api_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Terminal columns of one code point: 2 for East Asian Wide and Fullwidth
+ * (W, F: CJK, kana, hangul, fullwidth forms, most emoji), 0 for combining
+ * marks, zero-width characters and variation selectors, else 1. */
+int api_char_width(uint32_t cp);
+/* Terminal columns of the UTF-8 text s. */
+size_t api_text_width(const char *s);
+/* The length in bytes of the longest start of s that takes at most cols
+ * columns, ending between two characters (never inside a UTF-8 sequence;
+ * zero-width characters stay with the character before them); its width
+ * into *width unless NULL. */
+size_t api_text_prefix(const char *s, size_t cols, size_t *width);
 
 /* ---- request bodies (api/json_arena.c) ---------------------------------- */
 
@@ -135,6 +154,7 @@ struct api_ctx {
 	const struct api_request *req;
 	enum rules_lang lang;
 	bool text;         /* text/plain summary wanted (eligibility routes) */
+	bool csv;          /* text/csv wanted (the worklist) */
 	int32_t today;     /* Asia/Tokyo */
 	char path_id[128]; /* the {id} or {number} segment, unvalidated */
 	/* The caller's key: key_id "" and facility NULL without one. */

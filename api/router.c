@@ -16,12 +16,15 @@
 typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+/* Answers a route gives besides JSON: format=text or Accept: text/plain,
+ * format=csv or Accept: text/csv. */
+enum { F_TEXT = 1, F_CSV = 2 };
 
 struct route {
 	unsigned method;
 	const char *path; /* a segment "{id}" matches any one segment */
 	api_handler handler;
-	bool text;                /* format=text / Accept: text/plain */
+	unsigned formats;         /* F_TEXT, F_CSV besides JSON (false: none) */
 	const char *const *query; /* the parameters it takes, besides lang */
 	enum db_key_role role;    /* the weakest key it takes (SPEC §8) */
 };
@@ -94,7 +97,7 @@ static const char *const q_format[] = {"format", NULL};
 static const char *const q_eligibility[] = {"format", "as_of", NULL};
 static const char *const q_worklist[] = {
     "format", "facility_id", "needs_action", "entitlement", "due_before",
-    "as_of",  "limit",       "cursor",       NULL};
+    "as_of",  "limit",       "cursor",       "charset",     NULL};
 static const char *const q_insurers[] = {"prefecture", "scheme", "q",
 					 "limit",      "cursor", NULL};
 static const char *const q_import[] = {"mode", NULL};
@@ -104,14 +107,14 @@ static const char *const q_import[] = {"mode", NULL};
 #define W    DB_KEY_ROLE_WRITER
 #define A    DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
-    {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
+    {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, F_TEXT,
      q_format, R},
     {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R},
-    {M_GET, "/v1/persons", api_persons_list, true, q_worklist, R},
+    {M_GET, "/v1/persons", api_persons_list, F_TEXT | F_CSV, q_worklist, R},
     {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
     {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
     {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
-    {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
+    {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, F_TEXT,
      q_eligibility, R},
     {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
     {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A},
@@ -306,7 +309,7 @@ static void lang_element(const char *tok, size_t n, double q, void *arg)
 }
 
 struct accept_pick {
-	double text_q, json_q;
+	double text_q, json_q, csv_q;
 };
 
 static void accept_element(const char *tok, size_t n, double q, void *arg)
@@ -316,6 +319,9 @@ static void accept_element(const char *tok, size_t n, double q, void *arg)
 	if (n == 10 && strncasecmp(tok, "text/plain", n) == 0) {
 		if (q > pick->text_q)
 			pick->text_q = q;
+	} else if (n == 8 && strncasecmp(tok, "text/csv", n) == 0) {
+		if (q > pick->csv_q)
+			pick->csv_q = q;
 	} else if ((n == 16 && strncasecmp(tok, "application/json", n) == 0) ||
 		   (n == 3 && strncmp(tok, "*/*", n) == 0) ||
 		   (n == 13 && strncasecmp(tok, "application/*", n) == 0)) {
@@ -349,26 +355,36 @@ static int negotiate_lang(const struct api_request *req, enum rules_lang *lang,
 	return 0;
 }
 
-static int negotiate_format(const struct api_request *req, bool allowed,
-			    bool *text, struct api_errors *errs)
+static int negotiate_format(const struct api_request *req, unsigned formats,
+			    struct api_ctx *ctx, struct api_errors *errs)
 {
-	const char *f = allowed ? api_query_get(req, "format") : NULL;
-	struct accept_pick pick = {0.0, 0.0};
+	const char *f = formats ? api_query_get(req, "format") : NULL;
+	struct accept_pick pick = {0.0, 0.0, 0.0};
 
-	*text = false;
+	ctx->text = false;
+	ctx->csv = false;
 	if (f) {
 		if (strcasecmp(f, "text") == 0) {
-			*text = true;
+			ctx->text = true;
+		} else if ((formats & F_CSV) && strcasecmp(f, "csv") == 0) {
+			ctx->csv = true;
 		} else if (strcasecmp(f, "json") != 0) {
 			api_errors_add(errs, "?format", "invalid_enum",
-				       "format is json or text");
+				       (formats & F_CSV)
+					   ? "format is json, text or csv"
+					   : "format is json or text");
 			return -1;
 		}
 		return 0;
 	}
-	if (allowed && req->accept) {
+	if (formats && req->accept) {
 		header_list_each(req->accept, accept_element, &pick);
-		*text = pick.text_q > 0 && pick.text_q > pick.json_q;
+		if (!(formats & F_CSV))
+			pick.csv_q = 0;
+		ctx->csv = pick.csv_q > 0 && pick.csv_q > pick.json_q &&
+			   pick.csv_q > pick.text_q;
+		ctx->text =
+		    !ctx->csv && pick.text_q > 0 && pick.text_q > pick.json_q;
 	}
 	return 0;
 }
@@ -528,7 +544,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	memcpy(ctx->path_id, id, sizeof ctx->path_id);
 	check_query(req, r, errs);
 	negotiate_lang(req, &ctx->lang, errs);
-	negotiate_format(req, r->text, &ctx->text, errs);
+	negotiate_format(req, r->formats, ctx, errs);
 	if (api_query_invalid(resp, errs)) {
 		free(errs);
 		return;
