@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -27,6 +28,8 @@ enum opt_id {
 	OPT_TLS_KEY,
 	OPT_AUDIT_RETENTION,
 	OPT_METRICS_AUTH,
+	OPT_METRICS_OPEN,
+	OPT_TLS_PRIORITIES,
 	OPT_LANG
 };
 
@@ -60,6 +63,9 @@ static const struct opt opts[] = {
     {"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
      OPT_AUDIT_RETENTION, true, SERVE},
     {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
+    {"--metrics-open", "SHIKAKU_METRICS_OPEN", OPT_METRICS_OPEN, false, SERVE},
+    {"--tls-priorities", "SHIKAKU_TLS_PRIORITIES", OPT_TLS_PRIORITIES, true,
+     SERVE},
     {"--lang", NULL, OPT_LANG, true, EVAL},
 };
 
@@ -97,11 +103,20 @@ static const char usage_serve[] =
     "(chain):\n"
     "                          serve HTTPS; needs --tls-key\n"
     "  --tls-key FILE          SHIKAKU_TLS_KEY          PEM private key\n"
+    "  --tls-priorities STRING SHIKAKU_TLS_PRIORITIES   GnuTLS priority "
+    "string;\n"
+    "                          default: TLS 1.2 and 1.3 only, forward-secret\n"
+    "                          AEAD suites only (ECDHE with AES-GCM or\n"
+    "                          ChaCha20-Poly1305)\n"
     "  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
     "                          0 keeps the audit log forever\n"
-    "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a "
-    "key\n"
-    "                          too (default: open, it holds no person data)\n"
+    "  --metrics-open          SHIKAKU_METRICS_OPEN=1   GET /metrics without "
+    "a key\n"
+    "                          (default: a key of any role; it reveals the\n"
+    "                          database size and dropped audit rows)\n"
+    "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   accepted and ignored: "
+    "a\n"
+    "                          key is needed by default now\n"
     "  -h, --help              this text\n"
     "\n"
     "SIGTERM or SIGINT stops it after in-flight requests finish.\n"
@@ -268,6 +283,33 @@ bool config_listen_is_loopback(const struct config *cfg)
 	return false;
 }
 
+/* A GnuTLS priority string, checked now (gnutls_priority_init, as
+ * libmicrohttpd will call it) so that a mistyped one stops the start with
+ * the place GnuTLS stumbled on, rather than a vague "cannot listen". */
+static int tls_priorities(struct config *cfg, const char *value,
+			  const char *from, char *err, size_t errlen)
+{
+	gnutls_priority_t prio;
+	const char *where = NULL;
+	int rc;
+
+	if (value[0] == '\0') {
+		fail(err, errlen, "bad value for %s: empty", from);
+		return -1;
+	}
+	rc = gnutls_priority_init(&prio, value, &where);
+	if (rc != GNUTLS_E_SUCCESS) {
+		fail(err, errlen,
+		     "bad value for %s: GnuTLS refuses the priority string "
+		     "at '%.40s' (%s)",
+		     from, where != NULL ? where : value, gnutls_strerror(rc));
+		return -1;
+	}
+	gnutls_priority_deinit(prio);
+	cfg->tls_priorities = value;
+	return 0;
+}
+
 /* Applies one option's value; `from` names its origin for messages. */
 static int apply(struct config *cfg, const struct opt *o, const char *value,
 		 const char *from, char *err, size_t errlen)
@@ -348,13 +390,23 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 		cfg->audit_retention_days = (int)v;
 		return 0;
 	case OPT_METRICS_AUTH:
+		/* the old way to ask for what is now the default: accepted
+		 * (a configuration file may still say it), changes nothing;
+		 * even =0 never opens /metrics, only --metrics-open does */
+		if (value != NULL && strcmp(value, "1") != 0 &&
+		    strcmp(value, "0") != 0 && value[0] != '\0')
+			goto bad;
+		return 0;
+	case OPT_METRICS_OPEN:
 		if (value == NULL || strcmp(value, "1") == 0)
-			cfg->metrics_auth = true;
+			cfg->metrics_open = true;
 		else if (strcmp(value, "0") == 0 || value[0] == '\0')
-			cfg->metrics_auth = false;
+			cfg->metrics_open = false;
 		else
 			goto bad;
 		return 0;
+	case OPT_TLS_PRIORITIES:
+		return tls_priorities(cfg, value, from, err, errlen);
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
 			cfg->lang_en = true;
@@ -433,6 +485,11 @@ enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 		cfg->max_per_ip = cfg->max_connections;
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
 		fail(err, errlen, "--tls-cert and --tls-key go together");
+		return CONFIG_USAGE;
+	}
+	if (cfg->tls_priorities != NULL && cfg->tls_cert == NULL) {
+		fail(err, errlen,
+		     "--tls-priorities needs --tls-cert and --tls-key");
 		return CONFIG_USAGE;
 	}
 	return CONFIG_OK;

@@ -170,7 +170,7 @@ static int cmd_serve(int argc, char *const argv[])
 		return 1;
 	}
 	app.no_auth = cfg.no_auth;
-	app.metrics_need_key = cfg.metrics_auth;
+	app.metrics_need_key = !cfg.metrics_open;
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
 	app.audit = audit_log_start(db_path(app.db), cfg.audit_retention_days,
@@ -199,6 +199,8 @@ static int cmd_serve(int argc, char *const argv[])
 	log_int(&l, "threads", cfg.threads);
 	log_bool(&l, "auth", !cfg.no_auth);
 	log_bool(&l, "tls", cfg.tls_cert != NULL);
+	if (cfg.tls_priorities != NULL)
+		log_str(&l, "tls_priorities", cfg.tls_priorities);
 	log_end(&l);
 
 	while (sigwait(&stop_signals, &sig) != 0)

@@ -757,7 +757,8 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+	struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL}};
 	struct server *srv;
@@ -794,6 +795,13 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 						 srv->tls_key};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
 						 srv->tls_cert};
+		/* libmicrohttpd's default is GnuTLS's NORMAL: TLS 1.0 and
+		 * static-RSA suites included */
+		tls[2] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)(cfg->tls_priorities != NULL
+				 ? cfg->tls_priorities
+				 : CONFIG_TLS_PRIORITIES_DEFAULT)};
 	}
 
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */

@@ -196,22 +196,26 @@ def test_roles_reader_writer_admin():
 
 def test_probes_and_description_need_no_key():
     s = srv()
-    for path in ("/healthz", "/readyz", "/openapi.yaml", "/metrics"):
+    for path in ("/healthz", "/readyz", "/openapi.yaml"):
         r = s.get(path)
         assert r.status == 200, "%s without a key: %r" % (path, r)
-    assert "shikaku_requests_total" in s.get("/metrics").text
+    # /metrics needs a key of any role (issue 12; --metrics-open: none)
+    assert_401(s.get("/metrics"), "/metrics without a key")
+    r = s.get("/metrics", headers=auth(keys()["reader"]))
+    assert r.status == 200 and "shikaku_requests_total" in r.text, r
 
 
-def test_metrics_auth_flag():
+def test_metrics_open_flag():
     d = _tmpdir()
     db = os.path.join(d, "m.db")
     reader = make_key(db, "reader")
-    with Server(["--metrics-auth"], no_auth=False, db_path=db) as s:
-        assert_401(s.get("/metrics"), "/metrics with --metrics-auth, no key")
-        r = s.get("/metrics", headers=auth(reader))
+    with Server(["--metrics-open"], no_auth=False, db_path=db) as s:
+        r = s.get("/metrics")
         assert r.status == 200 and "shikaku_build_info" in r.text, r
+        assert s.get("/metrics", headers=auth(reader)).status == 200
         assert s.get("/healthz").status == 200
         assert s.get("/readyz").status == 200
+        assert_401(s.get("/v1/rules"), "/v1 with --metrics-open, no key")
 
 
 # ---------------------------------------------------------------------------
