@@ -55,7 +55,10 @@ struct api_request {
 	const char *path;           /* decoded path, no query */
 	const struct api_kv *query; /* n_query pairs, decoded */
 	size_t n_query;
-	bool query_overflow;         /* more than API_MAX_QUERY pairs */
+	bool query_overflow; /* more than API_MAX_QUERY pairs */
+	/* A pair past API_MAX_QUERY (not in query) that holds an individual
+	 * number; NULL when none.  Refused like one in query (SPEC §8). */
+	const struct api_kv *query_number;
 	const char *content_type;    /* NULL when absent */
 	const char *accept;          /* NULL when absent */
 	const char *accept_language; /* NULL when absent */
@@ -107,6 +110,11 @@ void api_handle(const struct api_app *app, const struct api_request *req,
  * 503) that arise before api_handle can run. */
 void api_problem_simple(struct api_response *resp, int status, const char *code,
 			const char *title, const char *detail);
+
+/* The same with the field its single error names ("header:Authorization",
+ * "path", "?"), for the refusals of a request's head. */
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field);
 
 void api_response_fini(struct api_response *resp);
 

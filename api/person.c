@@ -14,6 +14,11 @@ bool api_id_valid(const char *s, size_t n)
 
 	if (n < 1 || n > DB_ID_MAX)
 		return false;
+	/* "." and "..": a path segment of these is resolved away by
+	 * clients and proxies (RFC 3986 §5.2.4) and names a directory in
+	 * an export file's path: never an id */
+	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
 		    s[i] != '_' && s[i] != '-')
@@ -62,7 +67,8 @@ static void parse_id_field(json_t *v, const char *field, const char *code,
 	}
 	if (!api_id_valid(json_string_value(v), json_string_length(v))) {
 		api_errors_add(errs, field, code,
-			       "1-64 characters of A-Z a-z 0-9 . _ -");
+			       "1-64 characters of A-Z a-z 0-9 . _ -, not "
+			       "\".\" or \"..\"");
 		return;
 	}
 	snprintf(dst, dstlen, "%s", json_string_value(v));

@@ -34,6 +34,7 @@ static const struct {
     {"invalid_person_id", "The person id is malformed"},
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
+    {"not_implemented", "Not implemented"},
     {"internal_error", "Internal error"},
 };
 
@@ -202,6 +203,12 @@ void api_problem_simple(struct api_response *resp, int status, const char *code,
 {
 	(void)title;
 	api_respond_problem(resp, status, code, detail, NULL, "");
+}
+
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field)
+{
+	api_respond_problem(resp, status, code, detail, NULL, field);
 }
 
 void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,

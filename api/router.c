@@ -425,6 +425,16 @@ static bool request_has_individual_number(const struct api_request *req,
 			return true;
 		}
 	}
+	if (req->query_number != NULL) {
+		/* past the pairs kept: named by its key, as above */
+		const struct api_kv *kv = req->query_number;
+
+		snprintf(field, fieldlen, "?%s",
+			 rules_is_individual_number(kv->key, strlen(kv->key))
+			     ? ""
+			     : kv->key);
+		return true;
+	}
 	return false;
 }
 

@@ -38,6 +38,10 @@
  *     accept (0.9.75 has no hook to answer there).  Idle time:
  *     libmicrohttpd.
  *   - malformed requests: libmicrohttpd answers 400 itself.
+ *   - ambiguous heads it lets by (a repeated Authorization or X-Request-Id,
+ *     "%00" in the target, a transfer coding other than chunked): here,
+ *     see http_head.h.  A transfer coding is refused on the first call
+ *     (libmicrohttpd would wait for the body until the idle timeout).
  */
 #include "service/server.h"
 
@@ -57,6 +61,7 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "service/http_head.h"
 #include "service/log.h"
 #include "service/request_id.h"
 
@@ -103,10 +108,17 @@ enum refusal {
 	REFUSE_REPEATED_CL,       /* 400: Content-Length more than once */
 	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
+	REFUSE_REPEATED_AUTH,     /* 400: Authorization more than once */
+	REFUSE_REPEATED_RID,      /* 400: X-Request-Id more than once */
+	REFUSE_TARGET_NUL,        /* 400: "%00" in the request target */
+	REFUSE_TE_IDENTITY,       /* 400: Transfer-Encoding: identity */
+	REFUSE_TE_UNSUPPORTED,    /* 501: a transfer coding not chunked */
 };
 
 struct request {
 	struct server *srv;
+	bool started; /* the first call has been made (see on_uri) */
+	enum http_head_nul target_nul;
 	struct timespec start; /* CLOCK_MONOTONIC, for duration_ms */
 	double now;            /* POSIX seconds at the first call */
 	char id[REQUEST_ID_MAX + 1];
@@ -127,6 +139,8 @@ struct request {
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
 	bool query_overflow;
+	/* the first pair past API_MAX_QUERY holding an individual number */
+	struct api_kv query_number;
 };
 
 static double realtime_now(void)
@@ -154,7 +168,17 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	if (rq->n_query == API_MAX_QUERY) {
 		rq->query_overflow = true;
-		return MHD_NO; /* stop iterating */
+		/* not kept, but still read: an individual number anywhere in
+		 * the query refuses the request (individual_number_not_accepted)
+		 * before the overflow is answered (SPEC §8) */
+		if (rq->query_number.key == NULL &&
+		    (rules_is_individual_number(key, strlen(key)) ||
+		     (value != NULL &&
+		      rules_is_individual_number(value, strlen(value))))) {
+			rq->query_number.key = key;
+			rq->query_number.value = value;
+		}
+		return MHD_YES;
 	}
 	rq->query[rq->n_query].key = key;
 	rq->query[rq->n_query].value = value;
@@ -177,6 +201,8 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	req->query = rq->query;
 	req->n_query = rq->n_query;
 	req->query_overflow = rq->query_overflow;
+	req->query_number =
+	    rq->query_number.key != NULL ? &rq->query_number : NULL;
 	req->content_type = MHD_lookup_connection_value(
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -200,6 +226,7 @@ struct header_scan {
 	size_t bytes;
 	unsigned n_content_type;
 	unsigned n_content_length;
+	struct http_head head;
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
@@ -214,6 +241,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 		hs->n_content_type++;
 	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		hs->n_content_length++;
+	http_head_field(&hs->head, key, value);
 	return MHD_YES;
 }
 
@@ -263,6 +291,22 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 	}
 }
 
+/* The refusals of http_head.h's checks that are answered once the body
+ * has been read, or REFUSE_NONE.  An X-Request-Id holding an individual
+ * number is no refusal here: it gets its 422 after authentication, as
+ * when it comes alone (SPEC §8), however many of them there are. */
+static enum refusal head_refusal(const struct request *rq,
+				 const struct http_head *h)
+{
+	if (h->n_authorization > 1)
+		return REFUSE_REPEATED_AUTH;
+	if (h->n_request_id > 1 && !rq->id_is_individual_number)
+		return REFUSE_REPEATED_RID;
+	if (rq->target_nul != HTTP_HEAD_NUL_NONE)
+		return REFUSE_TARGET_NUL;
+	return REFUSE_NONE;
+}
+
 static void first_call(struct server *srv, struct MHD_Connection *conn,
 		       struct request *rq, const char *url, const char *method)
 {
@@ -270,16 +314,27 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 	size_t len;
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
-	request_id_pick(
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
-	    rq->now, rq->id, &rq->id_is_individual_number);
+	/* a repeated X-Request-Id: neither value is echoed */
+	request_id_pick(hs.head.n_request_id == 1
+			    ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "X-Request-Id")
+			    : NULL,
+			rq->now, rq->id, &rq->id_is_individual_number);
+	if (hs.head.request_id_number)
+		rq->id_is_individual_number = true;
 
 	if (hs.n_content_length > 1) {
 		rq->refusal = REFUSE_REPEATED_CL;
+	} else if (hs.head.te_identity) {
+		rq->refusal = REFUSE_TE_IDENTITY;
+	} else if (hs.head.te_unknown) {
+		rq->refusal = REFUSE_TE_UNSUPPORTED;
 	} else if (hs.bytes > srv->cfg->max_header) {
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
 	} else if (hs.n_content_type > 1) {
 		rq->refusal = REFUSE_REPEATED_CT;
+	} else if (head_refusal(rq, &hs.head) != REFUSE_NONE) {
+		rq->refusal = head_refusal(rq, &hs.head);
 	} else {
 		open_stream(srv, conn, rq, url, method);
 		if (!declared_length(conn, &len))
@@ -364,6 +419,43 @@ static void take_body(const struct config *cfg, struct request *rq,
 
 /* ---- final call: answer ------------------------------------------------ */
 
+/* The answers to head_refusal's and the transfer codings' refusals. */
+static void refuse_head(const struct request *rq, struct api_response *resp)
+{
+	switch (rq->refusal) {
+	case REFUSE_REPEATED_AUTH:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "repeated header: Authorization (send one key)",
+		    "header:Authorization");
+		break;
+	case REFUSE_REPEATED_RID:
+		api_problem_field(resp, 400, "invalid_request",
+				  "repeated header: X-Request-Id",
+				  "header:X-Request-Id");
+		break;
+	case REFUSE_TARGET_NUL:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "the URL holds %00 (a NUL character): not accepted",
+		    rq->target_nul == HTTP_HEAD_NUL_PATH ? "path" : "?");
+		break;
+	case REFUSE_TE_IDENTITY:
+		api_problem_field(resp, 400, "invalid_request",
+				  "Transfer-Encoding: identity is no transfer "
+				  "coding (RFC 9112): send Content-Length, or "
+				  "Transfer-Encoding: chunked",
+				  "header:Transfer-Encoding");
+		break;
+	case REFUSE_TE_UNSUPPORTED:
+		api_problem_field(resp, 501, "not_implemented",
+				  "the only transfer coding taken is chunked",
+				  "header:Transfer-Encoding");
+		break;
+	default: break;
+	}
+}
+
 static void refuse(const struct server *srv, const struct request *rq,
 		   struct api_response *resp)
 {
@@ -407,6 +499,11 @@ static void refuse(const struct server *srv, const struct request *rq,
 			resp->n_headers++;
 		}
 		break;
+	case REFUSE_REPEATED_AUTH:
+	case REFUSE_REPEATED_RID:
+	case REFUSE_TARGET_NUL:
+	case REFUSE_TE_IDENTITY:
+	case REFUSE_TE_UNSUPPORTED: refuse_head(rq, resp); break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE: break;
 	}
@@ -516,6 +613,28 @@ static enum MHD_Result final_call(struct server *srv,
 	return answer(conn, rq, method, &resp);
 }
 
+/* A transfer coding libmicrohttpd does not decode: it would read the body
+ * until the connection closes, so the answer cannot wait for its end. */
+static bool refused_coding(const struct request *rq)
+{
+	return rq->refusal == REFUSE_TE_IDENTITY ||
+	       rq->refusal == REFUSE_TE_UNSUPPORTED;
+}
+
+/* Called with the raw request target, before libmicrohttpd decodes it
+ * (the only place where a "%00" can still be seen): makes the request
+ * context, which on_request then finds in *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *rq = calloc(1, sizeof *rq);
+
+	(void)cls;
+	(void)conn;
+	if (rq != NULL)
+		rq->target_nul = http_head_target_nul(uri);
+	return rq; /* NULL: on_request makes it */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -525,10 +644,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *rq = *req_cls;
 
 	(void)version;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof *rq);
+	if (rq == NULL || !rq->started) {
+		if (rq == NULL)
+			rq = calloc(1, sizeof *rq); /* on_uri could not */
 		if (rq == NULL)
 			return MHD_NO; /* closes the connection */
+		rq->started = true;
 		rq->srv = srv;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		rq->now = realtime_now();
@@ -543,7 +664,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		 * body and close. */
 		if (rq->refusal == REFUSE_REPEATED_CL ||
 		    rq->refusal == REFUSE_TOO_LARGE ||
-		    rq->refusal == REFUSE_OVERLOADED) {
+		    rq->refusal == REFUSE_OVERLOADED || refused_coding(rq)) {
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
@@ -591,6 +712,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)conn;
 	if (rq == NULL)
 		return; /* the first call failed to allocate */
+	if (!rq->started) {
+		/* libmicrohttpd refused the head itself: nothing counted */
+		free(rq);
+		*req_cls = NULL;
+		return;
+	}
 	if (!rq->answered) {
 		struct log_line l;
 
@@ -819,7 +946,8 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	    (size_t)(cfg->max_header + POOL_SLACK),
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
 			 "cannot listen on %s port %u (in use, not an address "
