@@ -174,8 +174,7 @@ void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	r = db_insurer_get(c, ins.number, &row);
 	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed", NULL, "");
+		api_respond_db_error(resp, r);
 		return;
 	}
 	api_respond_json(resp, 200,
