@@ -95,6 +95,12 @@ struct api_response {
 	 * api_response_fini): what the audit log records. */
 	char *audit_ids;
 	size_t audit_len, audit_cap, n_audit_ids;
+	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
+	 * request is handled): whose store error api_respond_db_error
+	 * reports, with which request id. */
+	struct db *store;
+	struct db_conn *store_conn;
+	const char *request_id;
 };
 
 /* Handles one request.  Always fills *resp (status, body, content type,

@@ -214,8 +214,12 @@ static void refuse_individual_number(struct api_import *im, const char *field)
 static void refuse_db(struct api_import *im, enum db_result r)
 {
 	/* Nothing of the import was stored: it was one transaction. */
-	if (refusal(im))
+	if (refusal(im)) {
+		im->fatal.store = im->o.store;
+		im->fatal.store_conn = im->c;
+		im->fatal.request_id = im->o.request_id;
 		api_respond_db_error(&im->fatal, r);
+	}
 }
 
 /* A JSON string of s; jansson refuses invalid UTF-8, which a field
@@ -994,6 +998,10 @@ struct api_import *api_import_new(const char *db_path,
 					    NULL, "");
 			api_response_header(resp, "Retry-After", "5");
 		} else {
+			resp->store = opts->store;
+			resp->store_conn = im->c;
+			resp->request_id = opts->request_id;
+			api_report_db_error(resp, r);
 			api_respond_problem(resp, 500, "internal_error",
 					    "the database failed", NULL, "");
 		}
@@ -1224,6 +1232,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	o.kind = kind;
 	o.now = req->now;
 	o.today = ctx->today;
+	o.store = ctx->app->db;
+	o.request_id = req->request_id;
 	if (ctx->facility)
 		snprintf(o.facility, sizeof o.facility, "%s", ctx->facility);
 	if (!mode || strcmp(mode, "all_or_nothing") == 0) {

@@ -174,8 +174,7 @@ void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	r = db_insurer_get(c, ins.number, &row);
 	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed", NULL, "");
+		api_respond_db_error(resp, r);
 		return;
 	}
 	api_respond_json(resp, 200,
@@ -355,7 +354,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	struct search s = {0};
 	const char *q, *name;
 	int prefecture = 0, scheme = 0, limit = 100;
-	char after[9] = "", *end;
+	char after[9] = "";
 	struct db_conn *c;
 	enum db_result r;
 	long n;
@@ -363,10 +362,16 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	api_errors_init(&errs);
 	q = api_query_get(ctx->req, "prefecture");
 	if (q) {
-		n = strtol(q, &end, 10);
-		if (!*q || *end || n < 1 || n > 47)
+		/* One or two ASCII digits (openapi.yaml's pattern): strtol
+		 * alone let "013", "+13" and " 13" through. */
+		n = strlen(q) >= 1 && strlen(q) <= 2 &&
+			    strspn(q, "0123456789") == strlen(q)
+			? strtol(q, NULL, 10)
+			: 0;
+		if (n < 1 || n > 47)
 			api_errors_add(&errs, "?prefecture", "invalid_enum",
-				       "a prefecture code 01-47");
+				       "a prefecture code 1-47 (one or two "
+				       "digits: 13, 01 or 1)");
 		else
 			prefecture = (int)n;
 	}

@@ -134,12 +134,22 @@ void api_response_header(struct api_response *resp, const char *name,
  * takes. */
 void api_copy_truncated(char *dst, size_t dstlen, const char *src);
 /* A failed store operation (r not DB_OK, not DB_NOT_FOUND) as the answer:
- * 503 with Retry-After when busy, 507 when the disk is full, else 500. */
+ * 503 with Retry-After when busy, 507 when the disk is full, else 500.
+ * Anything but busy is also reported for the log (api_report_db_error). */
 void api_respond_db_error(struct api_response *resp, enum db_result r);
-/* The thread's store connection, or NULL with a 503 (Retry-After) in resp. */
+/* Reports the store's error behind r (db_error_report: SQLite's code and
+ * message with the request id) when r is a failure other than busy, for a
+ * handler that answers it in words of its own. */
+void api_report_db_error(struct api_response *resp, enum db_result r);
+/* The thread's store connection, or NULL with a 503 (Retry-After) in resp.
+ * Notes c in resp (api_store_use). */
 struct api_ctx;
 struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 				struct api_response *resp);
+/* Notes in resp the connection c a handler uses and the request's id, for
+ * api_report_db_error. */
+void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
+		   struct db_conn *c);
 /* A 503 with Retry-After in resp, and true, while an import of this server
  * holds the database's write lock (api_import_writing). */
 bool api_refuse_while_importing(struct api_response *resp);
