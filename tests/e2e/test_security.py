@@ -695,7 +695,7 @@ def test_https_with_generated_certificate():
         r = curl(base + "/v1/rules")
         assert r.stdout.decode().rsplit("\n", 1)[1] == "401", r.stdout
         # Plain HTTP on the TLS port gets no HTTP answer.
-        raw = s.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=slow(3))
+        raw = s.raw(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=slow(3))
         assert not raw.startswith(b"HTTP/1.1 200"), raw[:100]
         r = subprocess.run(["curl", "-sS", "--max-time", "3", "-o", "/dev/null", "-w",
                             "%{http_code}", "http://127.0.0.1:%d/healthz" % s.port],
@@ -721,7 +721,7 @@ def test_no_auth_refused_off_loopback_auth_allowed():
 
 def _drip(socks, stop):
     """Sends one more byte of a request line on every socket each second."""
-    text = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    text = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     i = 0
     while not stop.wait(1.0):
         i += 1
@@ -753,7 +753,7 @@ def _bound_request(port, n, limit):
                 conn = c2
             else:
                 conn = c
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             buf = b""
             while not harness._response_complete(buf):
                 chunk = conn.recv(65536)
@@ -807,7 +807,7 @@ def test_per_ip_limit_refuses_extra_others_served():
             for _ in range(10):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
                 try:
-                    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     data = b""
                     r, _, _ = select.select([c], [], [], 2)
                     if r:
