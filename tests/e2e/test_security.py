@@ -296,7 +296,9 @@ def test_facility_key_worklist_only_its_facility():
         other = s.get("/v1/persons?facility_id=fac-b" + fmt, headers=auth(K("reader_a")))
         empty = s.get("/v1/persons?facility_id=fac-nowhere" + fmt, headers=auth(K("reader")))
         assert other.status == empty.status == 200, (other, empty)
-        assert other.body == empty.body, "%s: %r vs %r" % (fmt, other.body, empty.body)
+        # The text table's title names the facility asked for: alike but for it.
+        ob, eb = other.body.replace(b"fac-b", b"FAC"), empty.body.replace(b"fac-nowhere", b"FAC")
+        assert ob == eb, "%s: %r vs %r" % (fmt, other.body, empty.body)
         assert other.content_type == empty.content_type
     r = s.get("/v1/persons?facility_id=fac-a", headers=auth(K("reader_a")))
     assert r.status == 200 and {i["facility_id"] for i in r.json["items"]} == {"fac-a"}, r
