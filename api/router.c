@@ -8,6 +8,7 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/text.h"
 #include "api/audit.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
@@ -447,9 +448,9 @@ static bool request_has_individual_number(const struct api_request *req,
 	}
 	while (seg && *seg) {
 		slash = strchr(seg + 1, '/');
-		if (rules_is_individual_number(seg + 1,
-					       slash ? (size_t)(slash - seg - 1)
-						     : strlen(seg + 1))) {
+		if (api_is_individual_number(seg + 1,
+					     slash ? (size_t)(slash - seg - 1)
+						   : strlen(seg + 1))) {
 			snprintf(field, fieldlen, "path");
 			return true;
 		}
@@ -458,12 +459,12 @@ static bool request_has_individual_number(const struct api_request *req,
 	for (i = 0; i < req->n_query; i++) {
 		const struct api_kv *kv = &req->query[i];
 
-		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
-		    (kv->value && rules_is_individual_number(
-				      kv->value, strlen(kv->value)))) {
+		if (api_is_individual_number(kv->key, strlen(kv->key)) ||
+		    (kv->value &&
+		     api_is_individual_number(kv->value, strlen(kv->value)))) {
 			snprintf(
 			    field, fieldlen, "?%s",
-			    rules_is_individual_number(kv->key, strlen(kv->key))
+			    api_is_individual_number(kv->key, strlen(kv->key))
 				? ""
 				: kv->key);
 			return true;
