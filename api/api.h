@@ -98,12 +98,23 @@ struct api_response {
 	 * api_response_fini): what the audit log records. */
 	char *audit_ids;
 	size_t audit_len, audit_cap, n_audit_ids;
+	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
+	 * request is handled): whose store error api_respond_db_error
+	 * reports, with which request id. */
+	struct db *store;
+	struct db_conn *store_conn;
+	const char *request_id;
 };
 
 /* Handles one request.  Always fills *resp (status, body, content type,
  * route); never fails: internal trouble becomes a 500 problem. */
 void api_handle(const struct api_app *app, const struct api_request *req,
 		struct api_response *resp);
+
+/* The route template that names a request of method on path in logs and
+ * metrics ("/v1/persons/{id}"; "unmatched" for an unknown path): static.
+ * For the answers service/ gives itself (413, 421, 431, 503). */
+const char *api_route_name(const char *method, const char *path);
 
 /* Fills *resp with a problem+json of the given status, type slug, title
  * and detail (no errors array).  For the service's own limits (413, 431,

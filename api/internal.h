@@ -38,6 +38,16 @@ void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
 /* Appends a date as a JSON string, or null for RULES_NO_DATE. */
 void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Appends the UTF-8 text s[0..n) for a terminal or a text/plain page:
+ * every control character (C0 including newline and tab, DEL, C1), bidi
+ * override, embedding or isolate (U+202A-U+202E, U+2066-U+2069) and
+ * invalid sequence becomes U+FFFD, so stored text (rows written before
+ * such text was refused) cannot move the cursor, retitle a terminal or
+ * reorder a line. */
+void api_buf_add_text_safe(struct api_buf *b, const char *s, size_t n);
+/* The same into dst (dstlen > 0), cut at a character to dstlen - 1 bytes
+ * and always terminated; s is a C string. */
+void api_copy_text_safe(char *dst, size_t dstlen, const char *s);
 /* Hands the contents (NUL-terminated) to the caller: new, caller frees.
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
@@ -134,12 +144,22 @@ void api_response_header(struct api_response *resp, const char *name,
  * takes. */
 void api_copy_truncated(char *dst, size_t dstlen, const char *src);
 /* A failed store operation (r not DB_OK, not DB_NOT_FOUND) as the answer:
- * 503 with Retry-After when busy, 507 when the disk is full, else 500. */
+ * 503 with Retry-After when busy, 507 when the disk is full, else 500.
+ * Anything but busy is also reported for the log (api_report_db_error). */
 void api_respond_db_error(struct api_response *resp, enum db_result r);
-/* The thread's store connection, or NULL with a 503 (Retry-After) in resp. */
+/* Reports the store's error behind r (db_error_report: SQLite's code and
+ * message with the request id) when r is a failure other than busy, for a
+ * handler that answers it in words of its own. */
+void api_report_db_error(struct api_response *resp, enum db_result r);
+/* The thread's store connection, or NULL with a 503 (Retry-After) in resp.
+ * Notes c in resp (api_store_use). */
 struct api_ctx;
 struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 				struct api_response *resp);
+/* Notes in resp the connection c a handler uses and the request's id, for
+ * api_report_db_error. */
+void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
+		   struct db_conn *c);
 /* A 503 with Retry-After in resp, and true, while an import of this server
  * holds the database's write lock (api_import_writing). */
 bool api_refuse_while_importing(struct api_response *resp);
@@ -193,6 +213,16 @@ void api_query_date_into(const struct api_request *req, const char *name,
  * resp, and true. */
 bool api_query_invalid(struct api_response *resp,
 		       const struct api_errors *errs);
+
+/* v's string (v a JSON string) as a C string, or NULL when it holds a NUL
+ * ("\u0000"), which no name, number or enum value does: a NUL would end
+ * the C string early and make "held\u0000x" read as "held". */
+static inline const char *api_json_cstr(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
 
 /* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
 

@@ -45,7 +45,8 @@ void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
 
 bool db_audit_id_valid(const char *s)
 {
-	return id_chars_ok(s) && !rules_is_individual_number(s, strlen(s));
+	return id_chars_ok(s) &&
+	       !rules_is_individual_number_ascii(s, strlen(s));
 }
 
 static bool id_chars_ok(const char *s)
@@ -125,7 +126,7 @@ static enum db_result insert_row(struct db_conn *c,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_result_from(rc);
+		return db_conn_result(c, rc);
 	seq = sqlite3_last_insert_rowid(c->h);
 	for (i = 0; i < n; i++) {
 		if (!db_audit_id_valid(ids[i]))
@@ -138,7 +139,7 @@ static enum db_result insert_row(struct db_conn *c,
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return db_result_from(rc);
+			return db_conn_result(c, rc);
 	}
 	return DB_OK;
 }
@@ -249,7 +250,7 @@ query_person(struct db_conn *c, const struct db_audit_filter *f,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_result_from(rc);
+		return db_conn_result(c, rc);
 	if (!any || hi <= lo)
 		return DB_OK;
 	s = db_stmt(c, DB_STMT_AUDIT_QUERY_PERSON);
@@ -273,7 +274,7 @@ query_person(struct db_conn *c, const struct db_audit_filter *f,
 		if (rc != SQLITE_DONE)
 			break;
 	}
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_audit_query(struct db_conn *c,
@@ -298,7 +299,7 @@ enum db_result db_audit_query(struct db_conn *c,
 		sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
 	rc = deliver(s, fn, arg, &left, &stopped);
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 /* The single int64 (or NULL: *found false) that statement id answers,
@@ -321,7 +322,7 @@ static enum db_result scalar(struct db_conn *c, enum db_stmt_id id,
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
-						     : db_result_from(rc);
+						     : db_conn_result(c, rc);
 }
 
 static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
@@ -337,7 +338,7 @@ static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
 	sqlite3_reset(s);
 	if (changes)
 		*changes = sqlite3_changes(c->h);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_audit_expire(struct db_conn *c, const char *before,

@@ -35,6 +35,7 @@ struct audit_log {
 	int64_t last_ms; /* the latest time stamped */
 	unsigned long long recorded, written, dropped;
 	unsigned long long finished; /* accepted, then written or dropped */
+	unsigned flushing;           /* audit_log_flush calls waiting */
 	unsigned long long reported; /* dropped when last reported */
 	bool stopping;
 	struct db_conn *conn; /* the writer's */
@@ -210,6 +211,10 @@ int audit_log_flush(struct audit_log *log, unsigned timeout_ms)
 		return 0;
 	pthread_mutex_lock(&log->lock);
 	target = log->recorded;
+	/* The writer stops gathering its batch while anyone waits here: a
+	 * reader of the log must not wait AUDIT_LOG_FLUSH_MS for rows that
+	 * are already queued. */
+	log->flushing++;
 	pthread_cond_signal(&log->more);
 	while (log->finished < target) {
 		if (pthread_cond_timedwait(&log->done, &log->lock, &until) ==
@@ -218,6 +223,7 @@ int audit_log_flush(struct audit_log *log, unsigned timeout_ms)
 			break;
 		}
 	}
+	log->flushing--;
 	pthread_mutex_unlock(&log->lock);
 	return rc;
 }
@@ -313,9 +319,11 @@ static void *writer_main(void *arg)
 		}
 		if (log->count == 0)
 			continue;
-		/* Let a batch gather: one transaction for many requests. */
+		/* Let a batch gather: one transaction for many requests,
+		 * unless a reader waits for them (audit_log_flush). */
 		until = deadline_in(AUDIT_LOG_FLUSH_MS);
-		while (log->count < AUDIT_LOG_BATCH && !log->stopping)
+		while (log->count < AUDIT_LOG_BATCH && !log->stopping &&
+		       !log->flushing)
 			if (pthread_cond_timedwait(&log->more, &log->lock,
 						   &until) == ETIMEDOUT)
 				break;

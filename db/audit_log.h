@@ -66,8 +66,11 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 int audit_log_record(struct audit_log *log, const struct audit_record *r);
 
 /* Waits until every record accepted before the call is written (or
- * dropped), at most timeout_ms.  Returns 0, or -1 on timeout.  For
- * tests, and for a reader that must see its own requests. */
+ * dropped), at most timeout_ms.  Returns 0, or -1 on timeout.  While a
+ * flush waits, the writer does not gather a batch: it commits what is
+ * queued at once, so a flush costs one commit, not AUDIT_LOG_FLUSH_MS.
+ * GET /v1/audit calls it before reading (api/audit.c), so that the
+ * requests answered before the query are in its answer. */
 int audit_log_flush(struct audit_log *log, unsigned timeout_ms);
 
 void audit_log_stats(struct audit_log *log, struct audit_log_stats *out);

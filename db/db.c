@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/internal.h"
@@ -141,9 +142,13 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 struct db {
 	char *path;
 	atomic_ulong registry_generation;
+	atomic_bool corrupt; /* sticky: see db_corrupt */
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns: taken once per thread */
 	struct db_conn *conns;
+	struct db_start start;
+	void (*on_error)(void *arg, const struct db_error *e);
+	void *on_error_arg;
 };
 
 /* Milliseconds a statement waits for another writer before DB_BUSY. */
@@ -179,6 +184,36 @@ enum db_result db_result_from(int rc)
 			   : DB_ERROR;
 	default: return DB_ERROR;
 	}
+}
+
+static bool is_corruption(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+static void mark_corrupt(struct db *db)
+{
+	if (db)
+		atomic_store_explicit(&db->corrupt, true, memory_order_release);
+}
+
+enum db_result db_conn_result(struct db_conn *c, int rc)
+{
+	enum db_result r = db_result_from(rc);
+	const char *msg;
+
+	if (r != DB_ERROR && r != DB_FULL)
+		return r;
+	/* SQLite's message when it is about this code (it may have been
+	 * replaced by a later call, such as a ROLLBACK), else the code's
+	 * generic text. */
+	msg = sqlite3_extended_errcode(c->h) == rc ? sqlite3_errmsg(c->h)
+						   : sqlite3_errstr(rc);
+	c->err_code = rc;
+	snprintf(c->err_msg, sizeof c->err_msg, "%s", msg ? msg : "");
+	if (is_corruption(rc))
+		mark_corrupt(c->db);
+	return r;
 }
 
 int db_conn_open(const char *path, struct db_conn **out, char *err,
@@ -247,11 +282,16 @@ sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id)
 {
 	sqlite3_stmt *s = c->stmts[id];
 
+	int rc;
+
 	if (!s) {
-		if (sqlite3_prepare_v3(c->h, stmt_sql[id], -1,
-				       SQLITE_PREPARE_PERSISTENT, &s,
-				       NULL) != SQLITE_OK)
+		rc = sqlite3_prepare_v3(c->h, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK) {
+			/* a damaged schema page fails here, not in a step */
+			(void)db_conn_result(c, rc);
 			return NULL;
+		}
 		c->stmts[id] = s;
 	}
 	sqlite3_reset(s);
@@ -268,7 +308,7 @@ static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
 		return DB_ERROR;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_begin(struct db_conn *c)
@@ -309,20 +349,24 @@ static int migrate_conn(struct db_conn *c, int *from, int *to, char *err,
 	char *msg = NULL, set[64];
 	int version = 0, i;
 
+	/* A read first: when the schema is current nothing is written, so
+	 * that a server restarted on a full disk still opens and reads (the
+	 * version is read again under the write lock below: another
+	 * process may migrate meanwhile). */
+	if (read_user_version(c->h, &version) != 0)
+		goto fail;
+	if (version >= db_migrations_count)
+		goto checked;
 	if (sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
 	    SQLITE_OK)
 		goto fail;
 	if (read_user_version(c->h, &version) != 0)
 		goto fail;
-	*from = version;
-	if (version > db_migrations_count) {
-		snprintf(err, errlen,
-			 "the database has schema version %d, newer than this "
-			 "build's %d: use a newer shikakud",
-			 version, db_migrations_count);
+	if (version >= db_migrations_count) {
 		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+		goto checked;
 	}
+	*from = version;
 	for (i = version; i < db_migrations_count; i++) {
 		if (sqlite3_exec(c->h, db_migrations[i], NULL, NULL, &msg) !=
 		    SQLITE_OK)
@@ -334,6 +378,17 @@ static int migrate_conn(struct db_conn *c, int *from, int *to, char *err,
 	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	*to = db_migrations_count;
+	return 0;
+checked:
+	*from = version;
+	if (version > db_migrations_count) {
+		snprintf(err, errlen,
+			 "the database has schema version %d, newer than this "
+			 "build's %d: use a newer shikakud",
+			 version, db_migrations_count);
+		return -1;
+	}
+	*to = version;
 	return 0;
 fail:
 	snprintf(err, errlen, "migration failed: %s",
@@ -374,8 +429,12 @@ int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *db = NULL;
+	struct stat st;
+	bool was_empty;
 	int from, to;
 
+	was_empty =
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 	if (db_migrate(path, &from, &to, err, errlen) != 0)
 		return NULL;
 	db = calloc(1, sizeof *db);
@@ -384,6 +443,10 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	db->start.schema_from = from;
+	db->start.schema_to = to;
+	/* 0 bytes and no schema (not a WAL holding all of it) */
+	db->start.was_empty_file = was_empty && from == 0;
 	if (pthread_key_create(&db->key, NULL) != 0) {
 		free(db->path);
 		free(db);
@@ -399,6 +462,11 @@ const char *db_path(const struct db *db)
 	return db->path;
 }
 
+void db_start_info(const struct db *db, struct db_start *out)
+{
+	*out = db->start;
+}
+
 struct db_conn *db_conn_get(struct db *db)
 {
 	struct db_conn *c = pthread_getspecific(db->key);
@@ -408,6 +476,7 @@ struct db_conn *db_conn_get(struct db *db)
 		return c;
 	if (db_conn_open(db->path, &c, err, sizeof err) != 0)
 		return NULL;
+	c->db = db;
 	pthread_mutex_lock(&db->lock);
 	c->next = db->conns;
 	db->conns = c;
@@ -437,6 +506,10 @@ enum db_result db_ping(struct db_conn *c)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
+	/* A damaged file may still answer this query (its first page is
+	 * fine) while every read of a damaged table fails. */
+	if (c->db && db_corrupt(c->db))
+		return DB_ERROR;
 	/* A real page read: the schema version lives in the file's header
 	 * and the sqlite_schema table on page 1. */
 	rc = sqlite3_prepare_v2(c->h, "SELECT count(*) FROM sqlite_schema", -1,
@@ -444,7 +517,7 @@ enum db_result db_ping(struct db_conn *c)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? DB_OK : db_result_from(rc);
+	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
 long long db_size_bytes(const struct db *db)
@@ -472,4 +545,144 @@ void db_registry_touch(struct db *db)
 {
 	atomic_fetch_add_explicit(&db->registry_generation, 1,
 				  memory_order_release);
+}
+
+/* ---- damage ------------------------------------------------------------ */
+
+void db_on_error(struct db *db, void (*fn)(void *arg, const struct db_error *e),
+		 void *arg)
+{
+	db->on_error = fn;
+	db->on_error_arg = arg;
+}
+
+bool db_corrupt(const struct db *db)
+{
+	return atomic_load_explicit(&((struct db *)db)->corrupt,
+				    memory_order_acquire);
+}
+
+void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
+		     const char *route)
+{
+	struct db_error e = {0};
+
+	e.request_id = request_id;
+	e.route = route;
+	if (c && c->err_code) {
+		e.code = c->err_code;
+		e.name = db_sqlite_name(c->err_code);
+		e.message = c->err_msg;
+		e.corrupt = is_corruption(c->err_code);
+	}
+	if (db && db->on_error)
+		db->on_error(db->on_error_arg, &e);
+	if (c)
+		c->err_code = 0;
+}
+
+const char *db_sqlite_name(int code)
+{
+	static const char *const names[] = {
+	    [SQLITE_OK] = "SQLITE_OK",
+	    [SQLITE_ERROR] = "SQLITE_ERROR",
+	    [SQLITE_INTERNAL] = "SQLITE_INTERNAL",
+	    [SQLITE_PERM] = "SQLITE_PERM",
+	    [SQLITE_ABORT] = "SQLITE_ABORT",
+	    [SQLITE_BUSY] = "SQLITE_BUSY",
+	    [SQLITE_LOCKED] = "SQLITE_LOCKED",
+	    [SQLITE_NOMEM] = "SQLITE_NOMEM",
+	    [SQLITE_READONLY] = "SQLITE_READONLY",
+	    [SQLITE_INTERRUPT] = "SQLITE_INTERRUPT",
+	    [SQLITE_IOERR] = "SQLITE_IOERR",
+	    [SQLITE_CORRUPT] = "SQLITE_CORRUPT",
+	    [SQLITE_NOTFOUND] = "SQLITE_NOTFOUND",
+	    [SQLITE_FULL] = "SQLITE_FULL",
+	    [SQLITE_CANTOPEN] = "SQLITE_CANTOPEN",
+	    [SQLITE_PROTOCOL] = "SQLITE_PROTOCOL",
+	    [SQLITE_EMPTY] = "SQLITE_EMPTY",
+	    [SQLITE_SCHEMA] = "SQLITE_SCHEMA",
+	    [SQLITE_TOOBIG] = "SQLITE_TOOBIG",
+	    [SQLITE_CONSTRAINT] = "SQLITE_CONSTRAINT",
+	    [SQLITE_MISMATCH] = "SQLITE_MISMATCH",
+	    [SQLITE_MISUSE] = "SQLITE_MISUSE",
+	    [SQLITE_NOLFS] = "SQLITE_NOLFS",
+	    [SQLITE_AUTH] = "SQLITE_AUTH",
+	    [SQLITE_FORMAT] = "SQLITE_FORMAT",
+	    [SQLITE_RANGE] = "SQLITE_RANGE",
+	    [SQLITE_NOTADB] = "SQLITE_NOTADB",
+	};
+	size_t primary = (size_t)(code & 0xff);
+
+	if (primary < sizeof names / sizeof names[0] && names[primary])
+		return names[primary];
+	return "SQLITE_UNKNOWN";
+}
+
+/* ---- the start-up check ------------------------------------------------ */
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int check_progress(void *arg)
+{
+	/* non-zero interrupts the statement (SQLITE_INTERRUPT) */
+	return mono_ms() >= *(const long long *)arg;
+}
+
+void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
+{
+	struct db_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	const char *line;
+	long long start = mono_ms(), deadline = start + budget_ms;
+	char err[256];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	/* A connection of its own: the pages it reads leave with it instead
+	 * of filling a request thread's cache. */
+	if (db_conn_open(db->path, &c, err, sizeof err) != 0) {
+		out->result = DB_CHECK_FAILED;
+		snprintf(out->first, sizeof out->first, "%s", err);
+		goto out;
+	}
+	sqlite3_progress_handler(c->h, 1000, check_progress, &deadline);
+	rc = sqlite3_prepare_v2(c->h, "PRAGMA quick_check", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		line = (const char *)sqlite3_column_text(s, 0);
+		if (line && strcmp(line, "ok") == 0)
+			continue;
+		if (out->problems++ == 0)
+			snprintf(out->first, sizeof out->first, "%s",
+				 line ? line : "");
+	}
+	if (rc == SQLITE_INTERRUPT) {
+		out->result = DB_CHECK_CUT_SHORT;
+	} else if (out->problems > 0 || is_corruption(rc)) {
+		out->result = DB_CHECK_DAMAGED;
+		if (rc != SQLITE_DONE) {
+			out->code = sqlite3_extended_errcode(c->h);
+			if (out->problems++ == 0)
+				snprintf(out->first, sizeof out->first, "%s",
+					 sqlite3_errmsg(c->h));
+		}
+		mark_corrupt(db);
+	} else if (rc != SQLITE_DONE) {
+		out->result = DB_CHECK_FAILED;
+		out->code = sqlite3_extended_errcode(c->h);
+		snprintf(out->first, sizeof out->first, "%s",
+			 sqlite3_errmsg(c->h));
+	}
+out:
+	sqlite3_finalize(s);
+	db_conn_close(c);
+	out->elapsed_ms = mono_ms() - start;
 }

@@ -28,8 +28,19 @@ enum db_result {
 void db_global_init(void);
 
 /* Opens (creating with mode 0600) and migrates the database at path.
- * Returns a new handle (free with db_close) or NULL with err. */
+ * Returns a new handle (free with db_close) or NULL with err.  When the
+ * schema is current nothing is written (the file may sit on a full disk:
+ * reads still work). */
 struct db *db_open(const char *path, char *err, size_t errlen);
+
+/* What db_open found and did, for the start-up log. */
+struct db_start {
+	int schema_from, schema_to; /* equal: nothing was migrated */
+	/* The file existed with 0 bytes (an emptied or failed copy, a
+	 * truncation) and was initialised as a new, empty database. */
+	bool was_empty_file;
+};
+void db_start_info(const struct db *db, struct db_start *out);
 
 /* Closes every connection of every thread; NULL is a no-op.  No thread
  * may use db any more. */
@@ -54,8 +65,67 @@ struct db_conn *db_conn_get(struct db *db);
 unsigned long db_registry_generation(const struct db *db);
 void db_registry_touch(struct db *db);
 
-/* DB_OK when c can read the database (for readiness). */
+/* DB_OK when c can read the database (for readiness); DB_ERROR once the
+ * store has reported corruption (db_corrupt). */
 enum db_result db_ping(struct db_conn *c);
+
+/* ---- damage -------------------------------------------------------------
+ *
+ * Every connection keeps the last store error it met (SQLite's extended
+ * result code and message, never a value: every value is a bound
+ * parameter).  A handler that answers a store error hands it to
+ * db_error_report, which passes it with the request's id to the function
+ * the service installed (db_on_error), for the log.  An error that says
+ * the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), met by any
+ * connection of db_conn_get or by db_quick_check, marks the store corrupt
+ * until the process ends: /readyz then answers 503. */
+
+struct db_error {
+	const char *request_id; /* borrowed; NULL when not known */
+	const char *route;      /* borrowed; NULL when not known */
+	int code;               /* SQLite's extended result code; 0: none
+				   was recorded (not an SQLite error) */
+	const char *name;       /* "SQLITE_CORRUPT", ...; NULL when 0 */
+	const char *message;    /* SQLite's text; NULL when code is 0 */
+	bool corrupt;           /* the file is damaged */
+};
+
+/* fn(arg, e) is called for each reported error, from the reporting
+ * thread (e borrowed for the call).  Set it once, before threads use db.
+ * fn NULL: errors are not reported. */
+void db_on_error(struct db *db, void (*fn)(void *arg, const struct db_error *e),
+		 void *arg);
+
+/* Reports the last error c met (and forgets it) with the request's id
+ * and route.  c NULL reports that the error is not known. */
+void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
+		     const char *route);
+
+/* True once the store reported corruption. */
+bool db_corrupt(const struct db *db);
+
+enum db_check_result {
+	DB_CHECK_OK = 0,
+	DB_CHECK_DAMAGED,   /* problems found: db is marked corrupt */
+	DB_CHECK_CUT_SHORT, /* budget_ms ran out before the end */
+	DB_CHECK_FAILED     /* the check could not run (code, message) */
+};
+
+struct db_check {
+	enum db_check_result result;
+	long long elapsed_ms;
+	long problems;   /* DB_CHECK_DAMAGED: lines quick_check gave */
+	int code;        /* DB_CHECK_DAMAGED/_FAILED: SQLite's code, or 0 */
+	char first[256]; /* the first problem, or the error's message */
+};
+
+/* Runs PRAGMA quick_check on a connection of its own, stopped after
+ * budget_ms (a large file takes longer: the check is then cut short, not
+ * failed).  Fills *out. */
+void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out);
+
+/* "SQLITE_CORRUPT" and the like for an (extended) result code. */
+const char *db_sqlite_name(int code);
 
 /* Bytes of the database file and its WAL; -1 when they cannot be read. */
 long long db_size_bytes(const struct db *db);

@@ -5,36 +5,40 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rules/rules.h"
+#include "api/text.h"
 #include "service/request_id.h"
 
 #define REQUEST_ID_NAME     "X-Request-Id"
 #define REQUEST_ID_NAME_LEN (sizeof REQUEST_ID_NAME - 1)
 
-static bool is_list_space(char c)
-{
-	return c == ',' || c == ' ' || c == '\t';
-}
-
-/* The whole value, and each comma- or space-separated element of it: a
- * client (or a proxy merging two fields) may send "abc, 123456789018". */
-static bool holds_number(const char *v, size_t n)
+/* Some element of v[0..n) between the characters of seps is an
+ * individual number. */
+static bool element_holds_number(const char *v, size_t n, const char *seps)
 {
 	size_t i = 0, start;
 
-	if (rules_is_individual_number(v, n))
-		return true;
 	while (i < n) {
-		while (i < n && is_list_space(v[i]))
+		while (i < n && strchr(seps, v[i]) != NULL)
 			i++;
 		start = i;
-		while (i < n && !is_list_space(v[i]))
+		while (i < n && strchr(seps, v[i]) == NULL)
 			i++;
-		if (i > start &&
-		    rules_is_individual_number(v + start, i - start))
+		if (i > start && api_is_individual_number(v + start, i - start))
 			return true;
 	}
 	return false;
+}
+
+/* The whole value, each comma-separated element of it, and each comma- or
+ * space-separated one: a client (or a proxy merging two fields) may send
+ * "abc, 1234 5678 9018" or "abc 123456789018".  (The whole-value reading
+ * of api/text.h skips spaces and commas inside a number, but not a word
+ * before it.) */
+static bool holds_number(const char *v, size_t n)
+{
+	return api_is_individual_number(v, n) ||
+	       element_holds_number(v, n, ",") ||
+	       element_holds_number(v, n, ", \t");
 }
 
 /* A folded X-Request-Id: value, then the continuation lines that

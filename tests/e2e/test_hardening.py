@@ -391,6 +391,43 @@ def test_unknown_transfer_coding_answered_501_at_once():
     assert r.status == 200 and "certificate" in r.json, r
 
 
+def test_transfer_coding_refusal_closes_lingering():
+    """A client that sends its whole body before reading (as http.client
+    does) reads the 400/501 of a transfer coding: the connection closes
+    lingering, as after an early 413, not with a reset that would throw
+    the answer away."""
+    s = srv()
+    body = b"a" * (8 << 20)
+    for coding, status, code in (("identity", 400, "invalid_request"),
+                                 ("gzip", 501, "not_implemented")):
+        head = ("POST /v1/eligibility:evaluate HTTP/1.1\r\nHost: localhost\r\n"
+                "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: %s\r\n\r\n" % (keys()["reader"], coding)).encode()
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=slow(20))
+        buf = b""
+        try:
+            try:
+                c.sendall(head + body)
+            except OSError as e:          # EPIPE / ECONNRESET: no lingering
+                raise AssertionError("%s: the server reset the client while it sent "
+                                     "its body (%r)" % (coding, e))
+            while True:
+                try:
+                    d = c.recv(65536)
+                except OSError as e:
+                    raise AssertionError("%s: reset before the answer was read (%r), "
+                                         "read %r" % (coding, e, buf[:200]))
+                if not d:
+                    break
+                buf += d
+        finally:
+            c.close()
+        r = parse_raw_response(buf)
+        assert r is not None, "%s: no answer" % coding
+        assert_problem(r, status, code, "header:Transfer-Encoding", single=True)
+    assert s.get("/healthz").status == 200
+
+
 def test_server_still_serves_after_the_refusals():
     s = srv()
     socks = []

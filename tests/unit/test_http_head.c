@@ -56,6 +56,10 @@ Test(http_head, list_elements_are_read)
 	    HEAD({"X-Request-Id", "abc, 123456789018"}).request_id_number);
 	cr_assert(HEAD({"X-Request-Id", "abc 123456789018"}).request_id_number);
 	cr_assert(HEAD({"X-Request-Id", "1234 5678 9018"}).request_id_number);
+	cr_assert(
+	    HEAD({"X-Request-Id", "abc, 1234 5678 9018"}).request_id_number);
+	cr_assert(
+	    HEAD({"X-Request-Id", "abc,１２３４-5678-9018"}).request_id_number);
 	/* a wrong check digit is no individual number */
 	cr_assert_not(
 	    HEAD({"X-Request-Id", "abc, 123456789012"}).request_id_number);
