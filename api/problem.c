@@ -34,6 +34,8 @@ static const struct {
     {"invalid_person_id", "The person id is malformed"},
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
+    {"audit_unavailable", "The audit log cannot be written"},
+    {"request_timeout", "The upload took too long"},
     {"internal_error", "Internal error"},
 };
 

@@ -121,6 +121,8 @@ struct request {
 	struct api_stream *stream; /* a streamed import being read */
 	bool streaming;            /* the route streams (its size limit) */
 	size_t streamed;           /* bytes fed to it */
+	double rate_mark_s;        /* import_limit's window: its start (s) */
+	size_t rate_mark_bytes;    /* and streamed then */
 	struct api_response early; /* REFUSE_STREAM's answer, sent once the
 				      body has been read */
 
@@ -257,6 +259,15 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 	rq->stream = api_stream_open(srv->app, &req, &rq->early);
 	if (rq->stream) {
 		rq->streaming = true;
+		/* Without an idle timeout, a client sending nothing would
+		 * still be cut at --import-timeout (import_limit sees only
+		 * clients that send). */
+		if (srv->cfg->import_timeout &&
+		    (srv->cfg->idle_timeout == 0 ||
+		     srv->cfg->idle_timeout > srv->cfg->import_timeout))
+			MHD_set_connection_option(
+			    conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned int)srv->cfg->import_timeout);
 	} else if (rq->early.status != 0) {
 		rq->streaming = true;
 		rq->refusal = REFUSE_STREAM;
@@ -311,6 +322,47 @@ static void feed_stream(const struct config *cfg, struct request *rq,
 	}
 	rq->streamed += n;
 	api_stream_feed(rq->stream, data, n);
+}
+
+/* Which limit of --import-timeout and --import-min-rate the import being
+ * read has broken ("timeout", "too_slow"), with a detail for its answer;
+ * NULL for none.  The rate is taken over windows of --import-rate-window
+ * seconds, the first one starting at the last piece of the body that came
+ * before a window had passed. */
+static const char *import_limit(const struct config *cfg, struct request *rq,
+				char *detail, size_t len)
+{
+	double s = ms_since(&rq->start) / 1000.0, rate;
+
+	if (cfg->import_timeout && s >= cfg->import_timeout) {
+		snprintf(detail, len,
+			 "the import took more than %u s (--import-timeout): "
+			 "nothing of it was stored",
+			 cfg->import_timeout);
+		return "timeout";
+	}
+	if (!cfg->import_min_rate)
+		return NULL;
+	if (s < cfg->import_rate_window || rq->rate_mark_s <= 0) {
+		rq->rate_mark_s = s;
+		rq->rate_mark_bytes = rq->streamed;
+		return NULL;
+	}
+	if (s - rq->rate_mark_s < cfg->import_rate_window)
+		return NULL;
+	rate = (double)(rq->streamed - rq->rate_mark_bytes) /
+	       (s - rq->rate_mark_s);
+	if (rate < cfg->import_min_rate) {
+		snprintf(detail, len,
+			 "the import came at %.0f bytes/s over %.0f s, under "
+			 "the %u of --import-min-rate: nothing of it was "
+			 "stored",
+			 rate, s - rq->rate_mark_s, cfg->import_min_rate);
+		return "too_slow";
+	}
+	rq->rate_mark_s = s;
+	rq->rate_mark_bytes = rq->streamed;
+	return NULL;
 }
 
 /* ---- upload calls: the bounded body ------------------------------------ */
@@ -484,6 +536,29 @@ out:
 	return ret;
 }
 
+/* The import being read broke a limit (import_limit): its transaction
+ * rolls back, the cut is logged, and a 408 is queued.  libmicrohttpd
+ * 0.9.75 takes no answer while a body is being read: answer() then
+ * returns MHD_NO, which closes the connection. */
+static enum MHD_Result cut_import(struct MHD_Connection *conn,
+				  struct request *rq, const char *method,
+				  const char *why, const char *detail)
+{
+	struct api_stream *s = rq->stream;
+	struct api_response resp;
+	struct log_line l;
+
+	rq->stream = NULL;
+	log_begin(&l, LOG_WARN, "import_cut");
+	log_str(&l, "request_id", rq->id);
+	log_str(&l, "reason", why);
+	log_int(&l, "bytes", (long long)rq->streamed);
+	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	log_end(&l);
+	api_stream_cut(s, &resp, detail);
+	return answer(conn, rq, method, &resp);
+}
+
 static enum MHD_Result final_call(struct server *srv,
 				  struct MHD_Connection *conn,
 				  struct request *rq, const char *url,
@@ -557,8 +632,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0 && rq->streaming) {
+		char detail[192];
+		const char *why;
+
 		feed_stream(srv->cfg, rq, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		why = rq->stream
+			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+			  : NULL;
+		if (why)
+			return cut_import(conn, rq, method, why, detail);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
