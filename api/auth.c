@@ -103,10 +103,10 @@ int api_audit_record(const struct api_app *app, const char *key_id,
 	rec.n_person_ids = resp->n_audit_ids;
 	rec.status = resp->status;
 	/* A route that had no place reserved (it was not expected to name
-	 * anybody) queues its record now; refused, its answer is not sent. */
-	if (reserved) {
-		audit_log_commit(app->audit, &rec);
-	} else if (audit_log_record(app->audit, &rec) != 0) {
+	 * anybody) queues its record now; refused (or out of memory), its
+	 * answer is not sent. */
+	if ((reserved ? audit_log_commit(app->audit, &rec)
+		      : audit_log_record(app->audit, &rec)) != 0) {
 		free(ids);
 		api_respond_audit_unavailable(resp);
 		return -1;

@@ -213,13 +213,13 @@ void audit_log_release(struct audit_log *log)
 	pthread_mutex_unlock(&log->lock);
 }
 
-void audit_log_commit(struct audit_log *log, const struct audit_record *r)
+int audit_log_commit(struct audit_log *log, const struct audit_record *r)
 {
 	struct item *it;
 	int64_t t;
 
 	if (!log)
-		return;
+		return 0;
 	it = item_new(r); /* outside the lock: a copy */
 	pthread_mutex_lock(&log->lock);
 	if (log->reserved > 0)
@@ -228,7 +228,7 @@ void audit_log_commit(struct audit_log *log, const struct audit_record *r)
 		log->dropped++;
 		pthread_cond_signal(&log->more); /* the writer reports it */
 		pthread_mutex_unlock(&log->lock);
-		return;
+		return -1;
 	}
 	/* Stamped under the lock, never going back: queue order is time
 	 * order. */
@@ -249,14 +249,14 @@ void audit_log_commit(struct audit_log *log, const struct audit_record *r)
 	if (log->count == 1 || log->count >= AUDIT_LOG_BATCH)
 		pthread_cond_signal(&log->more);
 	pthread_mutex_unlock(&log->lock);
+	return 0;
 }
 
 int audit_log_record(struct audit_log *log, const struct audit_record *r)
 {
 	if (audit_log_reserve(log) != 0)
 		return -1;
-	audit_log_commit(log, r);
-	return 0;
+	return audit_log_commit(log, r);
 }
 
 int audit_log_flush(struct audit_log *log, unsigned timeout_ms)

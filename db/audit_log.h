@@ -92,15 +92,18 @@ int audit_log_reserve(struct audit_log *log);
 
 /* Fills a reserved place: copies r (every string, the ids that are valid)
  * into the queue and stamps its time; r is borrowed for the call only.
- * Cannot be refused.  log NULL is a no-op. */
-void audit_log_commit(struct audit_log *log, const struct audit_record *r);
+ * Never refused: returns 0, or -1 only when the copy finds no memory (the
+ * record is then dropped, counted and reported: its request must not be
+ * answered).  log NULL returns 0. */
+int audit_log_commit(struct audit_log *log, const struct audit_record *r);
 
 /* Gives a reserved place back (the request named nobody).  log NULL is a
  * no-op. */
 void audit_log_release(struct audit_log *log);
 
 /* audit_log_reserve and audit_log_commit in one.  Returns 0, or -1 when
- * the log is unavailable (nothing queued, nothing counted as dropped). */
+ * the log is unavailable (nothing queued, nothing counted as dropped) or
+ * memory ran out. */
 int audit_log_record(struct audit_log *log, const struct audit_record *r);
 
 /* Waits until every record accepted before the call is written (or

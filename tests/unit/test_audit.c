@@ -1171,8 +1171,8 @@ Test(audit, a_reserved_place_is_filled_even_while_the_writer_stalls)
 	cr_assert_eq(audit_log_record(log, &r), 0); /* the writer is stuck */
 	usleep(700000);
 	cr_assert_eq(audit_log_reserve(log), -1);
-	audit_log_commit(log, &r); /* the first request's answer */
-	audit_log_release(log);    /* the second's */
+	cr_assert_eq(audit_log_commit(log, &r), 0); /* the first answer */
+	audit_log_release(log);                     /* the second's */
 	audit_log_stats(log, &st);
 	cr_assert_eq(st.recorded, 2);
 	unlock_audit_file(h);
