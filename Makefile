@@ -12,7 +12,9 @@ BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I. -Ibuild/gen \
 	-DSHIKAKU_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
-LDLIBS = $(PKG_LIBS) -lpthread -lm
+# libunistring (NFKC and Unicode categories, api/text.c): Debian ships no
+# pkg-config file for it.
+LDLIBS = $(PKG_LIBS) -lunistring -lpthread -lm
 
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined

@@ -108,6 +108,11 @@ struct api_response {
 void api_handle(const struct api_app *app, const struct api_request *req,
 		struct api_response *resp);
 
+/* The route template that names a request of method on path in logs and
+ * metrics ("/v1/persons/{id}"; "unmatched" for an unknown path): static.
+ * For the answers service/ gives itself (413, 421, 431, 503). */
+const char *api_route_name(const char *method, const char *path);
+
 /* Fills *resp with a problem+json of the given status, type slug, title
  * and detail (no errors array).  For the service's own limits (413, 431,
  * 503) that arise before api_handle can run. */

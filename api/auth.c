@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
 
@@ -20,7 +21,7 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	/* An individual number is never written down, not even as an id
 	 * (the request is refused with 422 anyway). */
 	if (!api_id_valid(person_id, n) ||
-	    rules_is_individual_number(person_id, n))
+	    api_is_individual_number(person_id, n))
 		return;
 	if (resp->audit_len + n + 1 > resp->audit_cap) {
 		size_t cap = resp->audit_cap ? resp->audit_cap * 2 : 256;

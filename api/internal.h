@@ -38,6 +38,16 @@ void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
 /* Appends a date as a JSON string, or null for RULES_NO_DATE. */
 void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Appends the UTF-8 text s[0..n) for a terminal or a text/plain page:
+ * every control character (C0 including newline and tab, DEL, C1), bidi
+ * override, embedding or isolate (U+202A-U+202E, U+2066-U+2069) and
+ * invalid sequence becomes U+FFFD, so stored text (rows written before
+ * such text was refused) cannot move the cursor, retitle a terminal or
+ * reorder a line. */
+void api_buf_add_text_safe(struct api_buf *b, const char *s, size_t n);
+/* The same into dst (dstlen > 0), cut at a character to dstlen - 1 bytes
+ * and always terminated; s is a C string. */
+void api_copy_text_safe(char *dst, size_t dstlen, const char *s);
 /* Hands the contents (NUL-terminated) to the caller: new, caller frees.
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
@@ -220,6 +230,16 @@ void api_query_date_into(const struct api_request *req, const char *name,
  * resp, and true. */
 bool api_query_invalid(struct api_response *resp,
 		       const struct api_errors *errs);
+
+/* v's string (v a JSON string) as a C string, or NULL when it holds a NUL
+ * ("\u0000"), which no name, number or enum value does: a NUL would end
+ * the C string early and make "held\u0000x" read as "held". */
+static inline const char *api_json_cstr(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
 
 /* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
 

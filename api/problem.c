@@ -25,6 +25,7 @@ static const struct {
     {"insufficient_storage", "The database cannot grow"},
     {"method_not_allowed", "Method not allowed"},
     {"payload_too_large", "Request body too large"},
+    {"misdirected_request", "This server does not answer for that host"},
     {"request_header_fields_too_large", "Request headers too large"},
     {"too_many_items", "Too many items in the batch"},
     {"validation_failed", "The request has invalid values"},

@@ -8,6 +8,7 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/text.h"
 #include "api/audit.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
@@ -134,22 +135,22 @@ static const struct route routes[] = {
 #undef W
 #undef A
 
-/* Matches path against pattern; copies the {id} segment into id. */
+/* Matches path against pattern; copies the {id} segment into id, which
+ * is left alone when the path does not match. */
 static bool route_match(const char *pattern, const char *path, char *id,
 			size_t idlen)
 {
-	const char *p = pattern, *q = path;
+	const char *p = pattern, *q = path, *seg = NULL;
+	size_t seg_len = 0;
 
 	while (*p && *q) {
 		if (*p == '{' && strncmp(p, "{id}", 4) == 0) {
 			size_t n = strcspn(q, "/");
-			size_t keep =
-			    n < idlen ? n : idlen - 1; /* cut, as before */
 
 			if (n == 0)
 				return false;
-			memcpy(id, q, keep);
-			id[keep] = '\0';
+			seg = q;
+			seg_len = n;
 			p += 4;
 			q += n;
 			continue;
@@ -159,7 +160,15 @@ static bool route_match(const char *pattern, const char *path, char *id,
 		p++;
 		q++;
 	}
-	return *p == '\0' && *q == '\0';
+	if (*p != '\0' || *q != '\0')
+		return false;
+	if (seg != NULL) {
+		size_t keep = seg_len < idlen ? seg_len : idlen - 1; /* cut */
+
+		memcpy(id, seg, keep);
+		id[keep] = '\0';
+	}
+	return true;
 }
 
 static unsigned method_bit(const char *m)
@@ -187,18 +196,54 @@ static bool route_audited(const struct route *r)
 	       r->handler == api_persons_import;
 }
 
-bool api_route_streams(const struct api_request *req)
+/* The route of method and path: the one that takes the method (NULL when
+ * none does); *any: the methods the path takes (0: no such path); *label:
+ * the template that names the request in logs and metrics whatever its
+ * answer (the method's route, else one of the path's, else NULL); id: the
+ * {id} segment. */
+static const struct route *route_find(const char *method, const char *path,
+				      unsigned *any, const char **label,
+				      char *id, size_t idlen)
 {
-	char id[128];
+	const struct route *r = NULL;
+	unsigned m = method_bit(method);
 	size_t i;
 
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if ((routes[i].handler == api_persons_import ||
-		     routes[i].handler == api_insurers_import) &&
-		    (routes[i].method & method_bit(req->method)) &&
-		    route_match(routes[i].path, req->path, id, sizeof id))
-			return true;
-	return false;
+	*any = 0;
+	*label = NULL;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (!route_match(routes[i].path, path, id, idlen))
+			continue;
+		*any |= routes[i].method;
+		*label = routes[i].path;
+		if (routes[i].method & m)
+			r = &routes[i];
+	}
+	if (r)
+		*label = r->path;
+	return r;
+}
+
+const char *api_route_name(const char *method, const char *path)
+{
+	const char *label;
+	unsigned any;
+	char id[128];
+
+	route_find(method, path, &any, &label, id, sizeof id);
+	return label ? label : "unmatched";
+}
+
+bool api_route_streams(const struct api_request *req)
+{
+	const struct route *r;
+	const char *label;
+	unsigned any;
+	char id[128];
+
+	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
+	return r && (r->handler == api_persons_import ||
+		     r->handler == api_insurers_import);
 }
 
 const char *api_query_get(const struct api_request *req, const char *key)
@@ -415,9 +460,9 @@ static bool request_has_individual_number(const struct api_request *req,
 	}
 	while (seg && *seg) {
 		slash = strchr(seg + 1, '/');
-		if (rules_is_individual_number(seg + 1,
-					       slash ? (size_t)(slash - seg - 1)
-						     : strlen(seg + 1))) {
+		if (api_is_individual_number(seg + 1,
+					     slash ? (size_t)(slash - seg - 1)
+						   : strlen(seg + 1))) {
 			snprintf(field, fieldlen, "path");
 			return true;
 		}
@@ -426,12 +471,12 @@ static bool request_has_individual_number(const struct api_request *req,
 	for (i = 0; i < req->n_query; i++) {
 		const struct api_kv *kv = &req->query[i];
 
-		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
-		    (kv->value && rules_is_individual_number(
-				      kv->value, strlen(kv->value)))) {
+		if (api_is_individual_number(kv->key, strlen(kv->key)) ||
+		    (kv->value &&
+		     api_is_individual_number(kv->value, strlen(kv->value)))) {
 			snprintf(
 			    field, fieldlen, "?%s",
-			    rules_is_individual_number(kv->key, strlen(kv->key))
+			    api_is_individual_number(kv->key, strlen(kv->key))
 				? ""
 				: kv->key);
 			return true;
@@ -482,26 +527,44 @@ static bool needs_key(const struct api_app *app, const struct api_request *req)
 	return app->metrics_need_key && strcmp(req->path, "/metrics") == 0;
 }
 
+/* The 403 of a key whose role is below the route's: names the role the
+ * route needs, so that the caller knows which key to ask for. */
+static void respond_forbidden(const struct api_ctx *ctx, const struct route *r,
+			      struct api_response *resp)
+{
+	const char *have = db_key_role_name((enum db_key_role)ctx->role);
+	const char *need = r->role == DB_KEY_ROLE_ADMIN ? "an admin key"
+			   : r->role == DB_KEY_ROLE_WRITER
+			       ? "a writer or admin key"
+			       : "an API key";
+	char detail[200];
+
+	snprintf(detail, sizeof detail,
+		 "this API key's role (%s) may not do this: %s %s needs %s",
+		 have ? have : "none", ctx->req->method, r->path, need);
+	api_respond_problem(resp, 403, "forbidden", detail, NULL,
+			    "header:Authorization");
+}
+
 static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 {
 	const struct api_request *req = ctx->req;
 	struct api_errors *errs = NULL;
-	const struct route *r = NULL;
+	const struct route *r;
+	const char *label;
 	char field[API_FIELD_MAX], allow[64] = "", id[128] = "";
-	unsigned m = method_bit(req->method), any = 0;
-	size_t i;
+	unsigned any;
 
+	/* The route is found first, so that every answer (a 401 too) is
+	 * counted under its route; SPEC §8's order of answers stays:
+	 * authentication, then 404/405. */
+	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
+	if (label)
+		resp->route = label;
 	if (needs_key(ctx->app, req)) {
 		if (api_authenticate(ctx, resp) != 0)
 			return;
 		snprintf(resp->key_id, sizeof resp->key_id, "%s", ctx->key_id);
-	}
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		if (!route_match(routes[i].path, req->path, id, sizeof id))
-			continue;
-		any |= routes[i].method;
-		if (routes[i].method & m)
-			r = &routes[i];
 	}
 	if (!any) {
 		api_respond_problem(resp, 404, "not_found",
@@ -521,13 +584,8 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 				    "see the Allow header",
 				    NULL, "method");
 		api_response_header(resp, "Allow", allow);
-		for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
-			if (route_match(routes[i].path, req->path, id,
-					sizeof id))
-				resp->route = routes[i].path;
 		return;
 	}
-	resp->route = r->path;
 	/* No audited request goes on unless its record can be queued. */
 	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
 		return;
@@ -536,10 +594,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
 		api_audit_note(resp, id);
 	if (ctx->role < (int)r->role) {
-		api_respond_problem(resp, 403, "forbidden",
-				    "this API key's role may not do this: ask "
-				    "for a writer or admin key",
-				    NULL, "header:Authorization");
+		respond_forbidden(ctx, r, resp);
 		return;
 	}
 	if (request_has_individual_number(req, field, sizeof field)) {

@@ -296,7 +296,9 @@ def test_facility_key_worklist_only_its_facility():
         other = s.get("/v1/persons?facility_id=fac-b" + fmt, headers=auth(K("reader_a")))
         empty = s.get("/v1/persons?facility_id=fac-nowhere" + fmt, headers=auth(K("reader")))
         assert other.status == empty.status == 200, (other, empty)
-        assert other.body == empty.body, "%s: %r vs %r" % (fmt, other.body, empty.body)
+        # The text table's title names the facility asked for: alike but for it.
+        ob, eb = other.body.replace(b"fac-b", b"FAC"), empty.body.replace(b"fac-nowhere", b"FAC")
+        assert ob == eb, "%s: %r vs %r" % (fmt, other.body, empty.body)
         assert other.content_type == empty.content_type
     r = s.get("/v1/persons?facility_id=fac-a", headers=auth(K("reader_a")))
     assert r.status == 200 and {i["facility_id"] for i in r.json["items"]} == {"fac-a"}, r
@@ -696,7 +698,7 @@ def test_https_with_generated_certificate():
         r = curl(base + "/v1/rules")
         assert r.stdout.decode().rsplit("\n", 1)[1] == "401", r.stdout
         # Plain HTTP on the TLS port gets no HTTP answer.
-        raw = s.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=slow(3))
+        raw = s.raw(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=slow(3))
         assert not raw.startswith(b"HTTP/1.1 200"), raw[:100]
         r = subprocess.run(["curl", "-sS", "--max-time", "3", "-o", "/dev/null", "-w",
                             "%{http_code}", "http://127.0.0.1:%d/healthz" % s.port],
@@ -722,7 +724,7 @@ def test_no_auth_refused_off_loopback_auth_allowed():
 
 def _drip(socks, stop):
     """Sends one more byte of a request line on every socket each second."""
-    text = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    text = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     i = 0
     while not stop.wait(1.0):
         i += 1
@@ -754,7 +756,7 @@ def _bound_request(port, n, limit):
                 conn = c2
             else:
                 conn = c
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             buf = b""
             while not harness._response_complete(buf):
                 chunk = conn.recv(65536)
@@ -808,7 +810,7 @@ def test_per_ip_limit_refuses_extra_others_served():
             for _ in range(10):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
                 try:
-                    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     data = b""
                     r, _, _ = select.select([c], [], [], 2)
                     if r:
