@@ -8,8 +8,8 @@
 
 /* Zero-filled after the last; the last slot is "other". */
 static const int statuses[API_METRICS_STATUSES] = {
-    200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
-    414, 415, 421, 422, 429, 431, 500, 503, 507};
+    200, 201, 204, 400, 401, 403, 404, 405, 408, 412,
+    413, 414, 415, 421, 422, 429, 431, 500, 503, 507};
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
 static const double bounds[API_METRICS_BUCKETS - 1] = {

@@ -274,6 +274,7 @@ def test_an_import_is_cut_at_its_total_time_limit():
         assert_problem(harness.parse_raw_response(up.answer), 408, "request_timeout")
         cut = wait_event(s, "import_cut")
         assert cut["reason"] == "timeout", cut
+        assert metric(s, "shikaku_requests_total", route="/v1/persons:import", status="408") == 1
         assert s.get("/v1/persons/long-imp-0").status == 404
         # an import within the limits is stored as ever
         r = s.request("POST", "/v1/persons:import", body=line, headers={"Content-Type": NDJSON})
