@@ -28,7 +28,7 @@ API_SRC = $(wildcard api/*.c)
 DB_SRC = $(wildcard db/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
 LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
-	build/gen/migrations.c
+	build/gen/migrations.c build/gen/audit_migrations.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -63,6 +63,10 @@ build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
 		data/insurers-kyokai.csv scripts/gen-migrations.sh
 	@mkdir -p $(@D)
 	scripts/gen-migrations.sh > $@.tmp && mv $@.tmp $@
+
+build/gen/audit_migrations.c: $(wildcard db/audit_migrations/*.sql) scripts/gen-migrations.sh
+	@mkdir -p $(@D)
+	scripts/gen-migrations.sh audit > $@.tmp && mv $@.tmp $@
 
 $(GEN_ASM): openapi.yaml
 	@mkdir -p $(@D)

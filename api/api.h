@@ -167,6 +167,13 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp);
 /* Drops the request: nothing of it is stored.  Frees s; NULL is a no-op. */
 void api_stream_abort(struct api_stream *s);
 
+/* The upload broke a time limit (the service's: --import-timeout,
+ * --import-min-rate): nothing of it is stored, *resp receives a 408
+ * request_timeout problem saying detail (borrowed), the request is
+ * audited as answered so.  Frees s. */
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail);
+
 /* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
  * overrides them from the JSON rules file at path (an object of §4
  * parameters; an unknown key, a wrong type or an impossible value is an

@@ -31,6 +31,7 @@
 #include "api/text.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
  * db_begin, db_commit): db/internal.h is where db/ keeps those. */
+#include "db/audit_log.h"
 #include "db/insurer_db.h"
 #include "db/internal.h"
 #include "db/person_db.h"
@@ -1150,6 +1151,7 @@ struct api_stream {
 	char key_id[24];
 	char request_id[72];
 	char method[8];
+	bool audit_reserved; /* its place in the audit queue (the route's) */
 };
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
@@ -1275,6 +1277,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		snprintf(s->request_id, sizeof s->request_id, "%s",
 			 req->request_id ? req->request_id : "-");
 		snprintf(s->method, sizeof s->method, "%s", req->method);
+		/* the place reserved for the record goes with the stream */
+		s->audit_reserved = ctx->audit_reserved;
 		*req->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
@@ -1337,7 +1341,27 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp)
 	api_import_finish(s->im, resp, &sum);
 	count_lines(s->app, &sum);
 	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
-	api_audit_record(s->app, s->key_id, s->request_id, s->method, resp);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
+	free(s);
+}
+
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail)
+{
+	memset(resp, 0, sizeof *resp);
+	resp->route = s->route;
+	api_respond_problem(resp, 408, "request_timeout", detail, NULL, "");
+	/* The lines read so far named persons: the refusal is audited. */
+	resp->audit_ids = s->im->audit.audit_ids;
+	resp->audit_len = s->im->audit.audit_len;
+	resp->audit_cap = s->im->audit.audit_cap;
+	resp->n_audit_ids = s->im->audit.n_audit_ids;
+	memset(&s->im->audit, 0, sizeof s->im->audit);
+	api_import_free(s->im); /* rolls back */
+	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
 	free(s);
 }
 
@@ -1346,5 +1370,7 @@ void api_stream_abort(struct api_stream *s)
 	if (!s)
 		return;
 	api_import_free(s->im);
+	if (s->audit_reserved)
+		audit_log_release(s->app->audit);
 	free(s);
 }

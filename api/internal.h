@@ -184,6 +184,9 @@ struct api_ctx {
 	const char *facility;
 	char facility_buf[65];
 	int role; /* enum db_key_role; ADMIN when no key is asked for */
+	/* A place in the audit queue is held for this request's record
+	 * (api_audit_reserve). */
+	bool audit_reserved;
 };
 
 /* Checks the request's Authorization against the key store and fills
@@ -195,11 +198,25 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
  * audit log (SPEC §8). */
 void api_audit_note(struct api_response *resp, const char *person_id);
 
+/* Reserves the place of the audit record of a request on a route that may
+ * name stored persons, before it is handled (db/audit_log.h): no such
+ * request is answered unaudited.  Returns 0 (ctx->audit_reserved set;
+ * nothing to do without an audit log), or -1 with a 503
+ * audit_unavailable in resp: the request must not be handled. */
+int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp);
+
 /* Writes the audit record of a request whose answer is in resp, when it
- * named a person.  key_id "" = no key. */
-void api_audit_record(const struct api_app *app, const char *key_id,
-		      const char *request_id, const char *method,
-		      const struct api_response *resp);
+ * named a person, into the place reserved for it (reserved) or else a new
+ * one; gives an unused place back.  key_id "" = no key.  Returns 0, or -1
+ * when the record could not be queued: resp then holds a 503
+ * audit_unavailable instead of its answer. */
+int api_audit_record(const struct api_app *app, const char *key_id,
+		     const char *request_id, const char *method, bool reserved,
+		     struct api_response *resp);
+
+/* Replaces resp's answer (body and headers) with a 503 audit_unavailable
+ * problem with Retry-After. */
+void api_respond_audit_unavailable(struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
 /* Query checks that collect into errs (field "?name"): ?limit must be an

@@ -36,6 +36,8 @@ static const struct {
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
     {"not_implemented", "Not implemented"},
+    {"audit_unavailable", "The audit log cannot be written"},
+    {"request_timeout", "The upload took too long"},
     {"internal_error", "Internal error"},
 };
 

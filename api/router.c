@@ -184,6 +184,18 @@ static unsigned method_bit(const char *m)
 	return 0;
 }
 
+/* A route whose requests may name stored persons (SPEC §8): each holds a
+ * place in the audit queue from before it is handled. */
+static bool route_audited(const struct route *r)
+{
+	return r->handler == api_person_get || r->handler == api_person_put ||
+	       r->handler == api_person_delete ||
+	       r->handler == api_person_eligibility ||
+	       r->handler == api_persons_list ||
+	       r->handler == api_eligibility_batch ||
+	       r->handler == api_persons_import;
+}
+
 /* The route of method and path: the one that takes the method (NULL when
  * none does); *any: the methods the path takes (0: no such path); *label:
  * the template that names the request in logs and metrics whatever its
@@ -584,6 +596,9 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 		api_response_header(resp, "Allow", allow);
 		return;
 	}
+	/* No audited request goes on unless its record can be queued. */
+	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
+		return;
 	/* A request that names a stored person is audited, whatever its
 	 * outcome: a refused look is worth recording too. */
 	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
@@ -632,8 +647,9 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 	/* Without keys (--no-auth, loopback only) the caller may do all. */
 	ctx.role = DB_KEY_ROLE_ADMIN;
 	dispatch(&ctx, resp);
-	/* A stream being opened is audited when it ends (api/import.c). */
+	/* A stream being opened is audited when it ends (api/import.c),
+	 * in the place it took over. */
 	if (!(req->stream_out && *req->stream_out && resp->status == 0))
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
-				 resp);
+				 ctx.audit_reserved, resp);
 }

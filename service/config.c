@@ -27,6 +27,9 @@ enum opt_id {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_AUDIT_RETENTION,
+	OPT_IMPORT_TIMEOUT,
+	OPT_IMPORT_MIN_RATE,
+	OPT_IMPORT_RATE_WINDOW,
 	OPT_METRICS_AUTH,
 	OPT_METRICS_OPEN,
 	OPT_TLS_PRIORITIES,
@@ -62,6 +65,12 @@ static const struct opt opts[] = {
     {"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
     {"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
      OPT_AUDIT_RETENTION, true, SERVE},
+    {"--import-timeout", "SHIKAKU_IMPORT_TIMEOUT", OPT_IMPORT_TIMEOUT, true,
+     SERVE},
+    {"--import-min-rate", "SHIKAKU_IMPORT_MIN_RATE", OPT_IMPORT_MIN_RATE, true,
+     SERVE},
+    {"--import-rate-window", "SHIKAKU_IMPORT_RATE_WINDOW",
+     OPT_IMPORT_RATE_WINDOW, true, SERVE},
     {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
     {"--metrics-open", "SHIKAKU_METRICS_OPEN", OPT_METRICS_OPEN, false, SERVE},
     {"--tls-priorities", "SHIKAKU_TLS_PRIORITIES", OPT_TLS_PRIORITIES, true,
@@ -112,7 +121,16 @@ static const char usage_serve[] =
     "                          AEAD suites only (ECDHE with AES-GCM or\n"
     "                          ChaCha20-Poly1305)\n"
     "  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
-    "                          0 keeps the audit log forever\n"
+    "                          0 keeps the audit log forever (in FILE-audit\n"
+    "                          beside --db FILE: back up both files)\n"
+    "  --import-timeout SECONDS SHIKAKU_IMPORT_TIMEOUT  default 600; an\n"
+    "                          import upload taking longer is cut: 408,\n"
+    "                          nothing stored; 0 = no limit\n"
+    "  --import-min-rate BYTES_PER_SECOND SHIKAKU_IMPORT_MIN_RATE  default\n"
+    "                          1024; an import upload slower than this over\n"
+    "                          a window (after the first window) is cut\n"
+    "                          likewise; 0 = no limit\n"
+    "  --import-rate-window SECONDS SHIKAKU_IMPORT_RATE_WINDOW  default 30\n"
     "  --metrics-open          SHIKAKU_METRICS_OPEN=1   GET /metrics without "
     "a key\n"
     "                          (default: a key of any role; it reveals the\n"
@@ -164,6 +182,9 @@ static void defaults(struct config *cfg)
 	cfg->idle_timeout = 30;
 	cfg->threads = online_cores();
 	cfg->audit_retention_days = 400;
+	cfg->import_timeout = 600;
+	cfg->import_min_rate = 1024;
+	cfg->import_rate_window = 30;
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -391,6 +412,21 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 		if (parse_uint(value, 0, 36500, &v) != 0)
 			goto bad;
 		cfg->audit_retention_days = (int)v;
+		return 0;
+	case OPT_IMPORT_TIMEOUT:
+		if (parse_uint(value, 0, 7 * 86400, &v) != 0)
+			goto bad;
+		cfg->import_timeout = (unsigned)v;
+		return 0;
+	case OPT_IMPORT_MIN_RATE:
+		if (parse_uint(value, 0, 1ull << 30, &v) != 0)
+			goto bad;
+		cfg->import_min_rate = (unsigned)v;
+		return 0;
+	case OPT_IMPORT_RATE_WINDOW:
+		if (parse_uint(value, 1, 3600, &v) != 0)
+			goto bad;
+		cfg->import_rate_window = (unsigned)v;
 		return 0;
 	case OPT_METRICS_AUTH:
 		/* the old way to ask for what is now the default: accepted

@@ -40,7 +40,14 @@ struct config {
 	 * NULL = CONFIG_TLS_PRIORITIES_DEFAULT */
 	const char *tls_priorities;
 	int audit_retention_days; /* 0 = forever */
-	bool metrics_open;        /* GET /metrics without a key */
+	/* An import upload is cut (408, nothing stored) after import_timeout
+	 * seconds (0: never), or when fewer than import_min_rate bytes a
+	 * second (0: no floor) came over import_rate_window seconds, counted
+	 * from the end of the first window. */
+	unsigned import_timeout;
+	unsigned import_min_rate;
+	unsigned import_rate_window;
+	bool metrics_open; /* GET /metrics without a key */
 
 	size_t max_body;          /* bytes of a request body */
 	size_t max_import_body;   /* bytes of a streamed import body */

@@ -32,6 +32,12 @@
  *     its 413 rather than a reset.  A refused request (400, 421, 431, an
  *     import's 415/422/503) reads and drops its body up to the same limit
  *     and answers at its end, or past the limit at once, likewise.
+ *   - an import's time and rate: here (import_limit, checked as its body
+ *     comes).  An import over --import-timeout, or slower than
+ *     --import-min-rate over --import-rate-window, rolls back and gets its
+ *     408 at once by send_now (cut_import), closed lingering likewise; a
+ *     client that sends nothing at all is closed by the connection timeout
+ *     (at most --import-timeout), unanswered.
  *   - Host: with --no-auth (loopback only), only localhost, 127.0.0.1 and
  *     [::1] are answered (421 otherwise): a page of another site that
  *     rebinds its name to 127.0.0.1 must not read the data (DNS
@@ -178,6 +184,8 @@ struct request {
 	struct api_stream *stream; /* a streamed import being read */
 	bool streaming;            /* the route streams (its size limit) */
 	size_t streamed;           /* bytes fed to it */
+	double rate_mark_s;        /* import_limit's window: its start (s) */
+	size_t rate_mark_bytes;    /* and streamed then */
 	struct api_response early; /* REFUSE_STREAM's answer, sent once the
 				      body has been read */
 
@@ -363,6 +371,15 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 	rq->stream = api_stream_open(srv->app, &req, &rq->early);
 	if (rq->stream) {
 		rq->streaming = true;
+		/* Without an idle timeout, a client sending nothing would
+		 * still be cut at --import-timeout (import_limit sees only
+		 * clients that send). */
+		if (srv->cfg->import_timeout &&
+		    (srv->cfg->idle_timeout == 0 ||
+		     srv->cfg->idle_timeout > srv->cfg->import_timeout))
+			MHD_set_connection_option(
+			    conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned int)srv->cfg->import_timeout);
 	} else if (rq->early.status != 0) {
 		rq->streaming = true;
 		rq->refusal = REFUSE_STREAM;
@@ -460,6 +477,47 @@ static void feed_stream(const struct config *cfg, struct request *rq,
 	}
 	rq->streamed += n;
 	api_stream_feed(rq->stream, data, n);
+}
+
+/* Which limit of --import-timeout and --import-min-rate the import being
+ * read has broken ("timeout", "too_slow"), with a detail for its answer;
+ * NULL for none.  The rate is taken over windows of --import-rate-window
+ * seconds, the first one starting at the last piece of the body that came
+ * before a window had passed. */
+static const char *import_limit(const struct config *cfg, struct request *rq,
+				char *detail, size_t len)
+{
+	double s = ms_since(&rq->start) / 1000.0, rate;
+
+	if (cfg->import_timeout && s >= cfg->import_timeout) {
+		snprintf(detail, len,
+			 "the import took more than %u s (--import-timeout): "
+			 "nothing of it was stored",
+			 cfg->import_timeout);
+		return "timeout";
+	}
+	if (!cfg->import_min_rate)
+		return NULL;
+	if (s < cfg->import_rate_window || rq->rate_mark_s <= 0) {
+		rq->rate_mark_s = s;
+		rq->rate_mark_bytes = rq->streamed;
+		return NULL;
+	}
+	if (s - rq->rate_mark_s < cfg->import_rate_window)
+		return NULL;
+	rate = (double)(rq->streamed - rq->rate_mark_bytes) /
+	       (s - rq->rate_mark_s);
+	if (rate < cfg->import_min_rate) {
+		snprintf(detail, len,
+			 "the import came at %.0f bytes/s over %.0f s, under "
+			 "the %u of --import-min-rate: nothing of it was "
+			 "stored",
+			 rate, s - rq->rate_mark_s, cfg->import_min_rate);
+		return "too_slow";
+	}
+	rq->rate_mark_s = s;
+	rq->rate_mark_bytes = rq->streamed;
+	return NULL;
 }
 
 /* ---- upload calls: the bounded body ------------------------------------ */
@@ -824,6 +882,33 @@ static enum MHD_Result over_limit(struct server *srv,
 	return MHD_NO; /* libmicrohttpd closes it */
 }
 
+/* The import being read broke a limit (import_limit): its transaction
+ * rolls back, the cut is logged, and the 408 goes out now, as
+ * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
+ * body is being read), and the connection closes lingering, so that a
+ * client still sending reads it rather than a reset. */
+static enum MHD_Result cut_import(struct MHD_Connection *conn,
+				  struct request *rq, const char *method,
+				  const char *why, const char *detail)
+{
+	struct api_stream *s = rq->stream;
+	struct api_response resp;
+	struct log_line l;
+
+	rq->stream = NULL;
+	log_begin(&l, LOG_WARN, "import_cut");
+	log_str(&l, "request_id", rq->id);
+	log_str(&l, "reason", why);
+	log_int(&l, "bytes", (long long)rq->streamed);
+	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	log_end(&l);
+	api_stream_cut(s, &resp, detail);
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
 static enum MHD_Result final_call(struct server *srv,
 				  struct MHD_Connection *conn,
 				  struct request *rq, const char *url,
@@ -925,16 +1010,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
+		char detail[192];
+		const char *why;
 
 		*upload_data_size = 0;
 		rq->received =
 		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
 		if (rq->received > body_limit(srv, rq))
 			return over_limit(srv, conn, rq, url, method);
-		if (rq->streaming)
-			feed_stream(srv->cfg, rq, upload_data, n);
-		else
+		if (!rq->streaming) {
 			take_body(srv->cfg, rq, upload_data, n);
+			return MHD_YES;
+		}
+		feed_stream(srv->cfg, rq, upload_data, n);
+		why = rq->stream
+			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+			  : NULL;
+		if (why)
+			return cut_import(conn, rq, method, why, detail);
 		return MHD_YES;
 	}
 	return final_call(srv, conn, rq, url, method);

@@ -533,7 +533,8 @@ def test_audit_table_holds_no_facts_and_retention():
     w = make_key(db, "writer")
     old_seq = None
     # A row from long ago, written before start: retention must drop it.
-    con = sqlite3.connect(db)
+    # The audit log is the file beside the database (SPEC §7).
+    con = sqlite3.connect(db + "-audit")
     try:
         cur = con.execute("INSERT INTO audit (time, key_id, request_id, method, route, "
                           "person_ids, status) VALUES ('2001-01-01T09:00:00.000+09:00', "
@@ -551,7 +552,7 @@ def test_audit_table_holds_no_facts_and_retention():
         assert r.status == 201, r
         assert s.get("/v1/persons/au-nf", headers=auth(w)).status == 200
         time.sleep(slow(0.5))
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(db + "-audit")
     try:
         cols = [c[1] for c in con.execute("PRAGMA table_info(audit)")]
         assert set(cols) <= {"seq", "time", "key_id", "request_id", "method", "route",
@@ -635,7 +636,7 @@ def test_individual_number_refused_everywhere_and_kept_nowhere():
                        headers=auth(w, **{"X-Request-Id": "123456789012"}))
         assert r.status == 200, r
         time.sleep(slow(0.5))                  # let the audit writer flush
-        for suffix in ("", "-wal"):
+        for suffix in ("", "-wal", "-audit", "-audit-wal"):
             p = db + suffix
             if os.path.exists(p):
                 with open(p, "rb") as f:
@@ -644,14 +645,14 @@ def test_individual_number_refused_everywhere_and_kept_nowhere():
         s.stop()
     # A refused request names nobody: no audit row for it, not even one
     # with its id left out.
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(db + "-audit")
     try:
         empty = con.execute("SELECT method, route, status FROM audit "
                             "WHERE person_ids = ''").fetchall()
     finally:
         con.close()
     assert not empty, "audit rows naming nobody: %r" % empty[:5]
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", "-audit", "-audit-wal", "-audit-shm"):
         p = db + suffix
         if os.path.exists(p):
             with open(p, "rb") as f:
