@@ -101,6 +101,10 @@ build/san/shikakud: $(SAN_OBJ) build/san/service/main.o build/san/embed.o
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 build/bench_lookup: $(OBJ) build/obj/embed.o build/obj/bench/sqlite_lookup.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# What next_change costs a decision (a micro-benchmark, not a test):
+# build/bench_next_change [SECONDS] prints ns per decision with and without.
+build/bench_next_change: $(OBJ) build/obj/embed.o build/obj/bench/next_change.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 build/test_unit: $(OBJ) build/obj/embed.o $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 build/san/test_unit: $(SAN_OBJ) build/san/embed.o $(patsubst %.c,build/san/%.o,$(UNIT_SRC))

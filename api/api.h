@@ -17,9 +17,10 @@
 /* Where each parameter in force came from: "default" or the rules file. */
 struct api_ruleset {
 	struct rules_params params;
-	const char *source[5]; /* borrowed; order: provisional_end,
+	const char *source[6]; /* borrowed; order: provisional_end,
 				  late_elderly_auto_age, apply_margin_days,
-				  ecert_grace_months, stale_after_days */
+				  ecert_grace_months, stale_after_days,
+				  next_change_horizon_days */
 };
 
 /* Everything a handler may read that lives longer than a request.

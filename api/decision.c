@@ -250,6 +250,28 @@ static void json_texts(struct api_buf *b, const struct rules_text *t,
 	}
 }
 
+/* ,"next_change":{...} or null (SPEC §3, §6). */
+static void json_next_change(struct api_buf *b,
+			     const struct rules_next_change *n)
+{
+	if (n->date == RULES_NO_DATE) {
+		api_buf_adds(b, ",\"next_change\":null");
+		return;
+	}
+	api_buf_adds(b, ",\"next_change\":{\"date\":");
+	api_buf_json_date(b, n->date);
+	api_buf_adds(b, ",\"registration_status\":");
+	api_buf_json_str(b, rules_reg_status_name(n->status));
+	api_buf_adds(b, ",\"entitlement\":");
+	api_buf_json_str(b, rules_entitlement_name(n->entitlement));
+	api_buf_adds(b, n->application_required
+			    ? ",\"application_required\":true"
+			    : ",\"application_required\":false");
+	api_buf_adds(b, ",\"reason\":");
+	api_buf_json_str(b, rules_reason_text(n->reason)->code);
+	api_buf_adds(b, "}");
+}
+
 void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang,
 		       double now)
@@ -340,7 +362,9 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		    &fragments.advice[d->advice[i]][d->advice_variant[i]][lang],
 		    d, p, lang);
 	}
-	api_buf_adds(b, "]}");
+	api_buf_adds(b, "]");
+	json_next_change(b, &d->next_change);
+	api_buf_adds(b, "}");
 }
 
 /* ---- the terminal summary ---------------------------------------------- */
@@ -447,6 +471,50 @@ static void text_row(struct api_buf *b, const char *label, const char *value)
 	wrap(b, value, 2 + (w < 16 ? 16 : w + 1), 18, 78);
 }
 
+void api_next_change_words(char *out, size_t outlen,
+			   const struct rules_decision *d,
+			   const struct rules_params *p, enum rules_lang lang)
+{
+	const struct rules_next_change *n = &d->next_change;
+	bool en = lang == RULES_LANG_EN;
+	char date[11], why[256];
+	const char *label = rules_reason_label(n->reason, lang);
+	int w;
+
+	if (n->date == RULES_NO_DATE) {
+		rules_date_format(rules_next_change_end(d->as_of, p), date);
+		snprintf(out, outlen, en ? "none until %s" : "%s までなし",
+			 date);
+		return;
+	}
+	rules_date_format(n->date, date);
+	api_text_render(why, sizeof why, label ? label : "", d, p);
+	w = snprintf(out, outlen, en ? "%s: %s (%s)" : "%s: %s（%s）", date,
+		     rules_entitlement_word(n->entitlement, lang), why);
+	if (w < 0 || (size_t)w >= outlen)
+		return;
+	/* What the entitlement does not say: the card's state changes, or
+	 * an application becomes needed. */
+	if (n->status != d->status)
+		w += snprintf(out + w, outlen - (size_t)w, en ? "; %s" : "、%s",
+			      rules_reg_status_label(n->status, lang));
+	if (w >= 0 && (size_t)w < outlen && n->application_required &&
+	    !d->application_required)
+		snprintf(out + w, outlen - (size_t)w, "%s",
+			 en ? "; an application is then required"
+			    : "、申請が必要になります");
+}
+
+/* The 次の変更 / Next change row of the summary. */
+static void text_next_change(struct api_buf *b, const struct rules_decision *d,
+			     const struct rules_params *p, enum rules_lang lang)
+{
+	char line[512];
+
+	api_next_change_words(line, sizeof line, d, p, lang);
+	text_row(b, lang == RULES_LANG_EN ? "Next change" : "次の変更", line);
+}
+
 void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang)
 {
@@ -528,6 +596,7 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	}
 	rules_date_format(d->as_of, date);
 	text_row(b, en ? "As of" : "基準日", date);
+	text_next_change(b, d, p, lang);
 
 	api_buf_adds(b, en ? "Why:\n" : "理由:\n");
 	for (i = 0; i < d->n_reasons; i++) {

@@ -268,6 +268,12 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 /* Appends the human summary for terminals. */
 void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang);
+/* What changes next, in words, into out (NUL-terminated, cut to outlen):
+ * "2027-08-01: 職権交付（後期高齢者 85歳以上）", or "2028-11-30 までなし"
+ * when nothing changes within the horizon. */
+void api_next_change_words(char *out, size_t outlen,
+			   const struct rules_decision *d,
+			   const struct rules_params *p, enum rules_lang lang);
 /* Copies text into out, putting in the values its placeholders name
  * ({apply_by}, {recommended_apply_by} from d, which may be NULL;
  * {provisional_end}, {auto_age} from p). */

@@ -97,8 +97,10 @@ static const char *const q_none[] = {NULL};
 static const char *const q_format[] = {"format", NULL};
 static const char *const q_eligibility[] = {"format", "as_of", NULL};
 static const char *const q_worklist[] = {
-    "format", "facility_id", "needs_action", "entitlement", "due_before",
-    "as_of",  "limit",       "cursor",       "charset",     NULL};
+    "format",      "facility_id", "needs_action",
+    "entitlement", "due_before",  "changes_before",
+    "as_of",       "limit",       "cursor",
+    "charset",     NULL};
 static const char *const q_insurers[] = {"prefecture", "scheme", "q",
 					 "limit",      "cursor", NULL};
 static const char *const q_import[] = {"mode", NULL};

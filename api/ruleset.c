@@ -4,9 +4,11 @@
 
 #include "api/internal.h"
 
-static const char *const param_names[5] = {
-    "provisional_end", "late_elderly_auto_age", "apply_margin_days",
-    "ecert_grace_months", "stale_after_days"};
+#define N_PARAMS 6
+
+static const char *const param_names[N_PARAMS] = {
+    "provisional_end",    "late_elderly_auto_age", "apply_margin_days",
+    "ecert_grace_months", "stale_after_days",      "next_change_horizon_days"};
 
 /* Reads an integer parameter within [lo, hi]. */
 static int param_int(json_t *v, const char *name, int lo, int hi, int *out,
@@ -37,10 +39,10 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 	size_t i;
 
 	json_object_foreach(doc, key, v) {
-		size_t which = 5;
+		size_t which = N_PARAMS;
 		int rc = 0;
 
-		for (i = 0; i < 5; i++)
+		for (i = 0; i < N_PARAMS; i++)
 			if (strcmp(param_names[i], key) == 0)
 				which = i;
 		msg[0] = '\0';
@@ -81,12 +83,19 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 				       &out->params.stale_after_days, msg,
 				       sizeof msg);
 			break;
+		case 5:
+			/* 0 turns the look ahead off; ten years is more than
+			 * any policy has been announced ahead. */
+			rc = param_int(v, key, 0, 3660,
+				       &out->params.next_change_horizon_days,
+				       msg, sizeof msg);
+			break;
 		default:
 			snprintf(msg, sizeof msg,
 				 "unknown parameter \"%.40s\" (known: "
 				 "provisional_end, late_elderly_auto_age, "
 				 "apply_margin_days, ecert_grace_months, "
-				 "stale_after_days)",
+				 "stale_after_days, next_change_horizon_days)",
 				 key);
 			rc = -1;
 		}
@@ -108,7 +117,7 @@ int api_ruleset_load(const char *path, struct api_ruleset *out, char *err,
 	int rc;
 
 	rules_params_default(&out->params);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < N_PARAMS; i++)
 		out->source[i] = "default";
 	if (!path)
 		return 0;
@@ -178,6 +187,10 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 			    json_pack("{s:i, s:s}", "value",
 				      p->stale_after_days, "source",
 				      rs->source[4]));
+	json_object_set_new(params, param_names[5],
+			    json_pack("{s:i, s:s}", "value",
+				      p->next_change_horizon_days, "source",
+				      rs->source[5]));
 
 	rules = json_array();
 	for (i = 0; i < 9; i++) {

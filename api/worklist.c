@@ -93,15 +93,6 @@ static const char *const action_codes[ACT_COUNT] = {
     [ACT_MAY_APPLY] = "may_apply",
 };
 
-/* Short forms of rules_entitlement_label, to fit a column. */
-static const char *const entitlement_words[RULES_ENT_COUNT][2] = {
-    [RULES_ENT_EX_OFFICIO] = {"職権交付", "ex officio"},
-    [RULES_ENT_PROVISIONAL] = {"暫定交付", "provisional"},
-    [RULES_ENT_ON_APPLICATION] = {"申請で交付", "on application"},
-    [RULES_ENT_NOT_ENTITLED] = {"対象外", "not entitled"},
-    [RULES_ENT_UNDETERMINED] = {"判定不可", "undetermined"},
-};
-
 static const char *const fact_words[RULES_F_COUNT][2] = {
     [RULES_F_BIRTH_DATE] = {"生年月日", "birth date"},
     [RULES_F_MYNUMBER_CARD] = {"カードの有無", "card"},
@@ -115,6 +106,7 @@ enum col {
 	COL_ACTION,
 	COL_BY,
 	COL_STALE,
+	COL_NEXT, /* the text table's only when someone has a next change */
 	COL_MISSING,
 	COL_COUNT
 };
@@ -126,10 +118,14 @@ static const char *const col_headers[COL_COUNT][2] = {
     [COL_ACTION] = {"すること", "to do"},
     [COL_BY] = {"期限", "by"},
     [COL_STALE] = {"再確認", "recheck"},
+    [COL_NEXT] = {"次の変更", "next change"},
     [COL_MISSING] = {"不足情報", "missing"},
 };
 
-/* The CSV's columns after the words: codes, for a program or a merge. */
+/* The CSV's columns after the words: codes, for a program or a merge.
+ * What changes next came later: its words and its date are the last two
+ * columns, so that a program reading columns by position still finds the
+ * others where they were. */
 static const char *const csv_code_headers[] = {
     "facility_id", "entitlement", "application_required",
     "apply_by",    "stale",       "missing_facts",
@@ -144,6 +140,7 @@ struct row {
 	enum next_action action;
 	bool required, stale;
 	int32_t apply_by;
+	int32_t next_change; /* its date; RULES_NO_DATE = none */
 	enum rules_fact missing[RULES_F_COUNT];
 	size_t n_missing;
 };
@@ -199,6 +196,7 @@ static void row_fill(struct row *r, const struct db_person *p,
 	r->required = d->application_required;
 	r->stale = stale;
 	r->apply_by = d->apply_by;
+	r->next_change = d->next_change.date;
 	r->n_missing = d->n_missing;
 	memcpy(r->missing, d->missing, d->n_missing * sizeof d->missing[0]);
 }
@@ -228,8 +226,9 @@ struct worklist {
 	const struct api_ctx *ctx;
 	int32_t as_of;
 	bool needs_action;
-	int entitlement;    /* -1 = any */
-	int32_t due_before; /* RULES_NO_DATE = any */
+	int entitlement;        /* -1 = any */
+	int32_t due_before;     /* RULES_NO_DATE = any */
+	int32_t changes_before; /* RULES_NO_DATE = any */
 	int limit;
 	int found;
 	int scanned;
@@ -259,6 +258,8 @@ static void row_json(struct worklist *w, const struct db_person *p,
 	api_buf_adds(w->b, ",\"apply_by\":");
 	api_buf_json_date(w->b, d->apply_by);
 	api_buf_adds(w->b, stale ? ",\"stale\":true" : ",\"stale\":false");
+	api_buf_adds(w->b, ",\"next_change_date\":");
+	api_buf_json_date(w->b, d->next_change.date);
 	api_buf_adds(w->b, ",\"actions\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
@@ -304,9 +305,12 @@ static void csv_header(struct api_buf *b, enum rules_lang l)
 	int c;
 
 	for (c = 0; c < COL_COUNT; c++)
-		csv_cell(b, col_headers[c][l], c == 0);
+		if (c != COL_NEXT)
+			csv_cell(b, col_headers[c][l], c == 0);
 	for (c = 0; csv_code_headers[c]; c++)
 		csv_cell(b, csv_code_headers[c], false);
+	csv_cell(b, col_headers[COL_NEXT][l], false);
+	csv_cell(b, "next_change_date", false);
 	api_buf_adds(b, "\r\n");
 }
 
@@ -315,13 +319,13 @@ static void row_csv(struct worklist *w, const struct db_person *p,
 {
 	enum rules_lang l = w->ctx->lang;
 	struct api_buf *b = w->b;
-	char date[11], words[160] = "", codes[160] = "";
+	char date[11], words[160] = "", codes[160] = "", next[512] = "";
 	const char *s;
 	size_t i, n = 0, m = 0;
 
 	csv_cell(b, p->display_name, true);
 	csv_cell(b, p->person_id, false);
-	csv_cell(b, entitlement_words[r->entitlement][l], false);
+	csv_cell(b, rules_entitlement_word(r->entitlement, l), false);
 	csv_cell(b, action_words[r->action][l], false);
 	s = deadline_words(r, l, date);
 	csv_cell(b, s ? s : "", false);
@@ -352,6 +356,13 @@ static void row_csv(struct worklist *w, const struct db_person *p,
 			api_buf_adds(b, ";");
 		api_buf_adds(b, rules_advice_text(d->advice[i])->code);
 	}
+	if (r->next_change != RULES_NO_DATE) {
+		api_next_change_words(next, sizeof next, d,
+				      &w->ctx->app->ruleset->params, l);
+		rules_date_format(r->next_change, date);
+	}
+	csv_cell(b, next, false);
+	csv_cell(b, r->next_change != RULES_NO_DATE ? date : "", false);
 	api_buf_adds(b, "\r\n");
 }
 
@@ -410,31 +421,39 @@ static void pad(struct api_buf *b, size_t n)
 	}
 }
 
-/* The cells of one row but the last (missing facts). */
+/* The cells of one row but the last (missing facts); date and next hold
+ * the by-when and the next change's date. */
 static void row_cells(const struct row *r, enum rules_lang l,
-		      const char *cells[COL_MISSING], char date[11])
+		      const char *cells[COL_MISSING], char date[11],
+		      char next[11])
 {
 	const char *s;
 
 	cells[COL_NAME] = r->name[0] ? r->name : "-";
 	cells[COL_ID] = strlen(r->id) > ID_COLS ? "^" : r->id;
-	cells[COL_ENT] = entitlement_words[r->entitlement][l];
+	cells[COL_ENT] = rules_entitlement_word(r->entitlement, l);
 	cells[COL_ACTION] = action_words[r->action][l];
 	s = deadline_words(r, l, date);
 	cells[COL_BY] = s ? s : "-";
 	s = stale_words(r, l);
 	cells[COL_STALE] = s ? s : "";
+	if (r->next_change != RULES_NO_DATE)
+		rules_date_format(r->next_change, next);
+	cells[COL_NEXT] = r->next_change != RULES_NO_DATE ? next : "-";
 }
 
-/* One line of cells, each padded to its column; then the missing facts,
- * wrapped at item boundaries to keep within LINE_COLS when they can. */
+/* One line of cells, each padded to its column (COL_NEXT only when
+ * show_next); then the missing facts, wrapped at item boundaries to keep
+ * within LINE_COLS when they can. */
 static void text_line(struct api_buf *b, enum rules_lang l,
 		      const char *const *cells, const size_t *width,
-		      const char *const *items, size_t n_items)
+		      bool show_next, const char *const *items, size_t n_items)
 {
 	size_t c, i, col = 0, at, w;
 
 	for (c = 0; c < COL_MISSING; c++) {
+		if (c == COL_NEXT && !show_next)
+			continue;
 		api_buf_adds(b, cells[c]);
 		pad(b, width[c] - api_text_width(cells[c]) + 1);
 		col += width[c] + 1;
@@ -465,7 +484,8 @@ static void text_table(const struct worklist *w, const char *facility,
 	struct api_buf *b = w->b;
 	const char *cells[COL_MISSING], *items[RULES_F_COUNT];
 	size_t width[COL_MISSING], c, i;
-	char date[11], title[96], fac[96];
+	char date[11], next[11], title[96], fac[96];
+	bool show_next = false;
 	int k;
 
 	rules_date_format(w->as_of, date);
@@ -485,10 +505,14 @@ static void text_table(const struct worklist *w, const char *facility,
 	}
 	line_end(b);
 
+	/* A column of dashes would say nothing and cost the missing facts
+	 * their room: 次の変更 shows when someone listed has a change
+	 * within the horizon. */
 	for (c = 0; c < COL_MISSING; c++)
 		width[c] = api_text_width(col_headers[c][l]);
 	for (k = 0; k < w->found; k++) {
-		row_cells(&w->rows[k], l, cells, date);
+		row_cells(&w->rows[k], l, cells, date, next);
+		show_next |= w->rows[k].next_change != RULES_NO_DATE;
 		for (c = 0; c < COL_MISSING; c++)
 			if (api_text_width(cells[c]) > width[c])
 				width[c] = api_text_width(cells[c]);
@@ -496,16 +520,16 @@ static void text_table(const struct worklist *w, const char *facility,
 	for (c = 0; c < COL_MISSING; c++)
 		cells[c] = col_headers[c][l];
 	items[0] = col_headers[COL_MISSING][l];
-	text_line(b, l, cells, width, items, 1);
+	text_line(b, l, cells, width, show_next, items, 1);
 	for (k = 0; k < w->found; k++) {
 		const struct row *r = &w->rows[k];
 
 		if (strlen(r->id) > ID_COLS)
 			api_buf_printf(b, "%s\n", r->id);
-		row_cells(r, l, cells, date);
+		row_cells(r, l, cells, date, next);
 		for (i = 0; i < r->n_missing; i++)
 			items[i] = fact_words[r->missing[i]][l];
-		text_line(b, l, cells, width, items, r->n_missing);
+		text_line(b, l, cells, width, show_next, items, r->n_missing);
 	}
 	if (!w->found && !cursor[0])
 		api_buf_adds(b, en ? "(nobody)\n" : "（該当者なし）\n");
@@ -542,6 +566,11 @@ static int worklist_row(const struct db_person *p, void *arg)
 		return 0;
 	if (w->due_before != RULES_NO_DATE &&
 	    (d.apply_by == RULES_NO_DATE || d.apply_by >= w->due_before))
+		return 0;
+	/* "on or before": who will need something new by that day */
+	if (w->changes_before != RULES_NO_DATE &&
+	    (d.next_change.date == RULES_NO_DATE ||
+	     d.next_change.date > w->changes_before))
 		return 0;
 	if (w->ctx->text) {
 		row_fill(&w->rows[w->found], p, &d, stale);
@@ -633,6 +662,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	w.as_of = ctx->today;
 	w.entitlement = -1;
 	w.due_before = RULES_NO_DATE;
+	w.changes_before = RULES_NO_DATE;
 	w.limit = ctx->csv ? CSV_LIMIT : 100;
 	w.first = true;
 	if (facility && !api_id_valid(facility, strlen(facility)))
@@ -651,6 +681,8 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 			       "ex_officio, provisional, on_application, "
 			       "not_entitled or undetermined");
 	api_query_date_into(ctx->req, "due_before", &w.due_before, &errs);
+	api_query_date_into(ctx->req, "changes_before", &w.changes_before,
+			    &errs);
 	api_query_date_into(ctx->req, "as_of", &w.as_of, &errs);
 	api_query_limit(ctx->req, 1000, &w.limit, &errs);
 	q = api_query_get(ctx->req, "cursor");

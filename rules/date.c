@@ -159,6 +159,17 @@ int rules_age_on(int32_t birth, int32_t on)
 	return age;
 }
 
+int32_t rules_date_next_august_first(int32_t day)
+{
+	int64_t y;
+	int m, d;
+
+	date_civil_from_days(day, &y, &m, &d);
+	if (m > 8 || (m == 8 && d > 1))
+		y++;
+	return (int32_t)date_days_from_civil(y, 8, 1);
+}
+
 int32_t rules_date_tokyo(int64_t unix_seconds)
 {
 	int64_t day = unix_seconds / 86400;
@@ -198,4 +209,5 @@ void rules_params_default(struct rules_params *p)
 	p->apply_margin_days = 30;
 	p->ecert_grace_months = 3;
 	p->stale_after_days = 30;
+	p->next_change_horizon_days = 730;
 }

@@ -1,8 +1,25 @@
 /* decide.c - the decision of SPEC §3: registration status, certificate
- * entitlement, deadlines, applicants, reasons and advice.
+ * entitlement, deadlines, applicants, reasons and advice, and what changes
+ * next.
  *
  * One pass, in the order of the spec: derived facts, registration, the
  * first entitlement rule that applies, then what follows from it.
+ *
+ * What changes next: the facts stay as given and only the day moves, so
+ * the three answers next_change compares (registration status,
+ * entitlement, application_required) depend on the day only through a
+ * handful of yes/no facts (struct decide_day), each of which turns once,
+ * on a day fixed by the facts and the parameters (struct decide_marks):
+ * the e-certificate's or card's grace ending, the 18th and 75th
+ * birthdays, the end of the provisional operation, the first renewal day
+ * after it, the first renewal day on which the person is
+ * late_elderly_auto_age or older, the end of a certificate's validity.
+ * Between two such days nothing changes, so deciding on each of them in
+ * turn finds the same first change as deciding on every day.  The age on
+ * the renewal day only grows, which is why one renewal day (the first at
+ * that age) matters, not each 1 August.  Today's decision is made the
+ * plain way (ages, grace ends, the renewal day of as_of); the tests
+ * compare the marks with it day by day.
  */
 #include "rules/rules.h"
 
@@ -10,16 +27,55 @@
 
 #define NEED(n) (1u << RULES_NEED_##n)
 
-/* The derived facts and intermediate results one decision needs. */
+/* Marks: a day that never comes, and one already passed on any as_of. */
+#define DECIDE_NEVER INT32_MAX
+#define DECIDE_PAST  (INT32_MIN + 1)
+
+/* The facts of a decision that do not depend on the day. */
 struct decide_ctx {
 	const struct rules_facts *f;
 	const struct rules_params *p;
 	int32_t as_of;
+	/* late-elderly from the insurer number or the scheme fact: -1 when
+	 * neither is known (then the age decides) */
+	int late_fixed;
+	bool scheme_unknown;
+	bool application_made;
+};
+
+/* What of the facts depends on the day.  Members only read under a
+ * condition (renewal, renewal_age: late-elderly after the provisional
+ * operation with the age rule on) need not be set otherwise. */
+struct decide_day {
+	bool lapsed; /* the e-certificate or the card beyond its grace */
 	bool late_elderly;
 	bool late_from_age;
-	bool scheme_unknown;
+	bool after_provisional;
+	bool renewal;     /* a renewal day after provisional_end has come */
+	bool renewal_age; /* ... and the person was auto_age on it */
+	bool child;
 	bool cert_held;
-	bool application_made;
+};
+
+/* The days on which each member of struct decide_day turns (DECIDE_PAST:
+ * it has turned by as_of; DECIDE_NEVER: not within the horizon, or it
+ * decides nothing for these facts). */
+struct decide_marks {
+	bool late_later;          /* late-elderly on some day looked at */
+	int32_t lapse;            /* day after the earlier grace end */
+	int32_t late_from;        /* 75th birthday (late-elderly by age) */
+	int32_t renewal_from;     /* first 1 August after provisional_end */
+	int32_t renewal_age_from; /* first renewal day aged auto_age */
+	int32_t adult_from;       /* 18th birthday */
+	int32_t cert_end;         /* day after valid_until */
+};
+
+/* What next_change compares, and the rule that decided it. */
+struct decide_core {
+	enum rules_reg_status status;
+	enum rules_entitlement entitlement;
+	bool application_required;
+	enum rules_reason reason;
 };
 
 static bool decide_enums_valid(const struct rules_facts *f)
@@ -91,7 +147,8 @@ static void decide_renewal(const struct decide_ctx *c,
 	}
 }
 
-static enum rules_reg_status decide_status(const struct decide_ctx *c)
+static enum rules_reg_status decide_status(const struct decide_ctx *c,
+					   const struct decide_day *day)
 {
 	const struct rules_facts *f = c->f;
 
@@ -100,8 +157,7 @@ static enum rules_reg_status decide_status(const struct decide_ctx *c)
 	if (f->mynumber_card == RULES_CARD_LOST ||
 	    f->mynumber_card == RULES_CARD_RENEWING)
 		return RULES_STATUS_CARD_UNAVAILABLE;
-	if (decide_beyond_grace(c, f->ecert_expiry) ||
-	    decide_beyond_grace(c, f->card_expiry))
+	if (day->lapsed)
 		return RULES_STATUS_ECERT_EXPIRED;
 	if (f->insurance_registration == RULES_REG_CANCELLED)
 		return RULES_STATUS_CANCELLED;
@@ -137,83 +193,72 @@ static void decide_push_fact(struct rules_decision *out, enum rules_fact fact)
 	out->missing[out->n_missing++] = fact;
 }
 
-/* The nine rules of the entitlement table; the first that applies sets the
- * entitlement and the deciding reason (and missing facts when it cannot
- * decide). */
-static void decide_entitlement(const struct decide_ctx *c,
-			       struct rules_decision *out)
+/* The nine rules of the entitlement table on one day: the first that
+ * applies sets the entitlement and the deciding reason. */
+static void decide_rules(const struct decide_ctx *c,
+			 const struct decide_day *day, struct decide_core *out)
 {
 	const struct rules_facts *f = c->f;
-	bool after_provisional = c->as_of > c->p->provisional_end;
 	bool needs = f->care_needs != 0;
+	enum rules_entitlement e;
+	enum rules_reason r;
 
+	out->status = decide_status(c, day);
 	switch (out->status) {
 	case RULES_STATUS_NO_CARD:
 	case RULES_STATUS_ECERT_EXPIRED:
 	case RULES_STATUS_CANCELLED:
 	case RULES_STATUS_UNREGISTERED:
-		out->entitlement = RULES_ENT_EX_OFFICIO;
-		decide_push_reason(out, RULES_R_NO_USABLE_MYNAHOKEN);
-		return;
+		e = RULES_ENT_EX_OFFICIO;
+		r = RULES_R_NO_USABLE_MYNAHOKEN;
+		goto out;
 	default: break;
 	}
-	if (c->late_elderly && !after_provisional) {
-		out->entitlement = RULES_ENT_PROVISIONAL;
-		decide_push_reason(out, RULES_R_LATE_ELDERLY_PROVISIONAL);
-		return;
+	if (day->late_elderly && !day->after_provisional) {
+		e = RULES_ENT_PROVISIONAL;
+		r = RULES_R_LATE_ELDERLY_PROVISIONAL;
+		goto out;
 	}
-	if (c->late_elderly && c->p->late_elderly_auto_age >= 0) {
-		int32_t renewal = decide_renewal_day(c);
-
-		if (renewal != RULES_NO_DATE &&
-		    f->birth_date == RULES_NO_DATE) {
-			out->entitlement = RULES_ENT_UNDETERMINED;
-			decide_push_reason(out, RULES_R_LATE_ELDERLY_AGE);
-			decide_push_fact(out, RULES_F_BIRTH_DATE);
-			return;
+	if (day->late_elderly && c->p->late_elderly_auto_age >= 0 &&
+	    day->renewal) {
+		r = RULES_R_LATE_ELDERLY_AGE;
+		if (f->birth_date == RULES_NO_DATE) {
+			e = RULES_ENT_UNDETERMINED;
+			goto out;
 		}
-		if (renewal != RULES_NO_DATE &&
-		    rules_age_on(f->birth_date, renewal) >=
-			c->p->late_elderly_auto_age) {
-			out->entitlement = RULES_ENT_EX_OFFICIO;
-			decide_push_reason(out, RULES_R_LATE_ELDERLY_AGE);
-			return;
+		if (day->renewal_age) {
+			e = RULES_ENT_EX_OFFICIO;
+			goto out;
 		}
 	}
-	if (c->late_elderly && c->application_made) {
-		out->entitlement = RULES_ENT_ON_APPLICATION;
-		decide_push_reason(out, RULES_R_LATE_ELDERLY_APPLIED);
-		return;
-	}
-	if (out->status == RULES_STATUS_CARD_UNAVAILABLE) {
-		out->entitlement = RULES_ENT_ON_APPLICATION;
-		decide_push_reason(out,
-				   RULES_R_CARD_UNAVAILABLE_ON_APPLICATION);
-		return;
-	}
-	if (out->status == RULES_STATUS_UNKNOWN) {
-		out->entitlement = RULES_ENT_UNDETERMINED;
-		decide_push_reason(out, RULES_R_REGISTRATION_UNKNOWN);
-		if (f->mynumber_card != RULES_CARD_HELD)
-			decide_push_fact(out, RULES_F_MYNUMBER_CARD);
-		if (f->insurance_registration != RULES_REG_REGISTERED)
-			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
-		return;
-	}
-	/* Only `registered` is left: the マイナ保険証 is usable.  The notice
-	 * names children in children's homes (記1), so living in one counts
-	 * like a care need for a child. */
-	if (out->child &&
-	    (needs || f->setting == RULES_SETTING_CHILDRENS_FACILITY)) {
-		out->entitlement = RULES_ENT_ON_APPLICATION;
-		decide_push_reason(out, RULES_R_CHILD_ON_APPLICATION);
+	if (day->late_elderly && c->application_made) {
+		e = RULES_ENT_ON_APPLICATION;
+		r = RULES_R_LATE_ELDERLY_APPLIED;
+	} else if (out->status == RULES_STATUS_CARD_UNAVAILABLE) {
+		e = RULES_ENT_ON_APPLICATION;
+		r = RULES_R_CARD_UNAVAILABLE_ON_APPLICATION;
+	} else if (out->status == RULES_STATUS_UNKNOWN) {
+		e = RULES_ENT_UNDETERMINED;
+		r = RULES_R_REGISTRATION_UNKNOWN;
+	} else if (day->child &&
+		   (needs || f->setting == RULES_SETTING_CHILDRENS_FACILITY)) {
+		/* Only `registered` is left: the マイナ保険証 is usable.  The
+		 * notice names children in children's homes (記1), so living
+		 * in one counts like a care need for a child. */
+		e = RULES_ENT_ON_APPLICATION;
+		r = RULES_R_CHILD_ON_APPLICATION;
 	} else if (needs) {
-		out->entitlement = RULES_ENT_ON_APPLICATION;
-		decide_push_reason(out, RULES_R_CONSIDERATION_ON_APPLICATION);
+		e = RULES_ENT_ON_APPLICATION;
+		r = RULES_R_CONSIDERATION_ON_APPLICATION;
 	} else {
-		out->entitlement = RULES_ENT_NOT_ENTITLED;
-		decide_push_reason(out, RULES_R_HOLDS_MYNAHOKEN);
+		e = RULES_ENT_NOT_ENTITLED;
+		r = RULES_R_HOLDS_MYNAHOKEN;
 	}
+out:
+	out->entitlement = e;
+	out->reason = r;
+	out->application_required = e == RULES_ENT_ON_APPLICATION &&
+				    !c->application_made && !day->cert_held;
 }
 
 static void decide_deadline(const struct decide_ctx *c,
@@ -333,6 +378,11 @@ static void decide_advice(const struct decide_ctx *c,
 	flags[RULES_A_CARE_MANAGER_GUIDANCE] = s == RULES_SETTING_HOME &&
 					       needs != 0 &&
 					       e == RULES_ENT_ON_APPLICATION;
+	/* Without a certificate the insurer sends the notice; on application
+	 * that lasts until the application is made (or while none is held). */
+	flags[RULES_A_ELIGIBILITY_NOTICE] =
+	    usable &&
+	    (e == RULES_ENT_NOT_ENTITLED || out->application_required);
 
 	out->n_advice = 0;
 	for (i = 0; i < RULES_A_COUNT; i++) {
@@ -345,23 +395,210 @@ static void decide_advice(const struct decide_ctx *c,
 	}
 }
 
-/* Late-elderly from the number (authoritative), else the scheme fact, else
- * the age; fills the side-reason flags. */
-static void decide_late_elderly(struct decide_ctx *c,
-				const struct rules_decision *out)
+/* Late-elderly from the number (authoritative), else the scheme fact;
+ * -1 when neither is known and the age decides. */
+static int decide_late_fixed(const struct rules_facts *f,
+			     const struct rules_decision *out)
+{
+	if (out->has_number)
+		return out->insurer.scheme == RULES_SCHEME_LATE_ELDERLY;
+	if (f->scheme != RULES_SCHEME_UNKNOWN)
+		return f->scheme == RULES_SCHEME_LATE_ELDERLY;
+	return -1;
+}
+
+/* The day-dependent facts on as_of, the plain way: ages, grace ends and
+ * the renewal day of as_of itself. */
+static void decide_today(const struct decide_ctx *c, int age,
+			 struct decide_day *d)
 {
 	const struct rules_facts *f = c->f;
+	int32_t renewal;
 
-	if (out->has_number) {
-		c->late_elderly =
-		    out->insurer.scheme == RULES_SCHEME_LATE_ELDERLY;
-	} else if (f->scheme != RULES_SCHEME_UNKNOWN) {
-		c->late_elderly = f->scheme == RULES_SCHEME_LATE_ELDERLY;
-	} else if (out->age >= 0) {
-		c->late_elderly = out->age >= 75;
-		c->late_from_age = c->late_elderly;
-	} else {
-		c->scheme_unknown = true;
+	memset(d, 0, sizeof(*d));
+	d->lapsed = decide_beyond_grace(c, f->ecert_expiry) ||
+		    decide_beyond_grace(c, f->card_expiry);
+	if (c->late_fixed >= 0) {
+		d->late_elderly = c->late_fixed;
+	} else if (age >= 0) {
+		d->late_elderly = age >= 75;
+		d->late_from_age = d->late_elderly;
+	}
+	d->after_provisional = c->as_of > c->p->provisional_end;
+	if (d->late_elderly && d->after_provisional &&
+	    c->p->late_elderly_auto_age >= 0) {
+		renewal = decide_renewal_day(c);
+		d->renewal = renewal != RULES_NO_DATE;
+		d->renewal_age = d->renewal && f->birth_date != RULES_NO_DATE &&
+				 rules_age_on(f->birth_date, renewal) >=
+				     c->p->late_elderly_auto_age;
+	}
+	d->child = age >= 0 ? age < 18 : (f->care_needs & NEED(CHILD)) != 0;
+	d->cert_held = f->cert_status == RULES_CERT_ISSUED &&
+		       (f->cert_valid_until == RULES_NO_DATE ||
+			f->cert_valid_until >= c->as_of);
+}
+
+static int32_t decide_min(int32_t a, int32_t b)
+{
+	return a < b ? a : b;
+}
+
+static int32_t decide_lapse(const struct decide_ctx *c, int32_t expiry)
+{
+	return expiry == RULES_NO_DATE ? DECIDE_NEVER
+				       : decide_grace_end(c, expiry) + 1;
+}
+
+/* Whether a birthday at `years` can fall in (as_of, end]: it is more than
+ * (years - 1 - age) whole years away, each at least 365 days. */
+static bool decide_birthday_near(int age, int years, int32_t as_of, int32_t end)
+{
+	return (int64_t)(years - 1 - age) * 365 <= (int64_t)end - as_of;
+}
+
+/* The marks that can turn something within (as_of, end]; the others are
+ * DECIDE_NEVER.  Each member of struct decide_day turns one way only (an
+ * expiry's grace ends, an age grows, a validity runs out), so a mark
+ * already passed on as_of turns nothing more, and a mark that decides
+ * nothing for these facts need not be computed: most persons need no date
+ * arithmetic at all. */
+static void decide_marks(const struct decide_ctx *c,
+			 const struct decide_day *today, int age, int32_t end,
+			 struct decide_marks *m)
+{
+	const struct rules_facts *f = c->f;
+	const struct rules_params *p = c->p;
+	enum rules_card card = f->mynumber_card;
+	bool born = f->birth_date != RULES_NO_DATE;
+	int32_t aged;
+	int y = 0, mo = 0, d = 0, auto_age = p->late_elderly_auto_age;
+
+	m->lapse = DECIDE_NEVER;
+	m->late_from = DECIDE_NEVER;
+	m->renewal_from = DECIDE_NEVER;
+	m->renewal_age_from = DECIDE_NEVER;
+	m->adult_from = DECIDE_NEVER;
+	m->cert_end = DECIDE_NEVER;
+	/* A card none, lost or being renewed decides before any expiry. */
+	if (today->lapsed)
+		m->lapse = DECIDE_PAST;
+	else if (card != RULES_CARD_NONE && card != RULES_CARD_LOST &&
+		 card != RULES_CARD_RENEWING)
+		m->lapse = decide_min(decide_lapse(c, f->ecert_expiry),
+				      decide_lapse(c, f->card_expiry));
+	if (born)
+		/* A birthday is the same month and day in a later year; a
+		 * 29 February falls on 1 March in common years, where the
+		 * day arithmetic puts it by itself (rules_age_on agrees). */
+		rules_date_to_ymd(f->birth_date, &y, &mo, &d);
+	if (c->late_fixed < 0 && born && today->late_elderly)
+		m->late_from = DECIDE_PAST;
+	else if (c->late_fixed < 0 && born &&
+		 decide_birthday_near(age, 75, c->as_of, end))
+		m->late_from = rules_date_from_ymd(y + 75, mo, d);
+	/* The provisional operation and the renewal days matter to the
+	 * late-elderly only. */
+	m->late_later =
+	    c->late_fixed == 1 || (c->late_fixed < 0 && m->late_from <= end);
+	if (m->late_later && auto_age >= 0) {
+		m->renewal_from =
+		    rules_date_next_august_first(p->provisional_end + 1);
+		/* The age on the renewal day only grows: the first renewal
+		 * day on or after that birthday is the one. */
+		if (born &&
+		    decide_birthday_near(age, auto_age, c->as_of, end)) {
+			aged = rules_date_from_ymd(y + auto_age, mo, d);
+			m->renewal_age_from = rules_date_next_august_first(
+			    aged > m->renewal_from ? aged : m->renewal_from);
+		}
+	}
+	if (born && !today->child)
+		m->adult_from = DECIDE_PAST;
+	else if (born && decide_birthday_near(age, 18, c->as_of, end))
+		m->adult_from = rules_date_from_ymd(y + 18, mo, d);
+	if (!today->cert_held)
+		m->cert_end = DECIDE_PAST;
+	else if (f->cert_valid_until != RULES_NO_DATE)
+		m->cert_end = f->cert_valid_until + 1;
+}
+
+/* The day-dependent facts on a day after as_of, from the marks. */
+static void decide_later(const struct decide_ctx *c,
+			 const struct decide_marks *m, int32_t day,
+			 struct decide_day *d)
+{
+	const struct rules_facts *f = c->f;
+	bool born = f->birth_date != RULES_NO_DATE;
+
+	d->lapsed = day >= m->lapse;
+	d->late_from_age = c->late_fixed < 0 && born && day >= m->late_from;
+	d->late_elderly = c->late_fixed >= 0 ? c->late_fixed : d->late_from_age;
+	d->after_provisional = day > c->p->provisional_end;
+	d->renewal = day >= m->renewal_from;
+	d->renewal_age = day >= m->renewal_age_from;
+	d->child =
+	    born ? day < m->adult_from : (f->care_needs & NEED(CHILD)) != 0;
+	d->cert_held = f->cert_status == RULES_CERT_ISSUED && day < m->cert_end;
+}
+
+int32_t rules_next_change_end(int32_t as_of, const struct rules_params *p)
+{
+	int64_t end = (int64_t)as_of + p->next_change_horizon_days;
+	int64_t last = rules_date_from_ymd(9999, 12, 31);
+
+	return (int32_t)(end < last ? end : last);
+}
+
+/* The first day after as_of, up to the horizon, whose core differs from
+ * today's: only the marks need be looked at, in order. */
+static void decide_next_change(const struct decide_ctx *c,
+			       const struct decide_day *today_day, int age,
+			       const struct decide_core *today,
+			       struct rules_next_change *out)
+{
+	struct decide_marks m;
+	struct decide_day day;
+	struct decide_core later;
+	int32_t all[7], days[7], end;
+	size_t n = 0, i, k;
+
+	out->date = RULES_NO_DATE;
+	if (c->p->next_change_horizon_days <= 0)
+		return;
+	end = rules_next_change_end(c->as_of, c->p);
+	decide_marks(c, today_day, age, end, &m);
+	all[0] = m.lapse;
+	all[1] = m.late_from;
+	all[2] = m.late_later ? c->p->provisional_end + 1 : DECIDE_NEVER;
+	all[3] = m.renewal_from;
+	all[4] = m.renewal_age_from;
+	all[5] = m.adult_from;
+	all[6] = m.cert_end;
+	for (i = 0; i < 7; i++) {
+		if (all[i] <= c->as_of || all[i] > end)
+			continue;
+		/* insertion sort: a handful of days */
+		for (k = n; k > 0 && days[k - 1] > all[i]; k--)
+			days[k] = days[k - 1];
+		days[k] = all[i];
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && days[i] == days[i - 1])
+			continue;
+		decide_later(c, &m, days[i], &day);
+		decide_rules(c, &day, &later);
+		if (later.status == today->status &&
+		    later.entitlement == today->entitlement &&
+		    later.application_required == today->application_required)
+			continue;
+		out->date = days[i];
+		out->status = later.status;
+		out->entitlement = later.entitlement;
+		out->application_required = later.application_required;
+		out->reason = later.reason;
+		return;
 	}
 }
 
@@ -393,10 +630,13 @@ static int decide_insurer(const struct rules_facts *f,
 	return 0;
 }
 
-int rules_decide(const struct rules_facts *f, int32_t as_of,
-		 const struct rules_params *p, struct rules_decision *out)
+static int decide(const struct rules_facts *f, int32_t as_of,
+		  const struct rules_params *p, bool look_ahead,
+		  struct rules_decision *out)
 {
 	struct decide_ctx c;
+	struct decide_day today;
+	struct decide_core core;
 	enum rules_entitlement e;
 
 	if (f == NULL || p == NULL || out == NULL || as_of == RULES_NO_DATE)
@@ -421,37 +661,42 @@ int rules_decide(const struct rules_facts *f, int32_t as_of,
 	out->age = f->birth_date == RULES_NO_DATE
 		       ? -1
 		       : rules_age_on(f->birth_date, as_of);
-	decide_late_elderly(&c, out);
-	out->late_elderly = c.late_elderly;
-	out->child =
-	    out->age >= 0 ? out->age < 18 : (f->care_needs & NEED(CHILD)) != 0;
-
-	c.cert_held = f->cert_status == RULES_CERT_ISSUED &&
-		      (f->cert_valid_until == RULES_NO_DATE ||
-		       f->cert_valid_until >= as_of);
+	c.late_fixed = decide_late_fixed(f, out);
+	c.scheme_unknown = c.late_fixed < 0 && out->age < 0;
 	/* A certificate issued on application is renewed without a new one,
 	 * so the application stays made after valid_until. */
 	c.application_made = f->cert_status == RULES_CERT_APPLIED ||
 			     (f->cert_status == RULES_CERT_ISSUED &&
 			      f->cert_basis == RULES_BASIS_APPLICATION);
+	decide_today(&c, out->age, &today);
+	out->late_elderly = today.late_elderly;
+	out->child = today.child;
 
-	out->status = decide_status(&c);
+	decide_rules(&c, &today, &core);
+	out->status = core.status;
 	if (out->status == RULES_STATUS_REGISTERED)
 		out->usable = 1;
 	else if (out->status == RULES_STATUS_UNKNOWN)
 		out->usable = -1;
 	else
 		out->usable = 0;
-
-	decide_entitlement(&c, out);
-	e = out->entitlement;
-	out->application_required = e == RULES_ENT_ON_APPLICATION &&
-				    !c.application_made && !c.cert_held;
+	e = out->entitlement = core.entitlement;
+	out->application_required = core.application_required;
 	out->may_apply = e == RULES_ENT_EX_OFFICIO ||
 			 e == RULES_ENT_PROVISIONAL ||
 			 e == RULES_ENT_ON_APPLICATION;
 
-	if (c.late_from_age)
+	decide_push_reason(out, core.reason);
+	if (core.reason == RULES_R_LATE_ELDERLY_AGE &&
+	    e == RULES_ENT_UNDETERMINED)
+		decide_push_fact(out, RULES_F_BIRTH_DATE);
+	if (core.reason == RULES_R_REGISTRATION_UNKNOWN) {
+		if (f->mynumber_card != RULES_CARD_HELD)
+			decide_push_fact(out, RULES_F_MYNUMBER_CARD);
+		if (f->insurance_registration != RULES_REG_REGISTERED)
+			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
+	}
+	if (today.late_from_age)
 		decide_push_reason(out, RULES_R_SCHEME_INFERRED_FROM_AGE);
 	else if (c.scheme_unknown)
 		decide_push_reason(out, RULES_R_SCHEME_UNKNOWN);
@@ -463,5 +708,22 @@ int rules_decide(const struct rules_facts *f, int32_t as_of,
 	decide_renewal(&c, out);
 	decide_applicants(&c, out);
 	decide_advice(&c, out);
+	if (look_ahead)
+		decide_next_change(&c, &today, out->age, &core,
+				   &out->next_change);
+	else
+		out->next_change.date = RULES_NO_DATE;
 	return 0;
+}
+
+int rules_decide(const struct rules_facts *f, int32_t as_of,
+		 const struct rules_params *p, struct rules_decision *out)
+{
+	return decide(f, as_of, p, true, out);
+}
+
+int rules_decide_at(const struct rules_facts *f, int32_t as_of,
+		    const struct rules_params *p, struct rules_decision *out)
+{
+	return decide(f, as_of, p, false, out);
 }

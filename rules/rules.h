@@ -33,6 +33,8 @@ int32_t rules_date_month_end_after(int32_t day, int months);
 /* Full years on `on`, rising on the birthday; 29 Feb birthdays rise on
  * 1 Mar in common years.  -1 when `on` is before `birth`. */
 int rules_age_on(int32_t birth, int32_t on);
+/* The first 1 August on or after `day`. */
+int32_t rules_date_next_august_first(int32_t day);
 /* Today's date in Asia/Tokyo (UTC+9, no DST) for a POSIX time. */
 int32_t rules_date_tokyo(int64_t unix_seconds);
 
@@ -138,11 +140,12 @@ void rules_facts_init(struct rules_facts *f);
 /* ---- parameters (SPEC §4) ----------------------------------------------- */
 
 struct rules_params {
-	int32_t provisional_end;   /* default 2026-07-31 */
-	int late_elderly_auto_age; /* default 85; -1 = null (rule off) */
-	int apply_margin_days;     /* default 30 */
-	int ecert_grace_months;    /* default 3 */
-	int stale_after_days;      /* default 30 */
+	int32_t provisional_end;      /* default 2026-07-31 */
+	int late_elderly_auto_age;    /* default 85; -1 = null (rule off) */
+	int apply_margin_days;        /* default 30 */
+	int ecert_grace_months;       /* default 3 */
+	int stale_after_days;         /* default 30 */
+	int next_change_horizon_days; /* default 730; 0 = never look */
 };
 
 void rules_params_default(struct rules_params *p);
@@ -286,6 +289,7 @@ enum rules_advice {
 	RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES,
 	RULES_A_PROXY_MEDICINE_PICKUP,
 	RULES_A_CARE_MANAGER_GUIDANCE,
+	RULES_A_ELIGIBILITY_NOTICE,
 	RULES_A_COUNT
 };
 
@@ -334,6 +338,18 @@ enum rules_fact {
 /* -1 = null (unknown), 0 = false, 1 = true. */
 typedef signed char rules_tristate;
 
+/* What changes next (SPEC §3): the first day after as_of, within
+ * next_change_horizon_days, whose decision for the same facts differs from
+ * as_of's in registration status, entitlement or application_required;
+ * that day's values and deciding rule.  date RULES_NO_DATE = null. */
+struct rules_next_change {
+	int32_t date;
+	enum rules_reg_status status;
+	enum rules_entitlement entitlement;
+	bool application_required;
+	enum rules_reason reason;
+};
+
 struct rules_decision {
 	int32_t as_of;
 	enum rules_reg_status status;
@@ -374,6 +390,8 @@ struct rules_decision {
 	int age; /* -1 without birth_date */
 	bool late_elderly;
 	bool child;
+
+	struct rules_next_change next_change;
 };
 
 /* Decides for facts f on date as_of under parameters p.  The facts must be
@@ -382,6 +400,14 @@ struct rules_decision {
  * facts are invalid (bad insurer number), leaving *out unspecified. */
 int rules_decide(const struct rules_facts *f, int32_t as_of,
 		 const struct rules_params *p, struct rules_decision *out);
+/* As rules_decide, but for as_of alone: next_change is not looked for (its
+ * date is RULES_NO_DATE).  For callers that decide day after day for the
+ * same facts, such as the tests' brute force and the benchmark. */
+int rules_decide_at(const struct rules_facts *f, int32_t as_of,
+		    const struct rules_params *p, struct rules_decision *out);
+/* The last day next_change looks at from as_of: as_of plus the horizon,
+ * but never past 9999-12-31, the last day a date can be written. */
+int32_t rules_next_change_end(int32_t as_of, const struct rules_params *p);
 
 /* ---- names and texts (rules/texts.c) ------------------------------------ */
 /* All borrowed static strings.  lang: 0 = Japanese, 1 = English. */
@@ -433,5 +459,11 @@ const char *rules_fact_name(enum rules_fact f);
 const char *rules_entitlement_label(enum rules_entitlement e,
 				    enum rules_lang l);
 const char *rules_reg_status_label(enum rules_reg_status s, enum rules_lang l);
+/* A word or two for an entitlement, to fit a table column ("職権交付"). */
+const char *rules_entitlement_word(enum rules_entitlement e, enum rules_lang l);
+/* A few words for a deciding rule (the nine of the table), to follow an
+ * entitlement word in parentheses ("後期高齢者 {auto_age}歳以上": may hold
+ * the placeholders of the texts); NULL for the side reasons. */
+const char *rules_reason_label(enum rules_reason r, enum rules_lang l);
 
 #endif

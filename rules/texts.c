@@ -286,6 +286,19 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "The care manager (or support worker) should tell the person and "
 	  "their family "
 	  "that they can apply for a certificate."}},
+    /* Not in the notice: what insurers have sent since the legacy cards
+     * stopped being issued (2024-12-02) to members who get no
+     * certificate. */
+    [RULES_A_ELIGIBILITY_NOTICE] =
+	{"eligibility_notice",
+	 {"保険者の運用（2024年12月以降）", "insurers' practice since 2024-12"},
+	 {"資格確認書の代わりに、保険者から「資格情報のお知らせ」が届きます。お"
+	  "知らせだけでは受診できません。医療機関や薬局でマイナ保険証が読み取れ"
+	  "ないときに、マイナ保険証と一緒に見せるものです。",
+	  "Instead of a certificate, the insurer sends a notice of eligibility "
+	  "information (資格情報のお知らせ). It is not accepted at reception "
+	  "on its own: show it together with the My Number insurance card "
+	  "when the card cannot be read."}},
 };
 
 static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
@@ -521,6 +534,36 @@ static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
     [RULES_STATUS_UNKNOWN] = {"登録状況不明", "registration status unknown"},
 };
 
+static const char *const entitlement_words[RULES_ENT_COUNT][2] = {
+    [RULES_ENT_EX_OFFICIO] = {"職権交付", "ex officio"},
+    [RULES_ENT_PROVISIONAL] = {"暫定交付", "provisional"},
+    [RULES_ENT_ON_APPLICATION] = {"申請で交付", "on application"},
+    [RULES_ENT_NOT_ENTITLED] = {"対象外", "not entitled"},
+    [RULES_ENT_UNDETERMINED] = {"判定不可", "undetermined"},
+};
+
+/* Why, in a few words, after an entitlement word: "職権交付（後期高齢者
+ * 85歳以上）". */
+static const char *const reason_labels[RULES_R_COUNT][2] = {
+    [RULES_R_NO_USABLE_MYNAHOKEN] = {"使えるマイナ保険証なし",
+				     "no usable My Number insurance card"},
+    [RULES_R_LATE_ELDERLY_PROVISIONAL] = {"後期高齢者 暫定運用",
+					  "late-elderly, provisional "
+					  "operation"},
+    [RULES_R_LATE_ELDERLY_AGE] = {"後期高齢者 {auto_age}歳以上",
+				  "late-elderly aged {auto_age} or over"},
+    [RULES_R_LATE_ELDERLY_APPLIED] = {"後期高齢者 申請済み",
+				      "late-elderly, applied"},
+    [RULES_R_CARD_UNAVAILABLE_ON_APPLICATION] = {"カード紛失中・更新中",
+						 "card lost or being renewed"},
+    [RULES_R_REGISTRATION_UNKNOWN] = {"登録状況不明", "registration unknown"},
+    [RULES_R_CHILD_ON_APPLICATION] = {"児童", "child"},
+    [RULES_R_CONSIDERATION_ON_APPLICATION] = {"要配慮者",
+					      "needs consideration"},
+    [RULES_R_HOLDS_MYNAHOKEN] = {"マイナ保険証を利用",
+				 "uses the My Number insurance card"},
+};
+
 static const char *texts_name(const char *const *names, size_t n, unsigned v)
 {
 	return v < n ? names[v] : NULL;
@@ -654,4 +697,18 @@ const char *rules_reg_status_label(enum rules_reg_status s, enum rules_lang l)
 	if ((unsigned)s >= RULES_STATUS_COUNT || (unsigned)l > RULES_LANG_EN)
 		return NULL;
 	return reg_status_labels[s][l];
+}
+
+const char *rules_entitlement_word(enum rules_entitlement e, enum rules_lang l)
+{
+	if ((unsigned)e >= RULES_ENT_COUNT || (unsigned)l > RULES_LANG_EN)
+		return NULL;
+	return entitlement_words[e][l];
+}
+
+const char *rules_reason_label(enum rules_reason r, enum rules_lang l)
+{
+	if ((unsigned)r >= RULES_R_COUNT || (unsigned)l > RULES_LANG_EN)
+		return NULL;
+	return reason_labels[r][l];
 }

@@ -8,6 +8,7 @@ shared="$top/../shared"
 [ -d "$shared" ] || exit 0
 status=0
 for pair in "cases/eligibility.jsonl:tests/cases/eligibility.jsonl" \
+	    "cases/next-change.jsonl:tests/cases/next-change.jsonl" \
 	    "cases/README.md:tests/cases/README.md" \
 	    "data/prefectures.csv:data/prefectures.csv" \
 	    "data/insurers-kyokai.csv:data/insurers-kyokai.csv"; do

@@ -72,8 +72,9 @@ static const char usage_rules[] =
     "\n"
     "Validates a rules file: a JSON object of the parameters provisional_end,\n"
     "late_elderly_auto_age, apply_margin_days, ecert_grace_months,\n"
-    "stale_after_days (an unknown key is an error).  Prints the values in\n"
-    "force and exits 0, or prints the error on stderr and exits 1.\n"
+    "stale_after_days, next_change_horizon_days (an unknown key is an\n"
+    "error).  Prints the values in force and exits 0, or prints the error\n"
+    "on stderr and exits 1.\n"
     "\n"
     "flags:\n"
     "  -h, --help  this text\n";
@@ -760,9 +761,10 @@ static int cmd_import(int argc, char *const argv[])
 
 static int cmd_rules(int argc, char *const argv[])
 {
-	static const char *const names[5] = {
-	    "provisional_end", "late_elderly_auto_age", "apply_margin_days",
-	    "ecert_grace_months", "stale_after_days"};
+	static const char *const names[6] = {
+	    "provisional_end",   "late_elderly_auto_age",
+	    "apply_margin_days", "ecert_grace_months",
+	    "stale_after_days",  "next_change_horizon_days"};
 	struct api_ruleset rs;
 	const struct rules_params *p = &rs.params;
 	char err[256];
@@ -788,7 +790,7 @@ static int cmd_rules(int argc, char *const argv[])
 		return 1;
 	}
 	rules_date_format(p->provisional_end, date);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (rs.source[i] == NULL)
 			rs.source[i] = "default";
 	printf("%s: ok\n", argv[1]);
@@ -801,6 +803,8 @@ static int cmd_rules(int argc, char *const argv[])
 	printf("%s %d (%s)\n", names[2], p->apply_margin_days, rs.source[2]);
 	printf("%s %d (%s)\n", names[3], p->ecert_grace_months, rs.source[3]);
 	printf("%s %d (%s)\n", names[4], p->stale_after_days, rs.source[4]);
+	printf("%s %d (%s)\n", names[5], p->next_change_horizon_days,
+	       rs.source[5]);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -21,7 +21,9 @@ static const char usage[] =
     "Decides every stored person under the parameters in force and under\n"
     "the candidate rules file NEW, and reports who changes answer\n"
     "(entitlement, or whether an application is required): the count of\n"
-    "each transition, then the list.  Changes nothing.\n"
+    "each transition, then the list; and how many persons' next change\n"
+    "(what changes next and when, within each file's horizon) moves.\n"
+    "Changes nothing.\n"
     "\n"
     "flags:\n"
     "  --db FILE       the database (env SHIKAKU_DB)\n"
@@ -48,6 +50,7 @@ struct diff {
 	const struct rules_params *cur, *cand;
 	int32_t as_of;
 	size_t persons, undecidable;
+	size_t next_moved; /* whose next_change differs */
 	size_t counts[MAX_STATES][MAX_STATES];
 	struct change *changes;
 	size_t n_changes, cap;
@@ -66,6 +69,18 @@ static void state_name(int s, char *out, size_t outlen)
 		 s % 2 ? "+apply" : "");
 }
 
+/* Does next_change say something else under the candidate: another day,
+ * or another answer that day? */
+static bool next_change_moved(const struct rules_next_change *a,
+			      const struct rules_next_change *b)
+{
+	if (a->date != b->date)
+		return true;
+	return a->date != RULES_NO_DATE &&
+	       (a->status != b->status || a->entitlement != b->entitlement ||
+		a->application_required != b->application_required);
+}
+
 static int diff_row(const struct db_person *p, void *arg)
 {
 	struct diff *df = arg;
@@ -80,6 +95,8 @@ static int diff_row(const struct db_person *p, void *arg)
 		return 0;
 	}
 	df->counts[state_of(&a)][state_of(&b)]++;
+	if (next_change_moved(&a.next_change, &b.next_change))
+		df->next_moved++;
 	if (state_of(&a) == state_of(&b))
 		return 0;
 	if (df->n_changes == df->cap) {
@@ -121,8 +138,8 @@ static void print_json(const struct diff *df, const char *cur_src,
 	printf(",\"candidate\":");
 	json_str(cand_src);
 	printf(",\"persons\":%zu,\"undecidable\":%zu,\"changed\":%zu,"
-	       "\"transitions\":[",
-	       df->persons, df->undecidable, df->n_changes);
+	       "\"next_change_moved\":%zu,\"transitions\":[",
+	       df->persons, df->undecidable, df->n_changes, df->next_moved);
 	for (f = 0; f < MAX_STATES; f++)
 		for (t = 0; t < MAX_STATES; t++) {
 			if (f == t || !df->counts[f][t])
@@ -162,6 +179,7 @@ static void print_table(const struct diff *df, const char *cur_src,
 	printf("rules diff as of %s: %zu persons, %zu change answer\n", date,
 	       df->persons, df->n_changes);
 	printf("  current:   %s\n  candidate: %s\n", cur_src, cand_src);
+	printf("  %zu whose next change moves\n", df->next_moved);
 	if (df->undecidable)
 		printf("  (%zu born after %s: no decision either way)\n",
 		       df->undecidable, date);

@@ -741,7 +741,7 @@ def run_cli(args, stdin=None, timeout=None, cwd=None):
 # Shared checks.
 
 DECISION_KEYS = {"decision_id", "evaluated_at", "as_of", "ruleset", "registration",
-                 "certificate", "insurer", "missing_facts", "reasons", "advice"}
+                 "certificate", "insurer", "missing_facts", "reasons", "advice", "next_change"}
 NESTED_KEYS = {
     "ruleset": {"id", "version"},
     "registration": {"status", "usable"},
@@ -750,6 +750,10 @@ NESTED_KEYS = {
     "insurer": {"number", "valid", "scheme", "prefecture_code", "prefecture",
                 "prefecture_en", "name", "channel"},
 }
+
+
+NEXT_CHANGE_KEYS = {"date", "registration_status", "entitlement", "application_required",
+                    "reason"}
 
 
 def decision_missing_keys(d):
@@ -764,6 +768,12 @@ def decision_missing_keys(d):
                 missing.append("%s (not an object)" % k)
             continue
         missing += sorted("%s.%s" % (k, s) for s in sub - set(v))
+    nc = d.get("next_change")
+    if nc is not None:
+        if not isinstance(nc, dict):
+            missing.append("next_change (not an object or null)")
+        else:
+            missing += sorted("next_change.%s" % s for s in NEXT_CHANGE_KEYS - set(nc))
     for k in ("reasons", "advice"):
         for i, e in enumerate(d.get(k) or []):
             if not isinstance(e, dict):

@@ -434,9 +434,10 @@ ADVICE_CODES = ["check_registration", "obtain_card_or_apply", "renew_ecert",
                 "apply_before_deadline", "apply_now", "apply_to_continue_after_provisional",
                 "face_auth_card", "visual_confirmation", "facility_keeps_registration",
                 "carry_mynahoken_for_emergencies", "proxy_medicine_pickup",
-                "care_manager_guidance"]
+                "care_manager_guidance", "eligibility_notice"]
 DEFAULTS = {"provisional_end": "2026-07-31", "late_elderly_auto_age": 85,
-            "apply_margin_days": 30, "ecert_grace_months": 3, "stale_after_days": 30}
+            "apply_margin_days": 30, "ecert_grace_months": 3, "stale_after_days": 30,
+            "next_change_horizon_days": 730}
 
 
 def test_rules_endpoint():

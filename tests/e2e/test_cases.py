@@ -1,5 +1,6 @@
-"""Every rule case of tests/cases/eligibility.jsonl against the real server,
-compared per tests/cases/README.md.  One test per case, reported by name."""
+"""Every rule case of tests/cases/eligibility.jsonl and
+tests/cases/next-change.jsonl against the real server, compared per
+tests/cases/README.md.  One test per case, reported by name."""
 
 import json
 import os
@@ -7,8 +8,9 @@ import re
 
 from harness import server, decision_missing_keys, problem_defects, error_codes, codes
 
-CASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "..", "cases", "eligibility.jsonl")
+CASES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cases")
+CASES_FILE = os.path.join(CASES_DIR, "eligibility.jsonl")
+NEXT_CHANGE_FILE = os.path.join(CASES_DIR, "next-change.jsonl")
 
 LIST_KEYS = {
     "reasons_include", "reasons_exclude", "applicants_include", "applicants_exclude",
@@ -18,9 +20,9 @@ LIST_KEYS = {
 _MISSING = object()
 
 
-def load_cases():
+def load_cases(path=CASES_FILE):
     cases = []
-    with open(CASES_FILE, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if line.strip():
                 c = json.loads(line)
@@ -75,7 +77,13 @@ def check_case(case):
     for key, want in exp.items():
         if key == "status":
             continue
-        if key == "reasons_first":
+        if key == "next_change":
+            # SPEC §6: always present, an object or null
+            if "next_change" not in j:
+                problems.append("next_change absent, expected %r" % (want,))
+            elif j["next_change"] != want:
+                problems.append("next_change = %r, expected %r" % (j["next_change"], want))
+        elif key == "reasons_first":
             got = lists["reasons"][0] if lists["reasons"] else None
             if got != want:
                 problems.append("reasons[0].code = %r, expected %r (reasons %r)"
@@ -109,17 +117,20 @@ def _make(case):
     return t
 
 
-for _i, _case in enumerate(load_cases(), 1):
-    _fn = _make(_case)
-    _fn.__name__ = "test_case_%02d" % _i
-    _fn.__module__ = __name__
-    globals()[_fn.__name__] = _fn
-del _i, _case, _fn
+for _prefix, _path in (("test_case_%02d", CASES_FILE),
+                       ("test_next_change_case_%02d", NEXT_CHANGE_FILE)):
+    for _i, _case in enumerate(load_cases(_path), 1):
+        _fn = _make(_case)
+        _fn.__name__ = _prefix % _i
+        _fn.__module__ = __name__
+        globals()[_fn.__name__] = _fn
+del _prefix, _path, _i, _case, _fn
 
 
 def test_cases_file_is_not_empty():
-    cases = load_cases()
-    assert len(cases) >= 10, "only %d cases in %s" % (len(cases), CASES_FILE)
-    for c in cases:
-        assert "name" in c and "request" in c and "expect" in c, \
-            "line %d lacks name/request/expect" % c["_line"]
+    for path, least in ((CASES_FILE, 10), (NEXT_CHANGE_FILE, 8)):
+        cases = load_cases(path)
+        assert len(cases) >= least, "only %d cases in %s" % (len(cases), path)
+        for c in cases:
+            assert "name" in c and "request" in c and "expect" in c, \
+                "%s line %d lacks name/request/expect" % (path, c["_line"])

@@ -366,10 +366,12 @@ def test_worklist_needs_action_and_filters():
     assert doc["next_cursor"] is None
     row = doc["items"][0]
     assert set(row) == {"person_id", "facility_id", "display_name", "entitlement",
-                        "application_required", "apply_by", "stale", "actions"}, row
+                        "application_required", "apply_by", "stale", "next_change_date",
+                        "actions"}, row
     assert row == {"person_id": "wl-apply", "facility_id": f, "display_name": "申請要",
                    "entitlement": "on_application", "application_required": True,
-                   "apply_by": None, "stale": False, "actions": row["actions"]}
+                   "apply_by": None, "stale": False, "next_change_date": None,
+                   "actions": row["actions"]}
     assert "apply_now" in row["actions"]
 
     doc = worklist("facility_id=%s&needs_action=true" % f)

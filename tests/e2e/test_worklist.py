@@ -35,6 +35,9 @@ JA_HEADERS = ["氏名", "ID", "資格確認書", "すること", "期限", "再�
 EN_HEADERS = ["name", "id", "certificate", "to do", "by", "recheck", "missing"]
 CODE_HEADERS = ["facility_id", "entitlement", "application_required", "apply_by", "stale",
                 "missing_facts", "next_action", "actions"]
+# What changes next, the CSV's last two columns (words, then the date).
+JA_NEXT = ["次の変更", "next_change_date"]
+EN_NEXT = ["next change", "next_change_date"]
 
 
 def today():
@@ -251,7 +254,7 @@ def test_csv_utf8_with_bom_and_crlf():
     assert r.body.startswith(BOM), r.body[:10]
     assert r.body.endswith(b"\r\n") and b"\n" not in r.body.replace(b"\r\n", b""), r.body
     rows = csv_rows(r.body.decode("utf-8-sig"))
-    assert rows[0] == JA_HEADERS + CODE_HEADERS, rows[0]
+    assert rows[0] == JA_HEADERS + CODE_HEADERS + JA_NEXT, rows[0]
     by_id = {row[1]: row for row in rows[1:]}
     assert sorted(by_id) == sorted(RESIDENTS), by_id
     assert all(len(row) == len(rows[0]) for row in rows), rows
@@ -267,7 +270,7 @@ def test_csv_utf8_with_bom_and_crlf():
     r = get(PERSONS + "?facility_id=%s&lang=en" % CARE, headers={"Accept": "text/csv"})
     assert r.status == 200 and r.content_type == "text/csv", r
     rows = csv_rows(r.body.decode("utf-8-sig"))
-    assert rows[0] == EN_HEADERS + CODE_HEADERS, rows[0]
+    assert rows[0] == EN_HEADERS + CODE_HEADERS + EN_NEXT, rows[0]
     by_id = {row[1]: row for row in rows[1:]}
     assert by_id["wlx-01"][2:5] == ["on application", "apply", "now"], by_id["wlx-01"]
     assert by_id["wlx-02"][6] == "card, registration", by_id["wlx-02"]
@@ -287,7 +290,7 @@ def test_csv_shift_jis_for_older_excel():
         r.headers
     assert not r.body.startswith(BOM) and not r.body.startswith(b"\xef"), r.body[:10]
     rows = csv_rows(r.body.decode("cp932"))   # strict
-    assert rows[0] == JA_HEADERS + CODE_HEADERS, rows[0]
+    assert rows[0] == JA_HEADERS + CODE_HEADERS + JA_NEXT, rows[0]
     by_id = {row[1]: row for row in rows[1:]}
     # 髙 is in CP932 (an IBM extension); 𠮷 is not and becomes 〓.
     assert by_id["wls-1"][0] == "髙橋 〓子", by_id["wls-1"]
@@ -330,7 +333,7 @@ def test_format_and_charset_parameters():
     assert "?format" in [e["field"] for e in r.json["errors"]], r.json
     r = get(PERSONS + "?facility_id=wlx-empty&format=csv&charset=UTF-8")
     assert r.status == 200 and r.body.startswith(BOM), r
-    assert csv_rows(r.body.decode("utf-8-sig")) == [JA_HEADERS + CODE_HEADERS]
+    assert csv_rows(r.body.decode("utf-8-sig")) == [JA_HEADERS + CODE_HEADERS + JA_NEXT]
 
 
 # --------------------------------------------------------------------------

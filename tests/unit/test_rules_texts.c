@@ -115,6 +115,7 @@ Test(rules_texts, advice_codes_and_sources)
 	    {"carry_mynahoken_for_emergencies", "記2(1)②"},
 	    {"proxy_medicine_pickup", "記2(1)②"},
 	    {"care_manager_guidance", "記1"},
+	    {"eligibility_notice", NULL},
 	};
 	int a;
 
@@ -124,7 +125,12 @@ Test(rules_texts, advice_codes_and_sources)
 
 		cr_assert_not_null(t, "advice %d", a);
 		cr_expect_str_eq(t->code, want[a].code);
-		check_source(t, want[a].source, want[a].source);
+		if (a == RULES_A_ELIGIBILITY_NOTICE)
+			/* not the notice: insurers' practice, by language */
+			check_source(t, "保険者の運用（2024年12月以降）",
+				     "insurers' practice since 2024-12");
+		else
+			check_source(t, want[a].source, want[a].source);
 	}
 	cr_expect_null(rules_advice_text(RULES_A_COUNT));
 }
