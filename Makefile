@@ -28,7 +28,7 @@ API_SRC = $(wildcard api/*.c)
 DB_SRC = $(wildcard db/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
 LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
-	build/gen/migrations.c build/gen/audit_migrations.c
+	build/gen/migrations.c build/gen/audit_migrations.c build/gen/ui.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -67,6 +67,11 @@ build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
 build/gen/audit_migrations.c: $(wildcard db/audit_migrations/*.sql) scripts/gen-migrations.sh
 	@mkdir -p $(@D)
 	scripts/gen-migrations.sh audit > $@.tmp && mv $@.tmp $@
+
+# The facility page (SPEC §11): every file of ui/ as a C array.
+build/gen/ui.c: $(shell find ui -type f ! -name '.*') scripts/gen-ui.sh
+	@mkdir -p $(@D)
+	scripts/gen-ui.sh > $@.tmp && mv $@.tmp $@
 
 $(GEN_ASM): openapi.yaml
 	@mkdir -p $(@D)
