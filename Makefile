@@ -28,7 +28,7 @@ API_SRC = $(wildcard api/*.c)
 DB_SRC = $(wildcard db/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
 LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
-	build/gen/migrations.c build/gen/audit_migrations.c
+	build/gen/migrations.c build/gen/audit_migrations.c build/gen/ui.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -36,7 +36,7 @@ OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC:build/gen/%=gen/%))
 SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
 
 .PHONY: install uninstall bench
-.PHONY: all deps run test test-unit test-e2e test-san check-shared check-deps \
+.PHONY: all deps run test test-unit test-e2e test-san test-browser check-shared check-deps \
 	format format-check clean help lint test-contract tools
 
 all: build/shikakud
@@ -67,6 +67,11 @@ build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
 build/gen/audit_migrations.c: $(wildcard db/audit_migrations/*.sql) scripts/gen-migrations.sh
 	@mkdir -p $(@D)
 	scripts/gen-migrations.sh audit > $@.tmp && mv $@.tmp $@
+
+# The facility page (SPEC §11): every file of ui/ as a C array.
+build/gen/ui.c: $(shell find ui -type f ! -name '.*') scripts/gen-ui.sh
+	@mkdir -p $(@D)
+	scripts/gen-ui.sh > $@.tmp && mv $@.tmp $@
 
 $(GEN_ASM): openapi.yaml
 	@mkdir -p $(@D)
@@ -119,7 +124,7 @@ test: deps
 	@scripts/check-shared.sh
 	@$(MAKE) --no-print-directory check-deps format-check build/shikakud build/test_unit \
 	  build/san/shikakud build/san/test_unit
-	@$(MAKE) --no-print-directory test-unit test-e2e lint test-contract test-san
+	@$(MAKE) --no-print-directory test-unit test-e2e lint test-contract test-san test-browser
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
 
 # Seconds each fuzz target runs in `make test` (longer: make fuzz FUZZ_TIME=600).
@@ -139,6 +144,14 @@ test-san: build/san/shikakud build/san/test_unit
 
 check-shared:
 	@scripts/check-shared.sh
+
+# The facility page in Debian's chromium, driven by Playwright (pinned in
+# tools/; its own browser download is not used); screenshots and the
+# printed PDF land in build/browser/.
+test-browser: tools build/shikakud
+	@ln -sfn ../../tools/node_modules tests/browser/node_modules
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 tools/node_modules/.bin/playwright test \
+	  -c tests/browser/playwright.config.mjs
 
 # --- the API description: lint and contract ------------------------------
 # Node tools pinned in tools/package.json + package-lock.json (npm ci);

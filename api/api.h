@@ -37,6 +37,14 @@ struct api_app {
 	bool no_auth;
 	/* GET /metrics needs a key too (--metrics-auth). */
 	bool metrics_need_key;
+	/* The browser parts of SPEC §8 (api/cors.c, api/sessions.c): the
+	 * origins allowed cross-origin (--cors-origin, borrowed), and how
+	 * long a session lives idle and at most, in seconds. */
+	const char *const *cors_origins;
+	size_t n_cors_origins;
+	double session_idle;
+	double session_max;
+	bool tls; /* served over TLS: the session cookie is Secure */
 };
 
 struct api_metrics;
@@ -66,6 +74,12 @@ struct api_request {
 	const char *if_match;        /* NULL when absent */
 	const char *if_none_match;   /* NULL when absent */
 	const char *authorization;   /* NULL when absent */
+	/* For the facility page and CORS (SPEC §8, §11); NULL when absent. */
+	const char *cookie;
+	const char *origin;
+	const char *host;
+	const char *sec_fetch_site;
+	const char *csrf_token; /* X-CSRF-Token */
 	/* The X-Request-Id header as sent was an individual number: the whole
 	 * request is refused (SPEC §8) once authenticated. */
 	bool request_id_is_individual_number;
@@ -78,11 +92,14 @@ struct api_request {
 	struct api_stream **stream_out;
 };
 
-#define API_MAX_HEADERS 4
+/* Room for a page's security headers (SPEC §8: the CSP alone is 139
+ * bytes), a session cookie and the CORS headers besides ETag and
+ * Retry-After. */
+#define API_MAX_HEADERS 8
 
 struct api_header {
 	char name[32];
-	char value[96];
+	char value[160];
 };
 
 struct api_response {

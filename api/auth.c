@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/session.h"
 #include "api/text.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
@@ -149,6 +150,12 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 
 	token = bearer_token(ctx->req->authorization, &len);
 	if (!token) {
+		/* The facility page's session cookie (api/sessions.c):
+		 * 1 = no cookie either. */
+		int sr = api_session_authenticate(ctx, resp);
+
+		if (sr <= 0)
+			return sr;
 		api_respond_problem(resp, 401, "unauthorized",
 				    "send an API key: Authorization: Bearer "
 				    "<key> (shikakud key create)",

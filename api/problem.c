@@ -21,6 +21,7 @@ static const struct {
     {"not_found", "Not found"},
     {"unauthorized", "An API key is needed"},
     {"forbidden", "This key may not do that"},
+    {"csrf_token_invalid", "The session's CSRF token is missing or wrong"},
     {"precondition_failed", "The record changed since it was read"},
     {"insufficient_storage", "The database cannot grow"},
     {"method_not_allowed", "Method not allowed"},

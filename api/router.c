@@ -8,7 +8,9 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/session.h"
 #include "api/text.h"
+#include "api/ui.h"
 #include "api/audit.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
@@ -126,6 +128,12 @@ static const struct route routes[] = {
     {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A},
     {M_GET, "/v1/rules", api_rules_get, false, q_none, R},
     {M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A},
+    /* The facility page's sign-in (api/sessions.c): POST takes the key
+     * itself; the others go by the cookie. */
+    {M_POST, "/v1/sessions", api_sessions_post, false, q_none, NONE},
+    {M_GET, "/v1/sessions/current", api_sessions_current_get, false, q_none, R},
+    {M_DELETE, "/v1/sessions/current", api_sessions_current_delete, false,
+     q_none, R},
     {M_GET, "/healthz", health_get, false, q_none, NONE},
     {M_GET, "/readyz", ready_get, false, q_none, NONE},
     {M_GET, "/metrics", metrics_get, false, q_none, NONE},
@@ -534,6 +542,11 @@ static bool needs_key(const struct api_app *app, const struct api_request *req)
 {
 	if (app->no_auth)
 		return false;
+	/* Signing in is how a page gets its session: the handler checks the
+	 * key it is given (in the header or the body). */
+	if (strcmp(req->path, "/v1/sessions") == 0 &&
+	    strcmp(req->method, "POST") == 0)
+		return false;
 	if (strncmp(req->path, "/v1/", 4) == 0 || strcmp(req->path, "/v1") == 0)
 		return true;
 	return app->metrics_need_key && strcmp(req->path, "/metrics") == 0;
@@ -648,10 +661,18 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 	ctx.today = rules_date_tokyo((int64_t)req->now);
 	/* Without keys (--no-auth, loopback only) the caller may do all. */
 	ctx.role = DB_KEY_ROLE_ADMIN;
-	dispatch(&ctx, resp);
+	/* The facility page's own files (SPEC §11, api/ui.c) need no key:
+	 * the page asks for one itself. */
+	/* A CORS preflight from an allowed origin (api/cors.c) is answered
+	 * before authentication: a browser sends it without the key. */
+	if (api_cors_preflight(app, req, resp))
+		return;
+	if (!api_ui_handle(app, req, resp))
+		dispatch(&ctx, resp);
 	/* A stream being opened is audited when it ends (api/import.c),
 	 * in the place it took over. */
 	if (!(req->stream_out && *req->stream_out && resp->status == 0))
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
 				 ctx.audit_reserved, resp);
+	api_cors_headers(app, req, resp);
 }

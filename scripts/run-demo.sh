@@ -13,6 +13,9 @@ cat >&2 <<TXT
 shikaku: serving http://$listen on the demo database $db
 (loopback only, no API keys: a local trial).  Stop with Ctrl-C.
 
+  The facility page (worklist, person, check, import, print):
+    http://$listen/
+
   The morning worklist of the demo care home (who still has to act):
     curl -s -H 'Accept: text/plain' 'http://$listen/v1/persons?facility_id=demo-care-home&needs_action=true'
   One resident's answer, as a summary:

@@ -33,7 +33,10 @@ enum opt_id {
 	OPT_METRICS_AUTH,
 	OPT_METRICS_OPEN,
 	OPT_TLS_PRIORITIES,
-	OPT_LANG
+	OPT_LANG,
+	OPT_CORS_ORIGIN,
+	OPT_SESSION_IDLE,
+	OPT_SESSION_MAX
 };
 
 struct opt {
@@ -76,6 +79,11 @@ static const struct opt opts[] = {
     {"--tls-priorities", "SHIKAKU_TLS_PRIORITIES", OPT_TLS_PRIORITIES, true,
      SERVE},
     {"--lang", NULL, OPT_LANG, true, EVAL},
+    {"--cors-origin", "SHIKAKU_CORS_ORIGINS", OPT_CORS_ORIGIN, true, SERVE},
+    {"--session-idle-seconds", "SHIKAKU_SESSION_IDLE_SECONDS", OPT_SESSION_IDLE,
+     true, SERVE},
+    {"--session-max-seconds", "SHIKAKU_SESSION_MAX_SECONDS", OPT_SESSION_MAX,
+     true, SERVE},
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -138,8 +146,17 @@ static const char usage_serve[] =
     "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   accepted and ignored: "
     "a\n"
     "                          key is needed by default now\n"
+    "  --cors-origin ORIGIN    SHIKAKU_CORS_ORIGINS     allow this origin\n"
+    "                          (scheme://host[:port]) to call the API from\n"
+    "                          a page with a key (CORS); repeatable; the\n"
+    "                          variable lists several, comma-separated\n"
+    "  --session-idle-seconds N SHIKAKU_SESSION_IDLE_SECONDS  default 1800;\n"
+    "                          a facility-page session unused this long ends\n"
+    "  --session-max-seconds N SHIKAKU_SESSION_MAX_SECONDS  default 28800;\n"
+    "                          a session ends this long after sign-in\n"
     "  -h, --help              this text\n"
     "\n"
+    "The facility page is served at http://HOST:PORT/ (SPEC §11).\n"
     "SIGTERM or SIGINT stops it after in-flight requests finish.\n"
     "Logs one JSON object a line on stderr; request lines leave in batches\n"
     "within 50 ms (all of them before it exits on SIGTERM).\n";
@@ -185,6 +202,8 @@ static void defaults(struct config *cfg)
 	cfg->import_timeout = 600;
 	cfg->import_min_rate = 1024;
 	cfg->import_rate_window = 30;
+	cfg->session_idle = 1800;
+	cfg->session_max = 8 * 3600;
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -334,6 +353,64 @@ static int tls_priorities(struct config *cfg, const char *value,
 	return 0;
 }
 
+/* An origin as a browser sends it: http or https, a host of letters,
+ * digits, '.', '-' (or [IPv6]), an optional port; no path, no slash. */
+static bool origin_valid(const char *o, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 7 && strncmp(o, "http://", 7) == 0)
+		i = 7;
+	else if (n > 8 && strncmp(o, "https://", 8) == 0)
+		i = 8;
+	else
+		return false;
+	for (; i < n; i++)
+		if (!strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789.-:[]",
+			o[i]))
+			return false;
+	return o[n - 1] != ':';
+}
+
+/* Adds the origins of value (one, or a list separated by commas or
+ * spaces) to cfg's list. */
+static int cors_add(struct config *cfg, const char *value, bool flag,
+		    const char *from, char *err, size_t errlen)
+{
+	const char *p = value;
+
+	if (flag && !cfg->cors_from_flag) {
+		cfg->cors_from_flag = true; /* the flags replace the variable */
+		cfg->n_cors_origins = 0;
+	}
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, ", ");
+		n = strcspn(p, ", ");
+		if (n == 0)
+			break;
+		if (n >= CONFIG_ORIGIN_MAX || !origin_valid(p, n) ||
+		    cfg->n_cors_origins >= CONFIG_CORS_MAX) {
+			fail(err, errlen,
+			     "bad value for %s: '%.*s' (an origin is "
+			     "http[s]://host[:port], at most %d of them)",
+			     from, (int)(n < 100 ? n : 100), p,
+			     CONFIG_CORS_MAX);
+			return -1;
+		}
+		memcpy(cfg->cors_buf[cfg->n_cors_origins], p, n);
+		cfg->cors_buf[cfg->n_cors_origins][n] = '\0';
+		cfg->cors_origins[cfg->n_cors_origins] =
+		    cfg->cors_buf[cfg->n_cors_origins];
+		cfg->n_cors_origins++;
+		p += n;
+	}
+	return 0;
+}
+
 /* Applies one option's value; `from` names its origin for messages. */
 static int apply(struct config *cfg, const struct opt *o, const char *value,
 		 const char *from, char *err, size_t errlen)
@@ -446,6 +523,18 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 		return 0;
 	case OPT_TLS_PRIORITIES:
 		return tls_priorities(cfg, value, from, err, errlen);
+	case OPT_CORS_ORIGIN:
+		return cors_add(cfg, value, from[0] == '-', from, err, errlen);
+	case OPT_SESSION_IDLE:
+		if (parse_uint(value, 1, 86400, &v) != 0)
+			goto bad;
+		cfg->session_idle = (unsigned)v;
+		return 0;
+	case OPT_SESSION_MAX:
+		if (parse_uint(value, 1, 7 * 86400, &v) != 0)
+			goto bad;
+		cfg->session_max = (unsigned)v;
+		return 0;
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
 			cfg->lang_en = true;

@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CONFIG_HOST_MAX 64
+#define CONFIG_HOST_MAX   64
+#define CONFIG_CORS_MAX   16
+#define CONFIG_ORIGIN_MAX 128
 
 /* The TLS versions and suites offered when --tls-priorities is not given
  * (SPEC §8): TLS 1.2 and 1.3 only; in TLS 1.2 key exchange by ephemeral
@@ -58,6 +60,18 @@ struct config {
 	unsigned threads;         /* worker threads */
 
 	bool lang_en; /* eval --lang en */
+
+	/* --cors-origin ORIGIN (repeatable) / SHIKAKU_CORS_ORIGINS (separated
+	 * by commas or spaces): exact scheme://host[:port] origins allowed
+	 * cross-origin (SPEC §8); flags replace the variable's list. */
+	char cors_buf[CONFIG_CORS_MAX][CONFIG_ORIGIN_MAX];
+	const char *cors_origins[CONFIG_CORS_MAX]; /* into cors_buf */
+	size_t n_cors_origins;
+	bool cors_from_flag;
+	/* The facility page's sessions: --session-idle-seconds (default
+	 * 1800) and --session-max-seconds (default 28800). */
+	unsigned session_idle;
+	unsigned session_max;
 };
 
 enum config_cmd { CONFIG_SERVE, CONFIG_EVAL };

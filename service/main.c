@@ -288,6 +288,13 @@ static int cmd_serve(int argc, char *const argv[])
 	log_store_start(app.db, cfg.db);
 	app.no_auth = cfg.no_auth;
 	app.metrics_need_key = !cfg.metrics_open;
+	/* The facility page's sessions and CORS (api/sessions.c,
+	 * api/cors.c). */
+	app.cors_origins = cfg.cors_origins;
+	app.n_cors_origins = cfg.n_cors_origins;
+	app.session_idle = cfg.session_idle;
+	app.session_max = cfg.session_max;
+	app.tls = cfg.tls_cert != NULL;
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
 	app.audit = audit_log_start(db_audit_path(app.db),

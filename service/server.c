@@ -268,6 +268,18 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	req->authorization = MHD_lookup_connection_value(
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	/* The facility page's session cookie and CSRF token, and what tells
+	 * a cross-origin request (api/sessions.c, api/cors.c). */
+	req->cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_COOKIE);
+	req->origin =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+	req->host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						MHD_HTTP_HEADER_HOST);
+	req->sec_fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "Sec-Fetch-Site");
+	req->csrf_token =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
 	req->request_id_is_individual_number = rq->id_is_individual_number;
 	req->request_id = rq->id;
 	req->now = rq->now;
@@ -695,6 +707,14 @@ static void log_request(const struct request *rq, const char *method,
 	log_end_buffered(&l);
 }
 
+static bool has_cache_control(const struct api_response *resp)
+{
+	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
+		if (strcasecmp(resp->headers[i].name, "Cache-Control") == 0)
+			return true;
+	return false;
+}
+
 /* Sends resp (whose body it takes) and logs the request.  Always
  * finishes resp. */
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
@@ -724,8 +744,11 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 		    MHD_add_response_header(r, resp->headers[i].name,
 					    resp->headers[i].value) == MHD_YES;
 	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
-	ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-				      "no-store") == MHD_YES;
+	/* An answer that says how to cache itself (the page's assets,
+	 * api/ui.c) keeps its own; every other answer is not stored. */
+	if (!has_cache_control(resp))
+		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					      "no-store") == MHD_YES;
 	/* Draining: a keep-alive client is told that this connection ends
 	 * here, so it opens a new one (refused) instead of sending a request
 	 * that the final close could cut off unanswered. */

@@ -14,8 +14,9 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 stamp="$here/node_modules/.ci-stamp"
 if [ ! -f "$stamp" ] || [ "$here/package-lock.json" -nt "$stamp" ] ||
-	[ ! -x "$here/node_modules/.bin/redocly" ] || [ ! -x "$here/node_modules/.bin/prism" ]; then
+	[ ! -x "$here/node_modules/.bin/redocly" ] || [ ! -x "$here/node_modules/.bin/prism" ] ||
+	[ ! -x "$here/node_modules/.bin/playwright" ]; then
 	echo "tools: npm ci --prefix tools" >&2
-	npm ci --prefix "$here" --no-audit --no-fund --loglevel=error >&2
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$here" --no-audit --no-fund --loglevel=error >&2
 	touch "$stamp"
 fi

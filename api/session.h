@@ -1,0 +1,34 @@
+/* session.h - the browser parts of SPEC §8: sessions for the facility page
+ * (api/sessions.c) and CORS for other intranet pages (api/cors.c). */
+#ifndef SHIKAKU_API_SESSION_H
+#define SHIKAKU_API_SESSION_H
+
+#include "api/internal.h"
+
+/* Authenticates ctx's request by its shikaku_session cookie: fills ctx's
+ * key_id, role and facility and returns 0; returns 1 when the request
+ * has no such cookie (resp untouched); -1 with the answer in resp when
+ * the cookie does not authenticate it (401: unknown, expired or ended;
+ * 403 csrf_token_invalid: a change without the session's X-CSRF-Token,
+ * or a request from another origin; 503: the store). */
+int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp);
+
+/* POST /v1/sessions, GET and DELETE /v1/sessions/current. */
+void api_sessions_post(const struct api_ctx *ctx, struct api_response *resp);
+void api_sessions_current_get(const struct api_ctx *ctx,
+			      struct api_response *resp);
+void api_sessions_current_delete(const struct api_ctx *ctx,
+				 struct api_response *resp);
+
+/* An OPTIONS preflight from an allowed origin: fills resp (204 with the
+ * Access-Control-* headers of SPEC §8) and returns true. */
+bool api_cors_preflight(const struct api_app *app,
+			const struct api_request *req,
+			struct api_response *resp);
+
+/* Adds Access-Control-Allow-Origin, Vary and -Expose-Headers to an answer
+ * to an allowed origin; nothing for any other request. */
+void api_cors_headers(const struct api_app *app, const struct api_request *req,
+		      struct api_response *resp);
+
+#endif
