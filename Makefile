@@ -45,6 +45,7 @@ help:
 	@echo "make            build build/shikakud"
 	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
 	@echo "make test       install what is missing, then every test (unit, e2e, lint, contract, ASan+UBSan)"
+	@echo "make test-e2e   the end-to-end suite under pytest (PYTEST_ARGS='-m \"not slow\"': quick)"
 	@echo "make lint       lint openapi.yaml with Redocly CLI (pinned in tools/package.json)"
 	@echo "make test-contract  the e2e suite through Prism's validating proxy (openapi.yaml)"
 	@echo "make bench      import 1M persons, wrk against shikakud and nginx (bench/results.json)"
@@ -133,14 +134,25 @@ TEST_FUZZ_TIME ?= 15
 test-unit: build/test_unit
 	build/test_unit --jobs=2
 
+# The end-to-end suite runs under pytest (Debian's python3-pytest, tests/e2e/conftest.py).
+# PYTHON: an interpreter that has pytest (Debian's python3 when `python3` is
+# another one, e.g. pyenv's).  PYTEST_ARGS: more options, e.g. -m "not slow"
+# or -k persons.  No cache or bytecode is written into the source tree, and
+# pytest exits non-zero when no test ran.
+PYTHON ?= $(shell python3 -c 'import pytest' 2>/dev/null && echo python3 || echo /usr/bin/python3)
+PYTEST_ARGS ?=
+PYTEST = PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest
+E2E_OPTS = -q -p no:cacheprovider
+
 test-e2e: build/shikakud
-	python3 tests/e2e/run.py --binary build/shikakud
+	$(PYTEST) tests/e2e $(E2E_OPTS) --binary build/shikakud $(PYTEST_ARGS)
 
 test-san: build/san/shikakud build/san/test_unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  build/san/test_unit --jobs=2
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  python3 tests/e2e/run.py --binary build/san/shikakud --sanitized
+	  $(PYTEST) tests/e2e $(E2E_OPTS) --binary build/san/shikakud --sanitized \
+	    $(PYTEST_ARGS)
 
 check-shared:
 	@scripts/check-shared.sh
@@ -161,6 +173,8 @@ PRISM = tools/node_modules/.bin/prism
 # The e2e modules run through `prism proxy --errors`; empty: all of them
 # (about 2 minutes on 2 cores), e.g. PRISM_MODULES="test_cases test_api".
 PRISM_MODULES ?=
+PRISM_PATHS = $(if $(strip $(PRISM_MODULES)),$(patsubst %,tests/e2e/%.py,$(basename $(notdir \
+	$(PRISM_MODULES)))),tests/e2e)
 
 tools:
 	@tools/ensure.sh
@@ -171,8 +185,8 @@ lint: tools
 # Every response of these e2e modules is validated against openapi.yaml by a
 # Prism proxy in front of each server the tests start (tests/e2e/harness.py).
 test-contract: tools build/shikakud
-	python3 tests/e2e/run.py --binary build/shikakud --via-prism --prism $(PRISM) \
-	  --spec openapi.yaml $(PRISM_MODULES)
+	$(PYTEST) $(PRISM_PATHS) $(E2E_OPTS) --binary build/shikakud --via-prism \
+	  --prism $(PRISM) --spec openapi.yaml $(PYTEST_ARGS)
 
 # A benchmark, not a test: see scripts/bench.sh; writes bench/results.json.
 bench: deps

@@ -3,7 +3,7 @@
 # Quiet and quick (one dpkg-query) when everything is already there.
 set -eu
 pkgs="gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libcriterion-dev libunistring-dev python3 curl openssl clang-format valgrind libgnutls28-dev clang-14 libclang-rt-14-dev
+libcriterion-dev libunistring-dev python3 python3-pytest curl openssl clang-format valgrind libgnutls28-dev clang-14 libclang-rt-14-dev
 chromium fonts-noto-cjk poppler-utils"
 missing=
 for p in $pkgs; do

@@ -1,12 +1,16 @@
 """End-to-end harness: starts the real shikakud binary on a free loopback port
 and speaks HTTP to it.  Python 3 standard library only; 127.0.0.1 only.
 
-run.py calls configure() once, then for each test module begin_module(),
-before_test()/after_test() around every test, and end_module().  Tests get
-the module's shared server from server(); a test that needs its own server
-(other flags) uses Server(...) as a context manager.
+pytest runs the tests (tests/e2e/conftest.py): it calls configure() once
+from its command line options, then for each test module begin_module(),
+before_test()/after_test() around every test (a test during which the shared
+server died or a sanitizer reported something fails), and end_module().
+Tests are plain functions; they get the module's shared server from
+server() (or the conftest's fixtures); a test that needs its own server
+(other flags) uses Server(...) as a context manager.  wait_for() waits for a
+condition with a deadline: a test never sleeps a fixed time and then asserts.
 
-With configure(..., prism=CMD) (run.py --via-prism) every server also gets a
+With configure(..., prism=CMD) (pytest --via-prism) every server also gets a
 Prism validating proxy (`prism proxy --errors`) in front of it, on another
 free loopback port, and Server.request() goes through the proxy: a response
 that does not match openapi.yaml comes back from Prism as a VIOLATIONS
@@ -131,6 +135,24 @@ def sanitized():
 def slow(seconds):
     """A time limit, stretched for a sanitized build."""
     return seconds * 3 if _config["sanitized"] else seconds
+
+
+def wait_for(predicate, timeout=None, what="the condition", interval=0.05):
+    """Calls predicate() until it returns a true value, and returns that
+    value; fails the test (AssertionError naming what, a string or a
+    function returning one, called on failure) when timeout seconds
+    (default slow(10)) pass first.  An exception from predicate ends the
+    wait and propagates."""
+    timeout = slow(10) if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("waited %.1f s for %s" % (
+                timeout, what() if callable(what) else what))
+        time.sleep(interval)
 
 
 def clean_env():
@@ -280,6 +302,10 @@ def _violations(r):
         if isinstance(v, dict):
             out.append("%s %s: %s" % (v.get("location"), v.get("code"), v.get("message")))
     return "; ".join(out) or j.get("detail") or r.body[:500]
+
+
+_METRIC_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_METRIC_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 class ServerError(AssertionError):
@@ -449,19 +475,17 @@ class Server:
         """Returns once every request answered so far has its line on stderr.
 
         Request lines leave the server in batches, within 50 ms
-        (service/log.h): a marked /healthz request is sent, its line
-        awaited, then one more flush period (other threads' buffers are
-        written in the same pass)."""
-        Server._settle += 1
-        mark = "settle-log-%d" % Server._settle
-        self.get("/healthz", headers={"X-Request-Id": mark})
-        deadline = time.monotonic() + slow(timeout)
-        while not any(mark in l for l in self.stderr_lines()):
-            if time.monotonic() > deadline:
-                raise AssertionError("the request line of %s never reached stderr; tail: %s"
-                                     % (mark, self.stderr_tail()))
-            time.sleep(0.02)
-        time.sleep(0.15)
+        (service/log.h): one flush pass writes every thread's buffer.  A
+        marked /healthz request is sent and its line awaited; then a
+        second one, sent after the first line was read, so that the pass
+        which wrote the first has ended and all of it has been read."""
+        for _ in range(2):
+            Server._settle += 1
+            mark = "settle-log-%d" % Server._settle
+            self.get("/healthz", headers={"X-Request-Id": mark})
+            wait_for(lambda: any(mark in l for l in self.stderr_lines()), slow(timeout),
+                     lambda: "the request line of %s on stderr; tail: %s"
+                     % (mark, self.stderr_tail()), interval=0.02)
 
     def stderr_tail(self, n=15):
         with self._lock:
@@ -597,6 +621,40 @@ class Server:
     def evaluate(self, obj, query="", headers=None, **kw):
         return self.post("/v1/eligibility:evaluate" + query, obj, headers=headers, **kw)
 
+    def direct(self, method, path, body=None, headers=None, timeout=None, source=None):
+        """One request straight to the server, past the Prism proxy of
+        --via-prism (not counted in its statistics) -> Response.  source:
+        the local address to send from, e.g. "127.0.0.2" to stay outside
+        a per-IP limit that 127.0.0.1's connections have reached."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout or slow(10),
+                                          source_address=(source, 0) if source else None)
+        try:
+            conn.request(method, path, body=body, headers=dict(headers or {}))
+            r = conn.getresponse()
+            return Response(r.status, Headers(r.getheaders()), r.read())
+        finally:
+            conn.close()
+
+    def metric(self, name, headers=None, source=None, **labels):
+        """The value (a float) of one sample of GET /metrics, asked
+        directly (see direct()): name with exactly these labels; None when
+        there is no such sample."""
+        r = self.direct("GET", "/metrics", headers=headers, source=source)
+        assert r.status == 200, "GET /metrics: %r" % (r,)
+        want = {k: str(v) for k, v in labels.items()}
+        for line in r.text.splitlines():
+            m = _METRIC_SAMPLE.match(line)
+            if m and m.group(1) == name and \
+                    dict(_METRIC_LABEL.findall(m.group(2) or "")) == want:
+                return float(m.group(3))
+        return None
+
+    def open_connections(self, source=None):
+        """shikaku_open_connections, counting the connection that asks."""
+        return self.metric("shikaku_open_connections", source=source)
+
     def connect(self, timeout=None):
         s = socket.create_connection((HOST, self.port), timeout=timeout or slow(10))
         return s
@@ -654,7 +712,7 @@ class Server:
 
 
 # --------------------------------------------------------------------------
-# Module-scoped shared server, checked around each test by run.py.
+# Module-scoped shared server, checked around each test by conftest.py.
 
 def server(factory=None):
     """The current module's server, started on first use (and restarted after
@@ -735,6 +793,19 @@ def run_cli(args, stdin=None, timeout=None, cwd=None):
             raise AssertionError("sanitizer reported %s running %s; stderr: %s"
                                  % (", ".join(found), args, p.stderr[-2000:]))
     return p
+
+
+def make_key(db, role, facility=None):
+    """`shikakud key create` on the database file db (made when absent)
+    -> the key's secret (stdout line 1)."""
+    args = ["key", "create", "--db", db, "--role", role]
+    if facility:
+        args += ["--facility", facility]
+    p = run_cli(args)
+    assert p.returncode == 0, "key create: exit %d, stderr %s" % (p.returncode, p.stderr)
+    key = p.stdout.splitlines()[0].strip() if p.stdout else ""
+    assert key.startswith("shk_"), "key create printed %r" % p.stdout
+    return key
 
 
 # --------------------------------------------------------------------------

@@ -47,9 +47,13 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 import harness
 from harness import (HOST, Server, assert_problem, decision_missing_keys,
                      problem_defects, run_cli, slow)
+
+pytestmark = pytest.mark.slow   # the whole module: about a minute
 
 NDJSON = "application/x-ndjson"
 DRAIN_WINDOW = 10.0  # service/main.c DRAIN_MS
@@ -130,14 +134,16 @@ def assert_503_busy(r):
         "a 503 without a usable Retry-After: %r" % (r.headers,)
 
 
-def trickle(pieces, pause, started=None):
+def trickle(pieces, pause, started=None, sent=None):
     """A request body sent piece by piece with pauses (http.client sends an
-    iterable as it comes)."""
+    iterable as it comes); sent[0] counts the pieces handed over."""
     for i, p in enumerate(pieces):
         if i == 1 and started is not None:
             started.set()
         if i > 0:
-            time.sleep(pause)
+            time.sleep(pause)   # paces the slow client
+        if sent is not None:
+            sent[0] = i + 1
         yield p
 
 
@@ -146,12 +152,13 @@ def split(data, n):
     return [data[i:i + k] for i in range(0, len(data), k)]
 
 
-def slow_request(s, method, path, body, content_type, pieces, pause, started, out):
-    """Sends body in pieces; out gets ("ok", Response) or ("error", exc)."""
+def slow_request(s, method, path, body, content_type, pieces, pause, started, out, sent=None):
+    """Sends body in pieces; out gets ("ok", Response) or ("error", exc);
+    sent[0] (when given) counts the pieces sent."""
     try:
         conn = http.client.HTTPConnection(HOST, s.port, timeout=slow(30))
         try:
-            conn.request(method, path, body=trickle(split(body, pieces), pause, started),
+            conn.request(method, path, body=trickle(split(body, pieces), pause, started, sent),
                          headers={"Content-Type": content_type,
                                   "Content-Length": str(len(body))})
             r = conn.getresponse()
@@ -176,6 +183,15 @@ def slow_import(s, body, pieces, pause):
     t.start()
     assert started.wait(slow(10)), "the slow import did not start"
     return t, out
+
+
+def wait_import_writing(s):
+    """Waits until an import of s holds the write lock: a write is refused
+    at once (DELETE of a person that does not exist: 503, not 404)."""
+    harness.wait_for(
+        lambda: s.request("DELETE", "/v1/persons/no-such-person",
+                          timeout=slow(10)).status == 503,
+        slow(10), "the import to begin (a write refused with 503)")
 
 
 # ---- 1. SIGTERM ---------------------------------------------------------------
@@ -269,38 +285,53 @@ def test_sigterm_under_load_drains_and_exits_0():
         batch_body = json.dumps({"as_of": "2025-06-01",
                                  "items": [{"person": REGISTERED}] * 1000}).encode()
         started = [threading.Event(), threading.Event()]
+        sent = [[0], [0]]
         slow_threads = [
             threading.Thread(target=slow_request, daemon=True,
                              args=(s, "PUT", "/v1/persons/slow-put", put_body,
-                                   "application/json", 12, pause, started[0], slow_put)),
+                                   "application/json", 12, pause, started[0], slow_put,
+                                   sent[0])),
             threading.Thread(target=slow_request, daemon=True,
                              args=(s, "POST", "/v1/eligibility:batch", batch_body,
-                                   "application/json", 12, pause, started[1], slow_batch)),
+                                   "application/json", 12, pause, started[1], slow_batch,
+                                   sent[1])),
         ]
         for t in slow_threads:
             t.start()
         for e in started:
             assert e.wait(slow(10)), "a slow request did not start"
-        time.sleep(0.5)   # under load, the slow bodies half sent
-        served_before = sum(len(r) for r in records)
-        assert served_before > 20, "the load did not get going: %d requests" % served_before
+        # under load, the slow bodies a third sent (4 of 12 pieces)
+        harness.wait_for(lambda: sum(len(r) for r in records) > 20, slow(10),
+                         lambda: "the load to get going: %d requests"
+                         % sum(len(r) for r in records))
+        harness.wait_for(lambda: min(n[0] for n in sent) >= 4, slow(10),
+                         lambda: "the slow bodies to be a third sent: %r" % (sent,))
         assert not slow_put and not slow_batch, "the slow requests ended too soon"
 
         t_term = time.monotonic()
         s.proc.send_signal(signal.SIGTERM)
         term.set()
         # A new connection after the signal is refused at once, not left
-        # waiting for the drain to end.
-        time.sleep(0.2)
-        probe_exc, t_probe = None, time.monotonic()
-        try:
-            pr = s.request("GET", "/healthz", timeout=slow(20))
-            probe = "answered %d" % pr.status
-        except DROPPED as e:
-            probe_exc, probe = e, "refused: %s" % type(e).__name__
-        except OSError as e:
-            probe = "failed: %s: %s" % (type(e).__name__, e)
-        probe_s = time.monotonic() - t_probe
+        # waiting for the drain to end: new connections until one is not
+        # answered (before the server has handled the signal they are).
+        tries = []
+
+        def refused():
+            t_probe = time.monotonic()
+            try:
+                pr = s.request("GET", "/healthz", timeout=slow(20))
+                tries.append(("answered %d" % pr.status, None, time.monotonic() - t_probe))
+                return False
+            except DROPPED as e:
+                tries.append(("refused: %s" % type(e).__name__, e, time.monotonic() - t_probe))
+            except OSError as e:
+                tries.append(("failed: %s: %s" % (type(e).__name__, e), None,
+                              time.monotonic() - t_probe))
+            return True
+
+        harness.wait_for(refused, slow(5), lambda: "a new connection refused after "
+                         "SIGTERM; tried %r" % ([t[0] for t in tries],), interval=0.02)
+        probe, probe_exc, probe_s = tries[-1]
 
         rc, waited = wait_exit(s, slow(DRAIN_WINDOW + 10))
         exited_after = time.monotonic() - t_term
@@ -380,7 +411,8 @@ def test_sigterm_mid_import_commits_it_or_rolls_it_back():
                       + [{"person_id": "imp-%04d" % i, "display_name": "imported %d" % i,
                           "birth_date": "1950-01-01"} for i in range(2000)])
         t, out = slow_import(s, body, 10, 0.15)
-        time.sleep(0.3)
+        wait_import_writing(s)
+        assert not out, "the import ended before the signal: %r" % (out,)
         t_term = time.monotonic()
         s.proc.send_signal(signal.SIGTERM)
         rc, _ = wait_exit(s, slow(DRAIN_WINDOW + 10))
@@ -404,7 +436,7 @@ def test_sigterm_mid_import_commits_it_or_rolls_it_back():
         sock.sendall(("POST /v1/persons:import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
                       "Content-Length: %d\r\n\r\n" % (NDJSON, len(stall))).encode()
                      + stall[:len(stall) // 2])
-        time.sleep(0.3)
+        wait_import_writing(s)
         t_term = time.monotonic()
         s.proc.send_signal(signal.SIGTERM)
         rc, _ = wait_exit(s, slow(DRAIN_WINDOW + 10))
@@ -457,11 +489,26 @@ def in_background(fn, *a, **kw):
     return result
 
 
-def fast_reads(s, pid):
-    """/healthz, /readyz and a stored person, each answering at once."""
+JSON = {"Content-Type": "application/json"}
+
+
+def wait_open(s, n, what):
+    """Waits until the server counts n open connections (the asking one
+    included): requests sent have been taken in by its worker threads."""
+    harness.wait_for(lambda: s.open_connections() >= n, slow(10),
+                     lambda: "%s to be taken in: %s of %d connections open"
+                     % (what, s.open_connections(), n))
+
+
+def fast_reads(s, pid, direct=False):
+    """/healthz, /readyz and a stored person, each answering at once.
+    direct: on new connections straight to the server, never on a
+    keep-alive connection of Prism's proxy (--via-prism), which may sit on
+    a worker thread held by a write."""
+    get = (lambda path, **kw: s.direct("GET", path, **kw)) if direct else s.get
     for path, want in (("/healthz", 200), ("/readyz", 200), ("/v1/persons/" + pid, 200),
                        ("/v1/persons?limit=10", 200)):
-        r, took = timed(s.get, path, timeout=slow(10))
+        r, took = timed(get, path, timeout=slow(10))
         assert r.status == want, "%s answered %r while the database was locked" % (path, r)
         assert took < slow(0.5), "%s took %.2f s while the database was locked" % (path, took)
 
@@ -481,7 +528,7 @@ def test_writes_during_an_import_are_refused_at_once():
         assert r.status == 201, r
         body = ndjson([{"person_id": "imp-%04d" % i} for i in range(2000)])
         t, out = slow_import(s, body, 20, 0.25)
-        time.sleep(0.3)
+        wait_import_writing(s)
         writes = (
             ("PUT", lambda: s.request("PUT", "/v1/persons/during", json_body=REGISTERED,
                                       timeout=slow(20))),
@@ -524,17 +571,25 @@ def test_write_locked_by_another_process_is_503_reads_go_on():
             other = sqlite3.connect(db, isolation_level=None, timeout=0)
             try:
                 other.execute(how)   # in WAL mode both take the write lock only
-                put = in_background(s.request, "PUT", "/v1/persons/blocked",
-                                    json_body=REGISTERED, timeout=slow(20))
+                # Sent straight to the server, as the reads below: the
+                # count of open connections tells when the server has them
+                # (Prism's proxy, --via-prism, keeps connections of its own).
+                base = s.open_connections()
+                put = in_background(s.direct, "PUT", "/v1/persons/blocked",
+                                    body=json.dumps(REGISTERED), headers=JSON,
+                                    timeout=slow(20))
                 # a moment apart: a worker thread waiting on the lock serves
                 # none of its other connections meanwhile (see the report)
                 time.sleep(0.1)
-                im = in_background(post_import, s, imp, timeout=slow(20))
+                im = in_background(s.direct, "POST", "/v1/persons:import", body=imp,
+                                   headers={"Content-Type": NDJSON}, timeout=slow(20))
                 time.sleep(0.1)
-                ins = in_background(s.request, "PUT", "/v1/insurers/01130012",
-                                    json_body={"name_ja": "while locked"}, timeout=slow(20))
-                time.sleep(0.2)
-                fast_reads(s, "kept")   # while the three writes wait
+                ins = in_background(s.direct, "PUT", "/v1/insurers/01130012",
+                                    body=json.dumps({"name_ja": "while locked"}),
+                                    headers=JSON, timeout=slow(20))
+                time.sleep(0.1)   # (and the next connection, asking, alike)
+                wait_open(s, base + 3, "the three writes")
+                fast_reads(s, "kept", direct=True)   # while the three writes wait
                 for what, res in (("PUT", put(slow(20))), ("import", im(slow(20))),
                                   ("insurer PUT", ins(slow(20)))):
                     r, took = res
@@ -587,15 +642,17 @@ def test_write_locked_by_another_process_is_503_reads_go_on():
         try:
             fcntl.lockf(shm, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120)  # WAL_WRITE .. READ(4)
             locked = []
+            base = s.open_connections()
             for args in (("GET", "/v1/persons/kept"), ("GET", "/v1/persons?limit=10"),
                          ("PUT", "/v1/persons/blocked")):
                 # one per worker thread: a thread stuck in SQLite serves none
                 # of its other connections, and accepts none meanwhile
-                locked.append(in_background(s.request, *args, timeout=slow(40),
-                                            json_body=REGISTERED if args[0] == "PUT" else None))
+                put_args = dict(body=json.dumps(REGISTERED), headers=JSON) \
+                    if args[0] == "PUT" else {}
+                locked.append(in_background(s.direct, *args, timeout=slow(40), **put_args))
                 time.sleep(0.1)
-            time.sleep(0.1)
-            r, took = timed(s.get, "/healthz", timeout=slow(10))
+            wait_open(s, base + 3, "the three requests on the locked database")
+            r, took = timed(s.direct, "GET", "/healthz", timeout=slow(10))
             assert r.status == 200 and took < slow(0.5), (r, took)
             times = []
             for res in locked:

@@ -28,6 +28,8 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 import harness
 from harness import HOST, Server, assert_problem, parse_raw_response, run_cli, server, slow
 
@@ -274,6 +276,7 @@ def test_refused_request_reads_its_chunked_body_only_to_the_limit():
     assert_problem(parse_raw_response(out["answer"]), 400, "invalid_request")
 
 
+@pytest.mark.slow
 def test_trickling_client_is_closed_within_the_linger_time_others_served():
     """A chunked body over the limit, then a trickle (1 KiB every 0.2 s,
     never idle long enough): the server answers at the limit and closes

@@ -13,6 +13,8 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 import harness
 from harness import Server, assert_problem, run_cli, server, slow
 
@@ -206,7 +208,9 @@ def test_client_gone_mid_upload_rolls_back():
             "Content-Length: %d\r\n\r\n" % (len(body) * 10)).encode()
     sock = s.connect()
     sock.sendall(head + body)
-    time.sleep(0.3)
+    # the import has begun: it holds the write lock, a write is refused
+    harness.wait_for(lambda: s.request("DELETE", "/v1/persons/%s-none" % p).status == 503,
+                     slow(10), "the import to begin (a write refused with 503)")
     sock.close()
     deadline = time.monotonic() + slow(5)
     # the write lock is released: a new import goes through
@@ -262,6 +266,7 @@ def test_cli_import_files():
 
 # ---- SIGKILL in the middle of an import -----------------------------------
 
+@pytest.mark.slow
 def test_sigkill_mid_import_keeps_the_previous_data():
     d = tempfile.mkdtemp(prefix="shikaku-crash-")
     db = os.path.join(d, "crash.db")

@@ -7,7 +7,9 @@ import struct
 import threading
 import time
 
-from harness import server, assert_problem, parse_raw_response, slow, HOST
+import pytest
+
+from harness import server, assert_problem, parse_raw_response, slow, wait_for, HOST
 
 EVAL = "/v1/eligibility:evaluate"
 VALID = {"as_of": "2025-06-01",
@@ -181,19 +183,25 @@ def test_chunked_body_accepted():
 def test_cut_off_mid_body():
     s = server()
     body = json.dumps(VALID).encode()
-    for _ in range(5):
-        sock = socket.create_connection((HOST, s.port), timeout=5)
-        sock.sendall(request_bytes(body)[:-(len(body) // 2)])
-        sock.close()
-    for _ in range(3):                          # and with a reset instead of a FIN
-        sock = socket.create_connection((HOST, s.port), timeout=5)
-        sock.sendall(request_bytes(body)[:-10])
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-    time.sleep(0.2)
+    base = s.open_connections()
+    socks = []
+    try:
+        for cut in [len(body) // 2] * 5 + [10] * 3:
+            sock = socket.create_connection((HOST, s.port), timeout=5)
+            socks.append(sock)
+            sock.sendall(request_bytes(body)[:-cut])
+        # the server has taken all eight in, their bodies half read
+        wait_for(lambda: s.open_connections() >= base + 8, slow(5),
+                 "the server to take the eight connections in")
+        for sock in socks[5:]:                  # and with a reset instead of a FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    finally:
+        for sock in socks:
+            sock.close()
     still_serving()
 
 
+@pytest.mark.slow
 def test_slow_client_does_not_block_others():
     s = server()
     request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -218,10 +226,13 @@ def test_slow_client_does_not_block_others():
         except Exception as e:  # noqa: BLE001
             results[k] = e
 
+    base = s.open_connections()
     threads = [threading.Thread(target=slow_client, args=(k,)) for k in range(3)]
     for t in threads:
         t.start()
-    time.sleep(0.4)
+    # the three slow clients are connected, sending their headers byte by byte
+    wait_for(lambda: s.open_connections() >= base + 3, slow(5),
+             "the server to take the three slow clients in")
     timings = []
     for _ in range(3):
         t0 = time.monotonic()

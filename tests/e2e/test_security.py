@@ -22,6 +22,8 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
 import harness
 from harness import Server, assert_problem, run_cli, slow
 
@@ -394,6 +396,16 @@ def audit_find(s, query, pred, timeout=None, what=""):
         time.sleep(0.1)
 
 
+def audit_settled(s, query, key=None):
+    """GET /v1/audit?query, which answers once the audit writer has
+    committed every row queued before it -> the response when it says so
+    (X-Audit-Complete: true), else None (another writer held the database:
+    ask again)."""
+    r = s.get("/v1/audit?" + query, headers=auth(key or K("admin")))
+    assert r.status == 200, r
+    return r if r.headers.get("X-Audit-Complete") == "true" else None
+
+
 def rid(tag):
     return "sec-%s-%d" % (tag, int(time.monotonic() * 1000) % 10**9)
 
@@ -467,8 +479,8 @@ def test_audit_row_for_each_person_access():
     # evaluate with facts names nobody: not audited.
     x = rid("eval")
     assert s.evaluate({"person": FACTS}, headers=auth(w, **{"X-Request-Id": x})).status == 200
-    time.sleep(slow(0.4))
-    r = s.get("/v1/audit?key_id=" + key_id(w) + "&limit=1000", headers=auth(K("admin")))
+    r = harness.wait_for(lambda: audit_settled(s, "key_id=" + key_id(w) + "&limit=1000"),
+                         slow(5), "a complete answer of GET /v1/audit")
     assert x not in [row["request_id"] for row in r.json["items"]], r.json
 
 
@@ -551,7 +563,7 @@ def test_audit_table_holds_no_facts_and_retention():
                                        "insurer_number": ins, "facility_id": "fac-z"})
         assert r.status == 201, r
         assert s.get("/v1/persons/au-nf", headers=auth(w)).status == 200
-        time.sleep(slow(0.5))
+    # (stopped: SIGTERM writes the whole audit queue before the exit)
     con = sqlite3.connect(db + "-audit")
     try:
         cols = [c[1] for c in con.execute("PRAGMA table_info(audit)")]
@@ -635,7 +647,9 @@ def test_individual_number_refused_everywhere_and_kept_nowhere():
         r = s.evaluate({"person": {"birth_date": "1950-01-01"}},
                        headers=auth(w, **{"X-Request-Id": "123456789012"}))
         assert r.status == 200, r
-        time.sleep(slow(0.5))                  # let the audit writer flush
+        # the audit writer has committed every row of those requests
+        harness.wait_for(lambda: audit_settled(s, "limit=1", w), slow(5),
+                         "a complete answer of GET /v1/audit")
         for suffix in ("", "-wal", "-audit", "-audit-wal"):
             p = db + suffix
             if os.path.exists(p):
@@ -726,11 +740,12 @@ def test_no_auth_refused_off_loopback_auth_allowed():
         assert_401(s.get("/v1/rules"), "no key on 0.0.0.0")
 
 
-def _drip(socks, stop):
-    """Sends one more byte of a request line on every socket each second."""
+def _drip(socks, stop, rounds):
+    """Sends one more byte of a request line on every socket each second;
+    rounds[0] counts the rounds sent."""
     text = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     i = 0
-    while not stop.wait(1.0):
+    while not stop.wait(1.0):   # paces the slow clients
         i += 1
         if i >= len(text):
             i = len(text) - 1
@@ -739,6 +754,7 @@ def _drip(socks, stop):
                 s.send(text[i:i + 1])
             except OSError:
                 pass
+        rounds[0] += 1
 
 
 def _bound_request(port, n, limit):
@@ -775,18 +791,24 @@ def _bound_request(port, n, limit):
     return worst
 
 
+@pytest.mark.slow
 def test_slow_clients_do_not_stop_others():
     limit = slow(1.0)
     with Server(["--max-per-ip", "400", "--max-connections", "1000"]) as s:
-        socks, stop = [], threading.Event()
+        socks, stop, rounds = [], threading.Event(), [0]
         try:
+            base = s.open_connections()
             for _ in range(300):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
                 c.send(b"G")
                 socks.append(c)
-            t = threading.Thread(target=_drip, args=(socks, stop), daemon=True)
+            t = threading.Thread(target=_drip, args=(socks, stop, rounds), daemon=True)
             t.start()
-            time.sleep(1.5)
+            # all 300 taken in by the server, and dripping
+            harness.wait_for(lambda: s.open_connections() >= base + 300, slow(10),
+                             lambda: "the server to take the 300 slow clients in (%s open)"
+                             % s.open_connections())
+            harness.wait_for(lambda: rounds[0] >= 1, slow(5), "a byte dripped on each")
             worst = _bound_request(s.port, 20, limit)
             assert worst < limit, "a normal client waited %.2f s" % worst
             # The slow ones are still connected (not simply dropped).
@@ -805,11 +827,16 @@ def test_per_ip_limit_refuses_extra_others_served():
     with Server() as s:
         socks = []
         try:
+            # counted from 127.0.0.2, which has no connection open
+            base = s.open_connections(source="127.0.0.2")
             for _ in range(64):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
                 c.send(b"GET /hea")
                 socks.append(c)
-            time.sleep(0.3)
+            harness.wait_for(
+                lambda: s.open_connections(source="127.0.0.2") >= base + 64, slow(10),
+                lambda: "the server to take the 64 connections in (%s open)"
+                % s.open_connections(source="127.0.0.2"))
             refused = told = 0
             for _ in range(10):
                 c = socket.create_connection(("127.0.0.1", s.port), timeout=5)

@@ -11,7 +11,11 @@ import tempfile
 import time
 import urllib.request
 
+import pytest
+
 import harness
+
+pytestmark = pytest.mark.slow   # valgrind: tens of seconds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "..", "cases", "eligibility.jsonl")

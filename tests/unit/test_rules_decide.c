@@ -228,7 +228,9 @@ static void check_cases(const struct dcase *cases, size_t n)
 #define KYOKAI .insurer = "01130012"
 #define LATE   .insurer = "39132014"
 
-/* ---- the 200 cases of ../shared/cases/eligibility.jsonl ---------------- */
+/* ---- decisions like those of tests/cases/eligibility.jsonl ------------- */
+/* (a table of its own, not read from the file: every line of the file runs
+ * against the server in tests/e2e/test_cases.py) */
 
 Test(rules_decide, sample_cases)
 {
