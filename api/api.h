@@ -130,10 +130,6 @@ void api_problem_field(struct api_response *resp, int status, const char *code,
 
 void api_response_fini(struct api_response *resp);
 
-/* n bytes from a per-thread generator seeded once from getrandom(2):
- * for ids, never for keys. */
-void api_random_bytes(void *out, size_t n);
-
 /* Makes jansson allocate through api/json_arena.c: request bodies parsed
  * by api_json_loadb then cost no malloc.  Call once, before threads. */
 void api_json_arena_install(void);

@@ -280,9 +280,6 @@ void api_next_change_words(char *out, size_t outlen,
 void api_text_render(char *out, size_t outlen, const char *text,
 		     const struct rules_decision *d,
 		     const struct rules_params *p);
-/* A new 26-character id (Crockford base32: 48-bit ms time + 80 random
- * bits) into out[27]. */
-void api_ulid(char out[27], double now);
 
 /* ---- handlers ----------------------------------------------------------- */
 

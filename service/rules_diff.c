@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "base/json_str.h"
 #include "db/db.h"
 #include "db/person_db.h"
 #include "rules/rules.h"
@@ -118,10 +119,10 @@ static int diff_row(const struct db_person *p, void *arg)
 	return 0;
 }
 
+/* Ids are [A-Za-z0-9._-], but the file names may hold anything. */
 static void json_str(const char *s)
 {
-	/* ids are [A-Za-z0-9._-]: nothing to escape */
-	printf("\"%s\"", s);
+	base_json_fputs(s, stdout);
 }
 
 static void print_json(const struct diff *df, const char *cur_src,

@@ -85,6 +85,7 @@
 
 #include "api/metrics.h"
 #include "api/text.h"
+#include "base/fnv.h"
 #include "service/http_head.h"
 #include "service/linger.h"
 #include "service/log.h"
@@ -1160,7 +1161,7 @@ static bool client_addr(struct MHD_Connection *conn, unsigned char out[16])
 static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
 			      int delta, uintptr_t slot1)
 {
-	unsigned h = 2166136261u, i, k;
+	unsigned h, i, k;
 
 	pthread_mutex_lock(&srv->ip_lock);
 	if (delta < 0) {
@@ -1169,8 +1170,7 @@ static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
 		pthread_mutex_unlock(&srv->ip_lock);
 		return slot1;
 	}
-	for (k = 0; k < 16; k++)
-		h = (h ^ a[k]) * 16777619u;
+	h = base_fnv1a32(BASE_FNV32_INIT, a, 16);
 	for (k = 0; k < IP_SLOTS; k++) {
 		i = (h + k) % IP_SLOTS;
 		if (srv->ips[i].count == 0 ||
