@@ -74,11 +74,22 @@ void api_buf_printf(struct api_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
+	if (n < 0) {
 		b->failed = true;
 		return;
 	}
-	api_buf_add(b, tmp, (size_t)n);
+	if ((size_t)n < sizeof tmp) {
+		api_buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	/* Longer: formatted again, straight into the buffer (the short
+	 * texts of the hot paths never come here). */
+	if (!buf_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n)

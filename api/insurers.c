@@ -317,8 +317,7 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	errs = api_errors_new();
 	if (!errs) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		goto out;
 	}
 	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {

@@ -425,7 +425,6 @@ static int cmd_eval(int argc, char *const argv[])
 	}
 	if (rc > 0) {
 		api_problem_simple(&resp, 413, "payload_too_large",
-				   "Payload Too Large",
 				   "The request body is larger than 1048576 "
 				   "bytes.");
 	} else {

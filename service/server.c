@@ -622,27 +622,25 @@ static void refuse(const struct server *srv, const struct request *rq,
 			 rq->streaming ? srv->cfg->max_import_body
 				       : srv->cfg->max_body,
 			 rq->streaming ? ": nothing of it was stored" : "");
-		api_problem_simple(resp, 413, "payload_too_large",
-				   "Payload Too Large", detail);
+		api_problem_simple(resp, 413, "payload_too_large", detail);
 		break;
 	case REFUSE_HEADERS_TOO_LARGE:
 		snprintf(detail, sizeof detail,
 			 "The request header fields are larger than %zu bytes.",
 			 srv->cfg->max_header);
 		api_problem_simple(resp, 431, "request_header_fields_too_large",
-				   "Request Header Fields Too Large", detail);
+				   detail);
 		break;
 	case REFUSE_REPEATED_CT:
-		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+		api_problem_simple(resp, 400, "invalid_request",
 				   "repeated header: Content-Type");
 		break;
 	case REFUSE_REPEATED_CL:
-		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+		api_problem_simple(resp, 400, "invalid_request",
 				   "repeated header: Content-Length");
 		break;
 	case REFUSE_OVERLOADED:
 		api_problem_simple(resp, 503, "service_unavailable",
-				   "Service Unavailable",
 				   "too many connections (in all, or from this "
 				   "address): retry shortly");
 		if (resp->n_headers < API_MAX_HEADERS) {
@@ -655,7 +653,7 @@ static void refuse(const struct server *srv, const struct request *rq,
 		break;
 	case REFUSE_MISDIRECTED:
 		api_problem_simple(
-		    resp, 421, "misdirected_request", "Misdirected Request",
+		    resp, 421, "misdirected_request",
 		    "without API keys (--no-auth) this server answers only "
 		    "Host: localhost, 127.0.0.1 or [::1]");
 		break;

@@ -140,3 +140,27 @@ Test(base, json_escape_of_every_byte_that_needs_one)
 		}
 	}
 }
+
+/* api_buf_printf once failed the whole buffer past 511 bytes. */
+Test(base, buf_printf_of_any_length)
+{
+	char big[2000];
+	struct api_buf b;
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	api_buf_init(&b, 1 << 20);
+	api_buf_printf(&b, "<%d>", 7);
+	api_buf_printf(&b, "%s|%s", big, "end");
+	cr_assert_not(b.failed);
+	cr_expect_eq(b.len, 3 + 1999 + 4);
+	cr_expect_eq(memcmp(b.data, "<7>xx", 5), 0);
+	cr_expect_str_eq(b.data + b.len - 4, "|end");
+	api_buf_fini(&b);
+
+	/* the bound still holds */
+	api_buf_init(&b, 1000);
+	api_buf_printf(&b, "%s", big);
+	cr_expect(b.failed);
+	api_buf_fini(&b);
+}
