@@ -4,10 +4,9 @@ names it, -h/--help prints the usage (exit 0)."""
 
 import json
 import os
-import shutil
-import tempfile
 
 from harness import run_cli
+from test_cli import TempDir
 
 RULES = '{"provisional_end": "2026-07-31"}'
 FACTS = {"birth_date": "1975-01-20", "insurer_number": "138057",
@@ -15,20 +14,9 @@ FACTS = {"birth_date": "1975-01-20", "insurer_number": "138057",
 PERSON = dict(FACTS, person_id="p-args-1")
 
 
-class Tmp:
-    def __enter__(self):
-        self.path = tempfile.mkdtemp(prefix="shikaku-args-")
-        return self
-
+class Tmp(TempDir):
     def file(self, name, text=""):
-        p = os.path.join(self.path, name)
-        with open(p, "w", encoding="utf-8") as f:
-            f.write(text)
-        return p
-
-    def __exit__(self, *a):
-        shutil.rmtree(self.path, ignore_errors=True)
-        return False
+        return self.write(name, text)
 
 
 def ok(p, what):
