@@ -23,11 +23,12 @@ LISTEN ?= 127.0.0.1:8080
 DB ?= build/demo.db
 
 # Modules; service/main.c is the only file the unit tests leave out.
+BASE_SRC = $(wildcard base/*.c)
 RULES_SRC = $(wildcard rules/*.c)
 API_SRC = $(wildcard api/*.c)
 DB_SRC = $(wildcard db/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
-LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
+LIB_SRC = $(BASE_SRC) $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
 	build/gen/migrations.c build/gen/audit_migrations.c build/gen/ui.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -193,16 +194,20 @@ bench: deps
 	@scripts/bench.sh
 
 # service -> api -> {rules, db}; db -> rules; rules -> libc.  Nothing points up.
+# base/ (ids, Tokyo times, hashing, JSON string escaping) is below them all:
+# libc only, and any layer may include it.
 check-deps:
+	@! grep -nE '#include "(api|service|db|rules)/' base/*.[ch] || { echo "base/ must include only base/"; exit 1; }
+	@! grep -nE '#include <(microhttpd|jansson|sqlite3|gnutls/[a-z]+)\.h>' base/*.[ch] || { echo "base/ is libc only"; exit 1; }
 	@! grep -nE '#include "(api|service|db)/' rules/*.[ch] || { echo "rules/ must include only rules/"; exit 1; }
 	@! grep -nE '#include "(api|service)/' db/*.[ch] 2>/dev/null || { echo "db/ must not include api/ or service/"; exit 1; }
 	@! grep -nE '#include "service/' api/*.[ch] || { echo "api/ must not include service/"; exit 1; }
 	@! grep -nE '#include <(microhttpd|jansson|sqlite3)\.h>' rules/*.[ch] || { echo "rules/ is libc only"; exit 1; }
 
 format:
-	clang-format -i $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+	clang-format -i $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
 format-check:
-	clang-format --dry-run -Werror $(wildcard rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+	clang-format --dry-run -Werror $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

@@ -134,11 +134,12 @@ void api_handle(const struct api_app *app, const struct api_request *req,
  * For the answers service/ gives itself (413, 421, 431, 503). */
 const char *api_route_name(const char *method, const char *path);
 
-/* Fills *resp with a problem+json of the given status, type slug, title
- * and detail (no errors array).  For the service's own limits (413, 431,
- * 503) that arise before api_handle can run. */
+/* Fills *resp with a problem+json of the given status, type slug and
+ * detail, its title the one problem.c's table gives the slug, and one
+ * error {field "", code, detail}.  For the service's own limits (413,
+ * 431, 503) that arise before api_handle can run. */
 void api_problem_simple(struct api_response *resp, int status, const char *code,
-			const char *title, const char *detail);
+			const char *detail);
 
 /* The same with the field its single error names ("header:Authorization",
  * "path", "?"), for the refusals of a request's head. */
@@ -146,10 +147,6 @@ void api_problem_field(struct api_response *resp, int status, const char *code,
 		       const char *detail, const char *field);
 
 void api_response_fini(struct api_response *resp);
-
-/* n bytes from a per-thread generator seeded once from getrandom(2):
- * for ids, never for keys. */
-void api_random_bytes(void *out, size_t n);
 
 /* Makes jansson allocate through api/json_arena.c: request bodies parsed
  * by api_json_loadb then cost no malloc.  Call once, before threads. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "base/json_str.h"
 
 void api_buf_init(struct api_buf *b, size_t max)
 {
@@ -73,39 +74,38 @@ void api_buf_printf(struct api_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
+	if (n < 0) {
 		b->failed = true;
 		return;
 	}
-	api_buf_add(b, tmp, (size_t)n);
+	if ((size_t)n < sizeof tmp) {
+		api_buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	/* Longer: formatted again, straight into the buffer (the short
+	 * texts of the hot paths never come here). */
+	if (!buf_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
+	char esc[BASE_JSON_ESCAPE_MAX];
 
 	api_buf_add(b, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[6];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!base_json_must_escape(c))
 			continue;
 		api_buf_add(b, s + run, i - run);
 		run = i + 1;
-		switch (c) {
-		case '"': api_buf_add(b, "\\\"", 2); break;
-		case '\\': api_buf_add(b, "\\\\", 2); break;
-		case '\n': api_buf_add(b, "\\n", 2); break;
-		case '\r': api_buf_add(b, "\\r", 2); break;
-		case '\t': api_buf_add(b, "\\t", 2); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			api_buf_add(b, esc, 6);
-		}
+		api_buf_add(b, esc, base_json_escape(c, esc));
 	}
 	api_buf_add(b, s + run, n - run);
 	api_buf_add(b, "\"", 1);

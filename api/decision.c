@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "api/internal.h"
+#include "base/tokyo_time.h"
+#include "base/ulid.h"
 
 static void json_bool(struct api_buf *b, bool v)
 {
@@ -17,49 +19,6 @@ static void json_bool(struct api_buf *b, bool v)
 static void json_tristate(struct api_buf *b, rules_tristate v)
 {
 	api_buf_adds(b, v < 0 ? "null" : v ? "true" : "false");
-}
-
-/* "2025-06-01T09:30:12+09:00" for a POSIX time, in Asia/Tokyo; the text
- * of the last second is kept per thread (strftime was a visible part of
- * every answer). */
-static void format_tokyo_time(double now, char out[32])
-{
-	static _Thread_local time_t last = -1;
-	static _Thread_local char text[32];
-	time_t t = (time_t)now + 9 * 3600;
-	struct tm tm;
-
-	if (t != last) {
-		gmtime_r(&t, &tm);
-		strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
-		last = t;
-	}
-	memcpy(out, text, sizeof text);
-}
-
-void api_ulid(char out[27], double now)
-{
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	unsigned char rnd[10] = {0};
-	unsigned long long ms = (unsigned long long)(now * 1000.0);
-	int i, bit;
-
-	api_random_bytes(rnd, sizeof rnd);
-	for (i = 9; i >= 0; i--) {
-		out[i] = alphabet[ms & 31];
-		ms >>= 5;
-	}
-	/* 80 random bits as 16 base32 digits. */
-	for (i = 0; i < 16; i++) {
-		int v = 0, k;
-
-		for (k = 0; k < 5; k++) {
-			bit = i * 5 + k;
-			v = (v << 1) | ((rnd[bit / 8] >> (7 - bit % 8)) & 1);
-		}
-		out[10 + i] = alphabet[v];
-	}
-	out[26] = '\0';
 }
 
 /* The placeholders a text may hold, filled with this decision's values so
@@ -276,12 +235,12 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang,
 		       double now)
 {
-	char id[27], when[32];
+	char id[BASE_ULID_LEN + 1], when[BASE_TOKYO_TIME_LEN + 1];
 	size_t i;
 
 	pthread_once(&fragments.once, fragments_build);
-	api_ulid(id, now);
-	format_tokyo_time(now, when);
+	base_ulid_new(id, now);
+	base_tokyo_time(now, when);
 	api_buf_adds(b, "{\"decision_id\":\"");
 	api_buf_adds(b, id);
 	api_buf_adds(b, "\",\"evaluated_at\":\"");

@@ -74,8 +74,9 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	doc = api_json_loadb(req->body, req->body_len, &jerr);
 	if (!doc) {
-		/* jansson's own text can quote the input ("near '...'"): give
-		 * only the position, so that no value is ever echoed. */
+		/* The position only, not the reader's text (api_json_read's
+		 * never quotes the input; this stays so whatever reads it):
+		 * no value is ever echoed. */
 		snprintf(
 		    detail, sizeof detail,
 		    "the body is not valid JSON (UTF-8, no duplicate keys, "
@@ -196,8 +197,7 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 		return;
 	errs = api_errors_new();
 	if (!errs) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		goto out;
 	}
 	unknown_top_level(doc, known, errs);
@@ -381,8 +381,7 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	errs = api_errors_new();
 	if (!errs) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		goto out;
 	}
 	unknown_top_level(doc, known, errs);

@@ -480,7 +480,7 @@ static void ndjson_line(struct api_import *im)
 			refuse_individual_number(im, where);
 			goto out;
 		}
-		/* jansson's text can quote the input: the position only */
+		/* the position only: no text of the line is ever echoed */
 		api_errors_add(
 		    im->errs, "", "invalid_json",
 		    "not one JSON object (UTF-8, no duplicate keys): "
@@ -1010,8 +1010,7 @@ struct api_import *api_import_new(const char *db_path,
 	tx_opened(im);
 	return im;
 oom:
-	api_respond_problem(resp, 500, "internal_error", "out of memory", NULL,
-			    "");
+	api_respond_oom(resp);
 fail:
 	api_import_free(im);
 	return NULL;
@@ -1267,8 +1266,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		s = calloc(1, sizeof *s);
 		if (!s) {
 			api_import_free(im);
-			api_respond_problem(resp, 500, "internal_error",
-					    "out of memory", NULL, "");
+			api_respond_oom(resp);
 			return;
 		}
 		s->im = im;

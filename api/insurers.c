@@ -7,6 +7,7 @@
 #include "api/internal.h"
 #include "api/person.h"
 #include "api/text.h"
+#include "base/fnv.h"
 #include "db/insurer_db.h"
 
 #define ANSWER_MAX ((size_t)4 << 20)
@@ -106,11 +107,8 @@ static _Thread_local struct registry_entry registry_cache[REGISTRY_SLOTS];
 
 static unsigned registry_slot(const char *number)
 {
-	unsigned h = 2166136261u;
-
-	for (; *number; number++)
-		h = (h ^ (unsigned char)*number) * 16777619u;
-	return h % REGISTRY_SLOTS;
+	return base_fnv1a32(BASE_FNV32_INIT, number, strlen(number)) %
+	       REGISTRY_SLOTS;
 }
 
 void api_decision_lookup_insurer(const struct api_ctx *ctx,
@@ -319,8 +317,7 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	errs = api_errors_new();
 	if (!errs) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		goto out;
 	}
 	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {

@@ -31,6 +31,8 @@ static inline void api_buf_adds(struct api_buf *b, const char *s)
 {
 	api_buf_add(b, s, strlen(s));
 }
+/* Appends the printf text of fmt, of any length (past 511 bytes it is
+ * formatted twice); a format error marks the buffer failed. */
 void api_buf_printf(struct api_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes included); NULL → null. */
@@ -131,7 +133,13 @@ json_t *api_problem_new(int status, const char *code, const char *detail,
 void api_respond_problem(struct api_response *resp, int status,
 			 const char *code, const char *detail,
 			 const struct api_errors *errs, const char *field);
-/* Fills resp with a JSON document; takes a reference to doc. */
+/* Fills resp with the 500 of a failed allocation ("out of memory"): the
+ * one answer every handler gives when it cannot go on for want of memory
+ * (when even that answer cannot be built, a static one, see
+ * api_respond_json). */
+void api_respond_oom(struct api_response *resp);
+/* Fills resp with a JSON document; takes doc (the caller's reference: it
+ * is released here, also on failure). */
 void api_respond_json(struct api_response *resp, int status, json_t *doc,
 		      const char *content_type);
 /* Fills resp with a body taken from buf (500 if the buffer failed). */
@@ -280,9 +288,6 @@ void api_next_change_words(char *out, size_t outlen,
 void api_text_render(char *out, size_t outlen, const char *text,
 		     const struct rules_decision *d,
 		     const struct rules_params *p);
-/* A new 26-character id (Crockford base32: 48-bit ms time + 80 random
- * bits) into out[27]. */
-void api_ulid(char out[27], double now);
 
 /* ---- handlers ----------------------------------------------------------- */
 

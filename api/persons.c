@@ -96,12 +96,6 @@ static void set_etag(struct api_response *resp, const char *etag)
 	api_response_header(resp, "ETag", quoted);
 }
 
-static void respond_oom(struct api_response *resp)
-{
-	api_respond_problem(resp, 500, "internal_error", "out of memory", NULL,
-			    "");
-}
-
 bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
 {
 	return !ctx->facility || strcmp(p->facility_id, ctx->facility) == 0;
@@ -119,7 +113,7 @@ static bool scope_allows(const struct api_ctx *ctx, struct db_conn *c,
 	bool ok = false;
 
 	if (!old) {
-		respond_oom(resp);
+		api_respond_oom(resp);
 		return false;
 	}
 	r = db_person_get(c, ctx->path_id, old);
@@ -154,7 +148,7 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	if_match = tag_list(ctx->req->if_match, false, &oom1);
 	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
 	if (!errs || !p || oom1 || oom2) {
-		respond_oom(resp);
+		api_respond_oom(resp);
 		goto out;
 	}
 	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) != 0) {
@@ -231,7 +225,7 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	p = malloc(sizeof *p);
 	if_none_match = tag_list(ctx->req->if_none_match, true, &oom);
 	if (!p || oom) {
-		respond_oom(resp);
+		api_respond_oom(resp);
 		goto out;
 	}
 	r = db_person_get(c, ctx->path_id, p);
@@ -272,7 +266,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	if_match = tag_list(ctx->req->if_match, false, &oom);
 	if (oom) {
-		respond_oom(resp);
+		api_respond_oom(resp);
 		return;
 	}
 	r = db_person_delete(c, ctx->path_id, if_match);
@@ -372,8 +366,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		return;
 	p = malloc(sizeof *p);
 	if (!p) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		return;
 	}
 	r = db_person_get(c, ctx->path_id, p);

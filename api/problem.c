@@ -202,10 +202,15 @@ void api_respond_problem(struct api_response *resp, int status,
 			 "application/problem+json");
 }
 
-void api_problem_simple(struct api_response *resp, int status, const char *code,
-			const char *title, const char *detail)
+void api_respond_oom(struct api_response *resp)
 {
-	(void)title;
+	api_respond_problem(resp, 500, "internal_error", "out of memory", NULL,
+			    "");
+}
+
+void api_problem_simple(struct api_response *resp, int status, const char *code,
+			const char *detail)
+{
 	api_respond_problem(resp, status, code, detail, NULL, "");
 }
 

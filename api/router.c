@@ -83,8 +83,7 @@ static void openapi_get(const struct api_ctx *ctx, struct api_response *resp)
 	char *copy = malloc(ctx->app->openapi_len + 1);
 
 	if (!copy) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		return;
 	}
 	memcpy(copy, ctx->app->openapi_yaml, ctx->app->openapi_len);
@@ -632,8 +631,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	}
 	errs = api_errors_new();
 	if (!errs) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "out of memory", NULL, "");
+		api_respond_oom(resp);
 		return;
 	}
 	memcpy(ctx->path_id, id, sizeof ctx->path_id);

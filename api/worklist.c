@@ -707,8 +707,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	if (ctx->text) {
 		w.rows = malloc((size_t)w.limit * sizeof *w.rows);
 		if (!w.rows) {
-			api_respond_problem(resp, 500, "internal_error",
-					    "out of memory", NULL, "");
+			api_respond_oom(resp);
 			return;
 		}
 	}

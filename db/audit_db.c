@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/tokyo_time.h"
 #include "db/audit_db.h"
 #include "db/internal.h"
 #include "rules/rules.h"
@@ -18,29 +19,7 @@ static bool id_chars_ok(const char *s);
 
 void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
 {
-	/* The writer formats every row's time: each second once. */
-	static _Thread_local int64_t last = INT64_MIN;
-	static _Thread_local char day[24];
-	static _Thread_local size_t day_len;
-	int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-	int milli = (int)(ms - s * 1000);
-
-	if (s != last) {
-		time_t t = (time_t)(s + 9 * 3600);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		day_len = strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-		if (day_len > 19)
-			day_len = 19;
-		last = s;
-	}
-	memcpy(out, day, day_len);
-	out[day_len] = '.';
-	out[day_len + 1] = (char)('0' + milli / 100);
-	out[day_len + 2] = (char)('0' + milli / 10 % 10);
-	out[day_len + 3] = (char)('0' + milli % 10);
-	memcpy(out + day_len + 4, "+09:00", 7);
+	base_tokyo_time_ms(ms, out);
 }
 
 bool db_audit_id_valid(const char *s)

@@ -16,7 +16,7 @@
 #include "db/db.h"
 
 /* "2025-06-01T09:30:12.345+09:00" */
-#define DB_AUDIT_TIME_LEN   29
+#define DB_AUDIT_TIME_LEN   29 /* BASE_TOKYO_TIME_MS_LEN */
 #define DB_AUDIT_ID_MAX     64 /* person and request ids */
 #define DB_AUDIT_KEY_MAX    16
 #define DB_AUDIT_METHOD_MAX 16

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/tokyo_time.h"
 #include "db/insurer_db.h"
 #include "db/internal.h"
 
@@ -94,8 +95,6 @@ enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 	struct db_insurer old;
 	sqlite3_stmt *s;
 	enum db_result r;
-	time_t t = (time_t)now + 9 * 3600;
-	struct tm tm;
 	int rc;
 
 	if (!in_tx) {
@@ -109,9 +108,7 @@ enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
 	*created = r == DB_NOT_FOUND;
-	gmtime_r(&t, &tm);
-	strftime(ins->updated_at, sizeof ins->updated_at,
-		 "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+	base_tokyo_time(now, ins->updated_at);
 	s = db_stmt(c, DB_STMT_INSURER_UPSERT);
 	if (!s) {
 		r = DB_ERROR;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/tokyo_time.h"
 #include "db/internal.h"
 #include "db/key_db.h"
 
@@ -109,15 +110,6 @@ static int secret_hash(const char *secret, unsigned char out[HASH_LEN])
 		   : -1;
 }
 
-static void format_time(double now, char out[32])
-{
-	time_t t = (time_t)now + 9 * 3600;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
-}
-
 /* ---- rows -------------------------------------------------------------- */
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
@@ -175,7 +167,7 @@ enum db_result db_key_create(struct db_conn *c, enum db_key_role role,
 	secret_encode(secret_raw, secret);
 	if (secret_hash(secret, hash) != 0)
 		goto out;
-	format_time(now, created);
+	base_tokyo_time(now, created);
 	/* 60 random bits make a clash of ids all but impossible; a clash
 	 * (SQLITE_CONSTRAINT) draws another id rather than failing. */
 	for (i = 0; i < ID_TRIES; i++) {
@@ -279,7 +271,7 @@ enum db_result db_key_revoke(struct db_conn *c, const char *id, double now,
 	r = db_begin(c);
 	if (r != DB_OK)
 		return r;
-	format_time(now, when);
+	base_tokyo_time(now, when);
 	s = db_stmt(c, DB_STMT_KEY_REVOKE);
 	if (!s) {
 		r = DB_ERROR;

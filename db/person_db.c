@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/fnv.h"
+#include "base/tokyo_time.h"
 #include "db/internal.h"
 #include "db/person_db.h"
 
@@ -229,15 +231,8 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 
 static void hash_add(uint64_t *h, const void *data, size_t n)
 {
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		*h ^= p[i];
-		*h *= 0x100000001b3ULL;
-	}
-	*h ^= 0x1f; /* field separator */
-	*h *= 0x100000001b3ULL;
+	*h = base_fnv1a64(*h, data, n);
+	*h = base_fnv1a64(*h, "\x1f", 1); /* field separator */
 }
 
 /* FNV-1a over every stored field but etag and updated_at: the same
@@ -245,7 +240,7 @@ static void hash_add(uint64_t *h, const void *data, size_t n)
 static void person_etag(const struct db_person *p, char out[17])
 {
 	const struct rules_facts *f = &p->facts;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = BASE_FNV64_INIT;
 	int i;
 	int32_t ints[] = {f->birth_date,
 			  (int32_t)f->scheme,
@@ -271,15 +266,6 @@ static void person_etag(const struct db_person *p, char out[17])
 	for (i = 15; i >= 0; i--, h >>= 4)
 		out[i] = "0123456789abcdef"[h & 0xf];
 	out[16] = '\0';
-}
-
-static void format_updated_at(double now, char out[32])
-{
-	time_t t = (time_t)now + 9 * 3600;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -363,7 +349,7 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 		r = DB_OK;
 		goto out;
 	}
-	format_updated_at(now, p->updated_at);
+	base_tokyo_time(now, p->updated_at);
 	s = db_stmt(c, DB_STMT_PERSON_UPSERT);
 	if (!s) {
 		r = DB_ERROR;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "service/args.h"
+
 enum opt_id {
 	OPT_LISTEN,
 	OPT_DB,
@@ -550,6 +552,42 @@ bad:
 	return -1;
 }
 
+/* The flags of a command, read by args_parse (service/args.h) against the
+ * rows of opts[] that command has. */
+struct flag_ctx {
+	struct config *cfg;
+	const struct opt *row[N_OPTS];
+};
+
+static int flag_apply(void *p, int i, const char *value, char *err,
+		      size_t errlen)
+{
+	struct flag_ctx *fc = p;
+
+	if (i == ARGS_POSITIONAL) {
+		fail(err, errlen, "unknown argument '%s'", value);
+		return -1;
+	}
+	return apply(fc->cfg, fc->row[i], value, fc->row[i]->flag, err, errlen);
+}
+
+static enum args_result read_flags(struct config *cfg, unsigned mask, int argc,
+				   char *const argv[], char *err, size_t errlen)
+{
+	struct args_flag flags[N_OPTS];
+	struct flag_ctx fc = {.cfg = cfg};
+	size_t n = 0;
+
+	for (size_t k = 0; k < N_OPTS; k++) {
+		if (!(opts[k].cmds & mask))
+			continue;
+		flags[n].name = opts[k].flag;
+		flags[n].takes_value = opts[k].takes_value;
+		fc.row[n++] = &opts[k];
+	}
+	return args_parse(argc, argv, flags, n, flag_apply, &fc, err, errlen);
+}
+
 enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 			       int argc, char *const argv[], char *err,
 			       size_t errlen)
@@ -572,41 +610,10 @@ enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 			return CONFIG_USAGE;
 	}
 
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		const struct opt *o = NULL;
-		const char *value = NULL;
-		size_t flen;
-
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-			return CONFIG_HELP;
-		for (size_t k = 0; k < N_OPTS; k++) {
-			flen = strlen(opts[k].flag);
-			if (!(opts[k].cmds & mask) ||
-			    strncmp(arg, opts[k].flag, flen) != 0)
-				continue;
-			if (arg[flen] == '\0') {
-				o = &opts[k];
-			} else if (arg[flen] == '=' && opts[k].takes_value) {
-				o = &opts[k];
-				value = arg + flen + 1;
-			}
-			if (o != NULL)
-				break;
-		}
-		if (o == NULL) {
-			fail(err, errlen, "unknown argument '%s'", arg);
-			return CONFIG_USAGE;
-		}
-		if (o->takes_value && value == NULL) {
-			if (i + 1 >= argc) {
-				fail(err, errlen, "%s needs a value", o->flag);
-				return CONFIG_USAGE;
-			}
-			value = argv[++i];
-		}
-		if (apply(cfg, o, value, o->flag, err, errlen) != 0)
-			return CONFIG_USAGE;
+	switch (read_flags(cfg, mask, argc, argv, err, errlen)) {
+	case ARGS_HELP: return CONFIG_HELP;
+	case ARGS_USAGE: return CONFIG_USAGE;
+	case ARGS_OK: break;
 	}
 
 	if (cfg->max_per_ip > cfg->max_connections)

@@ -9,6 +9,7 @@
 #include "api/text.h"
 #include "db/db.h"
 #include "db/key_db.h"
+#include "service/args.h"
 #include "service/key_cmd.h"
 
 static const char usage_key[] =
@@ -80,66 +81,46 @@ static bool is_help(const char *a)
 	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
 
-/* Matches "--flag VALUE" or "--flag=VALUE" at argv[*i]. */
-static int flag_value(int argc, char *const argv[], int *i, const char *flag,
-		      const char **out, char *err, size_t errlen)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(flag);
+/* The flags of key create; list and revoke have only the first. */
+static const struct args_flag key_flags[] = {
+    {"--db", true}, {"--role", true}, {"--facility", true}, {"--name", true}};
 
-	if (strncmp(a, flag, n) != 0)
+struct key_read {
+	struct key_args *a;
+	bool with_id;
+};
+
+static int key_arg(void *p, int i, const char *value, char *err, size_t errlen)
+{
+	struct key_read *kr = p;
+	const char **dst[] = {&kr->a->db, &kr->a->role, &kr->a->facility,
+			      &kr->a->name};
+
+	if (i != ARGS_POSITIONAL) {
+		*dst[i] = value;
 		return 0;
-	if (a[n] == '=') {
-		*out = a + n + 1;
-		return 1;
 	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		snprintf(err, errlen, "%s needs a value", flag);
+	if (!kr->with_id || kr->a->id) {
+		snprintf(err, errlen, "unexpected argument %.60s", value);
 		return -1;
 	}
-	*out = argv[++*i];
-	return 1;
+	kr->a->id = value;
+	return 0;
 }
 
-/* Reads the flags of a subcommand; with_id: one positional ID.  Returns 0
- * or -1 with a message in err. */
+/* Reads the flags of a subcommand (argv[0] is its name); with_id: one
+ * positional ID.  Returns 0 or -1 with a message in err. */
 static int args_read(int argc, char *const argv[], bool create, bool with_id,
 		     struct key_args *a, char *err, size_t errlen)
 {
-	static const char *const flags[] = {"--db", "--role", "--facility",
-					    "--name"};
-	const char **dst[4];
-	int i, k, rc;
+	struct key_read kr = {a, with_id};
 
 	memset(a, 0, sizeof *a);
-	dst[0] = &a->db;
-	dst[1] = &a->role;
-	dst[2] = &a->facility;
-	dst[3] = &a->name;
-	for (i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			a->help = true;
-			return 0;
-		}
-		for (k = 0, rc = 0; k < (create ? 4 : 1) && rc == 0; k++)
-			rc = flag_value(argc, argv, &i, flags[k], dst[k], err,
-					errlen);
-		if (rc < 0)
-			return -1;
-		if (rc > 0)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			snprintf(err, errlen, "unknown flag %.60s", argv[i]);
-			return -1;
-		}
-		if (!with_id || a->id) {
-			snprintf(err, errlen, "unexpected argument %.60s",
-				 argv[i]);
-			return -1;
-		}
-		a->id = argv[i];
+	switch (args_parse(argc - 1, argv + 1, key_flags, create ? 4 : 1,
+			   key_arg, &kr, err, errlen)) {
+	case ARGS_HELP: a->help = true; return 0;
+	case ARGS_USAGE: return -1;
+	case ARGS_OK: break;
 	}
 	if (!a->db)
 		a->db = getenv("SHIKAKU_DB");

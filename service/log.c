@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json_str.h"
 /* Room always kept for `,"truncated":true}` and the newline, so that a
  * line cut short still closes. */
 #define LOG_TAIL 24
@@ -90,7 +91,7 @@ static bool put_json_string(struct log_line *l, const char *s, size_t max)
 	if (!put(l, "\"", 1))
 		return false;
 	while (i < n) {
-		char esc[8];
+		char esc[BASE_JSON_ESCAPE_MAX];
 		size_t seq = utf8_seq(p + i, n - i);
 
 		if (seq == 0) {
@@ -100,17 +101,8 @@ static bool put_json_string(struct log_line *l, const char *s, size_t max)
 			i++;
 			continue;
 		}
-		if (seq == 1 && (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' ||
-				 p[i] == 0x7F)) {
-			switch (p[i]) {
-			case '"': strcpy(esc, "\\\""); break;
-			case '\\': strcpy(esc, "\\\\"); break;
-			case '\n': strcpy(esc, "\\n"); break;
-			case '\r': strcpy(esc, "\\r"); break;
-			case '\t': strcpy(esc, "\\t"); break;
-			default: snprintf(esc, sizeof esc, "\\u%04x", p[i]);
-			}
-			if (!puts_(l, esc))
+		if (seq == 1 && base_json_must_escape(p[i])) {
+			if (!put(l, esc, base_json_escape(p[i], esc)))
 				break;
 		} else if (!put(l, s + i, seq)) {
 			break;

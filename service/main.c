@@ -21,6 +21,7 @@
 #include "api/metrics.h"
 #include "db/audit_log.h"
 #include "db/db.h"
+#include "service/args.h"
 #include "service/key_cmd.h"
 #include "service/rules_diff.h"
 #include "rules/rules.h"
@@ -60,6 +61,9 @@ static const char usage_top[] =
     "flags:\n"
     "  -h, --help        this text\n"
     "  --version         print the version\n"
+    "\n"
+    "Every command takes a flag's value as the next word or after '='\n"
+    "(--db FILE or --db=FILE).\n"
     "\n"
     "environment: SHIKAKU_LISTEN, SHIKAKU_DB, SHIKAKU_RULES, SHIKAKU_NO_AUTH,\n"
     "SHIKAKU_TLS_CERT, SHIKAKU_TLS_KEY, SHIKAKU_MAX_BODY, ... (every flag of\n"
@@ -432,7 +436,6 @@ static int cmd_eval(int argc, char *const argv[])
 	}
 	if (rc > 0) {
 		api_problem_simple(&resp, 413, "payload_too_large",
-				   "Payload Too Large",
 				   "The request body is larger than 1048576 "
 				   "bytes.");
 	} else {
@@ -475,22 +478,29 @@ static const char usage_migrate[] =
     "  --db FILE   the database (env SHIKAKU_DB)\n"
     "  -h, --help  this text\n";
 
+/* --db FILE, the only flag of migrate: into *(const char **)p. */
+static int db_flag(void *p, int i, const char *value, char *err, size_t errlen)
+{
+	if (i == ARGS_POSITIONAL) {
+		snprintf(err, errlen, "unexpected argument '%.60s'", value);
+		return -1;
+	}
+	*(const char **)p = value;
+	return 0;
+}
+
 static int cmd_migrate(int argc, char *const argv[])
 {
+	static const struct args_flag flags[] = {{"--db", true}};
 	const char *path = getenv("SHIKAKU_DB");
 	struct db_start st;
 	char err[512], apath[4096];
-	int i;
 
-	for (i = 0; i < argc; i++) {
-		if (is_help(argv[i]))
-			return fputs(usage_migrate, stdout), 0;
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--db=", 5) == 0)
-			path = argv[i] + 5;
-		else
-			return usage_error(usage_migrate, "migrate: bad flag");
+	switch (
+	    args_parse(argc, argv, flags, 1, db_flag, &path, err, sizeof err)) {
+	case ARGS_HELP: return fputs(usage_migrate, stdout), 0;
+	case ARGS_USAGE: return usage_error(usage_migrate, err);
+	case ARGS_OK: break;
 	}
 	if (!path || !*path)
 		return usage_error(usage_migrate,
@@ -675,96 +685,122 @@ out:
 	return rc;
 }
 
+enum { IF_DB, IF_MODE, IF_FORMAT, IF_CHARSET, IF_INSURERS };
+static const struct args_flag import_flags[] = {
+    [IF_DB] = {"--db", true},
+    [IF_MODE] = {"--mode", true},
+    [IF_FORMAT] = {"--format", true},
+    [IF_CHARSET] = {"--charset", true},
+    [IF_INSURERS] = {"--insurers", false}};
+
+struct import_read {
+	struct import_cli *cli;
+	const char **files; /* argc of them at most */
+	int n_files;
+};
+
+static int import_arg(void *p, int i, const char *v, char *err, size_t errlen)
+{
+	struct import_read *ir = p;
+	struct import_cli *cli = ir->cli;
+	const char *bad = NULL;
+
+	if (i == ARGS_POSITIONAL) {
+		ir->files[ir->n_files++] = v;
+		return 0;
+	}
+	if (ir->n_files > 0)
+		bad = "import: flags come before the files";
+	else if (i == IF_INSURERS)
+		cli->opts.kind = API_IMPORT_INSURERS;
+	else if (i == IF_DB)
+		cli->db = v;
+	else if (i == IF_MODE && strcmp(v, "all_or_nothing") == 0)
+		cli->opts.mode = API_IMPORT_ALL_OR_NOTHING;
+	else if (i == IF_MODE && strcmp(v, "best_effort") == 0)
+		cli->opts.mode = API_IMPORT_BEST_EFFORT;
+	else if (i == IF_MODE)
+		bad = "import: --mode is all_or_nothing or best_effort";
+	else if (i == IF_FORMAT && strcmp(v, "ndjson") == 0)
+		cli->opts.format = API_IMPORT_NDJSON;
+	else if (i == IF_FORMAT && strcmp(v, "csv") == 0)
+		cli->opts.format = API_IMPORT_CSV;
+	else if (i == IF_FORMAT)
+		bad = "import: --format is ndjson or csv";
+	else if (strcasecmp(v, "utf-8") == 0)
+		cli->opts.charset = API_IMPORT_UTF8;
+	else if (strcasecmp(v, "shift_jis") == 0)
+		cli->opts.charset = API_IMPORT_SHIFT_JIS;
+	else
+		bad = "import: --charset is utf-8 or shift_jis";
+	if (i == IF_FORMAT)
+		cli->format_given = true;
+	if (bad)
+		snprintf(err, errlen, "%s", bad);
+	return bad ? -1 : 0;
+}
+
 static int cmd_import(int argc, char *const argv[])
 {
 	struct import_cli cli;
-	const char *v;
+	struct import_read ir = {&cli, NULL, 0};
 	char err[256];
-	int i, first_file = -1, from, to, rc = 0;
+	int i, from, to, rc = 0;
 
 	memset(&cli, 0, sizeof cli);
 	cli.db = getenv("SHIKAKU_DB");
 	cli.opts.kind = API_IMPORT_PERSONS;
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a))
-			return fputs(usage_import, stdout), 0;
-		if (a[0] != '-' || strcmp(a, "-") == 0) {
-			if (first_file < 0)
-				first_file = i;
-			continue;
-		}
-		if (first_file >= 0)
-			return usage_error(
-			    usage_import,
-			    "import: flags come before the files");
-		if (strcmp(a, "--insurers") == 0) {
-			cli.opts.kind = API_IMPORT_INSURERS;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return usage_error(usage_import,
-					   "import: a flag needs its value");
-		v = argv[++i];
-		if (strcmp(a, "--db") == 0) {
-			cli.db = v;
-		} else if (strcmp(a, "--mode") == 0) {
-			if (strcmp(v, "all_or_nothing") == 0)
-				cli.opts.mode = API_IMPORT_ALL_OR_NOTHING;
-			else if (strcmp(v, "best_effort") == 0)
-				cli.opts.mode = API_IMPORT_BEST_EFFORT;
-			else
-				return usage_error(usage_import,
-						   "import: --mode is "
-						   "all_or_nothing or "
-						   "best_effort");
-		} else if (strcmp(a, "--format") == 0) {
-			cli.format_given = true;
-			if (strcmp(v, "ndjson") == 0)
-				cli.opts.format = API_IMPORT_NDJSON;
-			else if (strcmp(v, "csv") == 0)
-				cli.opts.format = API_IMPORT_CSV;
-			else
-				return usage_error(usage_import,
-						   "import: --format is ndjson "
-						   "or csv");
-		} else if (strcmp(a, "--charset") == 0) {
-			if (strcasecmp(v, "utf-8") == 0)
-				cli.opts.charset = API_IMPORT_UTF8;
-			else if (strcasecmp(v, "shift_jis") == 0)
-				cli.opts.charset = API_IMPORT_SHIFT_JIS;
-			else
-				return usage_error(usage_import,
-						   "import: --charset is utf-8 "
-						   "or shift_jis");
-		} else {
-			return usage_error(usage_import,
-					   "import: unknown flag");
-		}
-	}
-	if (!cli.db || !*cli.db)
-		return usage_error(usage_import, "import: --db FILE is needed");
-	if (first_file < 0)
-		return usage_error(usage_import,
-				   "import: name at least one FILE ('-' = "
-				   "stdin)");
-	if (cli.opts.charset == API_IMPORT_SHIFT_JIS && cli.format_given &&
-	    cli.opts.format != API_IMPORT_CSV)
-		return usage_error(usage_import,
-				   "import: shift_jis is for CSV only");
-	/* The schema must exist before the import's own connection opens. */
-	if (db_migrate(cli.db, &from, &to, err, sizeof err) != 0) {
-		fprintf(stderr, "shikakud: %s\n", err);
+	ir.files = calloc((size_t)argc + 1, sizeof *ir.files);
+	if (!ir.files) {
+		fprintf(stderr, "shikakud: out of memory\n");
 		return 1;
 	}
-	cli.tty = isatty(STDERR_FILENO) == 1;
-	for (i = first_file; i < argc; i++)
-		rc |= import_file(&cli, argv[i]);
+	switch (args_parse(argc, argv, import_flags,
+			   sizeof import_flags / sizeof import_flags[0],
+			   import_arg, &ir, err, sizeof err)) {
+	case ARGS_HELP: rc = fputs(usage_import, stdout) < 0; goto out;
+	case ARGS_USAGE: rc = usage_error(usage_import, err); goto out;
+	case ARGS_OK: break;
+	}
+	if (!cli.db || !*cli.db) {
+		rc = usage_error(usage_import, "import: --db FILE is needed");
+	} else if (ir.n_files == 0) {
+		rc = usage_error(usage_import, "import: name at least one FILE "
+					       "('-' = stdin)");
+	} else if (cli.opts.charset == API_IMPORT_SHIFT_JIS &&
+		   cli.format_given && cli.opts.format != API_IMPORT_CSV) {
+		rc = usage_error(usage_import,
+				 "import: shift_jis is for CSV only");
+	} else if (db_migrate(cli.db, &from, &to, err, sizeof err) != 0) {
+		/* the schema must exist before the import's connection opens */
+		fprintf(stderr, "shikakud: %s\n", err);
+		rc = 1;
+	} else {
+		cli.tty = isatty(STDERR_FILENO) == 1;
+		for (i = 0; i < ir.n_files; i++)
+			rc |= import_file(&cli, ir.files[i]);
+	}
+out:
+	free(ir.files);
 	return rc;
 }
 
 /* ---- rules check ------------------------------------------------------- */
+
+/* The one FILE of rules check, into *(const char **)p. */
+static int one_file(void *p, int i, const char *value, char *err, size_t errlen)
+{
+	const char **file = p;
+
+	(void)i; /* no flags: only positional words come here */
+	if (*file) {
+		snprintf(err, errlen,
+			 "rules check: exactly one FILE is needed");
+		return -1;
+	}
+	*file = value;
+	return 0;
+}
 
 static int cmd_rules(int argc, char *const argv[])
 {
@@ -774,6 +810,7 @@ static int cmd_rules(int argc, char *const argv[])
 	    "stale_after_days",  "next_change_horizon_days"};
 	struct api_ruleset rs;
 	const struct rules_params *p = &rs.params;
+	const char *file = NULL;
 	char err[256];
 	char date[11];
 
@@ -785,13 +822,17 @@ static int cmd_rules(int argc, char *const argv[])
 		return usage_error(usage_rules,
 				   argc < 1 ? "rules: a subcommand is needed"
 					    : "rules: unknown subcommand");
-	if (argc >= 2 && is_help(argv[1]))
-		return fputs(usage_rules, stdout), 0;
-	if (argc != 2)
+	switch (args_parse(argc - 1, argv + 1, NULL, 0, one_file, &file, err,
+			   sizeof err)) {
+	case ARGS_HELP: return fputs(usage_rules, stdout), 0;
+	case ARGS_USAGE: return usage_error(usage_rules, err);
+	case ARGS_OK: break;
+	}
+	if (!file)
 		return usage_error(usage_rules,
 				   "rules check: exactly one FILE is needed");
 
-	if (api_ruleset_load(argv[1], &rs, err, sizeof err) != 0) {
+	if (api_ruleset_load(file, &rs, err, sizeof err) != 0) {
 		/* api/ names the file in its message */
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
@@ -800,7 +841,7 @@ static int cmd_rules(int argc, char *const argv[])
 	for (int i = 0; i < 6; i++)
 		if (rs.source[i] == NULL)
 			rs.source[i] = "default";
-	printf("%s: ok\n", argv[1]);
+	printf("%s: ok\n", file);
 	printf("%s %s (%s)\n", names[0], date, rs.source[0]);
 	if (p->late_elderly_auto_age < 0)
 		printf("%s null (%s)\n", names[1], rs.source[1]);

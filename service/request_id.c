@@ -1,40 +1,15 @@
 /* request_id.c - see request_id.h. */
 #include "service/request_id.h"
 
-#include <stdint.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/text.h"
-
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+#include "base/ulid.h"
 
 void request_id_new(char *out, double now)
 {
-	uint64_t ms = now > 0 ? (uint64_t)(now * 1000.0) : 0;
-	unsigned char rnd[10];
-	uint64_t hi, lo;
-
-	/* 10 characters of time: 50 bits, of which 48 are used */
-	for (int i = 9; i >= 0; i--) {
-		out[i] = crockford[ms & 31];
-		ms >>= 5;
-	}
-	/* 16 characters of 80 random bits, as two 40-bit halves */
-	/* a per-thread generator: no system call per request */
-	api_random_bytes(rnd, sizeof rnd);
-	hi = lo = 0;
-	for (int i = 0; i < 5; i++) {
-		hi = hi << 8 | rnd[i];
-		lo = lo << 8 | rnd[i + 5];
-	}
-	for (int i = 7; i >= 0; i--) {
-		out[10 + i] = crockford[hi & 31];
-		out[18 + i] = crockford[lo & 31];
-		hi >>= 5;
-		lo >>= 5;
-	}
-	out[REQUEST_ID_NEW_LEN] = '\0';
+	base_ulid_new(out, now);
 }
 
 enum request_id_verdict request_id_judge(const char *value)

@@ -1,9 +1,11 @@
 /* request_id.h - the id each request answers with (SPEC §6).
  *
  * The caller's X-Request-Id when it is 1-64 characters of [A-Za-z0-9._-]
- * and not an individual number (SPEC §8), else a new one: 26 characters of
- * Crockford base32, ULID-like (48 bits of milliseconds, then 80 random bits
- * from getrandom(2)), so that ids sort roughly by time.
+ * and not an individual number (SPEC §8), else a new one from
+ * base_ulid_new (base/ulid.h): 26 characters of Crockford base32, 48 bits
+ * of milliseconds then 80 bits of the per-thread xoshiro generator of
+ * base/random.h (seeded once from getrandom(2)), so that ids sort roughly
+ * by time.
  */
 #ifndef SHIKAKU_SERVICE_REQUEST_ID_H
 #define SHIKAKU_SERVICE_REQUEST_ID_H
@@ -11,7 +13,7 @@
 #include <stdbool.h>
 
 #define REQUEST_ID_MAX     64
-#define REQUEST_ID_NEW_LEN 26
+#define REQUEST_ID_NEW_LEN 26 /* BASE_ULID_LEN */
 
 /* Writes a new id and its NUL into out (REQUEST_ID_NEW_LEN + 1 bytes) for
  * the POSIX time now (seconds). */

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "base/json_str.h"
 #include "db/db.h"
 #include "db/person_db.h"
 #include "rules/rules.h"
+#include "service/args.h"
 
 static const char usage[] =
     "usage: shikakud rules diff --db FILE --rules NEW [--current FILE]\n"
@@ -118,10 +120,10 @@ static int diff_row(const struct db_person *p, void *arg)
 	return 0;
 }
 
+/* Ids are [A-Za-z0-9._-], but the file names may hold anything. */
 static void json_str(const char *s)
 {
-	/* ids are [A-Za-z0-9._-]: nothing to escape */
-	printf("\"%s\"", s);
+	base_json_fputs(s, stdout);
 }
 
 static void print_json(const struct diff *df, const char *cur_src,
@@ -212,45 +214,61 @@ static int usage_error(const char *what)
 	return 2;
 }
 
+enum { F_DB, F_RULES, F_CURRENT, F_AS_OF, F_FACILITY, F_JSON };
+static const struct args_flag diff_flags[] = {
+    [F_DB] = {"--db", true},
+    [F_RULES] = {"--rules", true},
+    [F_CURRENT] = {"--current", true},
+    [F_AS_OF] = {"--as-of", true},
+    [F_FACILITY] = {"--facility", true},
+    [F_JSON] = {"--json", false}};
+
+struct diff_args {
+	const char *v[F_JSON]; /* the values, by flag */
+	bool json;
+};
+
+static int diff_arg(void *p, int i, const char *value, char *err, size_t errlen)
+{
+	struct diff_args *da = p;
+
+	if (i == ARGS_POSITIONAL) {
+		snprintf(err, errlen, "unknown argument '%.60s'", value);
+		return -1;
+	}
+	if (i == F_JSON)
+		da->json = true;
+	else
+		da->v[i] = value;
+	return 0;
+}
+
 int rules_diff_main(int argc, char *const argv[])
 {
-	const char *db_file = getenv("SHIKAKU_DB"), *cand_file = NULL;
-	const char *cur_file = getenv("SHIKAKU_RULES"), *facility = NULL;
-	const char *as_of_text = NULL;
+	struct diff_args da = {{NULL}, false};
+	const char *db_file, *cand_file, *cur_file, *facility, *as_of_text;
 	struct api_ruleset cur, cand;
 	struct diff df;
 	struct db *db = NULL;
 	struct db_conn *c;
 	enum db_result r = DB_OK;
 	char err[256], after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1];
-	bool json = false;
-	int i, rc = 1;
+	int rc = 1;
 
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char **dst = NULL;
-
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-			return fputs(usage, stdout), 0;
-		if (strcmp(a, "--json") == 0) {
-			json = true;
-			continue;
-		}
-		if (strcmp(a, "--db") == 0)
-			dst = &db_file;
-		else if (strcmp(a, "--rules") == 0)
-			dst = &cand_file;
-		else if (strcmp(a, "--current") == 0)
-			dst = &cur_file;
-		else if (strcmp(a, "--as-of") == 0)
-			dst = &as_of_text;
-		else if (strcmp(a, "--facility") == 0)
-			dst = &facility;
-		if (!dst || i + 1 >= argc)
-			return usage_error(dst ? "a flag lacks its value"
-					       : "unknown argument");
-		*dst = argv[++i];
+	da.v[F_DB] = getenv("SHIKAKU_DB");
+	da.v[F_CURRENT] = getenv("SHIKAKU_RULES");
+	switch (args_parse(argc, argv, diff_flags,
+			   sizeof diff_flags / sizeof diff_flags[0], diff_arg,
+			   &da, err, sizeof err)) {
+	case ARGS_HELP: return fputs(usage, stdout), 0;
+	case ARGS_USAGE: return usage_error(err);
+	case ARGS_OK: break;
 	}
+	db_file = da.v[F_DB];
+	cand_file = da.v[F_RULES];
+	cur_file = da.v[F_CURRENT];
+	as_of_text = da.v[F_AS_OF];
+	facility = da.v[F_FACILITY];
 	if (!db_file || !*db_file)
 		return usage_error("--db FILE is needed");
 	if (!cand_file)
@@ -301,7 +319,7 @@ int rules_diff_main(int argc, char *const argv[])
 			df.oom ? "out of memory" : "the database failed");
 		goto out;
 	}
-	if (json)
+	if (da.json)
 		print_json(&df, cur_file && *cur_file ? cur_file : "default",
 			   cand_file);
 	else

@@ -85,6 +85,7 @@
 
 #include "api/metrics.h"
 #include "api/text.h"
+#include "base/fnv.h"
 #include "service/http_head.h"
 #include "service/linger.h"
 #include "service/log.h"
@@ -633,27 +634,25 @@ static void refuse(const struct server *srv, const struct request *rq,
 			 rq->streaming ? srv->cfg->max_import_body
 				       : srv->cfg->max_body,
 			 rq->streaming ? ": nothing of it was stored" : "");
-		api_problem_simple(resp, 413, "payload_too_large",
-				   "Payload Too Large", detail);
+		api_problem_simple(resp, 413, "payload_too_large", detail);
 		break;
 	case REFUSE_HEADERS_TOO_LARGE:
 		snprintf(detail, sizeof detail,
 			 "The request header fields are larger than %zu bytes.",
 			 srv->cfg->max_header);
 		api_problem_simple(resp, 431, "request_header_fields_too_large",
-				   "Request Header Fields Too Large", detail);
+				   detail);
 		break;
 	case REFUSE_REPEATED_CT:
-		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+		api_problem_simple(resp, 400, "invalid_request",
 				   "repeated header: Content-Type");
 		break;
 	case REFUSE_REPEATED_CL:
-		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+		api_problem_simple(resp, 400, "invalid_request",
 				   "repeated header: Content-Length");
 		break;
 	case REFUSE_OVERLOADED:
 		api_problem_simple(resp, 503, "service_unavailable",
-				   "Service Unavailable",
 				   "too many connections (in all, or from this "
 				   "address): retry shortly");
 		if (resp->n_headers < API_MAX_HEADERS) {
@@ -666,7 +665,7 @@ static void refuse(const struct server *srv, const struct request *rq,
 		break;
 	case REFUSE_MISDIRECTED:
 		api_problem_simple(
-		    resp, 421, "misdirected_request", "Misdirected Request",
+		    resp, 421, "misdirected_request",
 		    "without API keys (--no-auth) this server answers only "
 		    "Host: localhost, 127.0.0.1 or [::1]");
 		break;
@@ -1183,7 +1182,7 @@ static bool client_addr(struct MHD_Connection *conn, unsigned char out[16])
 static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
 			      int delta, uintptr_t slot1)
 {
-	unsigned h = 2166136261u, i, k;
+	unsigned h, i, k;
 
 	pthread_mutex_lock(&srv->ip_lock);
 	if (delta < 0) {
@@ -1192,8 +1191,7 @@ static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
 		pthread_mutex_unlock(&srv->ip_lock);
 		return slot1;
 	}
-	for (k = 0; k < 16; k++)
-		h = (h ^ a[k]) * 16777619u;
+	h = base_fnv1a32(BASE_FNV32_INIT, a, 16);
 	for (k = 0; k < IP_SLOTS; k++) {
 		i = (h + k) % IP_SLOTS;
 		if (srv->ips[i].count == 0 ||

@@ -1,5 +1,4 @@
-/* random.c - cheap unpredictable-enough bytes for ids (request ids,
- * decision ids).
+/* random.c - see random.h.
  *
  * Ids need uniqueness, not secrecy (keys come from GnuTLS, never from
  * here).  getrandom(2) on every request cost two system calls per answer
@@ -12,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "base/random.h"
 
 static _Thread_local uint64_t state[4];
 static _Thread_local int seeded;
@@ -63,7 +62,7 @@ static void seed(void)
 	seeded = 1;
 }
 
-void api_random_bytes(void *out, size_t n)
+void base_random_bytes(void *out, size_t n)
 {
 	unsigned char *p = out;
 	uint64_t v;
