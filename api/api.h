@@ -36,10 +36,13 @@ struct api_app {
 	bool no_auth;
 	/* GET /metrics needs a key too (--metrics-auth). */
 	bool metrics_need_key;
+	/* Requests per key and second (--rate-limit); NULL = no limit. */
+	struct api_rate *rate;
 };
 
 struct api_metrics;
 struct audit_log;
+struct api_rate;
 
 struct api_kv {
 	const char *key;
@@ -95,6 +98,8 @@ struct api_response {
 	 * api_response_fini): what the audit log records. */
 	char *audit_ids;
 	size_t audit_len, audit_cap, n_audit_ids;
+	/* Ids it named that are stored nowhere: counted, not listed. */
+	size_t n_audit_absent;
 };
 
 /* Handles one request.  Always fills *resp (status, body, content type,

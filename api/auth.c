@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/ratelimit.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
 
@@ -40,6 +41,21 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	resp->n_audit_ids++;
 }
 
+void api_audit_absent(struct api_response *resp, const char *person_id)
+{
+	size_t n = strlen(person_id), last;
+
+	if (resp->n_audit_ids > 0 && resp->audit_len >= n + 1) {
+		last = resp->audit_len - n - 1;
+		if ((last == 0 || resp->audit_ids[last - 1] == '\0') &&
+		    memcmp(resp->audit_ids + last, person_id, n + 1) == 0) {
+			resp->audit_len = last;
+			resp->n_audit_ids--;
+		}
+	}
+	resp->n_audit_absent++;
+}
+
 void api_audit_record(const struct api_app *app, const char *key_id,
 		      const char *request_id, const char *method,
 		      const struct api_response *resp)
@@ -49,9 +65,10 @@ void api_audit_record(const struct api_app *app, const char *key_id,
 	const char *p;
 	size_t i;
 
-	if (!app->audit || resp->n_audit_ids == 0)
+	if (!app->audit ||
+	    (resp->n_audit_ids == 0 && resp->n_audit_absent == 0))
 		return;
-	ids = malloc(resp->n_audit_ids * sizeof *ids);
+	ids = malloc((resp->n_audit_ids + 1) * sizeof *ids);
 	if (!ids)
 		return;
 	for (i = 0, p = resp->audit_ids; i < resp->n_audit_ids; i++) {
@@ -65,6 +82,7 @@ void api_audit_record(const struct api_app *app, const char *key_id,
 	rec.route = resp->route;
 	rec.person_ids = ids;
 	rec.n_person_ids = resp->n_audit_ids;
+	rec.n_absent = resp->n_audit_absent;
 	rec.status = resp->status;
 	audit_log_record(app->audit, &rec);
 	free(ids);
@@ -100,6 +118,8 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 	enum db_result r;
 	const char *token;
 	size_t len = 0;
+	unsigned wait;
+	char retry[16];
 
 	token = bearer_token(ctx->req->authorization, &len);
 	if (!token) {
@@ -128,6 +148,20 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 				    "shortly",
 				    NULL, "");
 		api_response_header(resp, "Retry-After", "1");
+		return -1;
+	}
+	wait = api_rate_take(ctx->app->rate, key.id, ctx->req->now);
+	if (wait) {
+		/* Nothing of the request was read: it names nobody yet, so
+		 * no audit row (and none to fill the disk with). */
+		snprintf(retry, sizeof retry, "%u", wait);
+		snprintf(resp->key_id, sizeof resp->key_id, "%s", key.id);
+		api_respond_problem(resp, 429, "rate_limited",
+				    "this API key sent more requests than the "
+				    "server's --rate-limit allows: retry after "
+				    "Retry-After seconds",
+				    NULL, "header:Authorization");
+		api_response_header(resp, "Retry-After", retry);
 		return -1;
 	}
 	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key.id);

@@ -284,10 +284,15 @@ static void errors_reset(struct api_errors *errs)
 
 /* A key bound to a facility writes only that facility's persons: a line
  * without facility_id gets the key's, another facility's is rejected, and
- * so is a person stored under another facility (without saying so). */
+ * so is a person stored under another facility — with what PUT answers
+ * for it (not_found, "no person with this id"), never saying that it is
+ * stored or whose it is.  (That the line is refused at all, where an
+ * absent id would be inserted, is the one thing ids shared by every
+ * facility cannot hide: README, Security.) */
 static void scope_line(struct api_import *im, struct api_errors *errs)
 {
 	struct db_person *p = &im->person;
+	bool stored = false;
 
 	if (!p->facility_id[0])
 		snprintf(p->facility_id, sizeof p->facility_id, "%s",
@@ -296,11 +301,16 @@ static void scope_line(struct api_import *im, struct api_errors *errs)
 		api_errors_add(errs, "/facility_id", "conflicting_fields",
 			       "this API key writes only facility %s",
 			       im->o.facility);
-	if (im->c &&
-	    db_person_get(im->c, p->person_id, &im->scope_check) == DB_OK &&
-	    strcmp(im->scope_check.facility_id, im->o.facility) != 0)
-		api_errors_add(errs, "/person_id", "conflicting_fields",
-			       "this API key cannot write this person");
+	/* Only a line that would be written asks: an invalid line, or any
+	 * line of an all_or_nothing import that has already failed, then
+	 * gets the same answer for another facility's id as for an absent
+	 * one (else one request could probe thousands of ids). */
+	if (errs->n == 0 && !errs->dropped && im->writing && im->c &&
+	    db_person_get_in(im->c, p->person_id, im->o.facility,
+			     &im->scope_check, &stored) == DB_NOT_FOUND &&
+	    stored)
+		api_errors_add(errs, "/person_id", "not_found",
+			       "no person with this id");
 }
 
 static void person_line(struct api_import *im, json_t *obj)
@@ -427,12 +437,105 @@ static void object_line(struct api_import *im, json_t *obj)
 
 /* ---- NDJSON ------------------------------------------------------------- */
 
-/* A line that is not JSON may still carry an individual number: look at
- * every quoted run and every run of digits, spaces and hyphens. */
+/* The digit value of code point cp (ASCII, full-width, Arabic-Indic,
+ * extended Arabic-Indic, Devanagari, mathematical digits), or -1. */
+static int raw_digit(long cp)
+{
+	if (cp >= '0' && cp <= '9')
+		return (int)(cp - '0');
+	if (cp >= 0xFF10 && cp <= 0xFF19)
+		return (int)(cp - 0xFF10);
+	if (cp >= 0x0660 && cp <= 0x0669)
+		return (int)(cp - 0x0660);
+	if (cp >= 0x06F0 && cp <= 0x06F9)
+		return (int)(cp - 0x06F0);
+	if (cp >= 0x0966 && cp <= 0x096F)
+		return (int)(cp - 0x0966);
+	if (cp >= 0x1D7CE && cp <= 0x1D7FF)
+		return (int)((cp - 0x1D7CE) % 10);
+	return -1;
+}
+
+/* A separator that may stand between the digits of a number (SPEC §8's
+ * list: spaces, dashes, the long vowel marks and waves, invisible format
+ * characters, . _ / ,), or a tab. */
+static bool raw_separator(long cp)
+{
+	return cp == ' ' || cp == '\t' || cp == '-' || cp == '.' || cp == '_' ||
+	       cp == '/' || cp == ',' || cp == 0xA0 || cp == 0xAD ||
+	       (cp >= 0x2000 && cp <= 0x200F) ||
+	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202F) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || cp == 0x2212 || cp == 0x3000 ||
+	       cp == 0x301C || cp == 0x30FC || cp == 0xFE63 || cp == 0xFEFF ||
+	       cp == 0xFF0C || cp == 0xFF0D || cp == 0xFF0E || cp == 0xFF0F ||
+	       cp == 0xFF3F || cp == 0xFF5E || cp == 0xFF70;
+}
+
+/* The next code point of p[*i..n) (a byte that is no valid UTF-8 start
+ * is taken alone, as an "other" character). */
+static long raw_next(const unsigned char *p, size_t n, size_t *i)
+{
+	unsigned char c = p[*i];
+	size_t k, len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+	long cp = len == 1 ? c : c & (0x3F >> (len - 1));
+
+	if (len == 1 || c < 0xC2 || c > 0xF4 || n - *i < len) {
+		*i += 1;
+		return len == 1 ? c : -1;
+	}
+	for (k = 1; k < len; k++) {
+		if ((p[*i + k] & 0xC0) != 0x80) {
+			*i += 1;
+			return -1;
+		}
+		cp = (cp << 6) | (p[*i + k] & 0x3F);
+	}
+	*i += len;
+	return cp;
+}
+
+/* A line that is not JSON may still carry an individual number, and we
+ * cannot tell its strings from the rest: it "may hold" one when any 12
+ * consecutive digits of a run of digits and separators (quoted or not,
+ * inside longer text or not) have a valid check digit.  Broader than the
+ * reading of a parsed value on purpose: such a line refuses the whole
+ * import (SPEC §8), best_effort included, instead of being one rejected
+ * line while the others are stored. */
+static bool raw_may_hold_number(const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	char win[12] = {0};
+	size_t i = 0, run = 0;
+	long cp;
+	int d;
+
+	while (i < n) {
+		cp = raw_next(p, n, &i);
+		d = raw_digit(cp);
+		if (d < 0) {
+			if (!raw_separator(cp))
+				run = 0;
+			continue;
+		}
+		memmove(win, win + 1, sizeof win - 1);
+		win[sizeof win - 1] = (char)('0' + d);
+		if (++run >= sizeof win &&
+		    rules_is_individual_number(win, sizeof win))
+			return true;
+	}
+	return false;
+}
+
+/* The line's quoted runs as whole values, for the reading of
+ * rules_is_individual_number (whatever it accepts), and every run of 12
+ * digits (raw_may_hold_number). */
 static bool raw_has_individual_number(const char *p, size_t n)
 {
 	size_t i = 0, j;
 
+	if (raw_may_hold_number(p, n))
+		return true;
 	while (i < n) {
 		if (p[i] == '"') {
 			for (j = i + 1; j < n && p[j] != '"'; j++)
@@ -443,14 +546,6 @@ static bool raw_has_individual_number(const char *p, size_t n)
 			if (rules_is_individual_number(p + i + 1, j - i - 1))
 				return true;
 			i = j + 1;
-		} else if (isdigit((unsigned char)p[i])) {
-			for (j = i; j < n && (isdigit((unsigned char)p[j]) ||
-					      p[j] == ' ' || p[j] == '-');
-			     j++)
-				;
-			if (rules_is_individual_number(p + i, j - i))
-				return true;
-			i = j;
 		} else {
 			i++;
 		}

@@ -155,6 +155,13 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
  * audit log (SPEC §8). */
 void api_audit_note(struct api_response *resp, const char *person_id);
 
+/* The request named person_id, and it is stored nowhere (under no
+ * facility): the audit row counts it (absent_ids) instead of listing it,
+ * and the note api_audit_note made of it, when it was the last one, is
+ * taken back.  A flood of made-up ids then costs the disk nothing per id
+ * (issue 12). */
+void api_audit_absent(struct api_response *resp, const char *person_id);
+
 /* Writes the audit record of a request whose answer is in resp, when it
  * named a person.  key_id "" = no key. */
 void api_audit_record(const struct api_app *app, const char *key_id,

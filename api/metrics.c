@@ -219,6 +219,23 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 		    "# TYPE shikaku_audit_queue gauge\n"
 		    "shikaku_audit_queue %zu\n",
 		    audit->written, audit->dropped, audit->queued);
+	if (audit && audit->bytes >= 0)
+		api_buf_printf(&b,
+			       "# HELP shikaku_audit_bytes Bytes the audit "
+			       "log's tables and indexes take in the "
+			       "database.\n"
+			       "# TYPE shikaku_audit_bytes gauge\n"
+			       "shikaku_audit_bytes %lld\n",
+			       audit->bytes);
+	if (audit)
+		api_buf_printf(&b,
+			       "# HELP shikaku_audit_max_bytes "
+			       "--audit-max-size (0: none): from this many "
+			       "audit bytes on, routes that name persons "
+			       "answer 503.\n"
+			       "# TYPE shikaku_audit_max_bytes gauge\n"
+			       "shikaku_audit_max_bytes %lld\n",
+			       audit->max_bytes);
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

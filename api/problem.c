@@ -35,6 +35,8 @@ static const struct {
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
     {"internal_error", "Internal error"},
+    {"rate_limited", "Too many requests for this key"},
+    {"audit_log_full", "The audit log is full"},
 };
 
 static const char *problem_title(const char *code)
@@ -307,4 +309,5 @@ void api_response_fini(struct api_response *resp)
 	free(resp->audit_ids);
 	resp->audit_ids = NULL;
 	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
+	resp->n_audit_absent = 0;
 }

@@ -454,6 +454,46 @@ static bool needs_key(const struct api_app *app, const struct api_request *req)
 	return app->metrics_need_key && strcmp(req->path, "/metrics") == 0;
 }
 
+/* An admin key bound to a facility (made before `key create` refused
+ * the pair) is a writer of its facility: the insurer registry and the
+ * audit log belong to no facility (issue 12, README Security).  true
+ * with the 403 in resp. */
+static bool scope_refuses(const struct api_ctx *ctx, const struct route *r,
+			  struct api_response *resp)
+{
+	if (r->role != DB_KEY_ROLE_ADMIN || !ctx->facility)
+		return false;
+	api_respond_problem(resp, 403, "forbidden",
+			    "an admin key bound to a facility cannot do this: "
+			    "the insurer registry and the audit log are not "
+			    "one facility's. Use an admin key without "
+			    "--facility",
+			    NULL, "header:Authorization");
+	return true;
+}
+
+/* --audit-max-size reached: a route that writes audit rows answers 503
+ * rather than unaudited (SPEC §10), and writes no row itself.  true with
+ * the 503 in resp. */
+static bool audit_refuses(const struct api_ctx *ctx, const struct route *r,
+			  struct api_response *resp)
+{
+	if (!ctx->app->audit || !audit_log_full(ctx->app->audit) ||
+	    (strncmp(r->path, "/v1/persons", 11) != 0 &&
+	     strcmp(r->path, "/v1/eligibility:batch") != 0))
+		return false;
+	free(resp->audit_ids);
+	resp->audit_ids = NULL;
+	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
+	api_respond_problem(resp, 503, "audit_log_full",
+			    "the audit log has reached the server's "
+			    "--audit-max-size: requests that name persons "
+			    "are refused until an operator makes room",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "60");
+	return true;
+}
+
 static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 {
 	const struct api_request *req = ctx->req;
@@ -511,6 +551,8 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 				    NULL, "header:Authorization");
 		return;
 	}
+	if (scope_refuses(ctx, r, resp) || audit_refuses(ctx, r, resp))
+		return;
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
 				    "the request holds an individual number "

@@ -85,12 +85,13 @@ static void bind_cut(sqlite3_stmt *s, int col, const char *v, size_t max)
 		sqlite3_bind_null(s, col);
 }
 
-/* One row for ids[0..n) of r.  ids_buf holds at least
+/* One row for ids[0..n) of r, counting absent ids stored nowhere.
+ * ids_buf holds at least
  * DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1 bytes. */
 static enum db_result insert_row(struct db_conn *c,
 				 const struct audit_record *r,
 				 const char *const *ids, size_t n,
-				 char *ids_buf)
+				 size_t absent, char *ids_buf)
 {
 	char when[DB_AUDIT_TIME_LEN + 1];
 	sqlite3_stmt *s;
@@ -122,6 +123,7 @@ static enum db_result insert_row(struct db_conn *c,
 		 DB_AUDIT_ROUTE_MAX);
 	sqlite3_bind_text(s, 6, ids_buf, (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 7, r->status);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)absent);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -143,9 +145,33 @@ static enum db_result insert_row(struct db_conn *c,
 	return DB_OK;
 }
 
+/* Pages in use now, times the page size. */
+static enum db_result used_bytes(struct db_conn *c, long long *out)
+{
+	sqlite3_stmt *s = db_stmt(c, DB_STMT_USED_PAGES);
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = (long long)sqlite3_column_int64(s, 0) *
+		       sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DB_OK : db_result_from(rc);
+}
+
 enum db_result db_audit_insert(struct db_conn *c,
 			       const struct audit_record *recs, size_t n)
 {
+	return db_audit_insert_sized(c, recs, n, NULL);
+}
+
+enum db_result db_audit_insert_sized(struct db_conn *c,
+				     const struct audit_record *recs, size_t n,
+				     long long *grew)
+{
+	long long before = 0, after = 0;
 	char *ids_buf = NULL;
 	enum db_result r;
 	size_t i, off, chunk;
@@ -156,28 +182,61 @@ enum db_result db_audit_insert(struct db_conn *c,
 	r = db_begin(c);
 	if (r != DB_OK)
 		goto out;
+	if (grew)
+		r = used_bytes(c, &before);
 	for (i = 0; i < n && r == DB_OK; i++) {
 		off = 0;
 		do {
 			chunk = recs[i].n_person_ids - off;
 			if (chunk > DB_AUDIT_ROW_IDS_MAX)
 				chunk = DB_AUDIT_ROW_IDS_MAX;
+			/* The count goes with the first row only. */
 			r = insert_row(c, &recs[i],
 				       recs[i].person_ids
 					   ? recs[i].person_ids + off
 					   : NULL,
-				       recs[i].person_ids ? chunk : 0, ids_buf);
+				       recs[i].person_ids ? chunk : 0,
+				       off ? 0 : recs[i].n_absent, ids_buf);
 			off += chunk;
 		} while (r == DB_OK && recs[i].person_ids &&
 			 off < recs[i].n_person_ids);
 	}
+	if (r == DB_OK && grew)
+		r = used_bytes(c, &after);
 	if (r == DB_OK)
 		r = db_commit(c);
 	if (r != DB_OK)
 		db_rollback(c);
+	else if (grew)
+		*grew += after - before;
 out:
 	free(ids_buf);
 	return r;
+}
+
+enum db_result db_audit_bytes(struct db_conn *c, long long *bytes)
+{
+	static const char *const parts[] = {"audit", "audit_by_time",
+					    "audit_by_key", "audit_person"};
+	sqlite3_stmt *s;
+	long long total = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		s = db_stmt(c, DB_STMT_AUDIT_TABLE_BYTES);
+		if (!s) /* no dbstat in this SQLite: every page counts */
+			return used_bytes(c, bytes);
+		sqlite3_bind_text(s, 1, parts[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			total += sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW)
+			return db_result_from(rc);
+	}
+	*bytes = total;
+	return DB_OK;
 }
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
@@ -209,6 +268,7 @@ static int deliver(sqlite3_stmt *s,
 		ids = sqlite3_column_text(s, 6);
 		row.person_ids = ids ? (const char *)ids : "";
 		row.status = sqlite3_column_int(s, 7);
+		row.absent_ids = sqlite3_column_int64(s, 8);
 		(*left)--;
 		if (fn(&row, arg) != 0) {
 			*stopped = true;
@@ -343,8 +403,14 @@ static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
 enum db_result db_audit_expire(struct db_conn *c, const char *before,
 			       long long *deleted)
 {
+	return db_audit_expire_sized(c, before, deleted, NULL);
+}
+
+enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
+				     long long *deleted, long long *freed)
+{
 	int64_t bound = 0, lo = 0, upto;
-	long long n = 0, total = 0;
+	long long n = 0, total = 0, used0 = 0, used1 = 0;
 	enum db_result r;
 	bool found;
 
@@ -364,10 +430,15 @@ enum db_result db_audit_expire(struct db_conn *c, const char *before,
 		r = db_begin(c);
 		if (r != DB_OK)
 			break;
-		r = delete_upto(c, DB_STMT_AUDIT_EXPIRE, upto, &n);
+		if (freed)
+			r = used_bytes(c, &used0);
+		if (r == DB_OK)
+			r = delete_upto(c, DB_STMT_AUDIT_EXPIRE, upto, &n);
 		if (r == DB_OK)
 			r = delete_upto(c, DB_STMT_AUDIT_PERSON_EXPIRE, upto,
 					NULL);
+		if (r == DB_OK && freed)
+			r = used_bytes(c, &used1);
 		if (r == DB_OK)
 			r = db_commit(c);
 		if (r != DB_OK) {
@@ -375,6 +446,8 @@ enum db_result db_audit_expire(struct db_conn *c, const char *before,
 			break;
 		}
 		total += n;
+		if (freed)
+			*freed += used0 - used1;
 	}
 	if (deleted)
 		*deleted = total;

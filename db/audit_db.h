@@ -36,6 +36,10 @@ struct audit_record {
 					  [A-Za-z0-9._-]; others are left out */
 	size_t n_person_ids;
 	int status;
+	/* How many more ids the request named that are stored nowhere: only
+	 * counted (a made-up id names nobody, and a flood of them must not
+	 * fill the disk: issue 12). */
+	size_t n_absent;
 };
 
 /* A row read back.  Strings are copies except person_ids. */
@@ -48,6 +52,7 @@ struct db_audit_row {
 	char route[DB_AUDIT_ROUTE_MAX + 1];
 	const char *person_ids; /* space-separated; borrowed for the call */
 	int status;
+	long long absent_ids; /* ids named that were stored nowhere */
 };
 
 /* GET /v1/audit's filters; NULL / 0 = no filter. */
@@ -75,6 +80,20 @@ bool db_audit_id_valid(const char *s);
 enum db_result db_audit_insert(struct db_conn *c,
 			       const struct audit_record *recs, size_t n);
 
+/* db_audit_insert that also adds to *grew the bytes of database pages
+ * the rows took (pages in use after minus before, inside the
+ * transaction, so no other writer's pages count). */
+enum db_result db_audit_insert_sized(struct db_conn *c,
+				     const struct audit_record *recs, size_t n,
+				     long long *grew);
+
+/* The bytes the audit log's tables and indexes take in the database
+ * (SQLite's dbstat: it reads every page of them, about a second per GiB;
+ * when dbstat is missing, every page in use counts).  For
+ * --audit-max-size: measured once at start, then kept up to date with
+ * the _sized functions' counts. */
+enum db_result db_audit_bytes(struct db_conn *c, long long *bytes);
+
 /* Calls fn for up to f->limit rows matching f, in seq (= time) order;
  * fn returns 0 to go on, 1 to stop. */
 enum db_result db_audit_query(struct db_conn *c,
@@ -87,5 +106,9 @@ enum db_result db_audit_query(struct db_conn *c,
  * the number of rows removed. */
 enum db_result db_audit_expire(struct db_conn *c, const char *before,
 			       long long *deleted);
+/* db_audit_expire that also adds to *freed the bytes of the pages the
+ * deleted rows gave back (measured inside each transaction). */
+enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
+				     long long *deleted, long long *freed);
 
 #endif

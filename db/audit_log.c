@@ -1,6 +1,7 @@
 /* audit_log.c - a bounded queue and one writer thread; see audit_log.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,11 @@ struct audit_log {
 	bool stopping;
 	struct db_conn *conn; /* the writer's */
 	int retention_days;
+	/* The audit log's bytes in the database (-1 when they could not be
+	 * measured at start) and --audit-max-size (0: none): read lock-free
+	 * on every audited request (audit_log_full). */
+	_Atomic long long db_bytes;
+	_Atomic long long max_bytes;
 };
 
 static int64_t now_ms(void)
@@ -132,6 +138,7 @@ static struct item *item_new(const struct audit_record *r)
 	it->rec.method = str_put(&at, r->method);
 	it->rec.route = str_put(&at, r->route);
 	it->rec.status = r->status;
+	it->rec.n_absent = r->n_absent;
 	n = 0;
 	for (i = 0; r->person_ids && i < r->n_person_ids; i++)
 		if (db_audit_id_valid(r->person_ids[i]))
@@ -233,6 +240,25 @@ void audit_log_stats(struct audit_log *log, struct audit_log_stats *out)
 	out->dropped = log->dropped;
 	out->queued = log->count;
 	pthread_mutex_unlock(&log->lock);
+	out->bytes = atomic_load(&log->db_bytes);
+	out->max_bytes = atomic_load(&log->max_bytes);
+}
+
+void audit_log_set_max_bytes(struct audit_log *log, long long max_bytes)
+{
+	if (log)
+		atomic_store(&log->max_bytes, max_bytes > 0 ? max_bytes : 0);
+}
+
+bool audit_log_full(struct audit_log *log)
+{
+	long long max;
+
+	if (!log)
+		return false;
+	max = atomic_load_explicit(&log->max_bytes, memory_order_relaxed);
+	return max > 0 && atomic_load_explicit(&log->db_bytes,
+					       memory_order_relaxed) >= max;
 }
 
 /* ---- the writer -------------------------------------------------------- */
@@ -240,16 +266,18 @@ void audit_log_stats(struct audit_log *log, struct audit_log_stats *out)
 static void retention_run(struct audit_log *log)
 {
 	char before[DB_AUDIT_TIME_LEN + 1];
-	long long deleted = 0;
+	long long deleted = 0, freed = 0;
 
 	if (log->retention_days <= 0)
 		return;
 	db_audit_time_format(
 	    now_ms() - (int64_t)log->retention_days * 86400000LL, before);
-	if (db_audit_expire(log->conn, before, &deleted) != DB_OK)
+	if (db_audit_expire_sized(log->conn, before, &deleted, &freed) != DB_OK)
 		report("audit_retention_failed", (unsigned long long)deleted,
 		       "old audit rows could not all be deleted; retried in "
 		       "an hour");
+	if (atomic_load(&log->db_bytes) >= 0)
+		atomic_fetch_sub(&log->db_bytes, freed);
 }
 
 /* Writes the n records of batch, retrying with a growing pause.  Returns
@@ -258,12 +286,16 @@ static bool batch_write(struct audit_log *log, const struct audit_record *b,
 			size_t n)
 {
 	unsigned pause = RETRY_FIRST_MS;
+	long long grew = 0;
 	bool stopping;
 	int tries = 0;
 
 	for (;;) {
-		if (db_audit_insert(log->conn, b, n) == DB_OK)
+		if (db_audit_insert_sized(log->conn, b, n, &grew) == DB_OK) {
+			if (atomic_load(&log->db_bytes) >= 0)
+				atomic_fetch_add(&log->db_bytes, grew);
 			return true;
+		}
 		pthread_mutex_lock(&log->lock);
 		stopping = log->stopping;
 		pthread_mutex_unlock(&log->lock);
@@ -382,6 +414,7 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 				  char *err, size_t errlen)
 {
 	struct audit_log *log = NULL;
+	long long bytes = 0;
 
 	log = calloc(1, sizeof *log);
 	if (!log) {
@@ -389,6 +422,8 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 		return NULL;
 	}
 	log->retention_days = retention_days;
+	atomic_init(&log->db_bytes, -1);
+	atomic_init(&log->max_bytes, 0);
 	if (db_conn_open(db_path, &log->conn, err, errlen) != 0)
 		goto fail;
 	/* The schema must be there (db_open migrates): fail now, not at the
@@ -401,6 +436,11 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 		goto fail;
 	}
 	log->last_ms = latest_ms(log->conn);
+	/* The log's size, once (about a second per GiB of it), before the
+	 * writer's first batch: then each batch and each expiry adds its
+	 * own pages (--audit-max-size, /metrics). */
+	if (db_audit_bytes(log->conn, &bytes) == DB_OK)
+		atomic_store(&log->db_bytes, bytes);
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->more, NULL);
 	pthread_cond_init(&log->room, NULL);

@@ -26,6 +26,7 @@
 #ifndef SHIKAKU_DB_AUDIT_LOG_H
 #define SHIKAKU_DB_AUDIT_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "db/audit_db.h"
@@ -50,6 +51,9 @@ struct audit_log_stats {
 	unsigned long long dropped;  /* lost: queue full, or the database
 					refused them AUDIT_LOG_RETRIES times */
 	size_t queued;               /* waiting now */
+	long long bytes;     /* the audit log's tables and indexes in the
+				database; -1 until measured (at start) */
+	long long max_bytes; /* audit_log_set_max_bytes; 0 = no limit */
 };
 
 /* Starts the writer on the (already migrated: db_open) database at
@@ -71,6 +75,15 @@ int audit_log_record(struct audit_log *log, const struct audit_record *r);
 int audit_log_flush(struct audit_log *log, unsigned timeout_ms);
 
 void audit_log_stats(struct audit_log *log, struct audit_log_stats *out);
+
+/* --audit-max-size: from max_bytes on (0 = no limit), audit_log_full is
+ * true and the server answers the routes that audit with 503 rather than
+ * unaudited (SPEC §10).  The writer measures the log's bytes when it
+ * starts (db_audit_bytes), adds what each batch takes and measures again
+ * after retention deleted rows.  Call before serving. */
+void audit_log_set_max_bytes(struct audit_log *log, long long max_bytes);
+/* Lock-free; false for a NULL log or while the size is not known yet. */
+bool audit_log_full(struct audit_log *log);
 
 /* Writes everything still queued, stops and joins the writer, frees log.
  * No audit_log_record may run during or after the call.  NULL is a

@@ -27,7 +27,10 @@ enum opt_id {
 	OPT_TLS_KEY,
 	OPT_AUDIT_RETENTION,
 	OPT_METRICS_AUTH,
-	OPT_LANG
+	OPT_LANG,
+	OPT_RATE_LIMIT,
+	OPT_RATE_BURST,
+	OPT_AUDIT_MAX_SIZE
 };
 
 struct opt {
@@ -61,6 +64,10 @@ static const struct opt opts[] = {
      OPT_AUDIT_RETENTION, true, SERVE},
     {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
     {"--lang", NULL, OPT_LANG, true, EVAL},
+    {"--rate-limit", "SHIKAKU_RATE_LIMIT", OPT_RATE_LIMIT, true, SERVE},
+    {"--rate-burst", "SHIKAKU_RATE_BURST", OPT_RATE_BURST, true, SERVE},
+    {"--audit-max-size", "SHIKAKU_AUDIT_MAX_SIZE", OPT_AUDIT_MAX_SIZE, true,
+     SERVE},
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -102,6 +109,17 @@ static const char usage_serve[] =
     "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a "
     "key\n"
     "                          too (default: open, it holds no person data)\n"
+    "  --rate-limit N          SHIKAKU_RATE_LIMIT       requests a second per\n"
+    "                          API key; more answer 429 with Retry-After;\n"
+    "                          default 0 = no limit\n"
+    "  --rate-burst N          SHIKAKU_RATE_BURST       requests a key may\n"
+    "                          send at once; default: --rate-limit\n"
+    "  --audit-max-size BYTES  SHIKAKU_AUDIT_MAX_SIZE   e.g. 512M or 20G: "
+    "from\n"
+    "                          this size of the audit log on, routes that\n"
+    "                          name persons answer 503 (never unaudited);\n"
+    "                          default 0 = no limit.  /metrics:\n"
+    "                          shikaku_audit_bytes, shikaku_audit_max_bytes\n"
     "  -h, --help              this text\n"
     "\n"
     "SIGTERM or SIGINT stops it after in-flight requests finish.\n"
@@ -268,6 +286,39 @@ bool config_listen_is_loopback(const struct config *cfg)
 	return false;
 }
 
+/* A size: decimal bytes, or with a suffix K, M, G or T (powers of 1024,
+ * an optional "iB" or "B" after it). */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'K':
+	case 'k': mul = 1ull << 10; break;
+	case 'M': mul = 1ull << 20; break;
+	case 'G': mul = 1ull << 30; break;
+	case 'T': mul = 1ull << 40; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*end) {
+		end++;
+		if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+			end += strlen(end);
+	}
+	if (*end != '\0' || v > (1ull << 50) / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
 /* Applies one option's value; `from` names its origin for messages. */
 static int apply(struct config *cfg, const struct opt *o, const char *value,
 		 const char *from, char *err, size_t errlen)
@@ -354,6 +405,21 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 			cfg->metrics_auth = false;
 		else
 			goto bad;
+		return 0;
+	case OPT_RATE_LIMIT:
+		if (parse_uint(value, 0, 1000000, &v) != 0)
+			goto bad;
+		cfg->rate_limit = (unsigned)v;
+		return 0;
+	case OPT_RATE_BURST:
+		if (parse_uint(value, 0, 1000000, &v) != 0)
+			goto bad;
+		cfg->rate_burst = (unsigned)v;
+		return 0;
+	case OPT_AUDIT_MAX_SIZE:
+		if (parse_size(value, &v) != 0)
+			goto bad;
+		cfg->audit_max_bytes = (long long)v;
 		return 0;
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
