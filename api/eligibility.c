@@ -249,13 +249,12 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 			 struct api_errors *errs, struct api_buf *b,
 			 bool *absent)
 {
-	bool stored = true;
-
 	struct db_person *p = NULL;
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct db_conn *c;
 	enum db_result r;
+	bool stored = true;
 
 	/* Without a store (the library used alone) nobody is stored. */
 	if (!ctx->app->db) {
