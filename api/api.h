@@ -58,7 +58,10 @@ struct api_request {
 	const char *path;           /* decoded path, no query */
 	const struct api_kv *query; /* n_query pairs, decoded */
 	size_t n_query;
-	bool query_overflow;         /* more than API_MAX_QUERY pairs */
+	bool query_overflow; /* more than API_MAX_QUERY pairs */
+	/* A pair past API_MAX_QUERY (not in query) that holds an individual
+	 * number; NULL when none.  Refused like one in query (SPEC §8). */
+	const struct api_kv *query_number;
 	const char *content_type;    /* NULL when absent */
 	const char *accept;          /* NULL when absent */
 	const char *accept_language; /* NULL when absent */
@@ -100,6 +103,12 @@ struct api_response {
 	size_t audit_len, audit_cap, n_audit_ids;
 	/* Ids it named that are stored nowhere: counted, not listed. */
 	size_t n_audit_absent;
+	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
+	 * request is handled): whose store error api_respond_db_error
+	 * reports, with which request id. */
+	struct db *store;
+	struct db_conn *store_conn;
+	const char *request_id;
 };
 
 /* Handles one request.  Always fills *resp (status, body, content type,
@@ -107,11 +116,21 @@ struct api_response {
 void api_handle(const struct api_app *app, const struct api_request *req,
 		struct api_response *resp);
 
+/* The route template that names a request of method on path in logs and
+ * metrics ("/v1/persons/{id}"; "unmatched" for an unknown path): static.
+ * For the answers service/ gives itself (413, 421, 431, 503). */
+const char *api_route_name(const char *method, const char *path);
+
 /* Fills *resp with a problem+json of the given status, type slug, title
  * and detail (no errors array).  For the service's own limits (413, 431,
  * 503) that arise before api_handle can run. */
 void api_problem_simple(struct api_response *resp, int status, const char *code,
 			const char *title, const char *detail);
+
+/* The same with the field its single error names ("header:Authorization",
+ * "path", "?"), for the refusals of a request's head. */
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field);
 
 void api_response_fini(struct api_response *resp);
 
@@ -152,6 +171,13 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp);
 
 /* Drops the request: nothing of it is stored.  Frees s; NULL is a no-op. */
 void api_stream_abort(struct api_stream *s);
+
+/* The upload broke a time limit (the service's: --import-timeout,
+ * --import-min-rate): nothing of it is stored, *resp receives a 408
+ * request_timeout problem saying detail (borrowed), the request is
+ * audited as answered so.  Frees s. */
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail);
 
 /* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
  * overrides them from the JSON rules file at path (an object of §4

@@ -10,6 +10,7 @@
 #include "api/audit.h"
 #include "api/internal.h"
 #include "db/audit_db.h"
+#include "db/audit_log.h"
 #include "db/key_db.h"
 
 #define ANSWER_MAX ((size_t)16 << 20)
@@ -18,6 +19,11 @@
 #define PAGE_BYTES    ((size_t)4 << 20)
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX     1000
+/* How long a query waits for the audit writer to commit the rows queued
+ * before it (normally one commit, a few milliseconds; longer only while
+ * the audit file cannot be written: locked by another process, a full
+ * disk). */
+#define FLUSH_WAIT_MS 1000
 
 const char *const api_audit_query[] = {"person_id", "key_id", "since", "until",
 				       "limit",     "cursor", NULL};
@@ -208,6 +214,7 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	struct db_conn *c;
 	enum db_result r;
 	const char *q;
+	bool complete;
 
 	api_errors_init(&errs);
 	p.limit = LIMIT_DEFAULT;
@@ -231,9 +238,22 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 			       "as it came");
 	if (api_query_invalid(resp, &errs))
 		return;
-	c = api_conn_or_503(ctx, resp);
-	if (!c)
+	/* The audit file's connection of this thread (db.h): never the
+	 * person store's, whose page cache the log's pages would crowd. */
+	c = ctx->app->db ? db_audit_conn_get(ctx->app->db) : NULL;
+	api_store_use(ctx, resp, c);
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the audit log cannot be opened", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
 		return;
+	}
+	/* The log is written by a thread of its own, in batches: wait until
+	 * every row queued before this query is committed, so that "who
+	 * looked at this person just now" is answered.  When the wait ends
+	 * first (the audit file cannot be written just now), the rows there
+	 * are answered and the header says the answer may lack some. */
+	complete = audit_log_flush(ctx->app->audit, FLUSH_WAIT_MS) == 0;
 	f.limit = p.limit + 1;
 	api_buf_init(&b, ANSWER_MAX);
 	p.b = &b;
@@ -250,4 +270,7 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	else
 		api_buf_adds(&b, "null}");
 	api_respond_buf(resp, 200, &b, "application/json");
+	if (resp->status == 200)
+		api_response_header(resp, "X-Audit-Complete",
+				    complete ? "true" : "false");
 }

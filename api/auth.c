@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "api/person.h"
 #include "api/ratelimit.h"
+#include "api/text.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
 
@@ -21,7 +22,7 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	/* An individual number is never written down, not even as an id
 	 * (the request is refused with 422 anyway). */
 	if (!api_id_valid(person_id, n) ||
-	    rules_is_individual_number(person_id, n))
+	    api_is_individual_number(person_id, n))
 		return;
 	if (resp->audit_len + n + 1 > resp->audit_cap) {
 		size_t cap = resp->audit_cap ? resp->audit_cap * 2 : 256;
@@ -56,21 +57,81 @@ void api_audit_absent(struct api_response *resp, const char *person_id)
 	resp->n_audit_absent++;
 }
 
-void api_audit_record(const struct api_app *app, const char *key_id,
-		      const char *request_id, const char *method,
-		      const struct api_response *resp)
+/* Whatever answer was in resp is not sent: its headers neither. */
+static void drop_answer(struct api_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->n_headers = 0;
+}
+
+void api_respond_audit_unavailable(struct api_response *resp)
+{
+	drop_answer(resp);
+	api_respond_problem(resp, 503, "audit_unavailable",
+			    "the audit log cannot be written just now: this "
+			    "request, which must be audited, was not "
+			    "processed; retry shortly",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "5");
+}
+
+void api_respond_audit_full(struct api_response *resp)
+{
+	drop_answer(resp);
+	api_respond_problem(resp, 503, "audit_log_full",
+			    "the audit log has reached the server's "
+			    "--audit-max-size: requests that name persons "
+			    "are refused, unprocessed, until retention or an "
+			    "operator makes room",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "60");
+}
+
+int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp)
+{
+	int rc;
+
+	if (!ctx->app->audit)
+		return 0;
+	rc = audit_log_reserve(ctx->app->audit);
+	if (rc != 0) {
+		if (rc == AUDIT_LOG_FULL)
+			api_respond_audit_full(resp);
+		else
+			api_respond_audit_unavailable(resp);
+		return -1;
+	}
+	ctx->audit_reserved = true;
+	return 0;
+}
+
+int api_audit_record(const struct api_app *app, const char *key_id,
+		     const char *request_id, const char *method, bool reserved,
+		     struct api_response *resp)
 {
 	struct audit_record rec;
-	const char **ids;
+	const char **ids = NULL;
 	const char *p;
 	size_t i;
+	int rc;
 
-	if (!app->audit ||
-	    (resp->n_audit_ids == 0 && resp->n_audit_absent == 0))
-		return;
+	if (!app->audit)
+		return 0;
+	if (resp->n_audit_ids == 0 && resp->n_audit_absent == 0) {
+		if (reserved)
+			audit_log_release(app->audit);
+		return 0;
+	}
+	/* + 1: a record of absent ids only has none */
 	ids = malloc((resp->n_audit_ids + 1) * sizeof *ids);
-	if (!ids)
-		return;
+	if (!ids) {
+		if (reserved)
+			audit_log_release(app->audit);
+		api_respond_audit_unavailable(resp);
+		return -1;
+	}
 	for (i = 0, p = resp->audit_ids; i < resp->n_audit_ids; i++) {
 		ids[i] = p;
 		p += strlen(p) + 1;
@@ -84,8 +145,21 @@ void api_audit_record(const struct api_app *app, const char *key_id,
 	rec.n_person_ids = resp->n_audit_ids;
 	rec.n_absent = resp->n_audit_absent;
 	rec.status = resp->status;
-	audit_log_record(app->audit, &rec);
+	/* A route that had no place reserved (it was not expected to name
+	 * anybody) queues its record now; refused (or out of memory), its
+	 * answer is not sent. */
+	rc = reserved ? audit_log_commit(app->audit, &rec)
+		      : audit_log_record(app->audit, &rec);
 	free(ids);
+	if (rc == AUDIT_LOG_FULL) {
+		api_respond_audit_full(resp);
+		return -1;
+	}
+	if (rc != 0) {
+		api_respond_audit_unavailable(resp);
+		return -1;
+	}
+	return 0;
 }
 
 /* The token of "Authorization: Bearer <token>", or NULL. */
@@ -132,6 +206,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+	api_store_use(ctx, resp, c);
 	r = c ? db_key_verify(c, token, len, &key) : DB_ERROR;
 	if (r == DB_NOT_FOUND) {
 		api_respond_problem(resp, 401, "unauthorized",
@@ -143,6 +218,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	if (r != DB_OK) {
+		api_report_db_error(resp, r);
 		api_respond_problem(resp, 503, "service_unavailable",
 				    "the key store cannot be read: retry "
 				    "shortly",

@@ -241,7 +241,8 @@ static void batch_item_error(struct api_buf *b, int status, const char *code,
 }
 
 /* A {person_id} item: the decision from the stored facts on the batch's
- * as_of, or the item's 404 when there is no such person.  Another
+ * as_of, with person_id, data_as_of and stale as the stored lookup has
+ * them, or the item's 404 when there is no such person.  Another
  * facility's person is that same 404 and the same work (its row is never
  * decoded: db_person_get_in).  *absent: the id is stored nowhere. */
 static void batch_stored(const struct api_ctx *ctx, const char *id,
@@ -289,8 +290,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 errs, "");
 	} else {
 		api_count_decision(ctx, &d);
-		api_decision_json(b, &d, &ctx->app->ruleset->params, ctx->lang,
-				  ctx->req->now);
+		api_stored_decision_json(ctx, b, &d, p);
 	}
 	free(p);
 }
@@ -343,7 +343,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		else if (!api_id_valid(json_string_value(pid),
 				       json_string_length(pid)))
 			api_errors_add(errs, field, "invalid_person_id",
-				       "1-64 characters of A-Z a-z 0-9 . _ -");
+				       "1-64 characters of A-Z a-z 0-9 . _ -, "
+				       "not \".\" or \"..\"");
 		if (errs->n) {
 			batch_item_error(b, 422, "validation_failed",
 					 "the item has invalid values", errs,

@@ -16,7 +16,6 @@
  * Every buffer is allocated once per import: memory does not grow with the
  * input, only the list of rejected lines does, up to its cap.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdatomic.h>
@@ -29,8 +28,10 @@
 #include "api/metrics.h"
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
  * db_begin, db_commit): db/internal.h is where db/ keeps those. */
+#include "db/audit_log.h"
 #include "db/insurer_db.h"
 #include "db/internal.h"
 #include "db/person_db.h"
@@ -214,8 +215,12 @@ static void refuse_individual_number(struct api_import *im, const char *field)
 static void refuse_db(struct api_import *im, enum db_result r)
 {
 	/* Nothing of the import was stored: it was one transaction. */
-	if (refusal(im))
+	if (refusal(im)) {
+		im->fatal.store = im->o.store;
+		im->fatal.store_conn = im->c;
+		im->fatal.request_id = im->o.request_id;
 		api_respond_db_error(&im->fatal, r);
+	}
 }
 
 /* A JSON string of s; jansson refuses invalid UTF-8, which a field
@@ -385,6 +390,10 @@ static void insurer_line(struct api_import *im, json_t *obj)
 	} else if (!json_is_string(num)) {
 		api_errors_add(errs, "/insurer_number", "invalid_type",
 			       "expected a string of 6 or 8 digits");
+	} else if (!api_json_cstr(num)) {
+		api_errors_add(errs, "/insurer_number",
+			       "invalid_insurer_number",
+			       "an insurer number has digits only");
 	} else {
 		if (json_string_length(num) <= 8)
 			shown = json_string_value(num);
@@ -437,120 +446,15 @@ static void object_line(struct api_import *im, json_t *obj)
 
 /* ---- NDJSON ------------------------------------------------------------- */
 
-/* The digit value of code point cp (ASCII, full-width, Arabic-Indic,
- * extended Arabic-Indic, Devanagari, mathematical digits), or -1. */
-static int raw_digit(long cp)
-{
-	if (cp >= '0' && cp <= '9')
-		return (int)(cp - '0');
-	if (cp >= 0xFF10 && cp <= 0xFF19)
-		return (int)(cp - 0xFF10);
-	if (cp >= 0x0660 && cp <= 0x0669)
-		return (int)(cp - 0x0660);
-	if (cp >= 0x06F0 && cp <= 0x06F9)
-		return (int)(cp - 0x06F0);
-	if (cp >= 0x0966 && cp <= 0x096F)
-		return (int)(cp - 0x0966);
-	if (cp >= 0x1D7CE && cp <= 0x1D7FF)
-		return (int)((cp - 0x1D7CE) % 10);
-	return -1;
-}
-
-/* A separator that may stand between the digits of a number (SPEC §8's
- * list: spaces, dashes, the long vowel marks and waves, invisible format
- * characters, . _ / ,), or a tab. */
-static bool raw_separator(long cp)
-{
-	return cp == ' ' || cp == '\t' || cp == '-' || cp == '.' || cp == '_' ||
-	       cp == '/' || cp == ',' || cp == 0xA0 || cp == 0xAD ||
-	       (cp >= 0x2000 && cp <= 0x200F) ||
-	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2028 || cp == 0x2029 ||
-	       (cp >= 0x202A && cp <= 0x202F) ||
-	       (cp >= 0x2060 && cp <= 0x2064) || cp == 0x2212 || cp == 0x3000 ||
-	       cp == 0x301C || cp == 0x30FC || cp == 0xFE63 || cp == 0xFEFF ||
-	       cp == 0xFF0C || cp == 0xFF0D || cp == 0xFF0E || cp == 0xFF0F ||
-	       cp == 0xFF3F || cp == 0xFF5E || cp == 0xFF70;
-}
-
-/* The next code point of p[*i..n) (a byte that is no valid UTF-8 start
- * is taken alone, as an "other" character). */
-static long raw_next(const unsigned char *p, size_t n, size_t *i)
-{
-	unsigned char c = p[*i];
-	size_t k, len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-	long cp = len == 1 ? c : c & (0x3F >> (len - 1));
-
-	if (len == 1 || c < 0xC2 || c > 0xF4 || n - *i < len) {
-		*i += 1;
-		return len == 1 ? c : -1;
-	}
-	for (k = 1; k < len; k++) {
-		if ((p[*i + k] & 0xC0) != 0x80) {
-			*i += 1;
-			return -1;
-		}
-		cp = (cp << 6) | (p[*i + k] & 0x3F);
-	}
-	*i += len;
-	return cp;
-}
-
 /* A line that is not JSON may still carry an individual number, and we
- * cannot tell its strings from the rest: it "may hold" one when any 12
- * consecutive digits of a run of digits and separators (quoted or not,
- * inside longer text or not) have a valid check digit.  Broader than the
- * reading of a parsed value on purpose: such a line refuses the whole
- * import (SPEC §8), best_effort included, instead of being one rejected
- * line while the others are stored. */
-static bool raw_may_hold_number(const char *text, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	char win[12] = {0};
-	size_t i = 0, run = 0;
-	long cp;
-	int d;
-
-	while (i < n) {
-		cp = raw_next(p, n, &i);
-		d = raw_digit(cp);
-		if (d < 0) {
-			if (!raw_separator(cp))
-				run = 0;
-			continue;
-		}
-		memmove(win, win + 1, sizeof win - 1);
-		win[sizeof win - 1] = (char)('0' + d);
-		if (++run >= sizeof win &&
-		    rules_is_individual_number(win, sizeof win))
-			return true;
-	}
-	return false;
-}
-
-/* The line's quoted runs as whole values, for the reading of
- * rules_is_individual_number (whatever it accepts), and every run of 12
- * digits (raw_may_hold_number). */
+ * cannot tell its strings from the rest: it is read as free text (SPEC
+ * §8), quoted values and bare digits alike, and more strictly still (any
+ * 12 consecutive digits of a longer run: a lost comma may have joined two
+ * values).  Such a line refuses the whole import, best_effort included,
+ * instead of being one rejected line while the others are stored. */
 static bool raw_has_individual_number(const char *p, size_t n)
 {
-	size_t i = 0, j;
-
-	if (raw_may_hold_number(p, n))
-		return true;
-	while (i < n) {
-		if (p[i] == '"') {
-			for (j = i + 1; j < n && p[j] != '"'; j++)
-				if (p[j] == '\\')
-					j++;
-			if (j > n)
-				j = n;
-			if (rules_is_individual_number(p + i + 1, j - i - 1))
-				return true;
-			i = j + 1;
-		} else {
-			i++;
-		}
-	}
-	return false;
+	return api_text_may_hold_individual_number(p, n);
 }
 
 static void ndjson_line(struct api_import *im)
@@ -699,8 +603,8 @@ static void csv_header(struct api_import *im)
 
 	errors_reset(errs);
 	for (i = 0; i < im->n_cells; i++) {
-		if (rules_is_individual_number(im->line + im->cell_off[i],
-					       im->cell_len[i])) {
+		if (api_is_individual_number(im->line + im->cell_off[i],
+					     im->cell_len[i])) {
 			snprintf(field, sizeof field, "/header/%zu", i + 1);
 			refuse_individual_number(im, field);
 			return;
@@ -793,9 +697,9 @@ static json_t *csv_object(struct api_import *im)
 			continue;
 		}
 		col = &im->columns[im->col_map[i]];
-		/* jansson takes a NUL inside a string; the record's text
-		 * fields would stop at it */
-		v = memchr(s, '\0', n) ? NULL : json_stringn(s, n);
+		/* A NUL inside is kept: the validation refuses it like any
+		 * control character (invalid_text, invalid_enum, ...). */
+		v = json_stringn(s, n);
 		if (!v) {
 			api_pointer_join(field, sizeof field, "", col->name);
 			api_errors_add(im->errs, field, "invalid_type",
@@ -820,6 +724,25 @@ static json_t *csv_object(struct api_import *im)
 	return obj;
 }
 
+/* SPEC §8 on cell i of a data line: free text in the columns that hold
+ * it, the whole cell elsewhere. */
+static bool cell_has_individual_number(const struct api_import *im, size_t i)
+{
+	const char *s = im->line + im->cell_off[i];
+	const char *name;
+
+	if (i < im->n_cols) {
+		name = im->columns[im->col_map[i]].name;
+		if (strcmp(name, "display_name") == 0 ||
+		    strcmp(name, "name_ja") == 0 ||
+		    strcmp(name, "name_en") == 0 ||
+		    strcmp(name, "address") == 0 || strcmp(name, "phone") == 0)
+			return api_text_has_individual_number(s,
+							      im->cell_len[i]);
+	}
+	return api_is_individual_number(s, im->cell_len[i]);
+}
+
 static void csv_record(struct api_import *im)
 {
 	char field[API_FIELD_MAX];
@@ -840,8 +763,7 @@ static void csv_record(struct api_import *im)
 	im->lines++;
 	errors_reset(im->errs);
 	for (i = 0; i < im->n_cells; i++) {
-		if (rules_is_individual_number(im->line + im->cell_off[i],
-					       im->cell_len[i])) {
+		if (cell_has_individual_number(im, i)) {
 			cell_field(im, i, field, sizeof field);
 			refuse_individual_number(im, field);
 			goto out;
@@ -1089,6 +1011,10 @@ struct api_import *api_import_new(const char *db_path,
 					    NULL, "");
 			api_response_header(resp, "Retry-After", "5");
 		} else {
+			resp->store = opts->store;
+			resp->store_conn = im->c;
+			resp->request_id = opts->request_id;
+			api_report_db_error(resp, r);
 			api_respond_problem(resp, 500, "internal_error",
 					    "the database failed", NULL, "");
 		}
@@ -1238,6 +1164,7 @@ struct api_stream {
 	char key_id[24];
 	char request_id[72];
 	char method[8];
+	bool audit_reserved; /* its place in the audit queue (the route's) */
 };
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
@@ -1319,6 +1246,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	o.kind = kind;
 	o.now = req->now;
 	o.today = ctx->today;
+	o.store = ctx->app->db;
+	o.request_id = req->request_id;
 	if (ctx->facility)
 		snprintf(o.facility, sizeof o.facility, "%s", ctx->facility);
 	if (!mode || strcmp(mode, "all_or_nothing") == 0) {
@@ -1361,6 +1290,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		snprintf(s->request_id, sizeof s->request_id, "%s",
 			 req->request_id ? req->request_id : "-");
 		snprintf(s->method, sizeof s->method, "%s", req->method);
+		/* the place reserved for the record goes with the stream */
+		s->audit_reserved = ctx->audit_reserved;
 		*req->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
@@ -1423,7 +1354,27 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp)
 	api_import_finish(s->im, resp, &sum);
 	count_lines(s->app, &sum);
 	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
-	api_audit_record(s->app, s->key_id, s->request_id, s->method, resp);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
+	free(s);
+}
+
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail)
+{
+	memset(resp, 0, sizeof *resp);
+	resp->route = s->route;
+	api_respond_problem(resp, 408, "request_timeout", detail, NULL, "");
+	/* The lines read so far named persons: the refusal is audited. */
+	resp->audit_ids = s->im->audit.audit_ids;
+	resp->audit_len = s->im->audit.audit_len;
+	resp->audit_cap = s->im->audit.audit_cap;
+	resp->n_audit_ids = s->im->audit.n_audit_ids;
+	memset(&s->im->audit, 0, sizeof s->im->audit);
+	api_import_free(s->im); /* rolls back */
+	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
 	free(s);
 }
 
@@ -1432,5 +1383,7 @@ void api_stream_abort(struct api_stream *s)
 	if (!s)
 		return;
 	api_import_free(s->im);
+	if (s->audit_reserved)
+		audit_log_release(s->app->audit);
 	free(s);
 }

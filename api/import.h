@@ -52,6 +52,11 @@ struct api_import_opts {
 	/* The facility the caller's key is bound to ("" = every facility):
 	 * a line for another facility's person is rejected. */
 	char facility[65];
+	/* Whom a store error is reported to, with which request id
+	 * (api_report_db_error; borrowed, must outlive the import); NULL
+	 * from the command line, which prints the answer instead. */
+	struct db *store;
+	const char *request_id;
 };
 
 /* What an import did, for the command line's summary line. */

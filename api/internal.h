@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -37,9 +38,37 @@ void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
 /* Appends a date as a JSON string, or null for RULES_NO_DATE. */
 void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Appends the UTF-8 text s[0..n) for a terminal or a text/plain page:
+ * every control character (C0 including newline and tab, DEL, C1), bidi
+ * override, embedding or isolate (U+202A-U+202E, U+2066-U+2069) and
+ * invalid sequence becomes U+FFFD, so stored text (rows written before
+ * such text was refused) cannot move the cursor, retitle a terminal or
+ * reorder a line. */
+void api_buf_add_text_safe(struct api_buf *b, const char *s, size_t n);
+/* The same into dst (dstlen > 0), cut at a character to dstlen - 1 bytes
+ * and always terminated; s is a C string. */
+void api_copy_text_safe(char *dst, size_t dstlen, const char *s);
 /* Hands the contents (NUL-terminated) to the caller: new, caller frees.
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
+
+/* ---- display width of UTF-8 text (api/width.c) -------------------------- */
+
+/* Decodes the UTF-8 sequence at s (n > 0 bytes there) into *cp and returns
+ * its length; 1 with *cp = U+FFFD when s does not start a valid sequence
+ * (overlong forms and surrogates included), so a loop always advances. */
+size_t api_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Terminal columns of one code point: 2 for East Asian Wide and Fullwidth
+ * (W, F: CJK, kana, hangul, fullwidth forms, most emoji), 0 for combining
+ * marks, zero-width characters and variation selectors, else 1. */
+int api_char_width(uint32_t cp);
+/* Terminal columns of the UTF-8 text s. */
+size_t api_text_width(const char *s);
+/* The length in bytes of the longest start of s that takes at most cols
+ * columns, ending between two characters (never inside a UTF-8 sequence;
+ * zero-width characters stay with the character before them); its width
+ * into *width unless NULL. */
+size_t api_text_prefix(const char *s, size_t cols, size_t *width);
 
 /* ---- request bodies (api/json_arena.c) ---------------------------------- */
 
@@ -115,12 +144,22 @@ void api_response_header(struct api_response *resp, const char *name,
  * takes. */
 void api_copy_truncated(char *dst, size_t dstlen, const char *src);
 /* A failed store operation (r not DB_OK, not DB_NOT_FOUND) as the answer:
- * 503 with Retry-After when busy, 507 when the disk is full, else 500. */
+ * 503 with Retry-After when busy, 507 when the disk is full, else 500.
+ * Anything but busy is also reported for the log (api_report_db_error). */
 void api_respond_db_error(struct api_response *resp, enum db_result r);
-/* The thread's store connection, or NULL with a 503 (Retry-After) in resp. */
+/* Reports the store's error behind r (db_error_report: SQLite's code and
+ * message with the request id) when r is a failure other than busy, for a
+ * handler that answers it in words of its own. */
+void api_report_db_error(struct api_response *resp, enum db_result r);
+/* The thread's store connection, or NULL with a 503 (Retry-After) in resp.
+ * Notes c in resp (api_store_use). */
 struct api_ctx;
 struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 				struct api_response *resp);
+/* Notes in resp the connection c a handler uses and the request's id, for
+ * api_report_db_error. */
+void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
+		   struct db_conn *c);
 /* A 503 with Retry-After in resp, and true, while an import of this server
  * holds the database's write lock (api_import_writing). */
 bool api_refuse_while_importing(struct api_response *resp);
@@ -135,6 +174,7 @@ struct api_ctx {
 	const struct api_request *req;
 	enum rules_lang lang;
 	bool text;         /* text/plain summary wanted (eligibility routes) */
+	bool csv;          /* text/csv wanted (the worklist) */
 	int32_t today;     /* Asia/Tokyo */
 	char path_id[128]; /* the {id} or {number} segment, unvalidated */
 	/* The caller's key: key_id "" and facility NULL without one. */
@@ -144,6 +184,9 @@ struct api_ctx {
 	const char *facility;
 	char facility_buf[65];
 	int role; /* enum db_key_role; ADMIN when no key is asked for */
+	/* A place in the audit queue is held for this request's record
+	 * (api_audit_reserve). */
+	bool audit_reserved;
 };
 
 /* Checks the request's Authorization against the key store and fills
@@ -162,11 +205,29 @@ void api_audit_note(struct api_response *resp, const char *person_id);
  * (issue 12). */
 void api_audit_absent(struct api_response *resp, const char *person_id);
 
+/* Reserves the place of the audit record of a request on a route that may
+ * name stored persons, before it is handled (db/audit_log.h): no such
+ * request is answered unaudited.  Returns 0 (ctx->audit_reserved set;
+ * nothing to do without an audit log), or -1 with a 503 in resp:
+ * audit_unavailable, or audit_log_full once the audit file holds
+ * --audit-max-size.  The request must then not be handled. */
+int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp);
+
 /* Writes the audit record of a request whose answer is in resp, when it
- * named a person.  key_id "" = no key. */
-void api_audit_record(const struct api_app *app, const char *key_id,
-		      const char *request_id, const char *method,
-		      const struct api_response *resp);
+ * named a person (stored, or only absent ones: api_audit_absent), into
+ * the place reserved for it (reserved) or else a new one; gives an unused
+ * place back.  key_id "" = no key.  Returns 0, or -1 when the record
+ * could not be queued: resp then holds a 503 audit_unavailable (or
+ * audit_log_full) instead of its answer. */
+int api_audit_record(const struct api_app *app, const char *key_id,
+		     const char *request_id, const char *method, bool reserved,
+		     struct api_response *resp);
+
+/* Replaces resp's answer (body and headers) with a 503 audit_unavailable
+ * problem with Retry-After. */
+void api_respond_audit_unavailable(struct api_response *resp);
+/* The same with 503 audit_log_full (--audit-max-size reached). */
+void api_respond_audit_full(struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
 /* Query checks that collect into errs (field "?name"): ?limit must be an
@@ -180,6 +241,16 @@ void api_query_date_into(const struct api_request *req, const char *name,
  * resp, and true. */
 bool api_query_invalid(struct api_response *resp,
 		       const struct api_errors *errs);
+
+/* v's string (v a JSON string) as a C string, or NULL when it holds a NUL
+ * ("\u0000"), which no name, number or enum value does: a NUL would end
+ * the C string early and make "held\u0000x" read as "held". */
+static inline const char *api_json_cstr(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
 
 /* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
 

@@ -14,7 +14,7 @@
 #include "rules/rules.h"
 
 #define API_METRICS_ROUTES   24
-#define API_METRICS_STATUSES 20
+#define API_METRICS_STATUSES 24
 #define API_METRICS_BUCKETS  12
 
 struct api_metrics {

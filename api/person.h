@@ -9,7 +9,8 @@
 #include "api/internal.h"
 #include "db/person_db.h"
 
-/* 1-64 characters of A-Z a-z 0-9 . _ - (person and facility ids). */
+/* 1-64 characters of A-Z a-z 0-9 . _ -, but not "." or ".." (person and
+ * facility ids). */
 bool api_id_valid(const char *s, size_t n);
 
 /* Validates a person object at JSON Pointer ptr into *out, adding every
@@ -34,6 +35,13 @@ json_t *api_person_json(const struct db_person *p);
 int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
 			int32_t as_of, struct rules_decision *d,
 			char name[API_INSURER_NAME_MAX]);
+
+/* Appends the decision d for the stored person p as JSON, with what only
+ * a stored person's answer has: person_id, data_as_of (the stored
+ * verified_at) and stale (SPEC §6, GET /v1/persons/{id}/eligibility). */
+void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
+			      const struct rules_decision *d,
+			      const struct db_person *p);
 
 /* Looks d's insurer number up in the registry (when the app has a store
  * and d has a number) and overlays it on d; name is the storage

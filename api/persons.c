@@ -16,7 +16,7 @@ static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
 		return true;
 	api_respond_problem(resp, 422, "invalid_person_id",
 			    "a person id is 1-64 characters of A-Z a-z 0-9 "
-			    ". _ -",
+			    ". _ -, not \".\" or \"..\"",
 			    NULL, "path");
 	return false;
 }
@@ -381,6 +381,23 @@ static void respond_before_birth(struct api_response *resp)
 	api_query_invalid(resp, &errs);
 }
 
+void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
+			      const struct rules_decision *d,
+			      const struct db_person *p)
+{
+	api_decision_json(b, d, &ctx->app->ruleset->params, ctx->lang,
+			  ctx->req->now);
+	/* Reopen the object to add what only a stored answer has. */
+	if (!b->failed && b->len > 0)
+		b->len--;
+	api_buf_adds(b, ",\"person_id\":");
+	api_buf_json_str(b, p->person_id);
+	api_buf_adds(b, ",\"data_as_of\":");
+	api_buf_json_date(b, p->verified_at);
+	api_buf_adds(b, api_person_stale(ctx, p) ? ",\"stale\":true}"
+						 : ",\"stale\":false}");
+}
+
 void api_person_eligibility(const struct api_ctx *ctx,
 			    struct api_response *resp)
 {
@@ -436,16 +453,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		set_etag(resp, p->etag);
 		goto out;
 	}
-	api_decision_json(&b, &d, &ctx->app->ruleset->params, ctx->lang,
-			  ctx->req->now);
-	/* Reopen the object to add what only a stored answer has. */
-	if (!b.failed && b.len > 0)
-		b.len--;
-	api_buf_adds(&b, ",\"person_id\":");
-	api_buf_json_str(&b, p->person_id);
-	api_buf_adds(&b, ",\"data_as_of\":");
-	api_buf_json_date(&b, p->verified_at);
-	api_buf_adds(&b, stale ? ",\"stale\":true}" : ",\"stale\":false}");
+	api_stored_decision_json(ctx, &b, &d, p);
 	api_respond_buf(resp, 200, &b, "application/json");
 	set_etag(resp, p->etag);
 out:

@@ -25,6 +25,7 @@ static const struct {
     {"insufficient_storage", "The database cannot grow"},
     {"method_not_allowed", "Method not allowed"},
     {"payload_too_large", "Request body too large"},
+    {"misdirected_request", "This server does not answer for that host"},
     {"request_header_fields_too_large", "Request headers too large"},
     {"too_many_items", "Too many items in the batch"},
     {"validation_failed", "The request has invalid values"},
@@ -34,6 +35,9 @@ static const struct {
     {"invalid_person_id", "The person id is malformed"},
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
+    {"not_implemented", "Not implemented"},
+    {"audit_unavailable", "The audit log cannot be written"},
+    {"request_timeout", "The upload took too long"},
     {"internal_error", "Internal error"},
     {"rate_limited", "Too many requests for this key"},
     {"audit_log_full", "The audit log is full"},
@@ -206,6 +210,12 @@ void api_problem_simple(struct api_response *resp, int status, const char *code,
 	api_respond_problem(resp, status, code, detail, NULL, "");
 }
 
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field)
+{
+	api_respond_problem(resp, status, code, detail, NULL, field);
+}
+
 void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,
 		     const char *content_type)
 {
@@ -246,8 +256,19 @@ void api_response_header(struct api_response *resp, const char *name,
 	api_copy_truncated(h->value, sizeof h->value, value);
 }
 
+void api_report_db_error(struct api_response *resp, enum db_result r)
+{
+	/* Busy is the ordinary wait for another writer, not a fault: its
+	 * 503 is in the request line. */
+	if (r != DB_BUSY && r != DB_OK && r != DB_NOT_FOUND &&
+	    r != DB_PRECONDITION)
+		db_error_report(resp->store, resp->store_conn, resp->request_id,
+				resp->route);
+}
+
 void api_respond_db_error(struct api_response *resp, enum db_result r)
 {
+	api_report_db_error(resp, r);
 	if (r == DB_BUSY) {
 		api_respond_problem(resp, 503, "service_unavailable",
 				    "the database is busy (another writer "
@@ -271,12 +292,21 @@ struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
 {
 	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 
+	api_store_use(ctx, resp, c);
 	if (!c) {
 		api_respond_problem(resp, 503, "service_unavailable",
 				    "the database cannot be opened", NULL, "");
 		api_response_header(resp, "Retry-After", "5");
 	}
 	return c;
+}
+
+void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
+		   struct db_conn *c)
+{
+	resp->store = ctx->app->db;
+	resp->store_conn = c;
+	resp->request_id = ctx->req->request_id;
 }
 
 bool api_refuse_while_importing(struct api_response *resp)

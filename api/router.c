@@ -8,6 +8,7 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/text.h"
 #include "api/audit.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
@@ -16,12 +17,15 @@
 typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+/* Answers a route gives besides JSON: format=text or Accept: text/plain,
+ * format=csv or Accept: text/csv. */
+enum { F_TEXT = 1, F_CSV = 2 };
 
 struct route {
 	unsigned method;
 	const char *path; /* a segment "{id}" matches any one segment */
 	api_handler handler;
-	bool text;                /* format=text / Accept: text/plain */
+	unsigned formats;         /* F_TEXT, F_CSV besides JSON (false: none) */
 	const char *const *query; /* the parameters it takes, besides lang */
 	enum db_key_role role;    /* the weakest key it takes (SPEC §8) */
 };
@@ -94,7 +98,7 @@ static const char *const q_format[] = {"format", NULL};
 static const char *const q_eligibility[] = {"format", "as_of", NULL};
 static const char *const q_worklist[] = {
     "format", "facility_id", "needs_action", "entitlement", "due_before",
-    "as_of",  "limit",       "cursor",       NULL};
+    "as_of",  "limit",       "cursor",       "charset",     NULL};
 static const char *const q_insurers[] = {"prefecture", "scheme", "q",
 					 "limit",      "cursor", NULL};
 static const char *const q_import[] = {"mode", NULL};
@@ -104,14 +108,14 @@ static const char *const q_import[] = {"mode", NULL};
 #define W    DB_KEY_ROLE_WRITER
 #define A    DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
-    {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, true,
+    {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, F_TEXT,
      q_format, R},
     {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R},
-    {M_GET, "/v1/persons", api_persons_list, true, q_worklist, R},
+    {M_GET, "/v1/persons", api_persons_list, F_TEXT | F_CSV, q_worklist, R},
     {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
     {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
     {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
-    {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, true,
+    {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, F_TEXT,
      q_eligibility, R},
     {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
     {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A},
@@ -131,22 +135,22 @@ static const struct route routes[] = {
 #undef W
 #undef A
 
-/* Matches path against pattern; copies the {id} segment into id. */
+/* Matches path against pattern; copies the {id} segment into id, which
+ * is left alone when the path does not match. */
 static bool route_match(const char *pattern, const char *path, char *id,
 			size_t idlen)
 {
-	const char *p = pattern, *q = path;
+	const char *p = pattern, *q = path, *seg = NULL;
+	size_t seg_len = 0;
 
 	while (*p && *q) {
 		if (*p == '{' && strncmp(p, "{id}", 4) == 0) {
 			size_t n = strcspn(q, "/");
-			size_t keep =
-			    n < idlen ? n : idlen - 1; /* cut, as before */
 
 			if (n == 0)
 				return false;
-			memcpy(id, q, keep);
-			id[keep] = '\0';
+			seg = q;
+			seg_len = n;
 			p += 4;
 			q += n;
 			continue;
@@ -156,7 +160,15 @@ static bool route_match(const char *pattern, const char *path, char *id,
 		p++;
 		q++;
 	}
-	return *p == '\0' && *q == '\0';
+	if (*p != '\0' || *q != '\0')
+		return false;
+	if (seg != NULL) {
+		size_t keep = seg_len < idlen ? seg_len : idlen - 1; /* cut */
+
+		memcpy(id, seg, keep);
+		id[keep] = '\0';
+	}
+	return true;
 }
 
 static unsigned method_bit(const char *m)
@@ -172,18 +184,66 @@ static unsigned method_bit(const char *m)
 	return 0;
 }
 
-bool api_route_streams(const struct api_request *req)
+/* A route whose requests may name stored persons (SPEC §8): each holds a
+ * place in the audit queue from before it is handled. */
+static bool route_audited(const struct route *r)
 {
-	char id[128];
+	return r->handler == api_person_get || r->handler == api_person_put ||
+	       r->handler == api_person_delete ||
+	       r->handler == api_person_eligibility ||
+	       r->handler == api_persons_list ||
+	       r->handler == api_eligibility_batch ||
+	       r->handler == api_persons_import;
+}
+
+/* The route of method and path: the one that takes the method (NULL when
+ * none does); *any: the methods the path takes (0: no such path); *label:
+ * the template that names the request in logs and metrics whatever its
+ * answer (the method's route, else one of the path's, else NULL); id: the
+ * {id} segment. */
+static const struct route *route_find(const char *method, const char *path,
+				      unsigned *any, const char **label,
+				      char *id, size_t idlen)
+{
+	const struct route *r = NULL;
+	unsigned m = method_bit(method);
 	size_t i;
 
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if ((routes[i].handler == api_persons_import ||
-		     routes[i].handler == api_insurers_import) &&
-		    (routes[i].method & method_bit(req->method)) &&
-		    route_match(routes[i].path, req->path, id, sizeof id))
-			return true;
-	return false;
+	*any = 0;
+	*label = NULL;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (!route_match(routes[i].path, path, id, idlen))
+			continue;
+		*any |= routes[i].method;
+		*label = routes[i].path;
+		if (routes[i].method & m)
+			r = &routes[i];
+	}
+	if (r)
+		*label = r->path;
+	return r;
+}
+
+const char *api_route_name(const char *method, const char *path)
+{
+	const char *label;
+	unsigned any;
+	char id[128];
+
+	route_find(method, path, &any, &label, id, sizeof id);
+	return label ? label : "unmatched";
+}
+
+bool api_route_streams(const struct api_request *req)
+{
+	const struct route *r;
+	const char *label;
+	unsigned any;
+	char id[128];
+
+	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
+	return r && (r->handler == api_persons_import ||
+		     r->handler == api_insurers_import);
 }
 
 const char *api_query_get(const struct api_request *req, const char *key)
@@ -306,7 +366,7 @@ static void lang_element(const char *tok, size_t n, double q, void *arg)
 }
 
 struct accept_pick {
-	double text_q, json_q;
+	double text_q, json_q, csv_q;
 };
 
 static void accept_element(const char *tok, size_t n, double q, void *arg)
@@ -316,6 +376,9 @@ static void accept_element(const char *tok, size_t n, double q, void *arg)
 	if (n == 10 && strncasecmp(tok, "text/plain", n) == 0) {
 		if (q > pick->text_q)
 			pick->text_q = q;
+	} else if (n == 8 && strncasecmp(tok, "text/csv", n) == 0) {
+		if (q > pick->csv_q)
+			pick->csv_q = q;
 	} else if ((n == 16 && strncasecmp(tok, "application/json", n) == 0) ||
 		   (n == 3 && strncmp(tok, "*/*", n) == 0) ||
 		   (n == 13 && strncasecmp(tok, "application/*", n) == 0)) {
@@ -349,26 +412,36 @@ static int negotiate_lang(const struct api_request *req, enum rules_lang *lang,
 	return 0;
 }
 
-static int negotiate_format(const struct api_request *req, bool allowed,
-			    bool *text, struct api_errors *errs)
+static int negotiate_format(const struct api_request *req, unsigned formats,
+			    struct api_ctx *ctx, struct api_errors *errs)
 {
-	const char *f = allowed ? api_query_get(req, "format") : NULL;
-	struct accept_pick pick = {0.0, 0.0};
+	const char *f = formats ? api_query_get(req, "format") : NULL;
+	struct accept_pick pick = {0.0, 0.0, 0.0};
 
-	*text = false;
+	ctx->text = false;
+	ctx->csv = false;
 	if (f) {
 		if (strcasecmp(f, "text") == 0) {
-			*text = true;
+			ctx->text = true;
+		} else if ((formats & F_CSV) && strcasecmp(f, "csv") == 0) {
+			ctx->csv = true;
 		} else if (strcasecmp(f, "json") != 0) {
 			api_errors_add(errs, "?format", "invalid_enum",
-				       "format is json or text");
+				       (formats & F_CSV)
+					   ? "format is json, text or csv"
+					   : "format is json or text");
 			return -1;
 		}
 		return 0;
 	}
-	if (allowed && req->accept) {
+	if (formats && req->accept) {
 		header_list_each(req->accept, accept_element, &pick);
-		*text = pick.text_q > 0 && pick.text_q > pick.json_q;
+		if (!(formats & F_CSV))
+			pick.csv_q = 0;
+		ctx->csv = pick.csv_q > 0 && pick.csv_q > pick.json_q &&
+			   pick.csv_q > pick.text_q;
+		ctx->text =
+		    !ctx->csv && pick.text_q > 0 && pick.text_q > pick.json_q;
 	}
 	return 0;
 }
@@ -387,9 +460,9 @@ static bool request_has_individual_number(const struct api_request *req,
 	}
 	while (seg && *seg) {
 		slash = strchr(seg + 1, '/');
-		if (rules_is_individual_number(seg + 1,
-					       slash ? (size_t)(slash - seg - 1)
-						     : strlen(seg + 1))) {
+		if (api_is_individual_number(seg + 1,
+					     slash ? (size_t)(slash - seg - 1)
+						   : strlen(seg + 1))) {
 			snprintf(field, fieldlen, "path");
 			return true;
 		}
@@ -398,16 +471,26 @@ static bool request_has_individual_number(const struct api_request *req,
 	for (i = 0; i < req->n_query; i++) {
 		const struct api_kv *kv = &req->query[i];
 
-		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
-		    (kv->value && rules_is_individual_number(
-				      kv->value, strlen(kv->value)))) {
+		if (api_is_individual_number(kv->key, strlen(kv->key)) ||
+		    (kv->value &&
+		     api_is_individual_number(kv->value, strlen(kv->value)))) {
 			snprintf(
 			    field, fieldlen, "?%s",
-			    rules_is_individual_number(kv->key, strlen(kv->key))
+			    api_is_individual_number(kv->key, strlen(kv->key))
 				? ""
 				: kv->key);
 			return true;
 		}
+	}
+	if (req->query_number != NULL) {
+		/* past the pairs kept: named by its key, as above */
+		const struct api_kv *kv = req->query_number;
+
+		snprintf(field, fieldlen, "?%s",
+			 api_is_individual_number(kv->key, strlen(kv->key))
+			     ? ""
+			     : kv->key);
+		return true;
 	}
 	return false;
 }
@@ -472,48 +555,44 @@ static bool scope_refuses(const struct api_ctx *ctx, const struct route *r,
 	return true;
 }
 
-/* --audit-max-size reached: a route that writes audit rows answers 503
- * rather than unaudited (SPEC §10), and writes no row itself.  true with
- * the 503 in resp. */
-static bool audit_refuses(const struct api_ctx *ctx, const struct route *r,
-			  struct api_response *resp)
+/* The 403 of a key whose role is below the route's: names the role the
+ * route needs, so that the caller knows which key to ask for. */
+static void respond_forbidden(const struct api_ctx *ctx, const struct route *r,
+			      struct api_response *resp)
 {
-	if (!ctx->app->audit || !audit_log_full(ctx->app->audit) ||
-	    (strncmp(r->path, "/v1/persons", 11) != 0 &&
-	     strcmp(r->path, "/v1/eligibility:batch") != 0))
-		return false;
-	free(resp->audit_ids);
-	resp->audit_ids = NULL;
-	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
-	api_respond_problem(resp, 503, "audit_log_full",
-			    "the audit log has reached the server's "
-			    "--audit-max-size: requests that name persons "
-			    "are refused until an operator makes room",
-			    NULL, "");
-	api_response_header(resp, "Retry-After", "60");
-	return true;
+	const char *have = db_key_role_name((enum db_key_role)ctx->role);
+	const char *need = r->role == DB_KEY_ROLE_ADMIN ? "an admin key"
+			   : r->role == DB_KEY_ROLE_WRITER
+			       ? "a writer or admin key"
+			       : "an API key";
+	char detail[200];
+
+	snprintf(detail, sizeof detail,
+		 "this API key's role (%s) may not do this: %s %s needs %s",
+		 have ? have : "none", ctx->req->method, r->path, need);
+	api_respond_problem(resp, 403, "forbidden", detail, NULL,
+			    "header:Authorization");
 }
 
 static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 {
 	const struct api_request *req = ctx->req;
 	struct api_errors *errs = NULL;
-	const struct route *r = NULL;
+	const struct route *r;
+	const char *label;
 	char field[API_FIELD_MAX], allow[64] = "", id[128] = "";
-	unsigned m = method_bit(req->method), any = 0;
-	size_t i;
+	unsigned any;
 
+	/* The route is found first, so that every answer (a 401 too) is
+	 * counted under its route; SPEC §8's order of answers stays:
+	 * authentication, then 404/405. */
+	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
+	if (label)
+		resp->route = label;
 	if (needs_key(ctx->app, req)) {
 		if (api_authenticate(ctx, resp) != 0)
 			return;
 		snprintf(resp->key_id, sizeof resp->key_id, "%s", ctx->key_id);
-	}
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		if (!route_match(routes[i].path, req->path, id, sizeof id))
-			continue;
-		any |= routes[i].method;
-		if (routes[i].method & m)
-			r = &routes[i];
 	}
 	if (!any) {
 		api_respond_problem(resp, 404, "not_found",
@@ -533,25 +612,20 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 				    "see the Allow header",
 				    NULL, "method");
 		api_response_header(resp, "Allow", allow);
-		for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
-			if (route_match(routes[i].path, req->path, id,
-					sizeof id))
-				resp->route = routes[i].path;
 		return;
 	}
-	resp->route = r->path;
+	/* No audited request goes on unless its record can be queued. */
+	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
+		return;
 	/* A request that names a stored person is audited, whatever its
 	 * outcome: a refused look is worth recording too. */
 	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
 		api_audit_note(resp, id);
 	if (ctx->role < (int)r->role) {
-		api_respond_problem(resp, 403, "forbidden",
-				    "this API key's role may not do this: ask "
-				    "for a writer or admin key",
-				    NULL, "header:Authorization");
+		respond_forbidden(ctx, r, resp);
 		return;
 	}
-	if (scope_refuses(ctx, r, resp) || audit_refuses(ctx, r, resp))
+	if (scope_refuses(ctx, r, resp))
 		return;
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
@@ -570,7 +644,7 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	memcpy(ctx->path_id, id, sizeof ctx->path_id);
 	check_query(req, r, errs);
 	negotiate_lang(req, &ctx->lang, errs);
-	negotiate_format(req, r->text, &ctx->text, errs);
+	negotiate_format(req, r->formats, ctx, errs);
 	if (api_query_invalid(resp, errs)) {
 		free(errs);
 		return;
@@ -593,8 +667,9 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 	/* Without keys (--no-auth, loopback only) the caller may do all. */
 	ctx.role = DB_KEY_ROLE_ADMIN;
 	dispatch(&ctx, resp);
-	/* A stream being opened is audited when it ends (api/import.c). */
+	/* A stream being opened is audited when it ends (api/import.c),
+	 * in the place it took over. */
 	if (!(req->stream_out && *req->stream_out && resp->status == 0))
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
-				 resp);
+				 ctx.audit_reserved, resp);
 }

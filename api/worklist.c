@@ -1,21 +1,39 @@
-/* worklist.c - GET /v1/persons: who still needs to act, page by page.
+/* worklist.c - GET /v1/persons: who still needs to act, page by page, as
+ * JSON, as a table for a terminal or a print-out, or as CSV for a
+ * spreadsheet.
  *
  * Keyset pagination on person_id: the cursor names the last person_id
  * read, so rows written between two pages are neither skipped nor
  * repeated (a row inserted behind the cursor shows up on the next walk).
  * The filters depend on today's decision, so they are applied while
- * reading; one page reads at most WORKLIST_SCAN_MAX rows and then hands
- * back a cursor even when it found fewer than `limit` matches. */
+ * reading: a page reads on until it is full or the table ends, but at most
+ * max(10 x limit, 10000) rows, so that one request's work stays bounded
+ * whatever the filters; only a page that stopped at that bound is short
+ * (or empty) and still has a cursor. */
+#include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/internal.h"
 #include "api/person.h"
 
-#define ANSWER_MAX        ((size_t)16 << 20)
-#define WORKLIST_SCAN_MAX 5000
-#define WORKLIST_CHUNK    500
+#define ANSWER_MAX         ((size_t)16 << 20)
+#define WORKLIST_SCAN_ROWS 10    /* rows read per row asked for ... */
+#define WORKLIST_SCAN_MIN  10000 /* ... or this many, whichever is more */
+#define WORKLIST_CHUNK     500
+#define CSV_LIMIT          1000 /* a CSV is a whole list: default limit */
+
+/* The text table: a name wider than NAME_COLS columns is cut (it is there
+ * to recognise the person; the CSV has it whole); an id longer than ID_COLS
+ * goes whole on a line of its own (it is what the reader types next), the
+ * column then showing "^".  LINE_COLS is the width the table tries to
+ * keep to. */
+#define NAME_COLS 20
+#define ID_COLS   16
+#define LINE_COLS 80
 
 /* The cursor is "k" + the last person_id.  Opaque to callers (the
  * contract is: pass next_cursor back as it came); kept this short so that
@@ -40,6 +58,172 @@ static int cursor_decode(const char *s, char *out, size_t outlen)
 	return 0;
 }
 
+/* ---- words for people (text and CSV) ------------------------------------ */
+
+/* The one thing to do next for a person, most urgent first. */
+enum next_action {
+	ACT_NONE = 0,
+	ACT_APPLY,              /* an application is required */
+	ACT_CHECK_REGISTRATION, /* undetermined: registration unknown */
+	ACT_COMPLETE_FACTS,     /* undetermined: other facts missing */
+	ACT_RECHECK,            /* the stored registration status is stale */
+	ACT_RENEW_ECERT,        /* card or e-certificate (nearly) expired */
+	ACT_MAY_APPLY,          /* provisional: applying is optional */
+	ACT_COUNT
+};
+
+/* Short, to keep a line within 80 columns where the names allow. */
+static const char *const action_words[ACT_COUNT][2] = {
+    [ACT_NONE] = {"なし", "none"},
+    [ACT_APPLY] = {"申請する", "apply"},
+    [ACT_CHECK_REGISTRATION] = {"利用登録を確認", "check card"},
+    [ACT_COMPLETE_FACTS] = {"不足情報を確認", "find facts"},
+    [ACT_RECHECK] = {"利用登録を再確認", "recheck card"},
+    [ACT_RENEW_ECERT] = {"電子証明書を更新", "renew e-cert"},
+    [ACT_MAY_APPLY] = {"申請は任意", "may apply"},
+};
+
+static const char *const action_codes[ACT_COUNT] = {
+    [ACT_NONE] = "none",
+    [ACT_APPLY] = "apply",
+    [ACT_CHECK_REGISTRATION] = "check_registration",
+    [ACT_COMPLETE_FACTS] = "complete_facts",
+    [ACT_RECHECK] = "recheck_registration",
+    [ACT_RENEW_ECERT] = "renew_ecert",
+    [ACT_MAY_APPLY] = "may_apply",
+};
+
+/* Short forms of rules_entitlement_label, to fit a column. */
+static const char *const entitlement_words[RULES_ENT_COUNT][2] = {
+    [RULES_ENT_EX_OFFICIO] = {"職権交付", "ex officio"},
+    [RULES_ENT_PROVISIONAL] = {"暫定交付", "provisional"},
+    [RULES_ENT_ON_APPLICATION] = {"申請で交付", "on application"},
+    [RULES_ENT_NOT_ENTITLED] = {"対象外", "not entitled"},
+    [RULES_ENT_UNDETERMINED] = {"判定不可", "undetermined"},
+};
+
+static const char *const fact_words[RULES_F_COUNT][2] = {
+    [RULES_F_BIRTH_DATE] = {"生年月日", "birth date"},
+    [RULES_F_MYNUMBER_CARD] = {"カードの有無", "card"},
+    [RULES_F_INSURANCE_REGISTRATION] = {"利用登録", "registration"},
+};
+
+enum col {
+	COL_NAME = 0,
+	COL_ID,
+	COL_ENT,
+	COL_ACTION,
+	COL_BY,
+	COL_STALE,
+	COL_MISSING,
+	COL_COUNT
+};
+
+static const char *const col_headers[COL_COUNT][2] = {
+    [COL_NAME] = {"氏名", "name"},
+    [COL_ID] = {"ID", "id"},
+    [COL_ENT] = {"資格確認書", "certificate"},
+    [COL_ACTION] = {"すること", "to do"},
+    [COL_BY] = {"期限", "by"},
+    [COL_STALE] = {"再確認", "recheck"},
+    [COL_MISSING] = {"不足情報", "missing"},
+};
+
+/* The CSV's columns after the words: codes, for a program or a merge. */
+static const char *const csv_code_headers[] = {
+    "facility_id", "entitlement", "application_required",
+    "apply_by",    "stale",       "missing_facts",
+    "next_action", "actions",     NULL};
+
+/* What the table and the CSV say about one person. */
+struct row {
+	char id[DB_ID_MAX + 1];
+	/* the text table's name, cut to NAME_COLS ("…" + 3 bytes) */
+	char name[DB_DISPLAY_NAME_MAX + 4];
+	enum rules_entitlement entitlement;
+	enum next_action action;
+	bool required, stale;
+	int32_t apply_by;
+	enum rules_fact missing[RULES_F_COUNT];
+	size_t n_missing;
+};
+
+static enum next_action next_action(const struct rules_decision *d, bool stale)
+{
+	bool check = false, renew = false, may = false;
+	size_t i;
+
+	for (i = 0; i < d->n_advice; i++) {
+		check |= d->advice[i] == RULES_A_CHECK_REGISTRATION;
+		renew |= d->advice[i] == RULES_A_RENEW_ECERT;
+		may |=
+		    d->advice[i] == RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL;
+	}
+	if (d->application_required)
+		return ACT_APPLY;
+	if (d->entitlement == RULES_ENT_UNDETERMINED)
+		return check ? ACT_CHECK_REGISTRATION : ACT_COMPLETE_FACTS;
+	if (stale)
+		return ACT_RECHECK;
+	if (renew)
+		return ACT_RENEW_ECERT;
+	if (may)
+		return ACT_MAY_APPLY;
+	return ACT_NONE;
+}
+
+static void row_fill(struct row *r, const struct db_person *p,
+		     const struct rules_decision *d, bool stale)
+{
+	/* Rows stored before control characters were refused: each becomes
+	 * U+FFFD (3 bytes) before widths are counted. */
+	char safe[3 * DB_DISPLAY_NAME_MAX + 1];
+	size_t n;
+
+	api_copy_truncated(r->id, sizeof r->id, p->person_id);
+	api_copy_text_safe(safe, sizeof safe, p->display_name);
+	if (api_text_width(safe) <= NAME_COLS &&
+	    strlen(safe) < sizeof r->name) {
+		api_copy_truncated(r->name, sizeof r->name, safe);
+	} else {
+		n = api_text_prefix(safe, NAME_COLS - 1, NULL);
+		/* Many zero-width characters: cut at a character that fits. */
+		while (n > sizeof r->name - sizeof "…" ||
+		       (n > 0 && ((unsigned char)safe[n] & 0xC0) == 0x80))
+			n--;
+		memcpy(r->name, safe, n);
+		memcpy(r->name + n, "…", sizeof "…");
+	}
+	r->entitlement = d->entitlement;
+	r->action = next_action(d, stale);
+	r->required = d->application_required;
+	r->stale = stale;
+	r->apply_by = d->apply_by;
+	r->n_missing = d->n_missing;
+	memcpy(r->missing, d->missing, d->n_missing * sizeof d->missing[0]);
+}
+
+/* The by-when words: the date to apply by, 「至急」/"now" when an
+ * application is required and there is no date, else NULL. */
+static const char *deadline_words(const struct row *r, enum rules_lang l,
+				  char date[11])
+{
+	if (r->apply_by != RULES_NO_DATE) {
+		rules_date_format(r->apply_by, date);
+		return date;
+	}
+	if (r->required)
+		return l == RULES_LANG_EN ? "now" : "至急";
+	return NULL;
+}
+
+static const char *stale_words(const struct row *r, enum rules_lang l)
+{
+	return r->stale ? (l == RULES_LANG_EN ? "yes" : "要") : NULL;
+}
+
+/* ---- the page ----------------------------------------------------------- */
+
 struct worklist {
 	const struct api_ctx *ctx;
 	int32_t as_of;
@@ -51,6 +235,7 @@ struct worklist {
 	int scanned;
 	bool first;
 	struct api_buf *b;
+	struct row *rows;          /* the text table's, limit of them */
 	struct api_response *resp; /* for the audit notes */
 };
 
@@ -83,87 +268,266 @@ static void row_json(struct worklist *w, const struct db_person *p,
 	api_buf_adds(w->b, "]}");
 }
 
-/* Terminal columns of UTF-8 text: CJK (3- and 4-byte sequences here) is
- * two columns wide, the rest one. */
-static size_t text_width(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t w = 0;
+/* ---- CSV (RFC 4180) ----------------------------------------------------- */
 
-	for (; *p; p++) {
-		if ((*p & 0xc0) == 0x80)
-			continue;
-		w += *p >= 0xe0 ? 2 : 1;
+/* One cell, after a comma unless it is the first.  Quoted when it holds a
+ * comma, a quote or a line break.  A cell that a spreadsheet would read as
+ * a formula (starting with = + - @, or a tab or carriage return before
+ * one) gets a leading ' so that it stays text (CSV injection). */
+static void csv_cell(struct api_buf *b, const char *s, bool first)
+{
+	bool quote = strpbrk(s, ",\"\r\n") != NULL;
+	const char *q;
+
+	if (!first)
+		api_buf_adds(b, ",");
+	if (quote)
+		api_buf_adds(b, "\"");
+	if (s[0] && strchr("=+-@\t\r", s[0]))
+		api_buf_adds(b, "'");
+	while (*s) {
+		q = strchr(s, '"');
+		if (!q) {
+			api_buf_adds(b, s);
+			break;
+		}
+		api_buf_add(b, s, (size_t)(q - s) + 1);
+		api_buf_adds(b, "\"");
+		s = q + 1;
 	}
-	return w;
+	if (quote)
+		api_buf_adds(b, "\"");
 }
 
-/* Appends s padded with spaces to width columns (s must fit). */
-static void text_col(char *line, size_t linelen, const char *s, size_t width)
+static void csv_header(struct api_buf *b, enum rules_lang l)
 {
-	size_t n = strlen(line), w = text_width(s);
+	int c;
 
-	snprintf(line + n, linelen - n, "%s%*s ", s,
-		 (int)(w < width ? width - w : 0), "");
+	for (c = 0; c < COL_COUNT; c++)
+		csv_cell(b, col_headers[c][l], c == 0);
+	for (c = 0; csv_code_headers[c]; c++)
+		csv_cell(b, csv_code_headers[c], false);
+	api_buf_adds(b, "\r\n");
 }
 
-#define COL_ID       16
-#define COL_FACILITY 16
-#define COL_ENT      14
-#define COL_APPLY    4
-#define COL_DATE     10
-
-/* One line of the table, trailing blanks removed. */
-static void text_line(struct api_buf *b, const char *id, const char *fac,
-		      const char *ent, const char *apply, const char *date,
-		      const char *stale)
+static void row_csv(struct worklist *w, const struct db_person *p,
+		    const struct rules_decision *d, const struct row *r)
 {
-	char line[256] = "";
-	size_t n;
+	enum rules_lang l = w->ctx->lang;
+	struct api_buf *b = w->b;
+	char date[11], words[160] = "", codes[160] = "";
+	const char *s;
+	size_t i, n = 0, m = 0;
 
-	text_col(line, sizeof line, id, COL_ID);
-	text_col(line, sizeof line, fac, COL_FACILITY);
-	text_col(line, sizeof line, ent, COL_ENT);
-	text_col(line, sizeof line, apply, COL_APPLY);
-	text_col(line, sizeof line, date, COL_DATE);
-	text_col(line, sizeof line, stale, 0);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == ' ')
-		line[--n] = '\0';
-	api_buf_adds(b, line);
+	csv_cell(b, p->display_name, true);
+	csv_cell(b, p->person_id, false);
+	csv_cell(b, entitlement_words[r->entitlement][l], false);
+	csv_cell(b, action_words[r->action][l], false);
+	s = deadline_words(r, l, date);
+	csv_cell(b, s ? s : "", false);
+	s = stale_words(r, l);
+	csv_cell(b, s ? s : "", false);
+	for (i = 0; i < r->n_missing; i++) {
+		n += (size_t)snprintf(words + n, sizeof words - n, "%s%s",
+				      i ? (l == RULES_LANG_EN ? ", " : "、")
+					: "",
+				      fact_words[r->missing[i]][l]);
+		m += (size_t)snprintf(codes + m, sizeof codes - m, "%s%s",
+				      i ? ";" : "",
+				      rules_fact_name(r->missing[i]));
+	}
+	csv_cell(b, words, false);
+	csv_cell(b, p->facility_id, false);
+	csv_cell(b, rules_entitlement_name(r->entitlement), false);
+	csv_cell(b, r->required ? "true" : "false", false);
+	if (r->apply_by != RULES_NO_DATE)
+		rules_date_format(r->apply_by, date);
+	csv_cell(b, r->apply_by != RULES_NO_DATE ? date : "", false);
+	csv_cell(b, r->stale ? "true" : "false", false);
+	csv_cell(b, codes, false);
+	csv_cell(b, action_codes[r->action], false);
+	api_buf_adds(b, ",");
+	for (i = 0; i < d->n_advice; i++) {
+		if (i)
+			api_buf_adds(b, ";");
+		api_buf_adds(b, rules_advice_text(d->advice[i])->code);
+	}
+	api_buf_adds(b, "\r\n");
+}
+
+/* The UTF-8 in `in` as CP932 (Windows' Shift_JIS, what Excel in Japan
+ * reads by default) appended to out.  A character CP932 does not have
+ * becomes 〓 (geta, the usual mark for it in Japanese print), but a
+ * variation selector is dropped (the character before it stays). */
+static int to_cp932(const struct api_buf *in, struct api_buf *out)
+{
+	char chunk[4096], *ip = in->data, *op;
+	size_t il = in->len, ol, rc, n;
+	uint32_t cp;
+	iconv_t cd;
+
+	cd = iconv_open("CP932", "UTF-8");
+	if (cd == (iconv_t)-1)
+		return -1;
+	while (il > 0 && !out->failed) {
+		op = chunk;
+		ol = sizeof chunk;
+		rc = iconv(cd, &ip, &il, &op, &ol);
+		api_buf_add(out, chunk, (size_t)(op - chunk));
+		if (rc != (size_t)-1 || errno == E2BIG)
+			continue;
+		if (errno != EILSEQ && errno != EINVAL)
+			break;
+		n = api_utf8_decode(ip, il, &cp);
+		if (api_char_width(cp) != 0)
+			api_buf_adds(out, "\x81\xac"); /* 〓 */
+		ip += n;
+		il -= n;
+	}
+	iconv_close(cd);
+	return il == 0 && !out->failed ? 0 : -1;
+}
+
+/* ---- the text table ----------------------------------------------------- */
+
+/* Ends a line of b: trailing blanks go. */
+static void line_end(struct api_buf *b)
+{
+	while (!b->failed && b->len > 0 && b->data[b->len - 1] == ' ')
+		b->len--;
 	api_buf_adds(b, "\n");
 }
 
-/* One row of the terminal table, within 80 columns: an id or facility too
- * long for its column goes whole on a line of its own above the row (never
- * cut: it is what the reader types next), the column then showing "^". */
-static void row_text(struct worklist *w, const struct db_person *p,
-		     const struct rules_decision *d, bool stale)
+static void pad(struct api_buf *b, size_t n)
 {
-	char date[11] = "-";
-	bool en = w->ctx->lang == RULES_LANG_EN;
-	bool long_id = strlen(p->person_id) > COL_ID;
-	bool long_fac = strlen(p->facility_id) > COL_FACILITY;
+	static const char spaces[] = "                                        ";
 
-	if (d->apply_by != RULES_NO_DATE)
-		rules_date_format(d->apply_by, date);
-	if (long_id)
-		api_buf_printf(w->b, "%s\n", p->person_id);
-	if (long_fac)
-		api_buf_printf(w->b, "  facility_id: %s\n", p->facility_id);
-	text_line(w->b, long_id ? "^" : p->person_id,
-		  long_fac            ? "^"
-		  : p->facility_id[0] ? p->facility_id
-				      : "-",
-		  rules_entitlement_name(d->entitlement),
-		  d->application_required ? (en ? "yes" : "要") : "-", date,
-		  stale ? (en ? "stale" : "要再確認") : "");
+	while (n > 0) {
+		size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+
+		api_buf_add(b, spaces, k);
+		n -= k;
+	}
 }
+
+/* The cells of one row but the last (missing facts). */
+static void row_cells(const struct row *r, enum rules_lang l,
+		      const char *cells[COL_MISSING], char date[11])
+{
+	const char *s;
+
+	cells[COL_NAME] = r->name[0] ? r->name : "-";
+	cells[COL_ID] = strlen(r->id) > ID_COLS ? "^" : r->id;
+	cells[COL_ENT] = entitlement_words[r->entitlement][l];
+	cells[COL_ACTION] = action_words[r->action][l];
+	s = deadline_words(r, l, date);
+	cells[COL_BY] = s ? s : "-";
+	s = stale_words(r, l);
+	cells[COL_STALE] = s ? s : "";
+}
+
+/* One line of cells, each padded to its column; then the missing facts,
+ * wrapped at item boundaries to keep within LINE_COLS when they can. */
+static void text_line(struct api_buf *b, enum rules_lang l,
+		      const char *const *cells, const size_t *width,
+		      const char *const *items, size_t n_items)
+{
+	size_t c, i, col = 0, at, w;
+
+	for (c = 0; c < COL_MISSING; c++) {
+		api_buf_adds(b, cells[c]);
+		pad(b, width[c] - api_text_width(cells[c]) + 1);
+		col += width[c] + 1;
+	}
+	at = col;
+	for (i = 0; i < n_items; i++) {
+		w = api_text_width(items[i]);
+		if (i > 0 && at + 2 + w > LINE_COLS) {
+			line_end(b);
+			pad(b, col);
+			at = col;
+		} else if (i > 0) {
+			api_buf_adds(b, l == RULES_LANG_EN ? ", " : "、");
+			at += 2;
+		}
+		api_buf_adds(b, items[i]);
+		at += w;
+	}
+	line_end(b);
+}
+
+/* Title, header row, the rows, and what comes next. */
+static void text_table(const struct worklist *w, const char *facility,
+		       const char *cursor, int scan_max)
+{
+	enum rules_lang l = w->ctx->lang;
+	bool en = l == RULES_LANG_EN;
+	struct api_buf *b = w->b;
+	const char *cells[COL_MISSING], *items[RULES_F_COUNT];
+	size_t width[COL_MISSING], c, i;
+	char date[11], title[96], fac[96];
+	int k;
+
+	rules_date_format(w->as_of, date);
+	snprintf(title, sizeof title,
+		 en ? "Certificate worklist  as of %s"
+		    : "資格確認書の対応リスト  基準日 %s",
+		 date);
+	snprintf(fac, sizeof fac, en ? "facility %s" : "施設 %s", facility);
+	api_buf_adds(b, title);
+	if (facility[0] &&
+	    api_text_width(title) + 2 + api_text_width(fac) <= LINE_COLS) {
+		api_buf_adds(b, "  ");
+		api_buf_adds(b, fac);
+	} else if (facility[0]) {
+		api_buf_adds(b, "\n");
+		api_buf_adds(b, fac);
+	}
+	line_end(b);
+
+	for (c = 0; c < COL_MISSING; c++)
+		width[c] = api_text_width(col_headers[c][l]);
+	for (k = 0; k < w->found; k++) {
+		row_cells(&w->rows[k], l, cells, date);
+		for (c = 0; c < COL_MISSING; c++)
+			if (api_text_width(cells[c]) > width[c])
+				width[c] = api_text_width(cells[c]);
+	}
+	for (c = 0; c < COL_MISSING; c++)
+		cells[c] = col_headers[c][l];
+	items[0] = col_headers[COL_MISSING][l];
+	text_line(b, l, cells, width, items, 1);
+	for (k = 0; k < w->found; k++) {
+		const struct row *r = &w->rows[k];
+
+		if (strlen(r->id) > ID_COLS)
+			api_buf_printf(b, "%s\n", r->id);
+		row_cells(r, l, cells, date);
+		for (i = 0; i < r->n_missing; i++)
+			items[i] = fact_words[r->missing[i]][l];
+		text_line(b, l, cells, width, items, r->n_missing);
+	}
+	if (!w->found && !cursor[0])
+		api_buf_adds(b, en ? "(nobody)\n" : "（該当者なし）\n");
+	if (cursor[0] && w->found < w->limit)
+		api_buf_printf(b,
+			       en ? "(stopped after reading %d stored persons: "
+				    "ask again from the cursor)\n"
+				  : "（一度に読む上限の %d 人まで読みました。"
+				    "続きは cursor で）\n",
+			       scan_max);
+	if (cursor[0])
+		api_buf_printf(
+		    b, en ? "more: cursor=%s\n" : "続き: cursor=%s\n", cursor);
+}
+
+/* ---- reading ------------------------------------------------------------ */
 
 static int worklist_row(const struct db_person *p, void *arg)
 {
 	struct worklist *w = arg;
 	struct rules_decision d;
+	struct row csv_row;
 	bool stale;
 
 	w->scanned++;
@@ -179,10 +543,14 @@ static int worklist_row(const struct db_person *p, void *arg)
 	if (w->due_before != RULES_NO_DATE &&
 	    (d.apply_by == RULES_NO_DATE || d.apply_by >= w->due_before))
 		return 0;
-	if (w->ctx->text)
-		row_text(w, p, &d, stale);
-	else
+	if (w->ctx->text) {
+		row_fill(&w->rows[w->found], p, &d, stale);
+	} else if (w->ctx->csv) {
+		row_fill(&csv_row, p, &d, stale);
+		row_csv(w, p, &d, &csv_row);
+	} else {
 		row_json(w, p, &d, stale);
+	}
 	/* Every row shown names a person: the audit log lists them. */
 	api_audit_note(w->resp, p->person_id);
 	w->found++;
@@ -200,6 +568,51 @@ static int entitlement_from_name(const char *s)
 	return -1;
 }
 
+/* ?charset (CSV only): false for UTF-8 (the default), true for Shift_JIS. */
+static bool charset_sjis(const struct api_ctx *ctx, struct api_errors *errs)
+{
+	const char *q = api_query_get(ctx->req, "charset");
+
+	if (!q)
+		return false;
+	if (!ctx->csv)
+		api_errors_add(errs, "?charset", "conflicting_fields",
+			       "charset is for format=csv only");
+	else if (strcasecmp(q, "shift_jis") == 0)
+		return true;
+	else if (strcasecmp(q, "utf-8") != 0)
+		api_errors_add(errs, "?charset", "invalid_enum",
+			       "utf-8 or shift_jis");
+	return false;
+}
+
+/* Hands the CSV in b over as the answer, converted when asked. */
+static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
+			const char *cursor, struct api_response *resp)
+{
+	struct api_buf out;
+	char date[11], disposition[64];
+
+	if (sjis) {
+		api_buf_init(&out, ANSWER_MAX);
+		if (b->failed || to_cp932(b, &out) != 0)
+			out.failed = true;
+		api_buf_fini(b);
+		api_respond_buf(resp, 200, &out, "text/csv; charset=Shift_JIS");
+		api_buf_fini(&out);
+	} else {
+		api_respond_buf(resp, 200, b, "text/csv; charset=utf-8");
+	}
+	if (resp->status != 200)
+		return;
+	rules_date_format(w->as_of, date);
+	snprintf(disposition, sizeof disposition,
+		 "attachment; filename=\"worklist-%s.csv\"", date);
+	api_response_header(resp, "Content-Disposition", disposition);
+	if (cursor[0])
+		api_response_header(resp, "X-Next-Cursor", cursor);
+}
+
 void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors errs;
@@ -210,15 +623,17 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1],
 			       cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
-	bool more = true, nobody = false;
+	const char *shown;
+	bool more = true, nobody = false, sjis;
 	enum db_result r = DB_OK;
+	int scan_max;
 
 	api_errors_init(&errs);
 	w.ctx = ctx;
 	w.as_of = ctx->today;
 	w.entitlement = -1;
 	w.due_before = RULES_NO_DATE;
-	w.limit = 100;
+	w.limit = ctx->csv ? CSV_LIMIT : 100;
 	w.first = true;
 	if (facility && !api_id_valid(facility, strlen(facility)))
 		api_errors_add(&errs, "?facility_id", "invalid_type",
@@ -243,6 +658,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		api_errors_add(&errs, "?cursor", "invalid_type",
 			       "not a cursor this server gave: use next_cursor "
 			       "as it came");
+	sjis = charset_sjis(ctx, &errs);
 	if (api_query_invalid(resp, &errs))
 		return;
 	c = api_conn_or_503(ctx, resp);
@@ -250,30 +666,46 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		return;
 	/* A key bound to a facility lists only that facility: another one's
 	 * list is empty, as if it had nobody -- the very same answer (the
-	 * text table's header row included), read from no row. */
+	 * text table's title and header row included), read from no row. */
 	if (ctx->facility && facility && strcmp(facility, ctx->facility) != 0)
 		nobody = true;
+	shown = facility ? facility : ctx->facility ? ctx->facility : "";
 	if (ctx->facility)
 		facility = ctx->facility;
+	if (ctx->text) {
+		w.rows = malloc((size_t)w.limit * sizeof *w.rows);
+		if (!w.rows) {
+			api_respond_problem(resp, 500, "internal_error",
+					    "out of memory", NULL, "");
+			return;
+		}
+	}
+	scan_max = w.limit * WORKLIST_SCAN_ROWS;
+	if (scan_max < WORKLIST_SCAN_MIN)
+		scan_max = WORKLIST_SCAN_MIN;
 	api_buf_init(&b, ANSWER_MAX);
 	w.b = &b;
 	w.resp = resp;
-	if (ctx->text)
-		text_line(&b, "person_id", "facility", "entitlement",
-			  ctx->lang == RULES_LANG_EN ? "apply" : "申請",
-			  "apply_by", "");
-	else
+	if (ctx->csv) {
+		if (!sjis)
+			api_buf_adds(&b, "\xEF\xBB\xBF"); /* BOM: Excel reads
+							     UTF-8 then */
+		csv_header(&b, ctx->lang);
+	} else if (!ctx->text) {
 		api_buf_adds(&b, "{\"items\":[");
+	}
 	if (nobody)
 		more = false;
-	while (!nobody && w.found < w.limit && w.scanned < WORKLIST_SCAN_MAX) {
-		int before = w.scanned;
+	while (!nobody && w.found < w.limit && w.scanned < scan_max) {
+		int before = w.scanned, chunk = scan_max - w.scanned;
 
-		r = db_person_list(c, facility, after, WORKLIST_CHUNK,
-				   worklist_row, &w, last);
+		if (chunk > WORKLIST_CHUNK)
+			chunk = WORKLIST_CHUNK;
+		r = db_person_list(c, facility, after, chunk, worklist_row, &w,
+				   last);
 		if (r != DB_OK)
 			break;
-		if (!last[0] || w.scanned - before < WORKLIST_CHUNK) {
+		if (!last[0] || w.scanned - before < chunk) {
 			/* The table ended inside this chunk, unless the
 			 * callback stopped it at the limit. */
 			if (w.found < w.limit || !last[0])
@@ -286,6 +718,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	if (r != DB_OK) {
 		api_buf_fini(&b);
+		free(w.rows);
 		api_respond_db_error(resp, r);
 		return;
 	}
@@ -294,9 +727,13 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	else
 		cursor[0] = '\0';
 	if (ctx->text) {
-		if (cursor[0])
-			api_buf_printf(&b, "more: cursor=%s\n", cursor);
+		text_table(&w, shown, cursor, scan_max);
+		free(w.rows);
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
+		return;
+	}
+	if (ctx->csv) {
+		respond_csv(&w, &b, sjis, cursor, resp);
 		return;
 	}
 	api_buf_adds(&b, "],\"next_cursor\":");

@@ -45,7 +45,8 @@ void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
 
 bool db_audit_id_valid(const char *s)
 {
-	return id_chars_ok(s) && !rules_is_individual_number(s, strlen(s));
+	return id_chars_ok(s) &&
+	       !rules_is_individual_number_ascii(s, strlen(s));
 }
 
 static bool id_chars_ok(const char *s)
@@ -127,7 +128,7 @@ static enum db_result insert_row(struct db_conn *c,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_result_from(rc);
+		return db_conn_result(c, rc);
 	seq = sqlite3_last_insert_rowid(c->h);
 	for (i = 0; i < n; i++) {
 		if (!db_audit_id_valid(ids[i]))
@@ -140,38 +141,14 @@ static enum db_result insert_row(struct db_conn *c,
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return db_result_from(rc);
+			return db_conn_result(c, rc);
 	}
 	return DB_OK;
-}
-
-/* Pages in use now, times the page size. */
-static enum db_result used_bytes(struct db_conn *c, long long *out)
-{
-	sqlite3_stmt *s = db_stmt(c, DB_STMT_USED_PAGES);
-	int rc;
-
-	if (!s)
-		return DB_ERROR;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*out = (long long)sqlite3_column_int64(s, 0) *
-		       sqlite3_column_int64(s, 1);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? DB_OK : db_result_from(rc);
 }
 
 enum db_result db_audit_insert(struct db_conn *c,
 			       const struct audit_record *recs, size_t n)
 {
-	return db_audit_insert_sized(c, recs, n, NULL);
-}
-
-enum db_result db_audit_insert_sized(struct db_conn *c,
-				     const struct audit_record *recs, size_t n,
-				     long long *grew)
-{
-	long long before = 0, after = 0;
 	char *ids_buf = NULL;
 	enum db_result r;
 	size_t i, off, chunk;
@@ -182,8 +159,6 @@ enum db_result db_audit_insert_sized(struct db_conn *c,
 	r = db_begin(c);
 	if (r != DB_OK)
 		goto out;
-	if (grew)
-		r = used_bytes(c, &before);
 	for (i = 0; i < n && r == DB_OK; i++) {
 		off = 0;
 		do {
@@ -201,14 +176,10 @@ enum db_result db_audit_insert_sized(struct db_conn *c,
 		} while (r == DB_OK && recs[i].person_ids &&
 			 off < recs[i].n_person_ids);
 	}
-	if (r == DB_OK && grew)
-		r = used_bytes(c, &after);
 	if (r == DB_OK)
 		r = db_commit(c);
 	if (r != DB_OK)
 		db_rollback(c);
-	else if (grew)
-		*grew += after - before;
 out:
 	free(ids_buf);
 	return r;
@@ -216,27 +187,17 @@ out:
 
 enum db_result db_audit_bytes(struct db_conn *c, long long *bytes)
 {
-	static const char *const parts[] = {"audit", "audit_by_time",
-					    "audit_by_key", "audit_person"};
-	sqlite3_stmt *s;
-	long long total = 0;
-	size_t i;
+	sqlite3_stmt *s = db_stmt(c, DB_STMT_USED_PAGES);
 	int rc;
 
-	for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		s = db_stmt(c, DB_STMT_AUDIT_TABLE_BYTES);
-		if (!s) /* no dbstat in this SQLite: every page counts */
-			return used_bytes(c, bytes);
-		sqlite3_bind_text(s, 1, parts[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			total += sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		if (rc != SQLITE_ROW)
-			return db_result_from(rc);
-	}
-	*bytes = total;
-	return DB_OK;
+	if (!s)
+		return DB_ERROR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*bytes = (long long)sqlite3_column_int64(s, 0) *
+			 sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
@@ -309,7 +270,7 @@ query_person(struct db_conn *c, const struct db_audit_filter *f,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_result_from(rc);
+		return db_conn_result(c, rc);
 	if (!any || hi <= lo)
 		return DB_OK;
 	s = db_stmt(c, DB_STMT_AUDIT_QUERY_PERSON);
@@ -333,7 +294,7 @@ query_person(struct db_conn *c, const struct db_audit_filter *f,
 		if (rc != SQLITE_DONE)
 			break;
 	}
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_audit_query(struct db_conn *c,
@@ -358,7 +319,7 @@ enum db_result db_audit_query(struct db_conn *c,
 		sqlite3_bind_text(s, 5, f->key_id, -1, SQLITE_STATIC);
 	rc = deliver(s, fn, arg, &left, &stopped);
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 /* The single int64 (or NULL: *found false) that statement id answers,
@@ -381,7 +342,7 @@ static enum db_result scalar(struct db_conn *c, enum db_stmt_id id,
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
-						     : db_result_from(rc);
+						     : db_conn_result(c, rc);
 }
 
 static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
@@ -397,20 +358,14 @@ static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
 	sqlite3_reset(s);
 	if (changes)
 		*changes = sqlite3_changes(c->h);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_audit_expire(struct db_conn *c, const char *before,
 			       long long *deleted)
 {
-	return db_audit_expire_sized(c, before, deleted, NULL);
-}
-
-enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
-				     long long *deleted, long long *freed)
-{
 	int64_t bound = 0, lo = 0, upto;
-	long long n = 0, total = 0, used0 = 0, used1 = 0;
+	long long n = 0, total = 0;
 	enum db_result r;
 	bool found;
 
@@ -430,15 +385,10 @@ enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
 		r = db_begin(c);
 		if (r != DB_OK)
 			break;
-		if (freed)
-			r = used_bytes(c, &used0);
-		if (r == DB_OK)
-			r = delete_upto(c, DB_STMT_AUDIT_EXPIRE, upto, &n);
+		r = delete_upto(c, DB_STMT_AUDIT_EXPIRE, upto, &n);
 		if (r == DB_OK)
 			r = delete_upto(c, DB_STMT_AUDIT_PERSON_EXPIRE, upto,
 					NULL);
-		if (r == DB_OK && freed)
-			r = used_bytes(c, &used1);
 		if (r == DB_OK)
 			r = db_commit(c);
 		if (r != DB_OK) {
@@ -446,8 +396,6 @@ enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
 			break;
 		}
 		total += n;
-		if (freed)
-			*freed += used0 - used1;
 	}
 	if (deleted)
 		*deleted = total;

@@ -80,18 +80,10 @@ bool db_audit_id_valid(const char *s);
 enum db_result db_audit_insert(struct db_conn *c,
 			       const struct audit_record *recs, size_t n);
 
-/* db_audit_insert that also adds to *grew the bytes of database pages
- * the rows took (pages in use after minus before, inside the
- * transaction, so no other writer's pages count). */
-enum db_result db_audit_insert_sized(struct db_conn *c,
-				     const struct audit_record *recs, size_t n,
-				     long long *grew);
-
-/* The bytes the audit log's tables and indexes take in the database
- * (SQLite's dbstat: it reads every page of them, about a second per GiB;
- * when dbstat is missing, every page in use counts).  For
- * --audit-max-size: measured once at start, then kept up to date with
- * the _sized functions' counts. */
+/* The bytes of the audit file's pages in use (its page count less its
+ * free pages, times the page size): its rows and indexes, whatever the
+ * file's own size (retention frees pages the file keeps for reuse).  Two
+ * header reads, no scan.  For --audit-max-size (audit_log.h). */
 enum db_result db_audit_bytes(struct db_conn *c, long long *bytes);
 
 /* Calls fn for up to f->limit rows matching f, in seq (= time) order;
@@ -106,9 +98,5 @@ enum db_result db_audit_query(struct db_conn *c,
  * the number of rows removed. */
 enum db_result db_audit_expire(struct db_conn *c, const char *before,
 			       long long *deleted);
-/* db_audit_expire that also adds to *freed the bytes of the pages the
- * deleted rows gave back (measured inside each transaction). */
-enum db_result db_audit_expire_sized(struct db_conn *c, const char *before,
-				     long long *deleted, long long *freed);
 
 #endif

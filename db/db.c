@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/internal.h"
@@ -146,22 +147,25 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"EXISTS (SELECT 1 FROM persons WHERE person_id = ?1) ELSE 1 END "
 	"FROM (SELECT 1) LEFT JOIN persons p ON p.person_id = ?1 AND "
 	"p.facility_id = ?2",
-    /* Pages in use and the page size: what a transaction's writes took. */
+    /* The audit file's pages in use and its page size (db_audit_bytes). */
     [DB_STMT_USED_PAGES] =
 	"SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
 	"freelist_count FROM pragma_freelist_count()), (SELECT page_size "
 	"FROM pragma_page_size())",
-    /* The bytes of one table or index (the dbstat virtual table). */
-    [DB_STMT_AUDIT_TABLE_BYTES] = "SELECT coalesce(sum(pgsize), 0) FROM "
-				  "dbstat WHERE name = ?1 AND aggregate = 1",
 };
 
 struct db {
 	char *path;
+	char *audit_path; /* path + "-audit" */
 	atomic_ulong registry_generation;
-	pthread_key_t key;
-	pthread_mutex_t lock; /* guards conns: taken once per thread */
-	struct db_conn *conns;
+	atomic_bool corrupt;     /* sticky: see db_corrupt */
+	pthread_key_t key;       /* a thread's connection to path */
+	pthread_key_t audit_key; /* and to audit_path */
+	pthread_mutex_t lock;    /* guards conns: taken once per thread */
+	struct db_conn *conns;   /* every thread's, to both files */
+	struct db_start start;
+	void (*on_error)(void *arg, const struct db_error *e);
+	void *on_error_arg;
 };
 
 /* Milliseconds a statement waits for another writer before DB_BUSY. */
@@ -177,6 +181,11 @@ void db_global_init(void)
 int db_schema_version(void)
 {
 	return db_migrations_count;
+}
+
+int db_audit_schema_version(void)
+{
+	return db_audit_migrations_count;
 }
 
 enum db_result db_result_from(int rc)
@@ -197,6 +206,36 @@ enum db_result db_result_from(int rc)
 			   : DB_ERROR;
 	default: return DB_ERROR;
 	}
+}
+
+static bool is_corruption(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+static void mark_corrupt(struct db *db)
+{
+	if (db)
+		atomic_store_explicit(&db->corrupt, true, memory_order_release);
+}
+
+enum db_result db_conn_result(struct db_conn *c, int rc)
+{
+	enum db_result r = db_result_from(rc);
+	const char *msg;
+
+	if (r != DB_ERROR && r != DB_FULL)
+		return r;
+	/* SQLite's message when it is about this code (it may have been
+	 * replaced by a later call, such as a ROLLBACK), else the code's
+	 * generic text. */
+	msg = sqlite3_extended_errcode(c->h) == rc ? sqlite3_errmsg(c->h)
+						   : sqlite3_errstr(rc);
+	c->err_code = rc;
+	snprintf(c->err_msg, sizeof c->err_msg, "%s", msg ? msg : "");
+	if (is_corruption(rc))
+		mark_corrupt(c->db);
+	return r;
 }
 
 int db_conn_open(const char *path, struct db_conn **out, char *err,
@@ -265,11 +304,16 @@ sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id)
 {
 	sqlite3_stmt *s = c->stmts[id];
 
+	int rc;
+
 	if (!s) {
-		if (sqlite3_prepare_v3(c->h, stmt_sql[id], -1,
-				       SQLITE_PREPARE_PERSISTENT, &s,
-				       NULL) != SQLITE_OK)
+		rc = sqlite3_prepare_v3(c->h, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK) {
+			/* a damaged schema page fails here, not in a step */
+			(void)db_conn_result(c, rc);
 			return NULL;
+		}
 		c->stmts[id] = s;
 	}
 	sqlite3_reset(s);
@@ -286,7 +330,7 @@ static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
 		return DB_ERROR;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 enum db_result db_begin(struct db_conn *c)
@@ -319,42 +363,72 @@ static int read_user_version(sqlite3 *h, int *version)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* Applies every migration after the file's user_version, all in one
- * transaction: a failed upgrade leaves the file as it was. */
-static int migrate_conn(struct db_conn *c, int *from, int *to, char *err,
-			size_t errlen)
+/* A numbered set of migrations: the database's or the audit file's. */
+struct migration_set {
+	const char *const *sql;
+};
+
+static const struct migration_set main_set = {db_migrations};
+static const struct migration_set audit_set = {db_audit_migrations};
+
+static int set_count(const struct migration_set *m)
+{
+	return m == &main_set ? db_migrations_count : db_audit_migrations_count;
+}
+
+/* Applies the migrations of m after the file's user_version up to upto
+ * (their count: all of them), all in one transaction: a failed upgrade
+ * leaves the file as it was. */
+static int migrate_conn(struct db_conn *c, const struct migration_set *m,
+			int upto, int *from, int *to, char *err, size_t errlen)
 {
 	char *msg = NULL, set[64];
-	int version = 0, i;
+	int version = 0, i, count = set_count(m);
 
+	/* A read first: when the schema is current nothing is written, so
+	 * that a server restarted on a full disk still opens and reads (the
+	 * version is read again under the write lock below: another
+	 * process may migrate meanwhile). */
+	if (read_user_version(c->h, &version) != 0)
+		goto fail;
+	if (version >= upto)
+		goto checked;
 	if (sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
 	    SQLITE_OK)
 		goto fail;
 	if (read_user_version(c->h, &version) != 0)
 		goto fail;
-	*from = version;
-	if (version > db_migrations_count) {
-		snprintf(err, errlen,
-			 "the database has schema version %d, newer than this "
-			 "build's %d: use a newer shikakud",
-			 version, db_migrations_count);
+	if (version >= upto) {
 		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+		goto checked;
 	}
-	for (i = version; i < db_migrations_count; i++) {
-		if (sqlite3_exec(c->h, db_migrations[i], NULL, NULL, &msg) !=
+	*from = version;
+	for (i = version; i < upto; i++) {
+		if (sqlite3_exec(c->h, m->sql[i], NULL, NULL, &msg) !=
 		    SQLITE_OK)
 			goto fail;
 	}
-	snprintf(set, sizeof set, "PRAGMA user_version = %d",
-		 db_migrations_count);
+	snprintf(set, sizeof set, "PRAGMA user_version = %d", upto);
 	if (sqlite3_exec(c->h, set, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	*to = db_migrations_count;
+	*to = upto;
+	return 0;
+checked:
+	*from = version;
+	if (version > count) {
+		snprintf(err, errlen,
+			 "%s has schema version %d, newer than this build's "
+			 "%d: use a newer shikakud",
+			 m == &main_set ? "the database" : "the audit file",
+			 version, count);
+		return -1;
+	}
+	*to = version;
 	return 0;
 fail:
-	snprintf(err, errlen, "migration failed: %s",
+	snprintf(err, errlen, "migration of %s failed: %s",
+		 m == &main_set ? "the database" : "the audit file",
 		 msg ? msg : sqlite3_errmsg(c->h));
 	sqlite3_free(msg);
 	sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
@@ -375,34 +449,221 @@ static int create_private(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
+int db_audit_path_for(const char *path, char *out, size_t outlen)
 {
-	struct db_conn *c = NULL;
+	int n = snprintf(out, outlen, "%s-audit", path);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The index of the database's migration that drops its audit tables
+ * (found by name: the number may change when migrations are merged). */
+static int move_index(void)
+{
+	int i;
+
+	for (i = 0; i < db_migrations_count; i++)
+		if (strlen(db_migration_names[i]) > 4 &&
+		    strcmp(db_migration_names[i] + 4, "audit_own_file") == 0)
+			return i;
+	return db_migrations_count; /* not reached: the build has it */
+}
+
+/* One integer that the SQL sql answers on h (-1 when it fails). */
+static long long one_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Step (2) of the move (db.h, db_migrate_all): copies the database's audit
+ * rows into the audit file a, in one of a's transactions that also
+ * records the copy, unless one was recorded before.  *moved receives the
+ * rows copied now. */
+static int move_rows(struct db_conn *a, const char *path, const char *apath,
+		     long long *moved, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char *msg = NULL;
+	long long done, has, rows;
 	int rc;
 
+	*moved = 0;
+	rc =
+	    sqlite3_prepare_v2(a->h, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "moving the audit log: %s",
+			 sqlite3_errmsg(a->h));
+		return -1;
+	}
+	if (sqlite3_exec(a->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		goto fail;
+	done = one_int(a->h, "SELECT count(*) FROM main.audit_moved_in");
+	has = one_int(a->h, "SELECT count(*) FROM src.sqlite_schema WHERE "
+			    "type = 'table' AND name = 'audit'");
+	rows = one_int(a->h, "SELECT count(*) FROM main.audit");
+	if (done < 0 || has < 0 || rows < 0)
+		goto fail;
+	if (done == 0 && has > 0 && rows > 0) {
+		snprintf(err, errlen,
+			 "the audit file %s holds audit rows but no record of "
+			 "taking those of %s, which still has its own: they "
+			 "are not one database (move the audit file aside, or "
+			 "put back the pair of files of one backup)",
+			 apath, path);
+		sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+		return -1;
+	}
+	if (done == 0 && has > 0) {
+		/* seq kept: the rows stay in time order, and a cursor given
+		 * out before still points where it did */
+		if (sqlite3_exec(a->h,
+				 "INSERT INTO main.audit (seq, time, key_id, "
+				 "request_id, method, route, person_ids, "
+				 "status) SELECT seq, time, key_id, "
+				 "request_id, method, route, person_ids, "
+				 "status FROM src.audit ORDER BY seq",
+				 NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+		*moved = sqlite3_changes(a->h);
+		if (sqlite3_exec(a->h,
+				 "INSERT INTO main.audit_person (bucket, "
+				 "person_id, seq) SELECT bucket, person_id, "
+				 "seq FROM src.audit_person",
+				 NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+	}
+	if (done == 0) {
+		rc = sqlite3_prepare_v2(
+		    a->h,
+		    "INSERT INTO main.audit_moved_in (moved_at, rows) VALUES "
+		    "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1)",
+		    -1, &s, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(s, 1, *moved);
+			rc = sqlite3_step(s);
+		}
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (sqlite3_exec(a->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+	return 0;
+fail:
+	snprintf(err, errlen, "moving the audit log into %s failed: %s", apath,
+		 msg ? msg : sqlite3_errmsg(a->h));
+	sqlite3_free(msg);
+	*moved = 0;
+	sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+	return -1;
+}
+
+int db_migrate_all(const char *path, struct db_start *out, char *err,
+		   size_t errlen)
+{
+	struct db_conn *c = NULL, *a = NULL;
+	char apath[4096];
+	int mi = move_index(), mid = 0, rc = -1, ignored;
+
+	memset(out, 0, sizeof *out);
+	if (db_audit_path_for(path, apath, sizeof apath) != 0) {
+		snprintf(err, errlen, "database path too long");
+		return -1;
+	}
 	if (create_private(path, err, errlen) != 0)
 		return -1;
 	if (db_conn_open(path, &c, err, errlen) != 0)
 		return -1;
-	rc = migrate_conn(c, from, to, err, errlen);
+	/* (1) up to the move: the audit tables are then those of 003 */
+	if (migrate_conn(c, &main_set, mi, &out->schema_from, &mid, err,
+			 errlen) != 0)
+		goto out;
+	if (create_private(apath, err, errlen) != 0 ||
+	    db_conn_open(apath, &a, err, errlen) != 0 ||
+	    migrate_conn(a, &audit_set, db_audit_migrations_count,
+			 &out->audit_schema_from, &out->audit_schema_to, err,
+			 errlen) != 0)
+		goto out;
+	/* absent, emptied, or never migrated, while the database had moved
+	 * its rows out before */
+	out->audit_file_was_missing =
+	    out->audit_schema_from == 0 && out->schema_from > mi;
+	/* (2) the rows across, when the database still has them */
+	if (mid <= mi &&
+	    move_rows(a, path, apath, &out->audit_rows_moved, err, errlen) != 0)
+		goto out;
+	/* (3) the drop and whatever follows */
+	if (migrate_conn(c, &main_set, db_migrations_count, &ignored,
+			 &out->schema_to, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_conn_close(a);
 	db_conn_close(c);
 	return rc;
+}
+
+int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
+{
+	struct db_start st;
+
+	if (db_migrate_all(path, &st, err, errlen) != 0)
+		return -1;
+	*from = st.schema_from;
+	*to = st.schema_to;
+	return 0;
 }
 
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *db = NULL;
-	int from, to;
+	struct db_start start;
+	struct stat st;
+	bool was_empty;
 
-	if (db_migrate(path, &from, &to, err, errlen) != 0)
+	was_empty =
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+	if (db_migrate_all(path, &start, err, errlen) != 0)
 		return NULL;
 	db = calloc(1, sizeof *db);
-	if (!db || !(db->path = strdup(path))) {
+	if (!db || !(db->path = strdup(path)) ||
+	    !(db->audit_path = malloc(strlen(path) + sizeof "-audit"))) {
+		if (db)
+			free(db->path);
 		free(db);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	db_audit_path_for(path, db->audit_path, strlen(path) + sizeof "-audit");
+	db->start = start;
+	/* 0 bytes and no schema (not a WAL holding all of it) */
+	db->start.was_empty_file = was_empty && start.schema_from == 0;
 	if (pthread_key_create(&db->key, NULL) != 0) {
+		free(db->audit_path);
+		free(db->path);
+		free(db);
+		snprintf(err, errlen, "no thread key left");
+		return NULL;
+	}
+	if (pthread_key_create(&db->audit_key, NULL) != 0) {
+		pthread_key_delete(db->key);
+		free(db->audit_path);
 		free(db->path);
 		free(db);
 		snprintf(err, errlen, "no thread key left");
@@ -417,21 +678,45 @@ const char *db_path(const struct db *db)
 	return db->path;
 }
 
-struct db_conn *db_conn_get(struct db *db)
+void db_start_info(const struct db *db, struct db_start *out)
 {
-	struct db_conn *c = pthread_getspecific(db->key);
+	*out = db->start;
+}
+
+const char *db_audit_path(const struct db *db)
+{
+	return db->audit_path;
+}
+
+/* The calling thread's connection to file (its key: key), opened on first
+ * use and listed for db_close. */
+static struct db_conn *thread_conn(struct db *db, pthread_key_t key,
+				   const char *file)
+{
+	struct db_conn *c = pthread_getspecific(key);
 	char err[256];
 
 	if (c)
 		return c;
-	if (db_conn_open(db->path, &c, err, sizeof err) != 0)
+	if (db_conn_open(file, &c, err, sizeof err) != 0)
 		return NULL;
+	c->db = db;
 	pthread_mutex_lock(&db->lock);
 	c->next = db->conns;
 	db->conns = c;
 	pthread_mutex_unlock(&db->lock);
-	pthread_setspecific(db->key, c);
+	pthread_setspecific(key, c);
 	return c;
+}
+
+struct db_conn *db_conn_get(struct db *db)
+{
+	return thread_conn(db, db->key, db->path);
+}
+
+struct db_conn *db_audit_conn_get(struct db *db)
+{
+	return thread_conn(db, db->audit_key, db->audit_path);
 }
 
 void db_close(struct db *db)
@@ -445,7 +730,9 @@ void db_close(struct db *db)
 		db_conn_close(c);
 	}
 	pthread_key_delete(db->key);
+	pthread_key_delete(db->audit_key);
 	pthread_mutex_destroy(&db->lock);
+	free(db->audit_path);
 	free(db->path);
 	free(db);
 }
@@ -455,6 +742,10 @@ enum db_result db_ping(struct db_conn *c)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
+	/* A damaged file may still answer this query (its first page is
+	 * fine) while every read of a damaged table fails. */
+	if (c->db && db_corrupt(c->db))
+		return DB_ERROR;
 	/* A real page read: the schema version lives in the file's header
 	 * and the sqlite_schema table on page 1. */
 	rc = sqlite3_prepare_v2(c->h, "SELECT count(*) FROM sqlite_schema", -1,
@@ -462,22 +753,38 @@ enum db_result db_ping(struct db_conn *c)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? DB_OK : db_result_from(rc);
+	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
-long long db_size_bytes(const struct db *db)
+/* Bytes of file and its WAL; -1 when file cannot be read. */
+static long long file_and_wal(const char *file)
 {
 	char wal[4096];
 	struct stat st;
 	long long total;
 
-	if (stat(db->path, &st) != 0)
+	if (stat(file, &st) != 0)
 		return -1;
 	total = (long long)st.st_size;
-	snprintf(wal, sizeof wal, "%s-wal", db->path);
+	snprintf(wal, sizeof wal, "%s-wal", file);
 	if (stat(wal, &st) == 0)
 		total += (long long)st.st_size;
 	return total;
+}
+
+long long db_size_bytes(const struct db *db)
+{
+	long long main_bytes = file_and_wal(db->path);
+	long long audit_bytes = file_and_wal(db->audit_path);
+
+	if (main_bytes < 0)
+		return -1;
+	return main_bytes + (audit_bytes > 0 ? audit_bytes : 0);
+}
+
+long long db_audit_size_bytes(const struct db *db)
+{
+	return file_and_wal(db->audit_path);
 }
 
 unsigned long db_registry_generation(const struct db *db)
@@ -490,4 +797,144 @@ void db_registry_touch(struct db *db)
 {
 	atomic_fetch_add_explicit(&db->registry_generation, 1,
 				  memory_order_release);
+}
+
+/* ---- damage ------------------------------------------------------------ */
+
+void db_on_error(struct db *db, void (*fn)(void *arg, const struct db_error *e),
+		 void *arg)
+{
+	db->on_error = fn;
+	db->on_error_arg = arg;
+}
+
+bool db_corrupt(const struct db *db)
+{
+	return atomic_load_explicit(&((struct db *)db)->corrupt,
+				    memory_order_acquire);
+}
+
+void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
+		     const char *route)
+{
+	struct db_error e = {0};
+
+	e.request_id = request_id;
+	e.route = route;
+	if (c && c->err_code) {
+		e.code = c->err_code;
+		e.name = db_sqlite_name(c->err_code);
+		e.message = c->err_msg;
+		e.corrupt = is_corruption(c->err_code);
+	}
+	if (db && db->on_error)
+		db->on_error(db->on_error_arg, &e);
+	if (c)
+		c->err_code = 0;
+}
+
+const char *db_sqlite_name(int code)
+{
+	static const char *const names[] = {
+	    [SQLITE_OK] = "SQLITE_OK",
+	    [SQLITE_ERROR] = "SQLITE_ERROR",
+	    [SQLITE_INTERNAL] = "SQLITE_INTERNAL",
+	    [SQLITE_PERM] = "SQLITE_PERM",
+	    [SQLITE_ABORT] = "SQLITE_ABORT",
+	    [SQLITE_BUSY] = "SQLITE_BUSY",
+	    [SQLITE_LOCKED] = "SQLITE_LOCKED",
+	    [SQLITE_NOMEM] = "SQLITE_NOMEM",
+	    [SQLITE_READONLY] = "SQLITE_READONLY",
+	    [SQLITE_INTERRUPT] = "SQLITE_INTERRUPT",
+	    [SQLITE_IOERR] = "SQLITE_IOERR",
+	    [SQLITE_CORRUPT] = "SQLITE_CORRUPT",
+	    [SQLITE_NOTFOUND] = "SQLITE_NOTFOUND",
+	    [SQLITE_FULL] = "SQLITE_FULL",
+	    [SQLITE_CANTOPEN] = "SQLITE_CANTOPEN",
+	    [SQLITE_PROTOCOL] = "SQLITE_PROTOCOL",
+	    [SQLITE_EMPTY] = "SQLITE_EMPTY",
+	    [SQLITE_SCHEMA] = "SQLITE_SCHEMA",
+	    [SQLITE_TOOBIG] = "SQLITE_TOOBIG",
+	    [SQLITE_CONSTRAINT] = "SQLITE_CONSTRAINT",
+	    [SQLITE_MISMATCH] = "SQLITE_MISMATCH",
+	    [SQLITE_MISUSE] = "SQLITE_MISUSE",
+	    [SQLITE_NOLFS] = "SQLITE_NOLFS",
+	    [SQLITE_AUTH] = "SQLITE_AUTH",
+	    [SQLITE_FORMAT] = "SQLITE_FORMAT",
+	    [SQLITE_RANGE] = "SQLITE_RANGE",
+	    [SQLITE_NOTADB] = "SQLITE_NOTADB",
+	};
+	size_t primary = (size_t)(code & 0xff);
+
+	if (primary < sizeof names / sizeof names[0] && names[primary])
+		return names[primary];
+	return "SQLITE_UNKNOWN";
+}
+
+/* ---- the start-up check ------------------------------------------------ */
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int check_progress(void *arg)
+{
+	/* non-zero interrupts the statement (SQLITE_INTERRUPT) */
+	return mono_ms() >= *(const long long *)arg;
+}
+
+void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
+{
+	struct db_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	const char *line;
+	long long start = mono_ms(), deadline = start + budget_ms;
+	char err[256];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	/* A connection of its own: the pages it reads leave with it instead
+	 * of filling a request thread's cache. */
+	if (db_conn_open(db->path, &c, err, sizeof err) != 0) {
+		out->result = DB_CHECK_FAILED;
+		snprintf(out->first, sizeof out->first, "%s", err);
+		goto out;
+	}
+	sqlite3_progress_handler(c->h, 1000, check_progress, &deadline);
+	rc = sqlite3_prepare_v2(c->h, "PRAGMA quick_check", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		line = (const char *)sqlite3_column_text(s, 0);
+		if (line && strcmp(line, "ok") == 0)
+			continue;
+		if (out->problems++ == 0)
+			snprintf(out->first, sizeof out->first, "%s",
+				 line ? line : "");
+	}
+	if (rc == SQLITE_INTERRUPT) {
+		out->result = DB_CHECK_CUT_SHORT;
+	} else if (out->problems > 0 || is_corruption(rc)) {
+		out->result = DB_CHECK_DAMAGED;
+		if (rc != SQLITE_DONE) {
+			out->code = sqlite3_extended_errcode(c->h);
+			if (out->problems++ == 0)
+				snprintf(out->first, sizeof out->first, "%s",
+					 sqlite3_errmsg(c->h));
+		}
+		mark_corrupt(db);
+	} else if (rc != SQLITE_DONE) {
+		out->result = DB_CHECK_FAILED;
+		out->code = sqlite3_extended_errcode(c->h);
+		snprintf(out->first, sizeof out->first, "%s",
+			 sqlite3_errmsg(c->h));
+	}
+out:
+	sqlite3_finalize(s);
+	db_conn_close(c);
+	out->elapsed_ms = mono_ms() - start;
 }

@@ -82,7 +82,7 @@ enum db_result db_insurer_get(struct db_conn *c, const char *number,
 		read_insurer(s, out);
 		r = DB_OK;
 	} else {
-		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);
+		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
 	}
 	sqlite3_reset(s);
 	return r;
@@ -129,7 +129,7 @@ enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 	bind_text(s, COL_UPDATED, ins->updated_at);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	r = db_result_from(rc);
+	r = db_conn_result(c, rc);
 out:
 	if (!in_tx) {
 		if (r == DB_OK)
@@ -169,5 +169,5 @@ enum db_result db_insurer_search(struct db_conn *c, const char *after,
 		}
 	}
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }

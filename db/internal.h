@@ -40,19 +40,33 @@ enum db_stmt_id {
 	/* issue 12: facility scope and the audit log's size */
 	DB_STMT_PERSON_GET_IN,
 	DB_STMT_USED_PAGES,
-	DB_STMT_AUDIT_TABLE_BYTES,
 	DB_STMT_COUNT
 };
+
+#define DB_ERR_MSG_MAX 160
 
 struct db_conn {
 	sqlite3 *h;
 	sqlite3_stmt *stmts[DB_STMT_COUNT];
 	struct db_conn *next;
+	/* The handle that made it (db_conn_get); NULL for a connection of
+	 * its own (db_conn_open): its errors mark nothing corrupt. */
+	struct db *db;
+	/* The last store error met (db_conn_result), 0 = none: what
+	 * db_error_report tells. */
+	int err_code;
+	char err_msg[DB_ERR_MSG_MAX];
 };
 
-/* The migrations, generated from db/migrations/ (build/gen/migrations.c). */
+/* The migrations, generated from db/migrations/ (build/gen/migrations.c)
+ * and, for the audit file, db/audit_migrations/
+ * (build/gen/audit_migrations.c); names without ".sql". */
 extern const char *const db_migrations[];
 extern const int db_migrations_count;
+extern const char *const db_migration_names[];
+extern const char *const db_audit_migrations[];
+extern const int db_audit_migrations_count;
+extern const char *const db_audit_migration_names[];
 
 /* The prepared statement id of connection c (prepared on first use),
  * reset and with its bindings cleared; NULL on error. */
@@ -60,6 +74,9 @@ sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id);
 
 /* Maps an SQLite result code to a db_result. */
 enum db_result db_result_from(int rc);
+/* The same for a result of c, remembering an error (DB_ERROR, DB_FULL)
+ * for db_error_report and marking the store corrupt when it says so. */
+enum db_result db_conn_result(struct db_conn *c, int rc);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on c. */
 enum db_result db_begin(struct db_conn *c);

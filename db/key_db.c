@@ -198,7 +198,7 @@ enum db_result db_key_create(struct db_conn *c, enum db_key_role role,
 		if ((rc & 0xff) != SQLITE_CONSTRAINT)
 			break;
 	}
-	r = db_result_from(rc);
+	r = db_conn_result(c, rc);
 	if (r != DB_OK)
 		goto out;
 	snprintf(key_out, DB_KEY_TOKEN_LEN + 1, "shk_%s_%s", id, secret);
@@ -234,7 +234,7 @@ enum db_result db_key_list(struct db_conn *c,
 		}
 	}
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }
 
 /* Reads key id into *out and its hash into hash.  DB_NOT_FOUND or DB_OK. */
@@ -260,7 +260,7 @@ static enum db_result key_get(struct db_conn *c, const char *id,
 			r = DB_ERROR; /* the CHECK of 002 forbids it */
 		}
 	} else {
-		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);
+		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
 	}
 	sqlite3_reset(s);
 	return r;
@@ -289,7 +289,7 @@ enum db_result db_key_revoke(struct db_conn *c, const char *id, double now,
 	sqlite3_bind_text(s, 2, when, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	r = db_result_from(rc);
+	r = db_conn_result(c, rc);
 	if (r != DB_OK)
 		goto out;
 	/* Read back: tells an unknown id from one revoked before. */

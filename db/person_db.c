@@ -299,7 +299,7 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 		read_person(s, out);
 		r = DB_OK;
 	} else {
-		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_result_from(rc);
+		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
 	}
 	sqlite3_reset(s);
 	return r;
@@ -330,7 +330,7 @@ enum db_result db_person_get_in(struct db_conn *c, const char *id,
 		read_person(s, out);
 		r = DB_OK;
 	} else {
-		r = rc == SQLITE_ROW ? DB_NOT_FOUND : db_result_from(rc);
+		r = rc == SQLITE_ROW ? DB_NOT_FOUND : db_conn_result(c, rc);
 	}
 	/* The column after the person's (0-based: COL_UPDATED). */
 	if (stored)
@@ -407,7 +407,7 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 	bind_person(s, p);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	r = db_result_from(rc);
+	r = db_conn_result(c, rc);
 	if (r == DB_OK)
 		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
 out:
@@ -460,7 +460,7 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	r = db_result_from(rc);
+	r = db_conn_result(c, rc);
 out:
 	if (r == DB_OK)
 		r = db_commit(c);
@@ -497,5 +497,5 @@ enum db_result db_person_list(struct db_conn *c, const char *facility_id,
 		}
 	}
 	sqlite3_reset(s);
-	return db_result_from(rc);
+	return db_conn_result(c, rc);
 }

@@ -8,7 +8,9 @@
  *     with "Connection: close", so only the refusals that must close the
  *     connection anyway are queued there.)
  *   upload calls (*upload_data_size > 0): copy into the bounded body
- *     buffer and consume everything; never queue a response there.
+ *     buffer and consume everything.  0.9.75 refuses MHD_queue_response
+ *     there; the one answer given there (a body growing past its limit)
+ *     is written to the socket by send_now, and the connection closed.
  *   final call (*upload_data_size == 0): answer.
  *
  * The imports (POST /v1/persons:import, /v1/insurers:import) are not
@@ -22,8 +24,25 @@
  *
  * Limits and who enforces them:
  *   - body: here.  A Content-Length over the limit is refused on the first
- *     call (413, connection closed: the body is never read); a chunked body
- *     that grows past it stops being stored and gets a 413 once read.
+ *     call (413, connection closed: the body is never stored); a chunked
+ *     body is refused as soon as it grows past the limit (413 written by
+ *     send_now).  Whatever the client still sends is read and dropped by
+ *     a lingering close (service/linger.h, bounded by LINGER_*), so that a
+ *     client that reads only after sending (Python's http.client) gets
+ *     its 413 rather than a reset.  A refused request (400, 421, 431, an
+ *     import's 415/422/503) reads and drops its body up to the same limit
+ *     and answers at its end, or past the limit at once, likewise.
+ *   - an import's time and rate: here (import_limit, checked as its body
+ *     comes).  An import over --import-timeout, or slower than
+ *     --import-min-rate over --import-rate-window, rolls back and gets its
+ *     408 at once by send_now (cut_import), closed lingering likewise; a
+ *     client that sends nothing at all is closed by the connection timeout
+ *     (at most --import-timeout), unanswered.
+ *   - Host: with --no-auth (loopback only), only localhost, 127.0.0.1 and
+ *     [::1] are answered (421 otherwise): a page of another site that
+ *     rebinds its name to 127.0.0.1 must not read the data (DNS
+ *     rebinding).  A request without Host (HTTP/1.0) is answered: no
+ *     browser sends one.
  *   - header fields: here, 431 problem+json when their total size is over
  *     max_header.  Headers that do not even fit in the connection's memory
  *     pool (max_header + POOL_SLACK) are answered by libmicrohttpd itself,
@@ -38,10 +57,18 @@
  *     accept (0.9.75 has no hook to answer there).  Idle time:
  *     libmicrohttpd.
  *   - malformed requests: libmicrohttpd answers 400 itself.
+ *   - ambiguous heads it lets by (a repeated Authorization or X-Request-Id,
+ *     "%00" in the target, a transfer coding other than chunked): here,
+ *     see http_head.h.  A transfer coding is refused on the first call
+ *     (libmicrohttpd would wait for the body until the idle timeout) and
+ *     the connection closed lingering; the others are answered once the
+ *     body has been read and dropped, like a repeated Content-Type.
  */
 #include "service/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,6 +84,9 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/text.h"
+#include "service/http_head.h"
+#include "service/linger.h"
 #include "service/log.h"
 #include "service/request_id.h"
 
@@ -67,6 +97,27 @@
 /* Connections let in beyond each limit to be told 503 rather than cut. */
 #define OVER_SLACK 16u
 #define IP_SLOTS   4096
+
+/* Lingering close of a refused connection: at most LINGER_MAX at once,
+ * each until the client closes, LINGER_BYTES more are read (a 10 MB body
+ * sent after an early 413 fits), LINGER_TIME_MS or LINGER_IDLE_MS without
+ * data.  nginx: lingering_time 30 s, lingering_timeout 5 s, no byte
+ * bound; these are for a LAN. */
+#define LINGER_MAX     64u
+#define LINGER_BYTES   ((size_t)64 << 20)
+#define LINGER_TIME_MS 10000u
+#define LINGER_IDLE_MS 2000u
+
+/* What is kept per connection (libmicrohttpd's socket context). */
+struct conn_ctx {
+	uintptr_t slot1; /* the client address's slot + 1, 0: not counted */
+	bool linger;     /* closed with its body unread: lingering close */
+};
+
+/* Set just before an upload call returns MHD_NO on purpose (send_now has
+ * answered): libmicrohttpd's "Application reported internal error" that
+ * follows is not an error. */
+static _Thread_local bool closing_on_purpose;
 
 struct ip_count {
 	unsigned char addr[16]; /* IPv4 in the first 4 bytes */
@@ -84,6 +135,7 @@ struct server {
 	atomic_bool stopping;
 	char *tls_cert; /* PEM, new; NULL for plain HTTP */
 	char *tls_key;
+	struct linger_pool *linger; /* refused connections being closed */
 	/* Connections counted here rather than only by libmicrohttpd, whose
 	 * limits close a connection without a word: up to OVER_SLACK more are
 	 * let in, to be answered 503 problem+json (SPEC §6). */
@@ -103,16 +155,27 @@ enum refusal {
 	REFUSE_REPEATED_CL,       /* 400: Content-Length more than once */
 	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
+	REFUSE_MISDIRECTED,       /* 421: --no-auth and a Host not loopback's */
+	REFUSE_REPEATED_AUTH,     /* 400: Authorization more than once */
+	REFUSE_REPEATED_RID,      /* 400: X-Request-Id more than once */
+	REFUSE_TARGET_NUL,        /* 400: "%00" in the request target */
+	REFUSE_TE_IDENTITY,       /* 400: Transfer-Encoding: identity */
+	REFUSE_TE_UNSUPPORTED,    /* 501: a transfer coding not chunked */
 };
 
 struct request {
 	struct server *srv;
+	bool started; /* the first call has been made (see on_uri) */
+	enum http_head_nul target_nul;
 	struct timespec start; /* CLOCK_MONOTONIC, for duration_ms */
 	double now;            /* POSIX seconds at the first call */
 	char id[REQUEST_ID_MAX + 1];
 	bool id_is_individual_number;
 	bool answered;
 	enum refusal refusal;
+	bool has_body;   /* a Content-Length over 0, or chunked */
+	bool answer_now; /* on the first call: its declared body is too large */
+	size_t received; /* body bytes so far, stored or not */
 
 	char *body; /* new; NULL until the first byte */
 	size_t body_len;
@@ -121,12 +184,16 @@ struct request {
 	struct api_stream *stream; /* a streamed import being read */
 	bool streaming;            /* the route streams (its size limit) */
 	size_t streamed;           /* bytes fed to it */
+	double rate_mark_s;        /* import_limit's window: its start (s) */
+	size_t rate_mark_bytes;    /* and streamed then */
 	struct api_response early; /* REFUSE_STREAM's answer, sent once the
 				      body has been read */
 
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
 	bool query_overflow;
+	/* the first pair past API_MAX_QUERY holding an individual number */
+	struct api_kv query_number;
 };
 
 static double realtime_now(void)
@@ -154,7 +221,17 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	if (rq->n_query == API_MAX_QUERY) {
 		rq->query_overflow = true;
-		return MHD_NO; /* stop iterating */
+		/* not kept, but still read: an individual number anywhere in
+		 * the query refuses the request (individual_number_not_accepted)
+		 * before the overflow is answered (SPEC §8) */
+		if (rq->query_number.key == NULL &&
+		    (api_is_individual_number(key, strlen(key)) ||
+		     (value != NULL &&
+		      api_is_individual_number(value, strlen(value))))) {
+			rq->query_number.key = key;
+			rq->query_number.value = value;
+		}
+		return MHD_YES;
 	}
 	rq->query[rq->n_query].key = key;
 	rq->query[rq->n_query].value = value;
@@ -177,6 +254,8 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	req->query = rq->query;
 	req->n_query = rq->n_query;
 	req->query_overflow = rq->query_overflow;
+	req->query_number =
+	    rq->query_number.key != NULL ? &rq->query_number : NULL;
 	req->content_type = MHD_lookup_connection_value(
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -197,10 +276,39 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 /* ---- first call: headers ---------------------------------------------- */
 
 struct header_scan {
+	bool check_host; /* --no-auth: Host must name loopback */
 	size_t bytes;
 	unsigned n_content_type;
 	unsigned n_content_length;
+	unsigned n_bad_host;
+	bool chunked; /* Transfer-Encoding given */
+	struct http_head head;
 };
+
+/* Is h (a Host value) a name of loopback that no other site's page can
+ * hold: localhost, 127.0.0.1 or [::1] (any case), with or without a port?
+ * A name of the attacker's that resolves to 127.0.0.1 is not. */
+static bool host_is_loopback(const char *h)
+{
+	static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]), digits = 0;
+		const char *port;
+
+		if (strncasecmp(h, names[i], n) != 0)
+			continue;
+		port = h + n;
+		if (*port == '\0')
+			return true;
+		if (*port++ != ':')
+			return false;
+		while (port[digits] >= '0' && port[digits] <= '9')
+			digits++;
+		return digits <= 5 && port[digits] == '\0';
+	}
+	return false;
+}
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 				   const char *key, const char *value)
@@ -214,6 +322,12 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 		hs->n_content_type++;
 	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		hs->n_content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		hs->chunked = true;
+	else if (hs->check_host && strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0 &&
+		 (value == NULL || !host_is_loopback(value)))
+		hs->n_bad_host++;
+	http_head_field(&hs->head, key, value);
 	return MHD_YES;
 }
 
@@ -257,42 +371,94 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 	rq->stream = api_stream_open(srv->app, &req, &rq->early);
 	if (rq->stream) {
 		rq->streaming = true;
+		/* Without an idle timeout, a client sending nothing would
+		 * still be cut at --import-timeout (import_limit sees only
+		 * clients that send). */
+		if (srv->cfg->import_timeout &&
+		    (srv->cfg->idle_timeout == 0 ||
+		     srv->cfg->idle_timeout > srv->cfg->import_timeout))
+			MHD_set_connection_option(
+			    conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned int)srv->cfg->import_timeout);
 	} else if (rq->early.status != 0) {
 		rq->streaming = true;
 		rq->refusal = REFUSE_STREAM;
 	}
 }
 
+/* The refusals of http_head.h's checks that are answered once the body
+ * has been read and dropped (like a repeated Content-Type), or
+ * REFUSE_NONE.  An X-Request-Id holding an individual number is no
+ * refusal here: it gets its 422 after authentication, as when it comes
+ * alone (SPEC §8), however many of them there are. */
+static enum refusal head_refusal(const struct request *rq,
+				 const struct http_head *h)
+{
+	if (h->n_authorization > 1)
+		return REFUSE_REPEATED_AUTH;
+	if (h->n_request_id > 1 && !rq->id_is_individual_number)
+		return REFUSE_REPEATED_RID;
+	if (rq->target_nul != HTTP_HEAD_NUL_NONE)
+		return REFUSE_TARGET_NUL;
+	return REFUSE_NONE;
+}
+
+/* The body limit of rq's route: the imports' or everyone else's. */
+static size_t body_limit(const struct server *srv, const struct request *rq)
+{
+	return rq->streaming ? srv->cfg->max_import_body : srv->cfg->max_body;
+}
+
 static void first_call(struct server *srv, struct MHD_Connection *conn,
 		       struct request *rq, const char *url, const char *method)
 {
 	struct header_scan hs = {0};
-	size_t len;
+	size_t len = 0;
+	bool declared;
 
+	hs.check_host = srv->app->no_auth;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
-	request_id_pick(
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
-	    rq->now, rq->id, &rq->id_is_individual_number);
+	/* a repeated X-Request-Id: neither value is echoed */
+	request_id_pick(hs.head.n_request_id == 1
+			    ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "X-Request-Id")
+			    : NULL,
+			rq->now, rq->id, &rq->id_is_individual_number);
+	if (hs.head.request_id_number)
+		rq->id_is_individual_number = true;
+	declared = declared_length(conn, &len);
+	rq->has_body = hs.chunked || len > 0;
 
-	if (hs.n_content_length > 1) {
+	if (hs.n_content_length > 1)
 		rq->refusal = REFUSE_REPEATED_CL;
-	} else if (hs.bytes > srv->cfg->max_header) {
+	else if (hs.head.te_identity)
+		rq->refusal = REFUSE_TE_IDENTITY;
+	else if (hs.head.te_unknown)
+		rq->refusal = REFUSE_TE_UNSUPPORTED;
+	else if (hs.n_bad_host > 0)
+		rq->refusal = REFUSE_MISDIRECTED;
+	else if (hs.bytes > srv->cfg->max_header)
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
-	} else if (hs.n_content_type > 1) {
+	else if (hs.n_content_type > 1)
 		rq->refusal = REFUSE_REPEATED_CT;
-	} else {
+	else if (head_refusal(rq, &hs.head) != REFUSE_NONE)
+		rq->refusal = head_refusal(rq, &hs.head);
+	else
 		open_stream(srv, conn, rq, url, method);
-		if (!declared_length(conn, &len))
-			return;
-		if (len > (rq->streaming ? srv->cfg->max_import_body
-					 : srv->cfg->max_body)) {
-			api_stream_abort(rq->stream);
-			rq->stream = NULL;
+	if (declared && len > body_limit(srv, rq)) {
+		/* answered now, the body never stored; a refusal decided
+		 * from the headers alone keeps its answer */
+		api_stream_abort(rq->stream);
+		rq->stream = NULL;
+		if (rq->refusal == REFUSE_NONE ||
+		    rq->refusal == REFUSE_STREAM) {
 			api_response_fini(&rq->early);
 			rq->refusal = REFUSE_TOO_LARGE;
-		} else if (len > 0 && !rq->streaming) {
-			rq->body_cap = len; /* the first upload allocates it */
 		}
+		rq->answer_now = true;
+	} else if (declared && len > 0 && !rq->streaming &&
+		   rq->refusal == REFUSE_NONE) {
+		rq->body_cap = len; /* the first upload allocates it */
 	}
 }
 
@@ -311,6 +477,47 @@ static void feed_stream(const struct config *cfg, struct request *rq,
 	}
 	rq->streamed += n;
 	api_stream_feed(rq->stream, data, n);
+}
+
+/* Which limit of --import-timeout and --import-min-rate the import being
+ * read has broken ("timeout", "too_slow"), with a detail for its answer;
+ * NULL for none.  The rate is taken over windows of --import-rate-window
+ * seconds, the first one starting at the last piece of the body that came
+ * before a window had passed. */
+static const char *import_limit(const struct config *cfg, struct request *rq,
+				char *detail, size_t len)
+{
+	double s = ms_since(&rq->start) / 1000.0, rate;
+
+	if (cfg->import_timeout && s >= cfg->import_timeout) {
+		snprintf(detail, len,
+			 "the import took more than %u s (--import-timeout): "
+			 "nothing of it was stored",
+			 cfg->import_timeout);
+		return "timeout";
+	}
+	if (!cfg->import_min_rate)
+		return NULL;
+	if (s < cfg->import_rate_window || rq->rate_mark_s <= 0) {
+		rq->rate_mark_s = s;
+		rq->rate_mark_bytes = rq->streamed;
+		return NULL;
+	}
+	if (s - rq->rate_mark_s < cfg->import_rate_window)
+		return NULL;
+	rate = (double)(rq->streamed - rq->rate_mark_bytes) /
+	       (s - rq->rate_mark_s);
+	if (rate < cfg->import_min_rate) {
+		snprintf(detail, len,
+			 "the import came at %.0f bytes/s over %.0f s, under "
+			 "the %u of --import-min-rate: nothing of it was "
+			 "stored",
+			 rate, s - rq->rate_mark_s, cfg->import_min_rate);
+		return "too_slow";
+	}
+	rq->rate_mark_s = s;
+	rq->rate_mark_bytes = rq->streamed;
+	return NULL;
 }
 
 /* ---- upload calls: the bounded body ------------------------------------ */
@@ -364,7 +571,45 @@ static void take_body(const struct config *cfg, struct request *rq,
 
 /* ---- final call: answer ------------------------------------------------ */
 
+/* The answers to head_refusal's and the transfer codings' refusals. */
+static void refuse_head(const struct request *rq, struct api_response *resp)
+{
+	switch (rq->refusal) {
+	case REFUSE_REPEATED_AUTH:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "repeated header: Authorization (send one key)",
+		    "header:Authorization");
+		break;
+	case REFUSE_REPEATED_RID:
+		api_problem_field(resp, 400, "invalid_request",
+				  "repeated header: X-Request-Id",
+				  "header:X-Request-Id");
+		break;
+	case REFUSE_TARGET_NUL:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "the URL holds %00 (a NUL character): not accepted",
+		    rq->target_nul == HTTP_HEAD_NUL_PATH ? "path" : "?");
+		break;
+	case REFUSE_TE_IDENTITY:
+		api_problem_field(resp, 400, "invalid_request",
+				  "Transfer-Encoding: identity is no transfer "
+				  "coding (RFC 9112): send Content-Length, or "
+				  "Transfer-Encoding: chunked",
+				  "header:Transfer-Encoding");
+		break;
+	case REFUSE_TE_UNSUPPORTED:
+		api_problem_field(resp, 501, "not_implemented",
+				  "the only transfer coding taken is chunked",
+				  "header:Transfer-Encoding");
+		break;
+	default: break;
+	}
+}
+
 static void refuse(const struct server *srv, const struct request *rq,
+		   const char *method, const char *url,
 		   struct api_response *resp)
 {
 	char detail[128];
@@ -407,9 +652,22 @@ static void refuse(const struct server *srv, const struct request *rq,
 			resp->n_headers++;
 		}
 		break;
+	case REFUSE_MISDIRECTED:
+		api_problem_simple(
+		    resp, 421, "misdirected_request", "Misdirected Request",
+		    "without API keys (--no-auth) this server answers only "
+		    "Host: localhost, 127.0.0.1 or [::1]");
+		break;
+	case REFUSE_REPEATED_AUTH:
+	case REFUSE_REPEATED_RID:
+	case REFUSE_TARGET_NUL:
+	case REFUSE_TE_IDENTITY:
+	case REFUSE_TE_UNSUPPORTED: refuse_head(rq, resp); break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE: break;
 	}
+	/* counted and logged under its route whatever the answer */
+	resp->route = api_route_name(method, url);
 }
 
 static void log_request(const struct request *rq, const char *method,
@@ -484,6 +742,173 @@ out:
 	return ret;
 }
 
+/* The connection is closed with its client maybe still sending: close it
+ * lingering (on_connection hands it to srv->linger). */
+static void mark_linger(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_ctx *cc = ci ? ci->socket_context : NULL;
+
+	if (cc != NULL)
+		cc->linger = true;
+}
+
+/* Writes len bytes of p to the client now, without waiting: true when all
+ * went.  A client that has not read what it was sent before (its window
+ * full) does not get it: no worker thread waits for a client. */
+static bool write_now(const struct server *srv, struct MHD_Connection *conn,
+		      const char *p, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (srv->tls_cert != NULL) {
+		gnutls_session_t tls;
+
+		ci = MHD_get_connection_info(
+		    conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+		while (tls != NULL && len > 0) {
+			ssize_t r = gnutls_record_send(tls, p, len);
+
+			if (r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r <= 0)
+				return false;
+			p += r;
+			len -= (size_t)r;
+		}
+		return len == 0;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	while (ci != NULL && len > 0) {
+		ssize_t r =
+		    send(ci->connect_fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		len -= (size_t)r;
+	}
+	return len == 0;
+}
+
+/* Appends to the head of a raw answer; *hl becomes sizeof head (never
+ * sent) when it does not fit. */
+__attribute__((format(printf, 3, 4))) static void
+head_add(char head[1024], size_t *hl, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*hl >= 1024)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(head + *hl, 1024 - *hl, fmt, ap);
+	va_end(ap);
+	*hl = n < 0 || (size_t)n >= 1024 - *hl ? 1024 : *hl + (size_t)n;
+}
+
+/* Sends resp (which it finishes) straight to the socket, in the middle of
+ * the request's body, with what answer() adds (X-Request-Id,
+ * Cache-Control) and Connection: close; logs the request.  The caller
+ * then closes the connection (MHD_NO).  Keep its headers in step with
+ * answer(). */
+static void send_now(struct MHD_Connection *conn, struct request *rq,
+		     const char *method, struct api_response *resp)
+{
+	const char *reason = MHD_get_reason_phrase_for((unsigned)resp->status);
+	char head[1024], date[40];
+	size_t hl = 0;
+	char *msg = NULL;
+	bool sent = false;
+	struct tm tm;
+	time_t t = time(NULL);
+
+	rq->answered = true;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	head_add(head, &hl,
+		 "HTTP/1.1 %d %s\r\nConnection: close\r\nDate: %s\r\n"
+		 "Content-Length: %zu\r\n",
+		 resp->status, reason ? reason : "", date, resp->body_len);
+	if (resp->content_type != NULL)
+		head_add(head, &hl, "Content-Type: %s\r\n", resp->content_type);
+	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
+		head_add(head, &hl, "%s: %s\r\n", resp->headers[i].name,
+			 resp->headers[i].value);
+	head_add(head, &hl,
+		 "X-Request-Id: %s\r\nCache-Control: no-store\r\n\r\n", rq->id);
+	if (hl < sizeof head)
+		msg = malloc(hl + resp->body_len);
+	if (msg != NULL) {
+		memcpy(msg, head, hl);
+		if (resp->body_len > 0)
+			memcpy(msg + hl, resp->body, resp->body_len);
+		sent = write_now(rq->srv, conn, msg, hl + resp->body_len);
+		free(msg);
+	}
+	log_request(rq, method, resp, sent);
+	api_response_fini(resp);
+}
+
+/* The body has grown past its limit (it is chunked: no length was
+ * declared).  Nothing more of it is stored: the answer (413, or the
+ * refusal already decided) goes out now and the connection closes
+ * lingering, instead of reading the body to its end. */
+static enum MHD_Result over_limit(struct server *srv,
+				  struct MHD_Connection *conn,
+				  struct request *rq, const char *url,
+				  const char *method)
+{
+	struct api_response resp;
+
+	api_stream_abort(rq->stream);
+	rq->stream = NULL;
+	free(rq->body);
+	rq->body = NULL;
+	rq->body_len = 0;
+	if (rq->refusal == REFUSE_NONE || rq->refusal == REFUSE_STREAM) {
+		api_response_fini(&rq->early);
+		rq->refusal = REFUSE_TOO_LARGE;
+	}
+	memset(&resp, 0, sizeof resp);
+	refuse(srv, rq, method, url, &resp);
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
+/* The import being read broke a limit (import_limit): its transaction
+ * rolls back, the cut is logged, and the 408 goes out now, as
+ * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
+ * body is being read), and the connection closes lingering, so that a
+ * client still sending reads it rather than a reset. */
+static enum MHD_Result cut_import(struct MHD_Connection *conn,
+				  struct request *rq, const char *method,
+				  const char *why, const char *detail)
+{
+	struct api_stream *s = rq->stream;
+	struct api_response resp;
+	struct log_line l;
+
+	rq->stream = NULL;
+	log_begin(&l, LOG_WARN, "import_cut");
+	log_str(&l, "request_id", rq->id);
+	log_str(&l, "reason", why);
+	log_int(&l, "bytes", (long long)rq->streamed);
+	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	log_end(&l);
+	api_stream_cut(s, &resp, detail);
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
 static enum MHD_Result final_call(struct server *srv,
 				  struct MHD_Connection *conn,
 				  struct request *rq, const char *url,
@@ -499,7 +924,7 @@ static enum MHD_Result final_call(struct server *srv,
 		return answer(conn, rq, method, &resp);
 	}
 	if (rq->refusal != REFUSE_NONE) {
-		refuse(srv, rq, &resp);
+		refuse(srv, rq, method, url, &resp);
 		return answer(conn, rq, method, &resp);
 	}
 	if (rq->stream != NULL) {
@@ -516,6 +941,28 @@ static enum MHD_Result final_call(struct server *srv,
 	return answer(conn, rq, method, &resp);
 }
 
+/* A transfer coding libmicrohttpd does not decode: it would read the body
+ * until the connection closes, so the answer cannot wait for its end. */
+static bool refused_coding(const struct request *rq)
+{
+	return rq->refusal == REFUSE_TE_IDENTITY ||
+	       rq->refusal == REFUSE_TE_UNSUPPORTED;
+}
+
+/* Called with the raw request target, before libmicrohttpd decodes it
+ * (the only place where a "%00" can still be seen): makes the request
+ * context, which on_request then finds in *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *rq = calloc(1, sizeof *rq);
+
+	(void)cls;
+	(void)conn;
+	if (rq != NULL)
+		rq->target_nul = http_head_target_nul(uri);
+	return rq; /* NULL: on_request makes it */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -525,10 +972,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *rq = *req_cls;
 
 	(void)version;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof *rq);
+	closing_on_purpose = false;
+	if (rq == NULL || !rq->started) {
+		if (rq == NULL)
+			rq = calloc(1, sizeof *rq); /* on_uri could not */
 		if (rq == NULL)
 			return MHD_NO; /* closes the connection */
+		rq->started = true;
 		rq->srv = srv;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		rq->now = realtime_now();
@@ -540,14 +990,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		/* The connection must close when its framing is in doubt or
 		 * its declared body is refused unread, or when it is one too
 		 * many: answering now is what makes libmicrohttpd skip the
-		 * body and close. */
-		if (rq->refusal == REFUSE_REPEATED_CL ||
-		    rq->refusal == REFUSE_TOO_LARGE ||
-		    rq->refusal == REFUSE_OVERLOADED) {
+		 * body and close.  A client still sending gets a lingering
+		 * close, to read the answer. */
+		if (rq->refusal == REFUSE_REPEATED_CL || rq->answer_now ||
+		    rq->refusal == REFUSE_OVERLOADED || refused_coding(rq)) {
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
-			refuse(srv, rq, &resp);
+			refuse(srv, rq, method, url, &resp);
+			if (rq->has_body)
+				mark_linger(conn);
 			return answer(conn, rq, method, &resp);
 		}
 		return MHD_YES;
@@ -556,14 +1008,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (*upload_data_size > 0 && rq->streaming) {
-		feed_stream(srv->cfg, rq, upload_data, *upload_data_size);
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
 	if (*upload_data_size > 0) {
-		take_body(srv->cfg, rq, upload_data, *upload_data_size);
+		size_t n = *upload_data_size;
+		char detail[192];
+		const char *why;
+
 		*upload_data_size = 0;
+		rq->received =
+		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
+		if (rq->received > body_limit(srv, rq))
+			return over_limit(srv, conn, rq, url, method);
+		if (!rq->streaming) {
+			take_body(srv->cfg, rq, upload_data, n);
+			return MHD_YES;
+		}
+		feed_stream(srv->cfg, rq, upload_data, n);
+		why = rq->stream
+			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+			  : NULL;
+		if (why)
+			return cut_import(conn, rq, method, why, detail);
 		return MHD_YES;
 	}
 	return final_call(srv, conn, rq, url, method);
@@ -591,6 +1055,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)conn;
 	if (rq == NULL)
 		return; /* the first call failed to allocate */
+	if (!rq->started) {
+		/* libmicrohttpd refused the head itself: nothing counted */
+		free(rq);
+		*req_cls = NULL;
+		return;
+	}
 	if (!rq->answered) {
 		struct log_line l;
 
@@ -623,6 +1093,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 		snprintf(msg, sizeof msg, "%s", fmt);
 	else
 		vsnprintf(msg, sizeof msg, fmt, ap);
+	if (closing_on_purpose &&
+	    strstr(msg, "Application reported internal error") != NULL) {
+		closing_on_purpose = false;
+		return;
+	}
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
@@ -710,22 +1185,48 @@ static uintptr_t ip_count_add(struct server *srv, const unsigned char a[16],
 	return 0;
 }
 
+/* The socket of a connection closed with its body unread goes on to
+ * srv->linger rather than being closed (and reset) now: libmicrohttpd
+ * calls this just before it closes its descriptor, so a duplicate keeps
+ * the socket open (epoll: it removes the descriptor itself first). */
+static void hand_to_linger(struct server *srv, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int fd;
+
+	if (ci == NULL || ci->connect_fd == MHD_INVALID_SOCKET)
+		return;
+	fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0)
+		linger_pool_add(srv->linger, fd);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct server *srv = cls;
 	unsigned char addr[16];
-	uintptr_t slot1;
+	struct conn_ctx *cc;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add(&srv->open_connections, 1);
-		slot1 =
-		    client_addr(conn, addr) ? ip_count_add(srv, addr, 1, 0) : 0;
-		*socket_context = (void *)slot1;
+		/* NULL (out of memory): the connection is not counted */
+		cc = calloc(1, sizeof *cc);
+		if (cc != NULL && client_addr(conn, addr))
+			cc->slot1 = ip_count_add(srv, addr, 1, 0);
+		*socket_context = cc;
 	} else {
+		cc = *socket_context;
 		atomic_fetch_sub(&srv->open_connections, 1);
-		ip_count_add(srv, NULL, -1, (uintptr_t)*socket_context);
+		if (cc != NULL) {
+			ip_count_add(srv, NULL, -1, cc->slot1);
+			if (cc->linger)
+				hand_to_linger(srv, conn);
+			free(cc);
+		}
+		*socket_context = NULL;
 	}
 	if (srv->app->metrics)
 		api_metrics_connection(
@@ -738,7 +1239,8 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	uintptr_t slot1 = ci ? (uintptr_t)ci->socket_context : 0;
+	const struct conn_ctx *cc = ci ? ci->socket_context : NULL;
+	uintptr_t slot1 = cc ? cc->slot1 : 0;
 	unsigned per_ip = 0;
 
 	if (atomic_load(&srv->open_connections) > srv->cfg->max_connections)
@@ -757,7 +1259,8 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+	struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL}};
 	struct server *srv;
@@ -772,6 +1275,14 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	pthread_mutex_init(&srv->ip_lock, NULL);
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->stopping, false);
+	srv->linger = linger_pool_new(LINGER_MAX, LINGER_BYTES, LINGER_TIME_MS,
+				      LINGER_IDLE_MS);
+	if (srv->linger == NULL) {
+		snprintf(err, errlen, "out of memory or threads");
+		pthread_mutex_destroy(&srv->ip_lock);
+		free(srv);
+		return NULL;
+	}
 
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
@@ -786,6 +1297,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		    srv->tls_cert ? read_pem(cfg->tls_key, err, errlen) : NULL;
 		if (!srv->tls_key) {
 			free(srv->tls_cert);
+			linger_pool_free(srv->linger);
 			free(srv);
 			return NULL;
 		}
@@ -794,6 +1306,13 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 						 srv->tls_key};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
 						 srv->tls_cert};
+		/* libmicrohttpd's default is GnuTLS's NORMAL: TLS 1.0 and
+		 * static-RSA suites included */
+		tls[2] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)(cfg->tls_priorities != NULL
+				 ? cfg->tls_priorities
+				 : CONFIG_TLS_PRIORITIES_DEFAULT)};
 	}
 
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
@@ -811,7 +1330,8 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	    (size_t)(cfg->max_header + POOL_SLACK),
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
 			 "cannot listen on %s port %u (in use, not an address "
@@ -819,6 +1339,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 			 cfg->host, (unsigned)cfg->port);
 		free(srv->tls_cert);
 		free(srv->tls_key);
+		linger_pool_free(srv->linger);
 		free(srv);
 		return NULL;
 	}
@@ -856,6 +1377,8 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(srv->daemon);
+	/* after the daemon: its last closes may still hand sockets over */
+	linger_pool_free(srv->linger);
 	/* quiesce handed the socket to us; threads are gone now */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);

@@ -401,7 +401,7 @@ def test_sigterm_mid_import_commits_it_or_rolls_it_back():
                         for i in range(50)]
                        + [{"person_id": "stall-%04d" % i} for i in range(2000)])
         sock = socket.create_connection((HOST, s.port), timeout=slow(30))
-        sock.sendall(("POST /v1/persons:import HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+        sock.sendall(("POST /v1/persons:import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
                       "Content-Length: %d\r\n\r\n" % (NDJSON, len(stall))).encode()
                      + stall[:len(stall) // 2])
         time.sleep(0.3)

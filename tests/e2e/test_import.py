@@ -183,7 +183,7 @@ def test_over_the_import_limit_is_413_and_stores_nothing():
         r = post_import(s2, body)
         assert_problem(r, 413, "payload_too_large")
         # chunked: the limit is found while streaming
-        req = (b"POST /v1/persons:import HTTP/1.1\r\nHost: x\r\n"
+        req = (b"POST /v1/persons:import HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
                b"Connection: close\r\n\r\n")
         for i in range(0, len(body), 500):
@@ -202,7 +202,7 @@ def test_client_gone_mid_upload_rolls_back():
     s = server()
     p = uid("gone")
     body = ndjson([{"person_id": "%s-%d" % (p, i)} for i in range(100)])
-    head = ("POST /v1/persons:import HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+    head = ("POST /v1/persons:import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
             "Content-Length: %d\r\n\r\n" % (len(body) * 10)).encode()
     sock = s.connect()
     sock.sendall(head + body)
@@ -286,7 +286,7 @@ def test_sigkill_mid_import_keeps_the_previous_data():
         def upload():
             try:
                 sock = socket.create_connection((harness.HOST, s1.port), timeout=30)
-                sock.sendall(("POST /v1/persons:import HTTP/1.1\r\nHost: x\r\n"
+                sock.sendall(("POST /v1/persons:import HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                               "Content-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n"
                               % len(body)).encode())
                 view = memoryview(body)

@@ -302,7 +302,9 @@ def test_admin_key_with_facility():
 # Item 6: the audit log's cost
 
 def _db_bytes(db):
-    return sum(os.path.getsize(db + sfx) for sfx in ("", "-wal") if os.path.exists(db + sfx))
+    """The database and its audit file, with their WALs."""
+    return sum(os.path.getsize(db + sfx) for sfx in ("", "-wal", "-audit", "-audit-wal")
+               if os.path.exists(db + sfx))
 
 
 def _metric(s, name, key):
@@ -314,11 +316,11 @@ def _metric(s, name, key):
     return None
 
 
-def _audit_settled(s, written_at_least):
+def _audit_settled(s, written_at_least, key):
     deadline = time.monotonic() + slow(10)
     while True:
         w = None
-        r = s.get("/metrics")
+        r = s.get("/metrics", headers=auth(key))
         for line in r.text.splitlines():
             if line.startswith('shikaku_audit_records_total{result="written"}'):
                 w = float(line.split()[1])
@@ -339,7 +341,7 @@ def test_absent_ids_are_counted_not_stored():
     admin = make_key(db, "admin")
     with Server(no_auth=False, db_path=db) as s:
         assert put(s, writer_b, "ab-b", {}).status == 201
-        base = _audit_settled(s, 1)
+        base = _audit_settled(s, 1, admin)
         before = _db_bytes(db)
         batches = 20
         for b in range(batches):
@@ -348,7 +350,7 @@ def test_absent_ids_are_counted_not_stored():
             r = s.post("/v1/eligibility:batch", {"items": [{"person_id": i} for i in ids]},
                        headers=auth(reader, **{"X-Request-Id": "ab-batch-%d" % b}))
             assert r.status == 200, r
-        _audit_settled(s, base + batches)
+        _audit_settled(s, base + batches, admin)
         grew = _db_bytes(db) - before
         # One id a row used to cost its text in the row and an index
         # entry: at least 20,000 x 65 bytes of ids alone.
@@ -415,8 +417,7 @@ def test_audit_max_size_refuses_audited_routes():
     db = os.path.join(d, "max.db")
     writer = make_key(db, "writer")
     admin = make_key(db, "admin")
-    with Server(["--audit-max-size", "96K", "--metrics-auth"], no_auth=False,
-                db_path=db) as s:
+    with Server(["--audit-max-size", "96K"], no_auth=False, db_path=db) as s:
         lines = [dict(FACTS, person_id="mx-%03d" % i) for i in range(300)]
         r = _import(s, writer, lines, mode="all_or_nothing")
         assert r.status == 200, r
@@ -441,8 +442,13 @@ def test_audit_max_size_refuses_audited_routes():
                 assert r.status == 200, r
                 time.sleep(0.05)
         assert_problem(refused, 503, "audit_log_full")
-        assert refused.headers.get("Retry-After"), refused.headers
+        assert refused.headers.get("Retry-After") == "60", refused.headers
         assert _metric(s, "shikaku_audit_bytes", admin) >= 96 * 1024
+        assert _metric(s, "shikaku_audit_available", admin) == 0
+        assert _metric(s, "shikaku_audit_refused_total", admin) >= 1
+        # The bytes are the audit file's, not the person store's.
+        assert sum(os.path.getsize(db + sfx) for sfx in ("-audit", "-audit-wal")
+                   if os.path.exists(db + sfx)) >= 96 * 1024
         # Every route that names persons; never answered unaudited.
         _audit_settled_keyed(s, admin)
         count = len(audit_rows_keyed(s, admin))

@@ -11,6 +11,7 @@
 
 #include "db/db.h"
 #include "db/insurer_db.h"
+#include "db/internal.h"
 #include "db/person_db.h"
 #include "tempdb.h"
 
@@ -601,4 +602,181 @@ Test(db, insurer_search)
 		     DB_OK);
 	cr_assert_eq(s.count, 2);
 	cr_assert_str_eq(s.n[0], "01140011");
+}
+
+/* ---- recovery: what start-up writes, damage, the check ------------------ */
+
+static long long data_version(void)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	cr_assert_eq(
+	    sqlite3_prepare_v2(conn->h, "PRAGMA data_version", -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+Test(db, open_writes_nothing_when_the_schema_is_current)
+{
+	struct db_start st;
+	char err[256];
+	struct db *again;
+	long long before = data_version();
+
+	/* data_version moves when another connection commits: writing
+	 * user_version at every start (as it was) kept a full disk from
+	 * starting at all. */
+	again = db_open(path, err, sizeof err);
+	cr_assert_not_null(again, "%s", err);
+	cr_assert_eq(data_version(), before);
+	db_start_info(again, &st);
+	cr_assert_eq(st.schema_from, db_schema_version());
+	cr_assert_eq(st.schema_to, db_schema_version());
+	cr_assert_not(st.was_empty_file);
+	db_close(again);
+}
+
+Test(db, an_empty_file_is_initialised_and_said_so)
+{
+	char other[160], err[256];
+	struct db_start st;
+	struct db *d;
+	FILE *f;
+
+	snprintf(other, sizeof other, "%s/zero.db", tdb.dir);
+	f = fopen(other, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	d = db_open(other, err, sizeof err);
+	cr_assert_not_null(d, "%s", err);
+	db_start_info(d, &st);
+	cr_assert(st.was_empty_file);
+	cr_assert_eq(st.schema_from, 0);
+	cr_assert_eq(st.schema_to, db_schema_version());
+	db_close(d);
+	/* Absent before: created, not "was empty". */
+	snprintf(other, sizeof other, "%s/new.db", tdb.dir);
+	d = db_open(other, err, sizeof err);
+	cr_assert_not_null(d, "%s", err);
+	db_start_info(d, &st);
+	cr_assert_not(st.was_empty_file);
+	cr_assert_eq(st.schema_from, 0);
+	db_close(d);
+}
+
+struct seen {
+	int calls;
+	struct db_error e;
+	char request_id[72], message[200];
+};
+
+static void on_error(void *arg, const struct db_error *e)
+{
+	struct seen *s = arg;
+
+	s->calls++;
+	s->e = *e;
+	snprintf(s->request_id, sizeof s->request_id, "%s",
+		 e->request_id ? e->request_id : "");
+	snprintf(s->message, sizeof s->message, "%s",
+		 e->message ? e->message : "");
+}
+
+/* Stores a person, writes every page into the main file and zeroes the
+ * persons table's root page there. */
+static void damage_persons(void)
+{
+	struct db_person p;
+	long long root, size;
+	char *zero;
+	FILE *f;
+
+	full_person(&p, "damaged-1");
+	put(&p, NOW);
+	cr_assert_eq(sqlite3_exec(conn->h, "PRAGMA wal_checkpoint(TRUNCATE)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	root = query_int("SELECT rootpage FROM sqlite_schema WHERE name = "
+			 "'persons'");
+	size = query_int("PRAGMA page_size");
+	cr_assert_gt(root, 1);
+	zero = calloc(1, (size_t)size);
+	f = fopen(path, "r+b");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, (root - 1) * size, SEEK_SET), 0);
+	cr_assert_eq(fwrite(zero, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	free(zero);
+}
+
+Test(db, a_damaged_page_is_reported_and_marks_the_store_corrupt)
+{
+	struct seen seen = {0};
+	struct db_person p;
+	struct db_conn *c;
+	struct db *fresh;
+	char err[256];
+
+	damage_persons();
+	/* A handle of its own: its connection has no page in its cache. */
+	fresh = db_open(path, err, sizeof err);
+	cr_assert_not_null(fresh, "%s", err);
+	db_on_error(fresh, on_error, &seen);
+	c = db_conn_get(fresh);
+	cr_assert_not_null(c);
+	cr_assert_eq(db_ping(c), DB_OK);
+	cr_assert_not(db_corrupt(fresh));
+	cr_assert_eq(db_person_get(c, "damaged-1", &p), DB_ERROR);
+	cr_assert(db_corrupt(fresh));
+	/* sticky: readiness stays lost */
+	cr_assert_eq(db_ping(c), DB_ERROR);
+	db_error_report(fresh, c, "req-damaged", "/v1/persons/{id}");
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(seen.e.code & 0xff, SQLITE_CORRUPT);
+	cr_assert_str_eq(seen.e.name, "SQLITE_CORRUPT");
+	cr_assert(seen.e.corrupt);
+	cr_assert_str_eq(seen.request_id, "req-damaged");
+	cr_assert(strstr(seen.message, "malformed") != NULL, "%s",
+		  seen.message);
+	/* Reported once: a second report knows no SQLite error. */
+	db_error_report(fresh, c, "req-2", NULL);
+	cr_assert_eq(seen.calls, 2);
+	cr_assert_eq(seen.e.code, 0);
+	cr_assert_null(seen.e.message);
+	db_close(fresh);
+}
+
+Test(db, quick_check_finds_the_damage)
+{
+	struct db_check ck;
+	struct db *fresh;
+	char err[256];
+
+	db_quick_check(db, 5000, &ck);
+	cr_assert_eq(ck.result, DB_CHECK_OK, "%s", ck.first);
+	cr_assert_not(db_corrupt(db));
+	damage_persons();
+	fresh = db_open(path, err, sizeof err);
+	cr_assert_not_null(fresh, "%s", err);
+	db_quick_check(fresh, 5000, &ck);
+	cr_assert_eq(ck.result, DB_CHECK_DAMAGED);
+	cr_assert_gt(ck.problems, 0);
+	cr_assert(strstr(ck.first, "Page") != NULL, "%s", ck.first);
+	cr_assert(db_corrupt(fresh));
+	db_close(fresh);
+}
+
+Test(db, quick_check_is_cut_short_when_its_time_is_up)
+{
+	struct db_check ck;
+
+	/* No time at all: the first progress call stops it. */
+	db_quick_check(db, 0, &ck);
+	cr_assert_eq(ck.result, DB_CHECK_CUT_SHORT, "%d %s", ck.result,
+		     ck.first);
+	cr_assert_not(db_corrupt(db));
 }

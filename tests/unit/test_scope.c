@@ -1,14 +1,17 @@
 /* Unit tests of issue 12's items 2 and 6: the per-key token bucket
  * (api/ratelimit.c), a facility-bound read that costs the same for
- * another facility's person as for an absent id (db_person_get_in), and
- * the audit rows' count of absent ids and their size (db/audit_db.c). */
+ * another facility's person as for an absent id (db_person_get_in), the
+ * audit rows' count of absent ids and the audit file's size
+ * (db/audit_db.c), and --audit-max-size's refusal (db/audit_log.c). */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/ratelimit.h"
 #include "db/audit_db.h"
+#include "db/audit_log.h"
 #include "db/internal.h"
 #include "db/person_db.h"
 #include "tempdb.h"
@@ -174,14 +177,16 @@ static int one_row(const struct db_audit_row *r, void *arg)
 
 Test(scope, audit_row_counts_absent_ids_and_its_bytes)
 {
+	struct db_conn *ac = db_audit_conn_get(db);
 	const char *ids[] = {"alice"};
 	struct audit_record r = {0};
 	struct db_audit_filter f = {0};
-	long long before = -1, after = -1, grew = 0, got[2] = {-1, -1};
-	long long deleted = 0, freed = 0, gone = -1;
+	long long before = -1, after = -1, gone = -1, got[2] = {-1, -1};
+	long long deleted = 0;
 	int i;
 
-	cr_assert_eq(db_audit_bytes(conn, &before), DB_OK);
+	cr_assert_not_null(ac);
+	cr_assert_eq(db_audit_bytes(ac, &before), DB_OK);
 	cr_assert_gt(before, 0);
 	r.time_ms = 1748736000000LL;
 	r.request_id = "r1";
@@ -189,9 +194,9 @@ Test(scope, audit_row_counts_absent_ids_and_its_bytes)
 	r.route = "/v1/eligibility:batch";
 	r.n_absent = 1000;
 	r.status = 200;
-	cr_assert_eq(db_audit_insert_sized(conn, &r, 1, &grew), DB_OK);
+	cr_assert_eq(db_audit_insert(ac, &r, 1), DB_OK);
 	f.limit = 10;
-	cr_assert_eq(db_audit_query(conn, &f, one_row, got), DB_OK);
+	cr_assert_eq(db_audit_query(ac, &f, one_row, got), DB_OK);
 	cr_assert_eq(got[0], 1000);
 	cr_assert_eq(got[1], 0);
 	/* The person filter finds the listed ids, and the count stays on
@@ -200,23 +205,95 @@ Test(scope, audit_row_counts_absent_ids_and_its_bytes)
 	r.n_person_ids = 1;
 	r.n_absent = 7;
 	for (i = 0; i < 200; i++)
-		cr_assert_eq(db_audit_insert_sized(conn, &r, 1, &grew), DB_OK);
+		cr_assert_eq(db_audit_insert(ac, &r, 1), DB_OK);
 	f.person_id = "alice";
-	cr_assert_eq(db_audit_query(conn, &f, one_row, got), DB_OK);
+	cr_assert_eq(db_audit_query(ac, &f, one_row, got), DB_OK);
 	cr_assert_eq(got[0], 7);
 	cr_assert_eq(got[1], 5);
-	cr_assert_eq(db_audit_bytes(conn, &after), DB_OK);
-	cr_assert_gt(grew, 0);
-	cr_assert_eq(after - before, grew, "measured %lld, counted %lld",
-		     after - before, grew);
-	/* Expiry gives pages back, counted the same way. */
-	cr_assert_eq(db_audit_expire_sized(conn,
-					   "2099-01-01T00:00:00.000+09:00",
-					   &deleted, &freed),
-		     DB_OK);
+	cr_assert_eq(db_audit_bytes(ac, &after), DB_OK);
+	cr_assert_gt(after, before);
+	/* Expiry gives pages back: fewer in use, the file as large. */
+	cr_assert_eq(
+	    db_audit_expire(ac, "2099-01-01T00:00:00.000+09:00", &deleted),
+	    DB_OK);
 	cr_assert_eq(deleted, 201);
-	cr_assert_eq(db_audit_bytes(conn, &gone), DB_OK);
-	cr_assert_gt(freed, 0);
-	cr_assert_eq(after - gone, freed, "measured %lld, counted %lld",
-		     after - gone, freed);
+	cr_assert_eq(db_audit_bytes(ac, &gone), DB_OK);
+	cr_assert_lt(gone, after, "%lld after expiry, %lld before", gone,
+		     after);
+}
+
+/* ---- --audit-max-size: the writer's reservations refused ------------------ */
+
+static void old_rows(struct db_conn *ac, int n)
+{
+	const char *ids[] = {"old-person-with-a-long-id-0123456789"};
+	struct audit_record r = {0};
+	int i;
+
+	r.time_ms = 1577836800000LL; /* 2020-01-01 */
+	r.request_id = "old";
+	r.method = "GET";
+	r.route = "/v1/persons/{id}";
+	r.person_ids = ids;
+	r.n_person_ids = 1;
+	r.status = 200;
+	for (i = 0; i < n; i++)
+		cr_assert_eq(db_audit_insert(ac, &r, 1), DB_OK);
+}
+
+Test(scope, a_full_audit_log_refuses_reservations_until_retention_frees)
+{
+	struct db_conn *ac = db_audit_conn_get(db);
+	struct audit_log_stats st;
+	struct audit_log *log;
+	char err[256];
+	long long full = -1;
+	int rc = -1, i;
+
+	old_rows(ac, 2000);
+	cr_assert_eq(db_audit_bytes(ac, &full), DB_OK);
+
+	/* No retention: the size stays, every reservation is refused as
+	 * full (not as unavailable), and counted. */
+	log = audit_log_start(db_audit_path(db), 0, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_max_bytes(log, full);
+	cr_assert_eq(audit_log_reserve(log), AUDIT_LOG_FULL);
+	cr_assert_eq(
+	    audit_log_record(log,
+			     &(struct audit_record){.request_id = "x",
+						    .method = "GET",
+						    .route = "/v1/persons/{id}",
+						    .status = 200}),
+	    AUDIT_LOG_FULL);
+	audit_log_stats(log, &st);
+	cr_assert(st.full);
+	cr_assert_not(st.available);
+	cr_assert_eq(st.refused, 2);
+	cr_assert_eq(st.bytes, full);
+	cr_assert_eq(st.max_bytes, full);
+	/* No limit: granted. */
+	audit_log_set_max_bytes(log, 0);
+	cr_assert_eq(audit_log_reserve(log), 0);
+	audit_log_release(log);
+	audit_log_stop(log);
+
+	/* Retention (1 day) deletes the 2020 rows when the writer starts:
+	 * the pages it frees end the refusal by themselves. */
+	log = audit_log_start(db_audit_path(db), 1, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_max_bytes(log, full);
+	for (i = 0; i < 500; i++) {
+		rc = audit_log_reserve(log);
+		if (rc == 0)
+			break;
+		cr_assert_eq(rc, AUDIT_LOG_FULL);
+		usleep(10000);
+	}
+	cr_assert_eq(rc, 0, "still full after 5 s of retention");
+	audit_log_release(log);
+	audit_log_stats(log, &st);
+	cr_assert_not(st.full);
+	cr_assert_lt(st.bytes, full);
+	audit_log_stop(log);
 }
