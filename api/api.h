@@ -45,10 +45,13 @@ struct api_app {
 	double session_idle;
 	double session_max;
 	bool tls; /* served over TLS: the session cookie is Secure */
+	/* Requests per key and second (--rate-limit); NULL = no limit. */
+	struct api_rate *rate;
 };
 
 struct api_metrics;
 struct audit_log;
+struct api_rate;
 
 struct api_kv {
 	const char *key;
@@ -116,6 +119,8 @@ struct api_response {
 	 * api_response_fini): what the audit log records. */
 	char *audit_ids;
 	size_t audit_len, audit_cap, n_audit_ids;
+	/* Ids it named that are stored nowhere: counted, not listed. */
+	size_t n_audit_absent;
 	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
 	 * request is handled): whose store error api_respond_db_error
 	 * reports, with which request id. */

@@ -170,6 +170,7 @@ static int page_row(const struct db_audit_row *r, void *arg)
 	api_buf_json_str(p->b, r->route);
 	api_buf_adds(p->b, ",\"person_ids\":");
 	ids_json(p->b, r->person_ids);
+	api_buf_printf(p->b, ",\"absent_ids\":%lld", r->absent_ids);
 	api_buf_printf(p->b, ",\"status\":%d}", r->status);
 	p->found++;
 	p->last = r->seq;

@@ -8,7 +8,7 @@
  * millisecond.  The answer, oldest first:
  *
  *   {"items": [{"seq", "time", "key_id", "request_id", "method", "route",
- *               "person_ids": [...], "status"}],
+ *               "person_ids": [...], "absent_ids", "status"}],
  *    "next_cursor": string | null}
  *
  * 422 with errors[].code invalid_person_id, invalid_date or invalid_type

@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "api/person.h"
 #include "api/session.h"
+#include "api/ratelimit.h"
 #include "api/text.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
@@ -42,13 +43,33 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	resp->n_audit_ids++;
 }
 
-void api_respond_audit_unavailable(struct api_response *resp)
+void api_audit_absent(struct api_response *resp, const char *person_id)
 {
-	/* Whatever answer was there is not sent: its headers neither. */
+	size_t n = strlen(person_id), last;
+
+	if (resp->n_audit_ids > 0 && resp->audit_len >= n + 1) {
+		last = resp->audit_len - n - 1;
+		if ((last == 0 || resp->audit_ids[last - 1] == '\0') &&
+		    memcmp(resp->audit_ids + last, person_id, n + 1) == 0) {
+			resp->audit_len = last;
+			resp->n_audit_ids--;
+		}
+	}
+	resp->n_audit_absent++;
+}
+
+/* Whatever answer was in resp is not sent: its headers neither. */
+static void drop_answer(struct api_response *resp)
+{
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
 	resp->n_headers = 0;
+}
+
+void api_respond_audit_unavailable(struct api_response *resp)
+{
+	drop_answer(resp);
 	api_respond_problem(resp, 503, "audit_unavailable",
 			    "the audit log cannot be written just now: this "
 			    "request, which must be audited, was not "
@@ -57,12 +78,30 @@ void api_respond_audit_unavailable(struct api_response *resp)
 	api_response_header(resp, "Retry-After", "5");
 }
 
+void api_respond_audit_full(struct api_response *resp)
+{
+	drop_answer(resp);
+	api_respond_problem(resp, 503, "audit_log_full",
+			    "the audit log has reached the server's "
+			    "--audit-max-size: requests that name persons "
+			    "are refused, unprocessed, until retention or an "
+			    "operator makes room",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "60");
+}
+
 int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp)
 {
+	int rc;
+
 	if (!ctx->app->audit)
 		return 0;
-	if (audit_log_reserve(ctx->app->audit) != 0) {
-		api_respond_audit_unavailable(resp);
+	rc = audit_log_reserve(ctx->app->audit);
+	if (rc != 0) {
+		if (rc == AUDIT_LOG_FULL)
+			api_respond_audit_full(resp);
+		else
+			api_respond_audit_unavailable(resp);
 		return -1;
 	}
 	ctx->audit_reserved = true;
@@ -77,15 +116,17 @@ int api_audit_record(const struct api_app *app, const char *key_id,
 	const char **ids = NULL;
 	const char *p;
 	size_t i;
+	int rc;
 
 	if (!app->audit)
 		return 0;
-	if (resp->n_audit_ids == 0) {
+	if (resp->n_audit_ids == 0 && resp->n_audit_absent == 0) {
 		if (reserved)
 			audit_log_release(app->audit);
 		return 0;
 	}
-	ids = malloc(resp->n_audit_ids * sizeof *ids);
+	/* + 1: a record of absent ids only has none */
+	ids = malloc((resp->n_audit_ids + 1) * sizeof *ids);
 	if (!ids) {
 		if (reserved)
 			audit_log_release(app->audit);
@@ -103,17 +144,22 @@ int api_audit_record(const struct api_app *app, const char *key_id,
 	rec.route = resp->route;
 	rec.person_ids = ids;
 	rec.n_person_ids = resp->n_audit_ids;
+	rec.n_absent = resp->n_audit_absent;
 	rec.status = resp->status;
 	/* A route that had no place reserved (it was not expected to name
 	 * anybody) queues its record now; refused (or out of memory), its
 	 * answer is not sent. */
-	if ((reserved ? audit_log_commit(app->audit, &rec)
-		      : audit_log_record(app->audit, &rec)) != 0) {
-		free(ids);
+	rc = reserved ? audit_log_commit(app->audit, &rec)
+		      : audit_log_record(app->audit, &rec);
+	free(ids);
+	if (rc == AUDIT_LOG_FULL) {
+		api_respond_audit_full(resp);
+		return -1;
+	}
+	if (rc != 0) {
 		api_respond_audit_unavailable(resp);
 		return -1;
 	}
-	free(ids);
 	return 0;
 }
 
@@ -147,6 +193,8 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 	enum db_result r;
 	const char *token;
 	size_t len = 0;
+	unsigned wait;
+	char retry[16];
 
 	token = bearer_token(ctx->req->authorization, &len);
 	if (!token) {
@@ -183,6 +231,20 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 				    "shortly",
 				    NULL, "");
 		api_response_header(resp, "Retry-After", "1");
+		return -1;
+	}
+	wait = api_rate_take(ctx->app->rate, key.id, ctx->req->now);
+	if (wait) {
+		/* Nothing of the request was read: it names nobody yet, so
+		 * no audit row (and none to fill the disk with). */
+		snprintf(retry, sizeof retry, "%u", wait);
+		snprintf(resp->key_id, sizeof resp->key_id, "%s", key.id);
+		api_respond_problem(resp, 429, "rate_limited",
+				    "this API key sent more requests than the "
+				    "server's --rate-limit allows: retry after "
+				    "Retry-After seconds",
+				    NULL, "header:Authorization");
+		api_response_header(resp, "Retry-After", retry);
 		return -1;
 	}
 	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key.id);

@@ -242,16 +242,20 @@ static void batch_item_error(struct api_buf *b, int status, const char *code,
 
 /* A {person_id} item: the decision from the stored facts on the batch's
  * as_of, with person_id, data_as_of and stale as the stored lookup has
- * them, or the item's 404 when there is no such person. */
+ * them, or the item's 404 when there is no such person.  Another
+ * facility's person is that same 404 and the same work (its row is never
+ * decoded: db_person_get_in).  *absent: the id is stored nowhere. */
 static void batch_stored(const struct api_ctx *ctx, const char *id,
 			 const char *field, int32_t as_of,
-			 struct api_errors *errs, struct api_buf *b)
+			 struct api_errors *errs, struct api_buf *b,
+			 bool *absent)
 {
 	struct db_person *p = NULL;
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct db_conn *c;
 	enum db_result r;
+	bool stored = true;
 
 	/* Without a store (the library used alone) nobody is stored. */
 	if (!ctx->app->db) {
@@ -267,10 +271,8 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 				 NULL, field);
 		return;
 	}
-	r = db_person_get(c, id, p);
-	/* Another facility's person is absent for a key bound to one. */
-	if (r == DB_OK && !api_person_visible(ctx, p))
-		r = DB_NOT_FOUND;
+	r = db_person_get_in(c, id, ctx->facility, p, &stored);
+	*absent = r == DB_NOT_FOUND && !stored;
 	if (r == DB_NOT_FOUND) {
 		batch_item_error(b, 404, "not_found", "no person with this id",
 				 NULL, field);
@@ -293,9 +295,10 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 	free(p);
 }
 
+/* *absent: the item named an id stored nowhere (for the audit log). */
 static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		       int32_t as_of, struct api_errors *errs,
-		       struct api_buf *b)
+		       struct api_buf *b, bool *absent)
 {
 	char base[API_FIELD_MAX], field[API_FIELD_MAX];
 	char name[API_INSURER_NAME_MAX];
@@ -348,8 +351,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 					 "");
 			return;
 		}
-		batch_stored(ctx, json_string_value(pid), field, as_of, errs,
-			     b);
+		batch_stored(ctx, json_string_value(pid), field, as_of, errs, b,
+			     absent);
 		return;
 	}
 	api_pointer_join(field, sizeof field, base, "person");
@@ -415,12 +418,16 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 	api_buf_adds(&b, "{\"results\":[");
 	json_array_foreach(items, i, item) {
 		json_t *pid = json_object_get(item, "person_id");
+		bool absent = false;
 
-		if (json_is_string(pid))
-			api_audit_note(resp, json_string_value(pid));
 		if (i)
 			api_buf_adds(&b, ",");
-		batch_item(ctx, item, i, as_of, errs, &b);
+		batch_item(ctx, item, i, as_of, errs, &b, &absent);
+		/* Ids stored nowhere are counted, the others listed. */
+		if (json_is_string(pid) && absent)
+			api_audit_absent(resp, json_string_value(pid));
+		else if (json_is_string(pid))
+			api_audit_note(resp, json_string_value(pid));
 	}
 	api_buf_adds(&b, "]}");
 	api_respond_buf(resp, 200, &b, "application/json");

@@ -289,10 +289,15 @@ static void errors_reset(struct api_errors *errs)
 
 /* A key bound to a facility writes only that facility's persons: a line
  * without facility_id gets the key's, another facility's is rejected, and
- * so is a person stored under another facility (without saying so). */
+ * so is a person stored under another facility — with what PUT answers
+ * for it (not_found, "no person with this id"), never saying that it is
+ * stored or whose it is.  (That the line is refused at all, where an
+ * absent id would be inserted, is the one thing ids shared by every
+ * facility cannot hide: README, Security.) */
 static void scope_line(struct api_import *im, struct api_errors *errs)
 {
 	struct db_person *p = &im->person;
+	bool stored = false;
 
 	if (!p->facility_id[0])
 		snprintf(p->facility_id, sizeof p->facility_id, "%s",
@@ -301,11 +306,16 @@ static void scope_line(struct api_import *im, struct api_errors *errs)
 		api_errors_add(errs, "/facility_id", "conflicting_fields",
 			       "this API key writes only facility %s",
 			       im->o.facility);
-	if (im->c &&
-	    db_person_get(im->c, p->person_id, &im->scope_check) == DB_OK &&
-	    strcmp(im->scope_check.facility_id, im->o.facility) != 0)
-		api_errors_add(errs, "/person_id", "conflicting_fields",
-			       "this API key cannot write this person");
+	/* Only a line that would be written asks: an invalid line, or any
+	 * line of an all_or_nothing import that has already failed, then
+	 * gets the same answer for another facility's id as for an absent
+	 * one (else one request could probe thousands of ids). */
+	if (errs->n == 0 && !errs->dropped && im->writing && im->c &&
+	    db_person_get_in(im->c, p->person_id, im->o.facility,
+			     &im->scope_check, &stored) == DB_NOT_FOUND &&
+	    stored)
+		api_errors_add(errs, "/person_id", "not_found",
+			       "no person with this id");
 }
 
 static void person_line(struct api_import *im, json_t *obj)
@@ -436,12 +446,15 @@ static void object_line(struct api_import *im, json_t *obj)
 
 /* ---- NDJSON ------------------------------------------------------------- */
 
-/* A line that is not JSON may still carry an individual number: read it
- * all as free text (SPEC §8), so that a quoted value and a run of bare
- * digits both count. */
+/* A line that is not JSON may still carry an individual number, and we
+ * cannot tell its strings from the rest: it is read as free text (SPEC
+ * §8), quoted values and bare digits alike, and more strictly still (any
+ * 12 consecutive digits of a longer run: a lost comma may have joined two
+ * values).  Such a line refuses the whole import, best_effort included,
+ * instead of being one rejected line while the others are stored. */
 static bool raw_has_individual_number(const char *p, size_t n)
 {
-	return api_text_has_individual_number(p, n);
+	return api_text_may_hold_individual_number(p, n);
 }
 
 static void ndjson_line(struct api_import *im)

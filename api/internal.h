@@ -206,18 +206,27 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
  * audit log (SPEC §8). */
 void api_audit_note(struct api_response *resp, const char *person_id);
 
+/* The request named person_id, and it is stored nowhere (under no
+ * facility): the audit row counts it (absent_ids) instead of listing it,
+ * and the note api_audit_note made of it, when it was the last one, is
+ * taken back.  A flood of made-up ids then costs the disk nothing per id
+ * (issue 12). */
+void api_audit_absent(struct api_response *resp, const char *person_id);
+
 /* Reserves the place of the audit record of a request on a route that may
  * name stored persons, before it is handled (db/audit_log.h): no such
  * request is answered unaudited.  Returns 0 (ctx->audit_reserved set;
- * nothing to do without an audit log), or -1 with a 503
- * audit_unavailable in resp: the request must not be handled. */
+ * nothing to do without an audit log), or -1 with a 503 in resp:
+ * audit_unavailable, or audit_log_full once the audit file holds
+ * --audit-max-size.  The request must then not be handled. */
 int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp);
 
 /* Writes the audit record of a request whose answer is in resp, when it
- * named a person, into the place reserved for it (reserved) or else a new
- * one; gives an unused place back.  key_id "" = no key.  Returns 0, or -1
- * when the record could not be queued: resp then holds a 503
- * audit_unavailable instead of its answer. */
+ * named a person (stored, or only absent ones: api_audit_absent), into
+ * the place reserved for it (reserved) or else a new one; gives an unused
+ * place back.  key_id "" = no key.  Returns 0, or -1 when the record
+ * could not be queued: resp then holds a 503 audit_unavailable (or
+ * audit_log_full) instead of its answer. */
 int api_audit_record(const struct api_app *app, const char *key_id,
 		     const char *request_id, const char *method, bool reserved,
 		     struct api_response *resp);
@@ -225,6 +234,8 @@ int api_audit_record(const struct api_app *app, const char *key_id,
 /* Replaces resp's answer (body and headers) with a 503 audit_unavailable
  * problem with Retry-After. */
 void api_respond_audit_unavailable(struct api_response *resp);
+/* The same with 503 audit_log_full (--audit-max-size reached). */
+void api_respond_audit_full(struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
 /* Query checks that collect into errs (field "?name"): ?limit must be an

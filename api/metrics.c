@@ -226,14 +226,32 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 		    &b,
 		    "# HELP shikaku_audit_available 1 while requests that "
 		    "must be audited are served, 0 while they answer 503 "
-		    "audit_unavailable (the audit file cannot be written).\n"
+		    "audit_unavailable (the audit file cannot be written) or "
+		    "audit_log_full (--audit-max-size reached).\n"
 		    "# TYPE shikaku_audit_available gauge\n"
 		    "shikaku_audit_available %d\n"
 		    "# HELP shikaku_audit_refused_total Requests answered 503 "
-		    "audit_unavailable, unprocessed.\n"
+		    "audit_unavailable or audit_log_full, unprocessed.\n"
 		    "# TYPE shikaku_audit_refused_total counter\n"
 		    "shikaku_audit_refused_total %llu\n",
 		    audit->available ? 1 : 0, audit->refused);
+		/* (api_buf_printf writes at most 511 bytes a call) */
+		api_buf_printf(&b,
+			       "# HELP shikaku_audit_max_bytes "
+			       "--audit-max-size (0: none): from this many "
+			       "bytes of shikaku_audit_bytes on, routes that "
+			       "name persons answer 503 audit_log_full.\n"
+			       "# TYPE shikaku_audit_max_bytes gauge\n"
+			       "shikaku_audit_max_bytes %lld\n",
+			       audit->max_bytes);
+		if (audit->bytes >= 0)
+			api_buf_printf(&b,
+				       "# HELP shikaku_audit_bytes Bytes of "
+				       "the audit file's pages in use (its "
+				       "rows and indexes).\n"
+				       "# TYPE shikaku_audit_bytes gauge\n"
+				       "shikaku_audit_bytes %lld\n",
+				       audit->bytes);
 	}
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"

@@ -101,37 +101,64 @@ bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
 	return !ctx->facility || strcmp(p->facility_id, ctx->facility) == 0;
 }
 
-/* For a key bound to a facility: false, with a 404 (or a store error) in
- * resp, when the path's person is stored under another facility — it is
- * answered exactly as if absent.  An absent person is allowed (a PUT
- * creates it in the key's facility). */
-static bool scope_allows(const struct api_ctx *ctx, struct db_conn *c,
-			 struct api_response *resp)
-{
-	struct db_person *old = malloc(sizeof *old);
-	enum db_result r;
-	bool ok = false;
+/* Where the path's person stands for the caller's key (the facility
+ * scope of SPEC §8). */
+enum scope { SCOPE_VISIBLE, SCOPE_ABSENT, SCOPE_HIDDEN, SCOPE_ERROR };
 
-	if (!old) {
-		api_respond_oom(resp);
-		return false;
-	}
-	r = db_person_get(c, ctx->path_id, old);
-	if (r == DB_NOT_FOUND || (r == DB_OK && api_person_visible(ctx, old)))
-		ok = true;
-	else if (r == DB_OK)
-		respond_not_found(resp);
-	else
+/* Reads the path's person as the key sees it into *p (when visible).  A
+ * person stored under another facility than the key's is SCOPE_HIDDEN:
+ * the caller answers it exactly as SCOPE_ABSENT, and both take the same
+ * work (db_person_get_in).  An id stored nowhere is counted, not listed,
+ * in the audit row, unless the request may store it (PUT: count_absent
+ * false).  SCOPE_ERROR has the answer in resp. */
+static enum scope scope_read(const struct api_ctx *ctx, struct db_conn *c,
+			     struct db_person *p, bool count_absent,
+			     struct api_response *resp)
+{
+	enum db_result r;
+	bool stored = false;
+
+	r = db_person_get_in(c, ctx->path_id, ctx->facility, p, &stored);
+	if (r == DB_OK)
+		return SCOPE_VISIBLE;
+	if (r != DB_NOT_FOUND) {
 		api_respond_db_error(resp, r);
-	free(old);
-	return ok;
+		return SCOPE_ERROR;
+	}
+	if (!stored) {
+		if (count_absent)
+			api_audit_absent(resp, ctx->path_id);
+		return SCOPE_ABSENT;
+	}
+	return SCOPE_HIDDEN;
+}
+
+/* The 412 of a PUT whose preconditions failed; etag: the stored tag, ""
+ * for no record (also for another facility's person: as if absent). */
+static void respond_put_412(struct api_response *resp, const char *if_match,
+			    const char *etag)
+{
+	bool exists = etag[0] != '\0';
+	bool by_none =
+	    !(if_match && (!exists || !db_etag_in_list(if_match, etag)));
+
+	api_respond_problem(
+	    resp, 412, "precondition_failed",
+	    by_none  ? "the person already exists (If-None-Match)"
+	    : exists ? "the person changed since you read it "
+		       "(If-Match): GET it again"
+		     : "there is no such person to replace "
+		       "(If-Match); drop If-Match to create it",
+	    NULL, by_none ? "header:If-None-Match" : "header:If-Match");
+	set_etag(resp, etag);
 }
 
 void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors *errs = NULL;
-	struct db_person *p = NULL;
+	struct db_person *p = NULL, *old = NULL;
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
+	enum scope scope;
 	char *if_match = NULL, *if_none_match = NULL;
 	bool oom1, oom2;
 	enum db_result r;
@@ -172,26 +199,33 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		goto out;
-	if (ctx->facility && !scope_allows(ctx, c, resp))
-		goto out;
+	if (ctx->facility) {
+		/* p is the new record: the stored one is read into old. */
+		old = malloc(sizeof *old);
+		scope =
+		    old ? scope_read(ctx, c, old, false, resp) : SCOPE_ERROR;
+		if (!old)
+			api_respond_oom(resp);
+		if (scope == SCOPE_ERROR)
+			goto out;
+		if (scope == SCOPE_HIDDEN && if_match) {
+			/* What an absent id gets: no record to match. */
+			respond_put_412(resp, if_match, "");
+			goto out;
+		}
+		if (scope == SCOPE_HIDDEN) {
+			/* The one answer that differs from an absent id's
+			 * (201): the id is taken, ids are one namespace for
+			 * every facility (README, Security). */
+			respond_not_found(resp);
+			goto out;
+		}
+	}
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
 	if (r == DB_PRECONDITION) {
 		/* p->etag holds the stored tag now, "" for no record. */
-		bool exists = p->etag[0] != '\0';
-		bool by_none =
-		    !(if_match &&
-		      (!exists || !db_etag_in_list(if_match, p->etag)));
-
-		api_respond_problem(
-		    resp, 412, "precondition_failed",
-		    by_none  ? "the person already exists (If-None-Match)"
-		    : exists ? "the person changed since you read it "
-			       "(If-Match): GET it again"
-			     : "there is no such person to replace "
-			       "(If-Match); drop If-Match to create it",
-		    NULL, by_none ? "header:If-None-Match" : "header:If-Match");
-		set_etag(resp, p->etag);
+		respond_put_412(resp, if_match, p->etag);
 		goto out;
 	}
 	if (r != DB_OK) {
@@ -206,6 +240,7 @@ out:
 	free(if_match);
 	free(if_none_match);
 	free(errs);
+	free(old);
 	free(p);
 }
 
@@ -213,7 +248,7 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct db_person *p = NULL;
 	char *if_none_match = NULL;
-	enum db_result r;
+	enum scope scope;
 	struct db_conn *c;
 	bool oom;
 
@@ -228,13 +263,11 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 		api_respond_oom(resp);
 		goto out;
 	}
-	r = db_person_get(c, ctx->path_id, p);
-	if (r == DB_OK && !api_person_visible(ctx, p))
-		r = DB_NOT_FOUND;
-	if (r == DB_NOT_FOUND) {
+	scope = scope_read(ctx, c, p, true, resp);
+	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN) {
 		respond_not_found(resp);
-	} else if (r != DB_OK) {
-		api_respond_db_error(resp, r);
+	} else if (scope == SCOPE_ERROR) {
+		/* answered */
 	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
 		/* RFC 9110 §13.1.2: the client's copy is current. */
 		resp->status = 304;
@@ -252,7 +285,9 @@ out:
 
 void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 {
+	struct db_person *old = NULL;
 	char *if_match = NULL;
+	enum scope scope;
 	enum db_result r;
 	struct db_conn *c;
 	bool oom;
@@ -262,8 +297,21 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		return;
-	if (ctx->facility && !scope_allows(ctx, c, resp))
+	old = malloc(sizeof *old);
+	if (!old) {
+		api_respond_oom(resp);
 		return;
+	}
+	/* Another facility's person answers as an absent one: 404 (an
+	 * absent id is 404 with or without If-Match). */
+	scope = scope_read(ctx, c, old, true, resp);
+	free(old);
+	if (scope == SCOPE_ERROR)
+		return;
+	if (scope != SCOPE_VISIBLE) {
+		respond_not_found(resp);
+		return;
+	}
 	if_match = tag_list(ctx->req->if_match, false, &oom);
 	if (oom) {
 		api_respond_oom(resp);
@@ -351,7 +399,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct api_buf b;
-	enum db_result r;
+	enum scope scope;
 	struct db_conn *c;
 	int32_t as_of;
 	bool stale;
@@ -369,17 +417,11 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		api_respond_oom(resp);
 		return;
 	}
-	r = db_person_get(c, ctx->path_id, p);
-	if (r == DB_OK && !api_person_visible(ctx, p))
-		r = DB_NOT_FOUND;
-	if (r == DB_NOT_FOUND) {
+	scope = scope_read(ctx, c, p, true, resp);
+	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN)
 		respond_not_found(resp);
+	if (scope != SCOPE_VISIBLE)
 		goto out;
-	}
-	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
-		goto out;
-	}
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		respond_before_birth(resp);
 		goto out;

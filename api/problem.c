@@ -40,6 +40,8 @@ static const struct {
     {"audit_unavailable", "The audit log cannot be written"},
     {"request_timeout", "The upload took too long"},
     {"internal_error", "Internal error"},
+    {"rate_limited", "Too many requests for this key"},
+    {"audit_log_full", "The audit log is full"},
 };
 
 static const char *problem_title(const char *code)
@@ -343,4 +345,5 @@ void api_response_fini(struct api_response *resp)
 	free(resp->audit_ids);
 	resp->audit_ids = NULL;
 	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
+	resp->n_audit_absent = 0;
 }

@@ -551,6 +551,24 @@ static bool needs_key(const struct api_app *app, const struct api_request *req)
 	return app->metrics_need_key && strcmp(req->path, "/metrics") == 0;
 }
 
+/* An admin key bound to a facility (made before `key create` refused
+ * the pair) is a writer of its facility: the insurer registry and the
+ * audit log belong to no facility (issue 12, README Security).  true
+ * with the 403 in resp. */
+static bool scope_refuses(const struct api_ctx *ctx, const struct route *r,
+			  struct api_response *resp)
+{
+	if (r->role != DB_KEY_ROLE_ADMIN || !ctx->facility)
+		return false;
+	api_respond_problem(resp, 403, "forbidden",
+			    "an admin key bound to a facility cannot do this: "
+			    "the insurer registry and the audit log are not "
+			    "one facility's. Use an admin key without "
+			    "--facility",
+			    NULL, "header:Authorization");
+	return true;
+}
+
 /* The 403 of a key whose role is below the route's: names the role the
  * route needs, so that the caller knows which key to ask for. */
 static void respond_forbidden(const struct api_ctx *ctx, const struct route *r,
@@ -621,6 +639,8 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 		respond_forbidden(ctx, r, resp);
 		return;
 	}
+	if (scope_refuses(ctx, r, resp))
+		return;
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
 				    "the request holds an individual number "

@@ -61,10 +61,11 @@ int api_text_nfkc_digits(unsigned long c)
 	return digits;
 }
 
-/* Reads s into r.  Returns 0 when r holds the reading, 1 when the text
- * cannot hold 12 digits, or for a whole value (whole) holds a letter (r
- * untouched), -1 when out of memory. */
-static int read_text(const char *s, size_t len, bool whole,
+/* Reads s into r (with its windows when windows: rules.h).  Returns 0
+ * when r holds the reading, 1 when the text cannot hold 12 digits, or for
+ * a whole value (whole) holds a letter (r untouched), -1 when out of
+ * memory. */
+static int read_text(const char *s, size_t len, bool whole, bool windows,
 		     struct rules_mynumber_reader *r)
 {
 	const uint8_t *u = (const uint8_t *)s;
@@ -96,6 +97,7 @@ static int read_text(const char *s, size_t len, bool whole,
 	if (digits < RULES_MYNUMBER_DIGITS)
 		return 1;
 	rules_mynumber_reader_init(r);
+	r->windows = windows;
 	if (ascii) {
 		/* NFKC changes no ASCII. */
 		for (i = 0; i < len; i++)
@@ -132,7 +134,7 @@ out:
 bool api_is_individual_number(const char *s, size_t len)
 {
 	struct rules_mynumber_reader r;
-	int rc = read_text(s, len, true, &r);
+	int rc = read_text(s, len, true, false, &r);
 
 	return rc < 0 || (rc == 0 && r.whole);
 }
@@ -140,9 +142,17 @@ bool api_is_individual_number(const char *s, size_t len)
 bool api_text_has_individual_number(const char *s, size_t len)
 {
 	struct rules_mynumber_reader r;
-	int rc = read_text(s, len, false, &r);
+	int rc = read_text(s, len, false, false, &r);
 
 	return rc < 0 || (rc == 0 && r.run);
+}
+
+bool api_text_may_hold_individual_number(const char *s, size_t len)
+{
+	struct rules_mynumber_reader r;
+	int rc = read_text(s, len, false, true, &r);
+
+	return rc < 0 || (rc == 0 && (r.run || r.window));
 }
 
 bool api_text_has_control(const char *s, size_t len)

@@ -29,6 +29,12 @@ int api_text_nfkc_digits(unsigned long c);
  * side: "個人番号5022 5853 2061。"). */
 bool api_text_has_individual_number(const char *s, size_t len);
 
+/* Stricter still, for text whose bounds cannot be trusted (an import line
+ * that is not JSON, where a lost comma or quote joins two values): the
+ * same, or any 12 consecutive digits of a longer run
+ * ("150225853206 1") have a valid check digit. */
+bool api_text_may_hold_individual_number(const char *s, size_t len);
+
 /* True when the UTF-8 text s[0..len) holds a character that stored text
  * may not: a C0 control (U+0000-U+001F), DEL, a C1 control
  * (U+0080-U+009F), a bidi override or embedding (U+202A-U+202E) or isolate

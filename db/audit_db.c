@@ -65,12 +65,13 @@ static void bind_cut(sqlite3_stmt *s, int col, const char *v, size_t max)
 		sqlite3_bind_null(s, col);
 }
 
-/* One row for ids[0..n) of r.  ids_buf holds at least
+/* One row for ids[0..n) of r, counting absent ids stored nowhere.
+ * ids_buf holds at least
  * DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1 bytes. */
 static enum db_result insert_row(struct db_conn *c,
 				 const struct audit_record *r,
 				 const char *const *ids, size_t n,
-				 char *ids_buf)
+				 size_t absent, char *ids_buf)
 {
 	char when[DB_AUDIT_TIME_LEN + 1];
 	sqlite3_stmt *s;
@@ -102,6 +103,7 @@ static enum db_result insert_row(struct db_conn *c,
 		 DB_AUDIT_ROUTE_MAX);
 	sqlite3_bind_text(s, 6, ids_buf, (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 7, r->status);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)absent);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -142,11 +144,13 @@ enum db_result db_audit_insert(struct db_conn *c,
 			chunk = recs[i].n_person_ids - off;
 			if (chunk > DB_AUDIT_ROW_IDS_MAX)
 				chunk = DB_AUDIT_ROW_IDS_MAX;
+			/* The count goes with the first row only. */
 			r = insert_row(c, &recs[i],
 				       recs[i].person_ids
 					   ? recs[i].person_ids + off
 					   : NULL,
-				       recs[i].person_ids ? chunk : 0, ids_buf);
+				       recs[i].person_ids ? chunk : 0,
+				       off ? 0 : recs[i].n_absent, ids_buf);
 			off += chunk;
 		} while (r == DB_OK && recs[i].person_ids &&
 			 off < recs[i].n_person_ids);
@@ -158,6 +162,21 @@ enum db_result db_audit_insert(struct db_conn *c,
 out:
 	free(ids_buf);
 	return r;
+}
+
+enum db_result db_audit_bytes(struct db_conn *c, long long *bytes)
+{
+	sqlite3_stmt *s = db_stmt(c, DB_STMT_USED_PAGES);
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*bytes = (long long)sqlite3_column_int64(s, 0) *
+			 sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
@@ -189,6 +208,7 @@ static int deliver(sqlite3_stmt *s,
 		ids = sqlite3_column_text(s, 6);
 		row.person_ids = ids ? (const char *)ids : "";
 		row.status = sqlite3_column_int(s, 7);
+		row.absent_ids = sqlite3_column_int64(s, 8);
 		(*left)--;
 		if (fn(&row, arg) != 0) {
 			*stopped = true;

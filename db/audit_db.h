@@ -36,6 +36,10 @@ struct audit_record {
 					  [A-Za-z0-9._-]; others are left out */
 	size_t n_person_ids;
 	int status;
+	/* How many more ids the request named that are stored nowhere: only
+	 * counted (a made-up id names nobody, and a flood of them must not
+	 * fill the disk: issue 12). */
+	size_t n_absent;
 };
 
 /* A row read back.  Strings are copies except person_ids. */
@@ -48,6 +52,7 @@ struct db_audit_row {
 	char route[DB_AUDIT_ROUTE_MAX + 1];
 	const char *person_ids; /* space-separated; borrowed for the call */
 	int status;
+	long long absent_ids; /* ids named that were stored nowhere */
 };
 
 /* GET /v1/audit's filters; NULL / 0 = no filter. */
@@ -74,6 +79,12 @@ bool db_audit_id_valid(const char *s);
  * of db_audit_query rely on time never decreasing as seq grows. */
 enum db_result db_audit_insert(struct db_conn *c,
 			       const struct audit_record *recs, size_t n);
+
+/* The bytes of the audit file's pages in use (its page count less its
+ * free pages, times the page size): its rows and indexes, whatever the
+ * file's own size (retention frees pages the file keeps for reuse).  Two
+ * header reads, no scan.  For --audit-max-size (audit_log.h). */
+enum db_result db_audit_bytes(struct db_conn *c, long long *bytes);
 
 /* Calls fn for up to f->limit rows matching f, in seq (= time) order;
  * fn returns 0 to go on, 1 to stop. */

@@ -44,6 +44,10 @@ struct audit_log {
 	bool stopping;
 	struct db_conn *conn; /* the writer's */
 	int retention_days;
+	/* The audit file's pages in use in bytes (db_audit_bytes; -1 while
+	 * unknown), measured by the writer, and --audit-max-size (0: none). */
+	long long file_bytes;
+	long long max_bytes;
 };
 
 static int64_t now_ms(void)
@@ -145,6 +149,7 @@ static struct item *item_new(const struct audit_record *r)
 	it->rec.method = str_put(&at, r->method);
 	it->rec.route = str_put(&at, r->route);
 	it->rec.status = r->status;
+	it->rec.n_absent = r->n_absent;
 	n = 0;
 	for (i = 0; r->person_ids && i < r->n_person_ids; i++)
 		if (db_audit_id_valid(r->person_ids[i]))
@@ -167,6 +172,12 @@ static bool has_room(const struct audit_log *log)
 		log->bytes <= AUDIT_LOG_QUEUE_BYTES);
 }
 
+/* --audit-max-size reached (a size not known yet is not). */
+static bool over_max(const struct audit_log *log)
+{
+	return log->max_bytes > 0 && log->file_bytes >= log->max_bytes;
+}
+
 /* The writer is not stuck on a batch (AUDIT_LOG_STALL_MS). */
 static bool writer_ok(const struct audit_log *log)
 {
@@ -181,6 +192,11 @@ int audit_log_reserve(struct audit_log *log)
 	if (!log)
 		return 0;
 	pthread_mutex_lock(&log->lock);
+	if (over_max(log)) {
+		log->refused++;
+		pthread_mutex_unlock(&log->lock);
+		return AUDIT_LOG_FULL;
+	}
 	if (log->stopping || !writer_ok(log))
 		goto refuse;
 	if (!has_room(log)) {
@@ -254,8 +270,10 @@ int audit_log_commit(struct audit_log *log, const struct audit_record *r)
 
 int audit_log_record(struct audit_log *log, const struct audit_record *r)
 {
-	if (audit_log_reserve(log) != 0)
-		return -1;
+	int rc = audit_log_reserve(log);
+
+	if (rc != 0)
+		return rc;
 	return audit_log_commit(log, r);
 }
 
@@ -297,7 +315,11 @@ void audit_log_stats(struct audit_log *log, struct audit_log_stats *out)
 	out->dropped = log->dropped;
 	out->refused = log->refused;
 	out->queued = log->count;
-	out->available = !log->stopping && writer_ok(log) && has_room(log);
+	out->full = over_max(log);
+	out->available =
+	    !log->stopping && writer_ok(log) && has_room(log) && !out->full;
+	out->bytes = log->file_bytes;
+	out->max_bytes = log->max_bytes;
 	pthread_mutex_unlock(&log->lock);
 }
 
@@ -310,7 +332,29 @@ void audit_log_set_stall_ms(struct audit_log *log, unsigned ms)
 	pthread_mutex_unlock(&log->lock);
 }
 
+void audit_log_set_max_bytes(struct audit_log *log, long long max_bytes)
+{
+	if (!log)
+		return;
+	pthread_mutex_lock(&log->lock);
+	log->max_bytes = max_bytes > 0 ? max_bytes : 0;
+	pthread_mutex_unlock(&log->lock);
+}
+
 /* ---- the writer -------------------------------------------------------- */
+
+/* The audit file's pages in use, measured again (on the writer's
+ * connection, outside the lock: two header reads). */
+static void measure(struct audit_log *log)
+{
+	long long bytes;
+
+	if (db_audit_bytes(log->conn, &bytes) != DB_OK)
+		return;
+	pthread_mutex_lock(&log->lock);
+	log->file_bytes = bytes;
+	pthread_mutex_unlock(&log->lock);
+}
 
 static void retention_run(struct audit_log *log)
 {
@@ -325,6 +369,9 @@ static void retention_run(struct audit_log *log)
 		report("audit_retention_failed", (unsigned long long)deleted,
 		       "old audit rows could not all be deleted; retried in "
 		       "an hour");
+	/* freed pages end a refusal for --audit-max-size */
+	if (deleted > 0)
+		measure(log);
 }
 
 static const char *result_name(enum db_result r)
@@ -353,6 +400,8 @@ static bool batch_write(struct audit_log *log, const struct audit_record *b,
 	pthread_mutex_unlock(&log->lock);
 	for (;;) {
 		r = db_audit_insert(log->conn, b, n);
+		if (r == DB_OK)
+			measure(log); /* --audit-max-size, /metrics */
 		pthread_mutex_lock(&log->lock);
 		if (r == DB_OK) {
 			log->batch_since = 0;
@@ -497,6 +546,7 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen)
 {
 	struct audit_log *log = NULL;
+	long long bytes = 0;
 
 	log = calloc(1, sizeof *log);
 	if (!log) {
@@ -505,6 +555,7 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 	}
 	log->retention_days = retention_days;
 	log->stall_ms = AUDIT_LOG_STALL_MS;
+	log->file_bytes = -1;
 	if (db_conn_open(audit_path, &log->conn, err, errlen) != 0)
 		goto fail;
 	/* The schema must be there (db_open migrates): fail now, not at the
@@ -517,6 +568,10 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 		goto fail;
 	}
 	log->last_ms = latest_ms(log->conn);
+	/* The log's size before the first request (--audit-max-size,
+	 * /metrics); the writer measures it again after each batch. */
+	if (db_audit_bytes(log->conn, &bytes) == DB_OK)
+		log->file_bytes = bytes;
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->more, NULL);
 	pthread_cond_init(&log->room, NULL);

@@ -20,7 +20,9 @@
  *     batch for AUDIT_LOG_STALL_MS or more (the disk full, the file locked
  *     or failing), or the queue stays full for AUDIT_LOG_FULL_WAIT_MS.
  *     The request is then answered 503 without being handled; it resumes
- *     by itself once the writer has written the batch.
+ *     by itself once the writer has written the batch.  A reservation is
+ *     refused too (AUDIT_LOG_FULL) once the audit file holds
+ *     --audit-max-size (audit_log_set_max_bytes).
  *   - a batch the file refuses is kept and retried, with a growing pause,
  *     for as long as it takes; the writer logs {"event":"audit_stalled"}
  *     when the bound is passed and {"event":"audit_resumed"} after.
@@ -72,6 +74,10 @@ struct audit_log_stats {
 					answered 503 unhandled */
 	size_t queued;               /* waiting now */
 	bool available;              /* a reservation would be granted now */
+	bool full;                   /* refused for --audit-max-size */
+	long long bytes;     /* the audit file's pages in use (db_audit_bytes);
+				-1 until measured (at start) */
+	long long max_bytes; /* audit_log_set_max_bytes; 0 = no limit */
 };
 
 /* Starts the writer on the (already migrated: db_open) audit file at
@@ -83,10 +89,15 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 /* The bound of AUDIT_LOG_STALL_MS, changed (for tests).  0 keeps it. */
 void audit_log_set_stall_ms(struct audit_log *log, unsigned ms);
 
+/* audit_log_reserve's and audit_log_record's refusal when the log has
+ * reached audit_log_set_max_bytes (-1 is the writer's stall or a queue
+ * that stays full). */
+#define AUDIT_LOG_FULL (-2)
+
 /* Reserves a place in the queue for the record of a request about to be
  * handled.  Returns 0, or -1 when the log is unavailable (see above; it
- * may wait up to AUDIT_LOG_FULL_WAIT_MS for room): the request must then
- * not be handled.  log NULL returns 0 (a server without a store).  Each 0
+ * may wait up to AUDIT_LOG_FULL_WAIT_MS for room), or AUDIT_LOG_FULL:
+ * the request must then not be handled.  log NULL returns 0 (a server without a store).  Each 0
  * is followed by exactly one audit_log_commit or audit_log_release. */
 int audit_log_reserve(struct audit_log *log);
 
@@ -103,7 +114,7 @@ void audit_log_release(struct audit_log *log);
 
 /* audit_log_reserve and audit_log_commit in one.  Returns 0, or -1 when
  * the log is unavailable (nothing queued, nothing counted as dropped) or
- * memory ran out. */
+ * memory ran out, or AUDIT_LOG_FULL. */
 int audit_log_record(struct audit_log *log, const struct audit_record *r);
 
 /* Waits until every record accepted before the call is written (or
@@ -115,6 +126,17 @@ int audit_log_record(struct audit_log *log, const struct audit_record *r);
 int audit_log_flush(struct audit_log *log, unsigned timeout_ms);
 
 void audit_log_stats(struct audit_log *log, struct audit_log_stats *out);
+
+/* --audit-max-size: from max_bytes of the audit file's pages in use on
+ * (0 = no limit), audit_log_reserve and audit_log_record refuse with
+ * AUDIT_LOG_FULL, and the server answers the routes that audit 503
+ * audit_log_full rather than unaudited (SPEC §10).  The writer measures
+ * the pages in use (db_audit_bytes) when it starts, after each batch and
+ * after retention deleted rows: it ends by itself once retention has
+ * freed enough.  Places already reserved are still filled: the log may
+ * pass the bound by what the requests in flight name.  Call before
+ * serving. */
+void audit_log_set_max_bytes(struct audit_log *log, long long max_bytes);
 
 /* Writes everything still queued (retrying a refused batch for at most
  * AUDIT_LOG_STOP_GRACE_MS), stops and joins the writer, frees log.  No

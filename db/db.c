@@ -36,7 +36,7 @@
 
 #define AUDIT_COLS                                                             \
 	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
-	"a.person_ids, a.status"
+	"a.person_ids, a.status, a.absent_ids"
 
 #define STR_(x)            #x
 #define STR(x)             STR_(x)
@@ -105,7 +105,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	 * in audit_by_time; the time test stays as a guard. */
     [DB_STMT_AUDIT_INSERT] =
 	"INSERT INTO audit (time, key_id, request_id, method, route, "
-	"person_ids, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	"person_ids, status, absent_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	"?8)",
     [DB_STMT_AUDIT_PERSON_INSERT] =
 	"INSERT OR IGNORE INTO audit_person (bucket, person_id, seq) "
 	"VALUES (?2 >> " AUDIT_BUCKET_SHIFT ", ?1, ?2)",
@@ -137,6 +138,20 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_AUDIT_PERSON_EXPIRE] =
 	"DELETE FROM audit_person WHERE bucket <= (?1 >> " AUDIT_BUCKET_SHIFT
 	") AND seq <= ?1",
+    /* A key bound to facility ?2: always one row, the person's columns
+	 * (NULL for another facility's person, as for an absent one: none of
+	 * its columns is read) and whether the id is stored at all (for the
+	 * audit log).  One statement: each one costs a read lock. */
+    [DB_STMT_PERSON_GET_IN] =
+	"SELECT " PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
+	"EXISTS (SELECT 1 FROM persons WHERE person_id = ?1) ELSE 1 END "
+	"FROM (SELECT 1) LEFT JOIN persons p ON p.person_id = ?1 AND "
+	"p.facility_id = ?2",
+    /* The audit file's pages in use and its page size (db_audit_bytes). */
+    [DB_STMT_USED_PAGES] =
+	"SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
+	"freelist_count FROM pragma_freelist_count()), (SELECT page_size "
+	"FROM pragma_page_size())",
 };
 
 struct db {

@@ -37,6 +37,9 @@ enum db_stmt_id {
 	DB_STMT_AUDIT_EXPIRE_BOUND,
 	DB_STMT_AUDIT_EXPIRE,
 	DB_STMT_AUDIT_PERSON_EXPIRE,
+	/* issue 12: facility scope and the audit log's size */
+	DB_STMT_PERSON_GET_IN,
+	DB_STMT_USED_PAGES,
 	DB_STMT_COUNT
 };
 

@@ -291,6 +291,41 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 	return r;
 }
 
+enum db_result db_person_get_in(struct db_conn *c, const char *id,
+				const char *facility, struct db_person *out,
+				bool *stored)
+{
+	sqlite3_stmt *s;
+	enum db_result r;
+	int rc;
+
+	if (!facility) {
+		r = db_person_get(c, id, out);
+		if (stored)
+			*stored = r == DB_OK;
+		return r;
+	}
+	s = db_stmt(c, DB_STMT_PERSON_GET_IN);
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, facility, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW &&
+	    sqlite3_column_type(s, COL_ID - 1) != SQLITE_NULL) {
+		read_person(s, out);
+		r = DB_OK;
+	} else {
+		r = rc == SQLITE_ROW ? DB_NOT_FOUND : db_conn_result(c, rc);
+	}
+	/* The column after the person's (0-based: COL_UPDATED). */
+	if (stored)
+		*stored =
+		    rc == SQLITE_ROW && sqlite3_column_int(s, COL_UPDATED) != 0;
+	sqlite3_reset(s);
+	return r;
+}
+
 bool db_etag_in_list(const char *list, const char *etag)
 {
 	size_t n, len = strlen(etag);

@@ -47,6 +47,17 @@ void db_person_init(struct db_person *p);
 enum db_result db_person_get(struct db_conn *c, const char *id,
 			     struct db_person *out);
 
+/* db_person_get as a key bound to facility sees it (NULL: every
+ * facility).  A person stored under another facility is DB_NOT_FOUND
+ * exactly like an absent one, and takes the same work: its row is not
+ * read, *out not written.  *stored (may be NULL) receives whether the id
+ * is stored at all, under any facility: for the audit log only (SPEC §8
+ * audits requests naming stored persons), never for an answer.  Both
+ * kinds of miss run the same statement and the same two seeks. */
+enum db_result db_person_get_in(struct db_conn *c, const char *id,
+				const char *facility, struct db_person *out,
+				bool *stored);
+
 /* Preconditions are checked inside the write's transaction, against the
  * stored etag.  A tag list is NULL (no condition), "*" (any stored
  * record), or bare tags (no quotes) separated by ',' - "" being the empty

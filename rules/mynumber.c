@@ -48,6 +48,9 @@ void rules_mynumber_reader_init(struct rules_mynumber_reader *r)
 	r->other = false;
 	r->run = false;
 	r->whole = false;
+	r->windows = false;
+	r->window = false;
+	r->wn = 0;
 }
 
 static void reader_end_run(struct rules_mynumber_reader *r)
@@ -59,6 +62,21 @@ static void reader_end_run(struct rules_mynumber_reader *r)
 
 void rules_mynumber_reader_add(struct rules_mynumber_reader *r, int cls)
 {
+	unsigned i;
+
+	if (cls >= 0 && r->windows) {
+		if (r->wn == RULES_MYNUMBER_DIGITS) {
+			for (i = 1; i < RULES_MYNUMBER_DIGITS; i++)
+				r->w[i - 1] = r->w[i];
+			r->wn--;
+		}
+		r->w[r->wn++] = (unsigned char)cls;
+		if (r->wn == RULES_MYNUMBER_DIGITS &&
+		    rules_mynumber_check(r->w))
+			r->window = true;
+	} else if (cls == RULES_MYNUMBER_OTHER) {
+		r->wn = 0;
+	}
 	if (cls >= 0) {
 		if (r->n < RULES_MYNUMBER_DIGITS)
 			r->d[r->n] = (unsigned char)cls;

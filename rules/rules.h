@@ -207,13 +207,21 @@ enum {
 
 /* Caller storage; start with rules_mynumber_reader_init, add each
  * character's class (0-9, RULES_MYNUMBER_SEPARATOR or _OTHER), end with
- * rules_mynumber_reader_end, then read `run` and `whole`. */
+ * rules_mynumber_reader_end, then read `run` and `whole` (and `window`
+ * when `windows` was set after the init). */
 struct rules_mynumber_reader {
 	unsigned char d[RULES_MYNUMBER_DIGITS];
 	unsigned n; /* digits of the current run, up to 13 (= too many) */
 	bool other; /* a character neither digit nor separator was seen */
 	bool run;   /* a run counted */
 	bool whole; /* after _end: the whole text is an individual number */
+	/* The stricter reading of text whose bounds cannot be trusted (an
+	 * import line that is not JSON: a missing comma joins two numbers):
+	 * `window` when any 12 consecutive digits of a run, a longer run's
+	 * too, have a valid check digit.  Off unless `windows` is set. */
+	bool windows, window;
+	unsigned char w[RULES_MYNUMBER_DIGITS];
+	unsigned wn; /* digits in w, up to 12 */
 };
 
 void rules_mynumber_reader_init(struct rules_mynumber_reader *r);

@@ -38,7 +38,10 @@ enum opt_id {
 	OPT_LANG,
 	OPT_CORS_ORIGIN,
 	OPT_SESSION_IDLE,
-	OPT_SESSION_MAX
+	OPT_SESSION_MAX,
+	OPT_RATE_LIMIT,
+	OPT_RATE_BURST,
+	OPT_AUDIT_MAX_SIZE
 };
 
 struct opt {
@@ -86,6 +89,10 @@ static const struct opt opts[] = {
      true, SERVE},
     {"--session-max-seconds", "SHIKAKU_SESSION_MAX_SECONDS", OPT_SESSION_MAX,
      true, SERVE},
+    {"--rate-limit", "SHIKAKU_RATE_LIMIT", OPT_RATE_LIMIT, true, SERVE},
+    {"--rate-burst", "SHIKAKU_RATE_BURST", OPT_RATE_BURST, true, SERVE},
+    {"--audit-max-size", "SHIKAKU_AUDIT_MAX_SIZE", OPT_AUDIT_MAX_SIZE, true,
+     SERVE},
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -156,6 +163,18 @@ static const char usage_serve[] =
     "                          a facility-page session unused this long ends\n"
     "  --session-max-seconds N SHIKAKU_SESSION_MAX_SECONDS  default 28800;\n"
     "                          a session ends this long after sign-in\n"
+    "  --rate-limit N          SHIKAKU_RATE_LIMIT       requests a second per\n"
+    "                          API key; more answer 429 with Retry-After;\n"
+    "                          default 0 = no limit\n"
+    "  --rate-burst N          SHIKAKU_RATE_BURST       requests a key may\n"
+    "                          send at once; default: --rate-limit\n"
+    "  --audit-max-size BYTES  SHIKAKU_AUDIT_MAX_SIZE   e.g. 512M or 20G: "
+    "once\n"
+    "                          FILE-audit's pages in use reach it, routes\n"
+    "                          that name persons answer 503 audit_log_full\n"
+    "                          (never unaudited); default 0 = no limit.\n"
+    "                          /metrics: shikaku_audit_bytes,\n"
+    "                          shikaku_audit_max_bytes\n"
     "  -h, --help              this text\n"
     "\n"
     "The facility page is served at http://HOST:PORT/ (SPEC §11).\n"
@@ -326,6 +345,39 @@ bool config_listen_is_loopback(const struct config *cfg)
 		       a->sin6_addr.s6_addr[12] == 127;
 	}
 	return false;
+}
+
+/* A size: decimal bytes, or with a suffix K, M, G or T (powers of 1024,
+ * an optional "iB" or "B" after it). */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'K':
+	case 'k': mul = 1ull << 10; break;
+	case 'M': mul = 1ull << 20; break;
+	case 'G': mul = 1ull << 30; break;
+	case 'T': mul = 1ull << 40; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*end) {
+		end++;
+		if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+			end += strlen(end);
+	}
+	if (*end != '\0' || v > (1ull << 50) / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
 }
 
 /* A GnuTLS priority string, checked now (gnutls_priority_init, as
@@ -522,6 +574,21 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 			cfg->metrics_open = false;
 		else
 			goto bad;
+		return 0;
+	case OPT_RATE_LIMIT:
+		if (parse_uint(value, 0, 1000000, &v) != 0)
+			goto bad;
+		cfg->rate_limit = (unsigned)v;
+		return 0;
+	case OPT_RATE_BURST:
+		if (parse_uint(value, 0, 1000000, &v) != 0)
+			goto bad;
+		cfg->rate_burst = (unsigned)v;
+		return 0;
+	case OPT_AUDIT_MAX_SIZE:
+		if (parse_size(value, &v) != 0)
+			goto bad;
+		cfg->audit_max_bytes = (long long)v;
 		return 0;
 	case OPT_TLS_PRIORITIES:
 		return tls_priorities(cfg, value, from, err, errlen);

@@ -51,6 +51,12 @@ struct config {
 	unsigned import_rate_window;
 	bool metrics_open; /* GET /metrics without a key */
 
+	/* --rate-limit: requests per key and second, 0 = off; --rate-burst:
+	 * requests at once, 0 = rate_limit; --audit-max-size: bytes of the
+	 * audit log from which audited routes answer 503, 0 = off. */
+	unsigned rate_limit, rate_burst;
+	long long audit_max_bytes;
+
 	size_t max_body;          /* bytes of a request body */
 	size_t max_import_body;   /* bytes of a streamed import body */
 	size_t max_header;        /* bytes of the request's header fields */

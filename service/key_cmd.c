@@ -36,6 +36,7 @@ static const char usage_create[] =
     "                   write, import) or admin (+ insurers write, audit)\n"
     "  --facility ID    bind the key to one facility: it sees only that\n"
     "                   facility's persons (1-64 of A-Z a-z 0-9 . _ -)\n"
+    "                   (reader and writer keys only)\n"
     "  --name TEXT      a note for `key list` (who holds the key): one\n"
     "                   line, no control characters\n"
     "  -h, --help       this text\n"
@@ -227,6 +228,12 @@ static int cmd_create(int argc, char *const argv[])
 		return usage_error(
 		    usage_create, "an individual number (個人番号) is never "
 				  "accepted: not as --facility, not in --name");
+	/* The registry and the audit log are no facility's (issue 12). */
+	if (role == DB_KEY_ROLE_ADMIN && a.facility)
+		return usage_error(usage_create,
+				   "--role admin takes no --facility: the "
+				   "insurer registry and the audit log belong "
+				   "to every facility");
 	if (a.facility && !id_ok(a.facility))
 		return usage_error(usage_create,
 				   "--facility is 1-64 characters of A-Z a-z "

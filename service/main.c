@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "api/import.h"
 #include "api/metrics.h"
+#include "api/ratelimit.h"
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/args.h"
@@ -308,6 +309,16 @@ static int cmd_serve(int argc, char *const argv[])
 		db_close(app.db);
 		return 1;
 	}
+	audit_log_set_max_bytes(app.audit, cfg.audit_max_bytes);
+	if (cfg.rate_limit > 0 &&
+	    !(app.rate = api_rate_new(cfg.rate_limit, cfg.rate_burst
+							  ? cfg.rate_burst
+							  : cfg.rate_limit))) {
+		fprintf(stderr, "shikakud: out of memory\n");
+		audit_log_stop(app.audit);
+		db_close(app.db);
+		return 1;
+	}
 
 	/* request lines leave in batches (service/log.h); without the
 	 * flusher thread they are written one by one */
@@ -318,6 +329,7 @@ static int cmd_serve(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		audit_log_stop(app.audit);
 		db_close(app.db);
+		api_rate_free(app.rate);
 		return 1;
 	}
 	log_begin(&l, LOG_INFO, "listening");
@@ -343,6 +355,7 @@ static int cmd_serve(int argc, char *const argv[])
 	 * is written, then their connections can close. */
 	audit_log_stop(app.audit);
 	db_close(app.db);
+	api_rate_free(app.rate);
 	log_begin(&l, left == 0 ? LOG_INFO : LOG_WARN, "stopped");
 	if (left > 0)
 		log_int(&l, "unfinished_requests", left);

@@ -120,9 +120,9 @@ Test(audit, time_format)
 
 Test(audit, the_tables_hold_only_the_listed_columns)
 {
-	static const char *const want[] = {"seq",        "time",   "key_id",
-					   "request_id", "method", "route",
-					   "person_ids", "status"};
+	static const char *const want[] = {
+	    "seq",   "time",       "key_id", "request_id", "method",
+	    "route", "person_ids", "status", "absent_ids"};
 	sqlite3_stmt *s = NULL;
 	size_t n = 0;
 
@@ -585,7 +585,8 @@ Test(audit, api_lists_pages_and_filters)
 			     json_object_get(it, "person_ids"), 1)),
 			 "bob");
 	cr_assert_eq(json_integer_value(json_object_get(it, "status")), 200);
-	cr_assert_eq(json_object_size(it), 8);
+	cr_assert_eq(json_integer_value(json_object_get(it, "absent_ids")), 0);
+	cr_assert_eq(json_object_size(it), 9);
 	cr_assert(
 	    json_is_null(json_object_get(json_array_get(items, 3), "key_id")));
 	cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
@@ -984,6 +985,11 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 	cr_assert_not(has_table(p, "audit_person"));
 	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit_person"), 3);
 	cr_assert_eq(count_on(ap, "SELECT rows FROM audit_moved_in"), 2);
+	/* The old table had no absent_ids: the audit file's migrations (the
+	 * column's among them) ran before the copy, which left it 0. */
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit WHERE "
+				  "absent_ids = 0"),
+		     2);
 	cr_assert_eq(stat(ap, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
 	/* Again: nothing more to move, nothing written. */
@@ -995,6 +1001,45 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 	db_close(old);
 	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit"), 2);
 	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit_moved_in"), 1);
+}
+
+/* An audit file of the first version (before absent_ids) with rows of
+ * its own: its later migrations add the column, the rows stay and read
+ * back with a count of 0. */
+Test(audit, an_audit_file_of_the_first_version_gains_absent_ids)
+{
+	char p[160], ap[180], err[512];
+	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
+	struct rows *rs = calloc(1, sizeof *rs);
+	struct db_start st;
+	struct db *old;
+
+	snprintf(p, sizeof p, "%s/v1.db", tdb.dir);
+	snprintf(ap, sizeof ap, "%s-audit", p);
+	/* A database of today, its audit file as the build of audit
+	 * version 1 left it. */
+	old = db_open(p, err, sizeof err);
+	cr_assert_not_null(old, "%s", err);
+	db_close(old);
+	cr_assert_eq(unlink(ap), 0);
+	exec_on(ap, db_audit_migrations[0]);
+	exec_on(ap, "PRAGMA user_version = 1;" OLD_ROWS
+		    "INSERT INTO audit_moved_in (moved_at, rows) VALUES "
+		    "('2025-06-03T00:00:00Z', 0);");
+	old = db_open(p, err, sizeof err);
+	cr_assert_not_null(old, "%s", err);
+	db_start_info(old, &st);
+	cr_assert_eq(st.audit_schema_from, 1);
+	cr_assert_eq(st.audit_schema_to, db_audit_schema_version());
+	cr_assert_eq(st.audit_rows_moved, 0);
+	cr_assert_eq(db_audit_query(db_audit_conn_get(old), &f, collect, rs),
+		     DB_OK);
+	cr_assert_eq(rs->n, 2);
+	db_close(old);
+	free(rs);
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit WHERE "
+				  "absent_ids = 0"),
+		     2);
 }
 
 /* A crash after the copy's commit and before the drop: the rows are in

@@ -150,6 +150,39 @@ Test(text, uses_len_and_embedded_nul)
 	cr_expect_not(api_is_individual_number("50225853206\xef\xbc\x91", 13));
 }
 
+/* The stricter reading of an import line that is not JSON: a run longer
+ * than 12 digits counts when 12 consecutive digits of it do. */
+Test(text, may_hold_reads_every_window_of_a_longer_run)
+{
+	static const char *const held[] = {
+	    "{\"person_id\": 9502258532061}", /* ...502258532061 */
+	    "9 5022 5853 2061",               /* the same, spaced */
+	    "5022585320619",                  /* a digit after */
+	    "\uFF19\uFF15\uFF10\uFF12\uFF12"
+	    "58532061",                /* full-width */
+	    "{\"a\": 5022.5853.2061}", /* exactly 12: as before */
+	};
+	static const char *const clear[] = {
+	    "15022585320601", /* no window of it valid */
+	    "1234567890123",  /* nor here */
+	    "95022x58532061", /* a letter ends the run */
+	    "{\"person_id\": 950225853206x1}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof held / sizeof held[0]; i++)
+		cr_expect(api_text_may_hold_individual_number(held[i],
+							      strlen(held[i])),
+			  "\"%s\"", held[i]);
+	for (i = 0; i < sizeof clear / sizeof clear[0]; i++)
+		cr_expect_not(api_text_may_hold_individual_number(
+				  clear[i], strlen(clear[i])),
+			      "\"%s\"", clear[i]);
+	/* The free-text reading stays as it was: 13 digits are no run. */
+	cr_expect_not(api_text_has_individual_number(held[0], strlen(held[0])));
+	cr_expect_not(api_text_may_hold_individual_number(NULL, 0));
+}
+
 /* Longer than the stack buffers of api/text.c. */
 Test(text, long_text)
 {
