@@ -27,6 +27,8 @@ static const struct {
     {"payload_too_large", "Request body too large"},
     {"misdirected_request", "This server does not answer for that host"},
     {"request_header_fields_too_large", "Request headers too large"},
+    {"request_timeout", "The request came too slowly"},
+    {"not_implemented", "Not implemented by this server"},
     {"too_many_items", "Too many items in the batch"},
     {"validation_failed", "The request has invalid values"},
     {"individual_number_not_accepted",

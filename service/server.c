@@ -36,7 +36,8 @@
  *     [::1] are answered (421 otherwise): a page of another site that
  *     rebinds its name to 127.0.0.1 must not read the data (DNS
  *     rebinding).  A request without Host (HTTP/1.0) is answered: no
- *     browser sends one.
+ *     browser sends one.  An absolute-form target's host stands for Host
+ *     (RFC 9112 §3.2.2).
  *   - header fields: here, 431 problem+json when their total size is over
  *     max_header.  Headers that do not even fit in the connection's memory
  *     pool (max_header + POOL_SLACK) are answered by libmicrohttpd itself,
@@ -48,9 +49,30 @@
  *     libmicrohttpd's own limits are set OVER_SLACK higher; a connection
  *     over our limit gets 503 problem+json with Retry-After to its first
  *     request and is closed.  Beyond the slack libmicrohttpd closes it on
- *     accept (0.9.75 has no hook to answer there).  Idle time:
- *     libmicrohttpd.
- *   - malformed requests: libmicrohttpd answers 400 itself.
+ *     accept (0.9.75 has no hook to answer there).  A connection one over
+ *     the limit in all first makes room: the connections waiting longest
+ *     for a request head are cut (watch_connection, service/watchdog.h).
+ *   - time: libmicrohttpd's idle timeout, which any byte resets; the
+ *     watchdog's head deadline (--header-timeout, from accept or the
+ *     previous answer) and minimum body rate (--body-min-rate, buffered
+ *     bodies; a client behind it is answered 408 by too_slow when its next
+ *     bytes come, or cut by the watchdog when it stays silent).  The
+ *     imports' time is the import's own (not here).
+ *   - framing (RFC 9112): check_framing, on the first call, answers 400
+ *     (Content-Length with Transfer-Encoding, a coding list other than a
+ *     lone chunked, none or two Host fields, a NUL in a field value or the
+ *     target, folding) or 501 (a transfer coding other than chunked) and
+ *     closes.  libmicrohttpd runs not strict (MHD_OPTION_STRICT_FOR_CLIENT
+ *     0) so that a request without Host reaches it: strict, 0.9.75 answers
+ *     it with its status line and headers twice.  An absolute-form target
+ *     is served by its path.
+ *   - malformed requests beyond those: libmicrohttpd answers itself, with
+ *     a short HTML body, and closes: a request line it cannot parse (400,
+ *     or no answer when it has no space), an HTTP version other than 1.x
+ *     (505), a field line without a colon (400); a Content-Length that is
+ *     not a number (400) or too large for 64 bits (413) gets 0.9.75's
+ *     answer twice, status line and headers repeated (its defect; it
+ *     happens before any callback).
  */
 #include "service/server.h"
 
@@ -72,9 +94,11 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "service/framing.h"
 #include "service/linger.h"
 #include "service/log.h"
 #include "service/request_id.h"
+#include "service/watchdog.h"
 
 /* Room in each connection's memory pool beyond the header limit: the
  * request line, libmicrohttpd's own records and the response headers. */
@@ -94,10 +118,21 @@
 #define LINGER_TIME_MS 10000u
 #define LINGER_IDLE_MS 2000u
 
+/* A buffered body's first seconds, before --body-min-rate counts: a
+ * client's start (TLS, a slow first write) is not held against it. */
+#define BODY_GRACE_MS 5000u
+
 /* What is kept per connection (libmicrohttpd's socket context). */
 struct conn_ctx {
 	uintptr_t slot1; /* the client address's slot + 1, 0: not counted */
 	bool linger;     /* closed with its body unread: lingering close */
+	unsigned wd;     /* its id in srv->wd; 0: not watched */
+	/* the current request's target as it came (on_uri): where it
+	 * starts in libmicrohttpd's buffer, its length up to the first NUL,
+	 * and whether it holds a space or a control character */
+	const char *target;
+	size_t target_len;
+	bool target_bad;
 };
 
 /* Set just before an upload call returns MHD_NO on purpose (send_now has
@@ -122,6 +157,8 @@ struct server {
 	char *tls_cert; /* PEM, new; NULL for plain HTTP */
 	char *tls_key;
 	struct linger_pool *linger; /* refused connections being closed */
+	struct watchdog *wd;        /* slow clients' deadlines */
+	struct watchdog_limits wd_limits;
 	/* Connections counted here rather than only by libmicrohttpd, whose
 	 * limits close a connection without a word: up to OVER_SLACK more are
 	 * let in, to be answered 503 problem+json (SPEC §6). */
@@ -142,6 +179,9 @@ enum refusal {
 	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
 	REFUSE_MISDIRECTED,       /* 421: --no-auth and a Host not loopback's */
+	REFUSE_FRAMING,        /* 400: check_framing, its reason in `framing` */
+	REFUSE_TE_UNSUPPORTED, /* 501: a transfer coding other than chunked */
+	REFUSE_TOO_SLOW,       /* 408: a body below --body-min-rate */
 };
 
 struct request {
@@ -169,6 +209,12 @@ struct request {
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
 	bool query_overflow;
+
+	struct conn_ctx *cc; /* its connection's (NULL: out of memory) */
+	const char *path;    /* the target's path (absolute form: its path) */
+	bool absolute;       /* the target is in absolute form */
+	bool authority_loopback; /* ... naming localhost, 127.0.0.1 or [::1] */
+	const char *framing;     /* REFUSE_FRAMING's reason (static) */
 };
 
 static double realtime_now(void)
@@ -292,6 +338,150 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* ---- first call: framing (RFC 9112) ------------------------------------ */
+
+struct framing_scan {
+	struct framing_te te;
+	unsigned n_host;
+	bool host_invalid;
+	bool content_length;
+	/* The NUL and folding check: the head in libmicrohttpd's buffer
+	 * (NULL: unknown, not checked) and the end of the last field value
+	 * seen in it. */
+	const char *head, *head_end;
+	const char *prev_end;
+	bool stray;
+};
+
+static bool in_head(const struct framing_scan *fs, const char *p)
+{
+	return fs->head != NULL && p >= fs->head && p < fs->head_end;
+}
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct framing_scan *fs = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		framing_te_add(&fs->te, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		fs->n_host++;
+		if (value != NULL && !framing_host_valid(value, strlen(value)))
+			fs->host_invalid = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		fs->content_length = true;
+	}
+	/* Fields come in the order of the head.  A name outside the head
+	 * is a folded field's (0.9.75 copies its name elsewhere): the bytes
+	 * left in the head are then found between its neighbours. */
+	if (!in_head(fs, key))
+		return MHD_YES;
+	if (fs->prev_end != NULL && fs->prev_end <= key &&
+	    framing_stray_bytes(fs->prev_end, key, 2))
+		fs->stray = true;
+	fs->prev_end =
+	    value != NULL && in_head(fs, value) ? value + strlen(value) : NULL;
+	return MHD_YES;
+}
+
+/* Did the request target hold a NUL byte?  libmicrohttpd cuts the target
+ * at the space before the version, writing a NUL there, and hands over the
+ * version from the next byte on: the target as on_uri saw it ends right
+ * before, unless a NUL of the client's cut it short. */
+static bool target_has_nul(const struct conn_ctx *cc, const char *version)
+{
+	return cc != NULL && cc->target != NULL &&
+	       version != cc->target + cc->target_len + 1;
+}
+
+/* The framing checks libmicrohttpd 0.9.75 leaves to us (service/framing.h),
+ * on the first call.  Sets rq->path, rq->absolute and
+ * rq->authority_loopback; returns true, with rq->refusal (REFUSE_FRAMING
+ * and its reason in rq->framing, or REFUSE_TE_UNSUPPORTED), when the
+ * request must be answered at once and its connection closed: a proxy in
+ * front may have read its bytes otherwise (request smuggling). */
+static bool check_framing(struct server *srv, struct MHD_Connection *conn,
+			  struct request *rq, const char *url,
+			  const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	bool http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
+	struct framing_scan fs;
+	enum framing_target target;
+	enum framing_te_verdict te;
+	const char *authority;
+	size_t alen;
+
+	memset(&fs, 0, sizeof fs);
+	/* the head begins with the method, in place (0.9.75) */
+	if (ci != NULL &&
+	    ci->header_size <= srv->cfg->max_header + POOL_SLACK) {
+		fs.head = method;
+		fs.head_end = method + ci->header_size;
+	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_framing, &fs);
+	if (framing_stray_bytes(fs.prev_end, fs.head_end, 4))
+		fs.stray = true;
+	te = framing_te_verdict(&fs.te);
+	target = framing_target(url, &rq->path, &authority, &alen);
+	if (target == FRAMING_TARGET_ABSOLUTE) {
+		char host[64];
+
+		rq->absolute = true;
+		if (alen < sizeof host) {
+			memcpy(host, authority, alen);
+			host[alen] = '\0';
+			rq->authority_loopback = host_is_loopback(host);
+		}
+		if (!framing_host_valid(authority, alen))
+			target = FRAMING_TARGET_BAD;
+	}
+
+	if ((rq->cc != NULL && rq->cc->target_bad) ||
+	    target_has_nul(rq->cc, version))
+		rq->framing = "the request target holds a space, a control "
+			      "character or a NUL byte";
+	else if (target == FRAMING_TARGET_BAD)
+		rq->framing = "the request target is an absolute URI without "
+			      "a valid host, or with a userinfo";
+	else if (fs.stray)
+		rq->framing = "a header field holds a NUL byte or is folded "
+			      "over lines";
+	else if (fs.n_host > 1)
+		rq->framing = "repeated header: Host";
+	else if (fs.n_host == 0 && !http10)
+		rq->framing = "missing header: Host (HTTP/1.1)";
+	else if (fs.host_invalid)
+		rq->framing = "invalid header: Host";
+	else if (te != FRAMING_TE_NONE && fs.content_length)
+		rq->framing = "Content-Length together with Transfer-Encoding";
+	else if (te != FRAMING_TE_NONE && http10)
+		rq->framing = "Transfer-Encoding in an HTTP/1.0 request";
+	else if (te == FRAMING_TE_BAD)
+		rq->framing = "invalid header: Transfer-Encoding (only "
+			      "\"chunked\", once)";
+	if (rq->framing != NULL) {
+		rq->refusal = REFUSE_FRAMING;
+		return true;
+	}
+	if (te == FRAMING_TE_UNSUPPORTED) {
+		rq->refusal = REFUSE_TE_UNSUPPORTED;
+		return true;
+	}
+	return false;
+}
+
+/* Refusals answered on the first call, the connection closed: the framing
+ * is in doubt, or the connection is one too many. */
+static bool closes_at_once(enum refusal r)
+{
+	return r == REFUSE_REPEATED_CL || r == REFUSE_OVERLOADED ||
+	       r == REFUSE_FRAMING || r == REFUSE_TE_UNSUPPORTED;
+}
+
 /* True with the declared Content-Length in *out when there is one; a value
  * too large to represent counts as SIZE_MAX (over any limit). */
 static bool declared_length(struct MHD_Connection *conn, size_t *out)
@@ -345,7 +535,8 @@ static size_t body_limit(const struct server *srv, const struct request *rq)
 }
 
 static void first_call(struct server *srv, struct MHD_Connection *conn,
-		       struct request *rq, const char *url, const char *method)
+		       struct request *rq, const char *url, const char *method,
+		       const char *version)
 {
 	struct header_scan hs = {0};
 	size_t len = 0;
@@ -359,16 +550,20 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 	declared = declared_length(conn, &len);
 	rq->has_body = hs.chunked || len > 0;
 
-	if (hs.n_content_length > 1)
+	if (check_framing(srv, conn, rq, url, method, version))
+		; /* answered at once (closes_at_once) */
+	else if (hs.n_content_length > 1)
 		rq->refusal = REFUSE_REPEATED_CL;
-	else if (hs.n_bad_host > 0)
+	else if (rq->absolute ? hs.check_host && !rq->authority_loopback
+			      : hs.n_bad_host > 0)
+		/* RFC 9112 §3.2.2: an absolute target's host stands for Host */
 		rq->refusal = REFUSE_MISDIRECTED;
 	else if (hs.bytes > srv->cfg->max_header)
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
 	else if (hs.n_content_type > 1)
 		rq->refusal = REFUSE_REPEATED_CT;
 	else
-		open_stream(srv, conn, rq, url, method);
+		open_stream(srv, conn, rq, rq->path, method);
 	if (declared && len > body_limit(srv, rq)) {
 		/* answered now, the body never stored; a refusal decided
 		 * from the headers alone keeps its answer */
@@ -503,6 +698,24 @@ static void refuse(const struct server *srv, const struct request *rq,
 		    resp, 421, "misdirected_request", "Misdirected Request",
 		    "without API keys (--no-auth) this server answers only "
 		    "Host: localhost, 127.0.0.1 or [::1]");
+		break;
+	case REFUSE_FRAMING:
+		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
+				   rq->framing);
+		break;
+	case REFUSE_TE_UNSUPPORTED:
+		api_problem_simple(resp, 501, "not_implemented",
+				   "Not Implemented",
+				   "this server takes no transfer coding other "
+				   "than chunked (Transfer-Encoding)");
+		break;
+	case REFUSE_TOO_SLOW:
+		snprintf(detail, sizeof detail,
+			 "The request body arrived slower than %zu bytes a "
+			 "second.",
+			 srv->cfg->body_min_rate);
+		api_problem_simple(resp, 408, "request_timeout",
+				   "Request Timeout", detail);
 		break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE: break;
@@ -723,6 +936,46 @@ static enum MHD_Result over_limit(struct server *srv,
 	return MHD_NO; /* libmicrohttpd closes it */
 }
 
+/* Tells the watchdog how much of a buffered body has come; true when it
+ * comes slower than --body-min-rate (from BODY_GRACE_MS on). */
+static bool body_behind(struct server *srv, const struct request *rq)
+{
+	watchdog_body(srv->wd, rq->cc ? rq->cc->wd : 0, rq->received);
+	return watchdog_body_too_slow(&srv->wd_limits, rq->received,
+				      (int64_t)ms_since(&rq->start));
+}
+
+/* The body arrives slower than --body-min-rate (service/watchdog.h): the
+ * answer (408, or the refusal already decided) goes out now and the
+ * connection closes lingering, like over_limit. */
+static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
+				struct request *rq, const char *url,
+				const char *method)
+{
+	struct api_response resp;
+
+	free(rq->body);
+	rq->body = NULL;
+	rq->body_len = 0;
+	if (rq->refusal == REFUSE_NONE)
+		rq->refusal = REFUSE_TOO_SLOW;
+	memset(&resp, 0, sizeof resp);
+	refuse(srv, rq, method, url, &resp);
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
+/* The connection's context (socket context), or NULL. */
+static struct conn_ctx *conn_ctx_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result final_call(struct server *srv,
 				  struct MHD_Connection *conn,
 				  struct request *rq, const char *url,
@@ -763,7 +1016,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct server *srv = cls;
 	struct request *rq = *req_cls;
 
-	(void)version;
 	closing_on_purpose = false;
 	if (rq == NULL) {
 		rq = calloc(1, sizeof *rq);
@@ -774,7 +1026,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		rq->now = realtime_now();
 		atomic_fetch_add(&srv->in_flight, 1);
 		*req_cls = rq;
-		first_call(srv, conn, rq, url, method);
+		rq->cc = conn_ctx_of(conn);
+		rq->path = url;
+		first_call(srv, conn, rq, url, method, version);
+		url = rq->path;
 		if (overloaded(srv, conn))
 			rq->refusal = REFUSE_OVERLOADED;
 		/* The connection must close when its framing is in doubt or
@@ -782,18 +1037,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		 * many: answering now is what makes libmicrohttpd skip the
 		 * body and close.  A client still sending gets a lingering
 		 * close, to read the answer. */
-		if (rq->refusal == REFUSE_REPEATED_CL || rq->answer_now ||
-		    rq->refusal == REFUSE_OVERLOADED) {
+		if (closes_at_once(rq->refusal) || rq->answer_now) {
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
 			refuse(srv, rq, method, url, &resp);
 			if (rq->has_body)
 				mark_linger(conn);
+			watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0, false);
 			return answer(conn, rq, method, &resp);
 		}
+		/* the head is in; a body the server buffers is timed */
+		watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0,
+			      rq->has_body && !rq->streaming);
 		return MHD_YES;
 	}
+	url = rq->path;
 	if (rq->answered) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -806,12 +1065,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
 		if (rq->received > body_limit(srv, rq))
 			return over_limit(srv, conn, rq, url, method);
+		if (!rq->streaming && body_behind(srv, rq))
+			return too_slow(srv, conn, rq, url, method);
 		if (rq->streaming)
 			feed_stream(srv->cfg, rq, upload_data, n);
 		else
 			take_body(srv->cfg, rq, upload_data, n);
 		return MHD_YES;
 	}
+	watchdog_busy(srv->wd, rq->cc ? rq->cc->wd : 0);
 	return final_call(srv, conn, rq, url, method);
 }
 
@@ -846,6 +1108,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		log_ms(&l, "duration_ms", ms_since(&rq->start));
 		log_end(&l);
 	}
+	/* keep-alive: the next head's deadline runs from now */
+	watchdog_idle(srv->wd, rq->cc ? rq->cc->wd : 0);
 	/* a client gone mid-import: roll it back */
 	api_stream_abort(rq->stream);
 	api_response_fini(&rq->early);
@@ -978,6 +1242,47 @@ static void hand_to_linger(struct server *srv, struct MHD_Connection *conn)
 		linger_pool_add(srv->linger, fd);
 }
 
+/* A new connection is watched (service/watchdog.h); when it is one over
+ * --max-connections, the connections that have waited longest for a
+ * request head are cut to make room: clients that send nothing useful,
+ * from however many addresses, cannot keep a new one out. */
+static void watch_connection(struct server *srv, struct MHD_Connection *conn,
+			     struct conn_ctx *cc, unsigned open)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	unsigned cutting;
+
+	if (ci != NULL && ci->connect_fd != MHD_INVALID_SOCKET)
+		cc->wd = watchdog_add(srv->wd, ci->connect_fd);
+	cutting = watchdog_cutting(srv->wd);
+	if (open > srv->cfg->max_connections + cutting)
+		watchdog_evict(srv->wd,
+			       open - srv->cfg->max_connections - cutting,
+			       cc->wd);
+}
+
+/* libmicrohttpd's URI log callback, called when a request line has been
+ * read, with its target as sent (the query not yet cut off, nothing
+ * decoded): kept for check_framing.  libmicrohttpd (not strict, so that a
+ * request without Host reaches check_framing) would take a target with a
+ * space in it.  Returns the request's first *req_cls: NULL. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct conn_ctx *cc = conn_ctx_of(conn);
+
+	(void)cls;
+	if (cc == NULL)
+		return NULL;
+	cc->target = uri;
+	cc->target_len = uri != NULL ? strlen(uri) : 0;
+	cc->target_bad = false;
+	for (size_t i = 0; i < cc->target_len; i++)
+		if ((unsigned char)uri[i] <= ' ' || uri[i] == 0x7f)
+			cc->target_bad = true;
+	return NULL;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
@@ -987,16 +1292,21 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	struct conn_ctx *cc;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		atomic_fetch_add(&srv->open_connections, 1);
+		unsigned open = atomic_fetch_add(&srv->open_connections, 1) + 1;
+
 		/* NULL (out of memory): the connection is not counted */
 		cc = calloc(1, sizeof *cc);
 		if (cc != NULL && client_addr(conn, addr))
 			cc->slot1 = ip_count_add(srv, addr, 1, 0);
+		if (cc != NULL)
+			watch_connection(srv, conn, cc, open);
 		*socket_context = cc;
 	} else {
 		cc = *socket_context;
 		atomic_fetch_sub(&srv->open_connections, 1);
 		if (cc != NULL) {
+			/* before libmicrohttpd closes the descriptor */
+			watchdog_remove(srv->wd, cc->wd);
 			ip_count_add(srv, NULL, -1, cc->slot1);
 			if (cc->linger)
 				hand_to_linger(srv, conn);
@@ -1019,7 +1329,9 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 	uintptr_t slot1 = cc ? cc->slot1 : 0;
 	unsigned per_ip = 0;
 
-	if (atomic_load(&srv->open_connections) > srv->cfg->max_connections)
+	/* those being cut (watch_connection) are as good as closed */
+	if (atomic_load(&srv->open_connections) >
+	    srv->cfg->max_connections + watchdog_cutting(srv->wd))
 		return true;
 	if (slot1) {
 		pthread_mutex_lock(&srv->ip_lock);
@@ -1052,8 +1364,15 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	atomic_init(&srv->stopping, false);
 	srv->linger = linger_pool_new(LINGER_MAX, LINGER_BYTES, LINGER_TIME_MS,
 				      LINGER_IDLE_MS);
-	if (srv->linger == NULL) {
+	srv->wd_limits = (struct watchdog_limits){
+	    cfg->header_timeout * 1000u, cfg->body_min_rate, BODY_GRACE_MS};
+	/* as many as libmicrohttpd lets in */
+	srv->wd =
+	    watchdog_new(cfg->max_connections + OVER_SLACK, &srv->wd_limits);
+	if (srv->linger == NULL || srv->wd == NULL) {
 		snprintf(err, errlen, "out of memory or threads");
+		linger_pool_free(srv->linger);
+		watchdog_free(srv->wd);
 		pthread_mutex_destroy(&srv->ip_lock);
 		free(srv);
 		return NULL;
@@ -1073,6 +1392,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		if (!srv->tls_key) {
 			free(srv->tls_cert);
 			linger_pool_free(srv->linger);
+			watchdog_free(srv->wd);
 			free(srv);
 			return NULL;
 		}
@@ -1096,9 +1416,11 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	    (unsigned int)(cfg->max_per_ip + OVER_SLACK),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(cfg->max_header + POOL_SLACK),
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    /* not 1: 0.9.75 answers a missing Host twice (check_framing) */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)0, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_ARRAY,
+	    tls, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
 			 "cannot listen on %s port %u (in use, not an address "
@@ -1107,6 +1429,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		free(srv->tls_cert);
 		free(srv->tls_key);
 		linger_pool_free(srv->linger);
+		watchdog_free(srv->wd);
 		free(srv);
 		return NULL;
 	}
@@ -1146,6 +1469,7 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 	MHD_stop_daemon(srv->daemon);
 	/* after the daemon: its last closes may still hand sockets over */
 	linger_pool_free(srv->linger);
+	watchdog_free(srv->wd);
 	/* quiesce handed the socket to us; threads are gone now */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
