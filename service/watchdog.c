@@ -148,8 +148,9 @@ static void *watchdog_main(void *arg)
 {
 	struct watchdog *wd = arg;
 	struct watchdog_counts logged = {0, 0, 0};
-	/* a tenth of the head deadline, within [20 ms, 250 ms] */
-	unsigned period_ms = wd->lim.head_ms / 10;
+	/* a tenth of the head deadline, within [20 ms, 250 ms]; bodies are
+	 * timed in seconds */
+	unsigned period_ms = wd->lim.head_ms > 0 ? wd->lim.head_ms / 10 : 250;
 	int64_t last_report = 0;
 
 	if (period_ms < 20)
