@@ -12,7 +12,9 @@ BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I. -Ibuild/gen \
 	-DSHIKAKU_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
-LDLIBS = $(PKG_LIBS) -lpthread -lm
+# libunistring (NFKC and Unicode categories, api/text.c): Debian ships no
+# pkg-config file for it.
+LDLIBS = $(PKG_LIBS) -lunistring -lpthread -lm
 
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
@@ -26,7 +28,7 @@ API_SRC = $(wildcard api/*.c)
 DB_SRC = $(wildcard db/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
 LIB_SRC = $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
-	build/gen/migrations.c
+	build/gen/migrations.c build/gen/audit_migrations.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -61,6 +63,10 @@ build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
 		data/insurers-kyokai.csv scripts/gen-migrations.sh
 	@mkdir -p $(@D)
 	scripts/gen-migrations.sh > $@.tmp && mv $@.tmp $@
+
+build/gen/audit_migrations.c: $(wildcard db/audit_migrations/*.sql) scripts/gen-migrations.sh
+	@mkdir -p $(@D)
+	scripts/gen-migrations.sh audit > $@.tmp && mv $@.tmp $@
 
 $(GEN_ASM): openapi.yaml
 	@mkdir -p $(@D)

@@ -55,7 +55,10 @@ struct api_request {
 	const char *path;           /* decoded path, no query */
 	const struct api_kv *query; /* n_query pairs, decoded */
 	size_t n_query;
-	bool query_overflow;         /* more than API_MAX_QUERY pairs */
+	bool query_overflow; /* more than API_MAX_QUERY pairs */
+	/* A pair past API_MAX_QUERY (not in query) that holds an individual
+	 * number; NULL when none.  Refused like one in query (SPEC §8). */
+	const struct api_kv *query_number;
 	const char *content_type;    /* NULL when absent */
 	const char *accept;          /* NULL when absent */
 	const char *accept_language; /* NULL when absent */
@@ -119,6 +122,11 @@ const char *api_route_name(const char *method, const char *path);
 void api_problem_simple(struct api_response *resp, int status, const char *code,
 			const char *title, const char *detail);
 
+/* The same with the field its single error names ("header:Authorization",
+ * "path", "?"), for the refusals of a request's head. */
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field);
+
 void api_response_fini(struct api_response *resp);
 
 /* n bytes from a per-thread generator seeded once from getrandom(2):
@@ -158,6 +166,13 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp);
 
 /* Drops the request: nothing of it is stored.  Frees s; NULL is a no-op. */
 void api_stream_abort(struct api_stream *s);
+
+/* The upload broke a time limit (the service's: --import-timeout,
+ * --import-min-rate): nothing of it is stored, *resp receives a 408
+ * request_timeout problem saying detail (borrowed), the request is
+ * audited as answered so.  Frees s. */
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail);
 
 /* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
  * overrides them from the JSON rules file at path (an object of §4

@@ -21,7 +21,8 @@
 #define LIMIT_MAX     1000
 /* How long a query waits for the audit writer to commit the rows queued
  * before it (normally one commit, a few milliseconds; longer only while
- * another writer, such as an import, holds the database). */
+ * the audit file cannot be written: locked by another process, a full
+ * disk). */
 #define FLUSH_WAIT_MS 1000
 
 const char *const api_audit_query[] = {"person_id", "key_id", "since", "until",
@@ -236,13 +237,20 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 			       "as it came");
 	if (api_query_invalid(resp, &errs))
 		return;
-	c = api_conn_or_503(ctx, resp);
-	if (!c)
+	/* The audit file's connection of this thread (db.h): never the
+	 * person store's, whose page cache the log's pages would crowd. */
+	c = ctx->app->db ? db_audit_conn_get(ctx->app->db) : NULL;
+	api_store_use(ctx, resp, c);
+	if (!c) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the audit log cannot be opened", NULL, "");
+		api_response_header(resp, "Retry-After", "5");
 		return;
+	}
 	/* The log is written by a thread of its own, in batches: wait until
 	 * every row queued before this query is committed, so that "who
 	 * looked at this person just now" is answered.  When the wait ends
-	 * first (the database is held by another writer), the rows there
+	 * first (the audit file cannot be written just now), the rows there
 	 * are answered and the header says the answer may lack some. */
 	complete = audit_log_flush(ctx->app->audit, FLUSH_WAIT_MS) == 0;
 	f.limit = p.limit + 1;

@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 #include "db/audit_log.h"
 #include "db/key_db.h"
 
@@ -20,7 +21,7 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	/* An individual number is never written down, not even as an id
 	 * (the request is refused with 422 anyway). */
 	if (!api_id_valid(person_id, n) ||
-	    rules_is_individual_number(person_id, n))
+	    api_is_individual_number(person_id, n))
 		return;
 	if (resp->audit_len + n + 1 > resp->audit_cap) {
 		size_t cap = resp->audit_cap ? resp->audit_cap * 2 : 256;
@@ -40,20 +41,56 @@ void api_audit_note(struct api_response *resp, const char *person_id)
 	resp->n_audit_ids++;
 }
 
-void api_audit_record(const struct api_app *app, const char *key_id,
-		      const char *request_id, const char *method,
-		      const struct api_response *resp)
+void api_respond_audit_unavailable(struct api_response *resp)
+{
+	/* Whatever answer was there is not sent: its headers neither. */
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->n_headers = 0;
+	api_respond_problem(resp, 503, "audit_unavailable",
+			    "the audit log cannot be written just now: this "
+			    "request, which must be audited, was not "
+			    "processed; retry shortly",
+			    NULL, "");
+	api_response_header(resp, "Retry-After", "5");
+}
+
+int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp)
+{
+	if (!ctx->app->audit)
+		return 0;
+	if (audit_log_reserve(ctx->app->audit) != 0) {
+		api_respond_audit_unavailable(resp);
+		return -1;
+	}
+	ctx->audit_reserved = true;
+	return 0;
+}
+
+int api_audit_record(const struct api_app *app, const char *key_id,
+		     const char *request_id, const char *method, bool reserved,
+		     struct api_response *resp)
 {
 	struct audit_record rec;
-	const char **ids;
+	const char **ids = NULL;
 	const char *p;
 	size_t i;
 
-	if (!app->audit || resp->n_audit_ids == 0)
-		return;
+	if (!app->audit)
+		return 0;
+	if (resp->n_audit_ids == 0) {
+		if (reserved)
+			audit_log_release(app->audit);
+		return 0;
+	}
 	ids = malloc(resp->n_audit_ids * sizeof *ids);
-	if (!ids)
-		return;
+	if (!ids) {
+		if (reserved)
+			audit_log_release(app->audit);
+		api_respond_audit_unavailable(resp);
+		return -1;
+	}
 	for (i = 0, p = resp->audit_ids; i < resp->n_audit_ids; i++) {
 		ids[i] = p;
 		p += strlen(p) + 1;
@@ -66,8 +103,17 @@ void api_audit_record(const struct api_app *app, const char *key_id,
 	rec.person_ids = ids;
 	rec.n_person_ids = resp->n_audit_ids;
 	rec.status = resp->status;
-	audit_log_record(app->audit, &rec);
+	/* A route that had no place reserved (it was not expected to name
+	 * anybody) queues its record now; refused (or out of memory), its
+	 * answer is not sent. */
+	if ((reserved ? audit_log_commit(app->audit, &rec)
+		      : audit_log_record(app->audit, &rec)) != 0) {
+		free(ids);
+		api_respond_audit_unavailable(resp);
+		return -1;
+	}
 	free(ids);
+	return 0;
 }
 
 /* The token of "Authorization: Bearer <token>", or NULL. */

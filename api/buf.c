@@ -2,6 +2,7 @@
  *
  * Decisions are written by hand rather than through jansson: building and
  * dumping an object tree costs more than the whole rest of a request. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,89 @@ void api_buf_json_date(struct api_buf *b, int32_t day)
 	api_buf_add(b, "\"", 1);
 	api_buf_add(b, d, 10);
 	api_buf_add(b, "\"", 1);
+}
+
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
+
+/* The next character of s[0..n) (n > 0): its length when it may be shown
+ * as it is; else 0, with *bad the bytes that become one U+FFFD (the whole
+ * sequence of a control character, one byte of an invalid sequence). */
+static size_t text_char(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	uint32_t cp, min;
+
+	*bad = 1;
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7F ? 0 : 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		cp = c & 0x1F;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		cp = c & 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		cp = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	*bad = len;
+	if (cp <= 0x9F || (cp >= 0x202A && cp <= 0x202E) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return len;
+}
+
+void api_buf_add_text_safe(struct api_buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, start = 0, k, bad;
+
+	while (i < n) {
+		k = text_char(u + i, n - i, &bad);
+		if (k) {
+			i += k;
+			continue;
+		}
+		api_buf_add(b, s + start, i - start);
+		api_buf_add(b, REPLACEMENT, sizeof REPLACEMENT - 1);
+		i += bad;
+		start = i;
+	}
+	api_buf_add(b, s + start, i - start);
+}
+
+void api_copy_text_safe(char *dst, size_t dstlen, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0, k, bad, len;
+	const char *piece;
+
+	while (i < n) {
+		k = text_char(u + i, n - i, &bad);
+		piece = k ? s + i : REPLACEMENT;
+		len = k ? k : sizeof REPLACEMENT - 1;
+		if (len > dstlen - 1 - o)
+			break;
+		memcpy(dst + o, piece, len);
+		o += len;
+		i += k ? k : bad;
+	}
+	dst[o] = '\0';
 }
 
 char *api_buf_take(struct api_buf *b, size_t *len)

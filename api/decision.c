@@ -502,11 +502,16 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 		 rules_reg_status_label(d->status, lang));
 	text_row(b, en ? "My Number card" : "マイナ保険証", line);
 	if (d->has_number) {
+		/* The registry's name is stored text: shown without anything
+		 * that would act on a terminal. */
+		char name[512];
+
+		api_copy_text_safe(name, sizeof name,
+				   d->insurer_name ? d->insurer_name : "");
 		snprintf(line, sizeof line, "%s %s%s%s / %s", d->insurer.number,
 			 en ? rules_prefecture_name_en(d->insurer.prefecture)
 			    : rules_prefecture_name_ja(d->insurer.prefecture),
-			 d->insurer_name ? " " : "",
-			 d->insurer_name ? d->insurer_name : "",
+			 d->insurer_name ? " " : "", name,
 			 channel_label[d->channel][lang]);
 		text_row(b, en ? "Insurer" : "保険者", line);
 	} else if (d->channel != RULES_CHANNEL_NONE) {

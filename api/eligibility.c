@@ -340,7 +340,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		else if (!api_id_valid(json_string_value(pid),
 				       json_string_length(pid)))
 			api_errors_add(errs, field, "invalid_person_id",
-				       "1-64 characters of A-Z a-z 0-9 . _ -");
+				       "1-64 characters of A-Z a-z 0-9 . _ -, "
+				       "not \".\" or \"..\"");
 		if (errs->n) {
 			batch_item_error(b, 422, "validation_failed",
 					 "the item has invalid values", errs,

@@ -93,7 +93,7 @@ static int parse_enum(json_t *v, const char *field, const struct fact_field *ff,
 
 	if (!want_string(v, field, ff->expected, errs))
 		return -1;
-	value = ff->from_name(json_string_value(v));
+	value = ff->from_name(api_json_cstr(v));
 	if (value < 0) {
 		api_errors_add(errs, field, "invalid_enum", "expected %s",
 			       ff->expected);
@@ -161,7 +161,7 @@ static void parse_needs(json_t *v, const char *field, struct rules_facts *out,
 		api_pointer_index(here, sizeof here, field, i);
 		if (!want_string(item, here, "a string", errs))
 			continue;
-		need = rules_need_from_name(json_string_value(item));
+		need = rules_need_from_name(api_json_cstr(item));
 		if (need < 0) {
 			api_errors_add(errs, here, "invalid_enum",
 				       "expected one of elderly, dementia, "

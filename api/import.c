@@ -16,7 +16,6 @@
  * Every buffer is allocated once per import: memory does not grow with the
  * input, only the list of rejected lines does, up to its cap.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdatomic.h>
@@ -29,8 +28,10 @@
 #include "api/metrics.h"
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
  * db_begin, db_commit): db/internal.h is where db/ keeps those. */
+#include "db/audit_log.h"
 #include "db/insurer_db.h"
 #include "db/internal.h"
 #include "db/person_db.h"
@@ -379,6 +380,10 @@ static void insurer_line(struct api_import *im, json_t *obj)
 	} else if (!json_is_string(num)) {
 		api_errors_add(errs, "/insurer_number", "invalid_type",
 			       "expected a string of 6 or 8 digits");
+	} else if (!api_json_cstr(num)) {
+		api_errors_add(errs, "/insurer_number",
+			       "invalid_insurer_number",
+			       "an insurer number has digits only");
 	} else {
 		if (json_string_length(num) <= 8)
 			shown = json_string_value(num);
@@ -431,35 +436,12 @@ static void object_line(struct api_import *im, json_t *obj)
 
 /* ---- NDJSON ------------------------------------------------------------- */
 
-/* A line that is not JSON may still carry an individual number: look at
- * every quoted run and every run of digits, spaces and hyphens. */
+/* A line that is not JSON may still carry an individual number: read it
+ * all as free text (SPEC §8), so that a quoted value and a run of bare
+ * digits both count. */
 static bool raw_has_individual_number(const char *p, size_t n)
 {
-	size_t i = 0, j;
-
-	while (i < n) {
-		if (p[i] == '"') {
-			for (j = i + 1; j < n && p[j] != '"'; j++)
-				if (p[j] == '\\')
-					j++;
-			if (j > n)
-				j = n;
-			if (rules_is_individual_number(p + i + 1, j - i - 1))
-				return true;
-			i = j + 1;
-		} else if (isdigit((unsigned char)p[i])) {
-			for (j = i; j < n && (isdigit((unsigned char)p[j]) ||
-					      p[j] == ' ' || p[j] == '-');
-			     j++)
-				;
-			if (rules_is_individual_number(p + i, j - i))
-				return true;
-			i = j;
-		} else {
-			i++;
-		}
-	}
-	return false;
+	return api_text_has_individual_number(p, n);
 }
 
 static void ndjson_line(struct api_import *im)
@@ -608,8 +590,8 @@ static void csv_header(struct api_import *im)
 
 	errors_reset(errs);
 	for (i = 0; i < im->n_cells; i++) {
-		if (rules_is_individual_number(im->line + im->cell_off[i],
-					       im->cell_len[i])) {
+		if (api_is_individual_number(im->line + im->cell_off[i],
+					     im->cell_len[i])) {
 			snprintf(field, sizeof field, "/header/%zu", i + 1);
 			refuse_individual_number(im, field);
 			return;
@@ -702,9 +684,9 @@ static json_t *csv_object(struct api_import *im)
 			continue;
 		}
 		col = &im->columns[im->col_map[i]];
-		/* jansson takes a NUL inside a string; the record's text
-		 * fields would stop at it */
-		v = memchr(s, '\0', n) ? NULL : json_stringn(s, n);
+		/* A NUL inside is kept: the validation refuses it like any
+		 * control character (invalid_text, invalid_enum, ...). */
+		v = json_stringn(s, n);
 		if (!v) {
 			api_pointer_join(field, sizeof field, "", col->name);
 			api_errors_add(im->errs, field, "invalid_type",
@@ -729,6 +711,25 @@ static json_t *csv_object(struct api_import *im)
 	return obj;
 }
 
+/* SPEC §8 on cell i of a data line: free text in the columns that hold
+ * it, the whole cell elsewhere. */
+static bool cell_has_individual_number(const struct api_import *im, size_t i)
+{
+	const char *s = im->line + im->cell_off[i];
+	const char *name;
+
+	if (i < im->n_cols) {
+		name = im->columns[im->col_map[i]].name;
+		if (strcmp(name, "display_name") == 0 ||
+		    strcmp(name, "name_ja") == 0 ||
+		    strcmp(name, "name_en") == 0 ||
+		    strcmp(name, "address") == 0 || strcmp(name, "phone") == 0)
+			return api_text_has_individual_number(s,
+							      im->cell_len[i]);
+	}
+	return api_is_individual_number(s, im->cell_len[i]);
+}
+
 static void csv_record(struct api_import *im)
 {
 	char field[API_FIELD_MAX];
@@ -749,8 +750,7 @@ static void csv_record(struct api_import *im)
 	im->lines++;
 	errors_reset(im->errs);
 	for (i = 0; i < im->n_cells; i++) {
-		if (rules_is_individual_number(im->line + im->cell_off[i],
-					       im->cell_len[i])) {
+		if (cell_has_individual_number(im, i)) {
 			cell_field(im, i, field, sizeof field);
 			refuse_individual_number(im, field);
 			goto out;
@@ -1151,6 +1151,7 @@ struct api_stream {
 	char key_id[24];
 	char request_id[72];
 	char method[8];
+	bool audit_reserved; /* its place in the audit queue (the route's) */
 };
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
@@ -1276,6 +1277,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		snprintf(s->request_id, sizeof s->request_id, "%s",
 			 req->request_id ? req->request_id : "-");
 		snprintf(s->method, sizeof s->method, "%s", req->method);
+		/* the place reserved for the record goes with the stream */
+		s->audit_reserved = ctx->audit_reserved;
 		*req->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
@@ -1338,7 +1341,27 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp)
 	api_import_finish(s->im, resp, &sum);
 	count_lines(s->app, &sum);
 	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
-	api_audit_record(s->app, s->key_id, s->request_id, s->method, resp);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
+	free(s);
+}
+
+void api_stream_cut(struct api_stream *s, struct api_response *resp,
+		    const char *detail)
+{
+	memset(resp, 0, sizeof *resp);
+	resp->route = s->route;
+	api_respond_problem(resp, 408, "request_timeout", detail, NULL, "");
+	/* The lines read so far named persons: the refusal is audited. */
+	resp->audit_ids = s->im->audit.audit_ids;
+	resp->audit_len = s->im->audit.audit_len;
+	resp->audit_cap = s->im->audit.audit_cap;
+	resp->n_audit_ids = s->im->audit.n_audit_ids;
+	memset(&s->im->audit, 0, sizeof s->im->audit);
+	api_import_free(s->im); /* rolls back */
+	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
+	api_audit_record(s->app, s->key_id, s->request_id, s->method,
+			 s->audit_reserved, resp);
 	free(s);
 }
 
@@ -1347,5 +1370,7 @@ void api_stream_abort(struct api_stream *s)
 	if (!s)
 		return;
 	api_import_free(s->im);
+	if (s->audit_reserved)
+		audit_log_release(s->app->audit);
 	free(s);
 }

@@ -6,6 +6,7 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 #include "db/insurer_db.h"
 
 #define ANSWER_MAX ((size_t)4 << 20)
@@ -182,12 +183,15 @@ void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 			 "application/json");
 }
 
-/* Copies an optional string member within max bytes. */
+/* Copies an optional text member within max bytes: no control
+ * characters (invalid_text), and for the url an http(s) URL. */
 static void member_str(json_t *doc, const char *key, char *dst, size_t max,
 		       struct api_errors *errs)
 {
 	json_t *v = json_object_get(doc, key);
 	char field[API_FIELD_MAX];
+	const char *s;
+	size_t n;
 
 	if (!v)
 		return;
@@ -197,13 +201,27 @@ static void member_str(json_t *doc, const char *key, char *dst, size_t max,
 			       "expected a string");
 		return;
 	}
-	if (json_string_length(v) == 0 || json_string_length(v) >= max ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (api_text_has_control(s, n)) {
+		api_errors_add(errs, field, "invalid_text",
+			       "no control characters (U+0000-U+001F, "
+			       "U+007F-U+009F) or bidi overrides and isolates "
+			       "(U+202A-U+202E, U+2066-U+2069)");
+		return;
+	}
+	if (n == 0 || n >= max) {
 		api_errors_add(errs, field, "invalid_type",
 			       "1 to %zu bytes of text", max - 1);
 		return;
 	}
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	if (strcmp(key, "url") == 0 && !api_text_url_ok(s, n)) {
+		api_errors_add(errs, field, "invalid_url",
+			       "an http:// or https:// URL with a host and "
+			       "no spaces");
+		return;
+	}
+	memcpy(dst, s, n + 1);
 }
 
 int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
@@ -242,8 +260,8 @@ int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
 		return -1;
 	}
 	v = json_object_get(doc, "insurer_number");
-	if (v &&
-	    (!json_is_string(v) || strcmp(json_string_value(v), number) != 0))
+	if (v && (!json_is_string(v) || !api_json_cstr(v) ||
+		  strcmp(json_string_value(v), number) != 0))
 		api_errors_add(errs, "/insurer_number", "conflicting_fields",
 			       "differs from the number in the path");
 	memcpy(out->number, ins.number, sizeof out->number);
@@ -254,7 +272,7 @@ int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
 		char pref[3];
 
 		snprintf(pref, sizeof pref, "%02d", ins.prefecture);
-		if (!json_is_string(v) ||
+		if (!json_is_string(v) || !api_json_cstr(v) ||
 		    strcmp(json_string_value(v), pref) != 0)
 			api_errors_add(errs, "/prefecture_code",
 				       "conflicting_fields",
@@ -270,7 +288,7 @@ int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
 	v = json_object_get(doc, "scheme");
 	if (v) {
 		if (!json_is_string(v) ||
-		    (scheme = rules_scheme_from_name(json_string_value(v))) < 0)
+		    (scheme = rules_scheme_from_name(api_json_cstr(v))) < 0)
 			api_errors_add(errs, "/scheme", "invalid_enum",
 				       "expected a scheme of SPEC §2");
 		else if (!rules_scheme_agrees(ins.scheme,

@@ -38,6 +38,16 @@ void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
 /* Appends a date as a JSON string, or null for RULES_NO_DATE. */
 void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Appends the UTF-8 text s[0..n) for a terminal or a text/plain page:
+ * every control character (C0 including newline and tab, DEL, C1), bidi
+ * override, embedding or isolate (U+202A-U+202E, U+2066-U+2069) and
+ * invalid sequence becomes U+FFFD, so stored text (rows written before
+ * such text was refused) cannot move the cursor, retitle a terminal or
+ * reorder a line. */
+void api_buf_add_text_safe(struct api_buf *b, const char *s, size_t n);
+/* The same into dst (dstlen > 0), cut at a character to dstlen - 1 bytes
+ * and always terminated; s is a C string. */
+void api_copy_text_safe(char *dst, size_t dstlen, const char *s);
 /* Hands the contents (NUL-terminated) to the caller: new, caller frees.
  * NULL when the buffer failed. */
 char *api_buf_take(struct api_buf *b, size_t *len);
@@ -174,6 +184,9 @@ struct api_ctx {
 	const char *facility;
 	char facility_buf[65];
 	int role; /* enum db_key_role; ADMIN when no key is asked for */
+	/* A place in the audit queue is held for this request's record
+	 * (api_audit_reserve). */
+	bool audit_reserved;
 };
 
 /* Checks the request's Authorization against the key store and fills
@@ -185,11 +198,25 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
  * audit log (SPEC §8). */
 void api_audit_note(struct api_response *resp, const char *person_id);
 
+/* Reserves the place of the audit record of a request on a route that may
+ * name stored persons, before it is handled (db/audit_log.h): no such
+ * request is answered unaudited.  Returns 0 (ctx->audit_reserved set;
+ * nothing to do without an audit log), or -1 with a 503
+ * audit_unavailable in resp: the request must not be handled. */
+int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp);
+
 /* Writes the audit record of a request whose answer is in resp, when it
- * named a person.  key_id "" = no key. */
-void api_audit_record(const struct api_app *app, const char *key_id,
-		      const char *request_id, const char *method,
-		      const struct api_response *resp);
+ * named a person, into the place reserved for it (reserved) or else a new
+ * one; gives an unused place back.  key_id "" = no key.  Returns 0, or -1
+ * when the record could not be queued: resp then holds a 503
+ * audit_unavailable instead of its answer. */
+int api_audit_record(const struct api_app *app, const char *key_id,
+		     const char *request_id, const char *method, bool reserved,
+		     struct api_response *resp);
+
+/* Replaces resp's answer (body and headers) with a 503 audit_unavailable
+ * problem with Retry-After. */
+void api_respond_audit_unavailable(struct api_response *resp);
 
 const char *api_query_get(const struct api_request *req, const char *key);
 /* Query checks that collect into errs (field "?name"): ?limit must be an
@@ -203,6 +230,16 @@ void api_query_date_into(const struct api_request *req, const char *name,
  * resp, and true. */
 bool api_query_invalid(struct api_response *resp,
 		       const struct api_errors *errs);
+
+/* v's string (v a JSON string) as a C string, or NULL when it holds a NUL
+ * ("\u0000"), which no name, number or enum value does: a NUL would end
+ * the C string early and make "held\u0000x" read as "held". */
+static inline const char *api_json_cstr(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
 
 /* ---- individual numbers in JSON (api/scan.c) ---------------------------- */
 

@@ -5,7 +5,8 @@
  * the server's time on that route under `make bench`); this one scans the
  * buffer directly and builds the same jansson values in ~a third of the
  * time.  It accepts exactly what json_loadb(buf, len,
- * JSON_REJECT_DUPLICATES) accepts and builds an equal document:
+ * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL) accepts and builds an equal
+ * document:
  * tests/unit/test_json.c and the fuzz target tests/fuzz/fuzz_json.c hold
  * the two side by side.
  *
@@ -13,7 +14,10 @@
  *     white space after it;
  *   - strings of valid UTF-8 (no overlong forms, no surrogates, nothing
  *     past U+10FFFF), no control characters, escapes as the RFC lists
- *     them, \u surrogates only in pairs, never \u0000;
+ *     them, \u surrogates only in pairs; \u0000 in a value (validation
+ *     refuses it where it matters: a NUL is a control character, and no
+ *     name or enum value has one) but never in a key, which the C API
+ *     reads as a C string;
  *   - a number without fraction or exponent is an integer and must fit
  *     json_int_t; any other is a real and must not overflow;
  *   - no key twice in one object; at most 2048 levels of nesting.
@@ -195,10 +199,8 @@ static bool unescape(struct reader *r, const unsigned char *from,
 				p += 12;
 				continue;
 			}
-			if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
-				fail(r, p,
-				     cp ? "invalid Unicode escape"
-					: "\\u0000 is not allowed");
+			if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				fail(r, p, "invalid Unicode escape");
 				return false;
 			}
 			n += put_utf8(out + n, (uint32_t)cp);
@@ -405,7 +407,9 @@ static bool read_member(struct reader *r, json_t *obj, unsigned depth)
 	if (!read_string(r, &key, &len, buf, sizeof buf, &heap))
 		return false;
 	skip_space(r);
-	if (json_object_getn(obj, (const char *)key, len)) {
+	if (memchr(key, '\0', len)) {
+		fail(r, at, "NUL byte in object key not supported");
+	} else if (json_object_getn(obj, (const char *)key, len)) {
 		fail(r, at, "duplicate object key");
 	} else if (r->p >= r->end || *r->p != ':') {
 		fail(r, r->p, "':' expected");

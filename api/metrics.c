@@ -8,8 +8,8 @@
 
 /* Zero-filled after the last; the last slot is "other". */
 static const int statuses[API_METRICS_STATUSES] = {
-    200, 201, 204, 400, 401, 403, 404, 405, 412, 413,
-    414, 415, 421, 422, 429, 431, 500, 503, 507};
+    200, 201, 204, 400, 401, 403, 404, 405, 408, 412,
+    413, 414, 415, 421, 422, 429, 431, 500, 503, 507};
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
 static const double bounds[API_METRICS_BUCKETS - 1] = {
@@ -202,16 +202,18 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 	if (db_bytes >= 0)
 		api_buf_printf(&b,
 			       "# HELP shikaku_database_bytes Size of the "
-			       "database file and its WAL.\n"
+			       "database files (FILE, FILE-audit) and their "
+			       "WALs.\n"
 			       "# TYPE shikaku_database_bytes gauge\n"
 			       "shikaku_database_bytes %lld\n",
 			       db_bytes);
-	if (audit)
+	if (audit) {
 		api_buf_printf(
 		    &b,
 		    "# HELP shikaku_audit_records_total Audit records, by "
-		    "result: written to the database, or dropped (the queue "
-		    "stayed full or the database refused them).\n"
+		    "result: written to the audit file, or dropped (only at "
+		    "a stop with the audit file refusing them, or out of "
+		    "memory: alert on any).\n"
 		    "# TYPE shikaku_audit_records_total counter\n"
 		    "shikaku_audit_records_total{result=\"written\"} %llu\n"
 		    "shikaku_audit_records_total{result=\"dropped\"} %llu\n"
@@ -220,6 +222,19 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 		    "# TYPE shikaku_audit_queue gauge\n"
 		    "shikaku_audit_queue %zu\n",
 		    audit->written, audit->dropped, audit->queued);
+		api_buf_printf(
+		    &b,
+		    "# HELP shikaku_audit_available 1 while requests that "
+		    "must be audited are served, 0 while they answer 503 "
+		    "audit_unavailable (the audit file cannot be written).\n"
+		    "# TYPE shikaku_audit_available gauge\n"
+		    "shikaku_audit_available %d\n"
+		    "# HELP shikaku_audit_refused_total Requests answered 503 "
+		    "audit_unavailable, unprocessed.\n"
+		    "# TYPE shikaku_audit_refused_total counter\n"
+		    "shikaku_audit_refused_total %llu\n",
+		    audit->available ? 1 : 0, audit->refused);
+	}
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

@@ -7,12 +7,18 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/text.h"
 
 bool api_id_valid(const char *s, size_t n)
 {
 	size_t i;
 
 	if (n < 1 || n > DB_ID_MAX)
+		return false;
+	/* "." and "..": a path segment of these is resolved away by
+	 * clients and proxies (RFC 3986 §5.2.4) and names a directory in
+	 * an export file's path: never an id */
+	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
@@ -21,20 +27,44 @@ bool api_id_valid(const char *s, size_t n)
 	return true;
 }
 
-/* Counts the characters of valid UTF-8 (jansson has checked it); false on
- * a control character, which no name needs. */
-static bool name_ok(const char *s, size_t *chars)
+/* The characters of valid UTF-8 (the JSON reader has checked it). */
+static size_t utf8_chars(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t i, chars = 0;
 
-	*chars = 0;
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if ((*p & 0xc0) != 0x80)
-			(*chars)++;
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			chars++;
+	return chars;
+}
+
+/* display_name: 1-100 characters of text without control characters or
+ * bidi overrides (api_text_has_control); an individual number in it was
+ * refused before (api/scan.c). */
+static void parse_display_name(json_t *v, const char *field,
+			       struct db_person *out, struct api_errors *errs)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), chars;
+
+	if (!json_is_string(v)) {
+		api_errors_add(errs, field, "invalid_type",
+			       "expected a string");
+		return;
 	}
-	return true;
+	if (api_text_has_control(s, n)) {
+		api_errors_add(errs, field, "invalid_text",
+			       "no control characters (U+0000-U+001F, "
+			       "U+007F-U+009F) or bidi overrides and isolates "
+			       "(U+202A-U+202E, U+2066-U+2069)");
+		return;
+	}
+	chars = utf8_chars(s, n);
+	if (chars < 1 || chars > 100 || n > DB_DISPLAY_NAME_MAX) {
+		api_errors_add(errs, field, "invalid_type", "1-100 characters");
+		return;
+	}
+	memcpy(out->display_name, s, n + 1);
 }
 
 static const char *const person_keys[] = {
@@ -62,7 +92,8 @@ static void parse_id_field(json_t *v, const char *field, const char *code,
 	}
 	if (!api_id_valid(json_string_value(v), json_string_length(v))) {
 		api_errors_add(errs, field, code,
-			       "1-64 characters of A-Z a-z 0-9 . _ -");
+			       "1-64 characters of A-Z a-z 0-9 . _ -, not "
+			       "\".\" or \"..\"");
 		return;
 	}
 	snprintf(dst, dstlen, "%s", json_string_value(v));
@@ -73,7 +104,7 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 		     struct api_errors *errs)
 {
 	char field[API_FIELD_MAX];
-	size_t before = errs->n + errs->dropped, chars;
+	size_t before = errs->n + errs->dropped;
 	json_t *facts = NULL, *v;
 	const char *key;
 	int src;
@@ -111,21 +142,7 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 				       out->facility_id,
 				       sizeof out->facility_id, errs);
 		} else if (strcmp(key, "display_name") == 0) {
-			if (!json_is_string(v)) {
-				api_errors_add(errs, field, "invalid_type",
-					       "expected a string");
-			} else if (!name_ok(json_string_value(v), &chars) ||
-				   chars < 1 || chars > 100 ||
-				   json_string_length(v) >
-				       DB_DISPLAY_NAME_MAX) {
-				api_errors_add(errs, field, "invalid_type",
-					       "1-100 characters, no control "
-					       "characters");
-			} else {
-				snprintf(out->display_name,
-					 sizeof out->display_name, "%s",
-					 json_string_value(v));
-			}
+			parse_display_name(v, field, out, errs);
 		} else if (strcmp(key, "verified_at") == 0) {
 			if (!json_is_string(v)) {
 				api_errors_add(errs, field, "invalid_type",
@@ -144,7 +161,8 @@ int api_person_parse(json_t *obj, const char *ptr, const char *path_id,
 			if (!json_is_string(v))
 				api_errors_add(errs, field, "invalid_type",
 					       "expected a string");
-			else if ((src = db_source_from_name(
+			else if (!api_json_cstr(v) ||
+				 (src = db_source_from_name(
 				      json_string_value(v))) < 0)
 				api_errors_add(errs, field, "invalid_enum",
 					       "expected mynaportal, "

@@ -9,7 +9,8 @@
 #include "api/internal.h"
 #include "db/person_db.h"
 
-/* 1-64 characters of A-Z a-z 0-9 . _ - (person and facility ids). */
+/* 1-64 characters of A-Z a-z 0-9 . _ -, but not "." or ".." (person and
+ * facility ids). */
 bool api_id_valid(const char *s, size_t n);
 
 /* Validates a person object at JSON Pointer ptr into *out, adding every

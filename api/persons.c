@@ -16,7 +16,7 @@ static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
 		return true;
 	api_respond_problem(resp, 422, "invalid_person_id",
 			    "a person id is 1-64 characters of A-Z a-z 0-9 "
-			    ". _ -",
+			    ". _ -, not \".\" or \"..\"",
 			    NULL, "path");
 	return false;
 }

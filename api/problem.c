@@ -27,8 +27,6 @@ static const struct {
     {"payload_too_large", "Request body too large"},
     {"misdirected_request", "This server does not answer for that host"},
     {"request_header_fields_too_large", "Request headers too large"},
-    {"request_timeout", "The request came too slowly"},
-    {"not_implemented", "Not implemented by this server"},
     {"too_many_items", "Too many items in the batch"},
     {"validation_failed", "The request has invalid values"},
     {"individual_number_not_accepted",
@@ -37,6 +35,9 @@ static const struct {
     {"invalid_person_id", "The person id is malformed"},
     {"invalid_insurer_number", "The insurer number is invalid"},
     {"service_unavailable", "Service unavailable"},
+    {"not_implemented", "Not implemented"},
+    {"audit_unavailable", "The audit log cannot be written"},
+    {"request_timeout", "The request took too long or came too slowly"},
     {"internal_error", "Internal error"},
 };
 
@@ -205,6 +206,12 @@ void api_problem_simple(struct api_response *resp, int status, const char *code,
 {
 	(void)title;
 	api_respond_problem(resp, status, code, detail, NULL, "");
+}
+
+void api_problem_field(struct api_response *resp, int status, const char *code,
+		       const char *detail, const char *field)
+{
+	api_respond_problem(resp, status, code, detail, NULL, field);
 }
 
 void api_respond_buf(struct api_response *resp, int status, struct api_buf *buf,

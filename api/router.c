@@ -8,6 +8,7 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/text.h"
 #include "api/audit.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
@@ -181,6 +182,18 @@ static unsigned method_bit(const char *m)
 	if (strcmp(m, "DELETE") == 0)
 		return M_DELETE;
 	return 0;
+}
+
+/* A route whose requests may name stored persons (SPEC §8): each holds a
+ * place in the audit queue from before it is handled. */
+static bool route_audited(const struct route *r)
+{
+	return r->handler == api_person_get || r->handler == api_person_put ||
+	       r->handler == api_person_delete ||
+	       r->handler == api_person_eligibility ||
+	       r->handler == api_persons_list ||
+	       r->handler == api_eligibility_batch ||
+	       r->handler == api_persons_import;
 }
 
 /* The route of method and path: the one that takes the method (NULL when
@@ -447,9 +460,9 @@ static bool request_has_individual_number(const struct api_request *req,
 	}
 	while (seg && *seg) {
 		slash = strchr(seg + 1, '/');
-		if (rules_is_individual_number(seg + 1,
-					       slash ? (size_t)(slash - seg - 1)
-						     : strlen(seg + 1))) {
+		if (api_is_individual_number(seg + 1,
+					     slash ? (size_t)(slash - seg - 1)
+						   : strlen(seg + 1))) {
 			snprintf(field, fieldlen, "path");
 			return true;
 		}
@@ -458,16 +471,26 @@ static bool request_has_individual_number(const struct api_request *req,
 	for (i = 0; i < req->n_query; i++) {
 		const struct api_kv *kv = &req->query[i];
 
-		if (rules_is_individual_number(kv->key, strlen(kv->key)) ||
-		    (kv->value && rules_is_individual_number(
-				      kv->value, strlen(kv->value)))) {
+		if (api_is_individual_number(kv->key, strlen(kv->key)) ||
+		    (kv->value &&
+		     api_is_individual_number(kv->value, strlen(kv->value)))) {
 			snprintf(
 			    field, fieldlen, "?%s",
-			    rules_is_individual_number(kv->key, strlen(kv->key))
+			    api_is_individual_number(kv->key, strlen(kv->key))
 				? ""
 				: kv->key);
 			return true;
 		}
+	}
+	if (req->query_number != NULL) {
+		/* past the pairs kept: named by its key, as above */
+		const struct api_kv *kv = req->query_number;
+
+		snprintf(field, fieldlen, "?%s",
+			 api_is_individual_number(kv->key, strlen(kv->key))
+			     ? ""
+			     : kv->key);
+		return true;
 	}
 	return false;
 }
@@ -573,6 +596,9 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 		api_response_header(resp, "Allow", allow);
 		return;
 	}
+	/* No audited request goes on unless its record can be queued. */
+	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
+		return;
 	/* A request that names a stored person is audited, whatever its
 	 * outcome: a refused look is worth recording too. */
 	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
@@ -621,8 +647,9 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 	/* Without keys (--no-auth, loopback only) the caller may do all. */
 	ctx.role = DB_KEY_ROLE_ADMIN;
 	dispatch(&ctx, resp);
-	/* A stream being opened is audited when it ends (api/import.c). */
+	/* A stream being opened is audited when it ends (api/import.c),
+	 * in the place it took over. */
 	if (!(req->stream_out && *req->stream_out && resp->status == 0))
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
-				 resp);
+				 ctx.audit_reserved, resp);
 }

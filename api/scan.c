@@ -1,12 +1,39 @@
 /* scan.c - finds an individual number (個人番号) anywhere in a JSON document.
  *
  * SPEC §8: a whole string value or object key, or a 12-digit integer
- * literal, refuses the whole request before anything else looks at it. */
+ * literal, refuses the whole request before anything else looks at it; so
+ * does a run of 12 digits inside the free text of a member named
+ * display_name, name_ja, name_en, address or phone (the person's name, the
+ * registry's), at any depth. */
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/text.h"
 
-static bool scan(json_t *v, char *field, size_t fieldlen)
+/* Is key a member whose value is free text? */
+static bool free_text_key(const char *key)
+{
+	switch (key[0]) {
+	case 'a': return strcmp(key, "address") == 0;
+	case 'd': return strcmp(key, "display_name") == 0;
+	case 'n':
+		return strcmp(key, "name_ja") == 0 ||
+		       strcmp(key, "name_en") == 0;
+	case 'p': return strcmp(key, "phone") == 0;
+	default: return false;
+	}
+}
+
+static bool string_has(json_t *v, bool free_text)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	return free_text ? api_text_has_individual_number(s, n)
+			 : api_is_individual_number(s, n);
+}
+
+static bool scan(json_t *v, bool free_text, char *field, size_t fieldlen)
 {
 	char here[API_FIELD_MAX];
 	const char *key;
@@ -14,16 +41,14 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 	size_t i;
 
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return rules_is_individual_number(json_string_value(v),
-						  json_string_length(v));
+	case JSON_STRING: return string_has(v, free_text);
 	case JSON_INTEGER:
 		return rules_is_individual_number_int(
 		    (long long)json_integer_value(v));
 	case JSON_ARRAY:
 		json_array_foreach(v, i, child) {
 			api_pointer_index(here, sizeof here, field, i);
-			if (scan(child, here, sizeof here)) {
+			if (scan(child, free_text, here, sizeof here)) {
 				snprintf(field, fieldlen, "%s", here);
 				return true;
 			}
@@ -31,13 +56,14 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 		return false;
 	case JSON_OBJECT:
 		json_object_foreach(v, key, child) {
-			if (rules_is_individual_number(key, strlen(key))) {
+			if (api_is_individual_number(key, strlen(key))) {
 				/* Never echo the number itself: point at the
 				 * object that holds the key. */
 				return true;
 			}
 			api_pointer_join(here, sizeof here, field, key);
-			if (scan(child, here, sizeof here)) {
+			if (scan(child, free_text_key(key), here,
+				 sizeof here)) {
 				snprintf(field, fieldlen, "%s", here);
 				return true;
 			}
@@ -49,28 +75,26 @@ static bool scan(json_t *v, char *field, size_t fieldlen)
 
 /* The same test without building a JSON Pointer at every step: that
  * doubled the cost of a clean document, and a hit is rare. */
-static bool has_individual_number(json_t *v)
+static bool has_individual_number(json_t *v, bool free_text)
 {
 	const char *key;
 	json_t *child;
 	size_t i;
 
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return rules_is_individual_number(json_string_value(v),
-						  json_string_length(v));
+	case JSON_STRING: return string_has(v, free_text);
 	case JSON_INTEGER:
 		return rules_is_individual_number_int(
 		    (long long)json_integer_value(v));
 	case JSON_ARRAY:
 		json_array_foreach(v, i, child)
-			if (has_individual_number(child))
+			if (has_individual_number(child, free_text))
 				return true;
 		return false;
 	case JSON_OBJECT:
 		json_object_foreach(v, key, child)
-			if (rules_is_individual_number(key, strlen(key)) ||
-			    has_individual_number(child))
+			if (api_is_individual_number(key, strlen(key)) ||
+			    has_individual_number(child, free_text_key(key)))
 				return true;
 		return false;
 	default: return false;
@@ -84,7 +108,8 @@ bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen)
 
 	/* Almost every document is clean: the cheap walk first, the one that
 	 * builds the pointer only to say where. */
-	found = has_individual_number(doc) && scan(doc, start, sizeof start);
+	found = has_individual_number(doc, false) &&
+		scan(doc, false, start, sizeof start);
 	api_copy_truncated(field, fieldlen, found ? start : "");
 	return found;
 }

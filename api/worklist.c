@@ -175,14 +175,23 @@ static enum next_action next_action(const struct rules_decision *d, bool stale)
 static void row_fill(struct row *r, const struct db_person *p,
 		     const struct rules_decision *d, bool stale)
 {
+	/* Rows stored before control characters were refused: each becomes
+	 * U+FFFD (3 bytes) before widths are counted. */
+	char safe[3 * DB_DISPLAY_NAME_MAX + 1];
 	size_t n;
 
 	api_copy_truncated(r->id, sizeof r->id, p->person_id);
-	if (api_text_width(p->display_name) <= NAME_COLS) {
-		api_copy_truncated(r->name, sizeof r->name, p->display_name);
+	api_copy_text_safe(safe, sizeof safe, p->display_name);
+	if (api_text_width(safe) <= NAME_COLS &&
+	    strlen(safe) < sizeof r->name) {
+		api_copy_truncated(r->name, sizeof r->name, safe);
 	} else {
-		n = api_text_prefix(p->display_name, NAME_COLS - 1, NULL);
-		memcpy(r->name, p->display_name, n);
+		n = api_text_prefix(safe, NAME_COLS - 1, NULL);
+		/* Many zero-width characters: cut at a character that fits. */
+		while (n > sizeof r->name - sizeof "…" ||
+		       (n > 0 && ((unsigned char)safe[n] & 0xC0) == 0x80))
+			n--;
+		memcpy(r->name, safe, n);
 		memcpy(r->name + n, "…", sizeof "…");
 	}
 	r->entitlement = d->entitlement;

@@ -83,7 +83,7 @@ static double audit_rows(struct db *db, long persons, double seconds)
 	static char ids[AUDIT_LOG_BATCH][24];
 	static const char *one[AUDIT_LOG_BATCH][1];
 	static struct audit_record recs[AUDIT_LOG_BATCH];
-	struct db_conn *c = db_conn_get(db);
+	struct db_conn *c = db_audit_conn_get(db); /* the audit file */
 	struct timespec wall;
 	unsigned seed = 3;
 	double t0, t;

@@ -45,7 +45,8 @@ void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
 
 bool db_audit_id_valid(const char *s)
 {
-	return id_chars_ok(s) && !rules_is_individual_number(s, strlen(s));
+	return id_chars_ok(s) &&
+	       !rules_is_individual_number_ascii(s, strlen(s));
 }
 
 static bool id_chars_ok(const char *s)

@@ -14,7 +14,6 @@
 #define RETENTION_EVERY_MS (3600 * 1000LL)
 #define RETRY_FIRST_MS     100
 #define RETRY_MAX_MS       2000
-#define STOP_RETRIES       3
 
 /* One queued record: the struct, its id pointers and its strings in one
  * allocation. */
@@ -32,11 +31,16 @@ struct audit_log {
 	pthread_cond_t done; /* flush waits: written or dropped */
 	struct item *head, *tail;
 	size_t count, bytes;
+	size_t reserved; /* places promised to requests being handled */
 	int64_t last_ms; /* the latest time stamped */
-	unsigned long long recorded, written, dropped;
+	unsigned long long recorded, written, dropped, refused;
 	unsigned long long finished; /* accepted, then written or dropped */
 	unsigned flushing;           /* audit_log_flush calls waiting */
 	unsigned long long reported; /* dropped when last reported */
+	/* CLOCK_MONOTONIC ms when the batch being written was first tried;
+	 * 0 while no batch is being written */
+	int64_t batch_since;
+	unsigned stall_ms; /* AUDIT_LOG_STALL_MS */
 	bool stopping;
 	struct db_conn *conn; /* the writer's */
 	int retention_days;
@@ -47,6 +51,14 @@ static int64_t now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -144,34 +156,79 @@ static struct item *item_new(const struct audit_record *r)
 
 /* ---- request threads ---------------------------------------------------- */
 
-static bool has_room(const struct audit_log *log, size_t size)
+/* Room for one more reservation.  The byte bound counts what is queued
+ * only: a reserved record is taken whatever its size (an import's may be
+ * large), and a record larger than the bound alone still goes into an
+ * empty queue, or it could never be written. */
+static bool has_room(const struct audit_log *log)
 {
-	/* A record larger than the byte bound alone still goes into an
-	 * empty queue, or it could never be written. */
-	return log->count == 0 || (log->count < AUDIT_LOG_QUEUE_MAX &&
-				   log->bytes + size <= AUDIT_LOG_QUEUE_BYTES);
+	return log->count + log->reserved == 0 ||
+	       (log->count + log->reserved < AUDIT_LOG_QUEUE_MAX &&
+		log->bytes <= AUDIT_LOG_QUEUE_BYTES);
 }
 
-int audit_log_record(struct audit_log *log, const struct audit_record *r)
+/* The writer is not stuck on a batch (AUDIT_LOG_STALL_MS). */
+static bool writer_ok(const struct audit_log *log)
+{
+	return log->batch_since == 0 ||
+	       mono_ms() - log->batch_since < (int64_t)log->stall_ms;
+}
+
+int audit_log_reserve(struct audit_log *log)
 {
 	struct timespec until;
+
+	if (!log)
+		return 0;
+	pthread_mutex_lock(&log->lock);
+	if (log->stopping || !writer_ok(log))
+		goto refuse;
+	if (!has_room(log)) {
+		/* the writer is behind: a moment for it to catch up */
+		until = deadline_in(AUDIT_LOG_FULL_WAIT_MS);
+		while (!has_room(log) && !log->stopping && writer_ok(log))
+			if (pthread_cond_timedwait(&log->room, &log->lock,
+						   &until) == ETIMEDOUT)
+				break;
+		if (!has_room(log) || log->stopping || !writer_ok(log))
+			goto refuse;
+	}
+	log->reserved++;
+	pthread_mutex_unlock(&log->lock);
+	return 0;
+refuse:
+	log->refused++;
+	pthread_mutex_unlock(&log->lock);
+	return -1;
+}
+
+void audit_log_release(struct audit_log *log)
+{
+	if (!log)
+		return;
+	pthread_mutex_lock(&log->lock);
+	if (log->reserved > 0)
+		log->reserved--;
+	pthread_cond_signal(&log->room);
+	pthread_mutex_unlock(&log->lock);
+}
+
+int audit_log_commit(struct audit_log *log, const struct audit_record *r)
+{
 	struct item *it;
 	int64_t t;
 
 	if (!log)
 		return 0;
-	it = item_new(r);
+	it = item_new(r); /* outside the lock: a copy */
 	pthread_mutex_lock(&log->lock);
-	if (!it || log->stopping)
-		goto drop;
-	if (!has_room(log, it->size)) {
-		until = deadline_in(AUDIT_LOG_FULL_WAIT_MS);
-		while (!has_room(log, it->size) && !log->stopping)
-			if (pthread_cond_timedwait(&log->room, &log->lock,
-						   &until) == ETIMEDOUT)
-				break;
-		if (!has_room(log, it->size) || log->stopping)
-			goto drop;
+	if (log->reserved > 0)
+		log->reserved--;
+	if (!it) {
+		log->dropped++;
+		pthread_cond_signal(&log->more); /* the writer reports it */
+		pthread_mutex_unlock(&log->lock);
+		return -1;
 	}
 	/* Stamped under the lock, never going back: queue order is time
 	 * order. */
@@ -193,12 +250,13 @@ int audit_log_record(struct audit_log *log, const struct audit_record *r)
 		pthread_cond_signal(&log->more);
 	pthread_mutex_unlock(&log->lock);
 	return 0;
-drop:
-	log->dropped++;
-	pthread_cond_signal(&log->more); /* the writer reports it */
-	pthread_mutex_unlock(&log->lock);
-	free(it);
-	return -1;
+}
+
+int audit_log_record(struct audit_log *log, const struct audit_record *r)
+{
+	if (audit_log_reserve(log) != 0)
+		return -1;
+	return audit_log_commit(log, r);
 }
 
 int audit_log_flush(struct audit_log *log, unsigned timeout_ms)
@@ -237,7 +295,18 @@ void audit_log_stats(struct audit_log *log, struct audit_log_stats *out)
 	out->recorded = log->recorded;
 	out->written = log->written;
 	out->dropped = log->dropped;
+	out->refused = log->refused;
 	out->queued = log->count;
+	out->available = !log->stopping && writer_ok(log) && has_room(log);
+	pthread_mutex_unlock(&log->lock);
+}
+
+void audit_log_set_stall_ms(struct audit_log *log, unsigned ms)
+{
+	if (!log || ms == 0)
+		return;
+	pthread_mutex_lock(&log->lock);
+	log->stall_ms = ms;
 	pthread_mutex_unlock(&log->lock);
 }
 
@@ -258,22 +327,59 @@ static void retention_run(struct audit_log *log)
 		       "an hour");
 }
 
-/* Writes the n records of batch, retrying with a growing pause.  Returns
- * true when they are committed. */
+static const char *result_name(enum db_result r)
+{
+	switch (r) {
+	case DB_BUSY: return "the audit file is locked by another process";
+	case DB_FULL: return "the disk is full (or a file-size limit hit)";
+	default: return "the audit file failed (see SQLite's message)";
+	}
+}
+
+/* Writes the n records of batch, retrying with a growing pause for as
+ * long as it takes (see audit_log.h), or, once stopping, for
+ * AUDIT_LOG_STOP_GRACE_MS more.  Returns true when they are committed. */
 static bool batch_write(struct audit_log *log, const struct audit_record *b,
 			size_t n)
 {
 	unsigned pause = RETRY_FIRST_MS;
-	bool stopping;
-	int tries = 0;
+	int64_t give_up = 0;
+	enum db_result r;
+	bool stalled = false, report_now;
+	char msg[256];
 
+	pthread_mutex_lock(&log->lock);
+	log->batch_since = mono_ms();
+	pthread_mutex_unlock(&log->lock);
 	for (;;) {
-		if (db_audit_insert(log->conn, b, n) == DB_OK)
-			return true;
+		r = db_audit_insert(log->conn, b, n);
 		pthread_mutex_lock(&log->lock);
-		stopping = log->stopping;
+		if (r == DB_OK) {
+			log->batch_since = 0;
+			pthread_cond_broadcast(&log->room);
+			pthread_mutex_unlock(&log->lock);
+			if (stalled)
+				report(
+				    "audit_resumed", n,
+				    "the audit writer writes again: requests "
+				    "that must be audited are answered again");
+			return true;
+		}
+		report_now = !stalled && !writer_ok(log);
+		if (log->stopping && give_up == 0)
+			give_up = mono_ms() + AUDIT_LOG_STOP_GRACE_MS;
 		pthread_mutex_unlock(&log->lock);
-		if (++tries >= (stopping ? STOP_RETRIES : AUDIT_LOG_RETRIES))
+		if (report_now) {
+			stalled = true;
+			snprintf(msg, sizeof msg,
+				 "the audit writer cannot write its rows (%s; "
+				 "retried until it can): requests that must be "
+				 "audited answer 503 audit_unavailable until "
+				 "then",
+				 result_name(r));
+			report("audit_stalled", n, msg);
+		}
+		if (give_up && mono_ms() >= give_up)
 			return false;
 		usleep(pause * 1000u);
 		pause = pause * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause * 2;
@@ -301,8 +407,8 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&log->lock);
 			report("audit_dropped", dropped,
 			       "audit records were lost (total since start): "
-			       "the audit queue was full or the database "
-			       "refused them");
+			       "the audit file refused them at the stop, or "
+			       "memory ran out");
 			pthread_mutex_lock(&log->lock);
 		}
 		if (log->count == 0 && log->stopping)
@@ -344,6 +450,7 @@ static void *writer_main(void *arg)
 			free(taken[i]);
 
 		pthread_mutex_lock(&log->lock);
+		log->batch_since = 0;
 		if (ok)
 			log->written += n;
 		else
@@ -386,7 +493,7 @@ out:
 	return ms;
 }
 
-struct audit_log *audit_log_start(const char *db_path, int retention_days,
+struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen)
 {
 	struct audit_log *log = NULL;
@@ -397,7 +504,8 @@ struct audit_log *audit_log_start(const char *db_path, int retention_days,
 		return NULL;
 	}
 	log->retention_days = retention_days;
-	if (db_conn_open(db_path, &log->conn, err, errlen) != 0)
+	log->stall_ms = AUDIT_LOG_STALL_MS;
+	if (db_conn_open(audit_path, &log->conn, err, errlen) != 0)
 		goto fail;
 	/* The schema must be there (db_open migrates): fail now, not at the
 	 * first record. */

@@ -1,20 +1,34 @@
 /* audit_log.h - the audit log's asynchronous writer.
  *
  * Request threads must not write SQLite on the hot path: one write per GET
- * would put every request behind the database's single write lock.  So
- * audit_log_record() only copies the record into a bounded in-memory queue
- * (a mutex held for a copy, a condition variable), and one background
- * thread with a connection of its own writes the queue in batches, one
- * transaction every AUDIT_LOG_FLUSH_MS or AUDIT_LOG_BATCH records.
+ * would put every request behind a write lock.  So a request only copies
+ * its record into a bounded in-memory queue (a mutex held for a copy, a
+ * condition variable), and one background thread with a connection of its
+ * own to the audit file (FILE-audit, db.h) writes the queue in batches,
+ * one transaction every AUDIT_LOG_FLUSH_MS or AUDIT_LOG_BATCH records.
+ * Nothing else writes that file: no import or other writer of the
+ * database can hold the writer up.
  *
- * The queue's policy: a record is never dropped silently.  When the queue
- * is full (AUDIT_LOG_QUEUE_MAX records or AUDIT_LOG_QUEUE_BYTES), the
- * request thread waits up to AUDIT_LOG_FULL_WAIT_MS for room (the writer
- * is behind, the database busy); only then is the record dropped, counted
- * (audit_log_stats) and reported on stderr by the writer as a JSON line
- * {"event":"audit_dropped"}.  A batch the database refuses is retried with
- * a growing pause; after AUDIT_LOG_RETRIES failures it is dropped the same
- * way, counted and reported.
+ * No record is dropped silently, and no audited request is answered
+ * without its record queued (SPEC §8, §10):
+ *
+ *   - a request that may name persons first reserves a place in the queue
+ *     (audit_log_reserve), before it does anything; once it has its
+ *     answer it fills the place (audit_log_commit) or gives it back
+ *     (audit_log_release) when it named nobody.  A reservation is refused
+ *     when the log is unavailable: the writer has been trying to write a
+ *     batch for AUDIT_LOG_STALL_MS or more (the disk full, the file locked
+ *     or failing), or the queue stays full for AUDIT_LOG_FULL_WAIT_MS.
+ *     The request is then answered 503 without being handled; it resumes
+ *     by itself once the writer has written the batch.
+ *   - a batch the file refuses is kept and retried, with a growing pause,
+ *     for as long as it takes; the writer logs {"event":"audit_stalled"}
+ *     when the bound is passed and {"event":"audit_resumed"} after.
+ *   - only at the end (audit_log_stop), a batch that still cannot be
+ *     written after AUDIT_LOG_STOP_GRACE_MS more is dropped, counted
+ *     (audit_log_stats) and reported as {"event":"audit_dropped"}; so is a
+ *     record whose copy finds no memory.  What a crash loses (the queue)
+ *     is not counted anywhere.
  *
  * The writer stamps each record's time as it enters the queue (never going
  * back, even if the clock does), so rows are stored in time order: see
@@ -26,6 +40,7 @@
 #ifndef SHIKAKU_DB_AUDIT_LOG_H
 #define SHIKAKU_DB_AUDIT_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "db/audit_db.h"
@@ -40,29 +55,55 @@
 #define AUDIT_LOG_QUEUE_MAX    65536
 #define AUDIT_LOG_QUEUE_BYTES  ((size_t)32 << 20)
 #define AUDIT_LOG_FULL_WAIT_MS 1000
-#define AUDIT_LOG_RETRIES      20
+/* How long a batch may take (its retries included) before requests that
+ * must be audited are refused. */
+#define AUDIT_LOG_STALL_MS 5000
+/* How long audit_log_stop still retries a batch the file refuses. */
+#define AUDIT_LOG_STOP_GRACE_MS 5000
 
 struct audit_log;
 
 struct audit_log_stats {
 	unsigned long long recorded; /* accepted into the queue */
-	unsigned long long written;  /* committed to the database */
-	unsigned long long dropped;  /* lost: queue full, or the database
-					refused them AUDIT_LOG_RETRIES times */
+	unsigned long long written;  /* committed to the audit file */
+	unsigned long long dropped;  /* lost: only at the end, or when memory
+					ran out (see above) */
+	unsigned long long refused;  /* reservations refused: requests
+					answered 503 unhandled */
 	size_t queued;               /* waiting now */
+	bool available;              /* a reservation would be granted now */
 };
 
-/* Starts the writer on the (already migrated: db_open) database at
- * db_path.  Returns a new log (end it with audit_log_stop) or NULL with a
- * one-line message in err. */
-struct audit_log *audit_log_start(const char *db_path, int retention_days,
+/* Starts the writer on the (already migrated: db_open) audit file at
+ * audit_path (db_audit_path).  Returns a new log (end it with
+ * audit_log_stop) or NULL with a one-line message in err. */
+struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen);
 
-/* Copies r (every string, the ids that are valid) into the queue and
- * stamps its time; r is borrowed for the call only.  Safe from any
- * thread.  Returns 0, or -1 when the record was dropped (counted and
- * reported).  log NULL is a no-op returning 0 (a server without a
- * store). */
+/* The bound of AUDIT_LOG_STALL_MS, changed (for tests).  0 keeps it. */
+void audit_log_set_stall_ms(struct audit_log *log, unsigned ms);
+
+/* Reserves a place in the queue for the record of a request about to be
+ * handled.  Returns 0, or -1 when the log is unavailable (see above; it
+ * may wait up to AUDIT_LOG_FULL_WAIT_MS for room): the request must then
+ * not be handled.  log NULL returns 0 (a server without a store).  Each 0
+ * is followed by exactly one audit_log_commit or audit_log_release. */
+int audit_log_reserve(struct audit_log *log);
+
+/* Fills a reserved place: copies r (every string, the ids that are valid)
+ * into the queue and stamps its time; r is borrowed for the call only.
+ * Never refused: returns 0, or -1 only when the copy finds no memory (the
+ * record is then dropped, counted and reported: its request must not be
+ * answered).  log NULL returns 0. */
+int audit_log_commit(struct audit_log *log, const struct audit_record *r);
+
+/* Gives a reserved place back (the request named nobody).  log NULL is a
+ * no-op. */
+void audit_log_release(struct audit_log *log);
+
+/* audit_log_reserve and audit_log_commit in one.  Returns 0, or -1 when
+ * the log is unavailable (nothing queued, nothing counted as dropped) or
+ * memory ran out. */
 int audit_log_record(struct audit_log *log, const struct audit_record *r);
 
 /* Waits until every record accepted before the call is written (or
@@ -75,9 +116,10 @@ int audit_log_flush(struct audit_log *log, unsigned timeout_ms);
 
 void audit_log_stats(struct audit_log *log, struct audit_log_stats *out);
 
-/* Writes everything still queued, stops and joins the writer, frees log.
- * No audit_log_record may run during or after the call.  NULL is a
- * no-op. */
+/* Writes everything still queued (retrying a refused batch for at most
+ * AUDIT_LOG_STOP_GRACE_MS), stops and joins the writer, frees log.  No
+ * other audit_log call may run during or after it, and no reservation may
+ * be left.  NULL is a no-op. */
 void audit_log_stop(struct audit_log *log);
 
 #endif

@@ -141,11 +141,13 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 
 struct db {
 	char *path;
+	char *audit_path; /* path + "-audit" */
 	atomic_ulong registry_generation;
-	atomic_bool corrupt; /* sticky: see db_corrupt */
-	pthread_key_t key;
-	pthread_mutex_t lock; /* guards conns: taken once per thread */
-	struct db_conn *conns;
+	atomic_bool corrupt;     /* sticky: see db_corrupt */
+	pthread_key_t key;       /* a thread's connection to path */
+	pthread_key_t audit_key; /* and to audit_path */
+	pthread_mutex_t lock;    /* guards conns: taken once per thread */
+	struct db_conn *conns;   /* every thread's, to both files */
 	struct db_start start;
 	void (*on_error)(void *arg, const struct db_error *e);
 	void *on_error_arg;
@@ -164,6 +166,11 @@ void db_global_init(void)
 int db_schema_version(void)
 {
 	return db_migrations_count;
+}
+
+int db_audit_schema_version(void)
+{
+	return db_audit_migrations_count;
 }
 
 enum db_result db_result_from(int rc)
@@ -341,13 +348,27 @@ static int read_user_version(sqlite3 *h, int *version)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* Applies every migration after the file's user_version, all in one
- * transaction: a failed upgrade leaves the file as it was. */
-static int migrate_conn(struct db_conn *c, int *from, int *to, char *err,
-			size_t errlen)
+/* A numbered set of migrations: the database's or the audit file's. */
+struct migration_set {
+	const char *const *sql;
+};
+
+static const struct migration_set main_set = {db_migrations};
+static const struct migration_set audit_set = {db_audit_migrations};
+
+static int set_count(const struct migration_set *m)
+{
+	return m == &main_set ? db_migrations_count : db_audit_migrations_count;
+}
+
+/* Applies the migrations of m after the file's user_version up to upto
+ * (their count: all of them), all in one transaction: a failed upgrade
+ * leaves the file as it was. */
+static int migrate_conn(struct db_conn *c, const struct migration_set *m,
+			int upto, int *from, int *to, char *err, size_t errlen)
 {
 	char *msg = NULL, set[64];
-	int version = 0, i;
+	int version = 0, i, count = set_count(m);
 
 	/* A read first: when the schema is current nothing is written, so
 	 * that a server restarted on a full disk still opens and reads (the
@@ -355,43 +376,44 @@ static int migrate_conn(struct db_conn *c, int *from, int *to, char *err,
 	 * process may migrate meanwhile). */
 	if (read_user_version(c->h, &version) != 0)
 		goto fail;
-	if (version >= db_migrations_count)
+	if (version >= upto)
 		goto checked;
 	if (sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
 	    SQLITE_OK)
 		goto fail;
 	if (read_user_version(c->h, &version) != 0)
 		goto fail;
-	if (version >= db_migrations_count) {
+	if (version >= upto) {
 		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
 		goto checked;
 	}
 	*from = version;
-	for (i = version; i < db_migrations_count; i++) {
-		if (sqlite3_exec(c->h, db_migrations[i], NULL, NULL, &msg) !=
+	for (i = version; i < upto; i++) {
+		if (sqlite3_exec(c->h, m->sql[i], NULL, NULL, &msg) !=
 		    SQLITE_OK)
 			goto fail;
 	}
-	snprintf(set, sizeof set, "PRAGMA user_version = %d",
-		 db_migrations_count);
+	snprintf(set, sizeof set, "PRAGMA user_version = %d", upto);
 	if (sqlite3_exec(c->h, set, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	*to = db_migrations_count;
+	*to = upto;
 	return 0;
 checked:
 	*from = version;
-	if (version > db_migrations_count) {
+	if (version > count) {
 		snprintf(err, errlen,
-			 "the database has schema version %d, newer than this "
-			 "build's %d: use a newer shikakud",
-			 version, db_migrations_count);
+			 "%s has schema version %d, newer than this build's "
+			 "%d: use a newer shikakud",
+			 m == &main_set ? "the database" : "the audit file",
+			 version, count);
 		return -1;
 	}
 	*to = version;
 	return 0;
 fail:
-	snprintf(err, errlen, "migration failed: %s",
+	snprintf(err, errlen, "migration of %s failed: %s",
+		 m == &main_set ? "the database" : "the audit file",
 		 msg ? msg : sqlite3_errmsg(c->h));
 	sqlite3_free(msg);
 	sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
@@ -412,42 +434,221 @@ static int create_private(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
+int db_audit_path_for(const char *path, char *out, size_t outlen)
 {
-	struct db_conn *c = NULL;
+	int n = snprintf(out, outlen, "%s-audit", path);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The index of the database's migration that drops its audit tables
+ * (found by name: the number may change when migrations are merged). */
+static int move_index(void)
+{
+	int i;
+
+	for (i = 0; i < db_migrations_count; i++)
+		if (strlen(db_migration_names[i]) > 4 &&
+		    strcmp(db_migration_names[i] + 4, "audit_own_file") == 0)
+			return i;
+	return db_migrations_count; /* not reached: the build has it */
+}
+
+/* One integer that the SQL sql answers on h (-1 when it fails). */
+static long long one_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Step (2) of the move (db.h, db_migrate_all): copies the database's audit
+ * rows into the audit file a, in one of a's transactions that also
+ * records the copy, unless one was recorded before.  *moved receives the
+ * rows copied now. */
+static int move_rows(struct db_conn *a, const char *path, const char *apath,
+		     long long *moved, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char *msg = NULL;
+	long long done, has, rows;
 	int rc;
 
+	*moved = 0;
+	rc =
+	    sqlite3_prepare_v2(a->h, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "moving the audit log: %s",
+			 sqlite3_errmsg(a->h));
+		return -1;
+	}
+	if (sqlite3_exec(a->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		goto fail;
+	done = one_int(a->h, "SELECT count(*) FROM main.audit_moved_in");
+	has = one_int(a->h, "SELECT count(*) FROM src.sqlite_schema WHERE "
+			    "type = 'table' AND name = 'audit'");
+	rows = one_int(a->h, "SELECT count(*) FROM main.audit");
+	if (done < 0 || has < 0 || rows < 0)
+		goto fail;
+	if (done == 0 && has > 0 && rows > 0) {
+		snprintf(err, errlen,
+			 "the audit file %s holds audit rows but no record of "
+			 "taking those of %s, which still has its own: they "
+			 "are not one database (move the audit file aside, or "
+			 "put back the pair of files of one backup)",
+			 apath, path);
+		sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+		return -1;
+	}
+	if (done == 0 && has > 0) {
+		/* seq kept: the rows stay in time order, and a cursor given
+		 * out before still points where it did */
+		if (sqlite3_exec(a->h,
+				 "INSERT INTO main.audit (seq, time, key_id, "
+				 "request_id, method, route, person_ids, "
+				 "status) SELECT seq, time, key_id, "
+				 "request_id, method, route, person_ids, "
+				 "status FROM src.audit ORDER BY seq",
+				 NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+		*moved = sqlite3_changes(a->h);
+		if (sqlite3_exec(a->h,
+				 "INSERT INTO main.audit_person (bucket, "
+				 "person_id, seq) SELECT bucket, person_id, "
+				 "seq FROM src.audit_person",
+				 NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+	}
+	if (done == 0) {
+		rc = sqlite3_prepare_v2(
+		    a->h,
+		    "INSERT INTO main.audit_moved_in (moved_at, rows) VALUES "
+		    "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1)",
+		    -1, &s, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(s, 1, *moved);
+			rc = sqlite3_step(s);
+		}
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (sqlite3_exec(a->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+	return 0;
+fail:
+	snprintf(err, errlen, "moving the audit log into %s failed: %s", apath,
+		 msg ? msg : sqlite3_errmsg(a->h));
+	sqlite3_free(msg);
+	*moved = 0;
+	sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
+	return -1;
+}
+
+int db_migrate_all(const char *path, struct db_start *out, char *err,
+		   size_t errlen)
+{
+	struct db_conn *c = NULL, *a = NULL;
+	char apath[4096];
+	int mi = move_index(), mid = 0, rc = -1, ignored;
+
+	memset(out, 0, sizeof *out);
+	if (db_audit_path_for(path, apath, sizeof apath) != 0) {
+		snprintf(err, errlen, "database path too long");
+		return -1;
+	}
 	if (create_private(path, err, errlen) != 0)
 		return -1;
 	if (db_conn_open(path, &c, err, errlen) != 0)
 		return -1;
-	rc = migrate_conn(c, from, to, err, errlen);
+	/* (1) up to the move: the audit tables are then those of 003 */
+	if (migrate_conn(c, &main_set, mi, &out->schema_from, &mid, err,
+			 errlen) != 0)
+		goto out;
+	if (create_private(apath, err, errlen) != 0 ||
+	    db_conn_open(apath, &a, err, errlen) != 0 ||
+	    migrate_conn(a, &audit_set, db_audit_migrations_count,
+			 &out->audit_schema_from, &out->audit_schema_to, err,
+			 errlen) != 0)
+		goto out;
+	/* absent, emptied, or never migrated, while the database had moved
+	 * its rows out before */
+	out->audit_file_was_missing =
+	    out->audit_schema_from == 0 && out->schema_from > mi;
+	/* (2) the rows across, when the database still has them */
+	if (mid <= mi &&
+	    move_rows(a, path, apath, &out->audit_rows_moved, err, errlen) != 0)
+		goto out;
+	/* (3) the drop and whatever follows */
+	if (migrate_conn(c, &main_set, db_migrations_count, &ignored,
+			 &out->schema_to, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_conn_close(a);
 	db_conn_close(c);
 	return rc;
+}
+
+int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
+{
+	struct db_start st;
+
+	if (db_migrate_all(path, &st, err, errlen) != 0)
+		return -1;
+	*from = st.schema_from;
+	*to = st.schema_to;
+	return 0;
 }
 
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *db = NULL;
+	struct db_start start;
 	struct stat st;
 	bool was_empty;
-	int from, to;
 
 	was_empty =
 	    stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-	if (db_migrate(path, &from, &to, err, errlen) != 0)
+	if (db_migrate_all(path, &start, err, errlen) != 0)
 		return NULL;
 	db = calloc(1, sizeof *db);
-	if (!db || !(db->path = strdup(path))) {
+	if (!db || !(db->path = strdup(path)) ||
+	    !(db->audit_path = malloc(strlen(path) + sizeof "-audit"))) {
+		if (db)
+			free(db->path);
 		free(db);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	db->start.schema_from = from;
-	db->start.schema_to = to;
+	db_audit_path_for(path, db->audit_path, strlen(path) + sizeof "-audit");
+	db->start = start;
 	/* 0 bytes and no schema (not a WAL holding all of it) */
-	db->start.was_empty_file = was_empty && from == 0;
+	db->start.was_empty_file = was_empty && start.schema_from == 0;
 	if (pthread_key_create(&db->key, NULL) != 0) {
+		free(db->audit_path);
+		free(db->path);
+		free(db);
+		snprintf(err, errlen, "no thread key left");
+		return NULL;
+	}
+	if (pthread_key_create(&db->audit_key, NULL) != 0) {
+		pthread_key_delete(db->key);
+		free(db->audit_path);
 		free(db->path);
 		free(db);
 		snprintf(err, errlen, "no thread key left");
@@ -467,22 +668,40 @@ void db_start_info(const struct db *db, struct db_start *out)
 	*out = db->start;
 }
 
-struct db_conn *db_conn_get(struct db *db)
+const char *db_audit_path(const struct db *db)
 {
-	struct db_conn *c = pthread_getspecific(db->key);
+	return db->audit_path;
+}
+
+/* The calling thread's connection to file (its key: key), opened on first
+ * use and listed for db_close. */
+static struct db_conn *thread_conn(struct db *db, pthread_key_t key,
+				   const char *file)
+{
+	struct db_conn *c = pthread_getspecific(key);
 	char err[256];
 
 	if (c)
 		return c;
-	if (db_conn_open(db->path, &c, err, sizeof err) != 0)
+	if (db_conn_open(file, &c, err, sizeof err) != 0)
 		return NULL;
 	c->db = db;
 	pthread_mutex_lock(&db->lock);
 	c->next = db->conns;
 	db->conns = c;
 	pthread_mutex_unlock(&db->lock);
-	pthread_setspecific(db->key, c);
+	pthread_setspecific(key, c);
 	return c;
+}
+
+struct db_conn *db_conn_get(struct db *db)
+{
+	return thread_conn(db, db->key, db->path);
+}
+
+struct db_conn *db_audit_conn_get(struct db *db)
+{
+	return thread_conn(db, db->audit_key, db->audit_path);
 }
 
 void db_close(struct db *db)
@@ -496,7 +715,9 @@ void db_close(struct db *db)
 		db_conn_close(c);
 	}
 	pthread_key_delete(db->key);
+	pthread_key_delete(db->audit_key);
 	pthread_mutex_destroy(&db->lock);
+	free(db->audit_path);
 	free(db->path);
 	free(db);
 }
@@ -520,19 +741,35 @@ enum db_result db_ping(struct db_conn *c)
 	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
-long long db_size_bytes(const struct db *db)
+/* Bytes of file and its WAL; -1 when file cannot be read. */
+static long long file_and_wal(const char *file)
 {
 	char wal[4096];
 	struct stat st;
 	long long total;
 
-	if (stat(db->path, &st) != 0)
+	if (stat(file, &st) != 0)
 		return -1;
 	total = (long long)st.st_size;
-	snprintf(wal, sizeof wal, "%s-wal", db->path);
+	snprintf(wal, sizeof wal, "%s-wal", file);
 	if (stat(wal, &st) == 0)
 		total += (long long)st.st_size;
 	return total;
+}
+
+long long db_size_bytes(const struct db *db)
+{
+	long long main_bytes = file_and_wal(db->path);
+	long long audit_bytes = file_and_wal(db->audit_path);
+
+	if (main_bytes < 0)
+		return -1;
+	return main_bytes + (audit_bytes > 0 ? audit_bytes : 0);
+}
+
+long long db_audit_size_bytes(const struct db *db)
+{
+	return file_and_wal(db->audit_path);
 }
 
 unsigned long db_registry_generation(const struct db *db)

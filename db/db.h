@@ -27,18 +27,40 @@ enum db_result {
  * any other db function (SQLite takes them only before it starts). */
 void db_global_init(void);
 
-/* Opens (creating with mode 0600) and migrates the database at path.
- * Returns a new handle (free with db_close) or NULL with err.  When the
- * schema is current nothing is written (the file may sit on a full disk:
- * reads still work). */
+/* ---- two files, one database ---------------------------------------------
+ *
+ * The audit log lives in a file of its own beside the database,
+ * path + "-audit" (SPEC §7), with its own WAL, its own numbered migrations
+ * (db/audit_migrations/, its own user_version) and its own connections:
+ * the audit writer's (db/audit_log.h) and one per thread for GET
+ * /v1/audit (db_audit_conn_get).  Its commits leave the page caches of the
+ * person store's readers alone, and no writer of the database (an import
+ * holding its write lock for minutes) can hold the audit writer up.
+ * Opening or migrating the database opens and migrates both; a database
+ * whose audit table is still inside it has the rows moved across (see
+ * db_migrate_all).  Backups treat the two files as one database. */
+
+/* Opens (creating with mode 0600) and migrates the database at path and
+ * its audit file.  Returns a new handle (free with db_close) or NULL with
+ * err.  When both schemas are current nothing is written (the files may
+ * sit on a full disk: reads still work). */
 struct db *db_open(const char *path, char *err, size_t errlen);
 
-/* What db_open found and did, for the start-up log. */
+/* What db_open (or db_migrate_all) found and did, for the start-up log. */
 struct db_start {
 	int schema_from, schema_to; /* equal: nothing was migrated */
 	/* The file existed with 0 bytes (an emptied or failed copy, a
 	 * truncation) and was initialised as a new, empty database. */
 	bool was_empty_file;
+	/* The audit file's schema versions, likewise. */
+	int audit_schema_from, audit_schema_to;
+	/* Audit rows moved from the database into the audit file by this
+	 * run (0: none, or moved before). */
+	long long audit_rows_moved;
+	/* The audit file was absent though the database had moved its audit
+	 * log out before: it was created empty (the rows it held are gone
+	 * unless a backup has them). */
+	bool audit_file_was_missing;
 };
 void db_start_info(const struct db *db, struct db_start *out);
 
@@ -46,9 +68,37 @@ void db_start_info(const struct db *db, struct db_start *out);
  * may use db any more. */
 void db_close(struct db *db);
 
-/* Applies the pending migrations to the file at path (creating it).
- * *from and *to receive the schema versions before and after. */
+/* Applies the pending migrations to the file at path and to its audit
+ * file (creating them, mode 0600).  *from and *to receive the database's
+ * schema versions before and after. */
 int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen);
+
+/* The same, with all of what it found and did in *out.
+ *
+ * A database whose schema still holds the audit log (before migration
+ * 004_audit_own_file) has it moved, safely against a crash at any point:
+ * (1) the database is migrated up to that migration; (2) in one
+ * transaction of the audit file, its rows are copied there and a row of
+ * audit_moved_in records the copy; (3) in one transaction of the
+ * database, 004 drops them there (with any later migration).  A crash
+ * between (2) and (3) leaves the rows in both; the next run finds the
+ * record and only drops them.  An audit file that holds rows with no such
+ * record is not the database's: the move is refused (err) rather than
+ * mixing two logs. */
+int db_migrate_all(const char *path, struct db_start *out, char *err,
+		   size_t errlen);
+
+/* Writes the audit file's path of the database at path (path + "-audit")
+ * into out.  Returns 0, or -1 when it does not fit in outlen bytes. */
+int db_audit_path_for(const char *path, char *out, size_t outlen);
+
+/* The audit file's path (borrowed, valid until db_close). */
+const char *db_audit_path(const struct db *db);
+
+/* The calling thread's connection to the audit file, for reading it
+ * (opened on first use; borrowed, valid until db_close).  NULL when it
+ * cannot be opened.  Only the audit writer writes that file. */
+struct db_conn *db_audit_conn_get(struct db *db);
 
 /* The database file's path as given to db_open (borrowed, valid until
  * db_close): for work that needs a connection of its own, such as an
@@ -127,10 +177,16 @@ void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out);
 /* "SQLITE_CORRUPT" and the like for an (extended) result code. */
 const char *db_sqlite_name(int code);
 
-/* Bytes of the database file and its WAL; -1 when they cannot be read. */
+/* Bytes of the database file, its audit file and their WALs; -1 when the
+ * database file cannot be read. */
 long long db_size_bytes(const struct db *db);
 
-/* The schema version this build writes. */
+/* Bytes of the audit file and its WAL alone; -1 when it cannot be read. */
+long long db_audit_size_bytes(const struct db *db);
+
+/* The schema versions this build writes: the database's and the audit
+ * file's. */
 int db_schema_version(void);
+int db_audit_schema_version(void);
 
 #endif

@@ -55,9 +55,15 @@ struct db_conn {
 	char err_msg[DB_ERR_MSG_MAX];
 };
 
-/* The migrations, generated from db/migrations/ (build/gen/migrations.c). */
+/* The migrations, generated from db/migrations/ (build/gen/migrations.c)
+ * and, for the audit file, db/audit_migrations/
+ * (build/gen/audit_migrations.c); names without ".sql". */
 extern const char *const db_migrations[];
 extern const int db_migrations_count;
+extern const char *const db_migration_names[];
+extern const char *const db_audit_migrations[];
+extern const int db_audit_migrations_count;
+extern const char *const db_audit_migration_names[];
 
 /* The prepared statement id of connection c (prepared on first use),
  * reset and with its bindings cleared; NULL on error. */

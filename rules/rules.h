@@ -188,13 +188,50 @@ const char *rules_prefecture_name_en(int code);
 
 /* ---- individual numbers (SPEC §8, rules/mynumber.c) --------------------- */
 
-/* True when the UTF-8 text s[0..len) is an individual number (個人番号):
- * after removing spaces (U+0020, U+3000) and hyphens/dashes (U+002D,
- * U+2010-U+2015, U+2212, U+FF0D, U+30FC) and reading full-width digits as
- * digits, exactly 12 digits with a valid check digit.  Invalid UTF-8 is
- * never an individual number. */
-bool rules_is_individual_number(const char *s, size_t len);
-/* True when the 12-digit integer n is an individual number. */
+/* SPEC §8 reads a text as a stream of characters, each a digit (0-9), a
+ * separator (skipped) or anything else.  A run is a stretch of digits and
+ * separators between two other characters (or the ends of the text); it
+ * counts when it holds exactly 12 digits with a valid check digit.  The
+ * whole value is an individual number when it is one such run and nothing
+ * else; free text holds one when any of its runs counts.  Which
+ * characters are digits and separators is Unicode's business: api/text.c
+ * (api_is_individual_number) reads any UTF-8 text; here only ASCII. */
+#define RULES_MYNUMBER_DIGITS 12
+enum {
+	RULES_MYNUMBER_SEPARATOR = -1,
+	RULES_MYNUMBER_OTHER = -2,
+};
+
+/* Caller storage; start with rules_mynumber_reader_init, add each
+ * character's class (0-9, RULES_MYNUMBER_SEPARATOR or _OTHER), end with
+ * rules_mynumber_reader_end, then read `run` and `whole`. */
+struct rules_mynumber_reader {
+	unsigned char d[RULES_MYNUMBER_DIGITS];
+	unsigned n; /* digits of the current run, up to 13 (= too many) */
+	bool other; /* a character neither digit nor separator was seen */
+	bool run;   /* a run counted */
+	bool whole; /* after _end: the whole text is an individual number */
+};
+
+void rules_mynumber_reader_init(struct rules_mynumber_reader *r);
+void rules_mynumber_reader_add(struct rules_mynumber_reader *r, int cls);
+void rules_mynumber_reader_end(struct rules_mynumber_reader *r);
+
+/* The check digit of SPEC §8 holds for d[0..11] (digit values, most
+ * significant first). */
+bool rules_mynumber_check(const unsigned char d[RULES_MYNUMBER_DIGITS]);
+
+/* The readings of ASCII text s[0..len): digits 0-9; separators space,
+ * '-', '.', '_', '/', ',' and '~' (what NFKC makes of U+FF5E); every other
+ * byte, a byte >= 0x80 and NUL included, is another character.  For the
+ * ids, which are ASCII; any other text goes through api/text.c.
+ * _is_: the whole value is one; _has_: some run of it is one. */
+bool rules_is_individual_number_ascii(const char *s, size_t len);
+bool rules_has_individual_number_ascii(const char *s, size_t len);
+/* The class of the ASCII character c (< 128) in those readings. */
+int rules_mynumber_ascii_class(unsigned char c);
+/* True when the JSON integer n has 12 digits (either sign) and a valid
+ * check digit. */
 bool rules_is_individual_number_int(long long n);
 
 /* ---- the decision (SPEC §3, rules/decide.c) ----------------------------- */

@@ -3,7 +3,7 @@
 # Quiet and quick (one dpkg-query) when everything is already there.
 set -eu
 pkgs="gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libcriterion-dev python3 curl openssl clang-format valgrind libgnutls28-dev clang-14 libclang-rt-14-dev"
+libcriterion-dev libunistring-dev python3 curl openssl clang-format valgrind libgnutls28-dev clang-14 libclang-rt-14-dev"
 missing=
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

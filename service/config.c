@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -28,7 +29,12 @@ enum opt_id {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_AUDIT_RETENTION,
+	OPT_IMPORT_TIMEOUT,
+	OPT_IMPORT_MIN_RATE,
+	OPT_IMPORT_RATE_WINDOW,
 	OPT_METRICS_AUTH,
+	OPT_METRICS_OPEN,
+	OPT_TLS_PRIORITIES,
 	OPT_LANG
 };
 
@@ -65,7 +71,16 @@ static const struct opt opts[] = {
     {"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
     {"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
      OPT_AUDIT_RETENTION, true, SERVE},
+    {"--import-timeout", "SHIKAKU_IMPORT_TIMEOUT", OPT_IMPORT_TIMEOUT, true,
+     SERVE},
+    {"--import-min-rate", "SHIKAKU_IMPORT_MIN_RATE", OPT_IMPORT_MIN_RATE, true,
+     SERVE},
+    {"--import-rate-window", "SHIKAKU_IMPORT_RATE_WINDOW",
+     OPT_IMPORT_RATE_WINDOW, true, SERVE},
     {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
+    {"--metrics-open", "SHIKAKU_METRICS_OPEN", OPT_METRICS_OPEN, false, SERVE},
+    {"--tls-priorities", "SHIKAKU_TLS_PRIORITIES", OPT_TLS_PRIORITIES, true,
+     SERVE},
     {"--lang", NULL, OPT_LANG, true, EVAL},
 };
 
@@ -109,20 +124,39 @@ static const char usage_serve[] =
     "                          connection is closed (an idle keep-alive one\n"
     "                          too); 0 = never\n"
     "  --body-min-rate BYTES_PER_SECOND SHIKAKU_BODY_MIN_RATE  default\n"
-    "                          1024; a body (not an import's) arriving\n"
-    "                          slower on average, from 5 s after its head,\n"
-    "                          gets 408 (or the connection closed if it stays\n"
+    "                          1024; a body (not an import being stored:\n"
+    "                          see --import-min-rate) arriving slower on\n"
+    "                          average, from 5 s after its head, gets 408\n"
+    "                          (or the connection closed if it stays\n"
     "                          silent); 0 = no minimum\n"
     "  --threads N             SHIKAKU_THREADS          default: online cores\n"
     "  --tls-cert FILE         SHIKAKU_TLS_CERT         PEM certificate "
     "(chain):\n"
     "                          serve HTTPS; needs --tls-key\n"
     "  --tls-key FILE          SHIKAKU_TLS_KEY          PEM private key\n"
+    "  --tls-priorities STRING SHIKAKU_TLS_PRIORITIES   GnuTLS priority "
+    "string;\n"
+    "                          default: TLS 1.2 and 1.3 only, forward-secret\n"
+    "                          AEAD suites only (ECDHE with AES-GCM or\n"
+    "                          ChaCha20-Poly1305)\n"
     "  --audit-retention-days N SHIKAKU_AUDIT_RETENTION_DAYS  default 400;\n"
-    "                          0 keeps the audit log forever\n"
-    "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   GET /metrics needs a "
-    "key\n"
-    "                          too (default: open, it holds no person data)\n"
+    "                          0 keeps the audit log forever (in FILE-audit\n"
+    "                          beside --db FILE: back up both files)\n"
+    "  --import-timeout SECONDS SHIKAKU_IMPORT_TIMEOUT  default 600; an\n"
+    "                          import upload taking longer is cut: 408,\n"
+    "                          nothing stored; 0 = no limit\n"
+    "  --import-min-rate BYTES_PER_SECOND SHIKAKU_IMPORT_MIN_RATE  default\n"
+    "                          1024; an import upload slower than this over\n"
+    "                          a window (after the first window) is cut\n"
+    "                          likewise; 0 = no limit\n"
+    "  --import-rate-window SECONDS SHIKAKU_IMPORT_RATE_WINDOW  default 30\n"
+    "  --metrics-open          SHIKAKU_METRICS_OPEN=1   GET /metrics without "
+    "a key\n"
+    "                          (default: a key of any role; it reveals the\n"
+    "                          database size and dropped audit rows)\n"
+    "  --metrics-auth          SHIKAKU_METRICS_AUTH=1   accepted and ignored: "
+    "a\n"
+    "                          key is needed by default now\n"
     "  -h, --help              this text\n"
     "\n"
     "SIGTERM or SIGINT stops it after in-flight requests finish.\n"
@@ -169,6 +203,9 @@ static void defaults(struct config *cfg)
 	cfg->body_min_rate = 1024;
 	cfg->threads = online_cores();
 	cfg->audit_retention_days = 400;
+	cfg->import_timeout = 600;
+	cfg->import_min_rate = 1024;
+	cfg->import_rate_window = 30;
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -291,6 +328,33 @@ bool config_listen_is_loopback(const struct config *cfg)
 	return false;
 }
 
+/* A GnuTLS priority string, checked now (gnutls_priority_init, as
+ * libmicrohttpd will call it) so that a mistyped one stops the start with
+ * the place GnuTLS stumbled on, rather than a vague "cannot listen". */
+static int tls_priorities(struct config *cfg, const char *value,
+			  const char *from, char *err, size_t errlen)
+{
+	gnutls_priority_t prio;
+	const char *where = NULL;
+	int rc;
+
+	if (value[0] == '\0') {
+		fail(err, errlen, "bad value for %s: empty", from);
+		return -1;
+	}
+	rc = gnutls_priority_init(&prio, value, &where);
+	if (rc != GNUTLS_E_SUCCESS) {
+		fail(err, errlen,
+		     "bad value for %s: GnuTLS refuses the priority string "
+		     "at '%.40s' (%s)",
+		     from, where != NULL ? where : value, gnutls_strerror(rc));
+		return -1;
+	}
+	gnutls_priority_deinit(prio);
+	cfg->tls_priorities = value;
+	return 0;
+}
+
 /* Applies one option's value; `from` names its origin for messages. */
 static int apply(struct config *cfg, const struct opt *o, const char *value,
 		 const char *from, char *err, size_t errlen)
@@ -380,14 +444,39 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 			goto bad;
 		cfg->audit_retention_days = (int)v;
 		return 0;
+	case OPT_IMPORT_TIMEOUT:
+		if (parse_uint(value, 0, 7 * 86400, &v) != 0)
+			goto bad;
+		cfg->import_timeout = (unsigned)v;
+		return 0;
+	case OPT_IMPORT_MIN_RATE:
+		if (parse_uint(value, 0, 1ull << 30, &v) != 0)
+			goto bad;
+		cfg->import_min_rate = (unsigned)v;
+		return 0;
+	case OPT_IMPORT_RATE_WINDOW:
+		if (parse_uint(value, 1, 3600, &v) != 0)
+			goto bad;
+		cfg->import_rate_window = (unsigned)v;
+		return 0;
 	case OPT_METRICS_AUTH:
+		/* the old way to ask for what is now the default: accepted
+		 * (a configuration file may still say it), changes nothing;
+		 * even =0 never opens /metrics, only --metrics-open does */
+		if (value != NULL && strcmp(value, "1") != 0 &&
+		    strcmp(value, "0") != 0 && value[0] != '\0')
+			goto bad;
+		return 0;
+	case OPT_METRICS_OPEN:
 		if (value == NULL || strcmp(value, "1") == 0)
-			cfg->metrics_auth = true;
+			cfg->metrics_open = true;
 		else if (strcmp(value, "0") == 0 || value[0] == '\0')
-			cfg->metrics_auth = false;
+			cfg->metrics_open = false;
 		else
 			goto bad;
 		return 0;
+	case OPT_TLS_PRIORITIES:
+		return tls_priorities(cfg, value, from, err, errlen);
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
 			cfg->lang_en = true;
@@ -466,6 +555,11 @@ enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 		cfg->max_per_ip = cfg->max_connections;
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
 		fail(err, errlen, "--tls-cert and --tls-key go together");
+		return CONFIG_USAGE;
+	}
+	if (cfg->tls_priorities != NULL && cfg->tls_cert == NULL) {
+		fail(err, errlen,
+		     "--tls-priorities needs --tls-cert and --tls-key");
 		return CONFIG_USAGE;
 	}
 	return CONFIG_OK;

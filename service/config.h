@@ -12,6 +12,18 @@
 
 #define CONFIG_HOST_MAX 64
 
+/* The TLS versions and suites offered when --tls-priorities is not given
+ * (SPEC §8): TLS 1.2 and 1.3 only; in TLS 1.2 key exchange by ephemeral
+ * ECDH only, so every suite is forward secret (no static RSA; no DHE
+ * either: libmicrohttpd sets no DH parameters, so it could never be
+ * chosen); AEAD ciphers only (no CBC, no RC4, no SHA-1 MAC); the server's
+ * order of preference. */
+#define CONFIG_TLS_PRIORITIES_DEFAULT                                          \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"                          \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                                     \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:"            \
+	"-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+
 struct config {
 	/* --listen / SHIKAKU_LISTEN, HOST:PORT or [IPv6]:PORT */
 	char host[CONFIG_HOST_MAX]; /* numeric, as inet_ntop writes it */
@@ -22,10 +34,20 @@ struct config {
 	const char *db;    /* --db / SHIKAKU_DB; borrowed from argv/environ */
 	const char *rules; /* --rules / SHIKAKU_RULES; NULL = defaults */
 	bool no_auth;      /* --no-auth / SHIKAKU_NO_AUTH=1 */
-	const char *tls_cert;     /* --tls-cert: PEM file; NULL = plain HTTP */
-	const char *tls_key;      /* --tls-key: PEM file */
+	const char *tls_cert; /* --tls-cert: PEM file; NULL = plain HTTP */
+	const char *tls_key;  /* --tls-key: PEM file */
+	/* --tls-priorities: a GnuTLS priority string (checked at load);
+	 * NULL = CONFIG_TLS_PRIORITIES_DEFAULT */
+	const char *tls_priorities;
 	int audit_retention_days; /* 0 = forever */
-	bool metrics_auth;        /* GET /metrics needs a key */
+	/* An import upload is cut (408, nothing stored) after import_timeout
+	 * seconds (0: never), or when fewer than import_min_rate bytes a
+	 * second (0: no floor) came over import_rate_window seconds, counted
+	 * from the end of the first window. */
+	unsigned import_timeout;
+	unsigned import_min_rate;
+	unsigned import_rate_window;
+	bool metrics_open; /* GET /metrics without a key */
 
 	size_t max_body;          /* bytes of a request body */
 	size_t max_import_body;   /* bytes of a streamed import body */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/text.h"
 #include "db/db.h"
 #include "db/key_db.h"
 #include "service/key_cmd.h"
@@ -34,8 +35,12 @@ static const char usage_create[] =
     "                   write, import) or admin (+ insurers write, audit)\n"
     "  --facility ID    bind the key to one facility: it sees only that\n"
     "                   facility's persons (1-64 of A-Z a-z 0-9 . _ -)\n"
-    "  --name TEXT      a note for `key list` (who holds the key)\n"
-    "  -h, --help       this text\n";
+    "  --name TEXT      a note for `key list` (who holds the key): one\n"
+    "                   line, no control characters\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Neither ID nor TEXT may hold an individual number (個人番号), read as\n"
+    "requests are (full-width and other digits, any separators).\n";
 
 static const char usage_list[] =
     "usage: shikakud key list --db FILE\n"
@@ -163,18 +168,13 @@ static bool id_ok(const char *s)
 	return i > 0;
 }
 
-/* A name is a note on one line: no control character, at most
- * DB_KEY_NAME_MAX bytes. */
+/* A name is a note on one line: no control character (nor a bidi
+ * override: `key list` prints it to a terminal), at most DB_KEY_NAME_MAX
+ * bytes. */
 static bool name_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (strlen(s) > DB_KEY_NAME_MAX)
-		return false;
-	for (; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
+	return strlen(s) <= DB_KEY_NAME_MAX &&
+	       !api_text_has_control(s, strlen(s));
 }
 
 static double now_seconds(void)
@@ -239,13 +239,21 @@ static int cmd_create(int argc, char *const argv[])
 	if (role == DB_KEY_ROLE_NONE)
 		return usage_error(usage_create,
 				   "--role is reader, writer or admin");
+	/* SPEC §8: the same reading as a request's (never echoed). */
+	if ((a.facility &&
+	     api_is_individual_number(a.facility, strlen(a.facility))) ||
+	    (a.name && api_text_has_individual_number(a.name, strlen(a.name))))
+		return usage_error(
+		    usage_create, "an individual number (個人番号) is never "
+				  "accepted: not as --facility, not in --name");
 	if (a.facility && !id_ok(a.facility))
 		return usage_error(usage_create,
 				   "--facility is 1-64 characters of A-Z a-z "
 				   "0-9 . _ -");
 	if (a.name && !name_ok(a.name))
 		return usage_error(usage_create,
-				   "--name is one line of at most 200 bytes");
+				   "--name is one line of at most 200 bytes, "
+				   "without control characters");
 	db = open_db(a.db, &c);
 	if (!db)
 		return 1;

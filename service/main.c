@@ -51,7 +51,7 @@ static const char usage_top[] =
     "  eval              evaluate one request read on stdin (see eval --help)\n"
     "  rules check FILE  validate a rules file\n"
     "  rules diff        who changes answer under a candidate rules file\n"
-    "  migrate --db FILE create or upgrade the database schema\n"
+    "  migrate --db FILE create or upgrade the database (FILE and FILE-audit)\n"
     "  key create|list|revoke  API keys (see key --help)\n"
     "  import --db FILE FILE...\n"
     "                    bulk load persons or insurers from NDJSON or CSV\n"
@@ -171,10 +171,25 @@ static void log_store_start(struct db *db, const char *path)
 			"keys or audit rows); if it held data, stop the "
 			"server and restore it from a backup");
 		log_end(&l);
-	} else if (st.schema_from != st.schema_to) {
+	} else if (st.schema_from != st.schema_to ||
+		   st.audit_schema_from != st.audit_schema_to) {
 		log_begin(&l, LOG_INFO, "database_migrated");
 		log_int(&l, "schema_from", st.schema_from);
 		log_int(&l, "schema_to", st.schema_to);
+		log_int(&l, "audit_schema_from", st.audit_schema_from);
+		log_int(&l, "audit_schema_to", st.audit_schema_to);
+		if (st.audit_rows_moved > 0)
+			log_int(&l, "audit_rows_moved", st.audit_rows_moved);
+		log_end(&l);
+	}
+	if (st.audit_file_was_missing) {
+		log_begin(&l, LOG_WARN, "audit_file_was_missing");
+		log_str(&l, "audit_file", db_audit_path(db));
+		log_str(&l, "message",
+			"the audit file beside the database was absent or "
+			"empty and was initialised as a new, empty audit log; "
+			"if it held rows, stop the server and restore both "
+			"files from one backup (README, Backups)");
 		log_end(&l);
 	}
 	db_quick_check(db, QUICK_CHECK_MS, &ck);
@@ -271,11 +286,11 @@ static int cmd_serve(int argc, char *const argv[])
 	db_on_error(app.db, log_store_error, NULL);
 	log_store_start(app.db, cfg.db);
 	app.no_auth = cfg.no_auth;
-	app.metrics_need_key = cfg.metrics_auth;
+	app.metrics_need_key = !cfg.metrics_open;
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_path(app.db), cfg.audit_retention_days,
-				    err, sizeof err);
+	app.audit = audit_log_start(db_audit_path(app.db),
+				    cfg.audit_retention_days, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
@@ -300,6 +315,8 @@ static int cmd_serve(int argc, char *const argv[])
 	log_int(&l, "threads", cfg.threads);
 	log_bool(&l, "auth", !cfg.no_auth);
 	log_bool(&l, "tls", cfg.tls_cert != NULL);
+	if (cfg.tls_priorities != NULL)
+		log_str(&l, "tls_priorities", cfg.tls_priorities);
 	log_end(&l);
 
 	while (sigwait(&stop_signals, &sig) != 0)
@@ -439,8 +456,12 @@ static int cmd_eval(int argc, char *const argv[])
 static const char usage_migrate[] =
     "usage: shikakud migrate --db FILE\n"
     "\n"
-    "Creates the database FILE (mode 0600) or upgrades its schema to this\n"
-    "build's version, in one transaction.  serve does the same at start.\n"
+    "Creates the database FILE and its audit log FILE-audit beside it (both\n"
+    "mode 0600) or upgrades their schemas to this build's versions; a\n"
+    "database that still holds its audit log has the rows moved into\n"
+    "FILE-audit (copied, then dropped; safe to run again after a crash).\n"
+    "serve does the same at start.  The two files are one database: back\n"
+    "them up, restore and move them together.\n"
     "\n"
     "flags:\n"
     "  --db FILE   the database (env SHIKAKU_DB)\n"
@@ -449,8 +470,9 @@ static const char usage_migrate[] =
 static int cmd_migrate(int argc, char *const argv[])
 {
 	const char *path = getenv("SHIKAKU_DB");
-	char err[256];
-	int from = 0, to = 0, i;
+	struct db_start st;
+	char err[512], apath[4096];
+	int i;
 
 	for (i = 0; i < argc; i++) {
 		if (is_help(argv[i]))
@@ -465,11 +487,19 @@ static int cmd_migrate(int argc, char *const argv[])
 	if (!path || !*path)
 		return usage_error(usage_migrate,
 				   "migrate: --db FILE is needed");
-	if (db_migrate(path, &from, &to, err, sizeof err) != 0) {
+	if (db_migrate_all(path, &st, err, sizeof err) != 0 ||
+	    db_audit_path_for(path, apath, sizeof apath) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	printf("%s: schema version %d -> %d\n", path, from, to);
+	printf("%s: schema version %d -> %d\n", path, st.schema_from,
+	       st.schema_to);
+	printf("%s: schema version %d -> %d", apath, st.audit_schema_from,
+	       st.audit_schema_to);
+	if (st.audit_rows_moved > 0)
+		printf(" (%lld audit rows moved from %s)", st.audit_rows_moved,
+		       path);
+	printf("\n");
 	return 0;
 }
 

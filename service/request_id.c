@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "rules/rules.h"
+#include "api/text.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -46,7 +46,7 @@ enum request_id_verdict request_id_judge(const char *value)
 	n = strnlen(value, REQUEST_ID_MAX + 1);
 	/* The individual-number test comes first: "1234-5678-9018" style
 	 * values are well-formed ids too, and must still be flagged. */
-	if (rules_is_individual_number(value, strlen(value)))
+	if (api_is_individual_number(value, strlen(value)))
 		return REQUEST_ID_INDIVIDUAL_NUMBER;
 	if (n == 0 || n > REQUEST_ID_MAX)
 		return REQUEST_ID_MALFORMED;

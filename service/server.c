@@ -32,6 +32,12 @@
  *     its 413 rather than a reset.  A refused request (400, 421, 431, an
  *     import's 415/422/503) reads and drops its body up to the same limit
  *     and answers at its end, or past the limit at once, likewise.
+ *   - an import's time and rate: here (import_limit, checked as its body
+ *     comes).  An import over --import-timeout, or slower than
+ *     --import-min-rate over --import-rate-window, rolls back and gets its
+ *     408 at once by send_now (cut_import), closed lingering likewise; a
+ *     client that sends nothing at all is closed by the connection timeout
+ *     (at most --import-timeout), unanswered.
  *   - Host: with --no-auth (loopback only), only localhost, 127.0.0.1 and
  *     [::1] are answered (421 otherwise): a page of another site that
  *     rebinds its name to 127.0.0.1 must not read the data (DNS
@@ -54,18 +60,28 @@
  *     for a request head are cut (watch_connection, service/watchdog.h).
  *   - time: libmicrohttpd's idle timeout, which any byte resets; the
  *     watchdog's head deadline (--header-timeout, from accept or the
- *     previous answer) and minimum body rate (--body-min-rate, buffered
- *     bodies; a client behind it is answered 408 by too_slow when its next
- *     bytes come, or cut by the watchdog when it stays silent).  The
- *     imports' time is the import's own (not here).
+ *     previous answer) and minimum body rate (--body-min-rate: buffered
+ *     bodies, and those read and dropped after a refusal, a refused
+ *     import's too; a client behind it is answered 408, or the refusal
+ *     already decided, by too_slow when its next bytes come, or cut by the
+ *     watchdog when it stays silent).  A live import's time and rate are
+ *     its own (import_limit, above).
  *   - framing (RFC 9112): check_framing, on the first call, answers 400
  *     (Content-Length with Transfer-Encoding, a coding list other than a
- *     lone chunked, none or two Host fields, a NUL in a field value or the
- *     target, folding) or 501 (a transfer coding other than chunked) and
- *     closes.  libmicrohttpd runs not strict (MHD_OPTION_STRICT_FOR_CLIENT
- *     0) so that a request without Host reaches it: strict, 0.9.75 answers
- *     it with its status line and headers twice.  An absolute-form target
- *     is served by its path.
+ *     lone chunked, identity included, none or two Host fields, a NUL in
+ *     a field value or the target, folding) or 501 (a transfer coding
+ *     other than chunked: libmicrohttpd would read the body until the
+ *     connection closes) and closes, lingering when a body may follow.
+ *     A folded X-Request-Id that holds an individual number is not
+ *     refused there: it gets SPEC §8's 422 after authentication, and its
+ *     connection closes after the answer.  libmicrohttpd runs not strict
+ *     (MHD_OPTION_STRICT_FOR_CLIENT 0) so that a request without Host
+ *     reaches it: strict, 0.9.75 answers it with its status line and
+ *     headers twice.  An absolute-form target is served by its path.
+ *   - ambiguous heads libmicrohttpd lets by (a repeated Authorization or
+ *     X-Request-Id, "%00" in the target): here, see http_head.h; they are
+ *     answered once the body has been read and dropped, like a repeated
+ *     Content-Type, and the connection stays open.
  *   - malformed requests beyond those: libmicrohttpd answers itself, with
  *     a short HTML body, and closes: a request line it cannot parse (400,
  *     or no answer when it has no space), an HTTP version other than 1.x
@@ -94,7 +110,9 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/text.h"
 #include "service/framing.h"
+#include "service/http_head.h"
 #include "service/linger.h"
 #include "service/log.h"
 #include "service/request_id.h"
@@ -127,12 +145,6 @@ struct conn_ctx {
 	uintptr_t slot1; /* the client address's slot + 1, 0: not counted */
 	bool linger;     /* closed with its body unread: lingering close */
 	unsigned wd;     /* its id in srv->wd; 0: not watched */
-	/* the current request's target as it came (on_uri): where it
-	 * starts in libmicrohttpd's buffer, its length up to the first NUL,
-	 * and whether it holds a space or a control character */
-	const char *target;
-	size_t target_len;
-	bool target_bad;
 };
 
 /* Set just before an upload call returns MHD_NO on purpose (send_now has
@@ -179,13 +191,24 @@ enum refusal {
 	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
 	REFUSE_MISDIRECTED,       /* 421: --no-auth and a Host not loopback's */
-	REFUSE_FRAMING,        /* 400: check_framing, its reason in `framing` */
-	REFUSE_TE_UNSUPPORTED, /* 501: a transfer coding other than chunked */
-	REFUSE_TOO_SLOW,       /* 408: a body below --body-min-rate */
+	REFUSE_FRAMING,           /* 400: check_framing, reason in `framing` */
+	REFUSE_TE_UNSUPPORTED,    /* 501: a transfer coding not chunked */
+	REFUSE_TOO_SLOW,          /* 408: a body below --body-min-rate */
+	REFUSE_REPEATED_AUTH,     /* 400: Authorization more than once */
+	REFUSE_REPEATED_RID,      /* 400: X-Request-Id more than once */
+	REFUSE_TARGET_NUL,        /* 400: "%00" in the request target */
 };
 
 struct request {
 	struct server *srv;
+	bool started; /* the first call has been made (see on_uri) */
+	/* the target as it came (on_uri): "%00" in it; where it starts in
+	 * libmicrohttpd's buffer, its length up to the first NUL, and
+	 * whether it holds a space or a control character */
+	enum http_head_nul target_nul;
+	const char *target;
+	size_t target_len;
+	bool target_bad;
 	struct timespec start; /* CLOCK_MONOTONIC, for duration_ms */
 	double now;            /* POSIX seconds at the first call */
 	char id[REQUEST_ID_MAX + 1];
@@ -203,18 +226,26 @@ struct request {
 	struct api_stream *stream; /* a streamed import being read */
 	bool streaming;            /* the route streams (its size limit) */
 	size_t streamed;           /* bytes fed to it */
+	double rate_mark_s;        /* import_limit's window: its start (s) */
+	size_t rate_mark_bytes;    /* and streamed then */
 	struct api_response early; /* REFUSE_STREAM's answer, sent once the
 				      body has been read */
 
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
 	bool query_overflow;
+	/* the first pair past API_MAX_QUERY holding an individual number */
+	struct api_kv query_number;
 
 	struct conn_ctx *cc; /* its connection's (NULL: out of memory) */
 	const char *path;    /* the target's path (absolute form: its path) */
 	bool absolute;       /* the target is in absolute form */
 	bool authority_loopback; /* ... naming localhost, 127.0.0.1 or [::1] */
 	const char *framing;     /* REFUSE_FRAMING's reason (static) */
+	const char *framing_field; /* and its errors[].field ("" for none) */
+	/* answered with Connection: close: a folded X-Request-Id holding an
+	 * individual number, let by check_framing for its 422 */
+	bool close_after;
 };
 
 static double realtime_now(void)
@@ -242,7 +273,17 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	if (rq->n_query == API_MAX_QUERY) {
 		rq->query_overflow = true;
-		return MHD_NO; /* stop iterating */
+		/* not kept, but still read: an individual number anywhere in
+		 * the query refuses the request (individual_number_not_accepted)
+		 * before the overflow is answered (SPEC §8) */
+		if (rq->query_number.key == NULL &&
+		    (api_is_individual_number(key, strlen(key)) ||
+		     (value != NULL &&
+		      api_is_individual_number(value, strlen(value))))) {
+			rq->query_number.key = key;
+			rq->query_number.value = value;
+		}
+		return MHD_YES;
 	}
 	rq->query[rq->n_query].key = key;
 	rq->query[rq->n_query].value = value;
@@ -265,6 +306,8 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	req->query = rq->query;
 	req->n_query = rq->n_query;
 	req->query_overflow = rq->query_overflow;
+	req->query_number =
+	    rq->query_number.key != NULL ? &rq->query_number : NULL;
 	req->content_type = MHD_lookup_connection_value(
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -291,6 +334,7 @@ struct header_scan {
 	unsigned n_content_length;
 	unsigned n_bad_host;
 	bool chunked; /* Transfer-Encoding given */
+	struct http_head head;
 };
 
 /* Is h (a Host value) a name of loopback that no other site's page can
@@ -335,6 +379,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 	else if (hs->check_host && strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0 &&
 		 (value == NULL || !host_is_loopback(value)))
 		hs->n_bad_host++;
+	http_head_field(&hs->head, key, value);
 	return MHD_YES;
 }
 
@@ -390,18 +435,21 @@ static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind,
  * at the space before the version, writing a NUL there, and hands over the
  * version from the next byte on: the target as on_uri saw it ends right
  * before, unless a NUL of the client's cut it short. */
-static bool target_has_nul(const struct conn_ctx *cc, const char *version)
+static bool target_has_nul(const struct request *rq, const char *version)
 {
-	return cc != NULL && cc->target != NULL &&
-	       version != cc->target + cc->target_len + 1;
+	return rq->target != NULL && version != rq->target + rq->target_len + 1;
 }
 
 /* The framing checks libmicrohttpd 0.9.75 leaves to us (service/framing.h),
  * on the first call.  Sets rq->path, rq->absolute and
  * rq->authority_loopback; returns true, with rq->refusal (REFUSE_FRAMING
- * and its reason in rq->framing, or REFUSE_TE_UNSUPPORTED), when the
- * request must be answered at once and its connection closed: a proxy in
- * front may have read its bytes otherwise (request smuggling). */
+ * and its reason in rq->framing and rq->framing_field, or
+ * REFUSE_TE_UNSUPPORTED), when the request must be answered at once and
+ * its connection closed: a proxy in front may have read its bytes
+ * otherwise (request smuggling).  A NUL or a fold in a head whose
+ * X-Request-Id holds an individual number (rq->id_is_individual_number,
+ * set before: http_head.h reads folded ones) is let by for SPEC §8's 422,
+ * which comes after authentication, with rq->close_after. */
 static bool check_framing(struct server *srv, struct MHD_Connection *conn,
 			  struct request *rq, const char *url,
 			  const char *method, const char *version)
@@ -440,29 +488,42 @@ static bool check_framing(struct server *srv, struct MHD_Connection *conn,
 			target = FRAMING_TARGET_BAD;
 	}
 
-	if ((rq->cc != NULL && rq->cc->target_bad) ||
-	    target_has_nul(rq->cc, version))
+	if (fs.stray && rq->id_is_individual_number) {
+		fs.stray = false;
+		rq->close_after = true;
+	}
+	rq->framing_field = "header:Transfer-Encoding";
+	if (rq->target_bad || target_has_nul(rq, version)) {
 		rq->framing = "the request target holds a space, a control "
 			      "character or a NUL byte";
-	else if (target == FRAMING_TARGET_BAD)
+		rq->framing_field = "path";
+	} else if (target == FRAMING_TARGET_BAD) {
 		rq->framing = "the request target is an absolute URI without "
 			      "a valid host, or with a userinfo";
-	else if (fs.stray)
+		rq->framing_field = "path";
+	} else if (fs.stray) {
 		rq->framing = "a header field holds a NUL byte or is folded "
 			      "over lines";
-	else if (fs.n_host > 1)
-		rq->framing = "repeated header: Host";
-	else if (fs.n_host == 0 && !http10)
-		rq->framing = "missing header: Host (HTTP/1.1)";
-	else if (fs.host_invalid)
-		rq->framing = "invalid header: Host";
-	else if (te != FRAMING_TE_NONE && fs.content_length)
+		rq->framing_field = "";
+	} else if (fs.n_host > 1 || (fs.n_host == 0 && !http10) ||
+		   fs.host_invalid) {
+		rq->framing = fs.n_host > 1 ? "repeated header: Host"
+			      : fs.n_host == 0
+				  ? "missing header: Host (HTTP/1.1)"
+				  : "invalid header: Host";
+		rq->framing_field = "header:Host";
+	} else if (te != FRAMING_TE_NONE && fs.content_length) {
 		rq->framing = "Content-Length together with Transfer-Encoding";
-	else if (te != FRAMING_TE_NONE && http10)
+	} else if (te != FRAMING_TE_NONE && http10) {
 		rq->framing = "Transfer-Encoding in an HTTP/1.0 request";
-	else if (te == FRAMING_TE_BAD)
+	} else if (te == FRAMING_TE_BAD && fs.te.identity > 0) {
+		rq->framing = "Transfer-Encoding: identity is no transfer "
+			      "coding (RFC 9112): send Content-Length, or "
+			      "Transfer-Encoding: chunked";
+	} else if (te == FRAMING_TE_BAD) {
 		rq->framing = "invalid header: Transfer-Encoding (only "
 			      "\"chunked\", once)";
+	}
 	if (rq->framing != NULL) {
 		rq->refusal = REFUSE_FRAMING;
 		return true;
@@ -522,10 +583,36 @@ static void open_stream(struct server *srv, struct MHD_Connection *conn,
 	rq->stream = api_stream_open(srv->app, &req, &rq->early);
 	if (rq->stream) {
 		rq->streaming = true;
+		/* Without an idle timeout, a client sending nothing would
+		 * still be cut at --import-timeout (import_limit sees only
+		 * clients that send). */
+		if (srv->cfg->import_timeout &&
+		    (srv->cfg->idle_timeout == 0 ||
+		     srv->cfg->idle_timeout > srv->cfg->import_timeout))
+			MHD_set_connection_option(
+			    conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned int)srv->cfg->import_timeout);
 	} else if (rq->early.status != 0) {
 		rq->streaming = true;
 		rq->refusal = REFUSE_STREAM;
 	}
+}
+
+/* The refusals of http_head.h's checks that are answered once the body
+ * has been read and dropped (like a repeated Content-Type), or
+ * REFUSE_NONE.  An X-Request-Id holding an individual number is no
+ * refusal here: it gets its 422 after authentication, as when it comes
+ * alone (SPEC §8), however many of them there are. */
+static enum refusal head_refusal(const struct request *rq,
+				 const struct http_head *h)
+{
+	if (h->n_authorization > 1)
+		return REFUSE_REPEATED_AUTH;
+	if (h->n_request_id > 1 && !rq->id_is_individual_number)
+		return REFUSE_REPEATED_RID;
+	if (rq->target_nul != HTTP_HEAD_NUL_NONE)
+		return REFUSE_TARGET_NUL;
+	return REFUSE_NONE;
 }
 
 /* The body limit of rq's route: the imports' or everyone else's. */
@@ -544,9 +631,14 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 
 	hs.check_host = srv->app->no_auth;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
-	request_id_pick(
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
-	    rq->now, rq->id, &rq->id_is_individual_number);
+	/* a repeated X-Request-Id: neither value is echoed */
+	request_id_pick(hs.head.n_request_id == 1
+			    ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "X-Request-Id")
+			    : NULL,
+			rq->now, rq->id, &rq->id_is_individual_number);
+	if (hs.head.request_id_number)
+		rq->id_is_individual_number = true;
 	declared = declared_length(conn, &len);
 	rq->has_body = hs.chunked || len > 0;
 
@@ -562,6 +654,8 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
 	else if (hs.n_content_type > 1)
 		rq->refusal = REFUSE_REPEATED_CT;
+	else if (head_refusal(rq, &hs.head) != REFUSE_NONE)
+		rq->refusal = head_refusal(rq, &hs.head);
 	else
 		open_stream(srv, conn, rq, rq->path, method);
 	if (declared && len > body_limit(srv, rq)) {
@@ -596,6 +690,47 @@ static void feed_stream(const struct config *cfg, struct request *rq,
 	}
 	rq->streamed += n;
 	api_stream_feed(rq->stream, data, n);
+}
+
+/* Which limit of --import-timeout and --import-min-rate the import being
+ * read has broken ("timeout", "too_slow"), with a detail for its answer;
+ * NULL for none.  The rate is taken over windows of --import-rate-window
+ * seconds, the first one starting at the last piece of the body that came
+ * before a window had passed. */
+static const char *import_limit(const struct config *cfg, struct request *rq,
+				char *detail, size_t len)
+{
+	double s = ms_since(&rq->start) / 1000.0, rate;
+
+	if (cfg->import_timeout && s >= cfg->import_timeout) {
+		snprintf(detail, len,
+			 "the import took more than %u s (--import-timeout): "
+			 "nothing of it was stored",
+			 cfg->import_timeout);
+		return "timeout";
+	}
+	if (!cfg->import_min_rate)
+		return NULL;
+	if (s < cfg->import_rate_window || rq->rate_mark_s <= 0) {
+		rq->rate_mark_s = s;
+		rq->rate_mark_bytes = rq->streamed;
+		return NULL;
+	}
+	if (s - rq->rate_mark_s < cfg->import_rate_window)
+		return NULL;
+	rate = (double)(rq->streamed - rq->rate_mark_bytes) /
+	       (s - rq->rate_mark_s);
+	if (rate < cfg->import_min_rate) {
+		snprintf(detail, len,
+			 "the import came at %.0f bytes/s over %.0f s, under "
+			 "the %u of --import-min-rate: nothing of it was "
+			 "stored",
+			 rate, s - rq->rate_mark_s, cfg->import_min_rate);
+		return "too_slow";
+	}
+	rq->rate_mark_s = s;
+	rq->rate_mark_bytes = rq->streamed;
+	return NULL;
 }
 
 /* ---- upload calls: the bounded body ------------------------------------ */
@@ -649,6 +784,31 @@ static void take_body(const struct config *cfg, struct request *rq,
 
 /* ---- final call: answer ------------------------------------------------ */
 
+/* The answers to head_refusal's refusals. */
+static void refuse_head(const struct request *rq, struct api_response *resp)
+{
+	switch (rq->refusal) {
+	case REFUSE_REPEATED_AUTH:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "repeated header: Authorization (send one key)",
+		    "header:Authorization");
+		break;
+	case REFUSE_REPEATED_RID:
+		api_problem_field(resp, 400, "invalid_request",
+				  "repeated header: X-Request-Id",
+				  "header:X-Request-Id");
+		break;
+	case REFUSE_TARGET_NUL:
+		api_problem_field(
+		    resp, 400, "invalid_request",
+		    "the URL holds %00 (a NUL character): not accepted",
+		    rq->target_nul == HTTP_HEAD_NUL_PATH ? "path" : "?");
+		break;
+	default: break;
+	}
+}
+
 static void refuse(const struct server *srv, const struct request *rq,
 		   const char *method, const char *url,
 		   struct api_response *resp)
@@ -700,14 +860,14 @@ static void refuse(const struct server *srv, const struct request *rq,
 		    "Host: localhost, 127.0.0.1 or [::1]");
 		break;
 	case REFUSE_FRAMING:
-		api_problem_simple(resp, 400, "invalid_request", "Bad Request",
-				   rq->framing);
+		api_problem_field(resp, 400, "invalid_request", rq->framing,
+				  rq->framing_field ? rq->framing_field : "");
 		break;
 	case REFUSE_TE_UNSUPPORTED:
-		api_problem_simple(resp, 501, "not_implemented",
-				   "Not Implemented",
-				   "this server takes no transfer coding other "
-				   "than chunked (Transfer-Encoding)");
+		api_problem_field(resp, 501, "not_implemented",
+				  "this server takes no transfer coding other "
+				  "than chunked (Transfer-Encoding)",
+				  "header:Transfer-Encoding");
 		break;
 	case REFUSE_TOO_SLOW:
 		snprintf(detail, sizeof detail,
@@ -717,6 +877,9 @@ static void refuse(const struct server *srv, const struct request *rq,
 		api_problem_simple(resp, 408, "request_timeout",
 				   "Request Timeout", detail);
 		break;
+	case REFUSE_REPEATED_AUTH:
+	case REFUSE_REPEATED_RID:
+	case REFUSE_TARGET_NUL: refuse_head(rq, resp); break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE: break;
 	}
@@ -782,8 +945,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 				      "no-store") == MHD_YES;
 	/* Draining: a keep-alive client is told that this connection ends
 	 * here, so it opens a new one (refused) instead of sending a request
-	 * that the final close could cut off unanswered. */
-	if (atomic_load(&rq->srv->stopping))
+	 * that the final close could cut off unanswered.  A head let by
+	 * check_framing for its 422 (close_after) ends it too. */
+	if (atomic_load(&rq->srv->stopping) || rq->close_after)
 		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
 					      "close") == MHD_YES;
 	if (ok)
@@ -946,8 +1110,9 @@ static bool body_behind(struct server *srv, const struct request *rq)
 }
 
 /* The body arrives slower than --body-min-rate (service/watchdog.h): the
- * answer (408, or the refusal already decided) goes out now and the
- * connection closes lingering, like over_limit. */
+ * answer (408, or the refusal already decided: a refused import's
+ * api_stream_open answer included) goes out now and the connection closes
+ * lingering, like over_limit. */
 static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
 				struct request *rq, const char *url,
 				const char *method)
@@ -957,10 +1122,42 @@ static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
 	free(rq->body);
 	rq->body = NULL;
 	rq->body_len = 0;
-	if (rq->refusal == REFUSE_NONE)
-		rq->refusal = REFUSE_TOO_SLOW;
 	memset(&resp, 0, sizeof resp);
-	refuse(srv, rq, method, url, &resp);
+	if (rq->refusal == REFUSE_STREAM) {
+		resp = rq->early;
+		memset(&rq->early, 0, sizeof rq->early);
+	} else {
+		if (rq->refusal == REFUSE_NONE)
+			rq->refusal = REFUSE_TOO_SLOW;
+		refuse(srv, rq, method, url, &resp);
+	}
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
+/* The import being read broke a limit (import_limit): its transaction
+ * rolls back, the cut is logged, and the 408 goes out now, as
+ * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
+ * body is being read), and the connection closes lingering, so that a
+ * client still sending reads it rather than a reset. */
+static enum MHD_Result cut_import(struct MHD_Connection *conn,
+				  struct request *rq, const char *method,
+				  const char *why, const char *detail)
+{
+	struct api_stream *s = rq->stream;
+	struct api_response resp;
+	struct log_line l;
+
+	rq->stream = NULL;
+	log_begin(&l, LOG_WARN, "import_cut");
+	log_str(&l, "request_id", rq->id);
+	log_str(&l, "reason", why);
+	log_int(&l, "bytes", (long long)rq->streamed);
+	log_ms(&l, "duration_ms", ms_since(&rq->start));
+	log_end(&l);
+	api_stream_cut(s, &resp, detail);
 	send_now(conn, rq, method, &resp);
 	mark_linger(conn);
 	closing_on_purpose = true;
@@ -1008,6 +1205,32 @@ static enum MHD_Result final_call(struct server *srv,
 	return answer(conn, rq, method, &resp);
 }
 
+/* libmicrohttpd's URI log callback, called when a request line has been
+ * read, with its target as sent (the query not yet cut off, nothing
+ * decoded): the only place where a "%00" can still be seen, and where a
+ * NUL byte of the client's has not yet cut the target short.  Makes the
+ * request context, which on_request then finds in *req_cls, with what
+ * head_refusal ("%00") and check_framing (a NUL byte, a space or a
+ * control character: libmicrohttpd, not strict so that a request without
+ * Host reaches check_framing, would take a target with a space in it)
+ * read of the target. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *rq = calloc(1, sizeof *rq);
+
+	(void)cls;
+	(void)conn;
+	if (rq == NULL)
+		return NULL; /* on_request closes the connection */
+	rq->target_nul = http_head_target_nul(uri);
+	rq->target = uri;
+	rq->target_len = uri != NULL ? strlen(uri) : 0;
+	for (size_t i = 0; i < rq->target_len; i++)
+		if ((unsigned char)uri[i] <= ' ' || uri[i] == 0x7f)
+			rq->target_bad = true;
+	return rq;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -1017,10 +1240,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *rq = *req_cls;
 
 	closing_on_purpose = false;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof *rq);
-		if (rq == NULL)
-			return MHD_NO; /* closes the connection */
+	if (rq == NULL)
+		/* on_uri, which makes it, could not: the target unread, the
+		 * request is not served (this closes the connection) */
+		return MHD_NO;
+	if (!rq->started) {
+		rq->started = true;
 		rq->srv = srv;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		rq->now = realtime_now();
@@ -1047,9 +1272,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0, false);
 			return answer(conn, rq, method, &resp);
 		}
-		/* the head is in; a body the server buffers is timed */
+		/* the head is in; a body that is not a live import's (one
+		 * buffered, or read and dropped after a refusal) is timed */
 		watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0,
-			      rq->has_body && !rq->streaming);
+			      rq->has_body && rq->stream == NULL);
 		return MHD_YES;
 	}
 	url = rq->path;
@@ -1059,18 +1285,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
+		char detail[192];
+		const char *why;
 
 		*upload_data_size = 0;
 		rq->received =
 		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
 		if (rq->received > body_limit(srv, rq))
 			return over_limit(srv, conn, rq, url, method);
-		if (!rq->streaming && body_behind(srv, rq))
+		/* the rate of a body that is not a live import's: the
+		 * watchdog's (a refused import's dropped body too); an
+		 * import's: import_limit's */
+		if (rq->stream == NULL && body_behind(srv, rq))
 			return too_slow(srv, conn, rq, url, method);
-		if (rq->streaming)
-			feed_stream(srv->cfg, rq, upload_data, n);
-		else
+		if (!rq->streaming) {
 			take_body(srv->cfg, rq, upload_data, n);
+			return MHD_YES;
+		}
+		feed_stream(srv->cfg, rq, upload_data, n);
+		why = rq->stream
+			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+			  : NULL;
+		if (why)
+			return cut_import(conn, rq, method, why, detail);
 		return MHD_YES;
 	}
 	watchdog_busy(srv->wd, rq->cc ? rq->cc->wd : 0);
@@ -1099,6 +1336,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)conn;
 	if (rq == NULL)
 		return; /* the first call failed to allocate */
+	if (!rq->started) {
+		/* libmicrohttpd refused the head itself: nothing counted */
+		free(rq);
+		*req_cls = NULL;
+		return;
+	}
 	if (!rq->answered) {
 		struct log_line l;
 
@@ -1262,27 +1505,6 @@ static void watch_connection(struct server *srv, struct MHD_Connection *conn,
 			       cc->wd);
 }
 
-/* libmicrohttpd's URI log callback, called when a request line has been
- * read, with its target as sent (the query not yet cut off, nothing
- * decoded): kept for check_framing.  libmicrohttpd (not strict, so that a
- * request without Host reaches check_framing) would take a target with a
- * space in it.  Returns the request's first *req_cls: NULL. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-	struct conn_ctx *cc = conn_ctx_of(conn);
-
-	(void)cls;
-	if (cc == NULL)
-		return NULL;
-	cc->target = uri;
-	cc->target_len = uri != NULL ? strlen(uri) : 0;
-	cc->target_bad = false;
-	for (size_t i = 0; i < cc->target_len; i++)
-		if ((unsigned char)uri[i] <= ' ' || uri[i] == 0x7f)
-			cc->target_bad = true;
-	return NULL;
-}
-
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
@@ -1347,7 +1569,8 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+	struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL}};
 	struct server *srv;
@@ -1401,6 +1624,13 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 						 srv->tls_key};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
 						 srv->tls_cert};
+		/* libmicrohttpd's default is GnuTLS's NORMAL: TLS 1.0 and
+		 * static-RSA suites included */
+		tls[2] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)(cfg->tls_priorities != NULL
+				 ? cfg->tls_priorities
+				 : CONFIG_TLS_PRIORITIES_DEFAULT)};
 	}
 
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */

@@ -78,7 +78,8 @@ def parse_metrics(text):
 
 
 def metrics(s):
-    r = s.get("/metrics")
+    # a key of any role (none is read by a --no-auth server)
+    r = s.get("/metrics", headers=None if s.no_auth else auth("reader"))
     assert r.status == 200, r
     assert r.content_type == "text/plain", r.headers.get("Content-Type")
     return parse_metrics(r.text)

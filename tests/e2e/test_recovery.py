@@ -7,8 +7,8 @@ What these tests pin down:
 - GET /v1/audit waits (at most 1 s) until the audit writer has committed every
   row queued before the query, so the rows of the requests answered just
   before it are in its answer; X-Audit-Complete says whether that wait ended
-  in time (false: another writer held the database; the rows there are
-  answered).
+  in time (false: another process held the audit file, FILE-audit; the rows
+  there are answered).
 - A request that fails on a store error logs {"event":"store_error"} with the
   request id, SQLite's code and message (never a person's facts); once an
   error says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), /readyz
@@ -152,8 +152,9 @@ def test_audit_says_when_its_answer_may_lack_rows():
         put_person(s, "held-1")
         a = s.get("/v1/audit?person_id=held-1")
         assert a.status == 200 and len(a.json["items"]) == 1, a
-        # another process holds the write lock: the writer cannot commit
-        lock = sqlite3.connect(db, timeout=0, isolation_level=None)
+        # another process holds the audit file's write lock (SPEC §7: the
+        # log is FILE-audit beside the database): the writer cannot commit
+        lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
         assert s.get("/v1/persons/held-1", headers={"X-Request-Id": "held-read"}).status == 200
         t0 = time.monotonic()

@@ -206,7 +206,8 @@ def test_full_of_waiting_clients_a_new_one_is_served_at_once():
             t.close()
 
 
-def slow_body_client(port, head_extra=b"", pace=0.5, total=4000, first=100, limit=15):
+def slow_body_client(port, head_extra=b"", pace=0.5, total=4000, first=100, limit=15,
+                     path=EVAL, content_type=b"application/json"):
     """POSTs a body declared as `total` bytes: `first` bytes, then one byte
     every `pace` seconds (pace None: nothing more) -> (raw answer, seconds
     until the server closed, or None)."""
@@ -214,8 +215,8 @@ def slow_body_client(port, head_extra=b"", pace=0.5, total=4000, first=100, limi
     t0 = time.monotonic()
     buf, closed = b"", None
     try:
-        c.sendall(b"POST " + EVAL.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                  b"Content-Type: application/json\r\n" + head_extra +
+        c.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: " + content_type + b"\r\n" + head_extra +
                   b"Content-Length: %d\r\n\r\n" % total + b" " * first)
         sent, nxt = first, t0 + (pace or 0)
         c.setblocking(False)
@@ -262,6 +263,22 @@ def test_slow_body_is_answered_408_others_served():
         assert r is not None, raw[:200]
         assert_problem(r, 408, "request_timeout")
         assert (r.headers.get("Connection") or "").lower() == "close", r.headers
+
+
+def test_refused_import_body_keeps_the_minimum_rate():
+    """A live import has its own limits (--import-min-rate), but the body of
+    one refused when it opened (here 415: JSON is no import format), read
+    and dropped, is held to --body-min-rate: trickling it at 2 bytes a
+    second gets its refusal and the connection closed within a few seconds
+    of the grace, not only at the idle timeout (60 s)."""
+    with Server(["--body-min-rate", "1024", "--idle-timeout", "60"]) as s:
+        raw, closed = slow_body_client(s.port, limit=slow(15), path="/v1/persons:import")
+        assert closed is not None, "the refused import's connection is still open: %r" \
+            % raw[:200]
+        assert 5 <= closed < slow(9), closed
+        r = parse_raw_response(raw)
+        assert r is not None, raw[:200]
+        assert_problem(r, 415, "unsupported_media_type")
 
 
 def test_silent_body_is_cut():

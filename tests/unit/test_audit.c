@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,9 +16,33 @@
 #include "db/audit_db.h"
 #include "db/audit_log.h"
 #include "db/internal.h"
+#include "db/person_db.h"
 #include "tempdb.h"
 
-TEMPDB_SUITE(audit);
+/* Each test on a database of its own; path and conn are its audit file's
+ * (FILE-audit, where the audit log lives) and a connection to it. */
+static struct tempdb tdb;
+static const char *path;
+static struct db *db;
+static struct db_conn *conn;
+
+static void setup(void)
+{
+	tempdb_open(&tdb, "audit");
+	db = tdb.db;
+	path = db_audit_path(db);
+	conn = db_audit_conn_get(db);
+	cr_assert_not_null(conn);
+}
+
+static void teardown(void)
+{
+	tdb.db = db;
+	tempdb_close(&tdb);
+	db = NULL;
+}
+
+TestSuite(audit, .init = setup, .fini = teardown);
 
 static int64_t wall_ms(void)
 {
@@ -823,11 +848,427 @@ Test(audit, migration_3_moves_the_person_index_into_buckets)
 	sqlite3_close(h);
 	old = db_open(p2, err, sizeof err);
 	cr_assert_not_null(old, "%s", err);
-	oc = db_conn_get(old);
+	oc = db_audit_conn_get(old);
 	cr_assert_eq(db_audit_query(oc, &f, collect, rs), DB_OK);
 	cr_assert_eq(rs->n, 2);
 	cr_assert_eq(rs->seq[0], 5);
 	cr_assert_eq(rs->seq[1], 70000);
 	db_close(old);
 	free(rs);
+}
+
+/* ---- the audit file and the move of an older database's rows ------------- */
+
+/* The index of the database's migration that drops its audit tables. */
+static int move_migration(void)
+{
+	int i;
+
+	for (i = 0; i < db_migrations_count; i++)
+		if (strstr(db_migration_names[i], "_audit_own_file"))
+			return i;
+	cr_assert_fail("no *_audit_own_file migration");
+	return -1;
+}
+
+/* Runs sql on the file at p (a connection of its own). */
+static void exec_on(const char *p, const char *sql)
+{
+	sqlite3 *h = NULL;
+	char *msg = NULL;
+
+	cr_assert_eq(sqlite3_open(p, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &msg), SQLITE_OK, "%s",
+		     msg ? msg : "");
+	sqlite3_close(h);
+}
+
+static long long count_on(const char *p, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	long long n = -1;
+
+	cr_assert_eq(sqlite3_open(p, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(h));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+#define OLD_ROWS                                                               \
+	"INSERT INTO audit (seq, time, request_id, method, route, "            \
+	"person_ids, "                                                         \
+	"status) VALUES (5, '2025-06-01T09:00:00.000+09:00', 'o1', 'GET', "    \
+	"'/v1/persons/{id}', 'carol', 200), (70000, "                          \
+	"'2025-06-02T09:00:00.000+09:00', 'o2', 'GET', '/v1/persons/{id}', "   \
+	"'carol dave', 200);"                                                  \
+	"INSERT INTO audit_person (bucket, person_id, seq) VALUES (0, "        \
+	"'carol', 5), (70000 >> 14, 'carol', 70000), (70000 >> 14, 'dave', "   \
+	"70000);"
+
+/* A database at p as the build before the audit file left it: every
+ * migration before the move, with OLD_ROWS in its audit tables. */
+static void old_database(const char *p)
+{
+	char sql[64];
+	int i, upto = move_migration();
+
+	for (i = 0; i < upto; i++)
+		exec_on(p, db_migrations[i]);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", upto);
+	exec_on(p, sql);
+	exec_on(p, OLD_ROWS);
+}
+
+static bool has_table(const char *p, const char *name)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+		 "AND name = '%s'",
+		 name);
+	return count_on(p, sql) > 0;
+}
+
+Test(audit, the_log_lives_in_a_private_file_beside_the_database)
+{
+	char want[200];
+	struct stat st;
+
+	snprintf(want, sizeof want, "%s-audit", tdb.path);
+	cr_assert_str_eq(db_audit_path(db), want);
+	cr_assert_eq(stat(want, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	cr_assert_not(has_table(tdb.path, "audit"));
+	cr_assert_not(has_table(tdb.path, "audit_person"));
+	cr_assert(has_table(want, "audit"));
+	cr_assert_eq(count_on(want, "PRAGMA user_version"),
+		     db_audit_schema_version());
+}
+
+Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
+{
+	char p[160], ap[180], err[512];
+	struct db_start st;
+	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
+	struct rows *rs = calloc(1, sizeof *rs);
+	struct stat sb;
+	struct db *old;
+
+	snprintf(p, sizeof p, "%s/old.db", tdb.dir);
+	snprintf(ap, sizeof ap, "%s-audit", p);
+	old_database(p);
+	old = db_open(p, err, sizeof err);
+	cr_assert_not_null(old, "%s", err);
+	db_start_info(old, &st);
+	cr_assert_eq(st.schema_from, move_migration());
+	cr_assert_eq(st.schema_to, db_schema_version());
+	cr_assert_eq(st.audit_schema_from, 0);
+	cr_assert_eq(st.audit_schema_to, db_audit_schema_version());
+	cr_assert_eq(st.audit_rows_moved, 2);
+	cr_assert_not(st.audit_file_was_missing);
+	cr_assert_eq(db_audit_query(db_audit_conn_get(old), &f, collect, rs),
+		     DB_OK);
+	cr_assert_eq(rs->n, 2);
+	cr_assert_eq(rs->seq[0], 5);
+	cr_assert_eq(rs->seq[1], 70000);
+	cr_assert_str_eq(rs->ids[1], "carol dave");
+	db_close(old);
+	free(rs);
+	cr_assert_not(has_table(p, "audit"));
+	cr_assert_not(has_table(p, "audit_person"));
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit_person"), 3);
+	cr_assert_eq(count_on(ap, "SELECT rows FROM audit_moved_in"), 2);
+	cr_assert_eq(stat(ap, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	/* Again: nothing more to move, nothing written. */
+	old = db_open(p, err, sizeof err);
+	cr_assert_not_null(old, "%s", err);
+	db_start_info(old, &st);
+	cr_assert_eq(st.audit_rows_moved, 0);
+	cr_assert_eq(st.schema_from, st.schema_to);
+	db_close(old);
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit"), 2);
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit_moved_in"), 1);
+}
+
+/* A crash after the copy's commit and before the drop: the rows are in
+ * both files, and the audit file records the copy. */
+Test(audit, a_move_cut_short_after_the_copy_only_drops_the_rows_then)
+{
+	char p[160], ap[180], err[512], sql[64];
+	struct db_start st;
+	int i;
+
+	snprintf(p, sizeof p, "%s/half.db", tdb.dir);
+	snprintf(ap, sizeof ap, "%s-audit", p);
+	old_database(p);
+	for (i = 0; i < db_audit_migrations_count; i++)
+		exec_on(ap, db_audit_migrations[i]);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;",
+		 db_audit_migrations_count);
+	exec_on(ap, sql);
+	exec_on(ap, OLD_ROWS "INSERT INTO audit_moved_in (moved_at, rows) "
+			     "VALUES ('2025-06-03T00:00:00Z', 2);");
+	cr_assert_eq(db_migrate_all(p, &st, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(st.audit_rows_moved, 0);
+	cr_assert_eq(st.schema_to, db_schema_version());
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit"), 2);
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit_person"), 3);
+	cr_assert_not(has_table(p, "audit"));
+}
+
+/* An audit file with rows of its own and no record of a copy is not this
+ * database's: nothing is mixed, nothing dropped. */
+Test(audit, a_move_into_an_audit_file_of_another_database_is_refused)
+{
+	char p[160], ap[180], err[512] = "", sql[64];
+	struct db_start st;
+	int i;
+
+	snprintf(p, sizeof p, "%s/other.db", tdb.dir);
+	snprintf(ap, sizeof ap, "%s-audit", p);
+	old_database(p);
+	for (i = 0; i < db_audit_migrations_count; i++)
+		exec_on(ap, db_audit_migrations[i]);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;",
+		 db_audit_migrations_count);
+	exec_on(ap, sql);
+	exec_on(ap,
+		"INSERT INTO audit (time, request_id, method, route, "
+		"person_ids, status) VALUES ('2025-07-01T09:00:00.000+09:00'"
+		", 'x', 'GET', '/v1/persons/{id}', 'erin', 200);");
+	cr_assert_eq(db_migrate_all(p, &st, err, sizeof err), -1);
+	cr_assert(strstr(err, "not one database"), "%s", err);
+	cr_assert_null(db_open(p, err, sizeof err));
+	cr_assert(has_table(p, "audit"));
+	cr_assert_eq(count_on(p, "SELECT count(*) FROM audit"), 2);
+	cr_assert_eq(count_on(ap, "SELECT count(*) FROM audit"), 1);
+}
+
+Test(audit, a_lost_audit_file_is_made_anew_and_said_so)
+{
+	char err[512];
+	struct db_start st;
+	struct db *again;
+
+	char ap[200];
+
+	snprintf(ap, sizeof ap, "%s-audit", tdb.path);
+	db_close(db);
+	db = NULL;
+	cr_assert_eq(unlink(ap), 0);
+	again = db_open(tdb.path, err, sizeof err);
+	cr_assert_not_null(again, "%s", err);
+	db = again;
+	db_start_info(db, &st);
+	cr_assert(st.audit_file_was_missing);
+	cr_assert_eq(st.audit_schema_from, 0);
+	cr_assert_eq(st.schema_from, st.schema_to);
+}
+
+/* ---- never a row dropped ---------------------------------------------------- */
+
+static const char *const one_id[] = {"nd-1"};
+
+static struct audit_record nd_record(void)
+{
+	struct audit_record r = {.request_id = "nd",
+				 .method = "GET",
+				 .route = "/v1/persons/{id}",
+				 .person_ids = one_id,
+				 .n_person_ids = 1,
+				 .status = 200};
+	return r;
+}
+
+static int64_t mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Another process holds the audit file's write lock (h, returned). */
+static sqlite3 *lock_audit_file(void)
+{
+	sqlite3 *h = NULL;
+
+	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		     SQLITE_OK);
+	return h;
+}
+
+static void unlock_audit_file(sqlite3 *h)
+{
+	cr_assert_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+Test(audit, a_stalled_writer_refuses_new_records_and_loses_none)
+{
+	struct audit_record r = nd_record();
+	struct audit_log_stats st;
+	struct audit_log *log;
+	int64_t t0;
+	sqlite3 *h;
+	char err[256];
+	int taken = 0;
+
+	log = audit_log_start(path, 0, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_stall_ms(log, 300);
+	h = lock_audit_file();
+	/* Taken while the writer has not been stuck long; then refused. */
+	t0 = mono_now_ms();
+	while (audit_log_record(log, &r) == 0) {
+		taken++;
+		cr_assert_lt(mono_now_ms() - t0, 10000,
+			     "still taken after 10 s of a locked file");
+		usleep(20000);
+	}
+	cr_assert_geq(taken, 1);
+	audit_log_stats(log, &st);
+	cr_assert_eq(st.dropped, 0);
+	cr_assert_eq(st.written, 0);
+	cr_assert_geq(st.refused, 1);
+	cr_assert_not(st.available);
+	cr_assert_eq(audit_log_reserve(log), -1);
+	/* Longer than the old writer's budget of retries would not matter:
+	 * the rows wait for the file. */
+	unlock_audit_file(h);
+	cr_assert_eq(audit_log_flush(log, 15000), 0);
+	audit_log_stats(log, &st);
+	cr_assert_eq(st.written, (unsigned long long)taken);
+	cr_assert_eq(st.dropped, 0);
+	cr_assert(st.available);
+	cr_assert_eq(audit_log_record(log, &r), 0);
+	audit_log_stop(log);
+	cr_assert_eq(count("SELECT count(*) FROM audit"), taken + 1);
+}
+
+Test(audit, a_reserved_place_is_filled_even_while_the_writer_stalls)
+{
+	struct audit_record r = nd_record();
+	struct audit_log_stats st;
+	struct audit_log *log;
+	sqlite3 *h;
+	char err[256];
+
+	log = audit_log_start(path, 0, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_stall_ms(log, 200);
+	cr_assert_eq(audit_log_reserve(log), 0); /* a request begins */
+	cr_assert_eq(audit_log_reserve(log), 0); /* another, naming nobody */
+	h = lock_audit_file();
+	cr_assert_eq(audit_log_record(log, &r), 0); /* the writer is stuck */
+	usleep(700000);
+	cr_assert_eq(audit_log_reserve(log), -1);
+	cr_assert_eq(audit_log_commit(log, &r), 0); /* the first answer */
+	audit_log_release(log);                     /* the second's */
+	audit_log_stats(log, &st);
+	cr_assert_eq(st.recorded, 2);
+	unlock_audit_file(h);
+	cr_assert_eq(audit_log_flush(log, 15000), 0);
+	audit_log_stop(log);
+	cr_assert_eq(count("SELECT count(*) FROM audit"), 2);
+}
+
+Test(audit, a_full_queue_refuses_after_a_wait_and_loses_none, .timeout = 120)
+{
+	struct audit_record r = nd_record();
+	struct audit_log_stats st;
+	struct audit_log *log;
+	int64_t t0;
+	sqlite3 *h;
+	char err[256];
+	long taken = 0;
+
+	log = audit_log_start(path, 0, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_stall_ms(log, 600000); /* only the queue's bound */
+	h = lock_audit_file();
+	while (audit_log_record(log, &r) == 0) {
+		taken++;
+		cr_assert_leq(taken, AUDIT_LOG_QUEUE_MAX + AUDIT_LOG_BATCH);
+	}
+	cr_assert_geq(taken, AUDIT_LOG_QUEUE_MAX);
+	t0 = mono_now_ms();
+	cr_assert_eq(audit_log_reserve(log), -1);
+	cr_assert_geq(mono_now_ms() - t0, AUDIT_LOG_FULL_WAIT_MS - 50);
+	audit_log_stats(log, &st);
+	cr_assert_eq(st.dropped, 0);
+	unlock_audit_file(h);
+	cr_assert_eq(audit_log_flush(log, 100000), 0);
+	audit_log_stats(log, &st);
+	cr_assert_eq(st.written, (unsigned long long)taken);
+	cr_assert_eq(st.dropped, 0);
+	audit_log_stop(log);
+	cr_assert_eq(count("SELECT count(*) FROM audit"), taken);
+}
+
+/* Through api_handle: an audited route is refused unprocessed while the
+ * log is unavailable; evaluate goes on. */
+Test(audit, an_audited_route_answers_503_unprocessed_while_unavailable)
+{
+	struct api_request req = {0};
+	struct api_response resp;
+	struct api_app app = {0};
+	struct audit_log *log;
+	struct audit_record r = nd_record();
+	struct audit_log_stats st;
+	struct db_person p;
+	sqlite3 *h;
+	char err[256];
+	int64_t t0;
+
+	cr_assert_eq(api_ruleset_load(NULL, &ruleset, err, sizeof err), 0);
+	log = audit_log_start(path, 0, err, sizeof err);
+	cr_assert_not_null(log, "%s", err);
+	audit_log_set_stall_ms(log, 200);
+	app.ruleset = &ruleset;
+	app.db = db;
+	app.audit = log;
+	app.no_auth = true;
+	h = lock_audit_file();
+	t0 = mono_now_ms();
+	/* a record the writer cannot write, then until the stall shows */
+	cr_assert_eq(audit_log_record(log, &r), 0);
+	for (;;) {
+		usleep(100000);
+		audit_log_stats(log, &st);
+		if (!st.available)
+			break;
+		cr_assert_lt(mono_now_ms() - t0, 10000);
+	}
+	req.method = "PUT";
+	req.path = "/v1/persons/u-1";
+	req.content_type = "application/json";
+	req.body = "{\"birth_date\":\"1950-01-01\"}";
+	req.body_len = strlen(req.body);
+	req.request_id = "t";
+	req.now = 1748736000.0;
+	api_handle(&app, &req, &resp);
+	cr_assert_eq(resp.status, 503);
+	cr_assert(strstr(resp.body, "audit_unavailable"), "%s", resp.body);
+	cr_assert_str_eq(resp.headers[0].name, "Retry-After");
+	api_response_fini(&resp);
+	req.method = "POST";
+	req.path = "/v1/eligibility:evaluate";
+	req.body = "{\"person\":{\"birth_date\":\"1950-01-01\"}}";
+	req.body_len = strlen(req.body);
+	api_handle(&app, &req, &resp);
+	cr_assert_eq(resp.status, 200, "%.300s", resp.body);
+	api_response_fini(&resp);
+	unlock_audit_file(h);
+	cr_assert_eq(audit_log_flush(log, 15000), 0);
+	cr_assert_eq(db_person_get(db_conn_get(db), "u-1", &p), DB_NOT_FOUND);
+	audit_log_stop(log);
 }

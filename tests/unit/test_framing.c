@@ -49,6 +49,27 @@ Test(framing, transfer_encoding_lists)
 			     cases[i].b ? cases[i].b : "(none)");
 }
 
+/* The transfer codings test of wt-tls's http_head.c (whose reading of
+ * Transfer-Encoding became framing.c's), its inputs kept: identity is 400
+ * (FRAMING_TE_BAD), gzip 501 (FRAMING_TE_UNSUPPORTED).  An empty field,
+ * let by there, is refused here. */
+Test(framing, http_head_transfer_codings)
+{
+	struct framing_te te;
+
+	cr_assert_eq(te_of("chunked", NULL), FRAMING_TE_CHUNKED);
+	cr_assert_eq(te_of(" Chunked ", NULL), FRAMING_TE_CHUNKED);
+	cr_assert_eq(te_of("identity", NULL), FRAMING_TE_BAD);
+	cr_assert_eq(te_of("IDENTITY", NULL), FRAMING_TE_BAD);
+	cr_assert_eq(te_of("identity, chunked", NULL), FRAMING_TE_BAD);
+	cr_assert_eq(te_of("chunked", "identity"), FRAMING_TE_BAD);
+	cr_assert_eq(te_of("gzip, chunked", NULL), FRAMING_TE_UNSUPPORTED);
+	memset(&te, 0, sizeof te);
+	framing_te_add(&te, "");
+	cr_assert_eq(te.fields, 1);
+	cr_assert_eq(framing_te_verdict(&te), FRAMING_TE_BAD);
+}
+
 Test(framing, targets)
 {
 	static const struct {

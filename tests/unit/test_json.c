@@ -1,7 +1,7 @@
 /* test_json.c - api/json_read.c reads what jansson's json_loadb(...,
- * JSON_REJECT_DUPLICATES) reads, builds equal documents, refuses what it
- * refuses, and says where; the arena path (api/json_arena.c) agrees and
- * rewinds.  tests/fuzz/fuzz_json.c does the same on random bytes. */
+ * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL) reads, builds equal documents,
+ * refuses what it refuses, and says where; the arena path
+ * (api/json_arena.c) agrees and rewinds.  tests/fuzz/fuzz_json.c does the same on random bytes. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,6 +10,9 @@
 
 #include "api/api.h"
 #include "api/internal.h"
+
+/* What api_json_read reads (api/json_read.c). */
+#define JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
 static void setup(void)
 {
@@ -27,7 +30,7 @@ static json_t *ours(const char *s, size_t n, json_error_t *e)
 static void accepts(const char *s, size_t n)
 {
 	json_error_t e1, e2;
-	json_t *ref = json_loadb(s, n, JSON_REJECT_DUPLICATES, &e1);
+	json_t *ref = json_loadb(s, n, JSON_FLAGS, &e1);
 	json_t *got = ours(s, n, &e2), *arena;
 
 	cr_assert_not_null(ref, "jansson refuses %s: bad test", s);
@@ -45,7 +48,7 @@ static void accepts(const char *s, size_t n)
 static void refuses(const char *s, size_t n)
 {
 	json_error_t e1, e2;
-	json_t *ref = json_loadb(s, n, JSON_REJECT_DUPLICATES, &e1);
+	json_t *ref = json_loadb(s, n, JSON_FLAGS, &e1);
 	json_t *got = ours(s, n, &e2);
 
 	cr_assert_null(ref, "jansson accepts %s: bad test", s);
@@ -76,6 +79,8 @@ Test(json, reads_what_jansson_reads)
 	ACCEPTS("[\"日本語\",\"é\",\"\xf0\x9f\x98\x80\",\"\x7f\"]");
 	ACCEPTS("{\"a\":{\"a\":{\"a\":[[[]]]}},\"b\":[{},{\"a\":1}]}");
 	ACCEPTS("{\"\":1,\"\\u0061\":2,\"b\":3}");
+	ACCEPTS("[\"\\u0000\",\"a\\u0000b\",\"\\u0000\\u0000\"]");
+	ACCEPTS("{\"display_name\":\"x\\u0000\"}");
 }
 
 Test(json, refuses_what_jansson_refuses)
@@ -115,7 +120,10 @@ Test(json, refuses_what_jansson_refuses)
 	REFUSES("[\"\\x\"]");
 	REFUSES("[\"\\u12\"]");
 	REFUSES("[\"\\u12G4\"]");
-	REFUSES("[\"\\u0000\"]");
+	/* \u0000: in a value yes (validation refuses it as a control
+	 * character), in a key never. */
+	REFUSES("{\"a\\u0000b\":1}");
+	REFUSES("{\"\\u0000\":1}");
 	REFUSES("[\"\\ud83d\"]");
 	REFUSES("[\"\\ud83dx\"]");
 	REFUSES("[\"\\ud83d\\u0041\"]");
@@ -171,7 +179,7 @@ Test(json, nesting_stops_at_2048_levels)
 			s[2 * depth - 1 - i] = ']';
 		}
 		s[2 * depth] = '\0';
-		ref = json_loadb(s, 2 * depth, JSON_REJECT_DUPLICATES, &e1);
+		ref = json_loadb(s, 2 * depth, JSON_FLAGS, &e1);
 		got = ours(s, 2 * depth, &e2);
 		cr_assert_eq(!ref, !got, "depth %zu", depth);
 		cr_assert_eq(!got, depth > 2048, "depth %zu", depth);

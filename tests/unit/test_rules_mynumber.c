@@ -1,11 +1,13 @@
 /* test_rules_mynumber.c - recognising individual numbers (SPEC §8,
- * rules/mynumber.c).  Valid numbers were computed with a separate script. */
+ * rules/mynumber.c: the check digit, the reader of runs, ASCII text).
+ * Valid numbers were computed with a separate script. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "rules/rules.h"
 
-Test(rules_mynumber, strings)
+/* The ASCII reading: api/text.c reads the rest of Unicode (test_text.c). */
+Test(rules_mynumber, ascii_strings)
 {
 	static const struct {
 		const char *s;
@@ -30,52 +32,24 @@ Test(rules_mynumber, strings)
 	    {"1234-5678-9018", true},
 	    {" 123456789018 ", true},
 	    {"1-2-3-4-5-6-7-8-9-0-1-8", true},
-	    {"\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94\xef\xbc\x95\xef"
-	     "\xbc\x96"
-	     "\xef\xbc\x97\xef\xbc\x98\xef\xbc\x99\xef\xbc\x90\xef\xbc\x91\xef"
-	     "\xbc\x98",
-	     true}, /* １２３４５６７８９０１８ */
-	    {"１２３４　５６７８　９０１８",
-	     true}, /* U+3000 ideographic spaces */
-	    {"１２３４－５６７８－９０１８", true}, /* U+FF0D */
-	    {"1234ー5678ー9018", true}, /* U+30FC prolonged sound mark */
-	    {"1234\xe2\x80\x90"
-	     "5678\xe2\x80\x95"
-	     "9018",
-	     true}, /* U+2010, U+2015 */
-	    {"1234\xe2\x88\x92"
-	     "5678\xe2\x80\x93"
-	     "9018",
-	     true}, /* U+2212, U+2013 */
-	    {"1234\xe2\x80\x96"
-	     "56789018",
-	     false}, /* U+2016 is no dash */
-	    {"1234_5678_9018", false},
-	    {"1234.5678.9018", false},
-	    {"1234\t5678\t9018", false}, /* tab is not a listed space */
-	    {"1234\xc2\xa0"
-	     "56789018",
-	     false}, /* nor NO-BREAK SPACE */
+	    {"1234_5678_9018", true},
+	    {"1234.5678.9018", true},
+	    {"8647.7053.9530", true},
+	    {"1234/5678/9018", true},
+	    {"1234,5678,9018", true},
+	    {"1234~5678~9018", true}, /* U+FF5E after NFKC */
+	    {"-._/,~ 123456789018 ~,/_.-", true},
+	    {"1234\t5678\t9018", false}, /* tab is no separator */
+	    {"1234\n5678\n9018", false},
+	    {"1234:5678:9018", false},
+	    {"1234;5678;9018", false},
 	    {"+123456789018", false},
 	    {"123456789018a", false},
 	    {"No.123456789018", false},
-	    {"１２３４５６７８９０１７", false}, /* full width, bad check */
-	    {"\xd9\xa1"
-	     "23456789018",
-	     false}, /* ARABIC-INDIC DIGIT ONE */
-	    /* invalid UTF-8 is never a number */
-	    {"12345678901\xc0\xb8", false}, /* overlong '8' */
+	    {"03-1234-5678", false},
+	    {"2026-11-30", false},
+	    /* a byte >= 0x80 is another character here */
 	    {"123456789018\xff", false},
-	    {"123456789018\xef\xbc", false}, /* truncated sequence */
-	    {"\xed\xa0\x80"
-	     "123456789018",
-	     false}, /* surrogate */
-	    {"\xe0\x80\xa0"
-	     "123456789018",
-	     false}, /* overlong space */
-	    {"\xf4\x90\x80\x80"
-	     "123456789018",
-	     false}, /* above U+10FFFF */
 	    {"\x80"
 	     "123456789018",
 	     false},
@@ -83,25 +57,100 @@ Test(rules_mynumber, strings)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_expect_eq(
-		    rules_is_individual_number(cases[i].s, strlen(cases[i].s)),
-		    cases[i].is, "case %zu \"%s\"", i, cases[i].s);
+		cr_expect_eq(rules_is_individual_number_ascii(
+				 cases[i].s, strlen(cases[i].s)),
+			     cases[i].is, "case %zu \"%s\"", i, cases[i].s);
+		/* A whole value is also a run of itself. */
+		if (cases[i].is)
+			cr_expect(rules_has_individual_number_ascii(
+				      cases[i].s, strlen(cases[i].s)),
+				  "case %zu", i);
 	}
+}
+
+/* Free text: a run of exactly 12 digits between other characters. */
+Test(rules_mynumber, ascii_runs)
+{
+	static const struct {
+		const char *s;
+		bool has;
+	} cases[] = {
+	    {"No.123456789018", true},
+	    {"id 1234-5678-9018 (old)", true},
+	    {"x123456789018x", true},
+	    {"a 1234 b 123456789018", true},
+	    {"123456789018a1", true},
+	    {"a\x80"
+	     "123456789018",
+	     true},
+	    {"x1234567890180x", false}, /* 13 digits */
+	    {"x12345678901x", false},   /* 11 */
+	    {"x123456789017x", false},  /* check digit */
+	    {"tel 03-1234-5678 / fax 03-1234-5679", false},
+	    {"03-1234-5678, 03-1234-5679", false}, /* one run of 20 */
+	    {"2026-11-30 10:00", false},
+	    {"1234:5678:9018", false},
+	    {"", false},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(rules_has_individual_number_ascii(
+				 cases[i].s, strlen(cases[i].s)),
+			     cases[i].has, "case %zu \"%s\"", i, cases[i].s);
 }
 
 Test(rules_mynumber, uses_len_and_embedded_nul)
 {
-	cr_expect(rules_is_individual_number("123456789018999", 12));
-	cr_expect_not(rules_is_individual_number("123456789018", 11));
-	cr_expect_not(rules_is_individual_number("123456\0"
-						 "789018",
-						 13));
-	cr_expect_not(rules_is_individual_number(NULL, 0));
-	/* A sequence cut by len is truncated, even if the byte after it
-	 * would complete it (here to "８"). */
-	cr_expect(rules_is_individual_number("12345678901\xef\xbc\x98", 14));
-	cr_expect_not(
-	    rules_is_individual_number("12345678901\xef\xbc\x98", 13));
+	cr_expect(rules_is_individual_number_ascii("123456789018999", 12));
+	cr_expect_not(rules_is_individual_number_ascii("123456789018", 11));
+	cr_expect_not(rules_is_individual_number_ascii("123456\0"
+						       "789018",
+						       13));
+	cr_expect(rules_has_individual_number_ascii("\0"
+						    "123456789018",
+						    13));
+	cr_expect_not(rules_is_individual_number_ascii(NULL, 0));
+	cr_expect_not(rules_has_individual_number_ascii(NULL, 0));
+}
+
+/* The reader on its own: classes in, runs out. */
+Test(rules_mynumber, reader)
+{
+	static const unsigned char n[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 8};
+	struct rules_mynumber_reader r;
+	int i;
+
+	rules_mynumber_reader_init(&r);
+	rules_mynumber_reader_add(&r, RULES_MYNUMBER_SEPARATOR);
+	for (i = 0; i < 12; i++) {
+		rules_mynumber_reader_add(&r, n[i]);
+		rules_mynumber_reader_add(&r, RULES_MYNUMBER_SEPARATOR);
+	}
+	rules_mynumber_reader_end(&r);
+	cr_expect(r.run);
+	cr_expect(r.whole);
+
+	rules_mynumber_reader_init(&r);
+	rules_mynumber_reader_add(&r, RULES_MYNUMBER_OTHER);
+	for (i = 0; i < 12; i++)
+		rules_mynumber_reader_add(&r, n[i]);
+	rules_mynumber_reader_end(&r);
+	cr_expect(r.run);
+	cr_expect_not(r.whole);
+
+	/* 13 digits, then 12 more after another character: the second run
+	 * counts, and a 14th digit never wraps the count around. */
+	rules_mynumber_reader_init(&r);
+	for (i = 0; i < 14; i++)
+		rules_mynumber_reader_add(&r, 1);
+	rules_mynumber_reader_add(&r, RULES_MYNUMBER_OTHER);
+	rules_mynumber_reader_end(&r);
+	cr_expect_not(r.run);
+	for (i = 0; i < 12; i++)
+		rules_mynumber_reader_add(&r, n[i]);
+	rules_mynumber_reader_end(&r);
+	cr_expect(r.run);
 }
 
 /* Exactly one of the ten last digits completes a given 11-digit prefix. */
@@ -120,7 +169,7 @@ Test(rules_mynumber, one_check_digit_per_prefix)
 		s[12] = '\0';
 		for (c = 0; c <= 9; c++) {
 			s[11] = (char)('0' + c);
-			valid += rules_is_individual_number(s, 12);
+			valid += rules_is_individual_number_ascii(s, 12);
 		}
 		cr_expect_eq(valid, 1, "%s", prefixes[i]);
 	}
@@ -137,7 +186,8 @@ Test(rules_mynumber, integers)
 	    {999999999996LL, true},   {123456789017LL, false},
 	    {100000000000LL, false},  {12345678901LL, false},
 	    {1234567890180LL, false}, {0, false},
-	    {-123456789018LL, false}, {99999999999LL, false},
+	    {-123456789018LL, true},  {-123456789017LL, false},
+	    {-12345678901LL, false},  {99999999999LL, false},
 	    {1000000000000LL, false},
 	};
 	size_t i;
