@@ -269,9 +269,11 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	} else if (scope == SCOPE_ERROR) {
 		/* answered */
 	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
-		/* RFC 9110 §13.1.2: the client's copy is current. */
-		resp->status = 304;
-		resp->content_type = NULL;
+		/* RFC 9110 §13.1.2: the client's copy is current.  The body
+		 * is the 200's, and never sent (the server sends none with a
+		 * 304): its length goes out as Content-Length, which RFC 9110
+		 * §8.6 allows in a 304 only as the 200's (0 would be wrong). */
+		api_respond_json(resp, 304, api_person_json(p), NULL);
 		set_etag(resp, p->etag);
 	} else {
 		api_respond_json(resp, 200, api_person_json(p),

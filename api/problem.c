@@ -38,7 +38,7 @@ static const struct {
     {"service_unavailable", "Service unavailable"},
     {"not_implemented", "Not implemented"},
     {"audit_unavailable", "The audit log cannot be written"},
-    {"request_timeout", "The upload took too long"},
+    {"request_timeout", "The request took too long or came too slowly"},
     {"internal_error", "Internal error"},
     {"rate_limited", "Too many requests for this key"},
     {"audit_log_full", "The audit log is full"},

@@ -25,6 +25,8 @@ enum opt_id {
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_PER_IP,
 	OPT_IDLE_TIMEOUT,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_MIN_RATE,
 	OPT_THREADS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
@@ -68,6 +70,10 @@ static const struct opt opts[] = {
      SERVE},
     {"--max-per-ip", "SHIKAKU_MAX_PER_IP", OPT_MAX_PER_IP, true, SERVE},
     {"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true, SERVE},
+    {"--header-timeout", "SHIKAKU_HEADER_TIMEOUT", OPT_HEADER_TIMEOUT, true,
+     SERVE},
+    {"--body-min-rate", "SHIKAKU_BODY_MIN_RATE", OPT_BODY_MIN_RATE, true,
+     SERVE},
     {"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
     {"--tls-cert", "SHIKAKU_TLS_CERT", OPT_TLS_CERT, true, SERVE},
     {"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
@@ -124,9 +130,22 @@ static const char usage_serve[] =
     "  --max-import-body BYTES SHIKAKU_MAX_IMPORT_BODY  default 536870912 (a\n"
     "                          streamed POST /v1/persons:import body)\n"
     "  --max-header BYTES      SHIKAKU_MAX_HEADER       default 16384\n"
-    "  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024\n"
+    "  --max-connections N     SHIKAKU_MAX_CONNECTIONS  default 1024; one\n"
+    "                          more closes those waiting longest for a head\n"
     "  --max-per-ip N          SHIKAKU_MAX_PER_IP       default 64\n"
     "  --idle-timeout SECONDS  SHIKAKU_IDLE_TIMEOUT     default 30; 0 = never\n"
+    "  --header-timeout SECONDS SHIKAKU_HEADER_TIMEOUT  default 10; a\n"
+    "                          request's head (line and header fields) must\n"
+    "                          be complete this long after the connection\n"
+    "                          opened or its previous answer, else the\n"
+    "                          connection is closed (an idle keep-alive one\n"
+    "                          too); 0 = never\n"
+    "  --body-min-rate BYTES_PER_SECOND SHIKAKU_BODY_MIN_RATE  default\n"
+    "                          1024; a body (not an import being stored:\n"
+    "                          see --import-min-rate) arriving slower on\n"
+    "                          average, from 5 s after its head, gets 408\n"
+    "                          (or the connection closed if it stays\n"
+    "                          silent); 0 = no minimum\n"
     "  --threads N             SHIKAKU_THREADS          default: online cores\n"
     "  --tls-cert FILE         SHIKAKU_TLS_CERT         PEM certificate "
     "(chain):\n"
@@ -218,6 +237,8 @@ static void defaults(struct config *cfg)
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 64;
 	cfg->idle_timeout = 30;
+	cfg->header_timeout = 10;
+	cfg->body_min_rate = 1024;
 	cfg->threads = online_cores();
 	cfg->audit_retention_days = 400;
 	cfg->import_timeout = 600;
@@ -523,6 +544,16 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 		if (parse_uint(value, 0, 86400, &v) != 0)
 			goto bad;
 		cfg->idle_timeout = (unsigned)v;
+		return 0;
+	case OPT_HEADER_TIMEOUT:
+		if (parse_uint(value, 0, 86400, &v) != 0)
+			goto bad;
+		cfg->header_timeout = (unsigned)v;
+		return 0;
+	case OPT_BODY_MIN_RATE:
+		if (parse_uint(value, 0, 1ull << 30, &v) != 0)
+			goto bad;
+		cfg->body_min_rate = (size_t)v;
 		return 0;
 	case OPT_THREADS:
 		if (parse_uint(value, 1, 256, &v) != 0)

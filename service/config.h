@@ -63,6 +63,8 @@ struct config {
 	unsigned max_connections; /* in all */
 	unsigned max_per_ip;      /* per client address */
 	unsigned idle_timeout;    /* seconds; 0 = never */
+	unsigned header_timeout;  /* seconds for a request head; 0 = never */
+	size_t body_min_rate;     /* bytes/s of a buffered body; 0 = none */
 	unsigned threads;         /* worker threads */
 
 	bool lang_en; /* eval --lang en */

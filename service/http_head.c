@@ -61,37 +61,6 @@ static bool folded_holds_number(const char *value, const char *suffix)
 	return found;
 }
 
-/* One element of a Transfer-Encoding list. */
-static void transfer_coding(struct http_head *h, const char *c, size_t n)
-{
-	if (n == 0)
-		return;
-	if (n == 7 && strncasecmp(c, "chunked", 7) == 0)
-		return;
-	if (n == 8 && strncasecmp(c, "identity", 8) == 0)
-		h->te_identity = true;
-	else
-		h->te_unknown = true;
-}
-
-static void transfer_encoding(struct http_head *h, const char *v)
-{
-	const char *p = v, *end;
-
-	h->n_transfer_encoding++;
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		end = p;
-		/* a coding's parameters (";q=…") are not ours to read */
-		while (*end != '\0' && *end != ',' && *end != ';' &&
-		       *end != ' ' && *end != '\t')
-			end++;
-		transfer_coding(h, p, (size_t)(end - p));
-		p = strchr(end, ',');
-	}
-}
-
 void http_head_field(struct http_head *h, const char *name, const char *value)
 {
 	const char *v = value != NULL ? value : "";
@@ -113,8 +82,6 @@ void http_head_field(struct http_head *h, const char *name, const char *value)
 			h->request_id_number = true;
 	} else if (strcasecmp(name, "Authorization") == 0) {
 		h->n_authorization++;
-	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-		transfer_encoding(h, v);
 	}
 }
 

@@ -1,5 +1,7 @@
 /* http_head.h - checks of a request's head that libmicrohttpd 0.9.75 does
- * not make, or makes in a way that hides what the client sent.
+ * not make, or makes in a way that hides what the client sent.  Those of
+ * its framing (Transfer-Encoding, Host, NUL bytes, folding as such) are in
+ * framing.h.
  *
  * server.c feeds every header field to http_head_field on the first call
  * of a request, and the raw request target (before libmicrohttpd decodes
@@ -14,9 +16,7 @@
  *     field's NAME, not its value: "X-Request-Id: 1234\r\n 56789018"
  *     arrives as the field "X-Request-Id56789018" = "1234".  A field whose
  *     name starts with X-Request-Id is therefore read as a folded one, for
- *     individual numbers.
- *   - A Transfer-Encoding other than "chunked" makes it read the body until
- *     the connection closes: the request hangs until the idle timeout.
+ *     individual numbers (a fold is otherwise refused, framing.h).
  *   - "%00" in the request target is decoded to a NUL that ends the C
  *     string: "/v1/persons/pB%00123456789018" would be served as
  *     "/v1/persons/pB".
@@ -29,7 +29,6 @@
 struct http_head {
 	unsigned n_request_id;    /* X-Request-Id fields (not folded ones) */
 	unsigned n_authorization; /* Authorization fields */
-	unsigned n_transfer_encoding;
 	/* A field named X-Request-Id and more: folded (or another field of
 	 * a longer name, which cannot be told apart).  Only read for
 	 * individual numbers: refusing it would refuse X-Request-Id-Orig. */
@@ -38,8 +37,6 @@ struct http_head {
 	 * value, a comma- or space-separated element of it, or a folded
 	 * value put back together (SPEC §8). */
 	bool request_id_number;
-	bool te_identity; /* a Transfer-Encoding names "identity" */
-	bool te_unknown;  /* names a coding other than chunked/identity */
 };
 
 /* Call with *h zeroed, then once per header field (borrowed strings;

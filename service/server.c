@@ -42,7 +42,8 @@
  *     [::1] are answered (421 otherwise): a page of another site that
  *     rebinds its name to 127.0.0.1 must not read the data (DNS
  *     rebinding).  A request without Host (HTTP/1.0) is answered: no
- *     browser sends one.
+ *     browser sends one.  An absolute-form target's host stands for Host
+ *     (RFC 9112 §3.2.2).
  *   - header fields: here, 431 problem+json when their total size is over
  *     max_header.  Headers that do not even fit in the connection's memory
  *     pool (max_header + POOL_SLACK) are answered by libmicrohttpd itself,
@@ -54,15 +55,40 @@
  *     libmicrohttpd's own limits are set OVER_SLACK higher; a connection
  *     over our limit gets 503 problem+json with Retry-After to its first
  *     request and is closed.  Beyond the slack libmicrohttpd closes it on
- *     accept (0.9.75 has no hook to answer there).  Idle time:
- *     libmicrohttpd.
- *   - malformed requests: libmicrohttpd answers 400 itself.
- *   - ambiguous heads it lets by (a repeated Authorization or X-Request-Id,
- *     "%00" in the target, a transfer coding other than chunked): here,
- *     see http_head.h.  A transfer coding is refused on the first call
- *     (libmicrohttpd would wait for the body until the idle timeout) and
- *     the connection closed lingering; the others are answered once the
- *     body has been read and dropped, like a repeated Content-Type.
+ *     accept (0.9.75 has no hook to answer there).  A connection one over
+ *     the limit in all first makes room: the connections waiting longest
+ *     for a request head are cut (watch_connection, service/watchdog.h).
+ *   - time: libmicrohttpd's idle timeout, which any byte resets; the
+ *     watchdog's head deadline (--header-timeout, from accept or the
+ *     previous answer) and minimum body rate (--body-min-rate: buffered
+ *     bodies, and those read and dropped after a refusal, a refused
+ *     import's too; a client behind it is answered 408, or the refusal
+ *     already decided, by too_slow when its next bytes come, or cut by the
+ *     watchdog when it stays silent).  A live import's time and rate are
+ *     its own (import_limit, above).
+ *   - framing (RFC 9112): check_framing, on the first call, answers 400
+ *     (Content-Length with Transfer-Encoding, a coding list other than a
+ *     lone chunked, identity included, none or two Host fields, a NUL in
+ *     a field value or the target, folding) or 501 (a transfer coding
+ *     other than chunked: libmicrohttpd would read the body until the
+ *     connection closes) and closes, lingering when a body may follow.
+ *     A folded X-Request-Id that holds an individual number is not
+ *     refused there: it gets SPEC §8's 422 after authentication, and its
+ *     connection closes after the answer.  libmicrohttpd runs not strict
+ *     (MHD_OPTION_STRICT_FOR_CLIENT 0) so that a request without Host
+ *     reaches it: strict, 0.9.75 answers it with its status line and
+ *     headers twice.  An absolute-form target is served by its path.
+ *   - ambiguous heads libmicrohttpd lets by (a repeated Authorization or
+ *     X-Request-Id, "%00" in the target): here, see http_head.h; they are
+ *     answered once the body has been read and dropped, like a repeated
+ *     Content-Type, and the connection stays open.
+ *   - malformed requests beyond those: libmicrohttpd answers itself, with
+ *     a short HTML body, and closes: a request line it cannot parse (400,
+ *     or no answer when it has no space), an HTTP version other than 1.x
+ *     (505), a field line without a colon (400); a Content-Length that is
+ *     not a number (400) or too large for 64 bits (413) gets 0.9.75's
+ *     answer twice, status line and headers repeated (its defect; it
+ *     happens before any callback).
  */
 #include "service/server.h"
 
@@ -86,10 +112,12 @@
 #include "api/metrics.h"
 #include "api/text.h"
 #include "base/fnv.h"
+#include "service/framing.h"
 #include "service/http_head.h"
 #include "service/linger.h"
 #include "service/log.h"
 #include "service/request_id.h"
+#include "service/watchdog.h"
 
 /* Room in each connection's memory pool beyond the header limit: the
  * request line, libmicrohttpd's own records and the response headers. */
@@ -109,10 +137,15 @@
 #define LINGER_TIME_MS 10000u
 #define LINGER_IDLE_MS 2000u
 
+/* A buffered body's first seconds, before --body-min-rate counts: a
+ * client's start (TLS, a slow first write) is not held against it. */
+#define BODY_GRACE_MS 5000u
+
 /* What is kept per connection (libmicrohttpd's socket context). */
 struct conn_ctx {
 	uintptr_t slot1; /* the client address's slot + 1, 0: not counted */
 	bool linger;     /* closed with its body unread: lingering close */
+	unsigned wd;     /* its id in srv->wd; 0: not watched */
 };
 
 /* Set just before an upload call returns MHD_NO on purpose (send_now has
@@ -137,6 +170,8 @@ struct server {
 	char *tls_cert; /* PEM, new; NULL for plain HTTP */
 	char *tls_key;
 	struct linger_pool *linger; /* refused connections being closed */
+	struct watchdog *wd;        /* slow clients' deadlines */
+	struct watchdog_limits wd_limits;
 	/* Connections counted here rather than only by libmicrohttpd, whose
 	 * limits close a connection without a word: up to OVER_SLACK more are
 	 * let in, to be answered 503 problem+json (SPEC §6). */
@@ -157,17 +192,24 @@ enum refusal {
 	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
 	REFUSE_MISDIRECTED,       /* 421: --no-auth and a Host not loopback's */
+	REFUSE_FRAMING,           /* 400: check_framing, reason in `framing` */
+	REFUSE_TE_UNSUPPORTED,    /* 501: a transfer coding not chunked */
+	REFUSE_TOO_SLOW,          /* 408: a body below --body-min-rate */
 	REFUSE_REPEATED_AUTH,     /* 400: Authorization more than once */
 	REFUSE_REPEATED_RID,      /* 400: X-Request-Id more than once */
 	REFUSE_TARGET_NUL,        /* 400: "%00" in the request target */
-	REFUSE_TE_IDENTITY,       /* 400: Transfer-Encoding: identity */
-	REFUSE_TE_UNSUPPORTED,    /* 501: a transfer coding not chunked */
 };
 
 struct request {
 	struct server *srv;
 	bool started; /* the first call has been made (see on_uri) */
+	/* the target as it came (on_uri): "%00" in it; where it starts in
+	 * libmicrohttpd's buffer, its length up to the first NUL, and
+	 * whether it holds a space or a control character */
 	enum http_head_nul target_nul;
+	const char *target;
+	size_t target_len;
+	bool target_bad;
 	struct timespec start; /* CLOCK_MONOTONIC, for duration_ms */
 	double now;            /* POSIX seconds at the first call */
 	char id[REQUEST_ID_MAX + 1];
@@ -195,6 +237,16 @@ struct request {
 	bool query_overflow;
 	/* the first pair past API_MAX_QUERY holding an individual number */
 	struct api_kv query_number;
+
+	struct conn_ctx *cc; /* its connection's (NULL: out of memory) */
+	const char *path;    /* the target's path (absolute form: its path) */
+	bool absolute;       /* the target is in absolute form */
+	bool authority_loopback; /* ... naming localhost, 127.0.0.1 or [::1] */
+	const char *framing;     /* REFUSE_FRAMING's reason (static) */
+	const char *framing_field; /* and its errors[].field ("" for none) */
+	/* answered with Connection: close: a folded X-Request-Id holding an
+	 * individual number, let by check_framing for its 422 */
+	bool close_after;
 };
 
 static double realtime_now(void)
@@ -344,6 +396,166 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* ---- first call: framing (RFC 9112) ------------------------------------ */
+
+struct framing_scan {
+	struct framing_te te;
+	unsigned n_host;
+	bool host_invalid;
+	bool content_length;
+	/* The NUL and folding check: the head in libmicrohttpd's buffer
+	 * (NULL: unknown, not checked) and the end of the last field value
+	 * seen in it. */
+	const char *head, *head_end;
+	const char *prev_end;
+	bool stray;
+};
+
+static bool in_head(const struct framing_scan *fs, const char *p)
+{
+	return fs->head != NULL && p >= fs->head && p < fs->head_end;
+}
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct framing_scan *fs = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		framing_te_add(&fs->te, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		fs->n_host++;
+		if (value != NULL && !framing_host_valid(value, strlen(value)))
+			fs->host_invalid = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		fs->content_length = true;
+	}
+	/* Fields come in the order of the head.  A name outside the head
+	 * is a folded field's (0.9.75 copies its name elsewhere): the bytes
+	 * left in the head are then found between its neighbours. */
+	if (!in_head(fs, key))
+		return MHD_YES;
+	if (fs->prev_end != NULL && fs->prev_end <= key &&
+	    framing_stray_bytes(fs->prev_end, key, 2))
+		fs->stray = true;
+	fs->prev_end =
+	    value != NULL && in_head(fs, value) ? value + strlen(value) : NULL;
+	return MHD_YES;
+}
+
+/* Did the request target hold a NUL byte?  libmicrohttpd cuts the target
+ * at the space before the version, writing a NUL there, and hands over the
+ * version from the next byte on: the target as on_uri saw it ends right
+ * before, unless a NUL of the client's cut it short. */
+static bool target_has_nul(const struct request *rq, const char *version)
+{
+	return rq->target != NULL && version != rq->target + rq->target_len + 1;
+}
+
+/* The framing checks libmicrohttpd 0.9.75 leaves to us (service/framing.h),
+ * on the first call.  Sets rq->path, rq->absolute and
+ * rq->authority_loopback; returns true, with rq->refusal (REFUSE_FRAMING
+ * and its reason in rq->framing and rq->framing_field, or
+ * REFUSE_TE_UNSUPPORTED), when the request must be answered at once and
+ * its connection closed: a proxy in front may have read its bytes
+ * otherwise (request smuggling).  A NUL or a fold in a head whose
+ * X-Request-Id holds an individual number (rq->id_is_individual_number,
+ * set before: http_head.h reads folded ones) is let by for SPEC §8's 422,
+ * which comes after authentication, with rq->close_after. */
+static bool check_framing(struct server *srv, struct MHD_Connection *conn,
+			  struct request *rq, const char *url,
+			  const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	bool http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
+	struct framing_scan fs;
+	enum framing_target target;
+	enum framing_te_verdict te;
+	const char *authority;
+	size_t alen;
+
+	memset(&fs, 0, sizeof fs);
+	/* the head begins with the method, in place (0.9.75) */
+	if (ci != NULL &&
+	    ci->header_size <= srv->cfg->max_header + POOL_SLACK) {
+		fs.head = method;
+		fs.head_end = method + ci->header_size;
+	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_framing, &fs);
+	if (framing_stray_bytes(fs.prev_end, fs.head_end, 4))
+		fs.stray = true;
+	te = framing_te_verdict(&fs.te);
+	target = framing_target(url, &rq->path, &authority, &alen);
+	if (target == FRAMING_TARGET_ABSOLUTE) {
+		char host[64];
+
+		rq->absolute = true;
+		if (alen < sizeof host) {
+			memcpy(host, authority, alen);
+			host[alen] = '\0';
+			rq->authority_loopback = host_is_loopback(host);
+		}
+		if (!framing_host_valid(authority, alen))
+			target = FRAMING_TARGET_BAD;
+	}
+
+	if (fs.stray && rq->id_is_individual_number) {
+		fs.stray = false;
+		rq->close_after = true;
+	}
+	rq->framing_field = "header:Transfer-Encoding";
+	if (rq->target_bad || target_has_nul(rq, version)) {
+		rq->framing = "the request target holds a space, a control "
+			      "character or a NUL byte";
+		rq->framing_field = "path";
+	} else if (target == FRAMING_TARGET_BAD) {
+		rq->framing = "the request target is an absolute URI without "
+			      "a valid host, or with a userinfo";
+		rq->framing_field = "path";
+	} else if (fs.stray) {
+		rq->framing = "a header field holds a NUL byte or is folded "
+			      "over lines";
+		rq->framing_field = "";
+	} else if (fs.n_host > 1 || (fs.n_host == 0 && !http10) ||
+		   fs.host_invalid) {
+		rq->framing = fs.n_host > 1 ? "repeated header: Host"
+			      : fs.n_host == 0
+				  ? "missing header: Host (HTTP/1.1)"
+				  : "invalid header: Host";
+		rq->framing_field = "header:Host";
+	} else if (te != FRAMING_TE_NONE && fs.content_length) {
+		rq->framing = "Content-Length together with Transfer-Encoding";
+	} else if (te != FRAMING_TE_NONE && http10) {
+		rq->framing = "Transfer-Encoding in an HTTP/1.0 request";
+	} else if (te == FRAMING_TE_BAD && fs.te.identity > 0) {
+		rq->framing = "Transfer-Encoding: identity is no transfer "
+			      "coding (RFC 9112): send Content-Length, or "
+			      "Transfer-Encoding: chunked";
+	} else if (te == FRAMING_TE_BAD) {
+		rq->framing = "invalid header: Transfer-Encoding (only "
+			      "\"chunked\", once)";
+	}
+	if (rq->framing != NULL) {
+		rq->refusal = REFUSE_FRAMING;
+		return true;
+	}
+	if (te == FRAMING_TE_UNSUPPORTED) {
+		rq->refusal = REFUSE_TE_UNSUPPORTED;
+		return true;
+	}
+	return false;
+}
+
+/* Refusals answered on the first call, the connection closed: the framing
+ * is in doubt, or the connection is one too many. */
+static bool closes_at_once(enum refusal r)
+{
+	return r == REFUSE_REPEATED_CL || r == REFUSE_OVERLOADED ||
+	       r == REFUSE_FRAMING || r == REFUSE_TE_UNSUPPORTED;
+}
+
 /* True with the declared Content-Length in *out when there is one; a value
  * too large to represent counts as SIZE_MAX (over any limit). */
 static bool declared_length(struct MHD_Connection *conn, size_t *out)
@@ -423,7 +635,8 @@ static size_t body_limit(const struct server *srv, const struct request *rq)
 }
 
 static void first_call(struct server *srv, struct MHD_Connection *conn,
-		       struct request *rq, const char *url, const char *method)
+		       struct request *rq, const char *url, const char *method,
+		       const char *version)
 {
 	struct header_scan hs = {0};
 	size_t len = 0;
@@ -442,13 +655,13 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 	declared = declared_length(conn, &len);
 	rq->has_body = hs.chunked || len > 0;
 
-	if (hs.n_content_length > 1)
+	if (check_framing(srv, conn, rq, url, method, version))
+		; /* answered at once (closes_at_once) */
+	else if (hs.n_content_length > 1)
 		rq->refusal = REFUSE_REPEATED_CL;
-	else if (hs.head.te_identity)
-		rq->refusal = REFUSE_TE_IDENTITY;
-	else if (hs.head.te_unknown)
-		rq->refusal = REFUSE_TE_UNSUPPORTED;
-	else if (hs.n_bad_host > 0)
+	else if (rq->absolute ? hs.check_host && !rq->authority_loopback
+			      : hs.n_bad_host > 0)
+		/* RFC 9112 §3.2.2: an absolute target's host stands for Host */
 		rq->refusal = REFUSE_MISDIRECTED;
 	else if (hs.bytes > srv->cfg->max_header)
 		rq->refusal = REFUSE_HEADERS_TOO_LARGE;
@@ -457,7 +670,7 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 	else if (head_refusal(rq, &hs.head) != REFUSE_NONE)
 		rq->refusal = head_refusal(rq, &hs.head);
 	else
-		open_stream(srv, conn, rq, url, method);
+		open_stream(srv, conn, rq, rq->path, method);
 	if (declared && len > body_limit(srv, rq)) {
 		/* answered now, the body never stored; a refusal decided
 		 * from the headers alone keeps its answer */
@@ -584,7 +797,7 @@ static void take_body(const struct config *cfg, struct request *rq,
 
 /* ---- final call: answer ------------------------------------------------ */
 
-/* The answers to head_refusal's and the transfer codings' refusals. */
+/* The answers to head_refusal's refusals. */
 static void refuse_head(const struct request *rq, struct api_response *resp)
 {
 	switch (rq->refusal) {
@@ -604,18 +817,6 @@ static void refuse_head(const struct request *rq, struct api_response *resp)
 		    resp, 400, "invalid_request",
 		    "the URL holds %00 (a NUL character): not accepted",
 		    rq->target_nul == HTTP_HEAD_NUL_PATH ? "path" : "?");
-		break;
-	case REFUSE_TE_IDENTITY:
-		api_problem_field(resp, 400, "invalid_request",
-				  "Transfer-Encoding: identity is no transfer "
-				  "coding (RFC 9112): send Content-Length, or "
-				  "Transfer-Encoding: chunked",
-				  "header:Transfer-Encoding");
-		break;
-	case REFUSE_TE_UNSUPPORTED:
-		api_problem_field(resp, 501, "not_implemented",
-				  "the only transfer coding taken is chunked",
-				  "header:Transfer-Encoding");
 		break;
 	default: break;
 	}
@@ -669,11 +870,26 @@ static void refuse(const struct server *srv, const struct request *rq,
 		    "without API keys (--no-auth) this server answers only "
 		    "Host: localhost, 127.0.0.1 or [::1]");
 		break;
+	case REFUSE_FRAMING:
+		api_problem_field(resp, 400, "invalid_request", rq->framing,
+				  rq->framing_field ? rq->framing_field : "");
+		break;
+	case REFUSE_TE_UNSUPPORTED:
+		api_problem_field(resp, 501, "not_implemented",
+				  "this server takes no transfer coding other "
+				  "than chunked (Transfer-Encoding)",
+				  "header:Transfer-Encoding");
+		break;
+	case REFUSE_TOO_SLOW:
+		snprintf(detail, sizeof detail,
+			 "The request body arrived slower than %zu bytes a "
+			 "second.",
+			 srv->cfg->body_min_rate);
+		api_problem_simple(resp, 408, "request_timeout", detail);
+		break;
 	case REFUSE_REPEATED_AUTH:
 	case REFUSE_REPEATED_RID:
-	case REFUSE_TARGET_NUL:
-	case REFUSE_TE_IDENTITY:
-	case REFUSE_TE_UNSUPPORTED: refuse_head(rq, resp); break;
+	case REFUSE_TARGET_NUL: refuse_head(rq, resp); break;
 	case REFUSE_STREAM:
 	case REFUSE_NONE: break;
 	}
@@ -750,8 +966,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 					      "no-store") == MHD_YES;
 	/* Draining: a keep-alive client is told that this connection ends
 	 * here, so it opens a new one (refused) instead of sending a request
-	 * that the final close could cut off unanswered. */
-	if (atomic_load(&rq->srv->stopping))
+	 * that the final close could cut off unanswered.  A head let by
+	 * check_framing for its 422 (close_after) ends it too. */
+	if (atomic_load(&rq->srv->stopping) || rq->close_after)
 		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
 					      "close") == MHD_YES;
 	if (ok)
@@ -904,6 +1121,43 @@ static enum MHD_Result over_limit(struct server *srv,
 	return MHD_NO; /* libmicrohttpd closes it */
 }
 
+/* Tells the watchdog how much of a buffered body has come; true when it
+ * comes slower than --body-min-rate (from BODY_GRACE_MS on). */
+static bool body_behind(struct server *srv, const struct request *rq)
+{
+	watchdog_body(srv->wd, rq->cc ? rq->cc->wd : 0, rq->received);
+	return watchdog_body_too_slow(&srv->wd_limits, rq->received,
+				      (int64_t)ms_since(&rq->start));
+}
+
+/* The body arrives slower than --body-min-rate (service/watchdog.h): the
+ * answer (408, or the refusal already decided: a refused import's
+ * api_stream_open answer included) goes out now and the connection closes
+ * lingering, like over_limit. */
+static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
+				struct request *rq, const char *url,
+				const char *method)
+{
+	struct api_response resp;
+
+	free(rq->body);
+	rq->body = NULL;
+	rq->body_len = 0;
+	memset(&resp, 0, sizeof resp);
+	if (rq->refusal == REFUSE_STREAM) {
+		resp = rq->early;
+		memset(&rq->early, 0, sizeof rq->early);
+	} else {
+		if (rq->refusal == REFUSE_NONE)
+			rq->refusal = REFUSE_TOO_SLOW;
+		refuse(srv, rq, method, url, &resp);
+	}
+	send_now(conn, rq, method, &resp);
+	mark_linger(conn);
+	closing_on_purpose = true;
+	return MHD_NO; /* libmicrohttpd closes it */
+}
+
 /* The import being read broke a limit (import_limit): its transaction
  * rolls back, the cut is logged, and the 408 goes out now, as
  * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
@@ -929,6 +1183,15 @@ static enum MHD_Result cut_import(struct MHD_Connection *conn,
 	mark_linger(conn);
 	closing_on_purpose = true;
 	return MHD_NO; /* libmicrohttpd closes it */
+}
+
+/* The connection's context (socket context), or NULL. */
+static struct conn_ctx *conn_ctx_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result final_call(struct server *srv,
@@ -963,26 +1226,30 @@ static enum MHD_Result final_call(struct server *srv,
 	return answer(conn, rq, method, &resp);
 }
 
-/* A transfer coding libmicrohttpd does not decode: it would read the body
- * until the connection closes, so the answer cannot wait for its end. */
-static bool refused_coding(const struct request *rq)
-{
-	return rq->refusal == REFUSE_TE_IDENTITY ||
-	       rq->refusal == REFUSE_TE_UNSUPPORTED;
-}
-
-/* Called with the raw request target, before libmicrohttpd decodes it
- * (the only place where a "%00" can still be seen): makes the request
- * context, which on_request then finds in *req_cls. */
+/* libmicrohttpd's URI log callback, called when a request line has been
+ * read, with its target as sent (the query not yet cut off, nothing
+ * decoded): the only place where a "%00" can still be seen, and where a
+ * NUL byte of the client's has not yet cut the target short.  Makes the
+ * request context, which on_request then finds in *req_cls, with what
+ * head_refusal ("%00") and check_framing (a NUL byte, a space or a
+ * control character: libmicrohttpd, not strict so that a request without
+ * Host reaches check_framing, would take a target with a space in it)
+ * read of the target. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct request *rq = calloc(1, sizeof *rq);
 
 	(void)cls;
 	(void)conn;
-	if (rq != NULL)
-		rq->target_nul = http_head_target_nul(uri);
-	return rq; /* NULL: on_request makes it */
+	if (rq == NULL)
+		return NULL; /* on_request closes the connection */
+	rq->target_nul = http_head_target_nul(uri);
+	rq->target = uri;
+	rq->target_len = uri != NULL ? strlen(uri) : 0;
+	for (size_t i = 0; i < rq->target_len; i++)
+		if ((unsigned char)uri[i] <= ' ' || uri[i] == 0x7f)
+			rq->target_bad = true;
+	return rq;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -993,20 +1260,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct server *srv = cls;
 	struct request *rq = *req_cls;
 
-	(void)version;
 	closing_on_purpose = false;
-	if (rq == NULL || !rq->started) {
-		if (rq == NULL)
-			rq = calloc(1, sizeof *rq); /* on_uri could not */
-		if (rq == NULL)
-			return MHD_NO; /* closes the connection */
+	if (rq == NULL)
+		/* on_uri, which makes it, could not: the target unread, the
+		 * request is not served (this closes the connection) */
+		return MHD_NO;
+	if (!rq->started) {
 		rq->started = true;
 		rq->srv = srv;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		rq->now = realtime_now();
 		atomic_fetch_add(&srv->in_flight, 1);
 		*req_cls = rq;
-		first_call(srv, conn, rq, url, method);
+		rq->cc = conn_ctx_of(conn);
+		rq->path = url;
+		first_call(srv, conn, rq, url, method, version);
+		url = rq->path;
 		if (overloaded(srv, conn))
 			rq->refusal = REFUSE_OVERLOADED;
 		/* The connection must close when its framing is in doubt or
@@ -1014,18 +1283,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		 * many: answering now is what makes libmicrohttpd skip the
 		 * body and close.  A client still sending gets a lingering
 		 * close, to read the answer. */
-		if (rq->refusal == REFUSE_REPEATED_CL || rq->answer_now ||
-		    rq->refusal == REFUSE_OVERLOADED || refused_coding(rq)) {
+		if (closes_at_once(rq->refusal) || rq->answer_now) {
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
 			refuse(srv, rq, method, url, &resp);
 			if (rq->has_body)
 				mark_linger(conn);
+			watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0, false);
 			return answer(conn, rq, method, &resp);
 		}
+		/* the head is in; a body that is not a live import's (one
+		 * buffered, or read and dropped after a refusal) is timed */
+		watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0,
+			      rq->has_body && rq->stream == NULL);
 		return MHD_YES;
 	}
+	url = rq->path;
 	if (rq->answered) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -1040,6 +1314,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
 		if (rq->received > body_limit(srv, rq))
 			return over_limit(srv, conn, rq, url, method);
+		/* the rate of a body that is not a live import's: the
+		 * watchdog's (a refused import's dropped body too); an
+		 * import's: import_limit's */
+		if (rq->stream == NULL && body_behind(srv, rq))
+			return too_slow(srv, conn, rq, url, method);
 		if (!rq->streaming) {
 			take_body(srv->cfg, rq, upload_data, n);
 			return MHD_YES;
@@ -1052,6 +1331,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return cut_import(conn, rq, method, why, detail);
 		return MHD_YES;
 	}
+	watchdog_busy(srv->wd, rq->cc ? rq->cc->wd : 0);
 	return final_call(srv, conn, rq, url, method);
 }
 
@@ -1092,6 +1372,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		log_ms(&l, "duration_ms", ms_since(&rq->start));
 		log_end(&l);
 	}
+	/* keep-alive: the next head's deadline runs from now */
+	watchdog_idle(srv->wd, rq->cc ? rq->cc->wd : 0);
 	/* a client gone mid-import: roll it back */
 	api_stream_abort(rq->stream);
 	api_response_fini(&rq->early);
@@ -1239,6 +1521,26 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 	return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
 }
 
+/* A new connection is watched (service/watchdog.h); when it is one over
+ * --max-connections, the connections that have waited longest for a
+ * request head are cut to make room: clients that send nothing useful,
+ * from however many addresses, cannot keep a new one out. */
+static void watch_connection(struct server *srv, struct MHD_Connection *conn,
+			     struct conn_ctx *cc, unsigned open)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	unsigned cutting;
+
+	if (ci != NULL && ci->connect_fd != MHD_INVALID_SOCKET)
+		cc->wd = watchdog_add(srv->wd, ci->connect_fd);
+	cutting = watchdog_cutting(srv->wd);
+	if (open > srv->cfg->max_connections + cutting)
+		watchdog_evict(srv->wd,
+			       open - srv->cfg->max_connections - cutting,
+			       cc->wd);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
@@ -1248,16 +1550,21 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	struct conn_ctx *cc;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		atomic_fetch_add(&srv->open_connections, 1);
+		unsigned open = atomic_fetch_add(&srv->open_connections, 1) + 1;
+
 		/* NULL (out of memory): the connection is not counted */
 		cc = calloc(1, sizeof *cc);
 		if (cc != NULL && client_addr(conn, addr))
 			cc->slot1 = ip_count_add(srv, addr, 1, 0);
+		if (cc != NULL)
+			watch_connection(srv, conn, cc, open);
 		*socket_context = cc;
 	} else {
 		cc = *socket_context;
 		atomic_fetch_sub(&srv->open_connections, 1);
 		if (cc != NULL) {
+			/* before libmicrohttpd closes the descriptor */
+			watchdog_remove(srv->wd, cc->wd);
 			ip_count_add(srv, NULL, -1, cc->slot1);
 			if (cc->linger)
 				hand_to_linger(srv, conn);
@@ -1280,7 +1587,9 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 	uintptr_t slot1 = cc ? cc->slot1 : 0;
 	unsigned per_ip = 0;
 
-	if (atomic_load(&srv->open_connections) > srv->cfg->max_connections)
+	/* those being cut (watch_connection) are as good as closed */
+	if (atomic_load(&srv->open_connections) >
+	    srv->cfg->max_connections + watchdog_cutting(srv->wd))
 		return true;
 	if (slot1) {
 		pthread_mutex_lock(&srv->ip_lock);
@@ -1314,8 +1623,15 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	atomic_init(&srv->stopping, false);
 	srv->linger = linger_pool_new(LINGER_MAX, LINGER_BYTES, LINGER_TIME_MS,
 				      LINGER_IDLE_MS);
-	if (srv->linger == NULL) {
+	srv->wd_limits = (struct watchdog_limits){
+	    cfg->header_timeout * 1000u, cfg->body_min_rate, BODY_GRACE_MS};
+	/* as many as libmicrohttpd lets in */
+	srv->wd =
+	    watchdog_new(cfg->max_connections + OVER_SLACK, &srv->wd_limits);
+	if (srv->linger == NULL || srv->wd == NULL) {
 		snprintf(err, errlen, "out of memory or threads");
+		linger_pool_free(srv->linger);
+		watchdog_free(srv->wd);
 		pthread_mutex_destroy(&srv->ip_lock);
 		free(srv);
 		return NULL;
@@ -1335,6 +1651,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		if (!srv->tls_key) {
 			free(srv->tls_cert);
 			linger_pool_free(srv->linger);
+			watchdog_free(srv->wd);
 			free(srv);
 			return NULL;
 		}
@@ -1365,10 +1682,11 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 	    (unsigned int)(cfg->max_per_ip + OVER_SLACK),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(cfg->max_header + POOL_SLACK),
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, tls,
-	    MHD_OPTION_END);
+	    /* not 1: 0.9.75 answers a missing Host twice (check_framing) */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)0, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_ARRAY,
+	    tls, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen,
 			 "cannot listen on %s port %u (in use, not an address "
@@ -1377,6 +1695,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		free(srv->tls_cert);
 		free(srv->tls_key);
 		linger_pool_free(srv->linger);
+		watchdog_free(srv->wd);
 		free(srv);
 		return NULL;
 	}
@@ -1410,6 +1729,7 @@ unsigned server_stop(struct server *srv, unsigned drain_ms)
 	MHD_stop_daemon(srv->daemon);
 	/* after the daemon: its last closes may still hand sockets over */
 	linger_pool_free(srv->linger);
+	watchdog_free(srv->wd);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_mutex_destroy(&srv->ip_lock);

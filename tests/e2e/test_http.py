@@ -353,7 +353,9 @@ def raw_get(port, path, host_lines, version=b"HTTP/1.1"):
 
 BAD_HOSTS = [b"evil.example:8080", b"evil.example", b"127.0.0.2", b"127.0.0.1.nip.io",
              b"localhost.evil.example", b"0.0.0.0", b"[::2]", b"localhost.", b"",
-             b"[::1]x", b"localhost:80x", b"127.0.0.1:123456", b"10.0.0.1:8080"]
+             b"127.0.0.1:123456", b"10.0.0.1:8080"]
+# not even a valid Host (RFC 9110 §7.2): 400 before the loopback check
+MALFORMED_HOSTS = [b"[::1]x", b"localhost:80x", b"127.0.0.1/x", b"127.0.0.1 x"]
 GOOD_HOSTS = [b"localhost", b"LocalHost:8080", b"127.0.0.1", b"127.0.0.1:80", b"[::1]",
               b"[::1]:8080"]
 
@@ -366,6 +368,10 @@ def test_no_auth_answers_only_loopback_hosts_keys_any():
             assert r is not None, "no answer for Host %r" % host
             assert r.status == 421, "Host %r %s: %r" % (host, path, r)
             assert_problem(r, 421, "misdirected_request")
+    for host in MALFORMED_HOSTS:
+        r = raw_get(s.port, "/healthz", [host])
+        assert r is not None, "no answer for Host %r" % host
+        assert_problem(r, 400, "invalid_request")
     # a body is refused the same way, before anything of it is looked at
     r = s.raw_response(b"POST " + EVAL.encode() + b" HTTP/1.1\r\nHost: evil.example\r\n"
                        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")

@@ -1,5 +1,6 @@
 /* test_http_head.c - the request-head checks of service/http_head.c
- * (repeated and folded fields, transfer codings, %00 in the target) and
+ * (repeated and folded fields, %00 in the target; its transfer codings
+ * test is now in test_framing.c, which reads them) and
  * the serve flags of issue 12 in service/config.c (--tls-priorities,
  * --metrics-open). */
 #include <criterion/criterion.h>
@@ -88,25 +89,6 @@ Test(http_head, authorization_counted)
 	    HEAD({"Authorization", "Bearer a"}, {"authorization", "Bearer b"})
 		.n_authorization,
 	    2);
-}
-
-Test(http_head, transfer_codings)
-{
-	struct http_head h = HEAD({"Transfer-Encoding", "chunked"});
-
-	cr_assert_not(h.te_identity || h.te_unknown);
-	h = HEAD({"Transfer-Encoding", " Chunked "});
-	cr_assert_not(h.te_identity || h.te_unknown);
-	cr_assert(HEAD({"Transfer-Encoding", "identity"}).te_identity);
-	cr_assert(HEAD({"transfer-encoding", "IDENTITY"}).te_identity);
-	cr_assert(HEAD({"Transfer-Encoding", "identity, chunked"}).te_identity);
-	cr_assert(HEAD({"Transfer-Encoding", "chunked"},
-		       {"Transfer-Encoding", "identity"})
-		      .te_identity);
-	h = HEAD({"Transfer-Encoding", "gzip, chunked"});
-	cr_assert(h.te_unknown);
-	cr_assert_not(h.te_identity);
-	cr_assert(HEAD({"Transfer-Encoding", ""}).n_transfer_encoding == 1);
 }
 
 Test(http_head, percent_00_in_the_target)
