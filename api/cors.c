@@ -4,15 +4,14 @@
 
 #include "api/session.h"
 
-static const char *allowed(const struct api_app *app,
-			   const struct api_request *req)
+const char *api_cors_allowed(const struct api_app *app, const char *origin)
 {
 	size_t i;
 
-	if (!req->origin)
+	if (!origin)
 		return NULL;
 	for (i = 0; i < app->n_cors_origins; i++)
-		if (strcmp(app->cors_origins[i], req->origin) == 0)
+		if (strcmp(app->cors_origins[i], origin) == 0)
 			return app->cors_origins[i];
 	return NULL;
 }
@@ -25,7 +24,7 @@ bool api_cors_preflight(const struct api_app *app,
 
 	if (strcmp(req->method, "OPTIONS") != 0)
 		return false;
-	o = allowed(app, req);
+	o = api_cors_allowed(app, req->origin);
 	if (!o)
 		return false; /* a disallowed origin hears what it would */
 	resp->status = 204;
@@ -44,8 +43,11 @@ bool api_cors_preflight(const struct api_app *app,
 void api_cors_headers(const struct api_app *app, const struct api_request *req,
 		      struct api_response *resp)
 {
-	const char *o = allowed(app, req);
+	api_cors_answer(api_cors_allowed(app, req->origin), resp);
+}
 
+void api_cors_answer(const char *o, struct api_response *resp)
+{
 	/* No Access-Control-Allow-Credentials, ever: a cookie sent
 	 * cross-origin never reaches a page's script. */
 	if (!o)

@@ -28,6 +28,7 @@
 #include "api/metrics.h"
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/session.h"
 #include "api/text.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
  * db_begin, db_commit): db/internal.h is where db/ keeps those. */
@@ -1164,6 +1165,7 @@ struct api_stream {
 	char request_id[72];
 	char method[8];
 	bool audit_reserved; /* its place in the audit queue (the route's) */
+	const char *cors_origin; /* the allowed Origin (app's), or NULL */
 };
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
@@ -1290,6 +1292,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		snprintf(s->method, sizeof s->method, "%s", req->method);
 		/* the place reserved for the record goes with the stream */
 		s->audit_reserved = ctx->audit_reserved;
+		s->cors_origin = api_cors_allowed(ctx->app, req->origin);
 		*req->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
@@ -1354,6 +1357,7 @@ void api_stream_finish(struct api_stream *s, struct api_response *resp)
 	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
 	api_audit_record(s->app, s->key_id, s->request_id, s->method,
 			 s->audit_reserved, resp);
+	api_cors_answer(s->cors_origin, resp);
 	free(s);
 }
 
@@ -1373,6 +1377,7 @@ void api_stream_cut(struct api_stream *s, struct api_response *resp,
 	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
 	api_audit_record(s->app, s->key_id, s->request_id, s->method,
 			 s->audit_reserved, resp);
+	api_cors_answer(s->cors_origin, resp);
 	free(s);
 }
 

@@ -31,4 +31,11 @@ bool api_cors_preflight(const struct api_app *app,
 void api_cors_headers(const struct api_app *app, const struct api_request *req,
 		      struct api_response *resp);
 
+/* The allowed origin equal to origin (app's own string, living as long as
+ * app), or NULL; and the headers of api_cors_headers for it (nothing for
+ * NULL): a streamed import's answer, built when its body ends
+ * (api/import.c), has no request left to ask. */
+const char *api_cors_allowed(const struct api_app *app, const char *origin);
+void api_cors_answer(const char *allowed_origin, struct api_response *resp);
+
 #endif

@@ -2,7 +2,8 @@
 # Makes the pinned Node tools of tools/package-lock.json ready:
 # installs Node.js and npm from Debian (apt-get) when npm is missing, then
 # `npm ci --prefix tools` when tools/node_modules is absent or older than the
-# lock file.  Used by `make lint` and `make test-contract`.
+# lock file.  Used by `make lint`, `make test-contract` and `make test-browser`
+# (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1: the browser tests use Debian's chromium).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if ! command -v npm >/dev/null 2>&1; then

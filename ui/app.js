@@ -100,6 +100,12 @@ function deadlineCell(apply_by) {
   return el('td', { class: cls }, el('span', {}, apply_by), ' ', el('small', {}, `(${t('days_left', n)})`));
 }
 
+// The date of the decision's next change (worklist items' next_change_date).
+function nextChangeCell(date) {
+  if (!date) return el('td', {}, '—');
+  return el('td', { class: 'next' }, el('span', {}, date), ' ', el('small', {}, `(${t('days_left', daysBetween(todayTokyo(), date))})`));
+}
+
 async function worklistView() {
   const f = await pickFacility();
   if (f === null) return;
@@ -160,7 +166,7 @@ async function worklistView() {
         el('td', {}, i.application_required ? el('strong', {}, t('yes')) : t('no')),
         deadlineCell(i.apply_by),
         el('td', {}, i.stale ? el('span', { class: 'badge stale' }, t('stale_yes')) : ''));
-      if (hasNext()) tr.append(el('td', {}, i.next_change_date || '—'));
+      if (hasNext()) tr.append(nextChangeCell(i.next_change_date));
       tr.append(el('td', {}, el('ul', { class: 'phrases' }, (i.actions || []).slice(0, 3).map((c) => el('li', {}, advicePhrase(c))))));
       tbody.append(tr);
     }
@@ -225,7 +231,7 @@ async function personView(id) {
     announce(t('saved'));
     await personView(id);
     const s = document.querySelector('.msg');
-    if (s) s.append(el('p', { class: 'ok', role: 'status' }, t('saved')));
+    if (s) s.append(el('p', { class: 'ok' }, t('saved'))); // announced by #status
   });
   del.addEventListener('click', async () => {
     if (!window.confirm(t('confirm_delete', p.display_name || p.person_id))) return;
@@ -345,7 +351,15 @@ async function printView() {
 }
 
 // ---- routing ------------------------------------------------------------
-export async function route() {
+// One screen at a time: a route asked for while another is still loading
+// (a click on the language switch, then a link) waits for it, so the
+// last one asked for is the one shown.
+let routing = Promise.resolve();
+export function route() {
+  routing = routing.then(show, show);
+  return routing;
+}
+async function show() {
   translateStatic();
   const h = location.hash || '#/';
   main().setAttribute('aria-busy', 'true');

@@ -2,6 +2,7 @@
 import { el, clear } from './dom.js';
 import { t, tv, getLang } from './i18n.js';
 
+const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date());
 function row(label, ...value) { return [el('dt', {}, label), el('dd', {}, ...value)]; }
 const yn = (b) => (b === null || b === undefined ? t('unknown') : b ? '✓ ' + (getLang() === 'en' ? 'yes' : 'はい') : '✗ ' + (getLang() === 'en' ? 'no' : 'いいえ'));
 
@@ -10,7 +11,7 @@ export function decisionView(d) {
   const box = el('div', { class: 'decision' });
   if (d.stale) box.append(el('p', { class: 'alert' }, t('stale_warning')));
   box.append(el('section', { class: 'card' }, el('h3', {}, t('certificate')),
-    el('dl', {}, row(t('entitlement'), el('span', { class: `badge ent-${c.entitlement}` }, tv('ent_', c.entitlement))),
+    el('dl', {}, row(t('entitlement'), entBadge(c.entitlement)),
       row(t('app_required'), c.application_required ? t('yes') : t('no')),
       row(t('may_apply'), yn(c.may_apply)),
       row(t('apply_by'), c.apply_by || '—'),
@@ -23,19 +24,40 @@ export function decisionView(d) {
     el('dl', {}, row(t('insurer_number'), ins.number || '—'), row(t('insurer'), ins.name || '—'),
       row(t('prefecture'), (getLang() === 'en' ? ins.prefecture_en : ins.prefecture) || '—'),
       row(t('counter'), ins.channel ? tv('ch_', ins.channel) : '—'))));
-  if (d.next_change) {
-    const n = d.next_change;
-    box.append(el('section', { class: 'card' }, el('h3', {}, t('next_change')),
-      el('p', {}, [n.date, n.text || n.code || ''].filter(Boolean).join(' — '))));
-  }
+  box.append(nextChangeView(d));
   if (d.missing_facts && d.missing_facts.length)
     box.append(el('section', { class: 'card' }, el('h3', {}, t('missing_facts')), el('ul', {}, d.missing_facts.map((f) => el('li', {}, f)))));
   box.append(el('section', { class: 'card' }, el('h3', {}, t('reasons')),
-    el('ul', { class: 'texts' }, (d.reasons || []).map((x) => el('li', {}, el('span', { class: 'src' }, x.source || ''), ' ', x.text)))));
+    el('ul', { class: 'texts' }, (d.reasons || []).map((x) => el('li', {}, x.source ? el('span', { class: 'src' }, x.source) : null, ' ', x.text)))));
   box.append(el('section', { class: 'card' }, el('h3', {}, t('advice')),
-    el('ul', { class: 'texts' }, (d.advice || []).map((x) => el('li', {}, el('span', { class: 'src' }, x.source || ''), ' ', x.text)))));
+    el('ul', { class: 'texts' }, (d.advice || []).map((x) => el('li', {}, x.source ? el('span', { class: 'src' }, x.source) : null, ' ', x.text)))));
   return box;
 }
+
+// next_change (SPEC §6, openapi NextChange): null, or the first date on which
+// the registration status, the entitlement or application_required would
+// differ for the same facts, with that date's values and deciding rule.
+function nextChangeView(d) {
+  const n = d.next_change, c = d.certificate || {}, r = d.registration || {};
+  const sec = el('section', { class: 'card next-change' }, el('h3', {}, t('next_change')));
+  if (!n) { sec.append(el('p', {}, t('nc_none'))); return sec; }
+  const left = Math.round((Date.parse(n.date) - Date.parse(today())) / 86400000);
+  const req = n.application_required === c.application_required
+    ? (n.application_required ? t('nc_app_still') : t('nc_app_still_not'))
+    : (n.application_required ? t('nc_app_becomes') : t('nc_app_ends'));
+  const ent = n.entitlement === c.entitlement
+    ? [entBadge(n.entitlement), ' ', t('nc_same')]
+    : [entBadge(c.entitlement), ' → ', entBadge(n.entitlement)];
+  sec.append(el('p', { class: 'lead' }, t('nc_lead', n.date, tv('ent_', n.entitlement), left)),
+    el('dl', {}, row(t('nc_date'), n.date, ' ', el('small', {}, `(${t('days_left', left)})`)),
+      row(t('entitlement'), ...ent),
+      row(t('app_required'), n.application_required ? el('strong', {}, req) : req),
+      row(t('insurance_registration'), n.registration_status === r.status
+        ? tv('reg_', n.registration_status) : `${tv('reg_', r.status)} → ${tv('reg_', n.registration_status)}`),
+      row(t('nc_reason'), tv('rs_', n.reason))));
+  return sec;
+}
+function entBadge(e) { return el('span', { class: `badge ent-${e || 'unknown'}` }, tv('ent_', e)); }
 
 function field(name, label, control) {
   return el('div', { class: 'fld', 'data-field': name }, el('label', { for: 'f-' + name }, label), control,
@@ -47,7 +69,6 @@ function select(name, prefix, values, cur) {
 }
 function date(name, cur) { return el('input', { type: 'date', id: 'f-' + name, name, value: cur || '', 'aria-describedby': 'e-' + name }); }
 
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date());
 const CARE = ['elderly', 'dementia', 'disability', 'child', 'illness', 'pin_difficulty', 'face_auth_difficulty', 'other'];
 
 export function factsForm(p, check) {

@@ -111,7 +111,7 @@ test.describe('with keys', () => {
     }
     await a.locator('#f-certificate_status').selectOption('applied');
     await a.getByRole('button', { name: '保存' }).click();
-    await expect(a.getByText('保存しました。')).toBeVisible();
+    await expect(a.locator('#main').getByText('保存しました。')).toBeVisible();
     await b.locator('#f-mynumber_card').selectOption('lost');
     await b.getByRole('button', { name: '保存' }).click();
     await expect(b.getByRole('alert')).toContainText('ほかの方がこの間に');

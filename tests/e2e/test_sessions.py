@@ -254,3 +254,61 @@ def test_cors_answer_headers_and_disallowed_origins():
 def test_cors_origin_flag_is_checked():
     p = run_cli(["serve", "--cors-origin", "http://x/path", "--db", _db()])
     assert p.returncode != 0 and "--cors-origin" in p.stderr
+
+
+def test_cors_headers_on_a_streamed_import():
+    """An import's answer is built when its body has been read (a stream):
+    it carries the CORS headers like any other answer to an allowed origin,
+    whether it stores (200) or refuses (422), and none for another origin."""
+    with keyed() as s:
+        key = make_key("writer")
+        csv = "person_id,display_name\r\ncors-a,ok\r\n".encode()
+        for mode, body, status in (("best_effort", csv, 200),
+                                   ("all_or_nothing", csv + b"cors-b,1234-5678-9018\r\n", 422)):
+            h = {"Origin": ALLOWED, "Authorization": "Bearer " + key, "Content-Type": "text/csv"}
+            r = s.request("POST", "/v1/persons:import?mode=" + mode, body=body, headers=h)
+            assert r.status == status, r
+            assert r.headers.get("Access-Control-Allow-Origin") == ALLOWED, (mode, r)
+            assert r.headers.get("Vary") == "Origin"
+            exposed = {x.strip() for x in r.headers["Access-Control-Expose-Headers"].split(",")}
+            assert exposed == {"ETag", "X-Request-Id", "Retry-After", "Location"}
+            assert "Access-Control-Allow-Credentials" not in r.headers
+        h["Origin"] = "http://evil.example"
+        r = s.request("POST", "/v1/persons:import?mode=best_effort", body=csv, headers=h)
+        assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers, r
+
+
+class _EnvServer(Server):
+    """A server started with extra SHIKAKU_* variables in its environment
+    (the harness gives the binary none of the caller's)."""
+
+    def __init__(self, env, **kw):
+        self._env = env
+        super().__init__(**kw)
+
+    def start(self, wait=True):
+        saved = harness.clean_env
+        harness.clean_env = lambda: dict(saved(), **self._env)
+        try:
+            return super().start(wait)
+        finally:
+            harness.clean_env = saved
+
+
+def test_cors_origins_from_the_environment():
+    """SHIKAKU_CORS_ORIGINS lists origins separated by commas or spaces;
+    --cors-origin flags replace the variable's list."""
+    env = {"SHIKAKU_CORS_ORIGINS": "http://127.0.0.1:9, http://a.example https://b.example:8443"}
+
+    def allows(s, origin):
+        r = s.request("OPTIONS", "/v1/persons", headers={"Origin": origin,
+                                                         "Access-Control-Request-Method": "GET"})
+        return r.status == 204 and r.headers.get("Access-Control-Allow-Origin") == origin
+
+    with _EnvServer(env) as s:
+        for o in ("http://127.0.0.1:9", "http://a.example", "https://b.example:8443"):
+            assert allows(s, o), o
+        assert not allows(s, "http://b.example:8443") and not allows(s, "http://c.example")
+    with _EnvServer(env, extra_args=["--cors-origin", "http://c.example"]) as s:
+        assert allows(s, "http://c.example")
+        assert not allows(s, "http://a.example")
