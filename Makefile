@@ -203,6 +203,9 @@ check-deps:
 	@! grep -nE '#include "(api|service)/' db/*.[ch] 2>/dev/null || { echo "db/ must not include api/ or service/"; exit 1; }
 	@! grep -nE '#include "service/' api/*.[ch] || { echo "api/ must not include service/"; exit 1; }
 	@! grep -nE '#include <(microhttpd|jansson|sqlite3)\.h>' rules/*.[ch] || { echo "rules/ is libc only"; exit 1; }
+	@! grep -nE '#include "db/internal\.h"' base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] bench/*.c || { echo "db/internal.h is db/'s own (the unit tests of db/ aside): use db/db.h"; exit 1; }
+	@$(MAKE) --no-print-directory $(patsubst %.c,build/obj/%.o,$(API_SRC)) >/dev/null
+	@$(PYTHON) scripts/check-layers.py cycles build/obj/api || { echo "api/ files must call one way (README: the layers of api/)"; exit 1; }
 
 format:
 	clang-format -i $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <iconv.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +30,10 @@
 #include "api/session.h"
 #include "api/text.h"
 /* The import drives a connection of its own and its transaction (db_conn_open,
- * db_begin, db_commit): db/internal.h is where db/ keeps those. */
+ * db_begin, db_commit): db/db.h's session API. */
 #include "db/audit_log.h"
 #include "db/insurer_db.h"
-#include "db/internal.h"
+#include "db/db.h"
 #include "db/person_db.h"
 
 /* Cells of one CSV record kept apart; more make the line rejected. */
@@ -141,26 +140,17 @@ size_t api_import_lines(const struct api_import *im)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
-/* Imports of this process holding the database's write lock, which they
- * keep until they end (an upload can take minutes). */
-static atomic_int imports_writing;
-
-bool api_import_writing(void)
-{
-	return atomic_load(&imports_writing) > 0;
-}
-
 static void tx_opened(struct api_import *im)
 {
 	im->in_tx = true;
-	atomic_fetch_add(&imports_writing, 1);
+	api_store_write_begin();
 }
 
 static void tx_closed(struct api_import *im)
 {
 	if (im->in_tx) {
 		im->in_tx = false;
-		atomic_fetch_sub(&imports_writing, 1);
+		api_store_write_end();
 	}
 }
 
@@ -1286,6 +1276,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		}
 		s->im = im;
 		s->app = ctx->app;
+		s->route = resp->route;
 		snprintf(s->key_id, sizeof s->key_id, "%s", ctx->key_id);
 		snprintf(s->request_id, sizeof s->request_id, "%s",
 			 req->request_id ? req->request_id : "-");
@@ -1310,35 +1301,6 @@ void api_persons_import(const struct api_ctx *ctx, struct api_response *resp)
 void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp)
 {
 	import_route(ctx, resp, API_IMPORT_INSURERS);
-}
-
-struct api_stream *api_stream_open(const struct api_app *app,
-				   const struct api_request *req,
-				   struct api_response *resp)
-{
-	struct api_stream *s = NULL;
-	struct api_request probe;
-
-	memset(resp, 0, sizeof *resp);
-	if (!api_route_streams(req))
-		return NULL;
-	/* The same path through api_handle as any request (404/405,
-	 * individual numbers in path and query, query parameters); the
-	 * route's handler sees stream_out and opens instead of reading. */
-	probe = *req;
-	probe.body = NULL;
-	probe.body_len = 0;
-	probe.stream_out = &s;
-	api_handle(app, &probe, resp);
-	if (s && resp->status == 0) {
-		s->route = resp->route;
-		return s;
-	}
-	api_stream_abort(s);
-	if (resp->status == 0)
-		api_respond_problem(resp, 500, "internal_error",
-				    "the import could not start", NULL, "");
-	return NULL;
 }
 
 bool api_stream_feed(struct api_stream *s, const char *data, size_t len)

@@ -109,7 +109,11 @@ void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);
 bool api_route_streams(const struct api_request *req);
 
 /* Is an import of this process holding the database's write lock now?
- * (Other writes are then refused at once: api_conn_for_write.) */
+ * (Other writes are then refused at once: api_conn_for_write.)  The gate
+ * lives in api/store.c; an import opens it with api_store_write_begin. */
 bool api_import_writing(void);
+/* An import took (begin) or gave back (end) the database's write lock. */
+void api_store_write_begin(void);
+void api_store_write_end(void);
 
 #endif

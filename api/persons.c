@@ -343,18 +343,6 @@ bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
 		   ctx->today - ctx->app->ruleset->params.stale_after_days;
 }
 
-/* The optional ?as_of of the eligibility routes (today when absent);
- * -1 with a 422 in resp when it is not a date. */
-int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
-		   struct api_response *resp)
-{
-	struct api_errors errs;
-
-	api_errors_init(&errs);
-	api_query_date_into(ctx->req, name, out, &errs);
-	return api_query_invalid(resp, &errs) ? -1 : 0;
-}
-
 int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
 			int32_t as_of, struct rules_decision *d,
 			char name[API_INSURER_NAME_MAX])

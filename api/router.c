@@ -255,56 +255,6 @@ bool api_route_streams(const struct api_request *req)
 		     r->handler == api_insurers_import);
 }
 
-const char *api_query_get(const struct api_request *req, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < req->n_query; i++)
-		if (strcmp(req->query[i].key, key) == 0)
-			return req->query[i].value ? req->query[i].value : "";
-	return NULL;
-}
-
-void api_query_limit(const struct api_request *req, int max, int *limit,
-		     struct api_errors *errs)
-{
-	const char *q = api_query_get(req, "limit");
-	char *end;
-	long n;
-
-	if (!q)
-		return;
-	n = strtol(q, &end, 10);
-	if (!*q || *end || n < 1 || n > max)
-		api_errors_add(errs, "?limit", "invalid_type",
-			       "an integer from 1 to %d", max);
-	else
-		*limit = (int)n;
-}
-
-void api_query_date_into(const struct api_request *req, const char *name,
-			 int32_t *out, struct api_errors *errs)
-{
-	const char *q = api_query_get(req, name);
-	char field[API_FIELD_MAX];
-
-	if (!q || rules_date_parse(q, strlen(q), out) == 0)
-		return;
-	snprintf(field, sizeof field, "?%s", name);
-	api_errors_add(errs, field, "invalid_date",
-		       "not a real date in the form YYYY-MM-DD");
-}
-
-bool api_query_invalid(struct api_response *resp, const struct api_errors *errs)
-{
-	if (!errs->n)
-		return false;
-	api_respond_problem(resp, 422, "validation_failed",
-			    "the query has invalid parameters: see errors",
-			    errs, "");
-	return true;
-}
-
 /* q-value of one comma-separated element "name;q=0.5" (1 when absent). */
 static double element_q(const char *params, const char *end)
 {
@@ -693,4 +643,33 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
 				 ctx.audit_reserved, resp);
 	api_cors_headers(app, req, resp);
+}
+
+/* A streamed body's route goes the same way as any request's (api_handle);
+ * its handler opens the import instead of reading a body. */
+struct api_stream *api_stream_open(const struct api_app *app,
+				   const struct api_request *req,
+				   struct api_response *resp)
+{
+	struct api_stream *s = NULL;
+	struct api_request probe;
+
+	memset(resp, 0, sizeof *resp);
+	if (!api_route_streams(req))
+		return NULL;
+	/* The same path through api_handle as any request (404/405,
+	 * individual numbers in path and query, query parameters); the
+	 * route's handler sees stream_out and opens instead of reading. */
+	probe = *req;
+	probe.body = NULL;
+	probe.body_len = 0;
+	probe.stream_out = &s;
+	api_handle(app, &probe, resp);
+	if (s && resp->status == 0)
+		return s; /* the route is noted in s (api/import.c) */
+	api_stream_abort(s);
+	if (resp->status == 0)
+		api_respond_problem(resp, 500, "internal_error",
+				    "the import could not start", NULL, "");
+	return NULL;
 }

@@ -23,7 +23,6 @@
 #include "db/audit_db.h"
 #include "db/audit_log.h"
 #include "db/db.h"
-#include "db/internal.h"
 #include "db/person_db.h"
 
 struct run {
@@ -59,7 +58,7 @@ static void *lookups(void *arg)
 		return NULL;
 	}
 	if (r->one_txn)
-		sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL);
+		db_begin_read(c);
 	t0 = now_s();
 	do {
 		for (int i = 0; i < 1000; i++, n++) {
@@ -71,7 +70,7 @@ static void *lookups(void *arg)
 		t = now_s();
 	} while (t - t0 < r->seconds);
 	if (r->one_txn)
-		sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
+		db_commit(c);
 	r->us = (t - t0) * 1e6 / (double)n;
 	free(p);
 	return NULL;

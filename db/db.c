@@ -338,6 +338,11 @@ enum db_result db_begin(struct db_conn *c)
 	return step_once(c, DB_STMT_BEGIN);
 }
 
+enum db_result db_begin_read(struct db_conn *c)
+{
+	return db_conn_result(c, sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL));
+}
+
 enum db_result db_commit(struct db_conn *c)
 {
 	return step_once(c, DB_STMT_COMMIT);

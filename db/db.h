@@ -109,6 +109,22 @@ const char *db_path(const struct db *db);
  * until db_close).  NULL when it cannot be opened. */
 struct db_conn *db_conn_get(struct db *db);
 
+/* ---- sessions: a connection of one's own and its transaction ----------
+ *
+ * What the import (api/import.c) drives, so that nothing outside db/ needs
+ * db/internal.h.  BEGIN IMMEDIATE / COMMIT / ROLLBACK on c; db_begin_read
+ * opens a deferred (read) transaction, which db_commit ends. */
+enum db_result db_begin(struct db_conn *c);
+enum db_result db_begin_read(struct db_conn *c);
+enum db_result db_commit(struct db_conn *c);
+void db_rollback(struct db_conn *c);
+
+/* Opens a connection to path with the service's pragmas (the caller owns
+ * it: db_conn_close). */
+int db_conn_open(const char *path, struct db_conn **out, char *err,
+		 size_t errlen);
+void db_conn_close(struct db_conn *c);
+
 /* A counter that moves whenever this process writes the insurer
  * registry, so that readers may cache registry rows (see
  * api/insurers.c).  Lock-free. */

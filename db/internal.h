@@ -78,14 +78,7 @@ enum db_result db_result_from(int rc);
  * for db_error_report and marking the store corrupt when it says so. */
 enum db_result db_conn_result(struct db_conn *c, int rc);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on c. */
-enum db_result db_begin(struct db_conn *c);
-enum db_result db_commit(struct db_conn *c);
-void db_rollback(struct db_conn *c);
-
-/* Opens a connection to path with the service's pragmas. */
-int db_conn_open(const char *path, struct db_conn **out, char *err,
-		 size_t errlen);
-void db_conn_close(struct db_conn *c);
+/* The session API (db_begin, db_commit, db_rollback, db_conn_open,
+ * db_conn_close) is public: db/db.h. */
 
 #endif
