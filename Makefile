@@ -206,6 +206,7 @@ check-deps:
 	@! grep -nE '#include "db/internal\.h"' base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] bench/*.c || { echo "db/internal.h is db/'s own (the unit tests of db/ aside): use db/db.h"; exit 1; }
 	@$(MAKE) --no-print-directory $(patsubst %.c,build/obj/%.o,$(API_SRC)) >/dev/null
 	@$(PYTHON) scripts/check-layers.py cycles build/obj/api || { echo "api/ files must call one way (README: the layers of api/)"; exit 1; }
+	@$(PYTHON) scripts/check-layers.py length 80 base/*.c rules/*.c api/*.c service/*.c db/*.c || { echo "split functions longer than 80 lines (tests aside)"; exit 1; }
 
 format:
 	clang-format -i $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)

@@ -231,6 +231,37 @@ static void json_next_change(struct api_buf *b,
 	api_buf_adds(b, "}");
 }
 
+/* The decision's "insurer" object, without its closing brace. */
+static void json_insurer(struct api_buf *b, const struct rules_decision *d)
+{
+	api_buf_adds(b, "{\"number\":");
+	api_buf_json_str(b, d->has_number ? d->insurer.number : NULL);
+	api_buf_adds(b, ",\"valid\":");
+	api_buf_adds(b, d->has_number ? "true" : "null");
+	api_buf_adds(b, ",\"scheme\":");
+	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
+	if (d->has_number) {
+		char code[] = ",\"prefecture_code\":\"00\",\"prefecture\":";
+		char *digits = strchr(code, '0');
+
+		digits[0] = (char)('0' + d->insurer.prefecture / 10 % 10);
+		digits[1] = (char)('0' + d->insurer.prefecture % 10);
+		api_buf_add(b, code, sizeof code - 1);
+		api_buf_json_str(
+		    b, rules_prefecture_name_ja(d->insurer.prefecture));
+		api_buf_adds(b, ",\"prefecture_en\":");
+		api_buf_json_str(
+		    b, rules_prefecture_name_en(d->insurer.prefecture));
+	} else {
+		api_buf_adds(b, ",\"prefecture_code\":null,\"prefecture\":null,"
+				"\"prefecture_en\":null");
+	}
+	api_buf_adds(b, ",\"name\":");
+	api_buf_json_str(b, d->insurer_name);
+	api_buf_adds(b, ",\"channel\":");
+	api_buf_json_str(b, rules_channel_name(d->channel));
+}
+
 void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		       const struct rules_params *p, enum rules_lang lang,
 		       double now)
@@ -272,33 +303,8 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 		api_buf_json_str(b, rules_applicant_name(d->applicants[i]));
 	}
 
-	api_buf_adds(b, "]},\"insurer\":{\"number\":");
-	api_buf_json_str(b, d->has_number ? d->insurer.number : NULL);
-	api_buf_adds(b, ",\"valid\":");
-	api_buf_adds(b, d->has_number ? "true" : "null");
-	api_buf_adds(b, ",\"scheme\":");
-	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
-	if (d->has_number) {
-		char code[] = ",\"prefecture_code\":\"00\",\"prefecture\":";
-		char *digits = strchr(code, '0');
-
-		digits[0] = (char)('0' + d->insurer.prefecture / 10 % 10);
-		digits[1] = (char)('0' + d->insurer.prefecture % 10);
-		api_buf_add(b, code, sizeof code - 1);
-		api_buf_json_str(
-		    b, rules_prefecture_name_ja(d->insurer.prefecture));
-		api_buf_adds(b, ",\"prefecture_en\":");
-		api_buf_json_str(
-		    b, rules_prefecture_name_en(d->insurer.prefecture));
-	} else {
-		api_buf_adds(b, ",\"prefecture_code\":null,\"prefecture\":null,"
-				"\"prefecture_en\":null");
-	}
-	api_buf_adds(b, ",\"name\":");
-	api_buf_json_str(b, d->insurer_name);
-	api_buf_adds(b, ",\"channel\":");
-	api_buf_json_str(b, rules_channel_name(d->channel));
-
+	api_buf_adds(b, "]},\"insurer\":");
+	json_insurer(b, d);
 	api_buf_adds(b, "},\"missing_facts\":[");
 	for (i = 0; i < d->n_missing; i++) {
 		if (i)
@@ -474,20 +480,11 @@ static void text_next_change(struct api_buf *b, const struct rules_decision *d,
 	text_row(b, lang == RULES_LANG_EN ? "Next change" : "次の変更", line);
 }
 
-void api_decision_text(struct api_buf *b, const struct rules_decision *d,
-		       const struct rules_params *p, enum rules_lang lang)
+/* The summary's apply-by row, when the decision has a deadline. */
+static void text_apply_by(struct api_buf *b, const struct rules_decision *d,
+			  bool en)
 {
-	char text[1024], line[sizeof text + 256], date[11], rec[11];
-	size_t i, n;
-	bool en = lang == RULES_LANG_EN;
-
-	snprintf(line, sizeof line, "%s%s",
-		 rules_entitlement_label(d->entitlement, lang),
-		 d->application_required
-		     ? (en ? " - APPLICATION REQUIRED" : "（申請が必要です）")
-		     : "");
-	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
-	wrap(b, line, en ? 26 : 12, 2, 78);
+	char line[512], date[11], rec[11];
 
 	if (d->apply_by != RULES_NO_DATE &&
 	    d->entitlement == RULES_ENT_PROVISIONAL) {
@@ -512,6 +509,56 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 			 date, rec);
 		text_row(b, en ? "Apply by" : "申請期限", line);
 	}
+}
+
+/* The summary's "Why" and "What to do" lists. */
+static void text_reasons(struct api_buf *b, const struct rules_decision *d,
+			 const struct rules_params *p, enum rules_lang lang)
+{
+	char text[1024], line[sizeof text + 256];
+	bool en = lang == RULES_LANG_EN;
+	size_t i;
+
+	api_buf_adds(b, en ? "Why:\n" : "理由:\n");
+	for (i = 0; i < d->n_reasons; i++) {
+		const struct rules_text *t = rules_reason_text(d->reasons[i]);
+
+		api_text_render(text, sizeof text, t->text[lang], d, p);
+		if (t->source[lang])
+			snprintf(line, sizeof line, en ? "%s (%s)" : "%s（%s）",
+				 text, t->source[lang]);
+		else
+			snprintf(line, sizeof line, "%s", text);
+		api_buf_adds(b, "  - ");
+		wrap(b, line, 4, 4, 78);
+	}
+	if (d->n_advice)
+		api_buf_adds(b, en ? "What to do:\n" : "すること:\n");
+	for (i = 0; i < d->n_advice; i++) {
+		const struct rules_text *t = rules_decision_advice_text(d, i);
+
+		api_text_render(text, sizeof text, t->text[lang], d, p);
+		api_buf_adds(b, "  - ");
+		wrap(b, text, 4, 4, 78);
+	}
+}
+
+void api_decision_text(struct api_buf *b, const struct rules_decision *d,
+		       const struct rules_params *p, enum rules_lang lang)
+{
+	char line[1024 + 256], date[11];
+	size_t i, n;
+	bool en = lang == RULES_LANG_EN;
+
+	snprintf(line, sizeof line, "%s%s",
+		 rules_entitlement_label(d->entitlement, lang),
+		 d->application_required
+		     ? (en ? " - APPLICATION REQUIRED" : "（申請が必要です）")
+		     : "");
+	api_buf_adds(b, en ? "Certificate (資格確認書): " : "資格確認書: ");
+	wrap(b, line, en ? 26 : 12, 2, 78);
+
+	text_apply_by(b, d, en);
 	n = 0;
 	line[0] = '\0';
 	for (i = 0; i < d->n_applicants; i++) {
@@ -557,26 +604,5 @@ void api_decision_text(struct api_buf *b, const struct rules_decision *d,
 	text_row(b, en ? "As of" : "基準日", date);
 	text_next_change(b, d, p, lang);
 
-	api_buf_adds(b, en ? "Why:\n" : "理由:\n");
-	for (i = 0; i < d->n_reasons; i++) {
-		const struct rules_text *t = rules_reason_text(d->reasons[i]);
-
-		api_text_render(text, sizeof text, t->text[lang], d, p);
-		if (t->source[lang])
-			snprintf(line, sizeof line, en ? "%s (%s)" : "%s（%s）",
-				 text, t->source[lang]);
-		else
-			snprintf(line, sizeof line, "%s", text);
-		api_buf_adds(b, "  - ");
-		wrap(b, line, 4, 4, 78);
-	}
-	if (d->n_advice)
-		api_buf_adds(b, en ? "What to do:\n" : "すること:\n");
-	for (i = 0; i < d->n_advice; i++) {
-		const struct rules_text *t = rules_decision_advice_text(d, i);
-
-		api_text_render(text, sizeof text, t->text[lang], d, p);
-		api_buf_adds(b, "  - ");
-		wrap(b, text, 4, 4, 78);
-	}
+	text_reasons(b, d, p, lang);
 }

@@ -249,6 +249,43 @@ static void parse_certificate(json_t *v, const char *field,
 	}
 }
 
+/* One fact of the object: its value read into out, or errors. */
+static void parse_fact(const struct fact_field *ff, const char *key, json_t *v,
+		       const char *here, struct rules_facts *out,
+		       struct api_errors *errs)
+{
+	int value;
+
+	switch (ff->kind) {
+	case K_DATE:
+		if (strcmp(key, "birth_date") == 0)
+			parse_date(v, here, errs, &out->birth_date);
+		else if (strcmp(key, "ecert_expiry") == 0)
+			parse_date(v, here, errs, &out->ecert_expiry);
+		else if (strcmp(key, "card_expiry") == 0)
+			parse_date(v, here, errs, &out->card_expiry);
+		else
+			parse_date(v, here, errs, &out->legacy_card_expiry);
+		break;
+	case K_STRING: parse_insurer(v, here, out, errs); break;
+	case K_ENUM:
+		if (parse_enum(v, here, ff, errs, &value) != 0)
+			break;
+		if (strcmp(key, "scheme") == 0)
+			out->scheme = (enum rules_scheme)value;
+		else if (strcmp(key, "mynumber_card") == 0)
+			out->mynumber_card = (enum rules_card)value;
+		else if (strcmp(key, "insurance_registration") == 0)
+			out->insurance_registration =
+			    (enum rules_registration)value;
+		else
+			out->setting = (enum rules_setting)value;
+		break;
+	case K_NEEDS: parse_needs(v, here, out, errs); break;
+	case K_CERT: parse_certificate(v, here, out, errs); break;
+	}
+}
+
 int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 		    struct rules_facts *out, struct api_errors *errs)
 {
@@ -257,7 +294,6 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 	const char *key;
 	json_t *v;
 	size_t i;
-	int value;
 
 	rules_facts_init(out);
 	if (!json_is_object(obj)) {
@@ -280,35 +316,7 @@ int api_facts_parse(json_t *obj, const char *ptr, int32_t as_of,
 				       "not a fact of this API (misspelt?)");
 			continue;
 		}
-		switch (ff->kind) {
-		case K_DATE:
-			if (strcmp(key, "birth_date") == 0)
-				parse_date(v, here, errs, &out->birth_date);
-			else if (strcmp(key, "ecert_expiry") == 0)
-				parse_date(v, here, errs, &out->ecert_expiry);
-			else if (strcmp(key, "card_expiry") == 0)
-				parse_date(v, here, errs, &out->card_expiry);
-			else
-				parse_date(v, here, errs,
-					   &out->legacy_card_expiry);
-			break;
-		case K_STRING: parse_insurer(v, here, out, errs); break;
-		case K_ENUM:
-			if (parse_enum(v, here, ff, errs, &value) != 0)
-				break;
-			if (strcmp(key, "scheme") == 0)
-				out->scheme = (enum rules_scheme)value;
-			else if (strcmp(key, "mynumber_card") == 0)
-				out->mynumber_card = (enum rules_card)value;
-			else if (strcmp(key, "insurance_registration") == 0)
-				out->insurance_registration =
-				    (enum rules_registration)value;
-			else
-				out->setting = (enum rules_setting)value;
-			break;
-		case K_NEEDS: parse_needs(v, here, out, errs); break;
-		case K_CERT: parse_certificate(v, here, out, errs); break;
-		}
+		parse_fact(ff, key, v, here, out, errs);
 	}
 	if (out->birth_date != RULES_NO_DATE && as_of != RULES_NO_DATE &&
 	    out->birth_date > as_of) {

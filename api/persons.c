@@ -153,12 +153,73 @@ static void respond_put_412(struct api_response *resp, const char *if_match,
 	set_etag(resp, etag);
 }
 
+/* The body of a PUT read into p, the key's facility filled in; -1 with
+ * the 422 in resp. */
+static int put_parse(const struct api_ctx *ctx, json_t *doc,
+		     struct db_person *p, struct api_errors *errs,
+		     struct api_response *resp)
+{
+	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) != 0) {
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
+		return -1;
+	}
+	if (ctx->facility && !p->facility_id[0])
+		snprintf(p->facility_id, sizeof p->facility_id, "%s",
+			 ctx->facility);
+	if (ctx->facility && strcmp(p->facility_id, ctx->facility) != 0) {
+		api_errors_add(errs, "/facility_id", "conflicting_fields",
+			       "this API key writes only facility %s",
+			       ctx->facility);
+		api_respond_problem(
+		    resp, 422, "validation_failed",
+		    "the request has invalid values: see errors", errs, "");
+		return -1;
+	}
+	return 0;
+}
+
+/* A key bound to a facility may not replace another facility's person:
+ * true with the answer in resp (what an absent id gets, or 404). */
+static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
+			      const char *if_match, struct api_response *resp)
+{
+	struct db_person *old;
+	enum scope scope;
+
+	if (!ctx->facility)
+		return false;
+	/* The new record is the caller's: the stored one is read into old. */
+	old = malloc(sizeof *old);
+	if (!old) {
+		api_respond_oom(resp);
+		return true;
+	}
+	scope = scope_read(ctx, c, old, false, resp);
+	free(old);
+	if (scope == SCOPE_ERROR)
+		return true;
+	if (scope == SCOPE_HIDDEN && if_match) {
+		/* What an absent id gets: no record to match. */
+		respond_put_412(resp, if_match, "");
+		return true;
+	}
+	if (scope == SCOPE_HIDDEN) {
+		/* The one answer that differs from an absent id's (201): the
+		 * id is taken, ids are one namespace for every facility
+		 * (README, Security). */
+		respond_not_found(resp);
+		return true;
+	}
+	return false;
+}
+
 void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors *errs = NULL;
-	struct db_person *p = NULL, *old = NULL;
+	struct db_person *p = NULL;
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
-	enum scope scope;
 	char *if_match = NULL, *if_none_match = NULL;
 	bool oom1, oom2;
 	enum db_result r;
@@ -178,49 +239,11 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 		api_respond_oom(resp);
 		goto out;
 	}
-	if (api_person_parse(doc, "", ctx->path_id, ctx->today, p, errs) != 0) {
-		api_respond_problem(
-		    resp, 422, "validation_failed",
-		    "the request has invalid values: see errors", errs, "");
+	if (put_parse(ctx, doc, p, errs, resp) != 0)
 		goto out;
-	}
-	if (ctx->facility && !p->facility_id[0])
-		snprintf(p->facility_id, sizeof p->facility_id, "%s",
-			 ctx->facility);
-	if (ctx->facility && strcmp(p->facility_id, ctx->facility) != 0) {
-		api_errors_add(errs, "/facility_id", "conflicting_fields",
-			       "this API key writes only facility %s",
-			       ctx->facility);
-		api_respond_problem(
-		    resp, 422, "validation_failed",
-		    "the request has invalid values: see errors", errs, "");
-		goto out;
-	}
 	c = api_conn_for_write(ctx, resp);
-	if (!c)
+	if (!c || put_scope_refuses(ctx, c, if_match, resp))
 		goto out;
-	if (ctx->facility) {
-		/* p is the new record: the stored one is read into old. */
-		old = malloc(sizeof *old);
-		scope =
-		    old ? scope_read(ctx, c, old, false, resp) : SCOPE_ERROR;
-		if (!old)
-			api_respond_oom(resp);
-		if (scope == SCOPE_ERROR)
-			goto out;
-		if (scope == SCOPE_HIDDEN && if_match) {
-			/* What an absent id gets: no record to match. */
-			respond_put_412(resp, if_match, "");
-			goto out;
-		}
-		if (scope == SCOPE_HIDDEN) {
-			/* The one answer that differs from an absent id's
-			 * (201): the id is taken, ids are one namespace for
-			 * every facility (README, Security). */
-			respond_not_found(resp);
-			goto out;
-		}
-	}
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
 	if (r == DB_PRECONDITION) {
@@ -240,7 +263,6 @@ out:
 	free(if_match);
 	free(if_none_match);
 	free(errs);
-	free(old);
 	free(p);
 }
 

@@ -487,6 +487,49 @@ static long long one_int(sqlite3 *h, const char *sql)
 	return v;
 }
 
+/* Copies the attached src's audit rows into a's (in a's transaction);
+ * *moved receives their count.  -1 with SQLite's message in *msg. */
+static int copy_rows(struct db_conn *a, long long *moved, char **msg)
+{
+	/* seq kept: the rows stay in time order, and a cursor given out
+	 * before still points where it did */
+	if (sqlite3_exec(a->h,
+			 "INSERT INTO main.audit (seq, time, key_id, "
+			 "request_id, method, route, person_ids, "
+			 "status) SELECT seq, time, key_id, "
+			 "request_id, method, route, person_ids, "
+			 "status FROM src.audit ORDER BY seq",
+			 NULL, NULL, msg) != SQLITE_OK)
+		return -1;
+	*moved = sqlite3_changes(a->h);
+	if (sqlite3_exec(a->h,
+			 "INSERT INTO main.audit_person (bucket, "
+			 "person_id, seq) SELECT bucket, person_id, "
+			 "seq FROM src.audit_person",
+			 NULL, NULL, msg) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+/* Records in a that the move was made, with its count of rows. */
+static int note_moved(struct db_conn *a, long long moved)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(
+	    a->h,
+	    "INSERT INTO main.audit_moved_in (moved_at, rows) VALUES "
+	    "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1)",
+	    -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, moved);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Step (2) of the move (db.h, db_migrate_all): copies the database's audit
  * rows into the audit file a, in one of a's transactions that also
  * records the copy, unless one was recorded before.  *moved receives the
@@ -532,39 +575,10 @@ static int move_rows(struct db_conn *a, const char *path, const char *apath,
 		sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
 		return -1;
 	}
-	if (done == 0 && has > 0) {
-		/* seq kept: the rows stay in time order, and a cursor given
-		 * out before still points where it did */
-		if (sqlite3_exec(a->h,
-				 "INSERT INTO main.audit (seq, time, key_id, "
-				 "request_id, method, route, person_ids, "
-				 "status) SELECT seq, time, key_id, "
-				 "request_id, method, route, person_ids, "
-				 "status FROM src.audit ORDER BY seq",
-				 NULL, NULL, &msg) != SQLITE_OK)
-			goto fail;
-		*moved = sqlite3_changes(a->h);
-		if (sqlite3_exec(a->h,
-				 "INSERT INTO main.audit_person (bucket, "
-				 "person_id, seq) SELECT bucket, person_id, "
-				 "seq FROM src.audit_person",
-				 NULL, NULL, &msg) != SQLITE_OK)
-			goto fail;
-	}
-	if (done == 0) {
-		rc = sqlite3_prepare_v2(
-		    a->h,
-		    "INSERT INTO main.audit_moved_in (moved_at, rows) VALUES "
-		    "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1)",
-		    -1, &s, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(s, 1, *moved);
-			rc = sqlite3_step(s);
-		}
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
-			goto fail;
-	}
+	if (done == 0 && has > 0 && copy_rows(a, moved, &msg) != 0)
+		goto fail;
+	if (done == 0 && note_moved(a, *moved) != 0)
+		goto fail;
 	if (sqlite3_exec(a->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);

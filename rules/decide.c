@@ -630,6 +630,33 @@ static int decide_insurer(const struct rules_facts *f,
 	return 0;
 }
 
+/* The reasons and missing facts of the decision core reached. */
+static void decide_reasons(const struct decide_ctx *c,
+			   const struct decide_day *today,
+			   const struct decide_core *core,
+			   struct rules_decision *out)
+{
+	const struct rules_facts *f = c->f;
+
+	decide_push_reason(out, core->reason);
+	if (core->reason == RULES_R_LATE_ELDERLY_AGE &&
+	    core->entitlement == RULES_ENT_UNDETERMINED)
+		decide_push_fact(out, RULES_F_BIRTH_DATE);
+	if (core->reason == RULES_R_REGISTRATION_UNKNOWN) {
+		if (f->mynumber_card != RULES_CARD_HELD)
+			decide_push_fact(out, RULES_F_MYNUMBER_CARD);
+		if (f->insurance_registration != RULES_REG_REGISTERED)
+			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
+	}
+	if (today->late_from_age)
+		decide_push_reason(out, RULES_R_SCHEME_INFERRED_FROM_AGE);
+	else if (c->scheme_unknown)
+		decide_push_reason(out, RULES_R_SCHEME_UNKNOWN);
+	if (decide_in_grace(c, f->ecert_expiry) ||
+	    decide_in_grace(c, f->card_expiry))
+		decide_push_reason(out, RULES_R_ECERT_IN_GRACE);
+}
+
 static int decide(const struct rules_facts *f, int32_t as_of,
 		  const struct rules_params *p, bool look_ahead,
 		  struct rules_decision *out)
@@ -686,23 +713,7 @@ static int decide(const struct rules_facts *f, int32_t as_of,
 			 e == RULES_ENT_PROVISIONAL ||
 			 e == RULES_ENT_ON_APPLICATION;
 
-	decide_push_reason(out, core.reason);
-	if (core.reason == RULES_R_LATE_ELDERLY_AGE &&
-	    e == RULES_ENT_UNDETERMINED)
-		decide_push_fact(out, RULES_F_BIRTH_DATE);
-	if (core.reason == RULES_R_REGISTRATION_UNKNOWN) {
-		if (f->mynumber_card != RULES_CARD_HELD)
-			decide_push_fact(out, RULES_F_MYNUMBER_CARD);
-		if (f->insurance_registration != RULES_REG_REGISTERED)
-			decide_push_fact(out, RULES_F_INSURANCE_REGISTRATION);
-	}
-	if (today.late_from_age)
-		decide_push_reason(out, RULES_R_SCHEME_INFERRED_FROM_AGE);
-	else if (c.scheme_unknown)
-		decide_push_reason(out, RULES_R_SCHEME_UNKNOWN);
-	if (decide_in_grace(&c, f->ecert_expiry) ||
-	    decide_in_grace(&c, f->card_expiry))
-		decide_push_reason(out, RULES_R_ECERT_IN_GRACE);
+	decide_reasons(&c, &today, &core, out);
 
 	decide_deadline(&c, out);
 	decide_renewal(&c, out);

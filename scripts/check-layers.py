@@ -3,6 +3,7 @@
 
 check-layers.py cycles OBJDIR/api     -- fail on any call cycle among api/ files
 check-layers.py length MAX FILE...    -- fail on any function longer than MAX lines
+                                         (but those named in LONG_LEFT below)
 
 The call graph is file-level: file A calls file B when a symbol undefined in
 A.o is defined in B.o (nm).  A cycle is a strongly connected component of
@@ -89,8 +90,24 @@ def cycles(objdir):
     return 0
 
 
+# Functions still longer than the limit, to be split (issue 13): the list
+# only shrinks.  A function named here that has become short is reported too.
+LONG_LEFT = {
+    "api_metrics_render", "api_persons_list", "apply", "cmd_serve",
+    "import_file", "server_start",
+}
+
+
+def function_name(lines, start):
+    head = start - 1
+    while head > 0 and "(" not in lines[head]:
+        head -= 1
+    m = re.search(r"(\w+)\s*\(", lines[head])
+    return m.group(1) if m else "?"
+
+
 def lengths(limit, files):
-    bad = 0
+    bad, seen = 0, set()
     for path in files:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().split("\n")
@@ -100,15 +117,18 @@ def lengths(limit, files):
                 start = i
             elif line.startswith("}") and start is not None:
                 n = i - start + 1
-                if n > limit:
-                    head = start - 1
-                    while head > 0 and "(" not in lines[head]:
-                        head -= 1
-                    m = re.search(r"(\w+)\s*\(", lines[head])
-                    name = m.group(1) if m else "?"
+                name = function_name(lines, start)
+                if n > limit and name in LONG_LEFT:
+                    seen.add(name)
+                elif n > limit:
                     print(f"{path}:{start + 1}: {name} is {n} lines (at most {limit})")
                     bad += 1
                 start = None
+    for name in sorted(LONG_LEFT - seen):
+        print(f"check-layers: {name} is no longer long: strike it from LONG_LEFT")
+        bad += 1
+    for name in sorted(seen):
+        print(f"check-layers: {name} is still longer than {limit} lines (LONG_LEFT)")
     return 1 if bad else 0
 
 

@@ -243,16 +243,46 @@ static int diff_arg(void *p, int i, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* Decides every person of db (of facility, NULL: all) under both rule
+ * sets into df; -1 with the reason on stderr. */
+static int diff_all(struct db *db, const char *db_file, const char *facility,
+		    struct diff *df)
+{
+	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1];
+	enum db_result r = DB_OK;
+	struct db_conn *c = db_conn_get(db);
+
+	if (!c) {
+		fprintf(stderr, "shikakud: %s: cannot be read\n", db_file);
+		return -1;
+	}
+	/* In pages, so that a million persons never sit in memory at once
+	 * (only those who change do). */
+	for (;;) {
+		size_t before = df->persons;
+
+		r = db_person_list(c, facility, after, 1000, diff_row, df,
+				   last);
+		if (r != DB_OK || df->oom || df->persons - before < 1000)
+			break;
+		memcpy(after, last, sizeof after);
+	}
+	if (r != DB_OK || df->oom) {
+		fprintf(stderr, "shikakud: %s: %s\n", db_file,
+			df->oom ? "out of memory" : "the database failed");
+		return -1;
+	}
+	return 0;
+}
+
 int rules_diff_main(int argc, char *const argv[])
 {
 	struct diff_args da = {{NULL}, false};
-	const char *db_file, *cand_file, *cur_file, *facility, *as_of_text;
+	const char *db_file, *cand_file, *cur_file, *as_of_text;
 	struct api_ruleset cur, cand;
 	struct diff df;
 	struct db *db = NULL;
-	struct db_conn *c;
-	enum db_result r = DB_OK;
-	char err[256], after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1];
+	char err[256];
 	int rc = 1;
 
 	da.v[F_DB] = getenv("SHIKAKU_DB");
@@ -268,7 +298,6 @@ int rules_diff_main(int argc, char *const argv[])
 	cand_file = da.v[F_RULES];
 	cur_file = da.v[F_CURRENT];
 	as_of_text = da.v[F_AS_OF];
-	facility = da.v[F_FACILITY];
 	if (!db_file || !*db_file)
 		return usage_error("--db FILE is needed");
 	if (!cand_file)
@@ -298,27 +327,8 @@ int rules_diff_main(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	c = db_conn_get(db);
-	if (!c) {
-		fprintf(stderr, "shikakud: %s: cannot be read\n", db_file);
+	if (diff_all(db, db_file, da.v[F_FACILITY], &df) != 0)
 		goto out;
-	}
-	/* In pages, so that a million persons never sit in memory at once
-	 * (only those who change do). */
-	for (;;) {
-		size_t before = df.persons;
-
-		r = db_person_list(c, facility, after, 1000, diff_row, &df,
-				   last);
-		if (r != DB_OK || df.oom || df.persons - before < 1000)
-			break;
-		memcpy(after, last, sizeof after);
-	}
-	if (r != DB_OK || df.oom) {
-		fprintf(stderr, "shikakud: %s: %s\n", db_file,
-			df.oom ? "out of memory" : "the database failed");
-		goto out;
-	}
 	if (da.json)
 		print_json(&df, cur_file && *cur_file ? cur_file : "default",
 			   cand_file);

@@ -453,6 +453,24 @@ static bool target_has_nul(const struct request *rq, const char *version)
 	return rq->target != NULL && version != rq->target + rq->target_len + 1;
 }
 
+/* An absolute-form target (RFC 9112 §3.2.2): notes it in rq, and whether
+ * its authority is a loopback host; FRAMING_TARGET_BAD when the host is
+ * not valid. */
+static enum framing_target absolute_target(struct request *rq,
+					   const char *authority, size_t alen)
+{
+	char host[64];
+
+	rq->absolute = true;
+	if (alen < sizeof host) {
+		memcpy(host, authority, alen);
+		host[alen] = '\0';
+		rq->authority_loopback = host_is_loopback(host);
+	}
+	return framing_host_valid(authority, alen) ? FRAMING_TARGET_ABSOLUTE
+						   : FRAMING_TARGET_BAD;
+}
+
 /* The framing checks libmicrohttpd 0.9.75 leaves to us (service/framing.h),
  * on the first call.  Sets rq->path, rq->absolute and
  * rq->authority_loopback; returns true, with rq->refusal (REFUSE_FRAMING
@@ -488,18 +506,8 @@ static bool check_framing(struct server *srv, struct MHD_Connection *conn,
 		fs.stray = true;
 	te = framing_te_verdict(&fs.te);
 	target = framing_target(url, &rq->path, &authority, &alen);
-	if (target == FRAMING_TARGET_ABSOLUTE) {
-		char host[64];
-
-		rq->absolute = true;
-		if (alen < sizeof host) {
-			memcpy(host, authority, alen);
-			host[alen] = '\0';
-			rq->authority_loopback = host_is_loopback(host);
-		}
-		if (!framing_host_valid(authority, alen))
-			target = FRAMING_TARGET_BAD;
-	}
+	if (target == FRAMING_TARGET_ABSOLUTE)
+		target = absolute_target(rq, authority, alen);
 
 	if (fs.stray && rq->id_is_individual_number) {
 		fs.stray = false;
