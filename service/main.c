@@ -601,6 +601,52 @@ static void import_progress(const char *name, size_t done, long long total,
 	fflush(stderr);
 }
 
+/* The format a file's name says (.csv, .ndjson, .jsonl); -1 with the
+ * reason on stderr when it says none. */
+static int format_from_name(const char *name, enum api_import_format *format)
+{
+	const char *ext = strrchr(name, '.');
+
+	if (ext && strcasecmp(ext, ".csv") == 0) {
+		*format = API_IMPORT_CSV;
+		return 0;
+	}
+	if (ext && (strcasecmp(ext, ".ndjson") == 0 ||
+		    strcasecmp(ext, ".jsonl") == 0)) {
+		*format = API_IMPORT_NDJSON;
+		return 0;
+	}
+	fprintf(stderr,
+		"shikakud: %s: say --format ndjson or csv (the name does not "
+		"end in .csv, .ndjson or .jsonl)\n",
+		name);
+	return -1;
+}
+
+/* An import's answer on stdout, and one line of counts on stderr. */
+static void import_report(const struct import_cli *cli, const char *name,
+			  const struct api_response *resp,
+			  const struct api_import_summary *sum, double seconds)
+{
+	if (cli->tty)
+		fputs("\r\033[K", stderr);
+	if (resp->body)
+		fwrite(resp->body, 1, resp->body_len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (resp->status == 200)
+		fprintf(stderr,
+			"%s: stored: %zu lines, %zu inserted, %zu updated, %zu "
+			"unchanged, %zu rejected (%.1f s)\n",
+			name, sum->lines, sum->inserted, sum->updated,
+			sum->unchanged, sum->rejected, seconds);
+	else
+		fprintf(stderr,
+			"%s: NOT stored (status %d): %zu lines, %zu rejected; "
+			"see the answer on stdout\n",
+			name, resp->status, sum->lines, sum->rejected);
+}
+
 /* Imports one file.  Returns 0 when it was stored, 1 otherwise. */
 static int import_file(const struct import_cli *cli, const char *name)
 {
@@ -609,7 +655,6 @@ static int import_file(const struct import_cli *cli, const char *name)
 	struct api_import_summary sum = {0};
 	struct api_import *im = NULL;
 	struct api_response resp;
-	const char *ext = strrchr(name, '.');
 	bool is_stdin = strcmp(name, "-") == 0;
 	double start = monotonic_seconds(), last = 0, now;
 	long long total = -1;
@@ -619,21 +664,8 @@ static int import_file(const struct import_cli *cli, const char *name)
 	int fd = -1, rc = 1;
 
 	memset(&resp, 0, sizeof resp);
-	if (!cli->format_given) {
-		if (ext && strcasecmp(ext, ".csv") == 0) {
-			o.format = API_IMPORT_CSV;
-		} else if (ext && (strcasecmp(ext, ".ndjson") == 0 ||
-				   strcasecmp(ext, ".jsonl") == 0)) {
-			o.format = API_IMPORT_NDJSON;
-		} else {
-			fprintf(stderr,
-				"shikakud: %s: say --format ndjson or csv (the "
-				"name does not end in .csv, .ndjson or "
-				".jsonl)\n",
-				name);
-			goto out;
-		}
-	}
+	if (!cli->format_given && format_from_name(name, &o.format) != 0)
+		goto out;
 	fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "shikakud: %s: %s\n", name, strerror(errno));
@@ -671,24 +703,7 @@ static int import_file(const struct import_cli *cli, const char *name)
 	api_import_finish(im, &resp, &sum);
 	im = NULL;
 answer:
-	if (cli->tty)
-		fputs("\r\033[K", stderr);
-	if (resp.body)
-		fwrite(resp.body, 1, resp.body_len, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
-	if (resp.status == 200)
-		fprintf(stderr,
-			"%s: stored: %zu lines, %zu inserted, %zu updated, %zu "
-			"unchanged, %zu rejected (%.1f s)\n",
-			name, sum.lines, sum.inserted, sum.updated,
-			sum.unchanged, sum.rejected,
-			monotonic_seconds() - start);
-	else
-		fprintf(stderr,
-			"%s: NOT stored (status %d): %zu lines, %zu rejected; "
-			"see the answer on stdout\n",
-			name, resp.status, sum.lines, sum.rejected);
+	import_report(cli, name, &resp, &sum, monotonic_seconds() - start);
 	rc = resp.status == 200 ? 0 : 1;
 out:
 	api_import_free(im);

@@ -1607,6 +1607,59 @@ static bool overloaded(struct server *srv, struct MHD_Connection *conn)
 	return per_ip > srv->cfg->max_per_ip;
 }
 
+/* What server_start made before the daemon failed to start, freed (the
+ * mutex is left as it was: nothing waits on it). */
+static void start_undo(struct server *srv)
+{
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	linger_pool_free(srv->linger);
+	watchdog_free(srv->wd);
+	free(srv);
+}
+
+/* How the daemon waits for its sockets (epoll where there is one), and
+ * IPv6 when the address is one. */
+static unsigned poll_flags(const struct config *cfg)
+{
+	unsigned flags = 0;
+
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	if (cfg->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return flags;
+}
+
+/* Reads the certificate and key into srv and fills the daemon's TLS
+ * options; -1 with the reason in err (nothing left allocated). */
+static int tls_options(struct server *srv, const struct config *cfg,
+		       struct MHD_OptionItem tls[4], char *err, size_t errlen)
+{
+	srv->tls_cert = read_pem(cfg->tls_cert, err, errlen);
+	srv->tls_key =
+	    srv->tls_cert ? read_pem(cfg->tls_key, err, errlen) : NULL;
+	if (!srv->tls_key) {
+		free(srv->tls_cert);
+		srv->tls_cert = NULL;
+		return -1;
+	}
+	tls[0] =
+	    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+	tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+					 srv->tls_cert};
+	/* libmicrohttpd's default is GnuTLS's NORMAL: TLS 1.0 and static-RSA
+	 * suites included */
+	tls[2] = (struct MHD_OptionItem){
+	    MHD_OPTION_HTTPS_PRIORITIES, 0,
+	    (void *)(cfg->tls_priorities != NULL
+			 ? cfg->tls_priorities
+			 : CONFIG_TLS_PRIORITIES_DEFAULT)};
+	return 0;
+}
+
 struct server *server_start(const struct config *cfg, const struct api_app *app,
 			    char *err, size_t errlen)
 {
@@ -1645,36 +1698,13 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 		return NULL;
 	}
 
-	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
-		flags |= MHD_USE_EPOLL;
-	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
-		flags |= MHD_USE_POLL;
-	if (cfg->addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-
+	flags |= poll_flags(cfg);
 	if (cfg->tls_cert) {
-		srv->tls_cert = read_pem(cfg->tls_cert, err, errlen);
-		srv->tls_key =
-		    srv->tls_cert ? read_pem(cfg->tls_key, err, errlen) : NULL;
-		if (!srv->tls_key) {
-			free(srv->tls_cert);
-			linger_pool_free(srv->linger);
-			watchdog_free(srv->wd);
-			free(srv);
+		if (tls_options(srv, cfg, tls, err, errlen) != 0) {
+			start_undo(srv);
 			return NULL;
 		}
 		flags |= MHD_USE_TLS;
-		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-						 srv->tls_key};
-		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-						 srv->tls_cert};
-		/* libmicrohttpd's default is GnuTLS's NORMAL: TLS 1.0 and
-		 * static-RSA suites included */
-		tls[2] = (struct MHD_OptionItem){
-		    MHD_OPTION_HTTPS_PRIORITIES, 0,
-		    (void *)(cfg->tls_priorities != NULL
-				 ? cfg->tls_priorities
-				 : CONFIG_TLS_PRIORITIES_DEFAULT)};
 	}
 
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
@@ -1700,11 +1730,7 @@ struct server *server_start(const struct config *cfg, const struct api_app *app,
 			 "cannot listen on %s port %u (in use, not an address "
 			 "of this host, or a bad TLS certificate or key?)",
 			 cfg->host, (unsigned)cfg->port);
-		free(srv->tls_cert);
-		free(srv->tls_key);
-		linger_pool_free(srv->linger);
-		watchdog_free(srv->wd);
-		free(srv);
+		start_undo(srv);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
