@@ -93,7 +93,7 @@ def cycles(objdir):
 # Functions still longer than the limit, to be split (issue 13): the list
 # only shrinks.  A function named here that has become short is reported too.
 LONG_LEFT = {
-    "api_metrics_render", "api_persons_list", "apply", "cmd_serve",
+    "api_metrics_render", "api_persons_list", "apply",
 }
 
 

@@ -239,6 +239,84 @@ static void log_store_start(struct db *db, const char *path)
 	log_end(&l);
 }
 
+/* Without keys anybody on the network could read everything: only a
+ * loopback address may be served without them (SPEC §8, §9).  true with
+ * the reason on stderr. */
+static bool refuses_no_auth(const struct config *cfg)
+{
+	bool v6 = cfg->addr.ss_family == AF_INET6;
+
+	if (config_listen_is_loopback(cfg) || !cfg->no_auth)
+		return false;
+	fprintf(stderr,
+		"shikakud: refusing --no-auth on %s%s%s: without API keys "
+		"shikakud serves only a loopback address (127.0.0.0/8, ::1, "
+		"localhost); make a key with `shikakud key create` and drop "
+		"--no-auth\n",
+		v6 ? "[" : "", cfg->host, v6 ? "]" : "");
+	return true;
+}
+
+/* What the request path reads of the configuration, copied into app. */
+static void app_configure(struct api_app *app, const struct config *cfg)
+{
+	app->no_auth = cfg->no_auth;
+	app->metrics_need_key = !cfg->metrics_open;
+	/* The facility page's sessions and CORS (api/sessions.c,
+	 * api/cors.c). */
+	app->cors_origins = cfg->cors_origins;
+	app->n_cors_origins = cfg->n_cors_origins;
+	app->session_idle = cfg->session_idle;
+	app->session_max = cfg->session_max;
+	app->tls = cfg->tls_cert != NULL;
+}
+
+/* The log line that says the server is up, and where. */
+static void log_listening(const struct config *cfg, const struct server *srv)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_INFO, "listening");
+	log_str(&l, "address", cfg->host);
+	log_int(&l, "port", server_port(srv));
+	log_str(&l, "version", SHIKAKU_VERSION);
+	log_int(&l, "threads", cfg->threads);
+	log_bool(&l, "auth", !cfg->no_auth);
+	log_bool(&l, "tls", cfg->tls_cert != NULL);
+	if (cfg->tls_priorities != NULL)
+		log_str(&l, "tls_priorities", cfg->tls_priorities);
+	log_end(&l);
+}
+
+/* SIGTERM and SIGINT blocked in every thread to come, for sigwait();
+ * SIGPIPE ignored: a peer closing mid-write must not kill the process. */
+static void block_stop_signals(sigset_t *stop_signals)
+{
+	sigemptyset(stop_signals);
+	sigaddset(stop_signals, SIGTERM);
+	sigaddset(stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Drains and stops the server, then what it used, in that order. */
+static void serve_stop(struct server *srv, struct api_app *app)
+{
+	struct log_line l;
+	unsigned left = server_stop(srv, DRAIN_MS);
+
+	log_buffering_stop();
+	/* Every worker thread has ended: what they queued for the audit log
+	 * is written, then their connections can close. */
+	audit_log_stop(app->audit);
+	db_close(app->db);
+	api_rate_free(app->rate);
+	log_begin(&l, left == 0 ? LOG_INFO : LOG_WARN, "stopped");
+	if (left > 0)
+		log_int(&l, "unfinished_requests", left);
+	log_end(&l);
+}
+
 static int cmd_serve(int argc, char *const argv[])
 {
 	struct api_metrics metrics;
@@ -249,27 +327,15 @@ static int cmd_serve(int argc, char *const argv[])
 	struct log_line l;
 	char err[256];
 	sigset_t stop_signals;
-	unsigned left;
 	int sig = 0;
-	bool v6;
 
 	switch (config_load(&cfg, CONFIG_SERVE, argc, argv, err, sizeof err)) {
 	case CONFIG_HELP: fputs(config_usage(CONFIG_SERVE), stdout); return 0;
 	case CONFIG_USAGE: return usage_error(config_usage(CONFIG_SERVE), err);
 	case CONFIG_OK: break;
 	}
-	v6 = cfg.addr.ss_family == AF_INET6;
-	/* Without keys anybody on the network could read everything: only
-	 * a loopback address may be served without them (SPEC §8, §9). */
-	if (!config_listen_is_loopback(&cfg) && cfg.no_auth) {
-		fprintf(stderr,
-			"shikakud: refusing --no-auth on %s%s%s: without API "
-			"keys shikakud serves only a loopback address "
-			"(127.0.0.0/8, ::1, localhost); make a key with "
-			"`shikakud key create` and drop --no-auth\n",
-			v6 ? "[" : "", cfg.host, v6 ? "]" : "");
+	if (refuses_no_auth(&cfg))
 		return 1;
-	}
 	if (app_init(&app, &rs, cfg.rules, err, sizeof err) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
@@ -277,12 +343,7 @@ static int cmd_serve(int argc, char *const argv[])
 	/* Block the stop signals before any thread exists, so that every
 	 * thread (libmicrohttpd's, the audit writer) inherits the mask and
 	 * sigwait() below is the only receiver: no handler, no global flag. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-	/* a peer closing mid-write must not kill the process */
-	signal(SIGPIPE, SIG_IGN);
+	block_stop_signals(&stop_signals);
 
 	app.db = db_open(cfg.db, err, sizeof err);
 	if (!app.db) {
@@ -291,15 +352,7 @@ static int cmd_serve(int argc, char *const argv[])
 	}
 	db_on_error(app.db, log_store_error, NULL);
 	log_store_start(app.db, cfg.db);
-	app.no_auth = cfg.no_auth;
-	app.metrics_need_key = !cfg.metrics_open;
-	/* The facility page's sessions and CORS (api/sessions.c,
-	 * api/cors.c). */
-	app.cors_origins = cfg.cors_origins;
-	app.n_cors_origins = cfg.n_cors_origins;
-	app.session_idle = cfg.session_idle;
-	app.session_max = cfg.session_max;
-	app.tls = cfg.tls_cert != NULL;
+	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
 	app.audit = audit_log_start(db_audit_path(app.db),
@@ -332,16 +385,7 @@ static int cmd_serve(int argc, char *const argv[])
 		api_rate_free(app.rate);
 		return 1;
 	}
-	log_begin(&l, LOG_INFO, "listening");
-	log_str(&l, "address", cfg.host);
-	log_int(&l, "port", server_port(srv));
-	log_str(&l, "version", SHIKAKU_VERSION);
-	log_int(&l, "threads", cfg.threads);
-	log_bool(&l, "auth", !cfg.no_auth);
-	log_bool(&l, "tls", cfg.tls_cert != NULL);
-	if (cfg.tls_priorities != NULL)
-		log_str(&l, "tls_priorities", cfg.tls_priorities);
-	log_end(&l);
+	log_listening(&cfg, srv);
 
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
@@ -349,17 +393,7 @@ static int cmd_serve(int argc, char *const argv[])
 	log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	log_end(&l);
 
-	left = server_stop(srv, DRAIN_MS);
-	log_buffering_stop();
-	/* Every worker thread has ended: what they queued for the audit log
-	 * is written, then their connections can close. */
-	audit_log_stop(app.audit);
-	db_close(app.db);
-	api_rate_free(app.rate);
-	log_begin(&l, left == 0 ? LOG_INFO : LOG_WARN, "stopped");
-	if (left > 0)
-		log_int(&l, "unfinished_requests", left);
-	log_end(&l);
+	serve_stop(srv, &app);
 	return 0;
 }
 
