@@ -105,18 +105,14 @@ static uint64_t load(const atomic_uint_fast64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-int api_metrics_render(const struct api_metrics *m, const char *version,
-		       long long db_bytes, const struct audit_log_stats *audit,
-		       double now, char **out, size_t *len)
+/* shikaku_requests_total: a row per route and status answered. */
+static void render_requests(struct api_buf *b, const struct api_metrics *m)
 {
-	struct api_buf b;
-	int r, s, k;
+	int r, s;
 
-	api_buf_init(&b, (size_t)4 << 20);
-	api_buf_adds(&b,
-		     "# HELP shikaku_requests_total HTTP requests answered, "
-		     "by route template and status.\n"
-		     "# TYPE shikaku_requests_total counter\n");
+	api_buf_adds(b, "# HELP shikaku_requests_total HTTP requests answered, "
+			"by route template and status.\n"
+			"# TYPE shikaku_requests_total counter\n");
 	for (r = 0; r < API_METRICS_ROUTES; r++) {
 		const char *route = atomic_load(&m->routes[r]);
 
@@ -129,21 +125,28 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 				continue;
 			if (statuses[s])
 				api_buf_printf(
-				    &b,
+				    b,
 				    "shikaku_requests_total{route=\"%s\","
 				    "status=\"%d\"} %llu\n",
 				    route, statuses[s], (unsigned long long)n);
 			else
 				api_buf_printf(
-				    &b,
+				    b,
 				    "shikaku_requests_total{route=\"%s\","
 				    "status=\"other\"} %llu\n",
 				    route, (unsigned long long)n);
 		}
 	}
-	api_buf_adds(&b, "# HELP shikaku_request_duration_seconds Time from "
-			 "the request's first byte to its answer.\n"
-			 "# TYPE shikaku_request_duration_seconds histogram\n");
+}
+
+/* shikaku_request_duration_seconds: a histogram per route. */
+static void render_latency(struct api_buf *b, const struct api_metrics *m)
+{
+	int r, k;
+
+	api_buf_adds(b, "# HELP shikaku_request_duration_seconds Time from "
+			"the request's first byte to its answer.\n"
+			"# TYPE shikaku_request_duration_seconds histogram\n");
 	for (r = 0; r < API_METRICS_ROUTES; r++) {
 		const char *route = atomic_load(&m->routes[r]);
 		uint64_t cum = 0;
@@ -154,38 +157,44 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 			cum += load(&m->latency_bucket[r][k]);
 			if (k < API_METRICS_BUCKETS - 1)
 				api_buf_printf(
-				    &b,
+				    b,
 				    "shikaku_request_duration_seconds_bucket"
 				    "{route=\"%s\",le=\"%g\"} %llu\n",
 				    route, bounds[k], (unsigned long long)cum);
 			else
 				api_buf_printf(
-				    &b,
+				    b,
 				    "shikaku_request_duration_seconds_bucket"
 				    "{route=\"%s\",le=\"+Inf\"} %llu\n",
 				    route, (unsigned long long)cum);
 		}
 		api_buf_printf(
-		    &b,
+		    b,
 		    "shikaku_request_duration_seconds_sum{route=\"%s\"} "
 		    "%.6f\n",
 		    route, (double)load(&m->latency_sum_us[r]) / 1e6);
 		api_buf_printf(
-		    &b,
+		    b,
 		    "shikaku_request_duration_seconds_count{route=\"%s\"} "
 		    "%llu\n",
 		    route, (unsigned long long)load(&m->latency_count[r]));
 	}
-	api_buf_adds(&b,
-		     "# HELP shikaku_decisions_total Decisions answered, by "
-		     "entitlement.\n"
-		     "# TYPE shikaku_decisions_total counter\n");
+}
+
+/* Decisions, import lines and open connections. */
+static void render_counters(struct api_buf *b, const struct api_metrics *m)
+{
+	int k;
+
+	api_buf_adds(b, "# HELP shikaku_decisions_total Decisions answered, by "
+			"entitlement.\n"
+			"# TYPE shikaku_decisions_total counter\n");
 	for (k = 0; k < RULES_ENT_COUNT; k++)
 		api_buf_printf(
-		    &b, "shikaku_decisions_total{entitlement=\"%s\"} %llu\n",
+		    b, "shikaku_decisions_total{entitlement=\"%s\"} %llu\n",
 		    rules_entitlement_name((enum rules_entitlement)k),
 		    (unsigned long long)load(&m->decisions[k]));
-	api_buf_printf(&b,
+	api_buf_printf(b,
 		       "# HELP shikaku_import_lines_total Import lines, by "
 		       "result.\n"
 		       "# TYPE shikaku_import_lines_total counter\n"
@@ -193,12 +202,73 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 		       "shikaku_import_lines_total{result=\"rejected\"} %llu\n",
 		       (unsigned long long)load(&m->import_lines_accepted),
 		       (unsigned long long)load(&m->import_lines_rejected));
-	api_buf_printf(&b,
+	api_buf_printf(b,
 		       "# HELP shikaku_open_connections HTTP connections open "
 		       "now.\n"
 		       "# TYPE shikaku_open_connections gauge\n"
 		       "shikaku_open_connections %lld\n",
 		       (long long)atomic_load(&m->open_connections));
+}
+
+/* The audit writer's counters and gauges. */
+static void render_audit(struct api_buf *b, const struct audit_log_stats *audit)
+{
+	api_buf_printf(
+	    b,
+	    "# HELP shikaku_audit_records_total Audit records, by "
+	    "result: written to the audit file, or dropped (only at "
+	    "a stop with the audit file refusing them, or out of "
+	    "memory: alert on any).\n"
+	    "# TYPE shikaku_audit_records_total counter\n"
+	    "shikaku_audit_records_total{result=\"written\"} %llu\n"
+	    "shikaku_audit_records_total{result=\"dropped\"} %llu\n"
+	    "# HELP shikaku_audit_queue Audit records waiting for the "
+	    "writer.\n"
+	    "# TYPE shikaku_audit_queue gauge\n"
+	    "shikaku_audit_queue %zu\n",
+	    audit->written, audit->dropped, audit->queued);
+	api_buf_printf(
+	    b,
+	    "# HELP shikaku_audit_available 1 while requests that "
+	    "must be audited are served, 0 while they answer 503 "
+	    "audit_unavailable (the audit file cannot be written) or "
+	    "audit_log_full (--audit-max-size reached).\n"
+	    "# TYPE shikaku_audit_available gauge\n"
+	    "shikaku_audit_available %d\n"
+	    "# HELP shikaku_audit_refused_total Requests answered 503 "
+	    "audit_unavailable or audit_log_full, unprocessed.\n"
+	    "# TYPE shikaku_audit_refused_total counter\n"
+	    "shikaku_audit_refused_total %llu\n",
+	    audit->available ? 1 : 0, audit->refused);
+	/* (api_buf_printf writes at most 511 bytes a call) */
+	api_buf_printf(b,
+		       "# HELP shikaku_audit_max_bytes "
+		       "--audit-max-size (0: none): from this many "
+		       "bytes of shikaku_audit_bytes on, routes that "
+		       "name persons answer 503 audit_log_full.\n"
+		       "# TYPE shikaku_audit_max_bytes gauge\n"
+		       "shikaku_audit_max_bytes %lld\n",
+		       audit->max_bytes);
+	if (audit->bytes >= 0)
+		api_buf_printf(b,
+			       "# HELP shikaku_audit_bytes Bytes of "
+			       "the audit file's pages in use (its "
+			       "rows and indexes).\n"
+			       "# TYPE shikaku_audit_bytes gauge\n"
+			       "shikaku_audit_bytes %lld\n",
+			       audit->bytes);
+}
+
+int api_metrics_render(const struct api_metrics *m, const char *version,
+		       long long db_bytes, const struct audit_log_stats *audit,
+		       double now, char **out, size_t *len)
+{
+	struct api_buf b;
+
+	api_buf_init(&b, (size_t)4 << 20);
+	render_requests(&b, m);
+	render_latency(&b, m);
+	render_counters(&b, m);
 	if (db_bytes >= 0)
 		api_buf_printf(&b,
 			       "# HELP shikaku_database_bytes Size of the "
@@ -207,52 +277,8 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 			       "# TYPE shikaku_database_bytes gauge\n"
 			       "shikaku_database_bytes %lld\n",
 			       db_bytes);
-	if (audit) {
-		api_buf_printf(
-		    &b,
-		    "# HELP shikaku_audit_records_total Audit records, by "
-		    "result: written to the audit file, or dropped (only at "
-		    "a stop with the audit file refusing them, or out of "
-		    "memory: alert on any).\n"
-		    "# TYPE shikaku_audit_records_total counter\n"
-		    "shikaku_audit_records_total{result=\"written\"} %llu\n"
-		    "shikaku_audit_records_total{result=\"dropped\"} %llu\n"
-		    "# HELP shikaku_audit_queue Audit records waiting for the "
-		    "writer.\n"
-		    "# TYPE shikaku_audit_queue gauge\n"
-		    "shikaku_audit_queue %zu\n",
-		    audit->written, audit->dropped, audit->queued);
-		api_buf_printf(
-		    &b,
-		    "# HELP shikaku_audit_available 1 while requests that "
-		    "must be audited are served, 0 while they answer 503 "
-		    "audit_unavailable (the audit file cannot be written) or "
-		    "audit_log_full (--audit-max-size reached).\n"
-		    "# TYPE shikaku_audit_available gauge\n"
-		    "shikaku_audit_available %d\n"
-		    "# HELP shikaku_audit_refused_total Requests answered 503 "
-		    "audit_unavailable or audit_log_full, unprocessed.\n"
-		    "# TYPE shikaku_audit_refused_total counter\n"
-		    "shikaku_audit_refused_total %llu\n",
-		    audit->available ? 1 : 0, audit->refused);
-		/* (api_buf_printf writes at most 511 bytes a call) */
-		api_buf_printf(&b,
-			       "# HELP shikaku_audit_max_bytes "
-			       "--audit-max-size (0: none): from this many "
-			       "bytes of shikaku_audit_bytes on, routes that "
-			       "name persons answer 503 audit_log_full.\n"
-			       "# TYPE shikaku_audit_max_bytes gauge\n"
-			       "shikaku_audit_max_bytes %lld\n",
-			       audit->max_bytes);
-		if (audit->bytes >= 0)
-			api_buf_printf(&b,
-				       "# HELP shikaku_audit_bytes Bytes of "
-				       "the audit file's pages in use (its "
-				       "rows and indexes).\n"
-				       "# TYPE shikaku_audit_bytes gauge\n"
-				       "shikaku_audit_bytes %lld\n",
-				       audit->bytes);
-	}
+	if (audit)
+		render_audit(&b, audit);
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

@@ -642,15 +642,121 @@ static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
 		api_response_header(resp, "X-Next-Cursor", cursor);
 }
 
+/* Reads the query into w (its filters, limit and day) and `after` (the
+ * cursor's person id); what is wrong goes to errs. */
+static void list_query(const struct api_ctx *ctx, struct worklist *w,
+		       char *after, size_t after_size, struct api_errors *errs)
+{
+	const char *facility = api_query_get(ctx->req, "facility_id");
+	const char *q;
+
+	w->ctx = ctx;
+	w->as_of = ctx->today;
+	w->entitlement = -1;
+	w->due_before = RULES_NO_DATE;
+	w->changes_before = RULES_NO_DATE;
+	w->limit = ctx->csv ? CSV_LIMIT : 100;
+	w->first = true;
+	if (facility && !api_id_valid(facility, strlen(facility)))
+		api_errors_add(errs, "?facility_id", "invalid_type",
+			       "a facility id is 1-64 characters of A-Z a-z "
+			       "0-9 . _ -");
+	q = api_query_get(ctx->req, "needs_action");
+	if (q && strcmp(q, "true") == 0)
+		w->needs_action = true;
+	else if (q && strcmp(q, "false") != 0)
+		api_errors_add(errs, "?needs_action", "invalid_enum",
+			       "true or false");
+	q = api_query_get(ctx->req, "entitlement");
+	if (q && (w->entitlement = entitlement_from_name(q)) < 0)
+		api_errors_add(errs, "?entitlement", "invalid_enum",
+			       "ex_officio, provisional, on_application, "
+			       "not_entitled or undetermined");
+	api_query_date_into(ctx->req, "due_before", &w->due_before, errs);
+	api_query_date_into(ctx->req, "changes_before", &w->changes_before,
+			    errs);
+	api_query_date_into(ctx->req, "as_of", &w->as_of, errs);
+	api_query_limit(ctx->req, 1000, &w->limit, errs);
+	q = api_query_get(ctx->req, "cursor");
+	if (q && cursor_decode(q, after, after_size) != 0)
+		api_errors_add(errs, "?cursor", "invalid_type",
+			       "not a cursor this server gave: use next_cursor "
+			       "as it came");
+}
+
+/* Reads persons after `after` in chunks until the page is full or
+ * scan_max rows were read; `after` ends at the last one read, *more says
+ * whether the table goes on. */
+static enum db_result list_scan(struct db_conn *c, const char *facility,
+				struct worklist *w, char *after,
+				size_t after_size, int scan_max, bool *more)
+{
+	char last[DB_ID_MAX + 1];
+	enum db_result r = DB_OK;
+
+	while (w->found < w->limit && w->scanned < scan_max) {
+		int before = w->scanned, chunk = scan_max - w->scanned;
+
+		if (chunk > WORKLIST_CHUNK)
+			chunk = WORKLIST_CHUNK;
+		r = db_person_list(c, facility, after, chunk, worklist_row, w,
+				   last);
+		if (r != DB_OK)
+			break;
+		if (!last[0] || w->scanned - before < chunk) {
+			/* The table ended inside this chunk, unless the
+			 * callback stopped it at the limit. */
+			if (w->found < w->limit || !last[0])
+				*more = false;
+			if (last[0])
+				memcpy(after, last, after_size);
+			break;
+		}
+		memcpy(after, last, after_size);
+	}
+	return r;
+}
+
+/* What comes before the rows: CSV's BOM and header, JSON's opening. */
+static void list_open(const struct api_ctx *ctx, struct api_buf *b, bool sjis)
+{
+	if (ctx->csv) {
+		if (!sjis)
+			api_buf_adds(b, "\xEF\xBB\xBF"); /* BOM: Excel reads
+							     UTF-8 then */
+		csv_header(b, ctx->lang);
+	} else if (!ctx->text) {
+		api_buf_adds(b, "{\"items\":[");
+	}
+}
+
+/* Closes the page in b and hands it over as the answer. */
+static void list_respond(struct worklist *w, struct api_buf *b, bool sjis,
+			 const char *shown, const char *cursor, int scan_max,
+			 struct api_response *resp)
+{
+	if (w->ctx->text) {
+		text_table(w, shown, cursor, scan_max);
+		api_respond_buf(resp, 200, b, "text/plain; charset=utf-8");
+		return;
+	}
+	if (w->ctx->csv) {
+		respond_csv(w, b, sjis, cursor, resp);
+		return;
+	}
+	api_buf_adds(b, "],\"next_cursor\":");
+	api_buf_json_str(b, cursor[0] ? cursor : NULL);
+	api_buf_adds(b, "}");
+	api_respond_buf(resp, 200, b, "application/json");
+}
+
 void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors errs;
 	struct worklist w = {0};
 	struct api_buf b;
 	struct db_conn *c;
-	const char *q;
-	char after[DB_ID_MAX + 1] = "", last[DB_ID_MAX + 1],
-			       cursor[DB_ID_MAX + 2];
+	char after[DB_ID_MAX + 1] = "", cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
 	const char *shown;
 	bool more = true, nobody = false, sjis;
@@ -658,38 +764,7 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	int scan_max;
 
 	api_errors_init(&errs);
-	w.ctx = ctx;
-	w.as_of = ctx->today;
-	w.entitlement = -1;
-	w.due_before = RULES_NO_DATE;
-	w.changes_before = RULES_NO_DATE;
-	w.limit = ctx->csv ? CSV_LIMIT : 100;
-	w.first = true;
-	if (facility && !api_id_valid(facility, strlen(facility)))
-		api_errors_add(&errs, "?facility_id", "invalid_type",
-			       "a facility id is 1-64 characters of A-Z a-z "
-			       "0-9 . _ -");
-	q = api_query_get(ctx->req, "needs_action");
-	if (q && strcmp(q, "true") == 0)
-		w.needs_action = true;
-	else if (q && strcmp(q, "false") != 0)
-		api_errors_add(&errs, "?needs_action", "invalid_enum",
-			       "true or false");
-	q = api_query_get(ctx->req, "entitlement");
-	if (q && (w.entitlement = entitlement_from_name(q)) < 0)
-		api_errors_add(&errs, "?entitlement", "invalid_enum",
-			       "ex_officio, provisional, on_application, "
-			       "not_entitled or undetermined");
-	api_query_date_into(ctx->req, "due_before", &w.due_before, &errs);
-	api_query_date_into(ctx->req, "changes_before", &w.changes_before,
-			    &errs);
-	api_query_date_into(ctx->req, "as_of", &w.as_of, &errs);
-	api_query_limit(ctx->req, 1000, &w.limit, &errs);
-	q = api_query_get(ctx->req, "cursor");
-	if (q && cursor_decode(q, after, sizeof after) != 0)
-		api_errors_add(&errs, "?cursor", "invalid_type",
-			       "not a cursor this server gave: use next_cursor "
-			       "as it came");
+	list_query(ctx, &w, after, sizeof after, &errs);
 	sjis = charset_sjis(ctx, &errs);
 	if (api_query_invalid(resp, &errs))
 		return;
@@ -717,36 +792,12 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	api_buf_init(&b, ANSWER_MAX);
 	w.b = &b;
 	w.resp = resp;
-	if (ctx->csv) {
-		if (!sjis)
-			api_buf_adds(&b, "\xEF\xBB\xBF"); /* BOM: Excel reads
-							     UTF-8 then */
-		csv_header(&b, ctx->lang);
-	} else if (!ctx->text) {
-		api_buf_adds(&b, "{\"items\":[");
-	}
+	list_open(ctx, &b, sjis);
 	if (nobody)
 		more = false;
-	while (!nobody && w.found < w.limit && w.scanned < scan_max) {
-		int before = w.scanned, chunk = scan_max - w.scanned;
-
-		if (chunk > WORKLIST_CHUNK)
-			chunk = WORKLIST_CHUNK;
-		r = db_person_list(c, facility, after, chunk, worklist_row, &w,
-				   last);
-		if (r != DB_OK)
-			break;
-		if (!last[0] || w.scanned - before < chunk) {
-			/* The table ended inside this chunk, unless the
-			 * callback stopped it at the limit. */
-			if (w.found < w.limit || !last[0])
-				more = false;
-			if (last[0])
-				memcpy(after, last, sizeof after);
-			break;
-		}
-		memcpy(after, last, sizeof after);
-	}
+	else
+		r = list_scan(c, facility, &w, after, sizeof after, scan_max,
+			      &more);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
 		free(w.rows);
@@ -757,18 +808,6 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 		cursor_encode(after, cursor, sizeof cursor);
 	else
 		cursor[0] = '\0';
-	if (ctx->text) {
-		text_table(&w, shown, cursor, scan_max);
-		free(w.rows);
-		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
-		return;
-	}
-	if (ctx->csv) {
-		respond_csv(&w, &b, sjis, cursor, resp);
-		return;
-	}
-	api_buf_adds(&b, "],\"next_cursor\":");
-	api_buf_json_str(&b, cursor[0] ? cursor : NULL);
-	api_buf_adds(&b, "}");
-	api_respond_buf(resp, 200, &b, "application/json");
+	list_respond(&w, &b, sjis, shown, cursor, scan_max, resp);
+	free(w.rows);
 }

@@ -486,168 +486,164 @@ static int cors_add(struct config *cfg, const char *value, bool flag,
 	return 0;
 }
 
-/* Applies one option's value; `from` names its origin for messages. */
-static int apply(struct config *cfg, const struct opt *o, const char *value,
-		 const char *from, char *err, size_t errlen)
+/* The options that take a whole number: its bounds, and the field of
+ * struct config (of what type) it sets. */
+enum num_type { NUM_SIZE, NUM_UNSIGNED, NUM_INT };
+
+static const struct num_opt {
+	enum opt_id id;
+	unsigned long long lo, hi;
+	enum num_type type;
+	size_t at; /* offsetof(struct config, field) */
+} num_opts[] = {
+    /* 1 GiB: far beyond any JSON body; imports will stream */
+    {OPT_MAX_BODY, 1, 1ull << 30, NUM_SIZE, offsetof(struct config, max_body)},
+    /* streamed, never held: only the disk bounds it */
+    {OPT_MAX_IMPORT_BODY, 1, 1ull << 40, NUM_SIZE,
+     offsetof(struct config, max_import_body)},
+    {OPT_MAX_HEADER, 1024, 1u << 20, NUM_SIZE,
+     offsetof(struct config, max_header)},
+    {OPT_MAX_CONNECTIONS, 1, 1000000, NUM_UNSIGNED,
+     offsetof(struct config, max_connections)},
+    {OPT_MAX_PER_IP, 1, 1000000, NUM_UNSIGNED,
+     offsetof(struct config, max_per_ip)},
+    {OPT_IDLE_TIMEOUT, 0, 86400, NUM_UNSIGNED,
+     offsetof(struct config, idle_timeout)},
+    {OPT_HEADER_TIMEOUT, 0, 86400, NUM_UNSIGNED,
+     offsetof(struct config, header_timeout)},
+    {OPT_BODY_MIN_RATE, 0, 1ull << 30, NUM_SIZE,
+     offsetof(struct config, body_min_rate)},
+    {OPT_THREADS, 1, 256, NUM_UNSIGNED, offsetof(struct config, threads)},
+    {OPT_AUDIT_RETENTION, 0, 36500, NUM_INT,
+     offsetof(struct config, audit_retention_days)},
+    {OPT_IMPORT_TIMEOUT, 0, 7 * 86400, NUM_UNSIGNED,
+     offsetof(struct config, import_timeout)},
+    {OPT_IMPORT_MIN_RATE, 0, 1ull << 30, NUM_UNSIGNED,
+     offsetof(struct config, import_min_rate)},
+    {OPT_IMPORT_RATE_WINDOW, 1, 3600, NUM_UNSIGNED,
+     offsetof(struct config, import_rate_window)},
+    {OPT_RATE_LIMIT, 0, 1000000, NUM_UNSIGNED,
+     offsetof(struct config, rate_limit)},
+    {OPT_RATE_BURST, 0, 1000000, NUM_UNSIGNED,
+     offsetof(struct config, rate_burst)},
+    {OPT_SESSION_IDLE, 1, 86400, NUM_UNSIGNED,
+     offsetof(struct config, session_idle)},
+    {OPT_SESSION_MAX, 1, 7 * 86400, NUM_UNSIGNED,
+     offsetof(struct config, session_max)},
+};
+
+static const struct num_opt *num_opt_of(enum opt_id id)
+{
+	for (size_t i = 0; i < sizeof num_opts / sizeof num_opts[0]; i++)
+		if (num_opts[i].id == id)
+			return &num_opts[i];
+	return NULL;
+}
+
+/* Sets a whole-number option; -1 when the value is out of its bounds. */
+static int apply_number(struct config *cfg, const struct num_opt *n,
+			const char *value)
+{
+	unsigned long long v;
+	char *field = (char *)cfg + n->at;
+
+	if (parse_uint(value, n->lo, n->hi, &v) != 0)
+		return -1;
+	switch (n->type) {
+	case NUM_SIZE: *(size_t *)(void *)field = (size_t)v; break;
+	case NUM_UNSIGNED: *(unsigned *)(void *)field = (unsigned)v; break;
+	case NUM_INT: *(int *)(void *)field = (int)v; break;
+	}
+	return 0;
+}
+
+/* An on/off option: the flag alone or "1" is on, "0" or empty is off. */
+static int apply_switch(bool *out, const char *value)
+{
+	if (value == NULL || strcmp(value, "1") == 0)
+		*out = true;
+	else if (strcmp(value, "0") == 0 || value[0] == '\0')
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* A path option: any value but the empty one. */
+static int apply_path(const char **out, const char *value)
+{
+	if (value[0] == '\0')
+		return -1;
+	*out = value;
+	return 0;
+}
+
+/* Applies one option that is neither a number nor an on/off switch;
+ * -1 (no message) for a bad value. */
+static int apply_other(struct config *cfg, const struct opt *o,
+		       const char *value, const char *from, char *err,
+		       size_t errlen)
 {
 	unsigned long long v;
 
 	switch (o->id) {
 	case OPT_LISTEN: return config_parse_listen(cfg, value, err, errlen);
-	case OPT_DB:
-		if (value[0] == '\0')
-			goto bad;
-		cfg->db = value;
-		return 0;
-	case OPT_RULES:
-		if (value[0] == '\0')
-			goto bad;
-		cfg->rules = value;
-		return 0;
-	case OPT_NO_AUTH:
-		/* the flag has no value; the variable must say 1 or 0 */
-		if (value == NULL || strcmp(value, "1") == 0)
-			cfg->no_auth = true;
-		else if (strcmp(value, "0") == 0 || value[0] == '\0')
-			cfg->no_auth = false;
-		else
-			goto bad;
-		return 0;
-	case OPT_MAX_BODY:
-		/* 1 GiB: far beyond any JSON body; imports will stream */
-		if (parse_uint(value, 1, 1ull << 30, &v) != 0)
-			goto bad;
-		cfg->max_body = (size_t)v;
-		return 0;
-	case OPT_MAX_IMPORT_BODY:
-		/* streamed, never held: only the disk bounds it */
-		if (parse_uint(value, 1, 1ull << 40, &v) != 0)
-			goto bad;
-		cfg->max_import_body = (size_t)v;
-		return 0;
-	case OPT_MAX_HEADER:
-		if (parse_uint(value, 1024, 1u << 20, &v) != 0)
-			goto bad;
-		cfg->max_header = (size_t)v;
-		return 0;
-	case OPT_MAX_CONNECTIONS:
-		if (parse_uint(value, 1, 1000000, &v) != 0)
-			goto bad;
-		cfg->max_connections = (unsigned)v;
-		return 0;
-	case OPT_MAX_PER_IP:
-		if (parse_uint(value, 1, 1000000, &v) != 0)
-			goto bad;
-		cfg->max_per_ip = (unsigned)v;
-		return 0;
-	case OPT_IDLE_TIMEOUT:
-		if (parse_uint(value, 0, 86400, &v) != 0)
-			goto bad;
-		cfg->idle_timeout = (unsigned)v;
-		return 0;
-	case OPT_HEADER_TIMEOUT:
-		if (parse_uint(value, 0, 86400, &v) != 0)
-			goto bad;
-		cfg->header_timeout = (unsigned)v;
-		return 0;
-	case OPT_BODY_MIN_RATE:
-		if (parse_uint(value, 0, 1ull << 30, &v) != 0)
-			goto bad;
-		cfg->body_min_rate = (size_t)v;
-		return 0;
-	case OPT_THREADS:
-		if (parse_uint(value, 1, 256, &v) != 0)
-			goto bad;
-		cfg->threads = (unsigned)v;
-		return 0;
-	case OPT_TLS_CERT:
-		if (value[0] == '\0')
-			goto bad;
-		cfg->tls_cert = value;
-		return 0;
-	case OPT_TLS_KEY:
-		if (value[0] == '\0')
-			goto bad;
-		cfg->tls_key = value;
-		return 0;
-	case OPT_AUDIT_RETENTION:
-		if (parse_uint(value, 0, 36500, &v) != 0)
-			goto bad;
-		cfg->audit_retention_days = (int)v;
-		return 0;
-	case OPT_IMPORT_TIMEOUT:
-		if (parse_uint(value, 0, 7 * 86400, &v) != 0)
-			goto bad;
-		cfg->import_timeout = (unsigned)v;
-		return 0;
-	case OPT_IMPORT_MIN_RATE:
-		if (parse_uint(value, 0, 1ull << 30, &v) != 0)
-			goto bad;
-		cfg->import_min_rate = (unsigned)v;
-		return 0;
-	case OPT_IMPORT_RATE_WINDOW:
-		if (parse_uint(value, 1, 3600, &v) != 0)
-			goto bad;
-		cfg->import_rate_window = (unsigned)v;
-		return 0;
+	case OPT_DB: return apply_path(&cfg->db, value);
+	case OPT_RULES: return apply_path(&cfg->rules, value);
+	case OPT_TLS_CERT: return apply_path(&cfg->tls_cert, value);
+	case OPT_TLS_KEY: return apply_path(&cfg->tls_key, value);
 	case OPT_METRICS_AUTH:
 		/* the old way to ask for what is now the default: accepted
 		 * (a configuration file may still say it), changes nothing;
 		 * even =0 never opens /metrics, only --metrics-open does */
 		if (value != NULL && strcmp(value, "1") != 0 &&
 		    strcmp(value, "0") != 0 && value[0] != '\0')
-			goto bad;
-		return 0;
-	case OPT_METRICS_OPEN:
-		if (value == NULL || strcmp(value, "1") == 0)
-			cfg->metrics_open = true;
-		else if (strcmp(value, "0") == 0 || value[0] == '\0')
-			cfg->metrics_open = false;
-		else
-			goto bad;
-		return 0;
-	case OPT_RATE_LIMIT:
-		if (parse_uint(value, 0, 1000000, &v) != 0)
-			goto bad;
-		cfg->rate_limit = (unsigned)v;
-		return 0;
-	case OPT_RATE_BURST:
-		if (parse_uint(value, 0, 1000000, &v) != 0)
-			goto bad;
-		cfg->rate_burst = (unsigned)v;
+			return -1;
 		return 0;
 	case OPT_AUDIT_MAX_SIZE:
 		if (parse_size(value, &v) != 0)
-			goto bad;
+			return -1;
 		cfg->audit_max_bytes = (long long)v;
 		return 0;
 	case OPT_TLS_PRIORITIES:
 		return tls_priorities(cfg, value, from, err, errlen);
 	case OPT_CORS_ORIGIN:
 		return cors_add(cfg, value, from[0] == '-', from, err, errlen);
-	case OPT_SESSION_IDLE:
-		if (parse_uint(value, 1, 86400, &v) != 0)
-			goto bad;
-		cfg->session_idle = (unsigned)v;
-		return 0;
-	case OPT_SESSION_MAX:
-		if (parse_uint(value, 1, 7 * 86400, &v) != 0)
-			goto bad;
-		cfg->session_max = (unsigned)v;
-		return 0;
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
 			cfg->lang_en = true;
 		else if (strcmp(value, "ja") == 0)
 			cfg->lang_en = false;
 		else
-			goto bad;
+			return -1;
 		return 0;
+	default: return -1;
 	}
-bad:
-	fail(err, errlen, "bad value for %s: '%s'", from,
-	     value != NULL ? value : "");
-	return -1;
+}
+
+/* Applies one option's value; `from` names its origin for messages. */
+static int apply(struct config *cfg, const struct opt *o, const char *value,
+		 const char *from, char *err, size_t errlen)
+{
+	const struct num_opt *n = num_opt_of(o->id);
+	int rc;
+
+	if (n != NULL)
+		rc = apply_number(cfg, n, value);
+	else if (o->id == OPT_NO_AUTH)
+		rc = apply_switch(&cfg->no_auth, value);
+	else if (o->id == OPT_METRICS_OPEN)
+		rc = apply_switch(&cfg->metrics_open, value);
+	else if (o->id == OPT_LISTEN || o->id == OPT_TLS_PRIORITIES ||
+		 o->id == OPT_CORS_ORIGIN)
+		/* these write their own message */
+		return apply_other(cfg, o, value, from, err, errlen);
+	else
+		rc = apply_other(cfg, o, value, from, err, errlen);
+	if (rc != 0)
+		fail(err, errlen, "bad value for %s: '%s'", from,
+		     value != NULL ? value : "");
+	return rc;
 }
 
 /* The flags of a command, read by args_parse (service/args.h) against the
