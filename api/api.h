@@ -90,9 +90,6 @@ struct api_request {
 	const char *body;       /* NULL when no body */
 	size_t body_len;
 	double now; /* POSIX seconds, for "today" and ids */
-	/* Set by api_stream_open only: the route opens its stream here
-	 * instead of reading body.  NULL otherwise. */
-	struct api_stream **stream_out;
 };
 
 /* Room for a page's security headers (SPEC §8: the CSP alone is 139

@@ -1267,7 +1267,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	im = api_import_new(db_path(ctx->app->db), &o, resp);
 	if (!im)
 		return;
-	if (req->stream_out) {
+	if (ctx->stream_out) {
 		s = calloc(1, sizeof *s);
 		if (!s) {
 			api_import_free(im);
@@ -1284,7 +1284,7 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 		/* the place reserved for the record goes with the stream */
 		s->audit_reserved = ctx->audit_reserved;
 		s->cors_origin = api_cors_allowed(ctx->app, req->origin);
-		*req->stream_out = s; /* unanswered: the body comes later */
+		*ctx->stream_out = s; /* unanswered: the body comes later */
 		return;
 	}
 	if (req->body)

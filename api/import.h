@@ -99,7 +99,7 @@ size_t api_import_lines(const struct api_import *im);
 
 struct api_ctx;
 /* POST /v1/persons:import and /v1/insurers:import.  With a buffered body
- * (req->body) they import it at once; with req->stream_out set (see
+ * (req->body) they import it at once; with ctx->stream_out set (see
  * api_stream_open) they open the import and hand it back unanswered. */
 void api_persons_import(const struct api_ctx *ctx, struct api_response *resp);
 void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);

@@ -195,6 +195,10 @@ struct api_ctx {
 	/* A place in the audit queue is held for this request's record
 	 * (api_audit_reserve). */
 	bool audit_reserved;
+	/* Set by api_stream_open only (the route streams its body): the
+	 * handler opens its stream here instead of reading req->body.  NULL
+	 * otherwise. */
+	struct api_stream **stream_out;
 };
 
 /* Checks the request's Authorization against the key store and fills

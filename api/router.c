@@ -22,6 +22,13 @@ enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 /* Answers a route gives besides JSON: format=text or Accept: text/plain,
  * format=csv or Accept: text/csv. */
 enum { F_TEXT = 1, F_CSV = 2 };
+/* How a route takes its body, and whether it is audited. */
+enum {
+	B_BUFFERED = 0, /* read whole (up to --max-body), then handled */
+	B_STREAMED =
+	    1,       /* fed to the import engine as it comes (api/import.c) */
+	AUDITED = 2, /* may name stored persons: audited (SPEC §8) */
+};
 
 struct route {
 	unsigned method;
@@ -30,6 +37,7 @@ struct route {
 	unsigned formats;         /* F_TEXT, F_CSV besides JSON (false: none) */
 	const char *const *query; /* the parameters it takes, besides lang */
 	enum db_key_role role;    /* the weakest key it takes (SPEC §8) */
+	unsigned how;             /* B_BUFFERED or B_STREAMED, | AUDITED */
 };
 
 static void health_get(const struct api_ctx *ctx, struct api_response *resp)
@@ -112,31 +120,41 @@ static const char *const q_import[] = {"mode", NULL};
 #define A    DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
     {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, F_TEXT,
-     q_format, R},
-    {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R},
-    {M_GET, "/v1/persons", api_persons_list, F_TEXT | F_CSV, q_worklist, R},
-    {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R},
-    {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W},
-    {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W},
+     q_format, R, B_BUFFERED},
+    {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R,
+     B_BUFFERED | AUDITED},
+    {M_GET, "/v1/persons", api_persons_list, F_TEXT | F_CSV, q_worklist, R,
+     B_BUFFERED | AUDITED},
+    {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R,
+     B_BUFFERED | AUDITED},
+    {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W,
+     B_BUFFERED | AUDITED},
+    {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W,
+     B_BUFFERED | AUDITED},
     {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, F_TEXT,
-     q_eligibility, R},
-    {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W},
-    {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A},
-    {M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R},
-    {M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R},
-    {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A},
-    {M_GET, "/v1/rules", api_rules_get, false, q_none, R},
-    {M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A},
+     q_eligibility, R, B_BUFFERED | AUDITED},
+    {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W,
+     B_STREAMED | AUDITED},
+    {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A,
+     B_STREAMED},
+    {M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R,
+     B_BUFFERED},
+    {M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R, B_BUFFERED},
+    {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A, B_BUFFERED},
+    {M_GET, "/v1/rules", api_rules_get, false, q_none, R, B_BUFFERED},
+    {M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A, B_BUFFERED},
     /* The facility page's sign-in (api/sessions.c): POST takes the key
      * itself; the others go by the cookie. */
-    {M_POST, "/v1/sessions", api_sessions_post, false, q_none, NONE},
-    {M_GET, "/v1/sessions/current", api_sessions_current_get, false, q_none, R},
+    {M_POST, "/v1/sessions", api_sessions_post, false, q_none, NONE,
+     B_BUFFERED},
+    {M_GET, "/v1/sessions/current", api_sessions_current_get, false, q_none, R,
+     B_BUFFERED},
     {M_DELETE, "/v1/sessions/current", api_sessions_current_delete, false,
-     q_none, R},
-    {M_GET, "/healthz", health_get, false, q_none, NONE},
-    {M_GET, "/readyz", ready_get, false, q_none, NONE},
-    {M_GET, "/metrics", metrics_get, false, q_none, NONE},
-    {M_GET, "/openapi.yaml", openapi_get, false, q_none, NONE},
+     q_none, R, B_BUFFERED},
+    {M_GET, "/healthz", health_get, false, q_none, NONE, B_BUFFERED},
+    {M_GET, "/readyz", ready_get, false, q_none, NONE, B_BUFFERED},
+    {M_GET, "/metrics", metrics_get, false, q_none, NONE, B_BUFFERED},
+    {M_GET, "/openapi.yaml", openapi_get, false, q_none, NONE, B_BUFFERED},
 };
 
 #undef NONE
@@ -197,12 +215,7 @@ static unsigned method_bit(const char *m)
  * place in the audit queue from before it is handled. */
 static bool route_audited(const struct route *r)
 {
-	return r->handler == api_person_get || r->handler == api_person_put ||
-	       r->handler == api_person_delete ||
-	       r->handler == api_person_eligibility ||
-	       r->handler == api_persons_list ||
-	       r->handler == api_eligibility_batch ||
-	       r->handler == api_persons_import;
+	return (r->how & AUDITED) != 0;
 }
 
 /* The route of method and path: the one that takes the method (NULL when
@@ -251,8 +264,7 @@ bool api_route_streams(const struct api_request *req)
 	char id[128];
 
 	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
-	return r && (r->handler == api_persons_import ||
-		     r->handler == api_insurers_import);
+	return r && (r->how & B_STREAMED) != 0;
 }
 
 /* q-value of one comma-separated element "name;q=0.5" (1 when absent). */
@@ -616,8 +628,11 @@ static void dispatch(struct api_ctx *ctx, struct api_response *resp)
 	r->handler(ctx, resp);
 }
 
-void api_handle(const struct api_app *app, const struct api_request *req,
-		struct api_response *resp)
+/* api_handle's way, and api_stream_open's: with stream_out set, a
+ * streaming route's handler opens its stream there instead of reading a
+ * body. */
+static void handle(const struct api_app *app, const struct api_request *req,
+		   struct api_stream **stream_out, struct api_response *resp)
 {
 	struct api_ctx ctx;
 
@@ -626,6 +641,7 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 	memset(&ctx, 0, sizeof ctx);
 	ctx.app = app;
 	ctx.req = req;
+	ctx.stream_out = stream_out;
 	ctx.today = rules_date_tokyo((int64_t)req->now);
 	/* Without keys (--no-auth, loopback only) the caller may do all. */
 	ctx.role = DB_KEY_ROLE_ADMIN;
@@ -639,32 +655,32 @@ void api_handle(const struct api_app *app, const struct api_request *req,
 		dispatch(&ctx, resp);
 	/* A stream being opened is audited when it ends (api/import.c),
 	 * in the place it took over. */
-	if (!(req->stream_out && *req->stream_out && resp->status == 0))
+	if (!(stream_out && *stream_out && resp->status == 0))
 		api_audit_record(app, ctx.key_id, req->request_id, req->method,
 				 ctx.audit_reserved, resp);
 	api_cors_headers(app, req, resp);
 }
 
-/* A streamed body's route goes the same way as any request's (api_handle);
- * its handler opens the import instead of reading a body. */
+void api_handle(const struct api_app *app, const struct api_request *req,
+		struct api_response *resp)
+{
+	handle(app, req, NULL, resp);
+}
+
+/* A streamed body's route goes the same way as any request's (handle,
+ * without a copy of the request): 404/405, individual numbers in path and
+ * query, query parameters; its handler sees stream_out and opens the
+ * import instead of reading a body. */
 struct api_stream *api_stream_open(const struct api_app *app,
 				   const struct api_request *req,
 				   struct api_response *resp)
 {
 	struct api_stream *s = NULL;
-	struct api_request probe;
 
 	memset(resp, 0, sizeof *resp);
 	if (!api_route_streams(req))
 		return NULL;
-	/* The same path through api_handle as any request (404/405,
-	 * individual numbers in path and query, query parameters); the
-	 * route's handler sees stream_out and opens instead of reading. */
-	probe = *req;
-	probe.body = NULL;
-	probe.body_len = 0;
-	probe.stream_out = &s;
-	api_handle(app, &probe, resp);
+	handle(app, req, &s, resp);
 	if (s && resp->status == 0)
 		return s; /* the route is noted in s (api/import.c) */
 	api_stream_abort(s);

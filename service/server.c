@@ -232,6 +232,11 @@ struct request {
 	struct api_response early; /* REFUSE_STREAM's answer, sent once the
 				      body has been read */
 
+	/* The request as api/ sees it (request_of): filled once, on the
+	 * first call that needs it; the body is added on the final call. */
+	struct api_request req;
+	bool req_filled;
+
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
 	bool query_overflow;
@@ -292,12 +297,19 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-/* The request as api/ sees it, without its body.  The strings are
+/* The request as api/ sees it, without its body: made on the first call
+ * that asks (an import's first call, else the final call), kept in rq for
+ * the calls after it, its headers looked up once.  The strings are
  * libmicrohttpd's, valid until the request completes. */
-static void fill_request(struct MHD_Connection *conn, struct request *rq,
-			 const char *url, const char *method,
-			 struct api_request *req)
+static struct api_request *request_of(struct MHD_Connection *conn,
+				      struct request *rq, const char *url,
+				      const char *method)
 {
+	struct api_request *req = &rq->req;
+
+	if (rq->req_filled)
+		return req;
+	rq->req_filled = true;
 	if (rq->n_query == 0 && !rq->query_overflow)
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 					  collect_query, rq);
@@ -336,6 +348,7 @@ static void fill_request(struct MHD_Connection *conn, struct request *rq,
 	req->request_id_is_individual_number = rq->id_is_individual_number;
 	req->request_id = rq->id;
 	req->now = rq->now;
+	return req;
 }
 
 /* ---- first call: headers ---------------------------------------------- */
@@ -594,14 +607,12 @@ static bool declared_length(struct MHD_Connection *conn, size_t *out)
 static void open_stream(struct server *srv, struct MHD_Connection *conn,
 			struct request *rq, const char *url, const char *method)
 {
-	struct api_request req;
-
-	/* Only POST bodies stream: spares every other request the header
-	 * lookups of a second fill_request. */
+	/* Only POST bodies stream: every other request is made for api/
+	 * on its final call. */
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return;
-	fill_request(conn, rq, url, method, &req);
-	rq->stream = api_stream_open(srv->app, &req, &rq->early);
+	rq->stream = api_stream_open(
+	    srv->app, request_of(conn, rq, url, method), &rq->early);
 	if (rq->stream) {
 		rq->streaming = true;
 		/* Without an idle timeout, a client sending nothing would
@@ -1208,7 +1219,7 @@ static enum MHD_Result final_call(struct server *srv,
 				  const char *method)
 {
 	struct api_response resp;
-	struct api_request req;
+	struct api_request *req;
 
 	memset(&resp, 0, sizeof resp);
 	if (rq->refusal == REFUSE_STREAM) {
@@ -1227,10 +1238,11 @@ static enum MHD_Result final_call(struct server *srv,
 		api_stream_finish(s, &resp);
 		return answer(conn, rq, method, &resp);
 	}
-	fill_request(conn, rq, url, method, &req);
-	req.body = rq->body_len > 0 ? rq->body : NULL;
-	req.body_len = rq->body_len;
-	api_handle(srv->app, &req, &resp);
+	/* the same request as on the first call (an import's), if made */
+	req = request_of(conn, rq, url, method);
+	req->body = rq->body_len > 0 ? rq->body : NULL;
+	req->body_len = rq->body_len;
+	api_handle(srv->app, req, &resp);
 	return answer(conn, rq, method, &resp);
 }
 
