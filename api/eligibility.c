@@ -102,7 +102,7 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = api_errors_new();
+	errs = api_errors_new(ctx);
 	if (!errs) {
 		api_respond_oom(resp);
 		goto out;
@@ -124,7 +124,6 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	decide(ctx, &facts, as_of, &d, name);
 	respond_decision(ctx, &d, resp);
 out:
-	free(errs);
 	json_decref(doc);
 }
 
@@ -289,7 +288,7 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = api_errors_new();
+	errs = api_errors_new(ctx);
 	if (!errs) {
 		api_respond_oom(resp);
 		goto out;
@@ -332,14 +331,13 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 		batch_item(ctx, item, i, as_of, errs, &b, &absent);
 		/* Ids stored nowhere are counted, the others listed. */
 		if (json_is_string(pid) && absent)
-			api_audit_absent(resp, json_string_value(pid));
+			api_audit_absent(ctx->audit, json_string_value(pid));
 		else if (json_is_string(pid))
-			api_audit_note(resp, json_string_value(pid));
+			api_audit_note(ctx->audit, json_string_value(pid));
 	}
 	api_buf_adds(&b, "]}");
 	api_respond_buf(resp, 200, &b, "application/json");
 out:
 	api_buf_fini(&b);
-	free(errs);
 	json_decref(doc);
 }

@@ -12,23 +12,6 @@
 
 #define ANSWER_MAX ((size_t)4 << 20)
 
-static int parse_number(const struct api_ctx *ctx, struct rules_insurer *ins,
-			struct api_response *resp)
-{
-	enum rules_insurer_error e =
-	    rules_insurer_parse(ctx->path_id, strlen(ctx->path_id), ins);
-	struct api_errors errs;
-
-	if (e == RULES_INSURER_OK)
-		return 0;
-	api_errors_init(&errs);
-	api_errors_add(&errs, "path", "invalid_insurer_number", "%s",
-		       api_insurer_error_text(e));
-	api_respond_problem(resp, 422, "validation_failed",
-			    "the insurer number is invalid", &errs, "");
-	return -1;
-}
-
 static json_t *opt_str(const char *s)
 {
 	return s && *s ? json_string(s) : json_null();
@@ -161,13 +144,11 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 
 void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct rules_insurer ins;
+	struct rules_insurer ins = ctx->insurer;
 	struct db_insurer row;
 	struct db_conn *c;
 	enum db_result r;
 
-	if (parse_number(ctx, &ins, resp) != 0)
-		return;
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
@@ -303,19 +284,17 @@ int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
 void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_errors *errs = NULL;
-	struct rules_insurer ins;
+	struct rules_insurer ins = ctx->insurer;
 	struct db_insurer row;
 	struct db_conn *c;
 	enum db_result r;
 	bool created = false;
 	json_t *doc;
 
-	if (parse_number(ctx, &ins, resp) != 0)
-		return;
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = api_errors_new();
+	errs = api_errors_new(ctx);
 	if (!errs) {
 		api_respond_oom(resp);
 		goto out;
@@ -339,7 +318,6 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 	api_respond_json(resp, created ? 201 : 200, insurer_json(&ins, &row),
 			 "application/json");
 out:
-	free(errs);
 	json_decref(doc);
 }
 

@@ -10,17 +10,6 @@
 #define ANSWER_MAX ((size_t)16 << 20)
 
 /* The {id} of the path, or a 422 invalid_person_id. */
-static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
-{
-	if (api_id_valid(ctx->path_id, strlen(ctx->path_id)))
-		return true;
-	api_respond_problem(resp, 422, "invalid_person_id",
-			    "a person id is 1-64 characters of A-Z a-z 0-9 "
-			    ". _ -, not \".\" or \"..\"",
-			    NULL, "path");
-	return false;
-}
-
 static void respond_not_found(struct api_response *resp)
 {
 	api_respond_problem(resp, 404, "not_found", "no person with this id",
@@ -127,7 +116,7 @@ static enum scope scope_read(const struct api_ctx *ctx, struct db_conn *c,
 	}
 	if (!stored) {
 		if (count_absent)
-			api_audit_absent(resp, ctx->path_id);
+			api_audit_absent(ctx->audit, ctx->path_id);
 		return SCOPE_ABSENT;
 	}
 	return SCOPE_HIDDEN;
@@ -226,12 +215,10 @@ void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
 	struct db_conn *c;
 	json_t *doc;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	doc = api_body_object(ctx, resp);
 	if (!doc)
 		return;
-	errs = api_errors_new();
+	errs = api_errors_new(ctx);
 	p = malloc(sizeof *p);
 	if_match = tag_list(ctx->req->if_match, false, &oom1);
 	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
@@ -262,7 +249,6 @@ out:
 	json_decref(doc);
 	free(if_match);
 	free(if_none_match);
-	free(errs);
 	free(p);
 }
 
@@ -274,8 +260,6 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	struct db_conn *c;
 	bool oom;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
@@ -316,8 +300,6 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	struct db_conn *c;
 	bool oom;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		return;
@@ -416,8 +398,6 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	int32_t as_of;
 	bool stale;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	as_of = ctx->today;
 	if (api_query_date(ctx, "as_of", &as_of, resp) != 0)
 		return;
