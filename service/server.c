@@ -1012,6 +1012,37 @@ static bool has_cache_control(const struct api_response *resp)
 	return false;
 }
 
+/* The one list of an answer's header fields, for answer() (through
+ * libmicrohttpd) and send_now() (written raw): its content type and
+ * headers, X-Request-Id, Cache-Control: no-store unless it says how to
+ * cache itself (the page's assets, api/ui.c), and Connection: close when
+ * closing.  add returns false when a field could not be added; so does
+ * this, having tried them all. */
+static bool each_header(const struct request *rq,
+			const struct api_response *resp, bool closing,
+			bool (*add)(void *, const char *, const char *),
+			void *arg)
+{
+	bool ok = true;
+
+	if (resp->content_type != NULL)
+		ok &=
+		    add(arg, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
+		ok &= add(arg, resp->headers[i].name, resp->headers[i].value);
+	ok &= add(arg, "X-Request-Id", rq->id);
+	if (!has_cache_control(resp))
+		ok &= add(arg, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (closing)
+		ok &= add(arg, MHD_HTTP_HEADER_CONNECTION, "close");
+	return ok;
+}
+
+static bool mhd_add(void *r, const char *name, const char *value)
+{
+	return MHD_add_response_header(r, name, value) == MHD_YES;
+}
+
 /* Sends resp (whose body it takes) and logs the request.  Always
  * finishes resp. */
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
@@ -1033,26 +1064,13 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 	}
 	if (r == NULL)
 		goto out;
-	if (resp->content_type != NULL)
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					      resp->content_type) == MHD_YES;
-	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
-		ok &=
-		    MHD_add_response_header(r, resp->headers[i].name,
-					    resp->headers[i].value) == MHD_YES;
-	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
-	/* An answer that says how to cache itself (the page's assets,
-	 * api/ui.c) keeps its own; every other answer is not stored. */
-	if (!has_cache_control(resp))
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-					      "no-store") == MHD_YES;
 	/* Draining: a keep-alive client is told that this connection ends
 	 * here, so it opens a new one (refused) instead of sending a request
 	 * that the final close could cut off unanswered.  A head let by
 	 * check_framing for its 422 (close_after) ends it too. */
-	if (atomic_load(&rq->srv->stopping) || rq->close_after)
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
-					      "close") == MHD_YES;
+	ok = each_header(rq, resp,
+			 atomic_load(&rq->srv->stopping) || rq->close_after,
+			 mhd_add, r);
 	if (ok)
 		ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
@@ -1116,33 +1134,44 @@ static bool write_now(const struct server *srv, struct MHD_Connection *conn,
 	return len == 0;
 }
 
-/* Appends to the head of a raw answer; *hl becomes sizeof head (never
- * sent) when it does not fit. */
-__attribute__((format(printf, 3, 4))) static void
-head_add(char head[1024], size_t *hl, const char *fmt, ...)
+/* The head of a raw answer being written (send_now). */
+struct raw_head {
+	char text[1024];
+	size_t len; /* sizeof text: it did not fit (never sent) */
+};
+
+__attribute__((format(printf, 2, 3))) static void head_add(struct raw_head *h,
+							   const char *fmt, ...)
 {
+	size_t room = sizeof h->text - h->len;
 	va_list ap;
 	int n;
 
-	if (*hl >= 1024)
+	if (h->len >= sizeof h->text)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(head + *hl, 1024 - *hl, fmt, ap);
+	n = vsnprintf(h->text + h->len, room, fmt, ap);
 	va_end(ap);
-	*hl = n < 0 || (size_t)n >= 1024 - *hl ? 1024 : *hl + (size_t)n;
+	h->len =
+	    n < 0 || (size_t)n >= room ? sizeof h->text : h->len + (size_t)n;
+}
+
+static bool raw_add(void *h, const char *name, const char *value)
+{
+	head_add(h, "%s: %s\r\n", name, value);
+	return true;
 }
 
 /* Sends resp (which it finishes) straight to the socket, in the middle of
- * the request's body, with what answer() adds (X-Request-Id,
- * Cache-Control) and Connection: close; logs the request.  The caller
- * then closes the connection (MHD_NO).  Keep its headers in step with
- * answer(). */
+ * the request's body, with the header fields answer() sends
+ * (each_header) and Connection: close; logs the request.  The caller
+ * then closes the connection (MHD_NO). */
 static void send_now(struct MHD_Connection *conn, struct request *rq,
 		     const char *method, struct api_response *resp)
 {
 	const char *reason = MHD_get_reason_phrase_for((unsigned)resp->status);
-	char head[1024], date[40];
-	size_t hl = 0;
+	struct raw_head h = {.len = 0};
+	char date[40];
 	char *msg = NULL;
 	bool sent = false;
 	struct tm tm;
@@ -1151,24 +1180,17 @@ static void send_now(struct MHD_Connection *conn, struct request *rq,
 	rq->answered = true;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	head_add(head, &hl,
-		 "HTTP/1.1 %d %s\r\nConnection: close\r\nDate: %s\r\n"
-		 "Content-Length: %zu\r\n",
+	head_add(&h, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n",
 		 resp->status, reason ? reason : "", date, resp->body_len);
-	if (resp->content_type != NULL)
-		head_add(head, &hl, "Content-Type: %s\r\n", resp->content_type);
-	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
-		head_add(head, &hl, "%s: %s\r\n", resp->headers[i].name,
-			 resp->headers[i].value);
-	head_add(head, &hl,
-		 "X-Request-Id: %s\r\nCache-Control: no-store\r\n\r\n", rq->id);
-	if (hl < sizeof head)
-		msg = malloc(hl + resp->body_len);
+	each_header(rq, resp, true, raw_add, &h);
+	head_add(&h, "\r\n");
+	if (h.len < sizeof h.text)
+		msg = malloc(h.len + resp->body_len);
 	if (msg != NULL) {
-		memcpy(msg, head, hl);
+		memcpy(msg, h.text, h.len);
 		if (resp->body_len > 0)
-			memcpy(msg + hl, resp->body, resp->body_len);
-		sent = write_now(rq->srv, conn, msg, hl + resp->body_len);
+			memcpy(msg + h.len, resp->body, resp->body_len);
+		sent = write_now(rq->srv, conn, msg, h.len + resp->body_len);
 		free(msg);
 	}
 	log_request(rq, method, resp, sent);
