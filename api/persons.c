@@ -21,9 +21,10 @@ static void respond_not_found(struct api_response *resp)
  * strongly (RFC 9110 §13.1.1), so a weak tag W/"..." never matches there
  * and is dropped; If-None-Match compares weakly and keeps it.  An element
  * without quotes is taken as a bare tag, to forgive hand-typed curl.
- * NULL when header is NULL; otherwise a new string (caller frees) or NULL
- * with *oom set. */
-static char *tag_list(const char *header, bool weak_ok, bool *oom)
+ * NULL when header is NULL; otherwise a string of the request's arena,
+ * or NULL with *oom set. */
+static char *tag_list(const struct api_ctx *ctx, const char *header,
+		      bool weak_ok, bool *oom)
 {
 	const char *p = header, *end, *q;
 	size_t n, o = 0;
@@ -33,7 +34,7 @@ static char *tag_list(const char *header, bool weak_ok, bool *oom)
 	*oom = false;
 	if (!header)
 		return NULL;
-	out = malloc(strlen(header) + 2);
+	out = api_alloc(ctx, strlen(header) + 2);
 	if (!out) {
 		*oom = true;
 		return NULL;
@@ -180,13 +181,12 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 	if (!ctx->facility)
 		return false;
 	/* The new record is the caller's: the stored one is read into old. */
-	old = malloc(sizeof *old);
+	old = api_alloc(ctx, sizeof *old);
 	if (!old) {
 		api_respond_oom(resp);
 		return true;
 	}
 	scope = scope_read(ctx, c, old, false, resp);
-	free(old);
 	if (scope == SCOPE_ERROR)
 		return true;
 	if (scope == SCOPE_HIDDEN && if_match) {
@@ -204,58 +204,59 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 	return false;
 }
 
-void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
+/* PUT's answer for the body doc (which the caller releases). */
+static void put_doc(const struct api_ctx *ctx, json_t *doc,
+		    struct api_response *resp)
 {
-	struct api_errors *errs = NULL;
-	struct db_person *p = NULL;
+	struct api_errors *errs = api_errors_new(ctx);
+	struct db_person *p = api_alloc(ctx, sizeof *p);
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
-	char *if_match = NULL, *if_none_match = NULL;
+	char *if_match, *if_none_match;
 	bool oom1, oom2;
 	enum db_result r;
 	struct db_conn *c;
-	json_t *doc;
 
-	doc = api_body_object(ctx, resp);
-	if (!doc)
-		return;
-	errs = api_errors_new(ctx);
-	p = malloc(sizeof *p);
-	if_match = tag_list(ctx->req->if_match, false, &oom1);
-	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
+	if_match = tag_list(ctx, ctx->req->if_match, false, &oom1);
+	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom2);
 	if (!errs || !p || oom1 || oom2) {
 		api_respond_oom(resp);
-		goto out;
+		return;
 	}
 	if (put_parse(ctx, doc, p, errs, resp) != 0)
-		goto out;
+		return;
 	c = api_conn_for_write(ctx, resp);
 	if (!c || put_scope_refuses(ctx, c, if_match, resp))
-		goto out;
+		return;
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
 	if (r == DB_PRECONDITION) {
 		/* p->etag holds the stored tag now, "" for no record. */
 		respond_put_412(resp, if_match, p->etag);
-		goto out;
+		return;
 	}
 	if (r != DB_OK) {
 		api_respond_db_error(resp, r);
-		goto out;
+		return;
 	}
 	api_respond_json(resp, outcome == DB_PUT_CREATED ? 201 : 200,
 			 api_person_json(p), "application/json");
 	set_etag(resp, p->etag);
-out:
+}
+
+void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
+{
+	json_t *doc = api_body_object(ctx, resp);
+
+	if (!doc)
+		return;
+	put_doc(ctx, doc, resp);
 	json_decref(doc);
-	free(if_match);
-	free(if_none_match);
-	free(p);
 }
 
 void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct db_person *p = NULL;
-	char *if_none_match = NULL;
+	struct db_person *p;
+	char *if_none_match;
 	enum scope scope;
 	struct db_conn *c;
 	bool oom;
@@ -263,11 +264,11 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
-	p = malloc(sizeof *p);
-	if_none_match = tag_list(ctx->req->if_none_match, true, &oom);
+	p = api_alloc(ctx, sizeof *p);
+	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom);
 	if (!p || oom) {
 		api_respond_oom(resp);
-		goto out;
+		return;
 	}
 	scope = scope_read(ctx, c, p, true, resp);
 	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN) {
@@ -286,15 +287,12 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 				 "application/json");
 		set_etag(resp, p->etag);
 	}
-out:
-	free(if_none_match);
-	free(p);
 }
 
 void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct db_person *old = NULL;
-	char *if_match = NULL;
+	struct db_person *old;
+	char *if_match;
 	enum scope scope;
 	enum db_result r;
 	struct db_conn *c;
@@ -303,7 +301,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		return;
-	old = malloc(sizeof *old);
+	old = api_alloc(ctx, sizeof *old);
 	if (!old) {
 		api_respond_oom(resp);
 		return;
@@ -311,20 +309,18 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	/* Another facility's person answers as an absent one: 404 (an
 	 * absent id is 404 with or without If-Match). */
 	scope = scope_read(ctx, c, old, true, resp);
-	free(old);
 	if (scope == SCOPE_ERROR)
 		return;
 	if (scope != SCOPE_VISIBLE) {
 		respond_not_found(resp);
 		return;
 	}
-	if_match = tag_list(ctx->req->if_match, false, &oom);
+	if_match = tag_list(ctx, ctx->req->if_match, false, &oom);
 	if (oom) {
 		api_respond_oom(resp);
 		return;
 	}
 	r = db_person_delete(c, ctx->path_id, if_match);
-	free(if_match);
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 	} else if (r == DB_PRECONDITION) {
@@ -389,7 +385,7 @@ void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
 void api_person_eligibility(const struct api_ctx *ctx,
 			    struct api_response *resp)
 {
-	struct db_person *p = NULL;
+	struct db_person *p;
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct api_buf b;
@@ -404,7 +400,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
-	p = malloc(sizeof *p);
+	p = api_alloc(ctx, sizeof *p);
 	if (!p) {
 		api_respond_oom(resp);
 		return;
@@ -413,10 +409,10 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN)
 		respond_not_found(resp);
 	if (scope != SCOPE_VISIBLE)
-		goto out;
+		return;
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		respond_before_birth(resp);
-		goto out;
+		return;
 	}
 	stale = api_person_stale(ctx, p);
 	api_count_decision(ctx, &d);
@@ -436,11 +432,9 @@ void api_person_eligibility(const struct api_ctx *ctx,
 					       "ださい。\n");
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
 		set_etag(resp, p->etag);
-		goto out;
+		return;
 	}
 	api_stored_decision_json(ctx, &b, &d, p);
 	api_respond_buf(resp, 200, &b, "application/json");
 	set_etag(resp, p->etag);
-out:
-	free(p);
 }
