@@ -237,6 +237,20 @@ struct api_ctx {
 	struct rules_insurer insurer;
 };
 
+/* ---- content negotiation (api/negotiate.c) ------------------------------ */
+
+/* Formats a route answers in besides JSON. */
+enum { API_FORMAT_TEXT = 1, API_FORMAT_CSV = 2 };
+
+/* The answer's language: ?lang wins (ja or en, else an error in errs and
+ * -1), then Accept-Language; Japanese otherwise. */
+int api_negotiate_lang(const struct api_request *req, enum rules_lang *lang,
+		       struct api_errors *errs);
+/* ctx->text and ctx->csv from ?format (an error in errs and -1 for one
+ * formats does not take) or Accept. */
+int api_negotiate_format(struct api_ctx *ctx, unsigned formats,
+			 struct api_errors *errs);
+
 /* Starts ctx afresh for req: what the previous request left in it (its
  * arena, its audit ids) is given back. */
 void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
@@ -370,6 +384,10 @@ int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
 		   struct api_response *resp);
 
 struct db_insurer;
+/* The insurer answer: the derived facts of a valid number, overlaid with
+ * the registry row (NULL: not registered).  A new reference. */
+json_t *api_insurer_json(const struct rules_insurer *ins,
+			 const struct db_insurer *row);
 /* Validates an insurer object (the body of PUT /v1/insurers/{number} or an
  * insurer import line) for the valid number into *out. */
 int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,

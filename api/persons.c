@@ -86,43 +86,6 @@ static void set_etag(struct api_response *resp, const char *etag)
 	api_response_header(resp, "ETag", quoted);
 }
 
-bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
-{
-	return !ctx->facility || strcmp(p->facility_id, ctx->facility) == 0;
-}
-
-/* Where the path's person stands for the caller's key (the facility
- * scope of SPEC §8). */
-enum scope { SCOPE_VISIBLE, SCOPE_ABSENT, SCOPE_HIDDEN, SCOPE_ERROR };
-
-/* Reads the path's person as the key sees it into *p (when visible).  A
- * person stored under another facility than the key's is SCOPE_HIDDEN:
- * the caller answers it exactly as SCOPE_ABSENT, and both take the same
- * work (db_person_get_in).  An id stored nowhere is counted, not listed,
- * in the audit row, unless the request may store it (PUT: count_absent
- * false).  SCOPE_ERROR has the answer in resp. */
-static enum scope scope_read(const struct api_ctx *ctx, struct db_conn *c,
-			     struct db_person *p, bool count_absent,
-			     struct api_response *resp)
-{
-	enum db_result r;
-	bool stored = false;
-
-	r = db_person_get_in(c, ctx->path_id, ctx->facility, p, &stored);
-	if (r == DB_OK)
-		return SCOPE_VISIBLE;
-	if (r != DB_NOT_FOUND) {
-		api_respond_db_error(resp, r);
-		return SCOPE_ERROR;
-	}
-	if (!stored) {
-		if (count_absent)
-			api_audit_absent(ctx->audit, ctx->path_id);
-		return SCOPE_ABSENT;
-	}
-	return SCOPE_HIDDEN;
-}
-
 /* The 412 of a PUT whose preconditions failed; etag: the stored tag, ""
  * for no record (also for another facility's person: as if absent). */
 static void respond_put_412(struct api_response *resp, const char *if_match,
@@ -176,7 +139,7 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 			      const char *if_match, struct api_response *resp)
 {
 	struct db_person *old;
-	enum scope scope;
+	enum api_scope scope;
 
 	if (!ctx->facility)
 		return false;
@@ -186,15 +149,15 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 		api_respond_oom(resp);
 		return true;
 	}
-	scope = scope_read(ctx, c, old, false, resp);
-	if (scope == SCOPE_ERROR)
+	scope = api_person_scope(ctx, c, old, false, resp);
+	if (scope == API_SCOPE_ERROR)
 		return true;
-	if (scope == SCOPE_HIDDEN && if_match) {
+	if (scope == API_SCOPE_HIDDEN && if_match) {
 		/* What an absent id gets: no record to match. */
 		respond_put_412(resp, if_match, "");
 		return true;
 	}
-	if (scope == SCOPE_HIDDEN) {
+	if (scope == API_SCOPE_HIDDEN) {
 		/* The one answer that differs from an absent id's (201): the
 		 * id is taken, ids are one namespace for every facility
 		 * (README, Security). */
@@ -257,7 +220,7 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct db_person *p;
 	char *if_none_match;
-	enum scope scope;
+	enum api_scope scope;
 	struct db_conn *c;
 	bool oom;
 
@@ -270,10 +233,10 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 		api_respond_oom(resp);
 		return;
 	}
-	scope = scope_read(ctx, c, p, true, resp);
-	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN) {
+	scope = api_person_scope(ctx, c, p, true, resp);
+	if (scope == API_SCOPE_ABSENT || scope == API_SCOPE_HIDDEN) {
 		respond_not_found(resp);
-	} else if (scope == SCOPE_ERROR) {
+	} else if (scope == API_SCOPE_ERROR) {
 		/* answered */
 	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
 		/* RFC 9110 §13.1.2: the client's copy is current.  The body
@@ -293,7 +256,7 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct db_person *old;
 	char *if_match;
-	enum scope scope;
+	enum api_scope scope;
 	enum db_result r;
 	struct db_conn *c;
 	bool oom;
@@ -308,10 +271,10 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	/* Another facility's person answers as an absent one: 404 (an
 	 * absent id is 404 with or without If-Match). */
-	scope = scope_read(ctx, c, old, true, resp);
-	if (scope == SCOPE_ERROR)
+	scope = api_person_scope(ctx, c, old, true, resp);
+	if (scope == API_SCOPE_ERROR)
 		return;
-	if (scope != SCOPE_VISIBLE) {
+	if (scope != API_SCOPE_VISIBLE) {
 		respond_not_found(resp);
 		return;
 	}
@@ -336,24 +299,6 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	}
 }
 
-bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
-{
-	return p->verified_at == RULES_NO_DATE ||
-	       p->verified_at <
-		   ctx->today - ctx->app->ruleset->params.stale_after_days;
-}
-
-int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
-			int32_t as_of, struct rules_decision *d,
-			char name[API_INSURER_NAME_MAX])
-{
-	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) != 0)
-		return -1;
-	if (name)
-		api_decision_lookup_insurer(ctx, d, name);
-	return 0;
-}
-
 /* 422 for an as_of the person's facts cannot be decided on. */
 static void respond_before_birth(struct api_response *resp)
 {
@@ -365,23 +310,6 @@ static void respond_before_birth(struct api_response *resp)
 	api_query_invalid(resp, &errs);
 }
 
-void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
-			      const struct rules_decision *d,
-			      const struct db_person *p)
-{
-	api_decision_json(b, d, &ctx->app->ruleset->params, ctx->lang,
-			  ctx->req->now);
-	/* Reopen the object to add what only a stored answer has. */
-	if (!b->failed && b->len > 0)
-		b->len--;
-	api_buf_adds(b, ",\"person_id\":");
-	api_buf_json_str(b, p->person_id);
-	api_buf_adds(b, ",\"data_as_of\":");
-	api_buf_json_date(b, p->verified_at);
-	api_buf_adds(b, api_person_stale(ctx, p) ? ",\"stale\":true}"
-						 : ",\"stale\":false}");
-}
-
 void api_person_eligibility(const struct api_ctx *ctx,
 			    struct api_response *resp)
 {
@@ -389,7 +317,7 @@ void api_person_eligibility(const struct api_ctx *ctx,
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct api_buf b;
-	enum scope scope;
+	enum api_scope scope;
 	struct db_conn *c;
 	int32_t as_of;
 	bool stale;
@@ -405,10 +333,10 @@ void api_person_eligibility(const struct api_ctx *ctx,
 		api_respond_oom(resp);
 		return;
 	}
-	scope = scope_read(ctx, c, p, true, resp);
-	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN)
+	scope = api_person_scope(ctx, c, p, true, resp);
+	if (scope == API_SCOPE_ABSENT || scope == API_SCOPE_HIDDEN)
 		respond_not_found(resp);
-	if (scope != SCOPE_VISIBLE)
+	if (scope != API_SCOPE_VISIBLE)
 		return;
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		respond_before_birth(resp);
