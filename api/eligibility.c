@@ -99,14 +99,9 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	json_t *doc, *person;
 	int32_t as_of;
 
-	doc = api_body_object(ctx, resp);
+	doc = api_body_with_errors(ctx, resp, &errs);
 	if (!doc)
 		return;
-	errs = api_errors_new(ctx);
-	if (!errs) {
-		api_respond_oom(resp);
-		goto out;
-	}
 	unknown_top_level(doc, known, errs);
 	parse_as_of(ctx, doc, &as_of, errs);
 	person = json_object_get(doc, "person");
@@ -285,14 +280,9 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 	size_t i;
 
 	api_buf_init(&b, ANSWER_MAX);
-	doc = api_body_object(ctx, resp);
+	doc = api_body_with_errors(ctx, resp, &errs);
 	if (!doc)
 		return;
-	errs = api_errors_new(ctx);
-	if (!errs) {
-		api_respond_oom(resp);
-		goto out;
-	}
 	unknown_top_level(doc, known, errs);
 	parse_as_of(ctx, doc, &as_of, errs);
 	items = json_object_get(doc, "items");

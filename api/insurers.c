@@ -40,14 +40,9 @@ void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
 	bool created = false;
 	json_t *doc;
 
-	doc = api_body_object(ctx, resp);
+	doc = api_body_with_errors(ctx, resp, &errs);
 	if (!doc)
 		return;
-	errs = api_errors_new(ctx);
-	if (!errs) {
-		api_respond_oom(resp);
-		goto out;
-	}
 	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {
 		api_respond_problem(
 		    resp, 422, "validation_failed",

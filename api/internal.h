@@ -402,6 +402,13 @@ bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p);
 /* verified_at absent or older than stale_after_days before today. */
 bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p);
 
+/* api_body_object, and an empty error list from the request's arena in
+ * *errs for what the handler finds wrong in it: NULL with resp filled when
+ * either fails. */
+json_t *api_body_with_errors(const struct api_ctx *ctx,
+			     struct api_response *resp,
+			     struct api_errors **errs);
+
 /* Is ct (a Content-Type, NULL when absent) application/json, with no
  * parameter but a UTF-8 charset? */
 bool api_media_type_is_json(const char *ct);

@@ -167,3 +167,20 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	return doc;
 }
+
+json_t *api_body_with_errors(const struct api_ctx *ctx,
+			     struct api_response *resp,
+			     struct api_errors **errs)
+{
+	json_t *doc = api_body_object(ctx, resp);
+
+	if (!doc)
+		return NULL;
+	*errs = api_errors_new(ctx);
+	if (!*errs) {
+		json_decref(doc);
+		api_respond_oom(resp);
+		return NULL;
+	}
+	return doc;
+}

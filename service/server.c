@@ -1197,15 +1197,13 @@ static void send_now(struct MHD_Connection *conn, struct request *rq,
 	api_response_fini(resp);
 }
 
-/* The body has grown past its limit (it is chunked: no length was
- * declared), or past DROP_MAX when refused on its head.  Nothing more of
- * it is stored: the answer (413, or the refusal already decided) goes out
- * now and the connection closes
- * lingering, instead of reading the body to its end. */
-static enum MHD_Result over_limit(struct server *srv,
-				  struct MHD_Connection *conn,
-				  struct request *rq, const char *url,
-				  const char *method)
+/* Stops reading the body: nothing more of it is stored, the answer (why,
+ * or the refusal already decided: api_begin's included) goes out now and
+ * the connection closes lingering, instead of reading the body to its
+ * end. */
+static enum MHD_Result cut_body(struct server *srv, struct MHD_Connection *conn,
+				struct request *rq, const char *url,
+				const char *method, enum refusal why)
 {
 	struct api_response resp;
 
@@ -1214,7 +1212,7 @@ static enum MHD_Result over_limit(struct server *srv,
 	rq->body_len = 0;
 	memset(&resp, 0, sizeof resp);
 	if (rq->refusal == REFUSE_NONE)
-		rq->refusal = REFUSE_TOO_LARGE;
+		rq->refusal = why;
 	refusal_answer(srv, rq, method, url, &resp);
 	send_now(conn, rq, method, &resp);
 	mark_linger(conn);
@@ -1231,31 +1229,9 @@ static bool body_behind(struct server *srv, const struct request *rq)
 				      (int64_t)ms_since(&rq->start));
 }
 
-/* The body arrives slower than --body-min-rate (service/watchdog.h): the
- * answer (408, or the refusal already decided: api_begin's included) goes out now and the connection closes
- * lingering, like over_limit. */
-static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
-				struct request *rq, const char *url,
-				const char *method)
-{
-	struct api_response resp;
-
-	free(rq->body);
-	rq->body = NULL;
-	rq->body_len = 0;
-	memset(&resp, 0, sizeof resp);
-	if (rq->refusal == REFUSE_NONE)
-		rq->refusal = REFUSE_TOO_SLOW;
-	refusal_answer(srv, rq, method, url, &resp);
-	send_now(conn, rq, method, &resp);
-	mark_linger(conn);
-	closing_on_purpose = true;
-	return MHD_NO; /* libmicrohttpd closes it */
-}
-
 /* The import being read broke a limit (import_limit): its transaction
  * rolls back, the cut is logged, and the 408 goes out now, as
- * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
+ * cut_body's 413 does (libmicrohttpd 0.9.75 takes no answer while a
  * body is being read), and the connection closes lingering, so that a
  * client still sending reads it rather than a reset. */
 static enum MHD_Result cut_import(struct MHD_Connection *conn,
@@ -1306,6 +1282,42 @@ static enum MHD_Result final_call(struct server *srv,
 	rq->req.body_len = rq->body_len;
 	api_end(rq->ctx, &resp);
 	return answer(conn, rq, method, &resp);
+}
+
+/* A piece of the body (n bytes at data): stored (buffered), fed to the
+ * import (streamed), or dropped (refused), unless a limit is broken. */
+static enum MHD_Result upload_call(struct server *srv,
+				   struct MHD_Connection *conn,
+				   struct request *rq, const char *method,
+				   const char *data, size_t n)
+{
+	const char *url = rq->path;
+	char detail[192];
+	const char *why;
+
+	rq->received =
+	    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
+	/* past its limit (a chunked body: no length was declared) */
+	if (rq->received > body_limit(srv, rq))
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_LARGE);
+	/* refused on its head: a long body is not read on */
+	if (rq->refusal == REFUSE_API && rq->received > DROP_MAX)
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_LARGE);
+	/* the rate of a body that is not a live import's: the watchdog's (a
+	 * refused import's dropped body too); an import's: import_limit's */
+	if (!rq->stream_live && body_behind(srv, rq))
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_SLOW);
+	if (!rq->streaming) {
+		take_body(srv->cfg, rq, data, n);
+		return MHD_YES;
+	}
+	feed_stream(srv->cfg, rq, data, n);
+	why = rq->stream_live
+		  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+		  : NULL;
+	if (why)
+		return cut_import(conn, rq, method, why, detail);
+	return MHD_YES;
 }
 
 /* libmicrohttpd's URI log callback, called when a request line has been
@@ -1386,32 +1398,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
-		char detail[192];
-		const char *why;
 
 		*upload_data_size = 0;
-		rq->received =
-		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
-		if (rq->received > body_limit(srv, rq))
-			return over_limit(srv, conn, rq, url, method);
-		/* the rate of a body that is not a live import's: the
-		 * watchdog's (a refused import's dropped body too); an
-		 * import's: import_limit's */
-		if (rq->refusal == REFUSE_API && rq->received > DROP_MAX)
-			return over_limit(srv, conn, rq, url, method);
-		if (!rq->stream_live && body_behind(srv, rq))
-			return too_slow(srv, conn, rq, url, method);
-		if (!rq->streaming) {
-			take_body(srv->cfg, rq, upload_data, n);
-			return MHD_YES;
-		}
-		feed_stream(srv->cfg, rq, upload_data, n);
-		why = rq->stream_live
-			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
-			  : NULL;
-		if (why)
-			return cut_import(conn, rq, method, why, detail);
-		return MHD_YES;
+		return upload_call(srv, conn, rq, method, upload_data, n);
 	}
 	watchdog_busy(srv->wd, rq->cc ? rq->cc->wd : 0);
 	return final_call(srv, conn, rq, url, method);

@@ -10,12 +10,9 @@ it routes would wait for the rest and never answer in time.  The servers
 take bodies up to 16 MiB (--max-body, --max-import-body), so that 413 is
 not what answers."""
 
-import atexit
 import os
 import select
-import shutil
 import socket
-import tempfile
 import time
 
 import harness
@@ -30,8 +27,7 @@ _state = {}
 def keyed():
     """The module's server, with keys: (server, {role: key})."""
     if "db" not in _state:
-        d = tempfile.mkdtemp(prefix="shikaku-once-")
-        atexit.register(shutil.rmtree, d, True)
+        d = harness.temp_dir("shikaku-once-")
         _state["db"] = os.path.join(d, "x.db")
         _state["keys"] = {r: make_key(_state["db"], r) for r in ("reader", "writer")}
     s = harness.server(lambda: Server(extra_args=LIMITS, no_auth=False,
