@@ -15,35 +15,6 @@
  * request threads' writes never wait long behind it. */
 #define EXPIRE_CHUNK 5000
 
-static bool id_chars_ok(const char *s);
-
-void db_audit_time_format(int64_t ms, char out[DB_AUDIT_TIME_LEN + 1])
-{
-	base_tokyo_time_ms(ms, out);
-}
-
-bool db_audit_id_valid(const char *s)
-{
-	return id_chars_ok(s) &&
-	       !rules_is_individual_number_ascii(s, strlen(s));
-}
-
-static bool id_chars_ok(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s && s[i]; i++) {
-		char ch = s[i];
-
-		if (i >= DB_AUDIT_ID_MAX ||
-		    !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		      ch == '-'))
-			return false;
-	}
-	return i > 0;
-}
-
 /* A method as sent is the client's choice: only an upper-case token is
  * kept (what the audited routes take), anything else is "OTHER". */
 static const char *method_safe(const char *m)
@@ -125,8 +96,8 @@ static enum db_result insert_row(struct db_conn *c,
 	return DB_OK;
 }
 
-enum db_result db_audit_insert(struct db_conn *c,
-			       const struct audit_record *recs, size_t n)
+enum db_result dbsq_audit_insert(struct db_conn *c,
+				 const struct audit_record *recs, size_t n)
 {
 	char *ids_buf = NULL;
 	enum db_result r;
@@ -164,7 +135,7 @@ out:
 	return r;
 }
 
-enum db_result db_audit_bytes(struct db_conn *c, long long *bytes)
+enum db_result dbsq_audit_bytes(struct db_conn *c, long long *bytes)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_USED_PAGES);
 	int rc;
@@ -276,10 +247,10 @@ query_person(struct db_conn *c, const struct db_audit_filter *f,
 	return db_conn_result(c, rc);
 }
 
-enum db_result db_audit_query(struct db_conn *c,
-			      const struct db_audit_filter *f,
-			      int (*fn)(const struct db_audit_row *, void *),
-			      void *arg)
+enum db_result dbsq_audit_query(struct db_conn *c,
+				const struct db_audit_filter *f,
+				int (*fn)(const struct db_audit_row *, void *),
+				void *arg)
 {
 	enum db_stmt_id id =
 	    f->key_id ? DB_STMT_AUDIT_QUERY_KEY : DB_STMT_AUDIT_QUERY;
@@ -340,8 +311,8 @@ static enum db_result delete_upto(struct db_conn *c, enum db_stmt_id id,
 	return db_conn_result(c, rc);
 }
 
-enum db_result db_audit_expire(struct db_conn *c, const char *before,
-			       long long *deleted)
+enum db_result dbsq_audit_expire(struct db_conn *c, const char *before,
+				 long long *deleted)
 {
 	int64_t bound = 0, lo = 0, upto;
 	long long n = 0, total = 0;

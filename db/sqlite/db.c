@@ -1,4 +1,5 @@
-/* db.c - open, pragmas, migrations, per-thread connections, statements. */
+/* db.c - the SQLite store: pragmas, migrations, connections, statements,
+ * the file's check and sizes (the handle itself: db/db.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -154,38 +155,14 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"FROM pragma_page_size())",
 };
 
-struct db {
-	char *path;
-	char *audit_path; /* path + "-audit" */
-	atomic_ulong registry_generation;
-	atomic_bool corrupt;     /* sticky: see db_corrupt */
-	pthread_key_t key;       /* a thread's connection to path */
-	pthread_key_t audit_key; /* and to audit_path */
-	pthread_mutex_t lock;    /* guards conns: taken once per thread */
-	struct db_conn *conns;   /* every thread's, to both files */
-	struct db_start start;
-	void (*on_error)(void *arg, const struct db_error *e);
-	void *on_error_arg;
-};
-
 /* Milliseconds a statement waits for another writer before DB_BUSY. */
 #define BUSY_TIMEOUT_MS 2000
 
-void db_global_init(void)
+void dbsq_global_init(void)
 {
 	/* Memory statistics take a global mutex on every allocation: every
 	 * connection's every statement would queue on it. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-int db_schema_version(void)
-{
-	return db_migrations_count;
-}
-
-int db_audit_schema_version(void)
-{
-	return db_audit_migrations_count;
 }
 
 enum db_result db_result_from(int rc)
@@ -208,15 +185,9 @@ enum db_result db_result_from(int rc)
 	}
 }
 
-static bool is_corruption(int rc)
+bool dbsq_is_corruption(int rc)
 {
 	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
-}
-
-static void mark_corrupt(struct db *db)
-{
-	if (db)
-		atomic_store_explicit(&db->corrupt, true, memory_order_release);
 }
 
 enum db_result db_conn_result(struct db_conn *c, int rc)
@@ -233,13 +204,13 @@ enum db_result db_conn_result(struct db_conn *c, int rc)
 						   : sqlite3_errstr(rc);
 	c->err_code = rc;
 	snprintf(c->err_msg, sizeof c->err_msg, "%s", msg ? msg : "");
-	if (is_corruption(rc))
-		mark_corrupt(c->db);
+	if (dbsq_is_corruption(rc))
+		db_mark_corrupt(c->db);
 	return r;
 }
 
-int db_conn_open(const char *path, struct db_conn **out, char *err,
-		 size_t errlen)
+int dbsq_conn_open(const char *path, struct db_conn **out, char *err,
+		   size_t errlen)
 {
 	static const char pragmas[] =
 	    "PRAGMA journal_mode = WAL;"
@@ -288,7 +259,7 @@ fail:
 	return -1;
 }
 
-void db_conn_close(struct db_conn *c)
+void dbsq_conn_close(struct db_conn *c)
 {
 	size_t i;
 
@@ -333,22 +304,22 @@ static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
 	return db_conn_result(c, rc);
 }
 
-enum db_result db_begin(struct db_conn *c)
+enum db_result dbsq_begin(struct db_conn *c)
 {
 	return step_once(c, DB_STMT_BEGIN);
 }
 
-enum db_result db_begin_read(struct db_conn *c)
+enum db_result dbsq_begin_read(struct db_conn *c)
 {
 	return db_conn_result(c, sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL));
 }
 
-enum db_result db_commit(struct db_conn *c)
+enum db_result dbsq_commit(struct db_conn *c)
 {
 	return step_once(c, DB_STMT_COMMIT);
 }
 
-void db_rollback(struct db_conn *c)
+void dbsq_rollback(struct db_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->h))
 		step_once(c, DB_STMT_ROLLBACK);
@@ -452,13 +423,6 @@ static int create_private(const char *path, char *err, size_t errlen)
 	}
 	close(fd);
 	return 0;
-}
-
-int db_audit_path_for(const char *path, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "%s-audit", path);
-
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 /* The index of the database's migration that drops its audit tables
@@ -593,8 +557,8 @@ fail:
 	return -1;
 }
 
-int db_migrate_all(const char *path, struct db_start *out, char *err,
-		   size_t errlen)
+int dbsq_migrate_all(const char *path, struct db_start *out, char *err,
+		     size_t errlen)
 {
 	struct db_conn *c = NULL, *a = NULL;
 	char apath[4096];
@@ -607,14 +571,14 @@ int db_migrate_all(const char *path, struct db_start *out, char *err,
 	}
 	if (create_private(path, err, errlen) != 0)
 		return -1;
-	if (db_conn_open(path, &c, err, errlen) != 0)
+	if (dbsq_conn_open(path, &c, err, errlen) != 0)
 		return -1;
 	/* (1) up to the move: the audit tables are then those of 003 */
 	if (migrate_conn(c, &main_set, mi, &out->schema_from, &mid, err,
 			 errlen) != 0)
 		goto out;
 	if (create_private(apath, err, errlen) != 0 ||
-	    db_conn_open(apath, &a, err, errlen) != 0 ||
+	    dbsq_conn_open(apath, &a, err, errlen) != 0 ||
 	    migrate_conn(a, &audit_set, db_audit_migrations_count,
 			 &out->audit_schema_from, &out->audit_schema_to, err,
 			 errlen) != 0)
@@ -638,133 +602,26 @@ out:
 	return rc;
 }
 
-int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
+struct db *dbsq_open(const char *path, char *err, size_t errlen)
 {
-	struct db_start st;
-
-	if (db_migrate_all(path, &st, err, errlen) != 0)
-		return -1;
-	*from = st.schema_from;
-	*to = st.schema_to;
-	return 0;
-}
-
-struct db *db_open(const char *path, char *err, size_t errlen)
-{
-	struct db *db = NULL;
 	struct db_start start;
 	struct stat st;
 	bool was_empty;
 
 	was_empty =
 	    stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-	if (db_migrate_all(path, &start, err, errlen) != 0)
+	if (dbsq_migrate_all(path, &start, err, errlen) != 0)
 		return NULL;
-	db = calloc(1, sizeof *db);
-	if (!db || !(db->path = strdup(path)) ||
-	    !(db->audit_path = malloc(strlen(path) + sizeof "-audit"))) {
-		if (db)
-			free(db->path);
-		free(db);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	db_audit_path_for(path, db->audit_path, strlen(path) + sizeof "-audit");
-	db->start = start;
 	/* 0 bytes and no schema (not a WAL holding all of it) */
-	db->start.was_empty_file = was_empty && start.schema_from == 0;
-	if (pthread_key_create(&db->key, NULL) != 0) {
-		free(db->audit_path);
-		free(db->path);
-		free(db);
-		snprintf(err, errlen, "no thread key left");
-		return NULL;
-	}
-	if (pthread_key_create(&db->audit_key, NULL) != 0) {
-		pthread_key_delete(db->key);
-		free(db->audit_path);
-		free(db->path);
-		free(db);
-		snprintf(err, errlen, "no thread key left");
-		return NULL;
-	}
-	pthread_mutex_init(&db->lock, NULL);
-	return db;
+	start.was_empty_file = was_empty && start.schema_from == 0;
+	return db_handle_new(DB_KIND_SQLITE, path, &start, err, errlen);
 }
 
-const char *db_path(const struct db *db)
-{
-	return db->path;
-}
-
-void db_start_info(const struct db *db, struct db_start *out)
-{
-	*out = db->start;
-}
-
-const char *db_audit_path(const struct db *db)
-{
-	return db->audit_path;
-}
-
-/* The calling thread's connection to file (its key: key), opened on first
- * use and listed for db_close. */
-static struct db_conn *thread_conn(struct db *db, pthread_key_t key,
-				   const char *file)
-{
-	struct db_conn *c = pthread_getspecific(key);
-	char err[256];
-
-	if (c)
-		return c;
-	if (db_conn_open(file, &c, err, sizeof err) != 0)
-		return NULL;
-	c->db = db;
-	pthread_mutex_lock(&db->lock);
-	c->next = db->conns;
-	db->conns = c;
-	pthread_mutex_unlock(&db->lock);
-	pthread_setspecific(key, c);
-	return c;
-}
-
-struct db_conn *db_conn_get(struct db *db)
-{
-	return thread_conn(db, db->key, db->path);
-}
-
-struct db_conn *db_audit_conn_get(struct db *db)
-{
-	return thread_conn(db, db->audit_key, db->audit_path);
-}
-
-void db_close(struct db *db)
-{
-	struct db_conn *c, *next;
-
-	if (!db)
-		return;
-	for (c = db->conns; c; c = next) {
-		next = c->next;
-		db_conn_close(c);
-	}
-	pthread_key_delete(db->key);
-	pthread_key_delete(db->audit_key);
-	pthread_mutex_destroy(&db->lock);
-	free(db->audit_path);
-	free(db->path);
-	free(db);
-}
-
-enum db_result db_ping(struct db_conn *c)
+enum db_result dbsq_ping(struct db_conn *c)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	/* A damaged file may still answer this query (its first page is
-	 * fine) while every read of a damaged table fails. */
-	if (c->db && db_corrupt(c->db))
-		return DB_ERROR;
 	/* A real page read: the schema version lives in the file's header
 	 * and the sqlite_schema table on page 1. */
 	rc = sqlite3_prepare_v2(c->h, "SELECT count(*) FROM sqlite_schema", -1,
@@ -791,7 +648,7 @@ static long long file_and_wal(const char *file)
 	return total;
 }
 
-long long db_size_bytes(const struct db *db)
+long long dbsq_size_bytes(const struct db *db)
 {
 	long long main_bytes = file_and_wal(db->path);
 	long long audit_bytes = file_and_wal(db->audit_path);
@@ -801,55 +658,9 @@ long long db_size_bytes(const struct db *db)
 	return main_bytes + (audit_bytes > 0 ? audit_bytes : 0);
 }
 
-long long db_audit_size_bytes(const struct db *db)
+long long dbsq_audit_size_bytes(const struct db *db)
 {
 	return file_and_wal(db->audit_path);
-}
-
-unsigned long db_registry_generation(const struct db *db)
-{
-	return atomic_load_explicit(&((struct db *)db)->registry_generation,
-				    memory_order_acquire);
-}
-
-void db_registry_touch(struct db *db)
-{
-	atomic_fetch_add_explicit(&db->registry_generation, 1,
-				  memory_order_release);
-}
-
-/* ---- damage ------------------------------------------------------------ */
-
-void db_on_error(struct db *db, void (*fn)(void *arg, const struct db_error *e),
-		 void *arg)
-{
-	db->on_error = fn;
-	db->on_error_arg = arg;
-}
-
-bool db_corrupt(const struct db *db)
-{
-	return atomic_load_explicit(&((struct db *)db)->corrupt,
-				    memory_order_acquire);
-}
-
-void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
-		     const char *route)
-{
-	struct db_error e = {0};
-
-	e.request_id = request_id;
-	e.route = route;
-	if (c && c->err_code) {
-		e.code = c->err_code;
-		e.name = db_sqlite_name(c->err_code);
-		e.message = c->err_msg;
-		e.corrupt = is_corruption(c->err_code);
-	}
-	if (db && db->on_error)
-		db->on_error(db->on_error_arg, &e);
-	if (c)
-		c->err_code = 0;
 }
 
 const char *db_sqlite_name(int code)
@@ -906,7 +717,7 @@ static int check_progress(void *arg)
 	return mono_ms() >= *(const long long *)arg;
 }
 
-void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
+void dbsq_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
 {
 	struct db_conn *c = NULL;
 	sqlite3_stmt *s = NULL;
@@ -918,7 +729,7 @@ void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
 	memset(out, 0, sizeof *out);
 	/* A connection of its own: the pages it reads leave with it instead
 	 * of filling a request thread's cache. */
-	if (db_conn_open(db->path, &c, err, sizeof err) != 0) {
+	if (dbsq_conn_open(db->path, &c, err, sizeof err) != 0) {
 		out->result = DB_CHECK_FAILED;
 		snprintf(out->first, sizeof out->first, "%s", err);
 		goto out;
@@ -937,7 +748,7 @@ void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
 	}
 	if (rc == SQLITE_INTERRUPT) {
 		out->result = DB_CHECK_CUT_SHORT;
-	} else if (out->problems > 0 || is_corruption(rc)) {
+	} else if (out->problems > 0 || dbsq_is_corruption(rc)) {
 		out->result = DB_CHECK_DAMAGED;
 		if (rc != SQLITE_DONE) {
 			out->code = sqlite3_extended_errcode(c->h);
@@ -945,7 +756,7 @@ void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
 				snprintf(out->first, sizeof out->first, "%s",
 					 sqlite3_errmsg(c->h));
 		}
-		mark_corrupt(db);
+		db_mark_corrupt(db);
 	} else if (rc != SQLITE_DONE) {
 		out->result = DB_CHECK_FAILED;
 		out->code = sqlite3_extended_errcode(c->h);

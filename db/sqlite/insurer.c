@@ -1,4 +1,4 @@
-/* insurer_db.c - the insurer registry table. */
+/* insurer.c - the SQLite store's insurer registry table. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +18,6 @@ enum {
 	COL_URL,
 	COL_UPDATED
 };
-
-void db_insurer_init(struct db_insurer *ins)
-{
-	memset(ins, 0, sizeof *ins);
-}
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
 {
@@ -58,18 +53,8 @@ static void bind_text(sqlite3_stmt *s, int col, const char *v)
 		sqlite3_bind_null(s, col);
 }
 
-/* The registry's key for a number: an 8-digit number beginning 00 is the
- * zero-padded 6-digit NHI number (SPEC §5), kept under its 6 digits so
- * that both spellings find the same row. */
-static const char *registry_key(const char *number)
-{
-	if (strlen(number) == 8 && number[0] == '0' && number[1] == '0')
-		return number + 2;
-	return number;
-}
-
-enum db_result db_insurer_get(struct db_conn *c, const char *number,
-			      struct db_insurer *out)
+enum db_result dbsq_insurer_get(struct db_conn *c, const char *number,
+				struct db_insurer *out)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_INSURER_GET);
 	enum db_result r;
@@ -77,7 +62,7 @@ enum db_result db_insurer_get(struct db_conn *c, const char *number,
 
 	if (!s)
 		return DB_ERROR;
-	sqlite3_bind_text(s, 1, registry_key(number), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, db_insurer_key(number), -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		read_insurer(s, out);
@@ -89,8 +74,8 @@ enum db_result db_insurer_get(struct db_conn *c, const char *number,
 	return r;
 }
 
-enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
-			      bool in_tx, double now, bool *created)
+enum db_result dbsq_insurer_put(struct db_conn *c, struct db_insurer *ins,
+				bool in_tx, double now, bool *created)
 {
 	struct db_insurer old;
 	sqlite3_stmt *s;
@@ -102,9 +87,9 @@ enum db_result db_insurer_put(struct db_conn *c, struct db_insurer *ins,
 		if (r != DB_OK)
 			return r;
 	}
-	memmove(ins->number, registry_key(ins->number),
-		strlen(registry_key(ins->number)) + 1);
-	r = db_insurer_get(c, ins->number, &old);
+	memmove(ins->number, db_insurer_key(ins->number),
+		strlen(db_insurer_key(ins->number)) + 1);
+	r = dbsq_insurer_get(c, ins->number, &old);
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
 	*created = r == DB_NOT_FOUND;
@@ -137,11 +122,11 @@ out:
 	return r;
 }
 
-enum db_result db_insurer_search(struct db_conn *c, const char *after,
-				 int limit, int prefecture,
-				 enum rules_scheme scheme, const char *q,
-				 int (*fn)(const struct db_insurer *, void *),
-				 void *arg)
+enum db_result dbsq_insurer_search(struct db_conn *c, const char *after,
+				   int limit, int prefecture,
+				   enum rules_scheme scheme, const char *q,
+				   int (*fn)(const struct db_insurer *, void *),
+				   void *arg)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_INSURER_SEARCH);
 	struct db_insurer ins;

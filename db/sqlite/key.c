@@ -19,24 +19,6 @@ static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static const char *const role_names[] = {NULL, "reader", "writer", "admin"};
-
-const char *db_key_role_name(enum db_key_role r)
-{
-	return r > DB_KEY_ROLE_NONE && r <= DB_KEY_ROLE_ADMIN ? role_names[r]
-							      : NULL;
-}
-
-enum db_key_role db_key_role_from_name(const char *s)
-{
-	int i;
-
-	for (i = DB_KEY_ROLE_READER; i <= DB_KEY_ROLE_ADMIN; i++)
-		if (s && strcmp(role_names[i], s) == 0)
-			return (enum db_key_role)i;
-	return DB_KEY_ROLE_NONE;
-}
-
 /* ---- encoding ---------------------------------------------------------- */
 
 /* 12 base32 characters from the low 60 bits of 8 random bytes. */
@@ -144,10 +126,9 @@ static void bind_opt(sqlite3_stmt *s, int col, const char *v)
 
 /* ---- operations -------------------------------------------------------- */
 
-enum db_result db_key_create(struct db_conn *c, enum db_key_role role,
-			     const char *facility_id, const char *name,
-			     double now, char key_out[DB_KEY_TOKEN_LEN + 1],
-			     struct db_key *out)
+enum db_result dbsq_key_create(struct db_conn *c, enum db_key_role role,
+			       const char *facility_id, const char *name,
+			       double now, char *key_out, struct db_key *out)
 {
 	unsigned char rnd[8], secret_raw[SECRET_BYTES], hash[HASH_LEN];
 	char id[DB_KEY_ID_LEN + 1], secret[DB_KEY_SECRET_LEN + 1];
@@ -209,8 +190,9 @@ out:
 	return r;
 }
 
-enum db_result db_key_list(struct db_conn *c,
-			   int (*fn)(const struct db_key *, void *), void *arg)
+enum db_result dbsq_key_list(struct db_conn *c,
+			     int (*fn)(const struct db_key *, void *),
+			     void *arg)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_KEY_LIST);
 	struct db_key k;
@@ -258,8 +240,8 @@ static enum db_result key_get(struct db_conn *c, const char *id,
 	return r;
 }
 
-enum db_result db_key_revoke(struct db_conn *c, const char *id, double now,
-			     struct db_key *out)
+enum db_result dbsq_key_revoke(struct db_conn *c, const char *id, double now,
+			       struct db_key *out)
 {
 	unsigned char hash[HASH_LEN];
 	struct db_key k;
@@ -296,8 +278,8 @@ out:
 	return r;
 }
 
-enum db_result db_key_verify(struct db_conn *c, const char *token, size_t len,
-			     struct db_key *out)
+enum db_result dbsq_key_verify(struct db_conn *c, const char *token, size_t len,
+			       struct db_key *out)
 {
 	static const unsigned char zero[HASH_LEN];
 	unsigned char given[HASH_LEN], stored[HASH_LEN];

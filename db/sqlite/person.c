@@ -1,39 +1,13 @@
-/* person_db.c - persons: typed columns <-> struct db_person. */
+/* person.c - the SQLite store's persons: typed columns <-> struct
+ * db_person. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "base/fnv.h"
 #include "base/tokyo_time.h"
 #include "db/internal.h"
 #include "db/person_db.h"
-
-static const char *const source_names[DB_SOURCE_COUNT] = {
-    NULL,          "mynaportal", "card_reader", "insurer_notice",
-    "self_report", "other"};
-
-const char *db_source_name(enum db_source s)
-{
-	return (unsigned)s < DB_SOURCE_COUNT ? source_names[s] : NULL;
-}
-
-int db_source_from_name(const char *s)
-{
-	int i;
-
-	for (i = 1; i < DB_SOURCE_COUNT; i++)
-		if (strcmp(source_names[i], s) == 0)
-			return i;
-	return -1;
-}
-
-void db_person_init(struct db_person *p)
-{
-	memset(p, 0, sizeof *p);
-	rules_facts_init(&p->facts);
-	p->verified_at = RULES_NO_DATE;
-}
 
 /* ---- columns ------------------------------------------------------------ */
 
@@ -81,43 +55,6 @@ static void bind_date(sqlite3_stmt *s, int col, int32_t day)
 	sqlite3_bind_text(s, col, d, 10, SQLITE_TRANSIENT);
 }
 
-/* care_needs as "dementia;pin_difficulty" in enum order. */
-static void needs_join(unsigned needs, char *out, size_t outlen)
-{
-	size_t n = 0;
-	int i;
-
-	out[0] = '\0';
-	for (i = 0; i < RULES_NEED_COUNT; i++)
-		if (needs & (1u << i))
-			n += (size_t)snprintf(
-			    out + n, outlen - n, "%s%s", n ? ";" : "",
-			    rules_need_name((enum rules_need)i));
-}
-
-static unsigned needs_split(const char *s)
-{
-	char word[32];
-	unsigned needs = 0;
-	size_t n;
-	int v;
-
-	while (s && *s) {
-		n = strcspn(s, ";");
-		if (n < sizeof word) {
-			memcpy(word, s, n);
-			word[n] = '\0';
-			v = rules_need_from_name(word);
-			if (v >= 0)
-				needs |= 1u << v;
-		}
-		s += n;
-		if (*s == ';')
-			s++;
-	}
-	return needs;
-}
-
 static void bind_person(sqlite3_stmt *s, const struct db_person *p)
 {
 	const struct rules_facts *f = &p->facts;
@@ -138,7 +75,7 @@ static void bind_person(sqlite3_stmt *s, const struct db_person *p)
 	bind_date(s, COL_ECERT, f->ecert_expiry);
 	bind_date(s, COL_CARD_EXPIRY, f->card_expiry);
 	/* Absent and empty are the same (SPEC §3: no care needs): "". */
-	needs_join(f->care_needs, needs, sizeof needs);
+	db_needs_join(f->care_needs, needs, sizeof needs);
 	sqlite3_bind_text(s, COL_NEEDS, needs, -1, SQLITE_TRANSIENT);
 	bind_text(s, COL_SETTING, rules_setting_name(f->setting));
 	bind_date(s, COL_LEGACY, f->legacy_card_expiry);
@@ -209,7 +146,7 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 	    s, COL_REG, rules_registration_from_name);
 	f->ecert_expiry = col_date(s, COL_ECERT);
 	f->card_expiry = col_date(s, COL_CARD_EXPIRY);
-	f->care_needs = needs_split(col_text(s, COL_NEEDS));
+	f->care_needs = db_needs_split(col_text(s, COL_NEEDS));
 	f->setting = (enum rules_setting)col_enum(s, COL_SETTING,
 						  rules_setting_from_name);
 	f->legacy_card_expiry = col_date(s, COL_LEGACY);
@@ -227,51 +164,10 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 	copy_col(s, COL_UPDATED, p->updated_at, sizeof p->updated_at);
 }
 
-/* ---- content hash (the ETag) ------------------------------------------ */
-
-static void hash_add(uint64_t *h, const void *data, size_t n)
-{
-	*h = base_fnv1a64(*h, data, n);
-	*h = base_fnv1a64(*h, "\x1f", 1); /* field separator */
-}
-
-/* FNV-1a over every stored field but etag and updated_at: the same
- * record always has the same tag, so a re-import changes nothing. */
-static void person_etag(const struct db_person *p, char out[17])
-{
-	const struct rules_facts *f = &p->facts;
-	uint64_t h = BASE_FNV64_INIT;
-	int i;
-	int32_t ints[] = {f->birth_date,
-			  (int32_t)f->scheme,
-			  (int32_t)f->mynumber_card,
-			  (int32_t)f->insurance_registration,
-			  f->ecert_expiry,
-			  f->card_expiry,
-			  (int32_t)f->care_needs,
-			  (int32_t)f->setting,
-			  f->legacy_card_expiry,
-			  (int32_t)f->cert_status,
-			  (int32_t)f->cert_basis,
-			  f->cert_applied_on,
-			  f->cert_valid_until,
-			  p->verified_at,
-			  (int32_t)p->source};
-
-	hash_add(&h, p->person_id, strlen(p->person_id));
-	hash_add(&h, p->facility_id, strlen(p->facility_id));
-	hash_add(&h, p->display_name, strlen(p->display_name));
-	hash_add(&h, f->insurer_number, strlen(f->insurer_number));
-	hash_add(&h, ints, sizeof ints);
-	for (i = 15; i >= 0; i--, h >>= 4)
-		out[i] = "0123456789abcdef"[h & 0xf];
-	out[16] = '\0';
-}
-
 /* ---- operations ----------------------------------------------------------- */
 
-enum db_result db_person_get(struct db_conn *c, const char *id,
-			     struct db_person *out)
+enum db_result dbsq_person_get(struct db_conn *c, const char *id,
+			       struct db_person *out)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_PERSON_GET);
 	enum db_result r;
@@ -291,16 +187,16 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 	return r;
 }
 
-enum db_result db_person_get_in(struct db_conn *c, const char *id,
-				const char *facility, struct db_person *out,
-				bool *stored)
+enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
+				  const char *facility, struct db_person *out,
+				  bool *stored)
 {
 	sqlite3_stmt *s;
 	enum db_result r;
 	int rc;
 
 	if (!facility) {
-		r = db_person_get(c, id, out);
+		r = dbsq_person_get(c, id, out);
 		if (stored)
 			*stored = r == DB_OK;
 		return r;
@@ -326,27 +222,10 @@ enum db_result db_person_get_in(struct db_conn *c, const char *id,
 	return r;
 }
 
-bool db_etag_in_list(const char *list, const char *etag)
-{
-	size_t n, len = strlen(etag);
-
-	if (strcmp(list, "*") == 0)
-		return true;
-	while (*list) {
-		n = strcspn(list, ",");
-		if (n == len && len > 0 && memcmp(list, etag, n) == 0)
-			return true;
-		list += n;
-		if (*list == ',')
-			list++;
-	}
-	return false;
-}
-
-enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
-				const char *if_match, const char *if_none_match,
-				bool in_tx, double now,
-				enum db_put_outcome *outcome)
+enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
+				  const char *if_match,
+				  const char *if_none_match, bool in_tx,
+				  double now, enum db_put_outcome *outcome)
 {
 	struct db_person *old = NULL;
 	sqlite3_stmt *s;
@@ -364,7 +243,7 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 			return r;
 		}
 	}
-	r = db_person_get(c, p->person_id, old);
+	r = dbsq_person_get(c, p->person_id, old);
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
 	exists = r == DB_OK;
@@ -377,7 +256,7 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 		r = DB_PRECONDITION;
 		goto out;
 	}
-	person_etag(p, p->etag);
+	db_person_etag(p, p->etag);
 	if (exists && strcmp(old->etag, p->etag) == 0) {
 		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
 		*outcome = DB_PUT_UNCHANGED;
@@ -407,16 +286,8 @@ out:
 	return r;
 }
 
-enum db_result db_person_put(struct db_conn *c, struct db_person *p,
-			     const char *if_match, bool create_only, bool in_tx,
-			     double now, enum db_put_outcome *outcome)
-{
-	return db_person_put_if(c, p, if_match, create_only ? "*" : NULL, in_tx,
-				now, outcome);
-}
-
-enum db_result db_person_delete(struct db_conn *c, const char *id,
-				const char *if_match)
+enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
+				  const char *if_match)
 {
 	struct db_person *old = NULL;
 	sqlite3_stmt *s;
@@ -431,7 +302,7 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 		free(old);
 		return r;
 	}
-	r = db_person_get(c, id, old);
+	r = dbsq_person_get(c, id, old);
 	if (r != DB_OK)
 		goto out;
 	if (if_match && !db_etag_in_list(if_match, old->etag)) {
@@ -456,10 +327,10 @@ out:
 	return r;
 }
 
-enum db_result db_person_list(struct db_conn *c, const char *facility_id,
-			      const char *after, int limit,
-			      int (*fn)(const struct db_person *, void *),
-			      void *arg, char last[DB_ID_MAX + 1])
+enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
+				const char *after, int limit,
+				int (*fn)(const struct db_person *, void *),
+				void *arg, char *last)
 {
 	struct db_person p;
 	sqlite3_stmt *s;

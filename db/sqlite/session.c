@@ -118,10 +118,9 @@ static void bind_hash(sqlite3_stmt *s, const void *p)
 	sqlite3_bind_double(s, 2, a->now);
 }
 
-enum db_result db_session_create(struct db_conn *c, const char *key_id,
-				 double now, double idle, double max,
-				 char token_out[DB_SESSION_TOKEN_LEN + 1],
-				 struct db_session *out)
+enum db_result dbsq_session_create(struct db_conn *c, const char *key_id,
+				   double now, double idle, double max,
+				   char *token_out, struct db_session *out)
 {
 	unsigned char hash[HASH_LEN];
 	char csrf[DB_SESSION_TOKEN_LEN + 1];
@@ -167,9 +166,9 @@ static void col(sqlite3_stmt *s, int i, char *dst, size_t n)
 	snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
-enum db_result db_session_get(struct db_conn *c, const char *token, size_t len,
-			      double now, double idle, double max,
-			      struct db_session *out)
+enum db_result dbsq_session_get(struct db_conn *c, const char *token,
+				size_t len, double now, double idle, double max,
+				struct db_session *out)
 {
 	unsigned char hash[HASH_LEN];
 	sqlite3_stmt *s = NULL;
@@ -224,8 +223,8 @@ enum db_result db_session_get(struct db_conn *c, const char *token, size_t len,
 	return DB_OK;
 }
 
-enum db_result db_session_delete(struct db_conn *c, const char *token,
-				 size_t len)
+enum db_result dbsq_session_delete(struct db_conn *c, const char *token,
+				   size_t len)
 {
 	unsigned char hash[HASH_LEN];
 	struct args a;

@@ -1,0 +1,187 @@
+/* person_db.c - persons, what both stores share: names, the ETag, care
+ * needs as text; each operation dispatches to db/sqlite/person.c or
+ * db/pg/person.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fnv.h"
+#include "db/internal.h"
+#include "db/person_db.h"
+
+static const char *const source_names[DB_SOURCE_COUNT] = {
+    NULL,          "mynaportal", "card_reader", "insurer_notice",
+    "self_report", "other"};
+
+const char *db_source_name(enum db_source s)
+{
+	return (unsigned)s < DB_SOURCE_COUNT ? source_names[s] : NULL;
+}
+
+int db_source_from_name(const char *s)
+{
+	int i;
+
+	for (i = 1; i < DB_SOURCE_COUNT; i++)
+		if (strcmp(source_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+void db_person_init(struct db_person *p)
+{
+	memset(p, 0, sizeof *p);
+	rules_facts_init(&p->facts);
+	p->verified_at = RULES_NO_DATE;
+}
+
+/* care_needs as "dementia;pin_difficulty" in enum order. */
+void db_needs_join(unsigned needs, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < RULES_NEED_COUNT; i++)
+		if (needs & (1u << i))
+			n += (size_t)snprintf(
+			    out + n, outlen - n, "%s%s", n ? ";" : "",
+			    rules_need_name((enum rules_need)i));
+}
+
+unsigned db_needs_split(const char *s)
+{
+	char word[32];
+	unsigned needs = 0;
+	size_t n;
+	int v;
+
+	while (s && *s) {
+		n = strcspn(s, ";");
+		if (n < sizeof word) {
+			memcpy(word, s, n);
+			word[n] = '\0';
+			v = rules_need_from_name(word);
+			if (v >= 0)
+				needs |= 1u << v;
+		}
+		s += n;
+		if (*s == ';')
+			s++;
+	}
+	return needs;
+}
+
+/* ---- content hash (the ETag) ------------------------------------------ */
+
+static void hash_add(uint64_t *h, const void *data, size_t n)
+{
+	*h = base_fnv1a64(*h, data, n);
+	*h = base_fnv1a64(*h, "\x1f", 1); /* field separator */
+}
+
+/* FNV-1a over every stored field but etag and updated_at: the same
+ * record always has the same tag, so a re-import changes nothing. */
+void db_person_etag(const struct db_person *p, char out[17])
+{
+	const struct rules_facts *f = &p->facts;
+	uint64_t h = BASE_FNV64_INIT;
+	int i;
+	int32_t ints[] = {f->birth_date,
+			  (int32_t)f->scheme,
+			  (int32_t)f->mynumber_card,
+			  (int32_t)f->insurance_registration,
+			  f->ecert_expiry,
+			  f->card_expiry,
+			  (int32_t)f->care_needs,
+			  (int32_t)f->setting,
+			  f->legacy_card_expiry,
+			  (int32_t)f->cert_status,
+			  (int32_t)f->cert_basis,
+			  f->cert_applied_on,
+			  f->cert_valid_until,
+			  p->verified_at,
+			  (int32_t)p->source};
+
+	hash_add(&h, p->person_id, strlen(p->person_id));
+	hash_add(&h, p->facility_id, strlen(p->facility_id));
+	hash_add(&h, p->display_name, strlen(p->display_name));
+	hash_add(&h, f->insurer_number, strlen(f->insurer_number));
+	hash_add(&h, ints, sizeof ints);
+	for (i = 15; i >= 0; i--, h >>= 4)
+		out[i] = "0123456789abcdef"[h & 0xf];
+	out[16] = '\0';
+}
+
+bool db_etag_in_list(const char *list, const char *etag)
+{
+	size_t n, len = strlen(etag);
+
+	if (strcmp(list, "*") == 0)
+		return true;
+	while (*list) {
+		n = strcspn(list, ",");
+		if (n == len && len > 0 && memcmp(list, etag, n) == 0)
+			return true;
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return false;
+}
+
+/* ---- operations: one store or the other ---------------------------------- */
+
+#define PG(c) ((c)->kind == DB_KIND_PG)
+
+enum db_result db_person_get(struct db_conn *c, const char *id,
+			     struct db_person *out)
+{
+	return PG(c) ? dbpg_person_get(c, id, out)
+		     : dbsq_person_get(c, id, out);
+}
+
+enum db_result db_person_get_in(struct db_conn *c, const char *id,
+				const char *facility, struct db_person *out,
+				bool *stored)
+{
+	return PG(c) ? dbpg_person_get_in(c, id, facility, out, stored)
+		     : dbsq_person_get_in(c, id, facility, out, stored);
+}
+
+enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
+				const char *if_match, const char *if_none_match,
+				bool in_tx, double now,
+				enum db_put_outcome *outcome)
+{
+	return PG(c) ? dbpg_person_put_if(c, p, if_match, if_none_match, in_tx,
+					  now, outcome)
+		     : dbsq_person_put_if(c, p, if_match, if_none_match, in_tx,
+					  now, outcome);
+}
+
+enum db_result db_person_put(struct db_conn *c, struct db_person *p,
+			     const char *if_match, bool create_only, bool in_tx,
+			     double now, enum db_put_outcome *outcome)
+{
+	return db_person_put_if(c, p, if_match, create_only ? "*" : NULL, in_tx,
+				now, outcome);
+}
+
+enum db_result db_person_delete(struct db_conn *c, const char *id,
+				const char *if_match)
+{
+	return PG(c) ? dbpg_person_delete(c, id, if_match)
+		     : dbsq_person_delete(c, id, if_match);
+}
+
+enum db_result db_person_list(struct db_conn *c, const char *facility_id,
+			      const char *after, int limit,
+			      int (*fn)(const struct db_person *, void *),
+			      void *arg, char last[DB_ID_MAX + 1])
+{
+	return PG(c) ? dbpg_person_list(c, facility_id, after, limit, fn, arg,
+					last)
+		     : dbsq_person_list(c, facility_id, after, limit, fn, arg,
+					last);
+}
