@@ -514,7 +514,7 @@ static int cmd_eval(int argc, char *const argv[])
 /* ---- migrate ----------------------------------------------------------- */
 
 static const char usage_migrate[] =
-    "usage: shikakud migrate --db FILE\n"
+    "usage: shikakud migrate --db FILE|URI\n"
     "\n"
     "Creates the database FILE and its audit log FILE-audit beside it (both\n"
     "mode 0600) or upgrades their schemas to this build's versions; a\n"
@@ -522,9 +522,13 @@ static const char usage_migrate[] =
     "FILE-audit (copied, then dropped; safe to run again after a crash).\n"
     "serve does the same at start.  The two files are one database: back\n"
     "them up, restore and move them together.\n"
+    "A postgresql:// or postgres:// URI names a PostgreSQL database: its\n"
+    "numbered migrations run in one transaction under an advisory lock (two\n"
+    "replicas starting at once are safe); the password (URI, PGPASSWORD or\n"
+    "~/.pgpass) is never printed.\n"
     "\n"
     "flags:\n"
-    "  --db FILE   the database (env SHIKAKU_DB)\n"
+    "  --db FILE|URI  the database (env SHIKAKU_DB)\n"
     "  -h, --help  this text\n";
 
 /* --db FILE, the only flag of migrate: into *(const char **)p. */
@@ -558,6 +562,13 @@ static int cmd_migrate(int argc, char *const argv[])
 	    db_audit_path_for(path, apath, sizeof apath) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
+	}
+	if (db_is_uri(path)) {
+		/* one database, the audit log in it; never the password */
+		db_target_redact(path, apath, sizeof apath);
+		printf("%s: schema version %d -> %d\n", apath, st.schema_from,
+		       st.schema_to);
+		return 0;
 	}
 	printf("%s: schema version %d -> %d\n", path, st.schema_from,
 	       st.schema_to);

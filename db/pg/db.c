@@ -145,19 +145,14 @@ static bool usable(struct db_conn *c)
 	return false;
 }
 
-PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
-		     const char *const *vals, const int *lens,
-		     const int *formats, bool binary_result)
+/* Prepares (once per PGconn) and runs statement id. */
+static PGresult *run_prepared(struct db_conn *c, enum dbpg_stmt id, int n,
+			      const char *const *vals, const int *lens,
+			      const int *formats, bool binary_result)
 {
 	char name[16];
 	PGresult *r;
 
-	if (!dbpg_sql[id]) {
-		dbpg_unsupported(c, "this statement");
-		return NULL;
-	}
-	if (!usable(c))
-		return NULL;
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (!c->pg.prepared[id]) {
 		r = PQprepare(c->pg.h, name, dbpg_sql[id], 0, NULL);
@@ -168,6 +163,35 @@ PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
 	}
 	return PQexecPrepared(c->pg.h, name, n, vals, lens, formats,
 			      binary_result ? 1 : 0);
+}
+
+PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
+		     const char *const *vals, const int *lens,
+		     const int *formats, bool binary_result)
+{
+	PGTransactionStatusType before;
+	PGresult *r;
+
+	if (!dbpg_sql[id]) {
+		dbpg_unsupported(c, "this statement");
+		return NULL;
+	}
+	if (!usable(c))
+		return NULL;
+	before = PQtransactionStatus(c->pg.h);
+	r = run_prepared(c, id, n, vals, lens, formats, binary_result);
+	/* A connection that broke since its last use (the server restarted)
+	 * is found out by this statement: outside a transaction nothing is
+	 * lost, so it runs once more on a new connection. */
+	if (PQstatus(c->pg.h) == CONNECTION_BAD && before == PQTRANS_IDLE) {
+		PQclear(r);
+		if (c->db)
+			atomic_fetch_add(&c->db->pg.conn_errors, 1);
+		if (!usable(c))
+			return NULL;
+		r = run_prepared(c, id, n, vals, lens, formats, binary_result);
+	}
+	return r;
 }
 
 PGresult *dbpg_exec(struct db_conn *c, enum dbpg_stmt id, int n,
