@@ -358,7 +358,7 @@ static int cmd_serve(int argc, char *const argv[])
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_audit_path(app.db),
+	app.audit = audit_log_start(db_audit_target(app.db),
 				    cfg.audit_retention_days, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
