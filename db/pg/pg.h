@@ -72,10 +72,10 @@ enum dbpg_stmt {
 	DBPG_STMT_AUDIT_PERSON_EXPIRE,
 	DBPG_STMT_AUDIT_BYTES,
 	/* ---- import (wt-pg2) */
-	DBPG_STMT_IMPORT_1,
-	DBPG_STMT_IMPORT_2,
-	DBPG_STMT_IMPORT_3,
-	DBPG_STMT_IMPORT_4,
+	DBPG_STMT_IMPORT_TABLE,
+	DBPG_STMT_IMPORT_TRUNCATE,
+	DBPG_STMT_IMPORT_COPY,
+	DBPG_STMT_IMPORT_UPSERT,
 	DBPG_STMT_COUNT
 };
 
@@ -175,6 +175,16 @@ long long dbpg_size_bytes(struct db *db);
 enum db_result dbpg_unsupported(struct db_conn *c, const char *what);
 
 /* ---- person.c ------------------------------------------------------------ */
+/* The columns of persons, in PERSON_COLS order (db/pg/stmt.c). */
+#define DBPG_PERSON_NCOLS 21
+/* The text values of a person's columns (NULL = SQL NULL), in buffers of
+ * their own: for statements and the import's COPY (db/pg/import.c). */
+struct dbpg_person_vals {
+	const char *v[DBPG_PERSON_NCOLS];
+	char dates[8][11];
+	char needs[256];
+};
+void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv);
 enum db_result dbpg_person_get(struct db_conn *c, const char *id,
 			       struct db_person *out);
 enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
@@ -241,5 +251,17 @@ enum db_result dbpg_audit_query(struct db_conn *c,
 				void *arg);
 enum db_result dbpg_audit_expire(struct db_conn *c, const char *before,
 				 long long *deleted);
+
+/* ---- import.c (wt-pg2): db/import_db.h's rows held back ------------------ */
+struct db_import_counts;
+struct dbpg_import;
+struct dbpg_import *dbpg_import_new(struct db_conn *c);
+/* p with its etag and updated_at set. */
+enum db_result dbpg_import_person(struct dbpg_import *im,
+				  const struct db_person *p,
+				  struct db_import_counts *counts);
+enum db_result dbpg_import_flush(struct dbpg_import *im,
+				 struct db_import_counts *counts);
+void dbpg_import_free(struct dbpg_import *im);
 
 #endif

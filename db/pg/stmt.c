@@ -167,4 +167,34 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 			      "pg_total_relation_size('audit_person')",
 
     /* ---- import (wt-pg2) */
+    /* The batch's rows (db/pg/import.c); the connection's own (an
+	 * import's connection of its own), emptied for each batch. */
+    [DBPG_STMT_IMPORT_TABLE] =
+	"CREATE TEMPORARY TABLE IF NOT EXISTS import_persons (LIKE persons)",
+    [DBPG_STMT_IMPORT_TRUNCATE] = "TRUNCATE import_persons",
+    [DBPG_STMT_IMPORT_COPY] =
+	"COPY import_persons (" PERSON_COLS ") FROM STDIN",
+    /* An identical record (the same etag) is left alone, updated_at
+	 * included; xmax = 0: the row was inserted, not updated.  Answers
+	 * (inserted, updated). */
+    [DBPG_STMT_IMPORT_UPSERT] =
+	"WITH up AS (INSERT INTO persons (" PERSON_COLS ") SELECT " PERSON_COLS
+	" FROM import_persons ON CONFLICT (person_id) DO UPDATE "
+	"SET facility_id = EXCLUDED.facility_id, display_name = "
+	"EXCLUDED.display_name, birth_date = EXCLUDED.birth_date, "
+	"insurer_number = EXCLUDED.insurer_number, scheme = EXCLUDED.scheme, "
+	"mynumber_card = EXCLUDED.mynumber_card, insurance_registration = "
+	"EXCLUDED.insurance_registration, ecert_expiry = "
+	"EXCLUDED.ecert_expiry, card_expiry = EXCLUDED.card_expiry, "
+	"care_needs = EXCLUDED.care_needs, setting = EXCLUDED.setting, "
+	"legacy_card_expiry = EXCLUDED.legacy_card_expiry, "
+	"certificate_status = EXCLUDED.certificate_status, "
+	"certificate_basis = EXCLUDED.certificate_basis, "
+	"certificate_applied_on = EXCLUDED.certificate_applied_on, "
+	"certificate_valid_until = EXCLUDED.certificate_valid_until, "
+	"verified_at = EXCLUDED.verified_at, source = EXCLUDED.source, "
+	"etag = EXCLUDED.etag, updated_at = EXCLUDED.updated_at "
+	"WHERE persons.etag IS DISTINCT FROM EXCLUDED.etag "
+	"RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE "
+	"inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
 };
