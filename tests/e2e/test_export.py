@@ -9,6 +9,7 @@ import shutil
 import stat
 import tempfile
 
+import harness
 from harness import Server, new_db, run_cli, slow
 
 MYNUMBER = "123456789018"  # a valid individual number (SPEC §8's example)
@@ -206,3 +207,158 @@ def test_help_tells_the_truth():
         assert flag in p.stdout, flag
     top = run_cli(["--help"])
     assert "export --db" in top.stdout, top.stdout
+
+
+# ---- the store behind them (issue 16): the import's batches, keys, sessions
+# and the audit log, on the store of this run (--store sqlite|pg)
+
+def admin_key(db):
+    return harness.make_key(db, "admin")
+
+
+def test_import_in_batches_with_repeated_ids():
+    """More lines than one batch of the PostgreSQL import (10,000), ids
+    met again within a batch and across batches: the last line of an id
+    wins, the counts are those of writing line by line, and a bad line at
+    the end of an all_or_nothing import takes back the batches already
+    sent."""
+    with Server() as s:
+        base = generated(21000)
+        lines = list(base)
+        again = []
+        for i in range(0, 21000, 700):     # changed: updated
+            again.append(dict(base[i], display_name="again %d" % i))
+        for i in range(350, 21000, 700):   # the same: unchanged
+            again.append(dict(base[i]))
+        lines[5000:5000] = again[:15]      # inside the first batch
+        lines += again[15:]                # in later ones
+        r = post_import(s, ndjson(lines), "persons")
+        assert r.status == 200, r
+        n_changed = len(range(0, 21000, 700))
+        assert (r.json["inserted"], r.json["updated"], r.json["unchanged"]) == \
+            (21000, n_changed, len(again) - n_changed), r.json
+        assert s.get("/v1/persons/g00700").json["display_name"] == "again 700"
+        assert "display_name" not in s.get("/v1/persons/g01050").json
+        assert len(person_ids(export(s))) == 21000
+        # all_or_nothing: 2 batches sent, then a bad line: nothing stays
+        more = [dict(p, person_id="n" + p["person_id"]) for p in base]
+        more.append({"person_id": "n-bad", "mynumber_card": "maybe"})
+        r = post_import(s, ndjson(more), "persons")
+        assert r.status == 422 and r.json["stored"] is False, r
+        assert s.get("/v1/persons/ng00000").status == 404
+        assert s.get("/v1/persons/ng20999").status == 404
+        assert len(person_ids(export(s))) == 21000
+
+
+def test_keys_sessions_and_revocation_on_the_store():
+    db = new_db()
+    adm = admin_key(db)
+    w = harness.make_key(db, "writer", facility="fac-k")
+    with Server(no_auth=False, db=db) as s:
+        h = {"Authorization": "Bearer " + w}
+        r = s.request("PUT", "/v1/persons/k-1", json_body={"birth_date": "1950-01-01"},
+                      headers=h)
+        assert r.status == 201 and r.json["facility_id"] == "fac-k", r
+        r = s.request("POST", "/v1/sessions", headers=h)
+        assert r.status == 201, r
+        cookie, csrf = r.headers["Set-Cookie"].split(";")[0], r.json["csrf_token"]
+        r = s.get("/v1/sessions/current", headers={"Cookie": cookie})
+        assert r.status == 200 and r.json["role"] == "writer", r
+        assert r.json["facility_id"] == "fac-k", r.json
+        r = s.request("PUT", "/v1/persons/k-2", json_body={}, headers={"Cookie": cookie})
+        assert r.status == 403, r
+        r = s.request("PUT", "/v1/persons/k-2", json_body={},
+                      headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+        assert r.status == 201, r
+        listed = run_cli(["key", "list", "--db", db])
+        assert listed.returncode == 0 and "fac-k" in listed.stdout, listed
+        kid = w.split("_")[1]
+        p = run_cli(["key", "revoke", "--db", db, kid])
+        assert p.returncode == 0, p.stderr
+        # the very next request, no waiting: key and session refused
+        assert s.get("/v1/persons/k-1", headers=h).status == 401
+        assert s.get("/v1/sessions/current", headers={"Cookie": cookie}).status == 401
+        p = run_cli(["key", "revoke", "--db", db, kid])
+        assert p.returncode == 0, "revoking twice: %s" % p.stderr
+        p = run_cli(["key", "revoke", "--db", db, "aaaaaaaaaaaa"])
+        assert p.returncode != 0
+        r = s.get("/v1/audit?person_id=k-1", headers={"Authorization": "Bearer " + adm})
+        assert r.status == 200 and r.json["items"], r
+        assert {i["key_id"] for i in r.json["items"]} == {kid}, r.json
+
+
+def audit_all(s, key, query=""):
+    """Every row of GET /v1/audit, a page of 3 at a time."""
+    rows, cursor = [], None
+    while True:
+        q = "/v1/audit?limit=3" + query + ("&cursor=" + cursor if cursor else "")
+        r = s.get(q, headers={"Authorization": "Bearer " + key})
+        assert r.status == 200, r
+        rows += r.json["items"]
+        cursor = r.json["next_cursor"]
+        if not cursor:
+            return rows
+
+
+def test_two_servers_one_audit_log():
+    """Two replicas on one PostgreSQL database: each one's GET /v1/audit
+    has both one's rows (the other's once its writer has sent its batch),
+    in one seq order its cursor walks without a gap; a key revoked through
+    one is refused by the other at once."""
+    if harness.store() != "pg":
+        import pytest
+        pytest.skip("replicas share a PostgreSQL database (--store pg)")
+    db = new_db()
+    adm = admin_key(db)
+    w = harness.make_key(db, "writer")
+    hw = {"Authorization": "Bearer " + w}
+    with Server(no_auth=False, db=db) as a, Server(no_auth=False, db=db) as b:
+        for i in range(6):
+            s = (a, b)[i % 2]
+            r = s.request("PUT", "/v1/persons/r-%d" % i, json_body={}, headers=hw)
+            assert r.status == 201, r
+            assert (b, a)[i % 2].get("/v1/persons/r-%d" % i, headers=hw).status == 200
+        want = {("PUT", "r-%d" % i) for i in range(6)} | {("GET", "r-%d" % i) for i in range(6)}
+        for s in (a, b):
+            # the other replica's writer sends its batch within 250 ms
+            def complete():
+                rows = audit_all(s, adm)
+                seqs = [x["seq"] for x in rows]
+                assert seqs == sorted(set(seqs)), seqs
+                return want <= {(x["method"], x["person_ids"][0]) for x in rows}
+            harness.wait_for(complete, slow(5), "both replicas' rows on one")
+            # seq is the order the replicas' batches were written in;
+            # time the order of the requests
+            mine = {x["method"]: x["time"] for x in audit_all(s, adm, "&person_id=r-3")}
+            assert sorted(mine) == ["GET", "PUT"] and mine["PUT"] <= mine["GET"], mine
+        kid = w.split("_")[1]
+        assert run_cli(["key", "revoke", "--db", db, kid]).returncode == 0
+        assert a.get("/v1/persons/r-0", headers=hw).status == 401
+        assert b.get("/v1/persons/r-0", headers=hw).status == 401
+
+
+def test_audit_retention_on_postgresql():
+    if harness.store() != "pg":
+        import pytest
+        pytest.skip("SQLite's retention: test_security.py")
+    db = new_db()
+    adm = admin_key(db)   # migrates the database
+    name = db.split("///")[1].split("?")[0]
+    harness.pg_cluster().psql(
+        "WITH b AS (UPDATE audit_counter SET last = last + 1 RETURNING last) "
+        "INSERT INTO audit (seq, time, key_id, request_id, method, route, person_ids, "
+        "status) SELECT last, '2001-01-01T09:00:00.000+09:00', NULL, 'ancient', 'GET', "
+        "'/v1/persons/{id}', 'old-1', 200 FROM b; "
+        "INSERT INTO audit_person (bucket, person_id, seq) SELECT last >> 14, 'old-1', last "
+        "FROM audit_counter", db=name)
+    with Server(["--audit-retention-days", "30"], no_auth=False, db=db) as s:
+        h = {"Authorization": "Bearer " + adm}
+
+        def gone():
+            r = s.get("/v1/audit?person_id=old-1", headers=h)
+            assert r.status == 200, r
+            return r.json["items"] == []
+        harness.wait_for(gone, slow(10), "the 2001 row expired")
+        left = harness.pg_cluster().psql(
+            "SELECT count(*) FROM audit_person WHERE person_id = 'old-1'", db=name)
+        assert left.strip() == "0", left
