@@ -110,6 +110,10 @@ extern const char *const db_pg_migration_names[];
 struct dbpg_conn {
 	PGconn *h;
 	bool own; /* a connection of its own: the long statement timeout */
+	/* BEGIN ran and no COMMIT/ROLLBACK yet: a connection lost now is
+	 * not reset before the rollback (else the transaction's remaining
+	 * statements would run, and commit, one by one on a new session) */
+	bool in_tx;
 	bool prepared[DBPG_STMT_COUNT]; /* on this PGconn */
 	bool counted;                   /* in struct dbpg_db's open count */
 };
