@@ -133,6 +133,13 @@ static bool usable(struct db_conn *c)
 {
 	if (PQstatus(c->pg.h) == CONNECTION_OK)
 		return true;
+	if (c->pg.in_tx) {
+		/* the transaction is lost: only its rollback may reset */
+		remember(c, "08006",
+			 "the connection was lost inside a "
+			 "transaction");
+		return false;
+	}
 	PQreset(c->pg.h);
 	memset(c->pg.prepared, 0, sizeof c->pg.prepared);
 	if (PQstatus(c->pg.h) == CONNECTION_OK) {
@@ -266,17 +273,38 @@ static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
 
 enum db_result dbpg_begin(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_BEGIN);
+	enum db_result r = run(c, DBPG_STMT_BEGIN);
+
+	c->pg.in_tx = r == DB_OK;
+	return r;
 }
 
 enum db_result dbpg_begin_read(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_BEGIN_READ);
+	enum db_result r = run(c, DBPG_STMT_BEGIN_READ);
+
+	c->pg.in_tx = r == DB_OK;
+	return r;
 }
 
 enum db_result dbpg_commit(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_COMMIT);
+	enum db_result r;
+
+	/* A COMMIT outside a transaction (its session lost and reset) would
+	 * answer only a warning: never report that as stored. */
+	if (c->pg.in_tx && PQstatus(c->pg.h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg.h) == PQTRANS_IDLE) {
+		c->pg.in_tx = false;
+		remember(c, "08006", "the transaction was lost");
+		return DB_UNAVAILABLE;
+	}
+	r = run(c, DBPG_STMT_COMMIT);
+	if (r != DB_OK && PQstatus(c->pg.h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
+		return r; /* still open: the caller rolls back */
+	c->pg.in_tx = false;
+	return r;
 }
 
 void dbpg_rollback(struct db_conn *c)
@@ -284,6 +312,7 @@ void dbpg_rollback(struct db_conn *c)
 	if (PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
 		(void)run(c, DBPG_STMT_ROLLBACK);
+	c->pg.in_tx = false;
 }
 
 enum db_result dbpg_ping(struct db_conn *c)
