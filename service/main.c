@@ -147,7 +147,11 @@ static void log_store_error(void *arg, const struct db_error *e)
 	log_str(&l, "route", e->route);
 	if (e->code) {
 		log_int(&l, "code", e->code);
-		log_str(&l, "sqlite", e->name);
+		/* SQLite's code name, or PostgreSQL's SQLSTATE */
+		log_str(&l,
+			strncmp(e->name, "SQLITE_", 7) == 0 ? "sqlite"
+							    : "sqlstate",
+			e->name);
 		log_strn(&l, "message", e->message, 160);
 	} else {
 		log_str(&l, "message",
