@@ -142,11 +142,12 @@ def wait_pg_answers(server, path="/readyz", timeout=None, status=200):
 
 
 class Timed:
-    """Runs fn(i) in n threads until stop() -> a list of (t0, seconds,
+    """Runs fn(i, seq) in n threads until stop() -> a list of (t0, seconds,
     outcome) per thread; outcome is what fn returned or the exception."""
 
-    def __init__(self, n, fn):
+    def __init__(self, n, fn, pause=0.005):
         self.fn = fn
+        self.pause = pause   # between requests: fast 503s must not starve PostgreSQL's start
         self.stopping = threading.Event()
         self.results = [[] for _ in range(n)]
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
@@ -164,6 +165,7 @@ class Timed:
                 out = e
             self.results[i].append((t0, time.monotonic() - t0, out))
             seq += 1
+            self.stopping.wait(self.pause)
 
     def stop(self):
         self.stopping.set()
