@@ -48,7 +48,8 @@ def skip_without_postgresql():
 
 def new_cluster():
     """A running throwaway cluster (pgcluster.py): .new_database() -> URI,
-    .stop(), .kill() (pg_ctl stop -m immediate), .start(), .cleanup()."""
+    .stop(mode="fast"), .stop("immediate") (pg_ctl stop -m immediate: a
+    crash, WAL replayed at the next start), .start(), .destroy()."""
     import pgcluster
     return pgcluster.PgCluster()
 

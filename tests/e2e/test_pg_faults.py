@@ -62,8 +62,10 @@ class Cluster:
         self.pg.stop()
 
     def kill(self):
+        """pg_ctl stop -m immediate: every backend gone at once, no
+        checkpoint; the next start replays the WAL like after a crash."""
         self.running = False
-        self.pg.kill()
+        self.pg.stop("immediate")
 
     def start(self):
         self.pg.start()
@@ -74,7 +76,7 @@ class Cluster:
 def module_cluster():
     c = Cluster()
     yield c
-    c.pg.cleanup()
+    c.pg.destroy()
 
 
 @pytest.fixture
@@ -274,11 +276,10 @@ def test_killed_during_a_large_import_stores_nothing_of_it(cluster, how):
 
 def with_password(uri, where):
     """uri with PASSWORD in its userinfo ("userinfo") or query ("query")."""
+    if where == "query":
+        return uri + ("&" if "?" in uri else "?") + "password=" + PASSWORD
     u = urllib.parse.urlsplit(uri)
     q = urllib.parse.parse_qsl(u.query)
-    if where == "query":
-        q.append(("password", PASSWORD))
-        return urllib.parse.urlunsplit((u.scheme, u.netloc, u.path, urllib.parse.urlencode(q), ""))
     user = dict(q).get("user") or u.username or "postgres"
     q = [(k, v) for k, v in q if k != "user"]
     host = u.netloc.split("@")[-1]

@@ -42,7 +42,7 @@ INSURER = "131151"   # 杉並区 国民健康保険: not in the shipped registry
 def cluster():
     c = new_cluster()
     yield c
-    c.cleanup()
+    c.destroy()
 
 
 @pytest.fixture(scope="module")
