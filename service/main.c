@@ -23,6 +23,7 @@
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/args.h"
+#include "service/export_cmd.h"
 #include "service/key_cmd.h"
 #include "service/rules_diff.h"
 #include "rules/rules.h"
@@ -58,6 +59,8 @@ static const char usage_top[] =
     "  import --db FILE FILE...\n"
     "                    bulk load persons or insurers from NDJSON or CSV\n"
     "                    (see import --help)\n"
+    "  export --db FILE  the persons or insurers as NDJSON that import reads\n"
+    "                    (see export --help)\n"
     "\n"
     "flags:\n"
     "  -h, --help        this text\n"
@@ -355,8 +358,10 @@ static int cmd_serve(int argc, char *const argv[])
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_audit_path(app.db),
-				    cfg.audit_retention_days, err, sizeof err);
+	/* PostgreSQL: the audit log is a table of the same database */
+	app.audit = audit_log_start(
+	    db_audit_path(app.db) ? db_audit_path(app.db) : db_path(app.db),
+	    cfg.audit_retention_days, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
@@ -946,6 +951,8 @@ int main(int argc, char **argv)
 		return key_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 2, argv + 2);
+	if (strcmp(cmd, "export") == 0)
+		return export_cmd_main(argc - 2, argv + 2);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);
 	fputs(usage_top, stderr);
 	return 2;
