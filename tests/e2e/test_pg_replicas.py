@@ -22,6 +22,7 @@ import json
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -228,7 +229,7 @@ def test_an_insurer_renamed_on_one_replica_reaches_the_other_within_1_s(pair):
         lags.append(time.monotonic() - answered)
         # B's cache now holds this name: the next rename must invalidate it
     # the search sees the last name too
-    s = cb.get("/v1/insurers?q=" + "第4版")
+    s = cb.get("/v1/insurers?q=" + urllib.parse.quote("第4版"))
     assert s.status == 200 and [i["number"] for i in s.json["items"]] == [INSURER], s
     assert max(lags) <= slow(1.0), lags
 
