@@ -358,10 +358,8 @@ static int cmd_serve(int argc, char *const argv[])
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	app.metrics = &metrics;
-	/* PostgreSQL: the audit log is a table of the same database */
-	app.audit = audit_log_start(
-	    db_audit_path(app.db) ? db_audit_path(app.db) : db_path(app.db),
-	    cfg.audit_retention_days, err, sizeof err);
+	app.audit = audit_log_start(db_audit_target(app.db),
+				    cfg.audit_retention_days, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);

@@ -9,7 +9,7 @@ import shutil
 import stat
 import tempfile
 
-from harness import Server, run_cli, slow
+from harness import Server, new_db, run_cli, slow
 
 MYNUMBER = "123456789018"  # a valid individual number (SPEC §8's example)
 NDJSON = "application/x-ndjson"
@@ -151,7 +151,7 @@ def test_cli_import_reads_the_export_file():
             assert "%d persons" % len(PERSONS) in p.stderr, p.stderr
             assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
             assert os.listdir(work) == ["persons.ndjson"], os.listdir(work)
-            fresh = os.path.join(work, "fresh.db")
+            fresh = new_db(work, "fresh.db")
             p = run_cli(["import", "--db", fresh, out])
             assert p.returncode == 0, p.stderr
             assert json.loads(p.stdout)["inserted"] == len(PERSONS), p.stdout
