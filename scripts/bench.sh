@@ -13,7 +13,10 @@
 #      too, so each ratio is taken within a round and the median reported;
 #   4. prints requests/s, p50, p99, the ratios to nginx (each round's and
 #      their median) and shikakud's peak resident memory, and writes
-#      bench/results.json.
+#      bench/results.json;
+#   5. the same persons on PostgreSQL, one and two replicas
+#      (scripts/bench-pg.sh: its "pg" section of bench/results.json);
+#      BENCH_PG=0 leaves it out (the last "pg" section is kept).
 # Everything it starts, it stops.  A benchmark, not a test: it asserts
 # nothing, it reports.
 set -euo pipefail
@@ -230,6 +233,11 @@ out = {"persons": int(persons), "import_seconds": float(import_s),
        "sqlite_lookup_us": sqlite,
        "targets": {"lookup_rps_ratio": 0.7, "lookup_p99_ratio": 1.5,
                    "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64}}
+try:
+    # the PostgreSQL part's section (scripts/bench-pg.sh) stays until it runs again
+    out["pg"] = json.load(open("bench/results.json"))["pg"]
+except (OSError, ValueError, KeyError):
+    pass
 json.dump(out, open("bench/results.json", "w"), indent=2)
 for i, pr in enumerate(per_round, 1):
     print("round %d: nginx %.0f req/s p99 %.2f ms; (a) %.2f x, p99 %.2f x; (b) %.2f x" % (
@@ -256,3 +264,8 @@ if bad:
     print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))
 print("written: bench/results.json")
 PY
+
+if [ "${BENCH_PG:-1}" != 0 ]; then
+	echo "bench: the PostgreSQL run (scripts/bench-pg.sh)" >&2
+	scripts/bench-pg.sh "$work/persons.ndjson"
+fi

@@ -553,7 +553,7 @@ static int cmd_migrate(int argc, char *const argv[])
 	static const struct args_flag flags[] = {{"--db", true}};
 	const char *path = getenv("SHIKAKU_DB");
 	struct db_start st;
-	char err[512], apath[4096];
+	char err[512], apath[4096], shown[4096];
 
 	switch (
 	    args_parse(argc, argv, flags, 1, db_flag, &path, err, sizeof err)) {
@@ -569,15 +569,15 @@ static int cmd_migrate(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	if (db_is_uri(path)) {
-		/* one database, the audit log in it; never the password */
-		db_target_redact(path, apath, sizeof apath);
-		printf("%s: schema version %d -> %d\n", apath, st.schema_from,
-		       st.schema_to);
+	/* a URI's password is never printed (SPEC §7) */
+	db_target_redact(path, shown, sizeof shown);
+	printf("%s: schema version %d -> %d\n", shown, st.schema_from,
+	       st.schema_to);
+	if (db_is_uri(path)) { /* the audit log: a table of the same database */
+		printf("%s: audit schema version %d -> %d\n", shown,
+		       st.audit_schema_from, st.audit_schema_to);
 		return 0;
 	}
-	printf("%s: schema version %d -> %d\n", path, st.schema_from,
-	       st.schema_to);
 	printf("%s: schema version %d -> %d", apath, st.audit_schema_from,
 	       st.audit_schema_to);
 	if (st.audit_rows_moved > 0)
