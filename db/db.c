@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fnv.h"
 #include "db/internal.h"
+#include "db/person_cache.h"
 
 #define PERSON_COLS                                                            \
 	"person_id, facility_id, display_name, birth_date, insurer_number, "   \
@@ -166,6 +168,7 @@ struct db {
 	struct db_start start;
 	void (*on_error)(void *arg, const struct db_error *e);
 	void *on_error_arg;
+	struct person_cache *pcache; /* NULL: none */
 };
 
 /* Milliseconds a statement waits for another writer before DB_BUSY. */
@@ -751,9 +754,88 @@ void db_close(struct db *db)
 	pthread_key_delete(db->key);
 	pthread_key_delete(db->audit_key);
 	pthread_mutex_destroy(&db->lock);
+	person_cache_free(db->pcache);
 	free(db->audit_path);
 	free(db->path);
 	free(db);
+}
+
+int db_person_cache_configure(struct db *db, size_t bytes)
+{
+	person_cache_free(db->pcache);
+	db->pcache = NULL;
+	if (bytes == 0)
+		return 0;
+	db->pcache = person_cache_new(bytes);
+	return db->pcache ? 0 : -1;
+}
+
+bool db_person_cache_stats(struct db *db, struct person_cache_stats *out)
+{
+	if (!db->pcache)
+		return false;
+	person_cache_stats(db->pcache, out);
+	return true;
+}
+
+struct person_cache *db_person_cache(const struct db_conn *c)
+{
+	return c->db ? c->db->pcache : NULL;
+}
+
+/* Maps the -shm file's first region, where the WAL index header lives,
+ * through the VFS's own xShmMap (the mapping SQLite itself reads), once
+ * the connection is known to be in WAL mode. */
+static bool wal_hdr_map(struct db_conn *c)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_file *f = NULL;
+	void volatile *p = NULL;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(c->h, "PRAGMA journal_mode", -1, &s, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		wal =
+		    sqlite3_column_text(s, 0) &&
+		    strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	if (wal &&
+	    sqlite3_file_control(c->h, "main", SQLITE_FCNTL_FILE_POINTER, &f) ==
+		SQLITE_OK &&
+	    f && f->pMethods && f->pMethods->iVersion >= 2 &&
+	    f->pMethods->xShmMap &&
+	    f->pMethods->xShmMap(f, 0, 32768, 0, &p) == SQLITE_OK && p)
+		c->wal_hdr = (const volatile uint32_t *)p;
+	/* Not WAL: never again.  WAL without a map yet: try next time. */
+	c->wal_hdr_failed = !wal;
+	return c->wal_hdr != NULL;
+}
+
+bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change)
+{
+	uint32_t a[12], b[12];
+	int tries, i;
+
+	if (!c->wal_hdr && (c->wal_hdr_failed || !wal_hdr_map(c)))
+		return false;
+	for (tries = 0; tries < 8; tries++) {
+		/* The first copy, then the second (written in that order's
+		 * reverse): equal copies are one committed header. */
+		for (i = 0; i < 12; i++)
+			a[i] = c->wal_hdr[i];
+		atomic_thread_fence(memory_order_seq_cst);
+		for (i = 0; i < 12; i++)
+			b[i] = c->wal_hdr[12 + i];
+		atomic_thread_fence(memory_order_seq_cst);
+		/* isInit: the header's byte 12. */
+		if (memcmp(a, b, sizeof a) == 0 && ((const uint8_t *)a)[12]) {
+			*change = a[2];
+			*version = base_fnv1a64(BASE_FNV64_INIT, a, sizeof a);
+			return true;
+		}
+	}
+	return false;
 }
 
 enum db_result db_ping(struct db_conn *c)

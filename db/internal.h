@@ -3,6 +3,8 @@
 #define SHIKAKU_DB_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "db/db.h"
 
@@ -56,6 +58,10 @@ struct db_conn {
 	 * db_error_report tells. */
 	int err_code;
 	char err_msg[DB_ERR_MSG_MAX];
+	/* The WAL index's header in the -shm file's map (db_store_version);
+	 * NULL until mapped.  wal_hdr_failed: not a WAL database. */
+	const volatile uint32_t *wal_hdr;
+	bool wal_hdr_failed;
 };
 
 /* The migrations, generated from db/migrations/ (build/gen/migrations.c)
@@ -77,6 +83,21 @@ enum db_result db_result_from(int rc);
 /* The same for a result of c, remembering an error (DB_ERROR, DB_FULL)
  * for db_error_report and marking the store corrupt when it says so. */
 enum db_result db_conn_result(struct db_conn *c, int rc);
+
+/* The person cache of c's handle (db/person_cache.h), NULL when there is
+ * none: the cache is off, or c is a connection of its own (an import's,
+ * whose commit the cache sees as another process's). */
+struct person_cache *db_person_cache(const struct db_conn *c);
+
+/* The store's version for the person cache: a hash of the WAL index
+ * header (the wal-index format of SQLite's walformat.html: two copies of
+ * 48 bytes that every commit rewrites, the second first), which moves on
+ * every commit of any connection of any process; *change: the header's
+ * commit counter (iChange), which a commit moves by exactly one.  Read
+ * from shared memory: no lock, no system call.  false when it cannot be
+ * read (not a WAL database, a commit being written): then the cache is
+ * not used. */
+bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
 
 /* The session API (db_begin, db_commit, db_rollback, db_conn_open,
  * db_conn_close) is public: db/db.h. */

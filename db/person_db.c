@@ -7,6 +7,7 @@
 #include "base/fnv.h"
 #include "base/tokyo_time.h"
 #include "db/internal.h"
+#include "db/person_cache.h"
 #include "db/person_db.h"
 
 static const char *const source_names[DB_SOURCE_COUNT] = {
@@ -270,8 +271,9 @@ static void person_etag(const struct db_person *p, char out[17])
 
 /* ---- operations ----------------------------------------------------------- */
 
-enum db_result db_person_get(struct db_conn *c, const char *id,
-			     struct db_person *out)
+/* The row of id, from the store (inside a write's transaction too). */
+static enum db_result person_read(struct db_conn *c, const char *id,
+				  struct db_person *out)
 {
 	sqlite3_stmt *s = db_stmt(c, DB_STMT_PERSON_GET);
 	enum db_result r;
@@ -291,16 +293,17 @@ enum db_result db_person_get(struct db_conn *c, const char *id,
 	return r;
 }
 
-enum db_result db_person_get_in(struct db_conn *c, const char *id,
-				const char *facility, struct db_person *out,
-				bool *stored)
+/* The store's answer of db_person_get_in. */
+static enum db_result person_read_in(struct db_conn *c, const char *id,
+				     const char *facility,
+				     struct db_person *out, bool *stored)
 {
 	sqlite3_stmt *s;
 	enum db_result r;
 	int rc;
 
 	if (!facility) {
-		r = db_person_get(c, id, out);
+		r = person_read(c, id, out);
 		if (stored)
 			*stored = r == DB_OK;
 		return r;
@@ -326,6 +329,81 @@ enum db_result db_person_get_in(struct db_conn *c, const char *id,
 	return r;
 }
 
+/* The cache before the store, outside a transaction only (a write's reads
+ * must see its own transaction).  A cached person of another facility is
+ * read from the store all the same: an absent id and a hidden one take
+ * the same work (person_db.h), only visible ones are answered here. */
+enum db_result db_person_get_in(struct db_conn *c, const char *id,
+				const char *facility, struct db_person *out,
+				bool *stored)
+{
+	struct person_cache *pc = db_person_cache(c);
+	struct person_cache_ticket t = {0, 0, false};
+	enum db_result r;
+	uint64_t version;
+	uint32_t change;
+
+	if (pc && sqlite3_get_autocommit(c->h) &&
+	    db_store_version(c, &version, &change)) {
+		person_cache_sync(pc, version, &t);
+		if (t.use && person_cache_get(pc, id, out)) {
+			if (!facility ||
+			    strcmp(out->facility_id, facility) == 0) {
+				if (stored)
+					*stored = true;
+				return DB_OK;
+			}
+			db_person_init(out);
+		}
+	}
+	r = person_read_in(c, id, facility, out, stored);
+	if (r == DB_OK && t.use)
+		person_cache_put(pc, out, &t);
+	return r;
+}
+
+enum db_result db_person_get(struct db_conn *c, const char *id,
+			     struct db_person *out)
+{
+	return db_person_get_in(c, id, NULL, out, NULL);
+}
+
+/* A write of this process, for the cache: what the store's version was
+ * when the write took the lock. */
+struct own_write {
+	struct person_cache *pc; /* NULL: no cache, or not known */
+	uint64_t before;
+	uint32_t change;
+};
+
+/* After db_begin: the version now is the last commit's (nobody else can
+ * commit while this transaction holds the write lock). */
+static void own_begin(struct db_conn *c, struct own_write *w)
+{
+	w->pc = db_person_cache(c);
+	if (w->pc && !db_store_version(c, &w->before, &w->change))
+		w->pc = NULL;
+	if (w->pc)
+		person_cache_write_begin(w->pc);
+}
+
+/* After the commit or rollback.  wrote: a row was written and committed,
+ * which moves the commit counter by exactly one; else it must not have
+ * moved at all.  Anything else is another process's commit too. */
+static void own_end(struct db_conn *c, struct own_write *w, const char *id,
+		    bool wrote)
+{
+	uint64_t after = 0;
+	uint32_t change = 0;
+	bool ours;
+
+	if (!w->pc)
+		return;
+	ours = db_store_version(c, &after, &change) &&
+	       (wrote ? change == w->change + 1 : after == w->before);
+	person_cache_write_end(w->pc, id, w->before, after, ours);
+}
+
 bool db_etag_in_list(const char *list, const char *etag)
 {
 	size_t n, len = strlen(etag);
@@ -348,10 +426,11 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 				bool in_tx, double now,
 				enum db_put_outcome *outcome)
 {
+	struct own_write w = {NULL, 0, 0};
 	struct db_person *old = NULL;
+	bool exists, wrote = false;
 	sqlite3_stmt *s;
 	enum db_result r;
-	bool exists;
 	int rc;
 
 	old = malloc(sizeof *old);
@@ -363,8 +442,9 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 			free(old);
 			return r;
 		}
+		own_begin(c, &w);
 	}
-	r = db_person_get(c, p->person_id, old);
+	r = person_read(c, p->person_id, old);
 	if (r != DB_OK && r != DB_NOT_FOUND)
 		goto out;
 	exists = r == DB_OK;
@@ -396,12 +476,14 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 	r = db_conn_result(c, rc);
 	if (r == DB_OK)
 		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
+	wrote = r == DB_OK;
 out:
 	if (!in_tx) {
 		if (r == DB_OK)
 			r = db_commit(c);
 		if (r != DB_OK)
 			db_rollback(c);
+		own_end(c, &w, p->person_id, wrote && r == DB_OK);
 	}
 	free(old);
 	return r;
@@ -418,9 +500,11 @@ enum db_result db_person_put(struct db_conn *c, struct db_person *p,
 enum db_result db_person_delete(struct db_conn *c, const char *id,
 				const char *if_match)
 {
+	struct own_write w = {NULL, 0, 0};
 	struct db_person *old = NULL;
 	sqlite3_stmt *s;
 	enum db_result r;
+	bool wrote = false;
 	int rc;
 
 	old = malloc(sizeof *old);
@@ -431,7 +515,8 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 		free(old);
 		return r;
 	}
-	r = db_person_get(c, id, old);
+	own_begin(c, &w);
+	r = person_read(c, id, old);
 	if (r != DB_OK)
 		goto out;
 	if (if_match && !db_etag_in_list(if_match, old->etag)) {
@@ -447,11 +532,13 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	r = db_conn_result(c, rc);
+	wrote = r == DB_OK;
 out:
 	if (r == DB_OK)
 		r = db_commit(c);
 	if (r != DB_OK)
 		db_rollback(c);
+	own_end(c, &w, id, wrote && r == DB_OK);
 	free(old);
 	return r;
 }

@@ -352,8 +352,17 @@ static int cmd_serve(int argc, char *const argv[])
 	}
 	db_on_error(app.db, log_store_error, NULL);
 	log_store_start(app.db, cfg.db);
+	if (db_person_cache_configure(app.db,
+				      (size_t)cfg.person_cache_mb << 20) != 0) {
+		fprintf(stderr,
+			"shikakud: no memory for --person-cache-mb %u\n",
+			cfg.person_cache_mb);
+		db_close(app.db);
+		return 1;
+	}
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
+	metrics.store = app.db;
 	app.metrics = &metrics;
 	app.audit = audit_log_start(db_audit_path(app.db),
 				    cfg.audit_retention_days, err, sizeof err);
