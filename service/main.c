@@ -317,6 +317,21 @@ static void serve_stop(struct server *srv, struct api_app *app)
 	log_end(&l);
 }
 
+/* The store's error log, its start line and the person cache of
+ * --person-cache-mb; on failure db is closed. */
+static int store_start(struct db *db, const struct config *cfg)
+{
+	db_on_error(db, log_store_error, NULL);
+	log_store_start(db, cfg->db);
+	if (db_person_cache_configure(db, (size_t)cfg->person_cache_mb << 20) ==
+	    0)
+		return 0;
+	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n",
+		cfg->person_cache_mb);
+	db_close(db);
+	return -1;
+}
+
 static int cmd_serve(int argc, char *const argv[])
 {
 	struct api_metrics metrics;
@@ -350,16 +365,8 @@ static int cmd_serve(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	db_on_error(app.db, log_store_error, NULL);
-	log_store_start(app.db, cfg.db);
-	if (db_person_cache_configure(app.db,
-				      (size_t)cfg.person_cache_mb << 20) != 0) {
-		fprintf(stderr,
-			"shikakud: no memory for --person-cache-mb %u\n",
-			cfg.person_cache_mb);
-		db_close(app.db);
+	if (store_start(app.db, &cfg) != 0)
 		return 1;
-	}
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	metrics.store = app.db;
