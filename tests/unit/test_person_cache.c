@@ -291,3 +291,99 @@ Test(person_cache_budget, default_holds_a_million)
 	cr_assert_eq(st.evictions, 0);
 	person_cache_free(c);
 }
+
+/* ---- wired into the SQLite store (db/person_db.c) ------------------------- */
+
+#include "tempdb.h"
+
+/* 2025-06-01T00:00:00Z */
+#define NOW 1748736000.0
+
+TEMPDB_SUITE(person_cache_store);
+
+static void store_put(struct db_conn *c, const char *id, const char *name)
+{
+	enum db_put_outcome o;
+	struct db_person p;
+
+	person(&p, id, "");
+	snprintf(p.display_name, sizeof p.display_name, "%s", name);
+	cr_assert_eq(db_person_put(c, &p, NULL, false, false, NOW, &o), DB_OK);
+}
+
+static struct person_cache_stats store_stats(void)
+{
+	struct person_cache_stats st;
+
+	cr_assert(db_person_cache_stats(db, &st));
+	return st;
+}
+
+Test(person_cache_store, facility_visibility_unaffected)
+{
+	struct db_person q;
+	bool stored = false;
+
+	cr_assert_eq(db_person_cache_configure(db, 8 * MIB), 0);
+	store_put(conn, "v1", "one"); /* facility fac-1 */
+	cr_assert_eq(db_person_get_in(conn, "v1", "fac-1", &q, &stored), DB_OK);
+	cr_assert_eq(db_person_get_in(conn, "v1", "fac-1", &q, &stored), DB_OK);
+	cr_assert(stored);
+	cr_assert_eq(store_stats().hits, 1);
+	/* Cached, but another facility's: as absent as from the store. */
+	cr_assert_eq(db_person_get_in(conn, "v1", "fac-2", &q, &stored),
+		     DB_NOT_FOUND);
+	cr_assert(stored, "stored elsewhere (for the audit log)");
+	cr_assert_str_eq(q.person_id, "", "the hidden record leaked");
+	cr_assert_eq(db_person_get_in(conn, "nobody", "fac-2", &q, &stored),
+		     DB_NOT_FOUND);
+	cr_assert_not(stored);
+	/* Without a facility (an unbound key) it is found. */
+	cr_assert_eq(db_person_get_in(conn, "v1", NULL, &q, &stored), DB_OK);
+	cr_assert_str_eq(q.display_name, "one");
+}
+
+/* A connection of its own writes like another process: the cache does
+ * not hear of it but must see it at the next read. */
+Test(person_cache_store, another_connections_write_is_seen)
+{
+	struct db_conn *other = NULL;
+	struct person_cache_stats st;
+	struct db_person q;
+	char err[200];
+
+	cr_assert_eq(db_person_cache_configure(db, 8 * MIB), 0);
+	store_put(conn, "w1", "before");
+	cr_assert_eq(db_person_get(conn, "w1", &q), DB_OK);
+	cr_assert_eq(db_person_get(conn, "w1", &q), DB_OK);
+	st = store_stats();
+	cr_assert_eq(st.hits, 1);
+	cr_assert_eq(db_conn_open(path, &other, err, sizeof err), 0, "%s", err);
+	store_put(other, "w1", "after");
+	cr_assert_eq(db_person_get(conn, "w1", &q), DB_OK);
+	cr_assert_str_eq(q.display_name, "after");
+	cr_assert_eq(store_stats().flushes, st.flushes + 1);
+	db_conn_close(other);
+}
+
+Test(person_cache_store, own_write_flushes_nothing)
+{
+	struct person_cache_stats st;
+	struct db_person q;
+
+	cr_assert_eq(db_person_cache_configure(db, 8 * MIB), 0);
+	store_put(conn, "a", "a0");
+	store_put(conn, "b", "b0");
+	cr_assert_eq(db_person_get(conn, "a", &q), DB_OK);
+	cr_assert_eq(db_person_get(conn, "b", &q), DB_OK);
+	st = store_stats();
+	store_put(conn, "a", "a1");
+	cr_assert_eq(db_person_get(conn, "a", &q), DB_OK);
+	cr_assert_str_eq(q.display_name, "a1");
+	cr_assert_eq(db_person_get(conn, "b", &q), DB_OK);
+	cr_assert_eq(store_stats().flushes, st.flushes);
+	cr_assert_eq(store_stats().hits, st.hits + 1, "b was still cached");
+	cr_assert_eq(db_person_delete(conn, "b", NULL), DB_OK);
+	cr_assert_eq(db_person_get(conn, "b", &q), DB_NOT_FOUND);
+	cr_assert_eq(store_stats().flushes, st.flushes);
+}
