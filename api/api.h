@@ -1,7 +1,9 @@
 /* api.h - the HTTP-independent request/response boundary.
  *
- * service/ owns the sockets (libmicrohttpd): it reads the request, buffers
- * the body within its limit, picks the request id, and calls api_handle().
+ * service/ owns the sockets (libmicrohttpd): it reads the request's head,
+ * picks the request id and calls api_begin(), which routes it once and
+ * makes every check that needs no body; then it reads the body (buffered
+ * within its limit, or fed to a streamed import) and calls api_end().
  * api/ routes, parses and validates JSON, runs rules/, and fills the
  * response.  Nothing here knows about libmicrohttpd.
  */
@@ -24,7 +26,7 @@ struct api_ruleset {
 };
 
 /* Everything a handler may read that lives longer than a request.
- * Borrowed by api_handle; must outlive the server. */
+ * Borrowed by api_begin; must outlive the server. */
 struct api_app {
 	const struct api_ruleset *ruleset;
 	const char *openapi_yaml; /* the embedded description */
@@ -59,8 +61,6 @@ struct api_kv {
 };
 
 #define API_MAX_QUERY 32
-
-struct api_stream; /* a streamed request body: see api_stream_open */
 
 struct api_request {
 	const char *method;         /* "GET", "POST", ... */
@@ -102,6 +102,8 @@ struct api_header {
 	char value[160];
 };
 
+/* An answer: what is sent, nothing else (what the request was, its route
+ * and key, are the context's: api_ctx_route, api_ctx_key_id). */
 struct api_response {
 	int status;
 	char *body; /* new (malloc); freed by the caller */
@@ -109,37 +111,99 @@ struct api_response {
 	const char *content_type; /* static string */
 	struct api_header headers[API_MAX_HEADERS];
 	size_t n_headers;
-	const char *route; /* static route template for the log */
-	/* The key that made the request ("" = none), for the log line. */
-	char key_id[24];
-	/* The person ids the request named, NUL-separated (new; freed by
-	 * api_response_fini): what the audit log records. */
-	char *audit_ids;
-	size_t audit_len, audit_cap, n_audit_ids;
-	/* Ids it named that are stored nowhere: counted, not listed. */
-	size_t n_audit_absent;
 	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
 	 * request is handled): whose store error api_respond_db_error
-	 * reports, with which request id. */
+	 * reports, with which request id and route. */
 	struct db *store;
 	struct db_conn *store_conn;
 	const char *request_id;
+	const char *store_route;
 };
 
-/* Handles one request.  Always fills *resp (status, body, content type,
- * route); never fails: internal trouble becomes a 500 problem. */
+/* ---- one request: api_begin, its body, api_end ---------------------------
+ *
+ *   once per connection:          ctx = api_ctx_new()
+ *   first call, headers only:     next = api_begin(ctx, app, req, true, resp)
+ *     API_NEXT_ANSWER:            send *resp; read no body
+ *     API_NEXT_BODY:              buffer the body into req->body, then
+ *                                 api_end(ctx, resp)
+ *     API_NEXT_STREAM:            api_stream_feed(ctx, piece, len) for each
+ *                                 piece of the body, then api_end(ctx, resp)
+ *   the request ends unanswered:  api_abort(ctx)
+ *   connection closed:            api_ctx_free(ctx)
+ */
+struct api_ctx; /* one request's context (api/context.c) */
+
+/* A new context, or NULL (out of memory).  Reused by api_begin for each
+ * request of a connection, one at a time. */
+struct api_ctx *api_ctx_new(void);
+/* NULL is a no-op.  Call api_abort first if a request is in it. */
+void api_ctx_free(struct api_ctx *ctx);
+
+enum api_next {
+	API_NEXT_ANSWER, /* *resp holds the answer: read no body */
+	API_NEXT_BODY,   /* read the body whole into req->body, then api_end */
+	API_NEXT_STREAM, /* feed the body to api_stream_feed, then api_end */
+};
+
+/* The first call of a request, its body not read (req->body NULL): finds
+ * its route (once), and makes every check that needs no body: the CORS
+ * preflight and the page's files (answered here), authentication, 404/405,
+ * role and scope, individual numbers in path, query and X-Request-Id, the
+ * query's parameters, language and format, the media type of a JSON body;
+ * a streamed route (an import) opens its import when stream is true (else
+ * it is read whole, like the others).  req (its strings) and app are
+ * borrowed until the request is answered; req->body may be set before
+ * api_end. */
+enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
+			const struct api_request *req, bool stream,
+			struct api_response *resp);
+
+/* The body has ended (API_NEXT_BODY: in req->body; API_NEXT_STREAM: fed):
+ * fills *resp with the answer. */
+void api_end(struct api_ctx *ctx, struct api_response *resp);
+
+/* The next len bytes of a streamed body, cut anywhere.  Returns false once
+ * the answer is decided (later bytes are ignored; they must still be
+ * read). */
+bool api_stream_feed(struct api_ctx *ctx, const char *data, size_t len);
+
+/* The upload broke a time limit (the service's: --import-timeout,
+ * --import-min-rate): nothing of it is stored, *resp receives a 408
+ * request_timeout problem saying detail (borrowed), the request is
+ * audited as answered so. */
+void api_stream_cut(struct api_ctx *ctx, struct api_response *resp,
+		    const char *detail);
+
+/* The request is dropped unanswered by api/ (the connection is lost, or
+ * the service refuses it: 413, 408): nothing of a streamed import is
+ * stored, the place reserved in the audit queue is given back.  Nothing
+ * to do (no request, or answered) is a no-op. */
+void api_abort(struct api_ctx *ctx);
+
+/* The route template that names the request of ctx in logs and metrics
+ * ("/v1/persons/{id}"; "unmatched" for an unknown path), set by
+ * api_begin: static. */
+const char *api_ctx_route(const struct api_ctx *ctx);
+/* The public id of the key that made the request, "" for none. */
+const char *api_ctx_key_id(const struct api_ctx *ctx);
+
+/* api_begin, then api_end with req's body, in a context of its own: one
+ * request whose body is already read (the eval command, tests).  Always
+ * fills *resp; never fails: internal trouble becomes a 500 problem. */
 void api_handle(const struct api_app *app, const struct api_request *req,
 		struct api_response *resp);
 
 /* The route template that names a request of method on path in logs and
  * metrics ("/v1/persons/{id}"; "unmatched" for an unknown path): static.
- * For the answers service/ gives itself (413, 421, 431, 503). */
+ * For the answers service/ gives itself before api_begin (413, 421, 431,
+ * 503). */
 const char *api_route_name(const char *method, const char *path);
 
 /* Fills *resp with a problem+json of the given status, type slug and
  * detail, its title the one problem.c's table gives the slug, and one
  * error {field "", code, detail}.  For the service's own limits (413,
- * 431, 503) that arise before api_handle can run. */
+ * 431, 503) that arise before api_begin can run. */
 void api_problem_simple(struct api_response *resp, int status, const char *code,
 			const char *detail);
 
@@ -153,43 +217,6 @@ void api_response_fini(struct api_response *resp);
 /* Makes jansson allocate through api/json_arena.c: request bodies parsed
  * by api_json_loadb then cost no malloc.  Call once, before threads. */
 void api_json_arena_install(void);
-
-/* ---- streamed request bodies (the imports) ------------------------------
- *
- * A route that takes a large body (POST /v1/persons:import, up to
- * hundreds of MiB) reads it as it arrives instead of from a buffer:
- *
- *   first call, headers only:   s = api_stream_open(app, req, resp)
- *   each piece of the body:     api_stream_feed(s, data, len)
- *   end of the body:            api_stream_finish(s, resp)
- *   connection lost / too big:  api_stream_abort(s)
- */
-/* req has its headers and query but no body.  When its route streams,
- * runs every check api_handle makes before reading a body (route, method,
- * individual numbers in path and query, query parameters, media type) and
- * returns a new stream; when one fails, returns NULL with the refusal in
- * *resp.  For any other route returns NULL with resp->status == 0: buffer
- * the body and call api_handle.  Borrows app until the stream ends. */
-struct api_stream *api_stream_open(const struct api_app *app,
-				   const struct api_request *req,
-				   struct api_response *resp);
-
-/* The next len bytes of the body, cut anywhere.  Returns false once the
- * answer is decided (later bytes are ignored; they must still be read). */
-bool api_stream_feed(struct api_stream *s, const char *data, size_t len);
-
-/* The body has ended: fills *resp (as api_handle would) and frees s. */
-void api_stream_finish(struct api_stream *s, struct api_response *resp);
-
-/* Drops the request: nothing of it is stored.  Frees s; NULL is a no-op. */
-void api_stream_abort(struct api_stream *s);
-
-/* The upload broke a time limit (the service's: --import-timeout,
- * --import-min-rate): nothing of it is stored, *resp receives a 408
- * request_timeout problem saying detail (borrowed), the request is
- * audited as answered so.  Frees s. */
-void api_stream_cut(struct api_stream *s, struct api_response *resp,
-		    const char *detail);
 
 /* Fills *out with the defaults of SPEC §4, then, when path is not NULL,
  * overrides them from the JSON rules file at path (an object of §4

@@ -15,47 +15,49 @@
 
 #define AUDIT_IDS_MAX ((size_t)64 << 20)
 
-void api_audit_note(struct api_response *resp, const char *person_id)
+void api_audit_note(struct api_audit_ids *a, const char *person_id)
 {
 	size_t n = strlen(person_id);
 	char *p;
 
 	/* An individual number is never written down, not even as an id
 	 * (the request is refused with 422 anyway). */
-	if (!api_id_valid(person_id, n) ||
+	if (!a || !api_id_valid(person_id, n) ||
 	    api_is_individual_number(person_id, n))
 		return;
-	if (resp->audit_len + n + 1 > resp->audit_cap) {
-		size_t cap = resp->audit_cap ? resp->audit_cap * 2 : 256;
+	if (a->len + n + 1 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
 
-		while (cap < resp->audit_len + n + 1)
+		while (cap < a->len + n + 1)
 			cap *= 2;
 		if (cap > AUDIT_IDS_MAX)
 			return;
-		p = realloc(resp->audit_ids, cap);
+		p = realloc(a->ids, cap);
 		if (!p)
 			return;
-		resp->audit_ids = p;
-		resp->audit_cap = cap;
+		a->ids = p;
+		a->cap = cap;
 	}
-	memcpy(resp->audit_ids + resp->audit_len, person_id, n + 1);
-	resp->audit_len += n + 1;
-	resp->n_audit_ids++;
+	memcpy(a->ids + a->len, person_id, n + 1);
+	a->len += n + 1;
+	a->n++;
 }
 
-void api_audit_absent(struct api_response *resp, const char *person_id)
+void api_audit_absent(struct api_audit_ids *a, const char *person_id)
 {
 	size_t n = strlen(person_id), last;
 
-	if (resp->n_audit_ids > 0 && resp->audit_len >= n + 1) {
-		last = resp->audit_len - n - 1;
-		if ((last == 0 || resp->audit_ids[last - 1] == '\0') &&
-		    memcmp(resp->audit_ids + last, person_id, n + 1) == 0) {
-			resp->audit_len = last;
-			resp->n_audit_ids--;
+	if (!a)
+		return;
+	if (a->n > 0 && a->len >= n + 1) {
+		last = a->len - n - 1;
+		if ((last == 0 || a->ids[last - 1] == '\0') &&
+		    memcmp(a->ids + last, person_id, n + 1) == 0) {
+			a->len = last;
+			a->n--;
 		}
 	}
-	resp->n_audit_absent++;
+	a->n_absent++;
 }
 
 /* Whatever answer was in resp is not sent: its headers neither. */
@@ -108,10 +110,11 @@ int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp)
 	return 0;
 }
 
-int api_audit_record(const struct api_app *app, const char *key_id,
-		     const char *request_id, const char *method, bool reserved,
-		     struct api_response *resp)
+int api_audit_record(const struct api_ctx *ctx, struct api_response *resp)
 {
+	const struct api_app *app = ctx->app;
+	const struct api_audit_ids *a = ctx->audit;
+	bool reserved = ctx->audit_reserved;
 	struct audit_record rec;
 	const char **ids = NULL;
 	const char *p;
@@ -120,38 +123,37 @@ int api_audit_record(const struct api_app *app, const char *key_id,
 
 	if (!app->audit)
 		return 0;
-	if (resp->n_audit_ids == 0 && resp->n_audit_absent == 0) {
+	if (a->n == 0 && a->n_absent == 0) {
 		if (reserved)
 			audit_log_release(app->audit);
 		return 0;
 	}
 	/* + 1: a record of absent ids only has none */
-	ids = malloc((resp->n_audit_ids + 1) * sizeof *ids);
+	ids = api_alloc(ctx, (a->n + 1) * sizeof *ids);
 	if (!ids) {
 		if (reserved)
 			audit_log_release(app->audit);
 		api_respond_audit_unavailable(resp);
 		return -1;
 	}
-	for (i = 0, p = resp->audit_ids; i < resp->n_audit_ids; i++) {
+	for (i = 0, p = a->ids; i < a->n; i++) {
 		ids[i] = p;
 		p += strlen(p) + 1;
 	}
 	memset(&rec, 0, sizeof rec);
-	rec.key_id = key_id && *key_id ? key_id : NULL;
-	rec.request_id = request_id;
-	rec.method = method;
-	rec.route = resp->route;
+	rec.key_id = ctx->key_id[0] ? ctx->key_id : NULL;
+	rec.request_id = ctx->req->request_id;
+	rec.method = ctx->req->method;
+	rec.route = ctx->label;
 	rec.person_ids = ids;
-	rec.n_person_ids = resp->n_audit_ids;
-	rec.n_absent = resp->n_audit_absent;
+	rec.n_person_ids = a->n;
+	rec.n_absent = a->n_absent;
 	rec.status = resp->status;
 	/* A route that had no place reserved (it was not expected to name
 	 * anybody) queues its record now; refused (or out of memory), its
 	 * answer is not sent. */
 	rc = reserved ? audit_log_commit(app->audit, &rec)
 		      : audit_log_record(app->audit, &rec);
-	free(ids);
 	if (rc == AUDIT_LOG_FULL) {
 		api_respond_audit_full(resp);
 		return -1;
@@ -238,7 +240,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		/* Nothing of the request was read: it names nobody yet, so
 		 * no audit row (and none to fill the disk with). */
 		snprintf(retry, sizeof retry, "%u", wait);
-		snprintf(resp->key_id, sizeof resp->key_id, "%s", key.id);
+		snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key.id);
 		api_respond_problem(resp, 429, "rate_limited",
 				    "this API key sent more requests than the "
 				    "server's --rate-limit allows: retry after "

@@ -28,7 +28,6 @@ bool api_cors_preflight(const struct api_app *app,
 	if (!o)
 		return false; /* a disallowed origin hears what it would */
 	resp->status = 204;
-	resp->route = "preflight";
 	api_response_header(resp, "Access-Control-Allow-Origin", o);
 	api_response_header(resp, "Vary", "Origin");
 	api_response_header(resp, "Access-Control-Allow-Methods",

@@ -99,14 +99,9 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	json_t *doc, *person;
 	int32_t as_of;
 
-	doc = api_body_object(ctx, resp);
+	doc = api_body_with_errors(ctx, resp, &errs);
 	if (!doc)
 		return;
-	errs = api_errors_new();
-	if (!errs) {
-		api_respond_oom(resp);
-		goto out;
-	}
 	unknown_top_level(doc, known, errs);
 	parse_as_of(ctx, doc, &as_of, errs);
 	person = json_object_get(doc, "person");
@@ -124,7 +119,6 @@ void api_eligibility_evaluate(const struct api_ctx *ctx,
 	decide(ctx, &facts, as_of, &d, name);
 	respond_decision(ctx, &d, resp);
 out:
-	free(errs);
 	json_decref(doc);
 }
 
@@ -286,14 +280,9 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 	size_t i;
 
 	api_buf_init(&b, ANSWER_MAX);
-	doc = api_body_object(ctx, resp);
+	doc = api_body_with_errors(ctx, resp, &errs);
 	if (!doc)
 		return;
-	errs = api_errors_new();
-	if (!errs) {
-		api_respond_oom(resp);
-		goto out;
-	}
 	unknown_top_level(doc, known, errs);
 	parse_as_of(ctx, doc, &as_of, errs);
 	items = json_object_get(doc, "items");
@@ -332,14 +321,13 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 		batch_item(ctx, item, i, as_of, errs, &b, &absent);
 		/* Ids stored nowhere are counted, the others listed. */
 		if (json_is_string(pid) && absent)
-			api_audit_absent(resp, json_string_value(pid));
+			api_audit_absent(ctx->audit, json_string_value(pid));
 		else if (json_is_string(pid))
-			api_audit_note(resp, json_string_value(pid));
+			api_audit_note(ctx->audit, json_string_value(pid));
 	}
 	api_buf_adds(&b, "]}");
 	api_respond_buf(resp, 200, &b, "application/json");
 out:
 	api_buf_fini(&b);
-	free(errs);
 	json_decref(doc);
 }

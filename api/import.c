@@ -129,8 +129,6 @@ struct api_import {
 	struct db_insurer insurer; /* likewise */
 	struct db_insurer old_insurer;
 	struct db_person scope_check;
-	/* the person ids the lines named, for the audit log */
-	struct api_response audit;
 };
 
 size_t api_import_lines(const struct api_import *im)
@@ -162,14 +160,11 @@ static void rollback(struct api_import *im)
 	}
 }
 
-/* Copies an answer into resp, all but the route the caller has set. */
+/* Moves an answer into dst (whose own is dropped). */
 static void response_move(struct api_response *dst, struct api_response *src)
 {
-	const char *route = dst->route;
-
 	api_response_fini(dst);
 	*dst = *src;
-	dst->route = route;
 	memset(src, 0, sizeof *src);
 }
 
@@ -210,6 +205,7 @@ static void refuse_db(struct api_import *im, enum db_result r)
 		im->fatal.store = im->o.store;
 		im->fatal.store_conn = im->c;
 		im->fatal.request_id = im->o.request_id;
+		im->fatal.store_route = im->o.route;
 		api_respond_db_error(&im->fatal, r);
 	}
 }
@@ -328,7 +324,7 @@ static void person_line(struct api_import *im, json_t *obj)
 	    api_id_valid(json_string_value(id), json_string_length(id)))
 		shown = json_string_value(id);
 	if (shown)
-		api_audit_note(&im->audit, shown);
+		api_audit_note(im->o.audit, shown);
 	if (im->o.facility[0] && shown)
 		scope_line(im, errs);
 	if (errs->n || errs->dropped) {
@@ -1005,6 +1001,7 @@ struct api_import *api_import_new(const char *db_path,
 			resp->store = opts->store;
 			resp->store_conn = im->c;
 			resp->request_id = opts->request_id;
+			resp->store_route = opts->route;
 			api_report_db_error(resp, r);
 			api_respond_problem(resp, 500, "internal_error",
 					    "the database failed", NULL, "");
@@ -1031,7 +1028,6 @@ void api_import_free(struct api_import *im)
 	if (im->cd != (iconv_t)-1)
 		iconv_close(im->cd);
 	api_response_fini(&im->fatal);
-	api_response_fini(&im->audit);
 	json_decref(im->rejected);
 	free(im->flat);
 	free(im->errs);
@@ -1127,12 +1123,6 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 		}
 	}
 	response_move(resp, &out);
-	/* The ids travel with the answer to the audit log. */
-	resp->audit_ids = im->audit.audit_ids;
-	resp->audit_len = im->audit.audit_len;
-	resp->audit_cap = im->audit.audit_cap;
-	resp->n_audit_ids = im->audit.n_audit_ids;
-	memset(&im->audit, 0, sizeof im->audit);
 	if (sum) {
 		sum->stored = stored;
 		sum->lines = im->lines;
@@ -1145,18 +1135,6 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
-
-struct api_stream {
-	struct api_import *im;
-	const char *route; /* static: the route template, for the log */
-	/* for the audit record written when the stream ends */
-	const struct api_app *app;
-	char key_id[24];
-	char request_id[72];
-	char method[8];
-	bool audit_reserved; /* its place in the audit queue (the route's) */
-	const char *cors_origin; /* the allowed Origin (app's), or NULL */
-};
 
 /* "text/csv; charset=shift_jis" -> format and charset; -1 for a type the
  * import does not read. */
@@ -1221,14 +1199,21 @@ static void count_lines(const struct api_app *app,
 		db_registry_touch(app->db);
 }
 
+void api_import_route_finish(const struct api_ctx *ctx, struct api_import *im,
+			     struct api_response *resp)
+{
+	struct api_import_summary sum;
+
+	api_import_finish(im, resp, &sum);
+	count_lines(ctx->app, &sum);
+}
+
 static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 			 enum api_import_kind kind)
 {
-	struct api_import_summary sum;
 	const struct api_request *req = ctx->req;
 	struct api_import_opts o;
 	struct api_errors errs;
-	struct api_stream *s = NULL;
 	struct api_import *im = NULL;
 	const char *mode = api_query_get(req, "mode");
 
@@ -1239,6 +1224,8 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	o.today = ctx->today;
 	o.store = ctx->app->db;
 	o.request_id = req->request_id;
+	o.audit = ctx->audit;
+	o.route = ctx->label;
 	if (ctx->facility)
 		snprintf(o.facility, sizeof o.facility, "%s", ctx->facility);
 	if (!mode || strcmp(mode, "all_or_nothing") == 0) {
@@ -1267,30 +1254,13 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	im = api_import_new(db_path(ctx->app->db), &o, resp);
 	if (!im)
 		return;
-	if (ctx->stream_out) {
-		s = calloc(1, sizeof *s);
-		if (!s) {
-			api_import_free(im);
-			api_respond_oom(resp);
-			return;
-		}
-		s->im = im;
-		s->app = ctx->app;
-		s->route = resp->route;
-		snprintf(s->key_id, sizeof s->key_id, "%s", ctx->key_id);
-		snprintf(s->request_id, sizeof s->request_id, "%s",
-			 req->request_id ? req->request_id : "-");
-		snprintf(s->method, sizeof s->method, "%s", req->method);
-		/* the place reserved for the record goes with the stream */
-		s->audit_reserved = ctx->audit_reserved;
-		s->cors_origin = api_cors_allowed(ctx->app, req->origin);
-		*ctx->stream_out = s; /* unanswered: the body comes later */
+	if (ctx->import_out) {
+		*ctx->import_out = im; /* unanswered: the body comes later */
 		return;
 	}
 	if (req->body)
 		api_import_feed(im, req->body, req->body_len);
-	api_import_finish(im, resp, &sum);
-	count_lines(ctx->app, &sum);
+	api_import_route_finish(ctx, im, resp);
 }
 
 void api_persons_import(const struct api_ctx *ctx, struct api_response *resp)
@@ -1301,54 +1271,4 @@ void api_persons_import(const struct api_ctx *ctx, struct api_response *resp)
 void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp)
 {
 	import_route(ctx, resp, API_IMPORT_INSURERS);
-}
-
-bool api_stream_feed(struct api_stream *s, const char *data, size_t len)
-{
-	return api_import_feed(s->im, data, len);
-}
-
-void api_stream_finish(struct api_stream *s, struct api_response *resp)
-{
-	struct api_import_summary sum;
-
-	memset(resp, 0, sizeof *resp);
-	resp->route = s->route;
-	api_import_finish(s->im, resp, &sum);
-	count_lines(s->app, &sum);
-	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
-	api_audit_record(s->app, s->key_id, s->request_id, s->method,
-			 s->audit_reserved, resp);
-	api_cors_answer(s->cors_origin, resp);
-	free(s);
-}
-
-void api_stream_cut(struct api_stream *s, struct api_response *resp,
-		    const char *detail)
-{
-	memset(resp, 0, sizeof *resp);
-	resp->route = s->route;
-	api_respond_problem(resp, 408, "request_timeout", detail, NULL, "");
-	/* The lines read so far named persons: the refusal is audited. */
-	resp->audit_ids = s->im->audit.audit_ids;
-	resp->audit_len = s->im->audit.audit_len;
-	resp->audit_cap = s->im->audit.audit_cap;
-	resp->n_audit_ids = s->im->audit.n_audit_ids;
-	memset(&s->im->audit, 0, sizeof s->im->audit);
-	api_import_free(s->im); /* rolls back */
-	snprintf(resp->key_id, sizeof resp->key_id, "%s", s->key_id);
-	api_audit_record(s->app, s->key_id, s->request_id, s->method,
-			 s->audit_reserved, resp);
-	api_cors_answer(s->cors_origin, resp);
-	free(s);
-}
-
-void api_stream_abort(struct api_stream *s)
-{
-	if (!s)
-		return;
-	api_import_free(s->im);
-	if (s->audit_reserved)
-		audit_log_release(s->app->audit);
-	free(s);
 }

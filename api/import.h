@@ -57,6 +57,10 @@ struct api_import_opts {
 	 * from the command line, which prints the answer instead. */
 	struct db *store;
 	const char *request_id;
+	const char *route; /* the request's route template (static) */
+	/* Where the person ids the lines name are noted for the audit log
+	 * (the request's, borrowed); NULL: not noted (the command line). */
+	struct api_audit_ids *audit;
 };
 
 /* What an import did, for the command line's summary line. */
@@ -99,14 +103,15 @@ size_t api_import_lines(const struct api_import *im);
 
 struct api_ctx;
 /* POST /v1/persons:import and /v1/insurers:import.  With a buffered body
- * (req->body) they import it at once; with ctx->stream_out set (see
- * api_stream_open) they open the import and hand it back unanswered. */
+ * (req->body) they import it at once; with ctx->import_out set (see
+ * api_begin) they open the import there and leave resp unanswered. */
 void api_persons_import(const struct api_ctx *ctx, struct api_response *resp);
 void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);
 
-/* True when req's method and path name a route whose body is streamed
- * (router.c: it owns the route table). */
-bool api_route_streams(const struct api_request *req);
+/* The body of the import im that api_begin opened has ended: its answer
+ * into resp (api_import_finish), counted for /metrics. */
+void api_import_route_finish(const struct api_ctx *ctx, struct api_import *im,
+			     struct api_response *resp);
 
 /* Is an import of this process holding the database's write lock now?
  * (Other writes are then refused at once: api_conn_for_write.)  The gate

@@ -110,8 +110,10 @@ static inline void api_errors_init(struct api_errors *errs)
 	errs->dropped = 0;
 }
 
-/* A new empty error list (free with free), or NULL. */
-struct api_errors *api_errors_new(void);
+/* A new empty error list from the request's arena (never freed by the
+ * caller), or NULL. */
+struct api_ctx;
+struct api_errors *api_errors_new(const struct api_ctx *ctx);
 
 void api_errors_add(struct api_errors *errs, const char *field,
 		    const char *code, const char *fmt, ...)
@@ -175,11 +177,36 @@ bool api_refuse_while_importing(struct api_response *resp);
 struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
 				   struct api_response *resp);
 
-/* ---- per-request context (api/router.c) --------------------------------- */
+/* ---- per-request context (api/context.c) -------------------------------- */
 
+/* The person ids a request named, NUL-separated, for the audit log (SPEC
+ * §8); kept with the context, its buffer reused by the next request. */
+struct api_audit_ids {
+	char *ids;
+	size_t len, cap, n;
+	/* Ids it named that are stored nowhere: counted, not listed. */
+	size_t n_absent;
+};
+
+/* Scratch memory of one request (errors, tag lists, the person record),
+ * given back all at once when the next request on the connection begins:
+ * no handler frees what it took from here. */
+struct api_arena {
+	char *base; /* the first block, kept across requests */
+	size_t used, cap;
+	void *extra; /* blocks beyond it, a list freed on reset */
+};
+
+struct route; /* api/router.c */
+
+/* One request as api/ sees it, from its first callback to its answer:
+ * made by api_ctx_new, reused across the keep-alive requests of a
+ * connection (api_begin resets it). */
 struct api_ctx {
 	const struct api_app *app;
 	const struct api_request *req;
+	const struct route *route; /* matched once (api_begin); NULL: none */
+	const char *label; /* the route's template for log and metrics */
 	enum rules_lang lang;
 	bool text;         /* text/plain summary wanted (eligibility routes) */
 	bool csv;          /* text/csv wanted (the worklist) */
@@ -195,11 +222,43 @@ struct api_ctx {
 	/* A place in the audit queue is held for this request's record
 	 * (api_audit_reserve). */
 	bool audit_reserved;
-	/* Set by api_stream_open only (the route streams its body): the
-	 * handler opens its stream here instead of reading req->body.  NULL
-	 * otherwise. */
-	struct api_stream **stream_out;
+	/* The ids it named (&audit_own), and its scratch memory (&arena_own):
+	 * handlers, which see the context const, write there. */
+	struct api_audit_ids *audit;
+	struct api_arena *arena;
+	struct api_audit_ids audit_own;
+	struct api_arena arena_own;
+	/* The import being read (a streamed route's), NULL otherwise; and,
+	 * while api_begin runs a streamed route's handler, &import: the
+	 * handler opens the import there instead of reading a body. */
+	struct api_import *import;
+	struct api_import **import_out;
+	/* The insurer number of /v1/insurers/{id}, checked (api_begin). */
+	struct rules_insurer insurer;
 };
+
+/* ---- content negotiation (api/negotiate.c) ------------------------------ */
+
+/* Formats a route answers in besides JSON. */
+enum { API_FORMAT_TEXT = 1, API_FORMAT_CSV = 2 };
+
+/* The answer's language: ?lang wins (ja or en, else an error in errs and
+ * -1), then Accept-Language; Japanese otherwise. */
+int api_negotiate_lang(const struct api_request *req, enum rules_lang *lang,
+		       struct api_errors *errs);
+/* ctx->text and ctx->csv from ?format (an error in errs and -1 for one
+ * formats does not take) or Accept. */
+int api_negotiate_format(struct api_ctx *ctx, unsigned formats,
+			 struct api_errors *errs);
+
+/* Starts ctx afresh for req: what the previous request left in it (its
+ * arena, its audit ids) is given back. */
+void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
+		   const struct api_request *req);
+
+/* n bytes of the request's scratch memory (aligned for any type), or NULL
+ * when out of memory; valid until the context is reset. */
+void *api_alloc(const struct api_ctx *ctx, size_t n);
 
 /* Checks the request's Authorization against the key store and fills
  * ctx's key_id, role and facility.  Returns 0, or -1 with a 401 (no key,
@@ -207,15 +266,15 @@ struct api_ctx {
 int api_authenticate(struct api_ctx *ctx, struct api_response *resp);
 
 /* Notes that the request names a stored person (valid ids only), for the
- * audit log (SPEC §8). */
-void api_audit_note(struct api_response *resp, const char *person_id);
+ * audit log (SPEC §8): into ctx->audit, or an import's list. */
+void api_audit_note(struct api_audit_ids *a, const char *person_id);
 
 /* The request named person_id, and it is stored nowhere (under no
  * facility): the audit row counts it (absent_ids) instead of listing it,
  * and the note api_audit_note made of it, when it was the last one, is
  * taken back.  A flood of made-up ids then costs the disk nothing per id
  * (issue 12). */
-void api_audit_absent(struct api_response *resp, const char *person_id);
+void api_audit_absent(struct api_audit_ids *a, const char *person_id);
 
 /* Reserves the place of the audit record of a request on a route that may
  * name stored persons, before it is handled (db/audit_log.h): no such
@@ -225,15 +284,13 @@ void api_audit_absent(struct api_response *resp, const char *person_id);
  * --audit-max-size.  The request must then not be handled. */
 int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp);
 
-/* Writes the audit record of a request whose answer is in resp, when it
- * named a person (stored, or only absent ones: api_audit_absent), into
- * the place reserved for it (reserved) or else a new one; gives an unused
- * place back.  key_id "" = no key.  Returns 0, or -1 when the record
- * could not be queued: resp then holds a 503 audit_unavailable (or
- * audit_log_full) instead of its answer. */
-int api_audit_record(const struct api_app *app, const char *key_id,
-		     const char *request_id, const char *method, bool reserved,
-		     struct api_response *resp);
+/* Writes the audit record of the request of ctx, whose answer is in resp,
+ * when it named a person (stored, or only absent ones: api_audit_absent),
+ * into the place reserved for it (ctx->audit_reserved) or else a new one;
+ * gives an unused place back.  Returns 0, or -1 when the record could not
+ * be queued: resp then holds a 503 audit_unavailable (or audit_log_full)
+ * instead of its answer. */
+int api_audit_record(const struct api_ctx *ctx, struct api_response *resp);
 
 /* Replaces resp's answer (body and headers) with a 503 audit_unavailable
  * problem with Retry-After. */
@@ -327,6 +384,10 @@ int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
 		   struct api_response *resp);
 
 struct db_insurer;
+/* The insurer answer: the derived facts of a valid number, overlaid with
+ * the registry row (NULL: not registered).  A new reference. */
+json_t *api_insurer_json(const struct rules_insurer *ins,
+			 const struct db_insurer *row);
 /* Validates an insurer object (the body of PUT /v1/insurers/{number} or an
  * insurer import line) for the valid number into *out. */
 int api_insurer_parse(json_t *doc, const char *number, struct db_insurer *out,
@@ -340,6 +401,19 @@ void api_count_decision(const struct api_ctx *ctx,
 bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p);
 /* verified_at absent or older than stale_after_days before today. */
 bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p);
+
+/* api_body_object, and an empty error list from the request's arena in
+ * *errs for what the handler finds wrong in it: NULL with resp filled when
+ * either fails. */
+json_t *api_body_with_errors(const struct api_ctx *ctx,
+			     struct api_response *resp,
+			     struct api_errors **errs);
+
+/* Is ct (a Content-Type, NULL when absent) application/json, with no
+ * parameter but a UTF-8 charset? */
+bool api_media_type_is_json(const char *ct);
+/* The 415 of a JSON route sent another media type. */
+void api_respond_not_json(struct api_response *resp);
 
 /* Parses a JSON request body as the routes want it: 415 unless
  * application/json, 400 unless one JSON object without duplicate keys,

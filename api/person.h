@@ -28,6 +28,29 @@ json_t *api_person_json(const struct db_person *p);
 
 #define API_INSURER_NAME_MAX 160
 
+/* ---- the person lookup (api/person_svc.c) ------------------------------- */
+
+/* Where the path's person stands for the caller's key (the facility
+ * scope of SPEC §8). */
+enum api_scope {
+	API_SCOPE_VISIBLE,
+	API_SCOPE_ABSENT,
+	API_SCOPE_HIDDEN,
+	API_SCOPE_ERROR
+};
+
+struct db_conn;
+/* Reads the path's person (ctx->path_id) as the key sees it into *p (when
+ * visible).  A person stored under another facility than the key's is
+ * API_SCOPE_HIDDEN: the caller answers it exactly as API_SCOPE_ABSENT,
+ * and both take the same work (db_person_get_in).  An id stored nowhere
+ * is counted, not listed, in the audit row, unless the request may store
+ * it (PUT: count_absent false).  API_SCOPE_ERROR has the answer in
+ * resp. */
+enum api_scope api_person_scope(const struct api_ctx *ctx, struct db_conn *c,
+				struct db_person *p, bool count_absent,
+				struct api_response *resp);
+
 /* Decides a stored person on as_of, with the registry's name (and its
  * nhi_association mark: api_decision_lookup_insurer) unless name is NULL
  * (the worklist shows neither).  d->insurer_name borrows name.  -1 when
@@ -42,6 +65,8 @@ int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
 void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
 			      const struct rules_decision *d,
 			      const struct db_person *p);
+
+/* ---- the insurer registry cache (api/registry.c) ------------------------ */
 
 /* Looks d's insurer number up in the registry (when the app has a store
  * and d has a number) and overlays it on d; name is the storage

@@ -10,17 +10,6 @@
 #define ANSWER_MAX ((size_t)16 << 20)
 
 /* The {id} of the path, or a 422 invalid_person_id. */
-static bool path_id_ok(const struct api_ctx *ctx, struct api_response *resp)
-{
-	if (api_id_valid(ctx->path_id, strlen(ctx->path_id)))
-		return true;
-	api_respond_problem(resp, 422, "invalid_person_id",
-			    "a person id is 1-64 characters of A-Z a-z 0-9 "
-			    ". _ -, not \".\" or \"..\"",
-			    NULL, "path");
-	return false;
-}
-
 static void respond_not_found(struct api_response *resp)
 {
 	api_respond_problem(resp, 404, "not_found", "no person with this id",
@@ -32,9 +21,10 @@ static void respond_not_found(struct api_response *resp)
  * strongly (RFC 9110 §13.1.1), so a weak tag W/"..." never matches there
  * and is dropped; If-None-Match compares weakly and keeps it.  An element
  * without quotes is taken as a bare tag, to forgive hand-typed curl.
- * NULL when header is NULL; otherwise a new string (caller frees) or NULL
- * with *oom set. */
-static char *tag_list(const char *header, bool weak_ok, bool *oom)
+ * NULL when header is NULL; otherwise a string of the request's arena,
+ * or NULL with *oom set. */
+static char *tag_list(const struct api_ctx *ctx, const char *header,
+		      bool weak_ok, bool *oom)
 {
 	const char *p = header, *end, *q;
 	size_t n, o = 0;
@@ -44,7 +34,7 @@ static char *tag_list(const char *header, bool weak_ok, bool *oom)
 	*oom = false;
 	if (!header)
 		return NULL;
-	out = malloc(strlen(header) + 2);
+	out = api_alloc(ctx, strlen(header) + 2);
 	if (!out) {
 		*oom = true;
 		return NULL;
@@ -94,43 +84,6 @@ static void set_etag(struct api_response *resp, const char *etag)
 	quoted[n + 1] = '"';
 	quoted[n + 2] = '\0';
 	api_response_header(resp, "ETag", quoted);
-}
-
-bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
-{
-	return !ctx->facility || strcmp(p->facility_id, ctx->facility) == 0;
-}
-
-/* Where the path's person stands for the caller's key (the facility
- * scope of SPEC §8). */
-enum scope { SCOPE_VISIBLE, SCOPE_ABSENT, SCOPE_HIDDEN, SCOPE_ERROR };
-
-/* Reads the path's person as the key sees it into *p (when visible).  A
- * person stored under another facility than the key's is SCOPE_HIDDEN:
- * the caller answers it exactly as SCOPE_ABSENT, and both take the same
- * work (db_person_get_in).  An id stored nowhere is counted, not listed,
- * in the audit row, unless the request may store it (PUT: count_absent
- * false).  SCOPE_ERROR has the answer in resp. */
-static enum scope scope_read(const struct api_ctx *ctx, struct db_conn *c,
-			     struct db_person *p, bool count_absent,
-			     struct api_response *resp)
-{
-	enum db_result r;
-	bool stored = false;
-
-	r = db_person_get_in(c, ctx->path_id, ctx->facility, p, &stored);
-	if (r == DB_OK)
-		return SCOPE_VISIBLE;
-	if (r != DB_NOT_FOUND) {
-		api_respond_db_error(resp, r);
-		return SCOPE_ERROR;
-	}
-	if (!stored) {
-		if (count_absent)
-			api_audit_absent(resp, ctx->path_id);
-		return SCOPE_ABSENT;
-	}
-	return SCOPE_HIDDEN;
 }
 
 /* The 412 of a PUT whose preconditions failed; etag: the stored tag, ""
@@ -186,26 +139,25 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 			      const char *if_match, struct api_response *resp)
 {
 	struct db_person *old;
-	enum scope scope;
+	enum api_scope scope;
 
 	if (!ctx->facility)
 		return false;
 	/* The new record is the caller's: the stored one is read into old. */
-	old = malloc(sizeof *old);
+	old = api_alloc(ctx, sizeof *old);
 	if (!old) {
 		api_respond_oom(resp);
 		return true;
 	}
-	scope = scope_read(ctx, c, old, false, resp);
-	free(old);
-	if (scope == SCOPE_ERROR)
+	scope = api_person_scope(ctx, c, old, false, resp);
+	if (scope == API_SCOPE_ERROR)
 		return true;
-	if (scope == SCOPE_HIDDEN && if_match) {
+	if (scope == API_SCOPE_HIDDEN && if_match) {
 		/* What an absent id gets: no record to match. */
 		respond_put_412(resp, if_match, "");
 		return true;
 	}
-	if (scope == SCOPE_HIDDEN) {
+	if (scope == API_SCOPE_HIDDEN) {
 		/* The one answer that differs from an absent id's (201): the
 		 * id is taken, ids are one namespace for every facility
 		 * (README, Security). */
@@ -215,80 +167,76 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 	return false;
 }
 
-void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
+/* PUT's answer for the body doc (which the caller releases). */
+static void put_doc(const struct api_ctx *ctx, json_t *doc,
+		    struct api_response *resp)
 {
-	struct api_errors *errs = NULL;
-	struct db_person *p = NULL;
+	struct api_errors *errs = api_errors_new(ctx);
+	struct db_person *p = api_alloc(ctx, sizeof *p);
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
-	char *if_match = NULL, *if_none_match = NULL;
+	char *if_match, *if_none_match;
 	bool oom1, oom2;
 	enum db_result r;
 	struct db_conn *c;
-	json_t *doc;
 
-	if (!path_id_ok(ctx, resp))
-		return;
-	doc = api_body_object(ctx, resp);
-	if (!doc)
-		return;
-	errs = api_errors_new();
-	p = malloc(sizeof *p);
-	if_match = tag_list(ctx->req->if_match, false, &oom1);
-	if_none_match = tag_list(ctx->req->if_none_match, true, &oom2);
+	if_match = tag_list(ctx, ctx->req->if_match, false, &oom1);
+	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom2);
 	if (!errs || !p || oom1 || oom2) {
 		api_respond_oom(resp);
-		goto out;
+		return;
 	}
 	if (put_parse(ctx, doc, p, errs, resp) != 0)
-		goto out;
+		return;
 	c = api_conn_for_write(ctx, resp);
 	if (!c || put_scope_refuses(ctx, c, if_match, resp))
-		goto out;
+		return;
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
 	if (r == DB_PRECONDITION) {
 		/* p->etag holds the stored tag now, "" for no record. */
 		respond_put_412(resp, if_match, p->etag);
-		goto out;
+		return;
 	}
 	if (r != DB_OK) {
 		api_respond_db_error(resp, r);
-		goto out;
+		return;
 	}
 	api_respond_json(resp, outcome == DB_PUT_CREATED ? 201 : 200,
 			 api_person_json(p), "application/json");
 	set_etag(resp, p->etag);
-out:
+}
+
+void api_person_put(const struct api_ctx *ctx, struct api_response *resp)
+{
+	json_t *doc = api_body_object(ctx, resp);
+
+	if (!doc)
+		return;
+	put_doc(ctx, doc, resp);
 	json_decref(doc);
-	free(if_match);
-	free(if_none_match);
-	free(errs);
-	free(p);
 }
 
 void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct db_person *p = NULL;
-	char *if_none_match = NULL;
-	enum scope scope;
+	struct db_person *p;
+	char *if_none_match;
+	enum api_scope scope;
 	struct db_conn *c;
 	bool oom;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
-	p = malloc(sizeof *p);
-	if_none_match = tag_list(ctx->req->if_none_match, true, &oom);
+	p = api_alloc(ctx, sizeof *p);
+	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom);
 	if (!p || oom) {
 		api_respond_oom(resp);
-		goto out;
+		return;
 	}
-	scope = scope_read(ctx, c, p, true, resp);
-	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN) {
+	scope = api_person_scope(ctx, c, p, true, resp);
+	if (scope == API_SCOPE_ABSENT || scope == API_SCOPE_HIDDEN) {
 		respond_not_found(resp);
-	} else if (scope == SCOPE_ERROR) {
+	} else if (scope == API_SCOPE_ERROR) {
 		/* answered */
 	} else if (if_none_match && db_etag_in_list(if_none_match, p->etag)) {
 		/* RFC 9110 §13.1.2: the client's copy is current.  The body
@@ -302,47 +250,40 @@ void api_person_get(const struct api_ctx *ctx, struct api_response *resp)
 				 "application/json");
 		set_etag(resp, p->etag);
 	}
-out:
-	free(if_none_match);
-	free(p);
 }
 
 void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 {
-	struct db_person *old = NULL;
-	char *if_match = NULL;
-	enum scope scope;
+	struct db_person *old;
+	char *if_match;
+	enum api_scope scope;
 	enum db_result r;
 	struct db_conn *c;
 	bool oom;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	c = api_conn_for_write(ctx, resp);
 	if (!c)
 		return;
-	old = malloc(sizeof *old);
+	old = api_alloc(ctx, sizeof *old);
 	if (!old) {
 		api_respond_oom(resp);
 		return;
 	}
 	/* Another facility's person answers as an absent one: 404 (an
 	 * absent id is 404 with or without If-Match). */
-	scope = scope_read(ctx, c, old, true, resp);
-	free(old);
-	if (scope == SCOPE_ERROR)
+	scope = api_person_scope(ctx, c, old, true, resp);
+	if (scope == API_SCOPE_ERROR)
 		return;
-	if (scope != SCOPE_VISIBLE) {
+	if (scope != API_SCOPE_VISIBLE) {
 		respond_not_found(resp);
 		return;
 	}
-	if_match = tag_list(ctx->req->if_match, false, &oom);
+	if_match = tag_list(ctx, ctx->req->if_match, false, &oom);
 	if (oom) {
 		api_respond_oom(resp);
 		return;
 	}
 	r = db_person_delete(c, ctx->path_id, if_match);
-	free(if_match);
 	if (r == DB_NOT_FOUND) {
 		respond_not_found(resp);
 	} else if (r == DB_PRECONDITION) {
@@ -358,24 +299,6 @@ void api_person_delete(const struct api_ctx *ctx, struct api_response *resp)
 	}
 }
 
-bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p)
-{
-	return p->verified_at == RULES_NO_DATE ||
-	       p->verified_at <
-		   ctx->today - ctx->app->ruleset->params.stale_after_days;
-}
-
-int api_person_decision(const struct api_ctx *ctx, const struct db_person *p,
-			int32_t as_of, struct rules_decision *d,
-			char name[API_INSURER_NAME_MAX])
-{
-	if (rules_decide(&p->facts, as_of, &ctx->app->ruleset->params, d) != 0)
-		return -1;
-	if (name)
-		api_decision_lookup_insurer(ctx, d, name);
-	return 0;
-}
-
 /* 422 for an as_of the person's facts cannot be decided on. */
 static void respond_before_birth(struct api_response *resp)
 {
@@ -387,56 +310,37 @@ static void respond_before_birth(struct api_response *resp)
 	api_query_invalid(resp, &errs);
 }
 
-void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
-			      const struct rules_decision *d,
-			      const struct db_person *p)
-{
-	api_decision_json(b, d, &ctx->app->ruleset->params, ctx->lang,
-			  ctx->req->now);
-	/* Reopen the object to add what only a stored answer has. */
-	if (!b->failed && b->len > 0)
-		b->len--;
-	api_buf_adds(b, ",\"person_id\":");
-	api_buf_json_str(b, p->person_id);
-	api_buf_adds(b, ",\"data_as_of\":");
-	api_buf_json_date(b, p->verified_at);
-	api_buf_adds(b, api_person_stale(ctx, p) ? ",\"stale\":true}"
-						 : ",\"stale\":false}");
-}
-
 void api_person_eligibility(const struct api_ctx *ctx,
 			    struct api_response *resp)
 {
-	struct db_person *p = NULL;
+	struct db_person *p;
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct api_buf b;
-	enum scope scope;
+	enum api_scope scope;
 	struct db_conn *c;
 	int32_t as_of;
 	bool stale;
 
-	if (!path_id_ok(ctx, resp))
-		return;
 	as_of = ctx->today;
 	if (api_query_date(ctx, "as_of", &as_of, resp) != 0)
 		return;
 	c = api_conn_or_503(ctx, resp);
 	if (!c)
 		return;
-	p = malloc(sizeof *p);
+	p = api_alloc(ctx, sizeof *p);
 	if (!p) {
 		api_respond_oom(resp);
 		return;
 	}
-	scope = scope_read(ctx, c, p, true, resp);
-	if (scope == SCOPE_ABSENT || scope == SCOPE_HIDDEN)
+	scope = api_person_scope(ctx, c, p, true, resp);
+	if (scope == API_SCOPE_ABSENT || scope == API_SCOPE_HIDDEN)
 		respond_not_found(resp);
-	if (scope != SCOPE_VISIBLE)
-		goto out;
+	if (scope != API_SCOPE_VISIBLE)
+		return;
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		respond_before_birth(resp);
-		goto out;
+		return;
 	}
 	stale = api_person_stale(ctx, p);
 	api_count_decision(ctx, &d);
@@ -456,11 +360,9 @@ void api_person_eligibility(const struct api_ctx *ctx,
 					       "ださい。\n");
 		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
 		set_etag(resp, p->etag);
-		goto out;
+		return;
 	}
 	api_stored_decision_json(ctx, &b, &d, p);
 	api_respond_buf(resp, 200, &b, "application/json");
 	set_etag(resp, p->etag);
-out:
-	free(p);
 }

@@ -53,9 +53,9 @@ static const char *problem_title(const char *code)
 	return "Error";
 }
 
-struct api_errors *api_errors_new(void)
+struct api_errors *api_errors_new(const struct api_ctx *ctx)
 {
-	struct api_errors *errs = malloc(sizeof *errs);
+	struct api_errors *errs = api_alloc(ctx, sizeof *errs);
 
 	if (errs)
 		api_errors_init(errs);
@@ -266,8 +266,4 @@ void api_response_fini(struct api_response *resp)
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
-	free(resp->audit_ids);
-	resp->audit_ids = NULL;
-	resp->audit_len = resp->audit_cap = resp->n_audit_ids = 0;
-	resp->n_audit_absent = 0;
 }

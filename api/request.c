@@ -70,7 +70,7 @@ int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
 	return api_query_invalid(resp, &errs) ? -1 : 0;
 }
 
-static bool media_type_is_json(const char *ct)
+bool api_media_type_is_json(const char *ct)
 {
 	const char *p;
 	size_t n;
@@ -110,6 +110,14 @@ static bool media_type_is_json(const char *ct)
 	return true;
 }
 
+void api_respond_not_json(struct api_response *resp)
+{
+	api_respond_problem(resp, 415, "unsupported_media_type",
+			    "send the body as Content-Type: application/json "
+			    "(curl --json)",
+			    NULL, "header:Content-Type");
+}
+
 json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 {
 	const struct api_request *req = ctx->req;
@@ -117,11 +125,8 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 	json_error_t jerr;
 	json_t *doc;
 
-	if (!media_type_is_json(req->content_type)) {
-		api_respond_problem(resp, 415, "unsupported_media_type",
-				    "send the body as Content-Type: "
-				    "application/json (curl --json)",
-				    NULL, "header:Content-Type");
+	if (!api_media_type_is_json(req->content_type)) {
+		api_respond_not_json(resp);
 		return NULL;
 	}
 	if (!req->body || req->body_len == 0) {
@@ -158,6 +163,23 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 				    "(個人番号); it was not processed. Never "
 				    "send one to this service",
 				    NULL, field);
+		return NULL;
+	}
+	return doc;
+}
+
+json_t *api_body_with_errors(const struct api_ctx *ctx,
+			     struct api_response *resp,
+			     struct api_errors **errs)
+{
+	json_t *doc = api_body_object(ctx, resp);
+
+	if (!doc)
+		return NULL;
+	*errs = api_errors_new(ctx);
+	if (!*errs) {
+		json_decref(doc);
+		api_respond_oom(resp);
 		return NULL;
 	}
 	return doc;

@@ -1,6 +1,9 @@
-/* router.c - the route table and what every request goes through:
- * route and method (404/405), path and query (individual numbers, unknown
- * or bad parameters), language and format negotiation, then the handler. */
+/* router.c - the route table and the path of every request: api_begin
+ * finds its route once and makes every check that needs no body
+ * (authentication, 404/405, role, individual numbers in path and query,
+ * unknown or bad parameters, language and format, the {id}, the media
+ * type); api_end runs the handler once the body is in (or the import
+ * opened on the first call has read it); one exit (done) audits it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,7 @@
 
 #include "api/import.h"
 #include "api/internal.h"
+#include "api/person.h"
 #include "api/session.h"
 #include "api/text.h"
 #include "api/ui.h"
@@ -21,13 +25,17 @@ typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 /* Answers a route gives besides JSON: format=text or Accept: text/plain,
  * format=csv or Accept: text/csv. */
-enum { F_TEXT = 1, F_CSV = 2 };
-/* How a route takes its body, and whether it is audited. */
+enum { F_TEXT = API_FORMAT_TEXT, F_CSV = API_FORMAT_CSV };
+/* How a route takes its body, whether it is audited, and what api_begin
+ * checks of it before the body. */
 enum {
 	B_BUFFERED = 0, /* read whole (up to --max-body), then handled */
 	B_STREAMED =
-	    1,       /* fed to the import engine as it comes (api/import.c) */
-	AUDITED = 2, /* may name stored persons: audited (SPEC §8) */
+	    1,         /* fed to the import engine as it comes (api/import.c) */
+	AUDITED = 2,   /* may name stored persons: audited (SPEC §8) */
+	B_JSON = 4,    /* its body is a JSON object: 415 before it is read */
+	ID_PERSON = 8, /* {id} is a person id: 422 unless valid */
+	ID_INSURER = 16, /* {id} is an insurer number: 422 unless valid */
 };
 
 struct route {
@@ -120,27 +128,29 @@ static const char *const q_import[] = {"mode", NULL};
 #define A    DB_KEY_ROLE_ADMIN
 static const struct route routes[] = {
     {M_POST, "/v1/eligibility:evaluate", api_eligibility_evaluate, F_TEXT,
-     q_format, R, B_BUFFERED},
+     q_format, R, B_BUFFERED | B_JSON},
     {M_POST, "/v1/eligibility:batch", api_eligibility_batch, false, q_none, R,
-     B_BUFFERED | AUDITED},
+     B_BUFFERED | AUDITED | B_JSON},
     {M_GET, "/v1/persons", api_persons_list, F_TEXT | F_CSV, q_worklist, R,
      B_BUFFERED | AUDITED},
     {M_GET, "/v1/persons/{id}", api_person_get, false, q_none, R,
-     B_BUFFERED | AUDITED},
+     B_BUFFERED | AUDITED | ID_PERSON},
     {M_PUT, "/v1/persons/{id}", api_person_put, false, q_none, W,
-     B_BUFFERED | AUDITED},
+     B_BUFFERED | AUDITED | ID_PERSON | B_JSON},
     {M_DELETE, "/v1/persons/{id}", api_person_delete, false, q_none, W,
-     B_BUFFERED | AUDITED},
+     B_BUFFERED | AUDITED | ID_PERSON},
     {M_GET, "/v1/persons/{id}/eligibility", api_person_eligibility, F_TEXT,
-     q_eligibility, R, B_BUFFERED | AUDITED},
+     q_eligibility, R, B_BUFFERED | AUDITED | ID_PERSON},
     {M_POST, "/v1/persons:import", api_persons_import, false, q_import, W,
      B_STREAMED | AUDITED},
     {M_POST, "/v1/insurers:import", api_insurers_import, false, q_import, A,
      B_STREAMED},
     {M_GET, "/v1/insurers", api_insurers_list, false, q_insurers, R,
      B_BUFFERED},
-    {M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R, B_BUFFERED},
-    {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A, B_BUFFERED},
+    {M_GET, "/v1/insurers/{id}", api_insurer_get, false, q_none, R,
+     B_BUFFERED | ID_INSURER},
+    {M_PUT, "/v1/insurers/{id}", api_insurer_put, false, q_none, A,
+     B_BUFFERED | ID_INSURER | B_JSON},
     {M_GET, "/v1/rules", api_rules_get, false, q_none, R, B_BUFFERED},
     {M_GET, "/v1/audit", api_audit_get, false, api_audit_query, A, B_BUFFERED},
     /* The facility page's sign-in (api/sessions.c): POST takes the key
@@ -254,167 +264,6 @@ const char *api_route_name(const char *method, const char *path)
 
 	route_find(method, path, &any, &label, id, sizeof id);
 	return label ? label : "unmatched";
-}
-
-bool api_route_streams(const struct api_request *req)
-{
-	const struct route *r;
-	const char *label;
-	unsigned any;
-	char id[128];
-
-	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
-	return r && (r->how & B_STREAMED) != 0;
-}
-
-/* q-value of one comma-separated element "name;q=0.5" (1 when absent). */
-static double element_q(const char *params, const char *end)
-{
-	const char *q;
-
-	for (q = params; q && q < end; q = memchr(q, ';', (size_t)(end - q))) {
-		q++;
-		while (q < end && *q == ' ')
-			q++;
-		if (end - q > 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
-			return strtod(q + 2, NULL);
-	}
-	return 1.0;
-}
-
-/* Walks a header list "a;q=.5, b" calling back with each element's token
- * (without parameters) and its q. */
-static void header_list_each(const char *h,
-			     void (*fn)(const char *, size_t, double, void *),
-			     void *arg)
-{
-	const char *p = h, *end, *semi;
-
-	while (p && *p) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		end = strchr(p, ',');
-		if (!end)
-			end = p + strlen(p);
-		semi = memchr(p, ';', (size_t)(end - p));
-		{
-			const char *tok_end = semi ? semi : end;
-
-			while (tok_end > p &&
-			       (tok_end[-1] == ' ' || tok_end[-1] == '\t'))
-				tok_end--;
-			fn(p, (size_t)(tok_end - p),
-			   semi ? element_q(semi, end) : 1.0, arg);
-		}
-		p = end;
-	}
-}
-
-struct lang_pick {
-	double best_q;
-	enum rules_lang lang;
-};
-
-static void lang_element(const char *tok, size_t n, double q, void *arg)
-{
-	struct lang_pick *pick = arg;
-	enum rules_lang l;
-
-	if (n >= 2 && strncasecmp(tok, "en", 2) == 0 &&
-	    (n == 2 || tok[2] == '-'))
-		l = RULES_LANG_EN;
-	else if (n >= 2 && strncasecmp(tok, "ja", 2) == 0 &&
-		 (n == 2 || tok[2] == '-'))
-		l = RULES_LANG_JA;
-	else
-		return;
-	if (q > pick->best_q) {
-		pick->best_q = q;
-		pick->lang = l;
-	}
-}
-
-struct accept_pick {
-	double text_q, json_q, csv_q;
-};
-
-static void accept_element(const char *tok, size_t n, double q, void *arg)
-{
-	struct accept_pick *pick = arg;
-
-	if (n == 10 && strncasecmp(tok, "text/plain", n) == 0) {
-		if (q > pick->text_q)
-			pick->text_q = q;
-	} else if (n == 8 && strncasecmp(tok, "text/csv", n) == 0) {
-		if (q > pick->csv_q)
-			pick->csv_q = q;
-	} else if ((n == 16 && strncasecmp(tok, "application/json", n) == 0) ||
-		   (n == 3 && strncmp(tok, "*/*", n) == 0) ||
-		   (n == 13 && strncasecmp(tok, "application/*", n) == 0)) {
-		if (q > pick->json_q)
-			pick->json_q = q;
-	}
-}
-
-/* ?lang wins; then Accept-Language; Japanese otherwise. */
-static int negotiate_lang(const struct api_request *req, enum rules_lang *lang,
-			  struct api_errors *errs)
-{
-	const char *q = api_query_get(req, "lang");
-	struct lang_pick pick = {0.0, RULES_LANG_JA};
-
-	if (q) {
-		if (strcasecmp(q, "en") == 0) {
-			*lang = RULES_LANG_EN;
-		} else if (strcasecmp(q, "ja") == 0) {
-			*lang = RULES_LANG_JA;
-		} else {
-			api_errors_add(errs, "?lang", "invalid_enum",
-				       "lang is ja or en");
-			return -1;
-		}
-		return 0;
-	}
-	if (req->accept_language)
-		header_list_each(req->accept_language, lang_element, &pick);
-	*lang = pick.lang;
-	return 0;
-}
-
-static int negotiate_format(const struct api_request *req, unsigned formats,
-			    struct api_ctx *ctx, struct api_errors *errs)
-{
-	const char *f = formats ? api_query_get(req, "format") : NULL;
-	struct accept_pick pick = {0.0, 0.0, 0.0};
-
-	ctx->text = false;
-	ctx->csv = false;
-	if (f) {
-		if (strcasecmp(f, "text") == 0) {
-			ctx->text = true;
-		} else if ((formats & F_CSV) && strcasecmp(f, "csv") == 0) {
-			ctx->csv = true;
-		} else if (strcasecmp(f, "json") != 0) {
-			api_errors_add(errs, "?format", "invalid_enum",
-				       (formats & F_CSV)
-					   ? "format is json, text or csv"
-					   : "format is json or text");
-			return -1;
-		}
-		return 0;
-	}
-	if (formats && req->accept) {
-		header_list_each(req->accept, accept_element, &pick);
-		if (!(formats & F_CSV))
-			pick.csv_q = 0;
-		ctx->csv = pick.csv_q > 0 && pick.csv_q > pick.json_q &&
-			   pick.csv_q > pick.text_q;
-		ctx->text =
-		    !ctx->csv && pick.text_q > 0 && pick.text_q > pick.json_q;
-	}
-	return 0;
 }
 
 /* SPEC §8: path segments, query keys and values, and the request id header
@@ -550,142 +399,236 @@ static void respond_forbidden(const struct api_ctx *ctx, const struct route *r,
 			    "header:Authorization");
 }
 
-static void dispatch(struct api_ctx *ctx, struct api_response *resp)
+/* 404, or 405 with Allow, for a path no route (or none with this method)
+ * takes: true with the answer in resp. */
+static bool refuse_unrouted(const struct api_ctx *ctx, unsigned any,
+			    struct api_response *resp)
 {
-	const struct api_request *req = ctx->req;
-	struct api_errors *errs = NULL;
-	const struct route *r;
-	const char *label;
-	char field[API_FIELD_MAX], allow[64] = "", id[128] = "";
-	unsigned any;
+	char allow[64];
 
-	/* The route is found first, so that every answer (a 401 too) is
-	 * counted under its route; SPEC §8's order of answers stays:
-	 * authentication, then 404/405. */
-	r = route_find(req->method, req->path, &any, &label, id, sizeof id);
-	if (label)
-		resp->route = label;
-	if (needs_key(ctx->app, req)) {
-		if (api_authenticate(ctx, resp) != 0)
-			return;
-		snprintf(resp->key_id, sizeof resp->key_id, "%s", ctx->key_id);
-	}
+	if (ctx->route)
+		return false;
 	if (!any) {
 		api_respond_problem(resp, 404, "not_found",
 				    "no such resource: see GET /openapi.yaml",
 				    NULL, "path");
-		return;
+		return true;
 	}
-	if (!r) {
-		snprintf(allow, sizeof allow, "%s%s%s%s",
-			 any & M_GET ? "GET, HEAD, " : "",
-			 any & M_POST ? "POST, " : "",
-			 any & M_PUT ? "PUT, " : "",
-			 any & M_DELETE ? "DELETE, " : "");
-		allow[strlen(allow) - 2] = '\0';
-		api_respond_problem(resp, 405, "method_not_allowed",
-				    "this resource does not take this method: "
-				    "see the Allow header",
-				    NULL, "method");
-		api_response_header(resp, "Allow", allow);
-		return;
+	snprintf(allow, sizeof allow, "%s%s%s%s",
+		 any & M_GET ? "GET, HEAD, " : "", any & M_POST ? "POST, " : "",
+		 any & M_PUT ? "PUT, " : "", any & M_DELETE ? "DELETE, " : "");
+	allow[strlen(allow) - 2] = '\0';
+	api_respond_problem(resp, 405, "method_not_allowed",
+			    "this resource does not take this method: see the "
+			    "Allow header",
+			    NULL, "method");
+	api_response_header(resp, "Allow", allow);
+	return true;
+}
+
+/* The {id} of a route that names a person or an insurer, checked: true
+ * with the 422 in resp when it is not one. */
+static bool refuse_path_id(struct api_ctx *ctx, struct api_response *resp)
+{
+	enum rules_insurer_error e;
+	struct api_errors errs;
+
+	if ((ctx->route->how & ID_PERSON) &&
+	    !api_id_valid(ctx->path_id, strlen(ctx->path_id))) {
+		api_respond_problem(resp, 422, "invalid_person_id",
+				    "a person id is 1-64 characters of A-Z a-z "
+				    "0-9 . _ -, not \".\" or \"..\"",
+				    NULL, "path");
+		return true;
 	}
-	/* No audited request goes on unless its record can be queued. */
-	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
-		return;
-	/* A request that names a stored person is audited, whatever its
-	 * outcome: a refused look is worth recording too. */
-	if (strncmp(r->path, "/v1/persons/{id}", 16) == 0)
-		api_audit_note(resp, id);
-	if (ctx->role < (int)r->role) {
-		respond_forbidden(ctx, r, resp);
-		return;
-	}
-	if (scope_refuses(ctx, r, resp))
-		return;
+	if (!(ctx->route->how & ID_INSURER))
+		return false;
+	e = rules_insurer_parse(ctx->path_id, strlen(ctx->path_id),
+				&ctx->insurer);
+	if (e == RULES_INSURER_OK)
+		return false;
+	api_errors_init(&errs);
+	api_errors_add(&errs, "path", "invalid_insurer_number", "%s",
+		       api_insurer_error_text(e));
+	api_respond_problem(resp, 422, "validation_failed",
+			    "the insurer number is invalid", &errs, "");
+	return true;
+}
+
+/* Path, query, language and format, then the route's {id} and the media
+ * type of its body: true with the refusal in resp. */
+static bool refuse_request(struct api_ctx *ctx, struct api_response *resp)
+{
+	const struct api_request *req = ctx->req;
+	struct api_errors *errs;
+	char field[API_FIELD_MAX];
+
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
 				    "the request holds an individual number "
 				    "(個人番号); it was not processed. Never "
 				    "send one to this service",
 				    NULL, field);
-		return;
+		return true;
 	}
-	errs = api_errors_new();
+	errs = api_errors_new(ctx);
 	if (!errs) {
 		api_respond_oom(resp);
-		return;
+		return true;
 	}
-	memcpy(ctx->path_id, id, sizeof ctx->path_id);
-	check_query(req, r, errs);
-	negotiate_lang(req, &ctx->lang, errs);
-	negotiate_format(req, r->formats, ctx, errs);
-	if (api_query_invalid(resp, errs)) {
-		free(errs);
-		return;
+	check_query(req, ctx->route, errs);
+	api_negotiate_lang(req, &ctx->lang, errs);
+	api_negotiate_format(ctx, ctx->route->formats, errs);
+	if (api_query_invalid(resp, errs) || refuse_path_id(ctx, resp))
+		return true;
+	if ((ctx->route->how & B_JSON) &&
+	    !api_media_type_is_json(req->content_type)) {
+		api_respond_not_json(resp);
+		return true;
 	}
-	free(errs);
-	r->handler(ctx, resp);
+	return false;
 }
 
-/* api_handle's way, and api_stream_open's: with stream_out set, a
- * streaming route's handler opens its stream there instead of reading a
- * body. */
-static void handle(const struct api_app *app, const struct api_request *req,
-		   struct api_stream **stream_out, struct api_response *resp)
+/* Every check of a request that needs no body, in the order of SPEC §8:
+ * authentication, 404/405, the audit's place, role and scope, then
+ * refuse_request's.  The route is found first (once), so that every
+ * answer (a 401 too) is counted under its route.  true with the refusal
+ * in resp. */
+static bool refuse_head(struct api_ctx *ctx, struct api_response *resp)
 {
-	struct api_ctx ctx;
+	const struct api_request *req = ctx->req;
+	const struct route *r;
+	const char *label;
+	unsigned any;
 
+	r = route_find(req->method, req->path, &any, &label, ctx->path_id,
+		       sizeof ctx->path_id);
+	ctx->route = r;
+	if (label)
+		ctx->label = label;
+	if (needs_key(ctx->app, req) && api_authenticate(ctx, resp) != 0)
+		return true;
+	if (refuse_unrouted(ctx, any, resp))
+		return true;
+	/* No audited request goes on unless its record can be queued. */
+	if (route_audited(r) && api_audit_reserve(ctx, resp) != 0)
+		return true;
+	/* A request that names a stored person is audited, whatever its
+	 * outcome: a refused look is worth recording too. */
+	if (r->how & ID_PERSON)
+		api_audit_note(ctx->audit, ctx->path_id);
+	if (ctx->role < (int)r->role) {
+		respond_forbidden(ctx, r, resp);
+		return true;
+	}
+	return scope_refuses(ctx, r, resp) || refuse_request(ctx, resp);
+}
+
+/* The one exit of every request api/ answers: its audit record (which may
+ * replace the answer with a 503), its CORS headers. */
+static void done(struct api_ctx *ctx, struct api_response *resp)
+{
+	api_audit_record(ctx, resp);
+	ctx->audit_reserved = false; /* committed or given back */
+	api_cors_headers(ctx->app, ctx->req, resp);
+}
+
+static enum api_next answer_now(struct api_ctx *ctx, struct api_response *resp)
+{
+	done(ctx, resp);
+	return API_NEXT_ANSWER;
+}
+
+enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
+			const struct api_request *req, bool stream,
+			struct api_response *resp)
+{
+	const char *page = api_ui_route(req->path);
+
+	api_ctx_reset(ctx, app, req);
 	memset(resp, 0, sizeof *resp);
-	resp->route = "unmatched";
-	memset(&ctx, 0, sizeof ctx);
-	ctx.app = app;
-	ctx.req = req;
-	ctx.stream_out = stream_out;
-	ctx.today = rules_date_tokyo((int64_t)req->now);
-	/* Without keys (--no-auth, loopback only) the caller may do all. */
-	ctx.role = DB_KEY_ROLE_ADMIN;
-	/* The facility page's own files (SPEC §11, api/ui.c) need no key:
-	 * the page asks for one itself. */
 	/* A CORS preflight from an allowed origin (api/cors.c) is answered
 	 * before authentication: a browser sends it without the key. */
-	if (api_cors_preflight(app, req, resp))
+	if (api_cors_preflight(app, req, resp)) {
+		ctx->label = "preflight";
+		return answer_now(ctx, resp);
+	}
+	/* The facility page's own files (SPEC §11, api/ui.c) need no key:
+	 * the page asks for one itself. */
+	if (page) {
+		ctx->label = page;
+		api_ui_handle(app, req, resp);
+		return answer_now(ctx, resp);
+	}
+	if (refuse_head(ctx, resp))
+		return answer_now(ctx, resp);
+	if (!stream || !(ctx->route->how & B_STREAMED))
+		return API_NEXT_BODY;
+	/* The import opens now and reads the body as it comes. */
+	ctx->import_out = &ctx->import;
+	ctx->route->handler(ctx, resp);
+	ctx->import_out = NULL;
+	if (ctx->import && resp->status == 0)
+		return API_NEXT_STREAM;
+	api_import_free(ctx->import);
+	ctx->import = NULL;
+	if (resp->status == 0)
+		api_respond_problem(resp, 500, "internal_error",
+				    "the import could not start", NULL, "");
+	return answer_now(ctx, resp);
+}
+
+void api_end(struct api_ctx *ctx, struct api_response *resp)
+{
+	struct api_import *im = ctx->import;
+
+	memset(resp, 0, sizeof *resp);
+	ctx->import = NULL;
+	if (im)
+		api_import_route_finish(ctx, im, resp);
+	else
+		ctx->route->handler(ctx, resp);
+	done(ctx, resp);
+}
+
+bool api_stream_feed(struct api_ctx *ctx, const char *data, size_t len)
+{
+	return ctx->import && api_import_feed(ctx->import, data, len);
+}
+
+void api_stream_cut(struct api_ctx *ctx, struct api_response *resp,
+		    const char *detail)
+{
+	memset(resp, 0, sizeof *resp);
+	api_import_free(ctx->import); /* rolls back */
+	ctx->import = NULL;
+	api_respond_problem(resp, 408, "request_timeout", detail, NULL, "");
+	/* The lines read so far named persons: the refusal is audited. */
+	done(ctx, resp);
+}
+
+void api_abort(struct api_ctx *ctx)
+{
+	if (!ctx)
 		return;
-	if (!api_ui_handle(app, req, resp))
-		dispatch(&ctx, resp);
-	/* A stream being opened is audited when it ends (api/import.c),
-	 * in the place it took over. */
-	if (!(stream_out && *stream_out && resp->status == 0))
-		api_audit_record(app, ctx.key_id, req->request_id, req->method,
-				 ctx.audit_reserved, resp);
-	api_cors_headers(app, req, resp);
+	api_import_free(ctx->import);
+	ctx->import = NULL;
+	if (ctx->audit_reserved && ctx->app->audit)
+		audit_log_release(ctx->app->audit);
+	ctx->audit_reserved = false;
 }
 
 void api_handle(const struct api_app *app, const struct api_request *req,
 		struct api_response *resp)
 {
-	handle(app, req, NULL, resp);
-}
+	struct api_ctx *ctx = api_ctx_new();
 
-/* A streamed body's route goes the same way as any request's (handle,
- * without a copy of the request): 404/405, individual numbers in path and
- * query, query parameters; its handler sees stream_out and opens the
- * import instead of reading a body. */
-struct api_stream *api_stream_open(const struct api_app *app,
-				   const struct api_request *req,
-				   struct api_response *resp)
-{
-	struct api_stream *s = NULL;
-
-	memset(resp, 0, sizeof *resp);
-	if (!api_route_streams(req))
-		return NULL;
-	handle(app, req, &s, resp);
-	if (s && resp->status == 0)
-		return s; /* the route is noted in s (api/import.c) */
-	api_stream_abort(s);
-	if (resp->status == 0)
-		api_respond_problem(resp, 500, "internal_error",
-				    "the import could not start", NULL, "");
-	return NULL;
+	if (!ctx) {
+		memset(resp, 0, sizeof *resp);
+		api_respond_oom(resp);
+		return;
+	}
+	if (api_begin(ctx, app, req, false, resp) == API_NEXT_BODY)
+		api_end(ctx, resp);
+	api_ctx_free(ctx);
 }

@@ -34,7 +34,7 @@ void api_report_db_error(struct api_response *resp, enum db_result r)
 	if (r != DB_BUSY && r != DB_OK && r != DB_NOT_FOUND &&
 	    r != DB_PRECONDITION)
 		db_error_report(resp->store, resp->store_conn, resp->request_id,
-				resp->route);
+				resp->store_route);
 }
 
 void api_respond_db_error(struct api_response *resp, enum db_result r)
@@ -78,6 +78,7 @@ void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
 	resp->store = ctx->app->db;
 	resp->store_conn = c;
 	resp->request_id = ctx->req->request_id;
+	resp->store_route = ctx->label;
 }
 
 bool api_refuse_while_importing(struct api_response *resp)

@@ -44,6 +44,15 @@ static bool tag_matches(const char *inm, const char *tag)
 	return strstr(inm, tag) != NULL;
 }
 
+const char *api_ui_route(const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		return "/";
+	if (strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
+		return "/ui/{file}";
+	return NULL;
+}
+
 bool api_ui_handle(const struct api_app *app, const struct api_request *req,
 		   struct api_response *resp)
 {
@@ -51,10 +60,8 @@ bool api_ui_handle(const struct api_app *app, const struct api_request *req,
 	char *copy;
 
 	(void)app;
-	if (strcmp(req->path, "/") != 0 && strcmp(req->path, "/ui") != 0 &&
-	    strncmp(req->path, "/ui/", 4) != 0)
+	if (!api_ui_route(req->path))
 		return false;
-	resp->route = strcmp(req->path, "/") == 0 ? "/" : "/ui/{file}";
 	a = asset_find(req->path);
 	if (!a) {
 		api_respond_problem(resp, 404, "not_found",

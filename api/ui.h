@@ -29,6 +29,10 @@ struct api_response;
 bool api_ui_handle(const struct api_app *app, const struct api_request *req,
 		   struct api_response *resp);
 
+/* The route template of the page's path ("/" or "/ui/{file}"), NULL for
+ * any other path. */
+const char *api_ui_route(const char *path);
+
 /* Adds the security headers of SPEC §8 that every page carries
  * (Content-Security-Policy, X-Content-Type-Options, Referrer-Policy). */
 void api_page_headers(struct api_response *resp);

@@ -581,7 +581,7 @@ static int worklist_row(const struct db_person *p, void *arg)
 		row_json(w, p, &d, stale);
 	}
 	/* Every row shown names a person: the audit log lists them. */
-	api_audit_note(w->resp, p->person_id);
+	api_audit_note(w->ctx->audit, p->person_id);
 	w->found++;
 	return w->found >= w->limit ? 1 : 0;
 }

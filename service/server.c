@@ -146,7 +146,16 @@ struct conn_ctx {
 	uintptr_t slot1; /* the client address's slot + 1, 0: not counted */
 	bool linger;     /* closed with its body unread: lingering close */
 	unsigned wd;     /* its id in srv->wd; 0: not watched */
+	/* api/'s request context, made by the first request and reused by
+	 * the next ones on this connection (NULL until then) */
+	struct api_ctx *api;
 };
+
+/* A request refused on its head whose body is longer than this (or of
+ * unknown length: chunked) is answered at once, the body unread, and its
+ * connection closed lingering (service/linger.c); a shorter one is read
+ * and dropped, and the connection kept. */
+#define DROP_MAX ((size_t)64 << 10)
 
 /* Set just before an upload call returns MHD_NO on purpose (send_now has
  * answered): libmicrohttpd's "Application reported internal error" that
@@ -189,7 +198,7 @@ enum refusal {
 	REFUSE_HEADERS_TOO_LARGE, /* 431 */
 	REFUSE_REPEATED_CT,       /* 400: Content-Type more than once */
 	REFUSE_REPEATED_CL,       /* 400: Content-Length more than once */
-	REFUSE_STREAM,            /* api_stream_open's refusal, in `early` */
+	REFUSE_API,               /* api_begin's refusal, in `early` */
 	REFUSE_OVERLOADED,        /* 503: over the connection limits */
 	REFUSE_MISDIRECTED,       /* 421: --no-auth and a Host not loopback's */
 	REFUSE_FRAMING,           /* 400: check_framing, reason in `framing` */
@@ -198,6 +207,7 @@ enum refusal {
 	REFUSE_REPEATED_AUTH,     /* 400: Authorization more than once */
 	REFUSE_REPEATED_RID,      /* 400: X-Request-Id more than once */
 	REFUSE_TARGET_NUL,        /* 400: "%00" in the request target */
+	REFUSE_NO_MEMORY,         /* 500: no request context */
 };
 
 struct request {
@@ -224,18 +234,22 @@ struct request {
 	size_t body_len;
 	size_t body_cap;
 
-	struct api_stream *stream; /* a streamed import being read */
+	/* api/'s side of the request (api_begin on the first call): its
+	 * connection's context, or one of its own (own_ctx) */
+	struct api_ctx *ctx;
+	bool own_ctx;
+	bool begun;                /* api_begin ran: its route is in ctx */
+	const char *route;         /* the route template, for log/metrics */
+	bool stream_live;          /* a streamed import being read */
 	bool streaming;            /* the route streams (its size limit) */
 	size_t streamed;           /* bytes fed to it */
 	double rate_mark_s;        /* import_limit's window: its start (s) */
 	size_t rate_mark_bytes;    /* and streamed then */
-	struct api_response early; /* REFUSE_STREAM's answer, sent once the
-				      body has been read */
+	struct api_response early; /* REFUSE_API's answer */
 
-	/* The request as api/ sees it (request_of): filled once, on the
-	 * first call that needs it; the body is added on the final call. */
+	/* The request as api/ sees it (request_of), made on the first
+	 * call; the body is added on the final call. */
 	struct api_request req;
-	bool req_filled;
 
 	struct api_kv query[API_MAX_QUERY];
 	size_t n_query;
@@ -297,19 +311,15 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-/* The request as api/ sees it, without its body: made on the first call
- * that asks (an import's first call, else the final call), kept in rq for
- * the calls after it, its headers looked up once.  The strings are
- * libmicrohttpd's, valid until the request completes. */
+/* The request as api/ sees it, without its body: made once, on the first
+ * call, kept in rq for the calls after it, its headers looked up once.
+ * The strings are libmicrohttpd's, valid until the request completes. */
 static struct api_request *request_of(struct MHD_Connection *conn,
 				      struct request *rq, const char *url,
 				      const char *method)
 {
 	struct api_request *req = &rq->req;
 
-	if (rq->req_filled)
-		return req;
-	rq->req_filled = true;
 	if (rq->n_query == 0 && !rq->query_overflow)
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 					  collect_query, rq);
@@ -599,35 +609,62 @@ static bool declared_length(struct MHD_Connection *conn, size_t *out)
 	return true;
 }
 
-/* Opens the import stream when the route streams its body.  A refusal
- * (404/405 cannot happen here; a bad query, media type, or a busy
- * database can) is kept and sent after the body has been read and
- * dropped: answering before would close the connection, and a client
- * still sending could miss the answer in the reset. */
-static void open_stream(struct server *srv, struct MHD_Connection *conn,
-			struct request *rq, const char *url, const char *method)
+/* The request's context: its connection's (made by the first request on
+ * it), else one of its own; NULL when out of memory. */
+static struct api_ctx *ctx_of(struct request *rq)
 {
-	/* Only POST bodies stream: every other request is made for api/
-	 * on its final call. */
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-		return;
-	rq->stream = api_stream_open(
-	    srv->app, request_of(conn, rq, url, method), &rq->early);
-	if (rq->stream) {
-		rq->streaming = true;
-		/* Without an idle timeout, a client sending nothing would
-		 * still be cut at --import-timeout (import_limit sees only
-		 * clients that send). */
-		if (srv->cfg->import_timeout &&
-		    (srv->cfg->idle_timeout == 0 ||
-		     srv->cfg->idle_timeout > srv->cfg->import_timeout))
-			MHD_set_connection_option(
-			    conn, MHD_CONNECTION_OPTION_TIMEOUT,
-			    (unsigned int)srv->cfg->import_timeout);
-	} else if (rq->early.status != 0) {
-		rq->streaming = true;
-		rq->refusal = REFUSE_STREAM;
+	if (rq->cc != NULL) {
+		if (rq->cc->api == NULL)
+			rq->cc->api = api_ctx_new();
+		return rq->cc->api;
 	}
+	rq->own_ctx = true;
+	return api_ctx_new();
+}
+
+/* Hands the head to api/ (api_begin: the route, found once, and every
+ * check that needs no body).  Its refusal is kept in `early`; the import
+ * of a streamed route is opened. */
+static void begin(struct server *srv, struct MHD_Connection *conn,
+		  struct request *rq, const char *url, const char *method)
+{
+	enum api_next next;
+
+	rq->ctx = ctx_of(rq);
+	if (rq->ctx == NULL) {
+		rq->refusal = REFUSE_NO_MEMORY;
+		return;
+	}
+	next = api_begin(rq->ctx, srv->app, request_of(conn, rq, url, method),
+			 true, &rq->early);
+	rq->begun = true;
+	rq->route = api_ctx_route(rq->ctx);
+	if (next == API_NEXT_ANSWER) {
+		rq->refusal = REFUSE_API;
+		return;
+	}
+	if (next != API_NEXT_STREAM)
+		return;
+	rq->streaming = true;
+	rq->stream_live = true;
+	/* Without an idle timeout, a client sending nothing would still be
+	 * cut at --import-timeout (import_limit sees only clients that
+	 * send). */
+	if (srv->cfg->import_timeout &&
+	    (srv->cfg->idle_timeout == 0 ||
+	     srv->cfg->idle_timeout > srv->cfg->import_timeout))
+		MHD_set_connection_option(
+		    conn, MHD_CONNECTION_OPTION_TIMEOUT,
+		    (unsigned int)srv->cfg->import_timeout);
+}
+
+/* The request will not be handled by api/ (refused by the service, or its
+ * stream stopped): what it holds there is given back. */
+static void api_drop(struct request *rq)
+{
+	if (rq->begun)
+		api_abort(rq->ctx);
+	rq->stream_live = false;
 }
 
 /* The refusals of http_head.h's checks that are answered once the body
@@ -658,6 +695,7 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 		       const char *version)
 {
 	struct header_scan hs = {0};
+	bool over = overloaded(srv, conn);
 	size_t len = 0;
 	bool declared;
 
@@ -688,18 +726,20 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 		rq->refusal = REFUSE_REPEATED_CT;
 	else if (head_refusal(rq, &hs.head) != REFUSE_NONE)
 		rq->refusal = head_refusal(rq, &hs.head);
-	else
-		open_stream(srv, conn, rq, rq->path, method);
-	if (declared && len > body_limit(srv, rq)) {
+	else if (!over)
+		begin(srv, conn, rq, rq->path, method);
+	/* one connection too many: refused whatever else it is */
+	if (over)
+		rq->refusal = REFUSE_OVERLOADED;
+	if (rq->refusal == REFUSE_API) {
+		/* refused on its head: a long body is not read */
+		rq->answer_now = rq->has_body && (!declared || len > DROP_MAX);
+	} else if (declared && len > body_limit(srv, rq)) {
 		/* answered now, the body never stored; a refusal decided
 		 * from the headers alone keeps its answer */
-		api_stream_abort(rq->stream);
-		rq->stream = NULL;
-		if (rq->refusal == REFUSE_NONE ||
-		    rq->refusal == REFUSE_STREAM) {
-			api_response_fini(&rq->early);
+		api_drop(rq);
+		if (rq->refusal == REFUSE_NONE)
 			rq->refusal = REFUSE_TOO_LARGE;
-		}
 		rq->answer_now = true;
 	} else if (declared && len > 0 && !rq->streaming &&
 		   rq->refusal == REFUSE_NONE) {
@@ -711,17 +751,16 @@ static void first_call(struct server *srv, struct MHD_Connection *conn,
 static void feed_stream(const struct config *cfg, struct request *rq,
 			const char *data, size_t n)
 {
-	if (rq->stream == NULL)
+	if (!rq->stream_live)
 		return; /* refused: read and dropped */
 	if (n > cfg->max_import_body - rq->streamed) {
 		/* nothing of it is stored; the rest is read and dropped */
-		api_stream_abort(rq->stream);
-		rq->stream = NULL;
+		api_drop(rq);
 		rq->refusal = REFUSE_TOO_LARGE;
 		return;
 	}
 	rq->streamed += n;
-	api_stream_feed(rq->stream, data, n);
+	api_stream_feed(rq->ctx, data, n);
 }
 
 /* Which limit of --import-timeout and --import-min-rate the import being
@@ -841,7 +880,7 @@ static void refuse_head(const struct request *rq, struct api_response *resp)
 	}
 }
 
-static void refuse(const struct server *srv, const struct request *rq,
+static void refuse(const struct server *srv, struct request *rq,
 		   const char *method, const char *url,
 		   struct api_response *resp)
 {
@@ -909,11 +948,33 @@ static void refuse(const struct server *srv, const struct request *rq,
 	case REFUSE_REPEATED_AUTH:
 	case REFUSE_REPEATED_RID:
 	case REFUSE_TARGET_NUL: refuse_head(rq, resp); break;
-	case REFUSE_STREAM:
+	case REFUSE_NO_MEMORY:
+		api_problem_simple(resp, 500, "internal_error",
+				   "out of memory");
+		break;
+	case REFUSE_API:
 	case REFUSE_NONE: break;
 	}
-	/* counted and logged under its route whatever the answer */
-	resp->route = api_route_name(method, url);
+	/* counted and logged under its route whatever the answer: the one
+	 * api_begin found, else (refused before it) the path's */
+	if (!rq->begun)
+		rq->route = api_route_name(method, url);
+}
+
+/* The answer of a refused request into *resp: api_begin's, kept in
+ * `early`, or the service's own (refuse), with what the request held in
+ * api/ given back. */
+static void refusal_answer(const struct server *srv, struct request *rq,
+			   const char *method, const char *url,
+			   struct api_response *resp)
+{
+	if (rq->refusal == REFUSE_API) {
+		*resp = rq->early;
+		memset(&rq->early, 0, sizeof rq->early);
+		return;
+	}
+	api_drop(rq);
+	refuse(srv, rq, method, url, resp);
 }
 
 static void log_request(const struct request *rq, const char *method,
@@ -921,9 +982,11 @@ static void log_request(const struct request *rq, const char *method,
 {
 	struct log_line l;
 
+	const char *route = rq->route ? rq->route : "unmatched";
+	const char *key_id = rq->begun ? api_ctx_key_id(rq->ctx) : "";
+
 	if (rq->srv->app->metrics)
-		api_metrics_request(rq->srv->app->metrics, resp->route,
-				    resp->status,
+		api_metrics_request(rq->srv->app->metrics, route, resp->status,
 				    ms_since(&rq->start) / 1000.0);
 
 	log_begin(&l, queued ? LOG_INFO : LOG_WARN, "request");
@@ -931,11 +994,11 @@ static void log_request(const struct request *rq, const char *method,
 	 * replaced by a new id on the first call */
 	log_str(&l, "request_id", rq->id);
 	log_strn(&l, "method", method, 16);
-	log_str(&l, "route", resp->route); /* the template, never the path */
+	log_str(&l, "route", route); /* the template, never the path */
 	log_int(&l, "status", resp->status);
 	log_ms(&l, "duration_ms", ms_since(&rq->start));
-	if (resp->key_id[0])
-		log_str(&l, "key_id", resp->key_id); /* the public id only */
+	if (key_id[0])
+		log_str(&l, "key_id", key_id); /* the public id only */
 	if (!queued)
 		log_bool(&l, "queued", false);
 	log_end_buffered(&l);
@@ -947,6 +1010,37 @@ static bool has_cache_control(const struct api_response *resp)
 		if (strcasecmp(resp->headers[i].name, "Cache-Control") == 0)
 			return true;
 	return false;
+}
+
+/* The one list of an answer's header fields, for answer() (through
+ * libmicrohttpd) and send_now() (written raw): its content type and
+ * headers, X-Request-Id, Cache-Control: no-store unless it says how to
+ * cache itself (the page's assets, api/ui.c), and Connection: close when
+ * closing.  add returns false when a field could not be added; so does
+ * this, having tried them all. */
+static bool each_header(const struct request *rq,
+			const struct api_response *resp, bool closing,
+			bool (*add)(void *, const char *, const char *),
+			void *arg)
+{
+	bool ok = true;
+
+	if (resp->content_type != NULL)
+		ok &=
+		    add(arg, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
+		ok &= add(arg, resp->headers[i].name, resp->headers[i].value);
+	ok &= add(arg, "X-Request-Id", rq->id);
+	if (!has_cache_control(resp))
+		ok &= add(arg, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (closing)
+		ok &= add(arg, MHD_HTTP_HEADER_CONNECTION, "close");
+	return ok;
+}
+
+static bool mhd_add(void *r, const char *name, const char *value)
+{
+	return MHD_add_response_header(r, name, value) == MHD_YES;
 }
 
 /* Sends resp (whose body it takes) and logs the request.  Always
@@ -970,26 +1064,13 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *rq,
 	}
 	if (r == NULL)
 		goto out;
-	if (resp->content_type != NULL)
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					      resp->content_type) == MHD_YES;
-	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
-		ok &=
-		    MHD_add_response_header(r, resp->headers[i].name,
-					    resp->headers[i].value) == MHD_YES;
-	ok &= MHD_add_response_header(r, "X-Request-Id", rq->id) == MHD_YES;
-	/* An answer that says how to cache itself (the page's assets,
-	 * api/ui.c) keeps its own; every other answer is not stored. */
-	if (!has_cache_control(resp))
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-					      "no-store") == MHD_YES;
 	/* Draining: a keep-alive client is told that this connection ends
 	 * here, so it opens a new one (refused) instead of sending a request
 	 * that the final close could cut off unanswered.  A head let by
 	 * check_framing for its 422 (close_after) ends it too. */
-	if (atomic_load(&rq->srv->stopping) || rq->close_after)
-		ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
-					      "close") == MHD_YES;
+	ok = each_header(rq, resp,
+			 atomic_load(&rq->srv->stopping) || rq->close_after,
+			 mhd_add, r);
 	if (ok)
 		ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
@@ -1053,33 +1134,44 @@ static bool write_now(const struct server *srv, struct MHD_Connection *conn,
 	return len == 0;
 }
 
-/* Appends to the head of a raw answer; *hl becomes sizeof head (never
- * sent) when it does not fit. */
-__attribute__((format(printf, 3, 4))) static void
-head_add(char head[1024], size_t *hl, const char *fmt, ...)
+/* The head of a raw answer being written (send_now). */
+struct raw_head {
+	char text[1024];
+	size_t len; /* sizeof text: it did not fit (never sent) */
+};
+
+__attribute__((format(printf, 2, 3))) static void head_add(struct raw_head *h,
+							   const char *fmt, ...)
 {
+	size_t room = sizeof h->text - h->len;
 	va_list ap;
 	int n;
 
-	if (*hl >= 1024)
+	if (h->len >= sizeof h->text)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(head + *hl, 1024 - *hl, fmt, ap);
+	n = vsnprintf(h->text + h->len, room, fmt, ap);
 	va_end(ap);
-	*hl = n < 0 || (size_t)n >= 1024 - *hl ? 1024 : *hl + (size_t)n;
+	h->len =
+	    n < 0 || (size_t)n >= room ? sizeof h->text : h->len + (size_t)n;
+}
+
+static bool raw_add(void *h, const char *name, const char *value)
+{
+	head_add(h, "%s: %s\r\n", name, value);
+	return true;
 }
 
 /* Sends resp (which it finishes) straight to the socket, in the middle of
- * the request's body, with what answer() adds (X-Request-Id,
- * Cache-Control) and Connection: close; logs the request.  The caller
- * then closes the connection (MHD_NO).  Keep its headers in step with
- * answer(). */
+ * the request's body, with the header fields answer() sends
+ * (each_header) and Connection: close; logs the request.  The caller
+ * then closes the connection (MHD_NO). */
 static void send_now(struct MHD_Connection *conn, struct request *rq,
 		     const char *method, struct api_response *resp)
 {
 	const char *reason = MHD_get_reason_phrase_for((unsigned)resp->status);
-	char head[1024], date[40];
-	size_t hl = 0;
+	struct raw_head h = {.len = 0};
+	char date[40];
 	char *msg = NULL;
 	bool sent = false;
 	struct tm tm;
@@ -1088,52 +1180,40 @@ static void send_now(struct MHD_Connection *conn, struct request *rq,
 	rq->answered = true;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	head_add(head, &hl,
-		 "HTTP/1.1 %d %s\r\nConnection: close\r\nDate: %s\r\n"
-		 "Content-Length: %zu\r\n",
+	head_add(&h, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n",
 		 resp->status, reason ? reason : "", date, resp->body_len);
-	if (resp->content_type != NULL)
-		head_add(head, &hl, "Content-Type: %s\r\n", resp->content_type);
-	for (size_t i = 0; i < resp->n_headers && i < API_MAX_HEADERS; i++)
-		head_add(head, &hl, "%s: %s\r\n", resp->headers[i].name,
-			 resp->headers[i].value);
-	head_add(head, &hl,
-		 "X-Request-Id: %s\r\nCache-Control: no-store\r\n\r\n", rq->id);
-	if (hl < sizeof head)
-		msg = malloc(hl + resp->body_len);
+	each_header(rq, resp, true, raw_add, &h);
+	head_add(&h, "\r\n");
+	if (h.len < sizeof h.text)
+		msg = malloc(h.len + resp->body_len);
 	if (msg != NULL) {
-		memcpy(msg, head, hl);
+		memcpy(msg, h.text, h.len);
 		if (resp->body_len > 0)
-			memcpy(msg + hl, resp->body, resp->body_len);
-		sent = write_now(rq->srv, conn, msg, hl + resp->body_len);
+			memcpy(msg + h.len, resp->body, resp->body_len);
+		sent = write_now(rq->srv, conn, msg, h.len + resp->body_len);
 		free(msg);
 	}
 	log_request(rq, method, resp, sent);
 	api_response_fini(resp);
 }
 
-/* The body has grown past its limit (it is chunked: no length was
- * declared).  Nothing more of it is stored: the answer (413, or the
- * refusal already decided) goes out now and the connection closes
- * lingering, instead of reading the body to its end. */
-static enum MHD_Result over_limit(struct server *srv,
-				  struct MHD_Connection *conn,
-				  struct request *rq, const char *url,
-				  const char *method)
+/* Stops reading the body: nothing more of it is stored, the answer (why,
+ * or the refusal already decided: api_begin's included) goes out now and
+ * the connection closes lingering, instead of reading the body to its
+ * end. */
+static enum MHD_Result cut_body(struct server *srv, struct MHD_Connection *conn,
+				struct request *rq, const char *url,
+				const char *method, enum refusal why)
 {
 	struct api_response resp;
 
-	api_stream_abort(rq->stream);
-	rq->stream = NULL;
 	free(rq->body);
 	rq->body = NULL;
 	rq->body_len = 0;
-	if (rq->refusal == REFUSE_NONE || rq->refusal == REFUSE_STREAM) {
-		api_response_fini(&rq->early);
-		rq->refusal = REFUSE_TOO_LARGE;
-	}
 	memset(&resp, 0, sizeof resp);
-	refuse(srv, rq, method, url, &resp);
+	if (rq->refusal == REFUSE_NONE)
+		rq->refusal = why;
+	refusal_answer(srv, rq, method, url, &resp);
 	send_now(conn, rq, method, &resp);
 	mark_linger(conn);
 	closing_on_purpose = true;
@@ -1149,55 +1229,26 @@ static bool body_behind(struct server *srv, const struct request *rq)
 				      (int64_t)ms_since(&rq->start));
 }
 
-/* The body arrives slower than --body-min-rate (service/watchdog.h): the
- * answer (408, or the refusal already decided: a refused import's
- * api_stream_open answer included) goes out now and the connection closes
- * lingering, like over_limit. */
-static enum MHD_Result too_slow(struct server *srv, struct MHD_Connection *conn,
-				struct request *rq, const char *url,
-				const char *method)
-{
-	struct api_response resp;
-
-	free(rq->body);
-	rq->body = NULL;
-	rq->body_len = 0;
-	memset(&resp, 0, sizeof resp);
-	if (rq->refusal == REFUSE_STREAM) {
-		resp = rq->early;
-		memset(&rq->early, 0, sizeof rq->early);
-	} else {
-		if (rq->refusal == REFUSE_NONE)
-			rq->refusal = REFUSE_TOO_SLOW;
-		refuse(srv, rq, method, url, &resp);
-	}
-	send_now(conn, rq, method, &resp);
-	mark_linger(conn);
-	closing_on_purpose = true;
-	return MHD_NO; /* libmicrohttpd closes it */
-}
-
 /* The import being read broke a limit (import_limit): its transaction
  * rolls back, the cut is logged, and the 408 goes out now, as
- * over_limit's 413 does (libmicrohttpd 0.9.75 takes no answer while a
+ * cut_body's 413 does (libmicrohttpd 0.9.75 takes no answer while a
  * body is being read), and the connection closes lingering, so that a
  * client still sending reads it rather than a reset. */
 static enum MHD_Result cut_import(struct MHD_Connection *conn,
 				  struct request *rq, const char *method,
 				  const char *why, const char *detail)
 {
-	struct api_stream *s = rq->stream;
 	struct api_response resp;
 	struct log_line l;
 
-	rq->stream = NULL;
+	rq->stream_live = false;
 	log_begin(&l, LOG_WARN, "import_cut");
 	log_str(&l, "request_id", rq->id);
 	log_str(&l, "reason", why);
 	log_int(&l, "bytes", (long long)rq->streamed);
 	log_ms(&l, "duration_ms", ms_since(&rq->start));
 	log_end(&l);
-	api_stream_cut(s, &resp, detail);
+	api_stream_cut(rq->ctx, &resp, detail);
 	send_now(conn, rq, method, &resp);
 	mark_linger(conn);
 	closing_on_purpose = true;
@@ -1219,31 +1270,54 @@ static enum MHD_Result final_call(struct server *srv,
 				  const char *method)
 {
 	struct api_response resp;
-	struct api_request *req;
 
 	memset(&resp, 0, sizeof resp);
-	if (rq->refusal == REFUSE_STREAM) {
-		resp = rq->early;
-		memset(&rq->early, 0, sizeof rq->early);
-		return answer(conn, rq, method, &resp);
-	}
 	if (rq->refusal != REFUSE_NONE) {
-		refuse(srv, rq, method, url, &resp);
+		refusal_answer(srv, rq, method, url, &resp);
 		return answer(conn, rq, method, &resp);
 	}
-	if (rq->stream != NULL) {
-		struct api_stream *s = rq->stream;
-
-		rq->stream = NULL;
-		api_stream_finish(s, &resp);
-		return answer(conn, rq, method, &resp);
-	}
-	/* the same request as on the first call (an import's), if made */
-	req = request_of(conn, rq, url, method);
-	req->body = rq->body_len > 0 ? rq->body : NULL;
-	req->body_len = rq->body_len;
-	api_handle(srv->app, req, &resp);
+	/* the request of the first call, with its body (not a stream's) */
+	rq->stream_live = false;
+	rq->req.body = rq->body_len > 0 ? rq->body : NULL;
+	rq->req.body_len = rq->body_len;
+	api_end(rq->ctx, &resp);
 	return answer(conn, rq, method, &resp);
+}
+
+/* A piece of the body (n bytes at data): stored (buffered), fed to the
+ * import (streamed), or dropped (refused), unless a limit is broken. */
+static enum MHD_Result upload_call(struct server *srv,
+				   struct MHD_Connection *conn,
+				   struct request *rq, const char *method,
+				   const char *data, size_t n)
+{
+	const char *url = rq->path;
+	char detail[192];
+	const char *why;
+
+	rq->received =
+	    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
+	/* past its limit (a chunked body: no length was declared) */
+	if (rq->received > body_limit(srv, rq))
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_LARGE);
+	/* refused on its head: a long body is not read on */
+	if (rq->refusal == REFUSE_API && rq->received > DROP_MAX)
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_LARGE);
+	/* the rate of a body that is not a live import's: the watchdog's (a
+	 * refused import's dropped body too); an import's: import_limit's */
+	if (!rq->stream_live && body_behind(srv, rq))
+		return cut_body(srv, conn, rq, url, method, REFUSE_TOO_SLOW);
+	if (!rq->streaming) {
+		take_body(srv->cfg, rq, data, n);
+		return MHD_YES;
+	}
+	feed_stream(srv->cfg, rq, data, n);
+	why = rq->stream_live
+		  ? import_limit(srv->cfg, rq, detail, sizeof detail)
+		  : NULL;
+	if (why)
+		return cut_import(conn, rq, method, why, detail);
+	return MHD_YES;
 }
 
 /* libmicrohttpd's URI log callback, called when a request line has been
@@ -1296,8 +1370,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		rq->path = url;
 		first_call(srv, conn, rq, url, method, version);
 		url = rq->path;
-		if (overloaded(srv, conn))
-			rq->refusal = REFUSE_OVERLOADED;
 		/* The connection must close when its framing is in doubt or
 		 * its declared body is refused unread, or when it is one too
 		 * many: answering now is what makes libmicrohttpd skip the
@@ -1307,7 +1379,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			struct api_response resp;
 
 			memset(&resp, 0, sizeof resp);
-			refuse(srv, rq, method, url, &resp);
+			refusal_answer(srv, rq, method, url, &resp);
 			if (rq->has_body)
 				mark_linger(conn);
 			watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0, false);
@@ -1316,7 +1388,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		/* the head is in; a body that is not a live import's (one
 		 * buffered, or read and dropped after a refusal) is timed */
 		watchdog_head(srv->wd, rq->cc ? rq->cc->wd : 0,
-			      rq->has_body && rq->stream == NULL);
+			      rq->has_body && !rq->stream_live);
 		return MHD_YES;
 	}
 	url = rq->path;
@@ -1326,30 +1398,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
-		char detail[192];
-		const char *why;
 
 		*upload_data_size = 0;
-		rq->received =
-		    n > SIZE_MAX - rq->received ? SIZE_MAX : rq->received + n;
-		if (rq->received > body_limit(srv, rq))
-			return over_limit(srv, conn, rq, url, method);
-		/* the rate of a body that is not a live import's: the
-		 * watchdog's (a refused import's dropped body too); an
-		 * import's: import_limit's */
-		if (rq->stream == NULL && body_behind(srv, rq))
-			return too_slow(srv, conn, rq, url, method);
-		if (!rq->streaming) {
-			take_body(srv->cfg, rq, upload_data, n);
-			return MHD_YES;
-		}
-		feed_stream(srv->cfg, rq, upload_data, n);
-		why = rq->stream
-			  ? import_limit(srv->cfg, rq, detail, sizeof detail)
-			  : NULL;
-		if (why)
-			return cut_import(conn, rq, method, why, detail);
-		return MHD_YES;
+		return upload_call(srv, conn, rq, method, upload_data, n);
 	}
 	watchdog_busy(srv->wd, rq->cc ? rq->cc->wd : 0);
 	return final_call(srv, conn, rq, url, method);
@@ -1394,8 +1445,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	}
 	/* keep-alive: the next head's deadline runs from now */
 	watchdog_idle(srv->wd, rq->cc ? rq->cc->wd : 0);
-	/* a client gone mid-import: roll it back */
-	api_stream_abort(rq->stream);
+	/* a client gone mid-import: roll it back; the place held in the
+	 * audit queue goes back */
+	api_drop(rq);
+	if (rq->own_ctx)
+		api_ctx_free(rq->ctx);
 	api_response_fini(&rq->early);
 	free(rq->body);
 	free(rq);
@@ -1588,6 +1642,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 			ip_count_add(srv, NULL, -1, cc->slot1);
 			if (cc->linger)
 				hand_to_linger(srv, conn);
+			api_ctx_free(cc->api);
 			free(cc);
 		}
 		*socket_context = NULL;

@@ -21,6 +21,8 @@ JSON.parse rounds; requests Prism refuses itself, such as an unknown path or
 method, or a missing key on a server with keys) and is counted as "direct".
 """
 
+import atexit
+import contextlib
 import datetime
 import http.client
 import json
@@ -776,6 +778,47 @@ def cleanup_all():
 
 # --------------------------------------------------------------------------
 # Running the CLI.
+
+def temp_dir(prefix):
+    """A new temporary directory, removed when the test run ends."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
+class TempRun:
+    """What temp_run() yields: a directory of its own (dir), a database path
+    in it (db), and the servers started through server()."""
+
+    def __init__(self, d, db_name):
+        self.dir = d
+        self.db = os.path.join(d, db_name)
+        self.servers = []
+
+    def server(self, *args, **kw):
+        """Server(*args, **kw), on this run's database unless db_path is
+        given; killed at the end of the run unless stopped before."""
+        kw.setdefault("db_path", self.db)
+        s = Server(*args, **kw)
+        self.servers.append(s)
+        return s
+
+
+@contextlib.contextmanager
+def temp_run(tag, db_name="x.db"):
+    """`with temp_run("crash") as run:` -- a test that starts and stops servers
+    of its own on a database of its own: on leaving (also on a failure), every
+    server it started and did not stop is killed and the directory removed."""
+    d = tempfile.mkdtemp(prefix="shikaku-%s-" % tag)
+    run = TempRun(d, db_name)
+    try:
+        yield run
+    finally:
+        for s in run.servers:
+            if not s.stopped:
+                s.kill()
+        shutil.rmtree(d, ignore_errors=True)
+
 
 def run_cli(args, stdin=None, timeout=None, cwd=None):
     """Runs the binary with args -> CompletedProcess (stdout/stderr as text).

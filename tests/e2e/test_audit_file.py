@@ -293,11 +293,10 @@ def test_an_import_is_cut_at_its_total_time_limit():
 # ---- 2. the file, and the move of an older database's rows ---------------------
 
 def test_the_audit_log_is_a_private_file_beside_the_database():
-    d = temp_dir("file")
-    db = os.path.join(d, "x.db")
-    s = None
-    try:
-        s = Server(db_path=db)
+    with harness.temp_run("file", "x.db") as run:
+        d, db = run.dir, run.db
+        s = None
+        s = run.server(db_path=db)
         put(s, "file-1")
         assert lookup(s, "file-1", "file-look").status == 200
         ids, _ = audit_ids(s, "file-1")
@@ -313,10 +312,6 @@ def test_the_audit_log_is_a_private_file_beside_the_database():
         assert scalar(audit, "SELECT count(*) FROM audit WHERE request_id = 'file-look'") == 1
         assert scalar(audit, "PRAGMA journal_mode") == "wal"
         assert scalar(audit, "PRAGMA user_version") >= 1
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def old_database(path):
@@ -354,12 +349,11 @@ def old_database(path):
 
 
 def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
-    d = temp_dir("move")
-    db = os.path.join(d, "old.db")
-    s = None
-    try:
+    with harness.temp_run("move", "old.db") as run:
+        d, db = run.dir, run.db
+        s = None
         old_database(db)
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         e = wait_event(s, "database_migrated")
         assert e["audit_rows_moved"] == 3 and e["audit_schema_from"] == 0, e
         r = s.get("/v1/audit?person_id=old-b")
@@ -378,15 +372,11 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
         assert stat.S_IMODE(os.stat(db + "-audit").st_mode) == 0o600
         assert scalar(db + "-audit", "SELECT min(seq) FROM audit") == 7
         # a second start moves nothing again
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         r = s.get("/v1/audit?person_id=old-b")
         assert len(r.json["items"]) == 2, r.json
         assert not events(s, "database_migrated"), events(s, "database_migrated")
         s.stop()
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_migrate_moves_the_rows_once_and_names_both_files():

@@ -200,15 +200,14 @@ def test_quick_check_at_start_is_logged():
 
 
 def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
-    d = temp_dir("damage")
-    db = os.path.join(d, "x.db")
-    s = None
-    try:
-        s = Server(db_path=db)
+    with harness.temp_run("damage", "x.db") as run:
+        d, db = run.dir, run.db
+        s = None
+        s = run.server(db_path=db)
         for i in range(3):
             put_person(s, "dm-%d" % i)
         s.stop()
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         assert s.get("/readyz").status == 200
         zero_persons_root(db)
         # the header and the schema page are intact: ready until a read
@@ -242,22 +241,17 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
         for fact in FACTS_IN_LOG:
             assert fact not in log, "%r in the log" % fact
         s.stop()
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_a_file_damaged_before_start_is_served_but_not_ready():
-    d = temp_dir("damaged-start")
-    db = os.path.join(d, "x.db")
-    s = None
-    try:
-        s = Server(db_path=db)
+    with harness.temp_run("damaged-start", "x.db") as run:
+        d, db = run.dir, run.db
+        s = None
+        s = run.server(db_path=db)
         put_person(s, "ds-1")
         s.stop()
         zero_persons_root(db)
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         e = wait_event(s, lambda e: e.get("event") == "store_check", "store_check")
         assert e["result"] == "damaged" and e["level"] == "error", e
         assert e["problems"] >= 1 and "Page" in e["first"], e
@@ -269,18 +263,13 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
         wait_event(s, lambda e: e.get("event") == "store_error"
                    and e.get("request_id") == "damaged-start-read", "store_error")
         s.stop()
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_a_full_disk_at_start_still_serves_reads():
-    d = temp_dir("full")
-    db = os.path.join(d, "x.db")
-    s = None
-    try:
-        s = Server(db_path=db)
+    with harness.temp_run("full", "x.db") as run:
+        d, db = run.dir, run.db
+        s = None
+        s = run.server(db_path=db)
         docs = {}
         for i in range(5):
             put_person(s, "fd-%d" % i)
@@ -316,19 +305,14 @@ def test_a_full_disk_at_start_still_serves_reads():
             r = s.get("/v1/persons/" + pid)
             assert r.status == 200 and r.json == doc, r
         s.stop()
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_an_empty_database_file_is_initialised_with_a_warning():
-    d = temp_dir("empty")
-    db = os.path.join(d, "x.db")
-    s = None
-    try:
+    with harness.temp_run("empty", "x.db") as run:
+        d, db = run.dir, run.db
+        s = None
         open(db, "wb").close()
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         e = wait_event(s, lambda e: e.get("event") == "database_was_empty", "database_was_empty")
         assert e["level"] == "warn" and e["db"] == db, e
         assert "0 bytes" in e["message"] and "backup" in e["message"], e
@@ -337,15 +321,11 @@ def test_an_empty_database_file_is_initialised_with_a_warning():
         put_person(s, "em-1")
         s.stop()
         # the second start finds a database: no warning
-        s = Server(db_path=db)
+        s = run.server(db_path=db)
         assert s.get("/v1/persons/em-1").status == 200
         s.settle_log()
         assert not events(s, "database_was_empty"), s.stderr_tail()
         s.stop()
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # ---- 15. the prefecture filter ------------------------------------------------

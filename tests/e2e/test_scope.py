@@ -18,10 +18,7 @@ started; tests that need other flags start their own."""
 
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
-import atexit
 import time
 
 import harness
@@ -37,18 +34,10 @@ _state = {}
 
 
 def _tmpdir():
-    d = tempfile.mkdtemp(prefix="shikaku-scope-")
-    atexit.register(shutil.rmtree, d, True)
-    return d
+    return harness.temp_dir("shikaku-scope-")
 
 
-def make_key(db, role, facility=None):
-    args = ["key", "create", "--db", db, "--role", role]
-    if facility:
-        args += ["--facility", facility]
-    p = run_cli(args)
-    assert p.returncode == 0, "key create: exit %d, stderr %s" % (p.returncode, p.stderr)
-    return p.stdout.splitlines()[0].strip()
+make_key = harness.make_key
 
 
 def key_id(key):

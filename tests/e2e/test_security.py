@@ -8,16 +8,13 @@ whose keys were made by `shikakud key create` before it started.  Tests
 that must stop their server (to read its database or its whole log) start
 their own."""
 
-import atexit
 import datetime
 import json
 import os
 import select
-import shutil
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -39,20 +36,13 @@ _state = {}
 
 
 def _tmpdir():
-    d = tempfile.mkdtemp(prefix="shikaku-sec-")
-    atexit.register(shutil.rmtree, d, True)
-    return d
+    return harness.temp_dir("shikaku-sec-")
 
 
 def make_key(db, role, facility=None):
     """`key create` on db -> the key (stdout line 1)."""
-    args = ["key", "create", "--db", db, "--role", role]
-    if facility:
-        args += ["--facility", facility]
-    p = run_cli(args)
-    assert p.returncode == 0, "key create: exit %d, stderr %s" % (p.returncode, p.stderr)
-    key = p.stdout.splitlines()[0].strip()
-    assert key.startswith("shk_") and len(key) == 60, "key create printed %r" % p.stdout
+    key = harness.make_key(db, role, facility)
+    assert key.startswith("shk_") and len(key) == 60, "key create printed %r" % key
     return key
 
 
