@@ -2,7 +2,7 @@
 SHELL = /bin/bash
 
 CC ?= cc
-PKGS = libmicrohttpd jansson sqlite3 gnutls
+PKGS = libmicrohttpd jansson sqlite3 gnutls libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
@@ -26,10 +26,10 @@ DB ?= build/demo.db
 BASE_SRC = $(wildcard base/*.c)
 RULES_SRC = $(wildcard rules/*.c)
 API_SRC = $(wildcard api/*.c)
-DB_SRC = $(wildcard db/*.c)
+DB_SRC = $(wildcard db/*.c db/sqlite/*.c db/pg/*.c)
 SERVICE_SRC = $(filter-out service/main.c,$(wildcard service/*.c))
 LIB_SRC = $(BASE_SRC) $(RULES_SRC) $(API_SRC) $(DB_SRC) $(SERVICE_SRC) build/gen/prefectures.c \
-	build/gen/migrations.c build/gen/audit_migrations.c build/gen/ui.c
+	build/gen/migrations.c build/gen/audit_migrations.c build/gen/pg_migrations.c build/gen/ui.c
 GEN_ASM = build/gen/embed.S
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -69,6 +69,11 @@ build/gen/migrations.c: $(wildcard db/migrations/*.sql) data/prefectures.csv \
 build/gen/audit_migrations.c: $(wildcard db/audit_migrations/*.sql) scripts/gen-migrations.sh
 	@mkdir -p $(@D)
 	scripts/gen-migrations.sh audit > $@.tmp && mv $@.tmp $@
+
+build/gen/pg_migrations.c: $(wildcard db/pg_migrations/*.sql) data/prefectures.csv \
+		data/insurers-kyokai.csv scripts/gen-migrations.sh
+	@mkdir -p $(@D)
+	scripts/gen-migrations.sh pg > $@.tmp && mv $@.tmp $@
 
 # The facility page (SPEC §11): every file of ui/ as a C array.
 build/gen/ui.c: $(shell find ui -type f ! -name '.*') scripts/gen-ui.sh
@@ -200,18 +205,19 @@ check-deps:
 	@! grep -nE '#include "(api|service|db|rules)/' base/*.[ch] || { echo "base/ must include only base/"; exit 1; }
 	@! grep -nE '#include <(microhttpd|jansson|sqlite3|gnutls/[a-z]+)\.h>' base/*.[ch] || { echo "base/ is libc only"; exit 1; }
 	@! grep -nE '#include "(api|service|db)/' rules/*.[ch] || { echo "rules/ must include only rules/"; exit 1; }
-	@! grep -nE '#include "(api|service)/' db/*.[ch] 2>/dev/null || { echo "db/ must not include api/ or service/"; exit 1; }
+	@! grep -nE '#include "(api|service)/' db/*.[ch] db/sqlite/*.[ch] db/pg/*.[ch] 2>/dev/null || { echo "db/ must not include api/ or service/"; exit 1; }
+	@! grep -nE '#include <(sqlite3|libpq-fe)\.h>' base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] || { echo "only db/ talks to a store's library"; exit 1; }
 	@! grep -nE '#include "service/' api/*.[ch] || { echo "api/ must not include service/"; exit 1; }
 	@! grep -nE '#include <(microhttpd|jansson|sqlite3)\.h>' rules/*.[ch] || { echo "rules/ is libc only"; exit 1; }
 	@! grep -nE '#include "db/internal\.h"' base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] bench/*.c || { echo "db/internal.h is db/'s own (the unit tests of db/ aside): use db/db.h"; exit 1; }
 	@$(MAKE) --no-print-directory $(patsubst %.c,build/obj/%.o,$(API_SRC)) >/dev/null
 	@$(PYTHON) scripts/check-layers.py cycles build/obj/api || { echo "api/ files must call one way (README: the layers of api/)"; exit 1; }
-	@$(PYTHON) scripts/check-layers.py length 80 base/*.c rules/*.c api/*.c service/*.c db/*.c || { echo "split functions longer than 80 lines (tests aside)"; exit 1; }
+	@$(PYTHON) scripts/check-layers.py length 80 base/*.c rules/*.c api/*.c service/*.c db/*.c db/sqlite/*.c db/pg/*.c || { echo "split functions longer than 80 lines (tests aside)"; exit 1; }
 
 format:
-	clang-format -i $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+	clang-format -i $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] db/sqlite/*.[ch] db/pg/*.[ch] tests/unit/*.c)
 format-check:
-	clang-format --dry-run -Werror $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] tests/unit/*.c)
+	clang-format --dry-run -Werror $(wildcard base/*.[ch] rules/*.[ch] api/*.[ch] service/*.[ch] db/*.[ch] db/sqlite/*.[ch] db/pg/*.[ch] tests/unit/*.c)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

@@ -280,9 +280,10 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 	api_buf_printf(
 	    b,
 	    "# HELP shikaku_person_cache_drops_total Records "
-	    "dropped: all of them when another process wrote "
-	    "(flush), one by a write of this process "
-	    "(invalidation), to stay in budget (eviction).\n"
+	    "dropped: all of them when another process's writes "
+	    "cannot be told apart (flush), one by a write of this or "
+	    "another process (invalidation), to stay in budget "
+	    "(eviction).\n"
 	    "# TYPE shikaku_person_cache_drops_total counter\n"
 	    "shikaku_person_cache_drops_total{reason=\"flush\"} "
 	    "%llu\n"
@@ -293,6 +294,13 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 	    (unsigned long long)st.flushes,
 	    (unsigned long long)st.invalidations,
 	    (unsigned long long)st.evictions);
+	api_buf_printf(b,
+		       "# HELP shikaku_person_cache_catch_ups_total Commits "
+		       "of other processes told by the store's log of person "
+		       "writes (SQLite): only the persons written dropped.\n"
+		       "# TYPE shikaku_person_cache_catch_ups_total counter\n"
+		       "shikaku_person_cache_catch_ups_total %llu\n",
+		       (unsigned long long)st.catch_ups);
 	api_buf_printf(b,
 		       "# HELP shikaku_person_cache_entries Persons held.\n"
 		       "# TYPE shikaku_person_cache_entries gauge\n"

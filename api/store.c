@@ -46,6 +46,12 @@ void api_respond_db_error(struct api_response *resp, enum db_result r)
 				    "holds it): retry shortly",
 				    NULL, "");
 		api_response_header(resp, "Retry-After", "1");
+	} else if (r == DB_UNAVAILABLE) {
+		api_respond_problem(resp, 503, "service_unavailable",
+				    "the database cannot be reached now: "
+				    "retry shortly",
+				    NULL, "");
+		api_response_header(resp, "Retry-After", "2");
 	} else if (r == DB_FULL) {
 		api_respond_problem(resp, 507, "insufficient_storage",
 				    "the database cannot grow (disk full): "

@@ -559,15 +559,17 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 	if (db_conn_open(audit_path, &log->conn, err, errlen) != 0)
 		goto fail;
 	/* The schema must be there (db_open migrates): fail now, not at the
-	 * first record. */
-	if (!db_stmt(log->conn, DB_STMT_AUDIT_INSERT) ||
-	    !db_stmt(log->conn, DB_STMT_AUDIT_PERSON_INSERT)) {
+	 * first record.  (PostgreSQL: db_open migrated the same database.) */
+	if (log->conn->kind == DB_KIND_SQLITE &&
+	    (!db_stmt(log->conn, DB_STMT_AUDIT_INSERT) ||
+	     !db_stmt(log->conn, DB_STMT_AUDIT_PERSON_INSERT))) {
 		snprintf(err, errlen,
 			 "audit log: %s (is the database migrated?)",
 			 sqlite3_errmsg(log->conn->h));
 		goto fail;
 	}
-	log->last_ms = latest_ms(log->conn);
+	if (log->conn->kind == DB_KIND_SQLITE)
+		log->last_ms = latest_ms(log->conn);
 	/* The log's size before the first request (--audit-max-size,
 	 * /metrics); the writer measures it again after each batch. */
 	if (db_audit_bytes(log->conn, &bytes) == DB_OK)

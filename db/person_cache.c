@@ -48,6 +48,13 @@ struct person_cache {
 	atomic_uint_fast64_t gen, epoch, synced;
 	atomic_int inflight;
 	atomic_uint_fast64_t flushes, invalidations;
+	/* The store's change log (person_cache_sync's explain): its last
+	 * mark read (0: none yet), taken under catch_lock by one thread at a
+	 * time; logged: a log explains foreign writes. */
+	pthread_mutex_t catch_lock;
+	atomic_uint_fast64_t mark;
+	atomic_bool logged;
+	atomic_uint_fast64_t catch_ups;
 	struct shard shards[SHARDS];
 };
 
@@ -468,6 +475,7 @@ struct person_cache *person_cache_new(size_t budget)
 	c->shard_budget = (budget - c->table_bytes) / SHARDS;
 	c->max_count = cap - cap / 4;
 	atomic_init(&c->synced, UINT64_MAX);
+	pthread_mutex_init(&c->catch_lock, NULL);
 	for (i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
 		c->shards[i].mask = cap - 1;
@@ -492,6 +500,7 @@ void person_cache_free(struct person_cache *c)
 		free(c->shards[i].slots);
 		pthread_mutex_destroy(&c->shards[i].lock);
 	}
+	pthread_mutex_destroy(&c->catch_lock);
 	free(c);
 }
 
@@ -511,10 +520,39 @@ void person_cache_flush(struct person_cache *c)
 	atomic_fetch_add(&c->flushes, 1);
 }
 
+/* A version this cache does not know, explained by the store's log: the
+ * ids it names are dropped, or everything when it cannot tell.  One
+ * thread at a time; the others wait for its answer. */
+static void catch_up(struct person_cache *c, uint64_t store_version,
+		     person_cache_explain_fn explain, void *arg)
+{
+	uint64_t to = 0;
+
+	pthread_mutex_lock(&c->catch_lock);
+	if (atomic_load(&c->synced) != store_version) {
+		if (!explain(arg, c, atomic_load(&c->mark), &to))
+			person_cache_flush(c);
+		else
+			atomic_fetch_add(&c->catch_ups, 1);
+		atomic_store(&c->mark, to);
+		atomic_store(&c->synced, store_version);
+	}
+	pthread_mutex_unlock(&c->catch_lock);
+}
+
 void person_cache_sync(struct person_cache *c, uint64_t store_version,
+		       person_cache_explain_fn explain, void *arg,
 		       struct person_cache_ticket *t)
 {
 	if (atomic_load(&c->synced) == store_version) {
+		ticket_fill(c, t, true);
+		return;
+	}
+	if (explain) {
+		/* The log covers every commit up to the snapshot it is read
+		 * in, ours in flight too. */
+		atomic_store(&c->logged, true);
+		catch_up(c, store_version, explain, arg);
 		ticket_fill(c, t, true);
 		return;
 	}
@@ -633,21 +671,27 @@ void person_cache_write_begin(struct person_cache *c)
 
 void person_cache_write_end(struct person_cache *c, const char *id,
 			    uint64_t version_before, uint64_t version_after,
-			    bool ours)
+			    bool ours, uint64_t mark)
 {
-	uint64_t expect = version_before;
+	uint64_t expect = version_before, prev = mark - 1;
 
 	if (id)
 		person_cache_invalidate(c, id);
 	else
 		person_cache_flush(c);
 	/* Only from the version the cache knew: one it did not know means
-	 * another process wrote first, which the next sync will flush. */
-	if (!ours)
+	 * another process wrote first, which the next sync will flush (or
+	 * explain, from the log). */
+	if (ours) {
+		if (atomic_compare_exchange_strong(&c->synced, &expect,
+						   version_after) &&
+		    mark > 0)
+			/* this write's own log entry, right after the last
+			 * one explained: nothing to explain in it */
+			atomic_compare_exchange_strong(&c->mark, &prev, mark);
+	} else if (!atomic_load(&c->logged)) {
 		person_cache_flush(c);
-	else
-		atomic_compare_exchange_strong(&c->synced, &expect,
-					       version_after);
+	}
 	atomic_fetch_sub(&c->inflight, 1);
 }
 
@@ -661,6 +705,7 @@ void person_cache_stats(struct person_cache *c, struct person_cache_stats *st)
 	st->bytes = c->table_bytes;
 	st->flushes = atomic_load(&c->flushes);
 	st->invalidations = atomic_load(&c->invalidations);
+	st->catch_ups = atomic_load(&c->catch_ups);
 	for (i = 0; i < SHARDS; i++) {
 		s = &c->shards[i];
 		pthread_mutex_lock(&s->lock);

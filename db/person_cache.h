@@ -55,9 +55,21 @@ struct person_cache_ticket {
 	bool use;       /* false: use no cache in this request */
 };
 
-/* Brings the cache up to store_version (see the rules above) and fills
- * *t.  Lock-free unless it flushes. */
+/* What explains a store version the cache does not know (SQLite: the
+ * person_changes log): calls person_cache_invalidate(c, id) for each
+ * person written after mark `from` (0: none read yet) and sets *to to the
+ * last mark; false when it cannot tell (from is 0 or trimmed away, too
+ * many changes, a write of many persons, an error): then every record is
+ * dropped, and *to is the mark to start from next time (0: unknown). */
+typedef bool (*person_cache_explain_fn)(void *arg, struct person_cache *c,
+					uint64_t from, uint64_t *to);
+
+/* Brings the cache up to store_version (see the rules above; with
+ * explain, a version it does not know drops only the ids explain names,
+ * explain(arg, ...) running in one thread at a time) and fills *t.
+ * Lock-free unless the version moved. */
 void person_cache_sync(struct person_cache *c, uint64_t store_version,
+		       person_cache_explain_fn explain, void *arg,
 		       struct person_cache_ticket *t);
 
 /* Copies the record of id into *out: true on a hit.  Only after a sync
@@ -81,16 +93,19 @@ void person_cache_flush(struct person_cache *c);
  * commit or rollback, with id the person written (NULL: unknown or many,
  * then every record is dropped).  ours: the store vouches that
  * version_after is version_before moved by this write alone (or not at
- * all); false drops every record. */
+ * all); false drops every record, unless a log explains versions (then
+ * the next sync reads it).  mark: this write's own entry in that log (0:
+ * none), taken as read when it directly follows the last one read. */
 void person_cache_write_begin(struct person_cache *c);
 void person_cache_write_end(struct person_cache *c, const char *id,
 			    uint64_t version_before, uint64_t version_after,
-			    bool ours);
+			    bool ours, uint64_t mark);
 
 struct person_cache_stats {
 	uint64_t hits, misses;   /* gets that found, did not find */
 	uint64_t flushes;        /* full drops (another process wrote) */
 	uint64_t invalidations;  /* single records dropped by a write */
+	uint64_t catch_ups;      /* foreign writes explained by the log */
 	uint64_t evictions;      /* records dropped to stay in budget */
 	uint64_t entries, bytes; /* live records; bytes held, tables too */
 	uint64_t budget;         /* the configured maximum */

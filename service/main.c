@@ -332,6 +332,19 @@ static int store_start(struct db *db, const struct config *cfg)
 	return -1;
 }
 
+/* The audit writer of db (PostgreSQL: a table of the same database). */
+static struct audit_log *audit_start(struct db *db, const struct config *cfg,
+				     char *err, size_t errlen)
+{
+	struct audit_log *a =
+	    audit_log_start(db_audit_path(db) ? db_audit_path(db) : db_path(db),
+			    cfg->audit_retention_days, err, errlen);
+
+	if (a)
+		audit_log_set_max_bytes(a, cfg->audit_max_bytes);
+	return a;
+}
+
 static int cmd_serve(int argc, char *const argv[])
 {
 	struct api_metrics metrics;
@@ -371,14 +384,12 @@ static int cmd_serve(int argc, char *const argv[])
 	api_metrics_init(&metrics, now_seconds());
 	metrics.store = app.db;
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_audit_path(app.db),
-				    cfg.audit_retention_days, err, sizeof err);
+	app.audit = audit_start(app.db, &cfg, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
 		return 1;
 	}
-	audit_log_set_max_bytes(app.audit, cfg.audit_max_bytes);
 	if (cfg.rate_limit > 0 &&
 	    !(app.rate = api_rate_new(cfg.rate_limit, cfg.rate_burst
 							  ? cfg.rate_burst

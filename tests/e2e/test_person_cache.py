@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 
 import harness
 from harness import HOST, Server, run_cli
@@ -61,10 +62,10 @@ def rss_kib(pid):
 
 def with_two_servers(cache_args, fn):
     d = tempfile.mkdtemp(prefix="shikaku-pcache-")
-    db = os.path.join(d, "x.db")
+    db = harness.new_db(d)
     try:
-        with Server(extra_args=cache_args, db_path=db) as a, \
-                Server(extra_args=cache_args, db_path=db) as b:
+        with Server(extra_args=cache_args, db=db) as a, \
+                Server(extra_args=cache_args, db=db) as b:
             fn(a, b, db)
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -72,6 +73,7 @@ def with_two_servers(cache_args, fn):
 
 def rounds_against_another_server(a, b, db):
     ca, cb = Conn(a), Conn(b)
+    stale_pg = []
     try:
         # Persons the cache holds while one of them changes elsewhere.
         for n in range(20):
@@ -82,6 +84,14 @@ def rounds_against_another_server(a, b, db):
             assert st in (200, 201), (i, st, body)
             st, got, seen = ca.req("GET", PERSONS + "/p1")
             assert st == 200, (i, st)
+            if harness.store() == "pg" and got != tag:
+                # PostgreSQL tells the other replica by NOTIFY, which
+                # arrives after the writer's answer (see README): the new
+                # record must follow within the deadline.
+                stale_pg.append(i)
+                deadline = time.monotonic() + 2
+                while got != tag and time.monotonic() < deadline:
+                    st, got, seen = ca.req("GET", PERSONS + "/p1")
             assert got == tag and seen["display_name"] == "round %d" % i, \
                 "round %d: another process wrote %s, this one answered %s %r" \
                 % (i, tag, got, seen)
@@ -101,7 +111,13 @@ def rounds_against_another_server(a, b, db):
         st, _, _ = cb.req("DELETE", PERSONS + "/p1")
         assert st == 204, st
         st, _, _ = ca.req("GET", PERSONS + "/p1")
+        deadline = time.monotonic() + 2
+        while harness.store() == "pg" and st != 404 and time.monotonic() < deadline:
+            st, _, _ = ca.req("GET", PERSONS + "/p1")
         assert st == 404, "a person deleted by another process is still answered"
+        if stale_pg:
+            print("PostgreSQL: %d of %d lookups right after the other replica's "
+                  "write answered before its NOTIFY arrived" % (len(stale_pg), ROUNDS))
     finally:
         ca.close()
         cb.close()
@@ -110,8 +126,15 @@ def rounds_against_another_server(a, b, db):
 def test_another_servers_writes_are_seen_by_the_next_lookup():
     def check(a, b, db):
         rounds_against_another_server(a, b, db)
-        assert a.metric("shikaku_person_cache_lookups_total", result="hit") > ROUNDS
-        assert a.metric("shikaku_person_cache_drops_total", reason="flush") >= ROUNDS
+        hits = a.metric("shikaku_person_cache_lookups_total", result="hit")
+        # Each round reads p1 twice and three others; the others stay
+        # cached across the other process's writes (dropped one by one).
+        assert hits > 3 * ROUNDS, hits
+        if harness.store() == "sqlite":
+            # The log (person_changes) tells which person: a few flushes
+            # at most (the first version seen), never one per write.
+            assert a.metric("shikaku_person_cache_drops_total", reason="flush") <= 3
+            assert a.metric("shikaku_person_cache_catch_ups_total") >= ROUNDS
     with_two_servers([], check)
 
 

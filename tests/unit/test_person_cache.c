@@ -106,7 +106,7 @@ static void put_at(uint64_t version, const char *id, const char *etag)
 	struct person_cache_ticket t;
 	struct db_person p;
 
-	person_cache_sync(cache, version, &t);
+	person_cache_sync(cache, version, NULL, NULL, &t);
 	cr_assert(t.use);
 	person(&p, id, etag);
 	person_cache_put(cache, &p, &t);
@@ -116,7 +116,7 @@ static bool hit_at(uint64_t version, const char *id, struct db_person *out)
 {
 	struct person_cache_ticket t;
 
-	person_cache_sync(cache, version, &t);
+	person_cache_sync(cache, version, NULL, NULL, &t);
 	return t.use && person_cache_get(cache, id, out);
 }
 
@@ -137,7 +137,7 @@ Test(person_cache, own_write_invalidates_the_id_only)
 	put_at(7, "a", "0000000000000001");
 	put_at(7, "b", "0000000000000002");
 	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 7, 8, true);
+	person_cache_write_end(cache, "a", 7, 8, true, 0);
 	cr_assert_not(hit_at(8, "a", &q), "the written id is gone at once");
 	cr_assert(hit_at(8, "b", &q), "the own write flushed nothing else");
 }
@@ -166,7 +166,7 @@ Test(person_cache, own_write_after_a_foreign_one_flushes)
 	put_at(7, "b", "0000000000000002");
 	/* Another process committed (7 -> 8) before this write's 8 -> 9. */
 	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 8, 9, true);
+	person_cache_write_end(cache, "a", 8, 9, true, 0);
 	cr_assert_not(hit_at(9, "b", &q));
 }
 
@@ -176,7 +176,7 @@ Test(person_cache, not_ours_flushes)
 
 	put_at(7, "b", "0000000000000002");
 	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 7, 9, false);
+	person_cache_write_end(cache, "a", 7, 9, false, 0);
 	cr_assert_not(hit_at(9, "b", &q));
 }
 
@@ -187,9 +187,9 @@ Test(person_cache, unknown_version_during_own_write_bypasses)
 
 	put_at(7, "b", "0000000000000002");
 	person_cache_write_begin(cache);
-	person_cache_sync(cache, 8, &t);
+	person_cache_sync(cache, 8, NULL, NULL, &t);
 	cr_assert_not(t.use, "the version moved while a write of ours is on");
-	person_cache_write_end(cache, "a", 7, 8, true);
+	person_cache_write_end(cache, "a", 7, 8, true, 0);
 	cr_assert(hit_at(8, "b", &q), "and it flushed nothing");
 }
 
@@ -198,10 +198,10 @@ Test(person_cache, put_racing_an_invalidation_is_dropped)
 	struct person_cache_ticket t;
 	struct db_person p, q;
 
-	person_cache_sync(cache, 7, &t);
+	person_cache_sync(cache, 7, NULL, NULL, &t);
 	person(&p, "a", "0000000000000001"); /* read before the write */
 	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 7, 8, true);
+	person_cache_write_end(cache, "a", 7, 8, true, 0);
 	person_cache_put(cache, &p, &t);
 	cr_assert_not(hit_at(8, "a", &q), "the old record came back");
 }
@@ -211,9 +211,10 @@ Test(person_cache, put_racing_a_flush_is_dropped)
 	struct person_cache_ticket t, t2;
 	struct db_person p, q;
 
-	person_cache_sync(cache, 7, &t);
+	person_cache_sync(cache, 7, NULL, NULL, &t);
 	person(&p, "a", "0000000000000001");
-	person_cache_sync(cache, 9, &t2); /* another thread saw a change */
+	person_cache_sync(cache, 9, NULL, NULL,
+			  &t2); /* another thread saw a change */
 	person_cache_put(cache, &p, &t);
 	cr_assert_not(hit_at(9, "a", &q));
 }
@@ -239,7 +240,7 @@ Test(person_cache_budget, evicts_within_the_budget)
 	int i, hits = 0;
 
 	cr_assert_not_null(c);
-	person_cache_sync(c, 1, &t);
+	person_cache_sync(c, 1, NULL, NULL, &t);
 	for (i = 0; i < 100000; i++) {
 		snprintf(id, sizeof id, "person-%06d", i);
 		person(&p, id, "0123456789abcdef");
@@ -279,7 +280,7 @@ Test(person_cache_budget, default_holds_a_million)
 	int i;
 
 	cr_assert_not_null(c);
-	person_cache_sync(c, 1, &t);
+	person_cache_sync(c, 1, NULL, NULL, &t);
 	for (i = 0; i < 1000000; i++) {
 		snprintf(id, sizeof id, "P%07d", i);
 		person(&p, id, "0123456789abcdef");
