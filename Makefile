@@ -37,7 +37,7 @@ OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC:build/gen/%=gen/%))
 SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC:build/gen/%=gen/%))
 
 .PHONY: install uninstall bench
-.PHONY: all deps run test test-unit test-e2e test-san test-browser check-shared check-deps \
+.PHONY: all deps run test test-unit test-e2e test-e2e-pg test-san test-browser check-shared check-deps \
 	format format-check clean help lint test-contract tools
 
 all: build/shikakud
@@ -47,6 +47,7 @@ help:
 	@echo "make run        install what is missing, build, serve $(LISTEN) on a demo database"
 	@echo "make test       install what is missing, then every test (unit, e2e, lint, contract, ASan+UBSan)"
 	@echo "make test-e2e   the end-to-end suite under pytest (PYTEST_ARGS='-m \"not slow\"': quick)"
+	@echo "make test-e2e-pg  the same suite on a throwaway PostgreSQL"
 	@echo "make lint       lint openapi.yaml with Redocly CLI (pinned in tools/package.json)"
 	@echo "make test-contract  the e2e suite through Prism's validating proxy (openapi.yaml)"
 	@echo "make bench      import 1M persons, wrk against shikakud and nginx (bench/results.json)"
@@ -131,7 +132,8 @@ test: deps
 	@scripts/check-shared.sh
 	@$(MAKE) --no-print-directory check-deps format-check build/shikakud build/test_unit \
 	  build/san/shikakud build/san/test_unit
-	@$(MAKE) --no-print-directory test-unit test-e2e lint test-contract test-san test-browser
+	@$(MAKE) --no-print-directory test-unit test-e2e test-e2e-pg lint test-contract test-san \
+	  test-browser
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
 
 # Seconds each fuzz target runs in `make test` (longer: make fuzz FUZZ_TIME=600).
@@ -152,6 +154,12 @@ E2E_OPTS = -q -p no:cacheprovider
 
 test-e2e: build/shikakud
 	$(PYTEST) tests/e2e $(E2E_OPTS) --binary build/shikakud $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL (SPEC §7): every server on a fresh database of
+# one throwaway cluster (tests/e2e/pgcluster.py, Debian's postgresql); tests
+# about the SQLite file itself are skipped (marker sqlite_only).
+test-e2e-pg: build/shikakud
+	$(PYTEST) tests/e2e $(E2E_OPTS) --binary build/shikakud --store pg $(PYTEST_ARGS)
 
 test-san: build/san/shikakud build/san/test_unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

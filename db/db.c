@@ -227,6 +227,11 @@ const char *db_audit_path(const struct db *db)
 	return db->audit_path;
 }
 
+const char *db_audit_target(const struct db *db)
+{
+	return db->kind == DB_KIND_PG ? db->path : db->audit_path;
+}
+
 const char *db_path(const struct db *db)
 {
 	return db->path;

@@ -122,6 +122,11 @@ int db_audit_path_for(const char *path, char *out, size_t outlen);
  * PostgreSQL, where the audit log is a table of the same database. */
 const char *db_audit_path(const struct db *db);
 
+/* Where the audit writer writes (audit_log_start; borrowed, valid until
+ * db_close): the audit file's path, or on PostgreSQL the database's URI
+ * (it may hold a password: never print it). */
+const char *db_audit_target(const struct db *db);
+
 /* The calling thread's connection to the audit file, for reading it
  * (opened on first use; borrowed, valid until db_close).  NULL when it
  * cannot be opened.  Only the audit writer writes that file. */

@@ -121,6 +121,31 @@ bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
 /* True while c is inside a transaction. */
 bool db_in_tx(struct db_conn *c);
 
+/* One audit row as both stores write it (db_audit_rows): the record's
+ * values made safe, and one slice of at most DB_AUDIT_ROW_IDS_MAX of its
+ * valid person ids. */
+struct db_audit_out {
+	char when[DB_AUDIT_TIME_LEN + 1];
+	char key_id[DB_AUDIT_KEY_MAX + 1]; /* "" = none (NULL) */
+	const char *request_id;            /* valid, or "-" */
+	const char *method;                /* an upper-case token or OTHER */
+	char route[DB_AUDIT_ROUTE_MAX + 1];
+	const char *ids_text; /* the ids space-separated */
+	size_t ids_len;
+	const char *const *ids; /* n_ids valid ids */
+	size_t n_ids;
+	int status;
+	long long absent; /* with the record's first row only */
+};
+
+/* Calls fn for every row of recs[0..n) in order (a record naming more
+ * than DB_AUDIT_ROW_IDS_MAX ids is several rows), until fn returns other
+ * than DB_OK.  DB_ERROR when out of memory. */
+enum db_result
+db_audit_rows(const struct audit_record *recs, size_t n,
+	      enum db_result (*fn)(void *arg, const struct db_audit_out *row),
+	      void *arg);
+
 /* The session API (db_begin, db_commit, db_rollback, db_conn_open,
  * db_conn_close) is public: db/db.h. */
 

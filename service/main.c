@@ -23,6 +23,7 @@
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/args.h"
+#include "service/export_cmd.h"
 #include "service/key_cmd.h"
 #include "service/rules_diff.h"
 #include "rules/rules.h"
@@ -53,11 +54,14 @@ static const char usage_top[] =
     "  eval              evaluate one request read on stdin (see eval --help)\n"
     "  rules check FILE  validate a rules file\n"
     "  rules diff        who changes answer under a candidate rules file\n"
-    "  migrate --db FILE create or upgrade the database (FILE and FILE-audit)\n"
+    "  migrate --db FILE create or upgrade the database (FILE and FILE-audit,\n"
+    "                    or a postgresql:// URI)\n"
     "  key create|list|revoke  API keys (see key --help)\n"
     "  import --db FILE FILE...\n"
     "                    bulk load persons or insurers from NDJSON or CSV\n"
     "                    (see import --help)\n"
+    "  export --db FILE  the persons or insurers as NDJSON that import reads\n"
+    "                    (see export --help)\n"
     "\n"
     "flags:\n"
     "  -h, --help        this text\n"
@@ -539,7 +543,7 @@ static int cmd_eval(int argc, char *const argv[])
 /* ---- migrate ----------------------------------------------------------- */
 
 static const char usage_migrate[] =
-    "usage: shikakud migrate --db FILE\n"
+    "usage: shikakud migrate --db FILE|URI\n"
     "\n"
     "Creates the database FILE and its audit log FILE-audit beside it (both\n"
     "mode 0600) or upgrades their schemas to this build's versions; a\n"
@@ -547,9 +551,13 @@ static const char usage_migrate[] =
     "FILE-audit (copied, then dropped; safe to run again after a crash).\n"
     "serve does the same at start.  The two files are one database: back\n"
     "them up, restore and move them together.\n"
+    "A postgresql:// or postgres:// URI names a PostgreSQL database: its\n"
+    "numbered migrations run in one transaction under an advisory lock (two\n"
+    "replicas starting at once are safe); the password (URI, PGPASSWORD or\n"
+    "~/.pgpass) is never printed.\n"
     "\n"
     "flags:\n"
-    "  --db FILE   the database (env SHIKAKU_DB)\n"
+    "  --db FILE|URI  the database (env SHIKAKU_DB)\n"
     "  -h, --help  this text\n";
 
 /* --db FILE, the only flag of migrate: into *(const char **)p. */
@@ -583,6 +591,13 @@ static int cmd_migrate(int argc, char *const argv[])
 	    db_audit_path_for(path, apath, sizeof apath) != 0) {
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
+	}
+	if (db_is_uri(path)) {
+		/* one database, the audit log in it; never the password */
+		db_target_redact(path, apath, sizeof apath);
+		printf("%s: schema version %d -> %d\n", apath, st.schema_from,
+		       st.schema_to);
+		return 0;
 	}
 	printf("%s: schema version %d -> %d\n", path, st.schema_from,
 	       st.schema_to);
@@ -973,6 +988,8 @@ int main(int argc, char **argv)
 		return key_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 2, argv + 2);
+	if (strcmp(cmd, "export") == 0)
+		return export_cmd_main(argc - 2, argv + 2);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);
 	fputs(usage_top, stderr);
 	return 2;

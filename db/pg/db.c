@@ -134,6 +134,13 @@ static bool usable(struct db_conn *c)
 {
 	if (PQstatus(c->pg.h) == CONNECTION_OK)
 		return true;
+	if (c->pg.in_tx) {
+		/* the transaction is lost: only its rollback may reset */
+		remember(c, "08006",
+			 "the connection was lost inside a "
+			 "transaction");
+		return false;
+	}
 	PQreset(c->pg.h);
 	memset(c->pg.prepared, 0, sizeof c->pg.prepared);
 	if (PQstatus(c->pg.h) == CONNECTION_OK) {
@@ -146,19 +153,14 @@ static bool usable(struct db_conn *c)
 	return false;
 }
 
-PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
-		     const char *const *vals, const int *lens,
-		     const int *formats, bool binary_result)
+/* Prepares (once per PGconn) and runs statement id. */
+static PGresult *run_prepared(struct db_conn *c, enum dbpg_stmt id, int n,
+			      const char *const *vals, const int *lens,
+			      const int *formats, bool binary_result)
 {
 	char name[16];
 	PGresult *r;
 
-	if (!dbpg_sql[id]) {
-		dbpg_unsupported(c, "this statement");
-		return NULL;
-	}
-	if (!usable(c))
-		return NULL;
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (!c->pg.prepared[id]) {
 		r = PQprepare(c->pg.h, name, dbpg_sql[id], 0, NULL);
@@ -169,6 +171,35 @@ PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
 	}
 	return PQexecPrepared(c->pg.h, name, n, vals, lens, formats,
 			      binary_result ? 1 : 0);
+}
+
+PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
+		     const char *const *vals, const int *lens,
+		     const int *formats, bool binary_result)
+{
+	PGTransactionStatusType before;
+	PGresult *r;
+
+	if (!dbpg_sql[id]) {
+		dbpg_unsupported(c, "this statement");
+		return NULL;
+	}
+	if (!usable(c))
+		return NULL;
+	before = PQtransactionStatus(c->pg.h);
+	r = run_prepared(c, id, n, vals, lens, formats, binary_result);
+	/* A connection that broke since its last use (the server restarted)
+	 * is found out by this statement: outside a transaction nothing is
+	 * lost, so it runs once more on a new connection. */
+	if (PQstatus(c->pg.h) == CONNECTION_BAD && before == PQTRANS_IDLE) {
+		PQclear(r);
+		if (c->db)
+			atomic_fetch_add(&c->db->pg.conn_errors, 1);
+		if (!usable(c))
+			return NULL;
+		r = run_prepared(c, id, n, vals, lens, formats, binary_result);
+	}
+	return r;
 }
 
 PGresult *dbpg_exec(struct db_conn *c, enum dbpg_stmt id, int n,
@@ -243,17 +274,38 @@ static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
 
 enum db_result dbpg_begin(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_BEGIN);
+	enum db_result r = run(c, DBPG_STMT_BEGIN);
+
+	c->pg.in_tx = r == DB_OK;
+	return r;
 }
 
 enum db_result dbpg_begin_read(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_BEGIN_READ);
+	enum db_result r = run(c, DBPG_STMT_BEGIN_READ);
+
+	c->pg.in_tx = r == DB_OK;
+	return r;
 }
 
 enum db_result dbpg_commit(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_COMMIT);
+	enum db_result r;
+
+	/* A COMMIT outside a transaction (its session lost and reset) would
+	 * answer only a warning: never report that as stored. */
+	if (c->pg.in_tx && PQstatus(c->pg.h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg.h) == PQTRANS_IDLE) {
+		c->pg.in_tx = false;
+		remember(c, "08006", "the transaction was lost");
+		return DB_UNAVAILABLE;
+	}
+	r = run(c, DBPG_STMT_COMMIT);
+	if (r != DB_OK && PQstatus(c->pg.h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
+		return r; /* still open: the caller rolls back */
+	c->pg.in_tx = false;
+	return r;
 }
 
 void dbpg_rollback(struct db_conn *c)
@@ -261,6 +313,7 @@ void dbpg_rollback(struct db_conn *c)
 	if (PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
 		(void)run(c, DBPG_STMT_ROLLBACK);
+	c->pg.in_tx = false;
 }
 
 enum db_result dbpg_ping(struct db_conn *c)

@@ -34,20 +34,14 @@ enum {
 	COL_COUNT
 };
 
-/* The text values of a person's columns (NULL = SQL NULL), in buffers of
- * their own. */
-struct person_vals {
-	const char *v[COL_COUNT];
-	char dates[8][11];
-	char needs[256];
-};
+_Static_assert(COL_COUNT == DBPG_PERSON_NCOLS, "pg.h: the persons' columns");
 
 static const char *opt(const char *s)
 {
 	return s && *s ? s : NULL;
 }
 
-static const char *date_val(struct person_vals *pv, int *k, int32_t day)
+static const char *date_val(struct dbpg_person_vals *pv, int *k, int32_t day)
 {
 	if (day == RULES_NO_DATE)
 		return NULL;
@@ -55,7 +49,7 @@ static const char *date_val(struct person_vals *pv, int *k, int32_t day)
 	return pv->dates[(*k)++];
 }
 
-static void person_vals(const struct db_person *p, struct person_vals *pv)
+void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv)
 {
 	const struct rules_facts *f = &p->facts;
 	const char **v = pv->v;
@@ -223,11 +217,11 @@ enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
 static enum db_result write_row(struct db_conn *c, const struct db_person *p,
 				bool exists)
 {
-	struct person_vals pv;
+	struct dbpg_person_vals pv;
 	enum db_result res;
 	PGresult *r;
 
-	person_vals(p, &pv);
+	dbpg_person_vals(p, &pv);
 	r = dbpg_exec(
 	    c, exists ? DBPG_STMT_PERSON_UPDATE : DBPG_STMT_PERSON_INSERT,
 	    COL_COUNT, pv.v);

@@ -73,10 +73,10 @@ enum dbpg_stmt {
 	DBPG_STMT_AUDIT_PERSON_EXPIRE,
 	DBPG_STMT_AUDIT_BYTES,
 	/* ---- import (wt-pg2) */
-	DBPG_STMT_IMPORT_1,
-	DBPG_STMT_IMPORT_2,
-	DBPG_STMT_IMPORT_3,
-	DBPG_STMT_IMPORT_4,
+	DBPG_STMT_IMPORT_TABLE,
+	DBPG_STMT_IMPORT_TRUNCATE,
+	DBPG_STMT_IMPORT_COPY,
+	DBPG_STMT_IMPORT_UPSERT,
 	DBPG_STMT_COUNT
 };
 
@@ -106,7 +106,7 @@ extern const char *const db_pg_migration_names[];
 
 /* The channel of registry changes (LISTEN/NOTIFY). */
 #define DBPG_REGISTRY_CHANNEL "shikaku_registry"
-/* The channel of person changes (db/pg_migrations/002_person_notify.sql):
+/* The channel of person changes (db/pg_migrations/003_person_notify.sql):
  * the payload is the person_id, or "*" for many. */
 #define DBPG_PERSONS_CHANNEL "shikaku_persons"
 
@@ -114,6 +114,10 @@ extern const char *const db_pg_migration_names[];
 struct dbpg_conn {
 	PGconn *h;
 	bool own; /* a connection of its own: the long statement timeout */
+	/* BEGIN ran and no COMMIT/ROLLBACK yet: a connection lost now is
+	 * not reset before the rollback (else the transaction's remaining
+	 * statements would run, and commit, one by one on a new session) */
+	bool in_tx;
 	bool prepared[DBPG_STMT_COUNT]; /* on this PGconn */
 	bool counted;                   /* in struct dbpg_db's open count */
 };
@@ -188,6 +192,16 @@ long long dbpg_size_bytes(struct db *db);
 enum db_result dbpg_unsupported(struct db_conn *c, const char *what);
 
 /* ---- person.c ------------------------------------------------------------ */
+/* The columns of persons, in PERSON_COLS order (db/pg/stmt.c). */
+#define DBPG_PERSON_NCOLS 21
+/* The text values of a person's columns (NULL = SQL NULL), in buffers of
+ * their own: for statements and the import's COPY (db/pg/import.c). */
+struct dbpg_person_vals {
+	const char *v[DBPG_PERSON_NCOLS];
+	char dates[8][11];
+	char needs[256];
+};
+void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv);
 enum db_result dbpg_person_get(struct db_conn *c, const char *id,
 			       struct db_person *out);
 enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
@@ -215,27 +229,34 @@ enum db_result dbpg_insurer_search(struct db_conn *c, const char *after,
 				   int (*fn)(const struct db_insurer *, void *),
 				   void *arg);
 
-/* ---- key.c (wt-pg2) ------------------------------------------------------ */
-enum db_result dbpg_key_create(struct db_conn *c, enum db_key_role role,
-			       const char *facility_id, const char *name,
-			       double now, char *key_out, struct db_key *out);
+/* ---- key.c (wt-pg2): rows only, as dbsq_key_... --------------------------- */
+enum db_result dbpg_key_insert(struct db_conn *c, const struct db_key *k,
+			       const unsigned char hash[DB_KEY_HASH_LEN]);
+enum db_result dbpg_key_get(struct db_conn *c, const char *id,
+			    struct db_key *out,
+			    unsigned char hash[DB_KEY_HASH_LEN]);
 enum db_result dbpg_key_list(struct db_conn *c,
 			     int (*fn)(const struct db_key *, void *),
 			     void *arg);
-enum db_result dbpg_key_revoke(struct db_conn *c, const char *id, double now,
-			       struct db_key *out);
-enum db_result dbpg_key_verify(struct db_conn *c, const char *token, size_t len,
-			       struct db_key *out);
+enum db_result dbpg_key_revoke(struct db_conn *c, const char *id,
+			       const char *when, struct db_key *out);
 
-/* ---- session.c (wt-pg2) -------------------------------------------------- */
-enum db_result dbpg_session_create(struct db_conn *c, const char *key_id,
-				   double now, double idle, double max,
-				   char *token_out, struct db_session *out);
-enum db_result dbpg_session_get(struct db_conn *c, const char *token,
-				size_t len, double now, double idle, double max,
-				struct db_session *out);
-enum db_result dbpg_session_delete(struct db_conn *c, const char *token,
-				   size_t len);
+/* ---- session.c: rows only (db/session_db.c has the rest) ------------------ */
+/* Deletes every session last seen before idle_before or opened before
+ * max_before, then inserts one (hash of its token) opened and seen now. */
+enum db_result dbpg_session_insert(struct db_conn *c, const unsigned char *hash,
+				   const char *key_id, const char *csrf,
+				   double now, double idle_before,
+				   double max_before);
+/* The session of hash with its key's role and facility now: DB_NOT_FOUND
+ * when there is none or its key is revoked. */
+enum db_result dbpg_session_lookup(struct db_conn *c, const unsigned char *hash,
+				   struct db_session *out);
+enum db_result dbpg_session_touch(struct db_conn *c, const unsigned char *hash,
+				  double now);
+/* DB_OK also when there was none. */
+enum db_result dbpg_session_remove(struct db_conn *c,
+				   const unsigned char *hash);
 
 /* ---- audit.c (wt-pg2) ---------------------------------------------------- */
 enum db_result dbpg_audit_insert(struct db_conn *c,
@@ -247,5 +268,17 @@ enum db_result dbpg_audit_query(struct db_conn *c,
 				void *arg);
 enum db_result dbpg_audit_expire(struct db_conn *c, const char *before,
 				 long long *deleted);
+
+/* ---- import.c (wt-pg2): db/import_db.h's rows held back ------------------ */
+struct db_import_counts;
+struct dbpg_import;
+struct dbpg_import *dbpg_import_new(struct db_conn *c);
+/* p with its etag and updated_at set. */
+enum db_result dbpg_import_person(struct dbpg_import *im,
+				  const struct db_person *p,
+				  struct db_import_counts *counts);
+enum db_result dbpg_import_flush(struct dbpg_import *im,
+				 struct db_import_counts *counts);
+void dbpg_import_free(struct dbpg_import *im);
 
 #endif

@@ -1,5 +1,5 @@
-/* audit_db.c - audit rows: insert in batches, query by person, key and
- * time, expire. */
+/* audit.c - the SQLite store's audit rows (in the audit file): insert in
+ * batches, query by person, key and time, expire. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,78 +15,45 @@
  * request threads' writes never wait long behind it. */
 #define EXPIRE_CHUNK 5000
 
-/* A method as sent is the client's choice: only an upper-case token is
- * kept (what the audited routes take), anything else is "OTHER". */
-static const char *method_safe(const char *m)
-{
-	size_t i;
-
-	for (i = 0; m && m[i]; i++)
-		if (i >= DB_AUDIT_METHOD_MAX || m[i] < 'A' || m[i] > 'Z')
-			return "OTHER";
-	return m && m[0] ? m : "OTHER";
-}
-
-static void bind_cut(sqlite3_stmt *s, int col, const char *v, size_t max)
+static void bind_opt(sqlite3_stmt *s, int col, const char *v)
 {
 	if (v && *v)
-		sqlite3_bind_text(s, col, v, (int)strnlen(v, max),
-				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(s, col);
 }
 
-/* One row for ids[0..n) of r, counting absent ids stored nowhere.
- * ids_buf holds at least
- * DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1 bytes. */
-static enum db_result insert_row(struct db_conn *c,
-				 const struct audit_record *r,
-				 const char *const *ids, size_t n,
-				 size_t absent, char *ids_buf)
+/* One row (db_audit_rows) and its audit_person rows. */
+static enum db_result insert_row(void *arg, const struct db_audit_out *row)
 {
-	char when[DB_AUDIT_TIME_LEN + 1];
+	struct db_conn *c = arg;
 	sqlite3_stmt *s;
-	size_t i, len = 0, k;
+	size_t i;
 	int64_t seq;
 	int rc;
 
-	ids_buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (!db_audit_id_valid(ids[i]))
-			continue;
-		k = strlen(ids[i]);
-		if (len)
-			ids_buf[len++] = ' ';
-		memcpy(ids_buf + len, ids[i], k + 1);
-		len += k;
-	}
-	db_audit_time_format(r->time_ms, when);
 	s = db_stmt(c, DB_STMT_AUDIT_INSERT);
 	if (!s)
 		return DB_ERROR;
-	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
-	bind_cut(s, 2, r->key_id, DB_AUDIT_KEY_MAX);
-	sqlite3_bind_text(
-	    s, 3, db_audit_id_valid(r->request_id) ? r->request_id : "-", -1,
-	    SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, method_safe(r->method), -1, SQLITE_TRANSIENT);
-	bind_cut(s, 5, r->route && r->route[0] ? r->route : "-",
-		 DB_AUDIT_ROUTE_MAX);
-	sqlite3_bind_text(s, 6, ids_buf, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 7, r->status);
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)absent);
+	sqlite3_bind_text(s, 1, row->when, -1, SQLITE_TRANSIENT);
+	bind_opt(s, 2, row->key_id);
+	sqlite3_bind_text(s, 3, row->request_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, row->method, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, row->route, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, row->ids_text, (int)row->ids_len,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 7, row->status);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)row->absent);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return db_conn_result(c, rc);
 	seq = sqlite3_last_insert_rowid(c->h);
-	for (i = 0; i < n; i++) {
-		if (!db_audit_id_valid(ids[i]))
-			continue;
+	for (i = 0; i < row->n_ids; i++) {
 		s = db_stmt(c, DB_STMT_AUDIT_PERSON_INSERT);
 		if (!s)
 			return DB_ERROR;
-		sqlite3_bind_text(s, 1, ids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 1, row->ids[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, seq);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
@@ -99,39 +66,14 @@ static enum db_result insert_row(struct db_conn *c,
 enum db_result dbsq_audit_insert(struct db_conn *c,
 				 const struct audit_record *recs, size_t n)
 {
-	char *ids_buf = NULL;
-	enum db_result r;
-	size_t i, off, chunk;
+	enum db_result r = db_begin(c);
 
-	ids_buf = malloc(DB_AUDIT_ROW_IDS_MAX * (DB_AUDIT_ID_MAX + 1) + 1);
-	if (!ids_buf)
-		return DB_ERROR;
-	r = db_begin(c);
-	if (r != DB_OK)
-		goto out;
-	for (i = 0; i < n && r == DB_OK; i++) {
-		off = 0;
-		do {
-			chunk = recs[i].n_person_ids - off;
-			if (chunk > DB_AUDIT_ROW_IDS_MAX)
-				chunk = DB_AUDIT_ROW_IDS_MAX;
-			/* The count goes with the first row only. */
-			r = insert_row(c, &recs[i],
-				       recs[i].person_ids
-					   ? recs[i].person_ids + off
-					   : NULL,
-				       recs[i].person_ids ? chunk : 0,
-				       off ? 0 : recs[i].n_absent, ids_buf);
-			off += chunk;
-		} while (r == DB_OK && recs[i].person_ids &&
-			 off < recs[i].n_person_ids);
-	}
+	if (r == DB_OK)
+		r = db_audit_rows(recs, n, insert_row, c);
 	if (r == DB_OK)
 		r = db_commit(c);
 	if (r != DB_OK)
 		db_rollback(c);
-out:
-	free(ids_buf);
 	return r;
 }
 

@@ -137,27 +137,37 @@ enum db_result dbsq_insurer_search(struct db_conn *c, const char *after,
 				   int (*fn)(const struct db_insurer *, void *),
 				   void *arg);
 
-/* ---- key.c --------------------------------------------------------------- */
-enum db_result dbsq_key_create(struct db_conn *c, enum db_key_role role,
-			       const char *facility_id, const char *name,
-			       double now, char *key_out, struct db_key *out);
+/* ---- key.c: rows only (db/key_db.c has the rest) ---------------------- */
+/* DB_PRECONDITION when the id is taken. */
+enum db_result dbsq_key_insert(struct db_conn *c, const struct db_key *k,
+			       const unsigned char hash[DB_KEY_HASH_LEN]);
+/* DB_NOT_FOUND, or DB_OK with the row and its hash. */
+enum db_result dbsq_key_get(struct db_conn *c, const char *id,
+			    struct db_key *out,
+			    unsigned char hash[DB_KEY_HASH_LEN]);
 enum db_result dbsq_key_list(struct db_conn *c,
 			     int (*fn)(const struct db_key *, void *),
 			     void *arg);
-enum db_result dbsq_key_revoke(struct db_conn *c, const char *id, double now,
-			       struct db_key *out);
-enum db_result dbsq_key_verify(struct db_conn *c, const char *token, size_t len,
-			       struct db_key *out);
+/* Revokes at when (a Tokyo time text) unless revoked before. */
+enum db_result dbsq_key_revoke(struct db_conn *c, const char *id,
+			       const char *when, struct db_key *out);
 
-/* ---- session.c ----------------------------------------------------------- */
-enum db_result dbsq_session_create(struct db_conn *c, const char *key_id,
-				   double now, double idle, double max,
-				   char *token_out, struct db_session *out);
-enum db_result dbsq_session_get(struct db_conn *c, const char *token,
-				size_t len, double now, double idle, double max,
-				struct db_session *out);
-enum db_result dbsq_session_delete(struct db_conn *c, const char *token,
-				   size_t len);
+/* ---- session.c: rows only (db/session_db.c has the rest) ------------------ */
+/* Deletes every session last seen before idle_before or opened before
+ * max_before, then inserts one (hash of its token) opened and seen now. */
+enum db_result dbsq_session_insert(struct db_conn *c, const unsigned char *hash,
+				   const char *key_id, const char *csrf,
+				   double now, double idle_before,
+				   double max_before);
+/* The session of hash with its key's role and facility now: DB_NOT_FOUND
+ * when there is none or its key is revoked. */
+enum db_result dbsq_session_lookup(struct db_conn *c, const unsigned char *hash,
+				   struct db_session *out);
+enum db_result dbsq_session_touch(struct db_conn *c, const unsigned char *hash,
+				  double now);
+/* DB_OK also when there was none. */
+enum db_result dbsq_session_remove(struct db_conn *c,
+				   const unsigned char *hash);
 
 /* ---- audit.c ------------------------------------------------------------- */
 enum db_result dbsq_audit_insert(struct db_conn *c,

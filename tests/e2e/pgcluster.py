@@ -93,31 +93,28 @@ class PgCluster:
                   check=False)
 
     def kill(self):
-        """SIGKILL to the postmaster (a crash); start() recovers it."""
+        """SIGKILL to the postmaster and every process of the server (a
+        crash of the whole machine's database); start() recovers it."""
         pid = self.pid()
-        if pid:
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and _alive(pid):
-                time.sleep(0.05)
-            # its children go when they notice; the next start cleans up
-            sockf = os.path.join(self.sock, ".s.PGSQL.5432")
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self._children_alive():
-                time.sleep(0.05)
-            for f in (sockf, sockf + ".lock"):
-                try:
-                    os.unlink(f)
-                except OSError:
-                    pass
-
-    def _children_alive(self):
-        try:
-            out = subprocess.run(["pgrep", "-f", "postgres.*" + self.data],
-                                 stdout=subprocess.PIPE).stdout.split()
-        except OSError:
-            return False
-        return bool(out)
+        if not pid:
+            return
+        procs = [pid] + _children(pid)
+        for p in procs:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in procs):
+            time.sleep(0.05)
+        # an unreaped (zombie) postmaster still "exists" for the next
+        # one's check of postmaster.pid: the lock goes, as after a reboot
+        for f in (os.path.join(self.data, "postmaster.pid"),
+                  os.path.join(self.sock, ".s.PGSQL.5432.lock")):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
 
     def pid(self):
         try:
@@ -172,6 +169,22 @@ def _alive(pid):
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _children(pid):
+    """The processes whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(d))
+    return out
 
 
 def _whoami():

@@ -1,4 +1,4 @@
--- 002_person_notify: every committed change of persons is told on the
+-- 003_person_notify: every committed change of persons is told on the
 -- channel shikaku_persons (LISTEN/NOTIFY), for each process's person cache
 -- (db/person_cache.h): the payload is the person_id written, or '*' when
 -- one statement wrote more than 100 persons (an import's batch: every
