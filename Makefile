@@ -251,7 +251,7 @@ uninstall:
 .PHONY: fuzz
 FUZZ_CC ?= clang-14
 FUZZ_TIME ?= 20
-FUZZ_TARGETS = fuzz_facts fuzz_numbers fuzz_import fuzz_json
+FUZZ_TARGETS = fuzz_facts fuzz_numbers fuzz_import fuzz_json fuzz_person_pack
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fno-omit-frame-pointer \
 	$(FUZZ_SAN) -fsanitize=fuzzer-no-link

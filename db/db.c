@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/internal.h"
+#include "db/person_cache.h"
 
 #define KIND_OF(c) ((c)->kind)
 
@@ -152,10 +153,48 @@ void db_close(struct db *db)
 	pthread_key_delete(db->key);
 	pthread_key_delete(db->audit_key);
 	pthread_mutex_destroy(&db->lock);
+	person_cache_free(atomic_load(&db->pcache));
 	free(db->audit_path);
 	free(db->shown);
 	free(db->path);
 	free(db);
+}
+
+int db_person_cache_configure(struct db *db, size_t bytes)
+{
+	struct person_cache *pc = bytes ? person_cache_new(bytes) : NULL;
+
+	person_cache_free(atomic_exchange(&db->pcache, pc));
+	return pc || bytes == 0 ? 0 : -1;
+}
+
+bool db_person_cache_stats(struct db *db, struct person_cache_stats *out)
+{
+	struct person_cache *pc = atomic_load(&db->pcache);
+
+	if (!pc)
+		return false;
+	person_cache_stats(pc, out);
+	return true;
+}
+
+struct person_cache *db_person_cache(const struct db_conn *c)
+{
+	return c->db
+		   ? atomic_load_explicit(&c->db->pcache, memory_order_acquire)
+		   : NULL;
+}
+
+bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change)
+{
+	return KIND_OF(c) == DB_KIND_PG
+		   ? dbpg_store_version(c, version, change)
+		   : dbsq_store_version(c, version, change);
+}
+
+bool db_in_tx(struct db_conn *c)
+{
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_in_tx(c) : dbsq_in_tx(c);
 }
 
 int db_migrate_all(const char *target, struct db_start *out, char *err,

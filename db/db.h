@@ -169,6 +169,18 @@ void db_conn_close(struct db_conn *c);
 unsigned long db_registry_generation(const struct db *db);
 void db_registry_touch(struct db *db);
 
+/* ---- the person cache ----------------------------------------------------
+ *
+ * A cache of stored persons in this process (db/person_cache.h), used by
+ * db_person_get/db_person_get_in and kept exact by every person write
+ * (db/person_db.c).  Set it once, before threads use db: bytes 0 = none
+ * (the default).  -1 when it cannot be allocated. */
+struct person_cache_stats;
+int db_person_cache_configure(struct db *db, size_t bytes);
+
+/* Fills *out; false when there is no cache. */
+bool db_person_cache_stats(struct db *db, struct person_cache_stats *out);
+
 /* DB_OK when c can read the database (for readiness); DB_ERROR once the
  * store has reported corruption (db_corrupt). */
 enum db_result db_ping(struct db_conn *c);

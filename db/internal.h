@@ -10,6 +10,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "db/db.h"
 
@@ -25,6 +27,15 @@ struct db_conn {
 	/* DB_KIND_SQLITE */
 	sqlite3 *h;
 	sqlite3_stmt *stmts[DB_STMT_COUNT];
+	/* The WAL index's header in the -shm file's map (dbsq_store_version);
+	 * NULL until mapped.  wal_hdr_failed: not a WAL database. */
+	const volatile uint32_t *wal_hdr;
+	bool wal_hdr_failed;
+	/* This transaction has logged "every person" in person_changes (an
+	 * import's writes: one row, not one per person). */
+	bool changes_marked;
+	/* The seq of the last person_changes row this connection wrote. */
+	uint64_t change_seq;
 	/* DB_KIND_PG */
 	struct dbpg_conn pg;
 	struct db_conn *next;
@@ -58,6 +69,9 @@ struct db {
 	void (*on_error)(void *arg, const struct db_error *e);
 	void *on_error_arg;
 	struct dbpg_db pg; /* DB_KIND_PG: listener, counters */
+	/* NULL: none (db/person_cache.h); atomic: PostgreSQL's listener
+	 * thread reads it. */
+	_Atomic(struct person_cache *) pcache;
 };
 
 /* A new handle of kind for target (path or URI), with start; NULL with err
@@ -84,6 +98,28 @@ void db_person_etag(const struct db_person *p, char out[17]);
 const char *db_insurer_key(const char *number);
 /* True when s is 1-64 characters of [A-Za-z0-9._-]. */
 bool db_audit_id_chars_ok(const char *s);
+
+/* ---- the person cache (db/person_cache.h) -------------------------------- */
+
+/* The person cache of c's handle, NULL when there is none: the cache is
+ * off, or c is a connection of its own (an import's, whose commit the
+ * cache sees as another process's). */
+struct person_cache *db_person_cache(const struct db_conn *c);
+
+/* The store's version for the person cache, which moves on every commit
+ * that changed persons and that this process may not know of:
+ *   SQLite: a hash of the WAL index header (moves on every commit of any
+ *   connection of any process); *change: the header's commit counter,
+ *   which a commit moves by exactly one.
+ *   PostgreSQL: a counter the NOTIFY listener moves when it connects or
+ *   drops (each notification names the person, dropped at once); *change
+ *   the same counter.
+ * false when it cannot be read (not a WAL database, a commit being
+ * written, the listener not connected): then the cache is not used. */
+bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
+
+/* True while c is inside a transaction. */
+bool db_in_tx(struct db_conn *c);
 
 /* One audit row as both stores write it (db_audit_rows): the record's
  * values made safe, and one slice of at most DB_AUDIT_ROW_IDS_MAX of its

@@ -7,6 +7,7 @@
 
 #include "base/fnv.h"
 #include "db/internal.h"
+#include "db/person_cache.h"
 #include "db/person_db.h"
 
 static const char *const source_names[DB_SOURCE_COUNT] = {
@@ -134,19 +135,118 @@ bool db_etag_in_list(const char *list, const char *etag)
 
 #define PG(c) ((c)->kind == DB_KIND_PG)
 
-enum db_result db_person_get(struct db_conn *c, const char *id,
-			     struct db_person *out)
+/* The store's answer of db_person_get_in. */
+static enum db_result store_get_in(struct db_conn *c, const char *id,
+				   const char *facility, struct db_person *out,
+				   bool *stored)
 {
-	return PG(c) ? dbpg_person_get(c, id, out)
-		     : dbsq_person_get(c, id, out);
+	return PG(c) ? dbpg_person_get_in(c, id, facility, out, stored)
+		     : dbsq_person_get_in(c, id, facility, out, stored);
 }
 
+/* The cache before the store, outside a transaction only (a write's reads
+ * must see its own transaction).  A cached person of another facility is
+ * read from the store all the same: an absent id and a hidden one take
+ * the same work (person_db.h), only visible ones are answered here.
+ * SQLite explains another process's commit by its person_changes log;
+ * PostgreSQL's listener drops each notified person itself. */
 enum db_result db_person_get_in(struct db_conn *c, const char *id,
 				const char *facility, struct db_person *out,
 				bool *stored)
 {
-	return PG(c) ? dbpg_person_get_in(c, id, facility, out, stored)
-		     : dbsq_person_get_in(c, id, facility, out, stored);
+	struct person_cache *pc = db_person_cache(c);
+	struct person_cache_ticket t = {0, 0, false};
+	enum db_result r;
+	uint64_t version;
+	uint32_t change;
+
+	if (pc && !db_in_tx(c) && db_store_version(c, &version, &change)) {
+		person_cache_sync(pc, version,
+				  PG(c) ? NULL : dbsq_person_changes, c, &t);
+		if (t.use && person_cache_get(pc, id, out)) {
+			if (!facility ||
+			    strcmp(out->facility_id, facility) == 0) {
+				if (stored)
+					*stored = true;
+				return DB_OK;
+			}
+			db_person_init(out);
+		}
+	}
+	r = store_get_in(c, id, facility, out, stored);
+	if (r == DB_OK && t.use)
+		person_cache_put(pc, out, &t);
+	return r;
+}
+
+enum db_result db_person_get(struct db_conn *c, const char *id,
+			     struct db_person *out)
+{
+	return db_person_get_in(c, id, NULL, out, NULL);
+}
+
+/* A write of this process, for the cache: what the store's version was
+ * when the write took the lock (SQLite: after BEGIN IMMEDIATE; nobody
+ * else can commit until ours) or began (PostgreSQL: the listener's
+ * counter, which our write's own notification does not move). */
+struct own_write {
+	struct person_cache *pc; /* NULL: no cache, or not known */
+	uint64_t before;
+	uint32_t change;
+};
+
+static void own_begin(struct db_conn *c, struct own_write *w)
+{
+	w->pc = db_person_cache(c);
+	if (w->pc && !db_store_version(c, &w->before, &w->change))
+		w->pc = NULL;
+	if (w->pc)
+		person_cache_write_begin(w->pc);
+}
+
+/* After the commit or rollback.  wrote: a row was written and committed,
+ * which moves SQLite's commit counter by exactly one (PostgreSQL's
+ * counter not at all); else it must not have moved at all.  Anything
+ * else is another process's commit too. */
+static void own_end(struct db_conn *c, struct own_write *w, const char *id,
+		    bool wrote)
+{
+	uint64_t after = 0;
+	uint32_t change = 0;
+	bool ours;
+
+	if (!w->pc)
+		return;
+	ours = db_store_version(c, &after, &change) &&
+	       (wrote && !PG(c) ? change == w->change + 1 : after == w->before);
+	person_cache_write_end(w->pc, id, w->before, after, ours,
+			       wrote && !PG(c) ? c->change_seq : 0);
+}
+
+/* SQLite: the transaction framed here, so that own_begin reads the
+ * version under the write lock. */
+static enum db_result sq_put_if(struct db_conn *c, struct db_person *p,
+				const char *if_match, const char *if_none_match,
+				double now, enum db_put_outcome *outcome)
+{
+	struct own_write w = {NULL, 0, 0};
+	enum db_result r;
+	bool wrote;
+
+	c->change_seq = 0;
+	r = db_begin(c);
+	if (r != DB_OK)
+		return r;
+	own_begin(c, &w);
+	r = dbsq_person_put_if(c, p, if_match, if_none_match, true, now,
+			       outcome);
+	wrote = r == DB_OK && *outcome != DB_PUT_UNCHANGED;
+	if (r == DB_OK)
+		r = db_commit(c);
+	if (r != DB_OK)
+		db_rollback(c);
+	own_end(c, &w, p->person_id, wrote && r == DB_OK);
+	return r;
 }
 
 enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
@@ -154,10 +254,23 @@ enum db_result db_person_put_if(struct db_conn *c, struct db_person *p,
 				bool in_tx, double now,
 				enum db_put_outcome *outcome)
 {
-	return PG(c) ? dbpg_person_put_if(c, p, if_match, if_none_match, in_tx,
-					  now, outcome)
-		     : dbsq_person_put_if(c, p, if_match, if_none_match, in_tx,
-					  now, outcome);
+	struct own_write w = {NULL, 0, 0};
+	enum db_result r;
+
+	/* In the caller's transaction: an import's connection of its own,
+	 * which has no cache (its commit is a foreign one). */
+	if (in_tx)
+		return PG(c) ? dbpg_person_put_if(c, p, if_match, if_none_match,
+						  true, now, outcome)
+			     : dbsq_person_put_if(c, p, if_match, if_none_match,
+						  true, now, outcome);
+	if (!PG(c))
+		return sq_put_if(c, p, if_match, if_none_match, now, outcome);
+	own_begin(c, &w);
+	r = dbpg_person_put_if(c, p, if_match, if_none_match, false, now,
+			       outcome);
+	own_end(c, &w, p->person_id, r == DB_OK);
+	return r;
 }
 
 enum db_result db_person_put(struct db_conn *c, struct db_person *p,
@@ -171,8 +284,27 @@ enum db_result db_person_put(struct db_conn *c, struct db_person *p,
 enum db_result db_person_delete(struct db_conn *c, const char *id,
 				const char *if_match)
 {
-	return PG(c) ? dbpg_person_delete(c, id, if_match)
-		     : dbsq_person_delete(c, id, if_match);
+	struct own_write w = {NULL, 0, 0};
+	enum db_result r;
+
+	if (PG(c)) {
+		own_begin(c, &w);
+		r = dbpg_person_delete(c, id, if_match);
+		own_end(c, &w, id, r == DB_OK);
+		return r;
+	}
+	c->change_seq = 0;
+	r = db_begin(c);
+	if (r != DB_OK)
+		return r;
+	own_begin(c, &w);
+	r = dbsq_person_delete(c, id, if_match);
+	if (r == DB_OK)
+		r = db_commit(c);
+	if (r != DB_OK)
+		db_rollback(c);
+	own_end(c, &w, id, r == DB_OK);
+	return r;
 }
 
 enum db_result db_person_list(struct db_conn *c, const char *facility_id,

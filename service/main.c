@@ -325,6 +325,34 @@ static void serve_stop(struct server *srv, struct api_app *app)
 	log_end(&l);
 }
 
+/* The store's error log, its start line and the person cache of
+ * --person-cache-mb; on failure db is closed. */
+static int store_start(struct db *db, const struct config *cfg)
+{
+	db_on_error(db, log_store_error, NULL);
+	log_store_start(db, cfg->db);
+	if (db_person_cache_configure(db, (size_t)cfg->person_cache_mb << 20) ==
+	    0)
+		return 0;
+	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n",
+		cfg->person_cache_mb);
+	db_close(db);
+	return -1;
+}
+
+/* The audit writer of db (PostgreSQL: a table of the same database). */
+static struct audit_log *audit_start(struct db *db, const struct config *cfg,
+				     char *err, size_t errlen)
+{
+	struct audit_log *a =
+	    audit_log_start(db_audit_path(db) ? db_audit_path(db) : db_path(db),
+			    cfg->audit_retention_days, err, errlen);
+
+	if (a)
+		audit_log_set_max_bytes(a, cfg->audit_max_bytes);
+	return a;
+}
+
 static int cmd_serve(int argc, char *const argv[])
 {
 	struct api_metrics metrics;
@@ -358,19 +386,18 @@ static int cmd_serve(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	db_on_error(app.db, log_store_error, NULL);
-	log_store_start(app.db, cfg.db);
+	if (store_start(app.db, &cfg) != 0)
+		return 1;
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
+	metrics.store = app.db;
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_audit_target(app.db),
-				    cfg.audit_retention_days, err, sizeof err);
+	app.audit = audit_start(app.db, &cfg, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
 		return 1;
 	}
-	audit_log_set_max_bytes(app.audit, cfg.audit_max_bytes);
 	if (cfg.rate_limit > 0 &&
 	    !(app.rate = api_rate_new(cfg.rate_limit, cfg.rate_burst
 							  ? cfg.rate_burst

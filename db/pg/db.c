@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "db/internal.h"
+#include "db/person_cache.h"
 
 /* ---- connections ---------------------------------------------------------- */
 
@@ -462,8 +463,31 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Waits for notifications on h until it breaks or stop is set; each one
- * moves the registry generation. */
+/* The person cache's view of the listener (dbpg_store_version): down,
+ * every cached person may be stale; up again, they are dropped. */
+static void persons_listening(struct db *db, bool up)
+{
+	if (!up)
+		atomic_store(&db->pg.persons_up, false);
+	atomic_fetch_add(&db->pg.persons_version, 1);
+	if (up)
+		atomic_store(&db->pg.persons_up, true);
+}
+
+/* One notification: a registry change, or a person's ("*": many). */
+static void notified(struct db *db, const PGnotify *n)
+{
+	struct person_cache *pc;
+
+	if (strcmp(n->relname, DBPG_PERSONS_CHANNEL) != 0)
+		db_registry_touch(db);
+	else if (!n->extra || !n->extra[0] || strcmp(n->extra, "*") == 0)
+		atomic_fetch_add(&db->pg.persons_version, 1);
+	else if ((pc = atomic_load(&db->pcache)) != NULL)
+		person_cache_invalidate(pc, n->extra);
+}
+
+/* Waits for notifications on h until it breaks or stop is set. */
 static void listen_loop(struct db *db, PGconn *h)
 {
 	struct pollfd pfd;
@@ -480,38 +504,62 @@ static void listen_loop(struct db *db, PGconn *h)
 		if (!PQconsumeInput(h))
 			return; /* the connection broke */
 		while ((n = PQnotifies(h)) != NULL) {
-			db_registry_touch(db);
+			notified(db, n);
 			PQfreemem(n);
 		}
 	}
+}
+
+static bool listen_on(PGconn *h, const char *sql)
+{
+	PGresult *r = PQexec(h, sql);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	return ok;
 }
 
 static void *listener_main(void *arg)
 {
 	struct db *db = arg;
 	PGconn *h;
-	PGresult *r;
 
 	while (!atomic_load(&db->pg.stop)) {
 		h = connect_uri(db->path, false);
-		if (h && PQstatus(h) == CONNECTION_OK) {
-			r = PQexec(h, "LISTEN " DBPG_REGISTRY_CHANNEL);
-			if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
-				/* changes made while it was not listening */
-				db_registry_touch(db);
-				PQclear(r);
-				listen_loop(db, h);
-			} else {
-				PQclear(r);
-			}
+		if (h && PQstatus(h) == CONNECTION_OK &&
+		    listen_on(h, "LISTEN " DBPG_REGISTRY_CHANNEL) &&
+		    listen_on(h, "LISTEN " DBPG_PERSONS_CHANNEL)) {
+			/* changes made while it was not listening */
+			db_registry_touch(db);
+			persons_listening(db, true);
+			listen_loop(db, h);
 		}
+		/* dropped: every cached row may be stale, and no
+		 * notification tells until it listens again */
+		persons_listening(db, false);
 		PQfinish(h);
-		/* dropped: every cached row may be stale */
 		db_registry_touch(db);
 		if (!atomic_load(&db->pg.stop))
 			sleep_ms(250);
 	}
 	return NULL;
+}
+
+bool dbpg_store_version(struct db_conn *c, uint64_t *version, uint32_t *change)
+{
+	struct db *db = c->db;
+
+	if (!db || !atomic_load(&db->pg.persons_up))
+		return false;
+	*version = atomic_load(&db->pg.persons_version);
+	*change = (uint32_t)*version;
+	/* Up still: the version read is one the listener heard from. */
+	return atomic_load(&db->pg.persons_up);
+}
+
+bool dbpg_in_tx(struct db_conn *c)
+{
+	return c->pg.h && PQtransactionStatus(c->pg.h) != PQTRANS_IDLE;
 }
 
 struct db *dbpg_open(const char *uri, char *err, size_t errlen)

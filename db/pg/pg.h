@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db/audit_db.h"
 #include "db/db.h"
@@ -105,6 +106,9 @@ extern const char *const db_pg_migration_names[];
 
 /* The channel of registry changes (LISTEN/NOTIFY). */
 #define DBPG_REGISTRY_CHANNEL "shikaku_registry"
+/* The channel of person changes (db/pg_migrations/003_person_notify.sql):
+ * the payload is the person_id, or "*" for many. */
+#define DBPG_PERSONS_CHANNEL "shikaku_persons"
 
 /* A PostgreSQL connection (a part of struct db_conn). */
 struct dbpg_conn {
@@ -125,6 +129,11 @@ struct dbpg_db {
 	pthread_t listener;
 	bool listener_started;
 	atomic_bool stop;
+	/* The person cache's store version (dbpg_store_version): moved each
+	 * time the listener connects or drops, and by a "*" notification;
+	 * persons_up: it is listening now. */
+	atomic_uint_fast64_t persons_version;
+	atomic_bool persons_up;
 	/* For /metrics: connections open now, and connection failures
 	 * (a connect that failed, a connection found broken) so far. */
 	atomic_long open_conns;
@@ -168,6 +177,10 @@ enum db_result dbpg_result(struct db_conn *c, PGresult *r);
 const char *dbpg_sqlstate(const PGresult *r);
 
 enum db_result dbpg_begin(struct db_conn *c);
+bool dbpg_in_tx(struct db_conn *c);
+/* The person cache's version (db_store_version): false while the
+ * listener is not listening (the cache is not used then). */
+bool dbpg_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
 enum db_result dbpg_begin_read(struct db_conn *c);
 enum db_result dbpg_commit(struct db_conn *c);
 void dbpg_rollback(struct db_conn *c);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fnv.h"
 #include "db/internal.h"
 
 #define PERSON_COLS                                                            \
@@ -149,6 +150,15 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"FROM (SELECT 1) LEFT JOIN persons p ON p.person_id = ?1 AND "
 	"p.facility_id = ?2",
     /* The audit file's pages in use and its page size (db_audit_bytes). */
+    /* issue 17: the person cache's log (006_person_changes.sql); from
+	 * the last row read on, so that its presence proves no gap */
+    [DB_STMT_PERSON_CHANGE_ADD] =
+	"INSERT INTO person_changes (person_id) VALUES (?1)",
+    [DB_STMT_PERSON_CHANGE_TRIM] = "DELETE FROM person_changes WHERE seq <= ?1",
+    [DB_STMT_PERSON_CHANGES] = "SELECT seq, person_id FROM person_changes "
+			       "WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+    [DB_STMT_PERSON_CHANGE_LAST] =
+	"SELECT coalesce(max(seq), 0) FROM person_changes",
     [DB_STMT_USED_PAGES] =
 	"SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
 	"freelist_count FROM pragma_freelist_count()), (SELECT page_size "
@@ -306,7 +316,68 @@ static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
 
 enum db_result dbsq_begin(struct db_conn *c)
 {
+	c->changes_marked = false;
 	return step_once(c, DB_STMT_BEGIN);
+}
+
+bool dbsq_in_tx(struct db_conn *c)
+{
+	return !sqlite3_get_autocommit(c->h);
+}
+
+/* Maps the -shm file's first region, where the WAL index header lives,
+ * through the VFS's own xShmMap (the mapping SQLite itself reads), once
+ * the connection is known to be in WAL mode. */
+static bool wal_hdr_map(struct db_conn *c)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_file *f = NULL;
+	void volatile *p = NULL;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(c->h, "PRAGMA journal_mode", -1, &s, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		wal =
+		    sqlite3_column_text(s, 0) &&
+		    strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	if (wal &&
+	    sqlite3_file_control(c->h, "main", SQLITE_FCNTL_FILE_POINTER, &f) ==
+		SQLITE_OK &&
+	    f && f->pMethods && f->pMethods->iVersion >= 2 &&
+	    f->pMethods->xShmMap &&
+	    f->pMethods->xShmMap(f, 0, 32768, 0, &p) == SQLITE_OK && p)
+		c->wal_hdr = (const volatile uint32_t *)p;
+	/* Not WAL: never again.  WAL without a map yet: try next time. */
+	c->wal_hdr_failed = !wal;
+	return c->wal_hdr != NULL;
+}
+
+bool dbsq_store_version(struct db_conn *c, uint64_t *version, uint32_t *change)
+{
+	uint32_t a[12], b[12];
+	int tries, i;
+
+	if (!c->wal_hdr && (c->wal_hdr_failed || !wal_hdr_map(c)))
+		return false;
+	for (tries = 0; tries < 8; tries++) {
+		/* The first copy, then the second (written in that order's
+		 * reverse): equal copies are one committed header. */
+		for (i = 0; i < 12; i++)
+			a[i] = c->wal_hdr[i];
+		atomic_thread_fence(memory_order_seq_cst);
+		for (i = 0; i < 12; i++)
+			b[i] = c->wal_hdr[12 + i];
+		atomic_thread_fence(memory_order_seq_cst);
+		/* isInit: the header's byte 12. */
+		if (memcmp(a, b, sizeof a) == 0 && ((const uint8_t *)a)[12]) {
+			*change = a[2];
+			*version = base_fnv1a64(BASE_FNV64_INIT, a, sizeof a);
+			return true;
+		}
+	}
+	return false;
 }
 
 enum db_result dbsq_begin_read(struct db_conn *c)

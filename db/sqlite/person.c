@@ -7,6 +7,7 @@
 
 #include "base/tokyo_time.h"
 #include "db/internal.h"
+#include "db/person_cache.h"
 #include "db/person_db.h"
 
 /* ---- columns ------------------------------------------------------------ */
@@ -222,6 +223,98 @@ enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
 	return r;
 }
 
+/* ---- the person cache's log (006_person_changes.sql) --------------------- */
+
+/* Rows of person_changes kept (trimmed each TRIM_EVERY rows), and the
+ * most one catch-up reads before it drops everything instead. */
+#define CHANGES_KEEP       4096
+#define CHANGES_TRIM_EVERY 256
+#define CHANGES_READ_MAX   256
+
+/* Logs a write of id in c's transaction; a connection of its own (an
+ * import's: db_conn_open) logs one NULL row, "every person", per
+ * transaction.  c->change_seq: the row's seq (0: none). */
+static enum db_result log_change(struct db_conn *c, const char *id)
+{
+	bool bulk = c->db == NULL;
+	sqlite3_stmt *s;
+	sqlite3_int64 seq;
+	int rc;
+
+	c->change_seq = 0;
+	if (bulk && c->changes_marked)
+		return DB_OK;
+	s = db_stmt(c, DB_STMT_PERSON_CHANGE_ADD);
+	if (!s)
+		return DB_ERROR;
+	if (bulk)
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_conn_result(c, rc);
+	c->changes_marked = bulk;
+	seq = sqlite3_last_insert_rowid(c->h);
+	c->change_seq = (uint64_t)seq;
+	if (seq % CHANGES_TRIM_EVERY != 0 || seq <= CHANGES_KEEP)
+		return DB_OK;
+	s = db_stmt(c, DB_STMT_PERSON_CHANGE_TRIM);
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_int64(s, 1, seq - CHANGES_KEEP);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
+/* The last seq logged (0: none, or on error). */
+static uint64_t changes_last(struct db_conn *c)
+{
+	sqlite3_stmt *s = db_stmt(c, DB_STMT_PERSON_CHANGE_LAST);
+	uint64_t last = 0;
+
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		last = (uint64_t)sqlite3_column_int64(s, 0);
+	if (s)
+		sqlite3_reset(s);
+	return last;
+}
+
+bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
+			 uint64_t *to)
+{
+	struct db_conn *c = conn;
+	sqlite3_stmt *s;
+	bool ok = from > 0;
+	uint64_t seq = 0;
+	int rc = SQLITE_DONE, n = 0;
+
+	s = ok ? db_stmt(c, DB_STMT_PERSON_CHANGES) : NULL;
+	if (s) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)from);
+		sqlite3_bind_int(s, 2, CHANGES_READ_MAX + 2);
+		/* The first row is from itself: else trimmed away, a gap. */
+		while (ok && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			seq = (uint64_t)sqlite3_column_int64(s, 0);
+			if (n++ == 0)
+				ok = seq == from;
+			else if (n > CHANGES_READ_MAX + 1 ||
+				 sqlite3_column_type(s, 1) == SQLITE_NULL)
+				ok = false;
+			else
+				person_cache_invalidate(
+				    pc,
+				    (const char *)sqlite3_column_text(s, 1));
+		}
+		ok = ok && n > 0 && (rc == SQLITE_DONE || rc == SQLITE_ROW);
+		sqlite3_reset(s);
+	}
+	*to = ok ? seq : changes_last(c);
+	return ok;
+}
+
 enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 				  const char *if_match,
 				  const char *if_none_match, bool in_tx,
@@ -274,6 +367,8 @@ enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 	sqlite3_reset(s);
 	r = db_conn_result(c, rc);
 	if (r == DB_OK)
+		r = log_change(c, p->person_id);
+	if (r == DB_OK)
 		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
 out:
 	if (!in_tx) {
@@ -297,11 +392,6 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 	old = malloc(sizeof *old);
 	if (!old)
 		return DB_ERROR;
-	r = db_begin(c);
-	if (r != DB_OK) {
-		free(old);
-		return r;
-	}
 	r = dbsq_person_get(c, id, old);
 	if (r != DB_OK)
 		goto out;
@@ -318,11 +408,9 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	r = db_conn_result(c, rc);
-out:
 	if (r == DB_OK)
-		r = db_commit(c);
-	if (r != DB_OK)
-		db_rollback(c);
+		r = log_change(c, id);
+out:
 	free(old);
 	return r;
 }

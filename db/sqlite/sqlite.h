@@ -51,6 +51,11 @@ enum db_stmt_id {
 	/* issue 12: facility scope and the audit log's size */
 	DB_STMT_PERSON_GET_IN,
 	DB_STMT_USED_PAGES,
+	/* issue 17: the person cache's log */
+	DB_STMT_PERSON_CHANGE_ADD,
+	DB_STMT_PERSON_CHANGE_TRIM,
+	DB_STMT_PERSON_CHANGES,
+	DB_STMT_PERSON_CHANGE_LAST,
 	DB_STMT_COUNT
 };
 
@@ -84,6 +89,12 @@ int dbsq_conn_open(const char *path, struct db_conn **out, char *err,
 		   size_t errlen);
 void dbsq_conn_close(struct db_conn *c);
 enum db_result dbsq_begin(struct db_conn *c);
+bool dbsq_in_tx(struct db_conn *c);
+/* The person cache's store version (db_store_version): the WAL index
+ * header (the wal-index format of SQLite's walformat.html: two copies of
+ * 48 bytes that every commit rewrites, the second first), read from
+ * shared memory: no lock, no system call. */
+bool dbsq_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
 enum db_result dbsq_begin_read(struct db_conn *c);
 enum db_result dbsq_commit(struct db_conn *c);
 void dbsq_rollback(struct db_conn *c);
@@ -102,8 +113,14 @@ enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 				  const char *if_match,
 				  const char *if_none_match, bool in_tx,
 				  double now, enum db_put_outcome *outcome);
+/* Inside the caller's transaction (db_person_delete begins it). */
 enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 				  const char *if_match);
+/* person_cache_explain_fn over person_changes (arg: the connection):
+ * drops from pc the persons logged after mark from. */
+struct person_cache;
+bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
+			 uint64_t *to);
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
 				int (*fn)(const struct db_person *, void *),
