@@ -134,6 +134,10 @@ struct dbpg_conn {
 	bool own;  /* a connection of its own: the long statement timeout */
 	/* CLOCK_MONOTONIC seconds before which no reconnect is tried */
 	double retry_at;
+	/* dbpg_audit_bytes: the last figure, and when (CLOCK_MONOTONIC ms;
+	 * 0: never) */
+	long long audit_bytes;
+	double audit_bytes_at;
 	/* BEGIN ran and no COMMIT/ROLLBACK yet: a connection lost now is
 	 * not reset before the rollback (else the transaction's remaining
 	 * statements would run, and commit, one by one on a new session) */
