@@ -215,7 +215,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	r = c ? db_key_verify(c, token, len, &key) : DB_ERROR;
 	if (r == DB_NOT_FOUND) {
 		api_respond_problem(resp, 401, "unauthorized",
@@ -227,7 +227,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	if (r != DB_OK) {
-		api_report_db_error(resp, r);
+		api_store_report(ctx, r);
 		api_respond_problem(resp, 503, "service_unavailable",
 				    "the key store cannot be read: retry "
 				    "shortly",

@@ -77,6 +77,8 @@ void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
 	ctx->arena_own = arena;
 	ctx->audit = &ctx->audit_own;
 	ctx->arena = &ctx->arena_own;
+	ctx->store_conn_own = NULL;
+	ctx->store_conn = &ctx->store_conn_own;
 	ctx->import = NULL;
 	ctx->import_out = NULL;
 	ctx->app = app;

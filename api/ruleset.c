@@ -155,7 +155,8 @@ static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
 			 t->source[lang], "text", text);
 }
 
-void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_rules_get(const struct api_ctx *ctx,
+				struct api_response *resp)
 {
 	const struct api_ruleset *rs = ctx->app->ruleset;
 	const struct rules_params *p = &rs->params;
@@ -163,6 +164,7 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 	char date[11];
 	int i;
 
+	(void)resp;
 	rules_date_format(p->provisional_end, date);
 	params = json_object();
 	json_object_set_new(
@@ -216,5 +218,5 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 			RULES_RULESET_ID, "version", RULES_RULESET_VERSION,
 			"parameters", params, "rules", rules, "reasons",
 			reasons, "advice", advice);
-	api_respond_json(resp, 200, doc, "application/json");
+	return api_ok_json(200, doc, "application/json");
 }

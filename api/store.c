@@ -39,47 +39,65 @@ void api_report_db_error(struct api_response *resp, enum db_result r)
 
 void api_respond_db_error(struct api_response *resp, enum db_result r)
 {
+	struct api_result res = api_db_problem(NULL, r);
+
 	api_report_db_error(resp, r);
-	if (r == DB_BUSY) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database is busy (another writer "
-				    "holds it): retry shortly",
-				    NULL, "");
-		api_response_header(resp, "Retry-After", "1");
-	} else if (r == DB_FULL) {
-		api_respond_problem(resp, 507, "insufficient_storage",
-				    "the database cannot grow (disk full): "
-				    "nothing was stored",
-				    NULL, "");
-	} else {
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed: see the server log",
-				    NULL, "");
-	}
+	api_render(resp, &res);
 }
 
-struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
-				struct api_response *resp)
+struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r)
+{
+	struct api_result res;
+
+	if (ctx)
+		api_store_report(ctx, r);
+	if (r == DB_BUSY) {
+		res = api_problem(503, "service_unavailable",
+				  "the database is busy (another writer "
+				  "holds it): retry shortly",
+				  NULL, "");
+		res.retry_after = "1";
+	} else if (r == DB_FULL) {
+		res = api_problem(507, "insufficient_storage",
+				  "the database cannot grow (disk full): "
+				  "nothing was stored",
+				  NULL, "");
+	} else {
+		res = api_problem(500, "internal_error",
+				  "the database failed: see the server log",
+				  NULL, "");
+	}
+	return res;
+}
+
+void api_store_report(const struct api_ctx *ctx, enum db_result r)
+{
+	if (r != DB_BUSY && r != DB_OK && r != DB_NOT_FOUND &&
+	    r != DB_PRECONDITION)
+		db_error_report(ctx->app->db, *ctx->store_conn,
+				ctx->req->request_id, ctx->label);
+}
+
+struct db_conn *api_conn(const struct api_ctx *ctx, struct api_result *res)
 {
 	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
+		*res = api_problem(503, "service_unavailable",
+				   "the database cannot be opened", NULL, "");
+		res->retry_after = "5";
 	}
 	return c;
 }
 
-void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
-		   struct db_conn *c)
+void api_store_use(const struct api_ctx *ctx, struct db_conn *c)
 {
-	resp->store = ctx->app->db;
-	resp->store_conn = c;
-	resp->request_id = ctx->req->request_id;
-	resp->store_route = ctx->label;
+	*ctx->store_conn = c;
 }
+
+static const char importing[] = "an import is being written to the "
+				"database: retry when it has ended";
 
 bool api_refuse_while_importing(struct api_response *resp)
 {
@@ -87,18 +105,20 @@ bool api_refuse_while_importing(struct api_response *resp)
 	 * timeout would only hold a worker thread, then fail the same. */
 	if (!api_import_writing())
 		return false;
-	api_respond_problem(resp, 503, "service_unavailable",
-			    "an import is being written to the database: "
-			    "retry when it has ended",
-			    NULL, "");
+	api_respond_problem(resp, 503, "service_unavailable", importing, NULL,
+			    "");
 	api_response_header(resp, "Retry-After", "5");
 	return true;
 }
 
 struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
-				   struct api_response *resp)
+				   struct api_result *res)
 {
-	if (api_refuse_while_importing(resp))
+	if (api_import_writing()) {
+		*res = api_problem(503, "service_unavailable", importing, NULL,
+				   "");
+		res->retry_after = "5";
 		return NULL;
-	return api_conn_or_503(ctx, resp);
+	}
+	return api_conn(ctx, res);
 }

@@ -524,7 +524,8 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 	struct api_request req = {0};
 	struct api_response resp;
 	struct api_app app = {0};
-	struct api_ctx ctx = {0};
+	struct api_ctx *ctx = api_ctx_new();
+	struct api_result res;
 	json_error_t jerr;
 	json_t *doc;
 	char err[200];
@@ -538,10 +539,12 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 	req.n_query = nq;
 	req.request_id = "test";
 	req.now = 1748736000.0;
-	ctx.app = &app;
-	ctx.req = &req;
+	cr_assert_not_null(ctx);
+	api_ctx_reset(ctx, &app, &req);
 	memset(&resp, 0, sizeof resp);
-	api_audit_get(&ctx, &resp);
+	res = api_audit_get(ctx, &resp);
+	api_render(&resp, &res);
+	api_ctx_free(ctx);
 	*status = resp.status;
 	cr_assert_not_null(resp.body);
 	doc = json_loadb(resp.body, resp.body_len, 0, &jerr);
