@@ -4,6 +4,7 @@
  * person ids it named for the audit log.  HTTP-free core of api/: calls
  * nothing else of api/. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,18 @@ void *api_alloc(const struct api_ctx *ctx, size_t n)
 	b->next = a->extra;
 	a->extra = b;
 	return b->data;
+}
+
+void api_ctx_set_key(struct api_ctx *ctx, const char *key_id, int role,
+		     const char *facility)
+{
+	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key_id);
+	ctx->role = role;
+	if (facility[0]) {
+		snprintf(ctx->facility_buf, sizeof ctx->facility_buf, "%s",
+			 facility);
+		ctx->facility = ctx->facility_buf;
+	}
 }
 
 const char *api_ctx_route(const struct api_ctx *ctx)

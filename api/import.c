@@ -985,20 +985,18 @@ struct api_import *api_import_new(const char *db_path,
 	if (api_refuse_while_importing(resp))
 		goto fail;
 	if (db_conn_open(db_path, &im->c, err, sizeof err) != 0) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
+		api_respond_retry(resp, "service_unavailable",
+				  "the database cannot be opened", "5");
 		goto fail;
 	}
 	r = db_begin(im->c);
 	if (r != DB_OK) {
 		if (r == DB_BUSY) {
-			api_respond_problem(resp, 503, "service_unavailable",
-					    "the database is busy (another "
-					    "writer, perhaps an import, holds "
-					    "it): retry shortly",
-					    NULL, "");
-			api_response_header(resp, "Retry-After", "5");
+			api_respond_retry(resp, "service_unavailable",
+					  "the database is busy (another "
+					  "writer, perhaps an import, holds "
+					  "it): retry shortly",
+					  "5");
 		} else {
 			resp->store = opts->store;
 			resp->store_conn = im->c;

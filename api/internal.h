@@ -184,6 +184,13 @@ struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r);
  * body and Retry-After, or the answer's status and body. */
 void api_render(struct api_response *resp, struct api_result *res);
 
+/* Adds field's invalid_text error to errs, and true, when the text s[0..n)
+ * holds a control character or a bidi override (api_text_has_control). */
+bool api_refuse_control_text(const char *s, size_t n, const char *field,
+			     struct api_errors *errs);
+/* Fills resp with a 503 problem (code, detail) and Retry-After: seconds. */
+void api_respond_retry(struct api_response *resp, const char *code,
+		       const char *detail, const char *seconds);
 /* Fills resp with the 500 of a failed allocation ("out of memory"): the
  * one answer every handler gives when it cannot go on for want of memory
  * (when even that answer cannot be built, a static one, see
@@ -310,6 +317,11 @@ int api_negotiate_format(struct api_ctx *ctx, unsigned formats,
  * arena, its audit ids) is given back. */
 void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
 		   const struct api_request *req);
+
+/* The caller's key (or session) found: its id, role (enum db_key_role) and
+ * facility ("" for every facility) into ctx. */
+void api_ctx_set_key(struct api_ctx *ctx, const char *key_id, int role,
+		     const char *facility);
 
 /* n bytes of the request's scratch memory (aligned for any type), or NULL
  * when out of memory; valid until the context is reset. */

@@ -212,28 +212,44 @@ struct api_result api_person_put(const struct api_ctx *ctx,
 	return res;
 }
 
+/* The path's person as the caller's key sees it, read on c into the
+ * request's arena: NULL with the answer in *res (404 for an absent id and
+ * for another facility's person alike). */
+static struct db_person *visible_person(const struct api_ctx *ctx,
+					struct db_conn *c,
+					struct api_result *res)
+{
+	struct db_person *p = api_alloc(ctx, sizeof *p);
+	enum api_scope scope;
+
+	if (!p) {
+		*res = api_oom();
+		return NULL;
+	}
+	scope = api_person_scope(ctx, c, p, true, res);
+	if (scope == API_SCOPE_VISIBLE)
+		return p;
+	if (scope != API_SCOPE_ERROR)
+		*res = not_found();
+	return NULL;
+}
+
 struct api_result api_person_get(const struct api_ctx *ctx,
 				 struct api_response *resp)
 {
 	struct db_person *p;
 	char *if_none_match;
 	struct api_result res;
-	enum api_scope scope;
 	struct db_conn *c;
 	bool oom;
 
-	c = api_conn(ctx, &res);
-	if (!c)
-		return res;
-	p = api_alloc(ctx, sizeof *p);
 	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom);
-	if (!p || oom)
+	if (oom)
 		return api_oom();
-	scope = api_person_scope(ctx, c, p, true, &res);
-	if (scope == API_SCOPE_ERROR)
+	c = api_conn(ctx, &res);
+	p = c ? visible_person(ctx, c, &res) : NULL;
+	if (!p)
 		return res;
-	if (scope != API_SCOPE_VISIBLE)
-		return not_found();
 	set_etag(resp, p->etag);
 	/* RFC 9110 §13.1.2: the client's copy is current.  The body is the
 	 * 200's, and never sent (the server sends none with a 304): its
@@ -247,29 +263,21 @@ struct api_result api_person_get(const struct api_ctx *ctx,
 struct api_result api_person_delete(const struct api_ctx *ctx,
 				    struct api_response *resp)
 {
-	struct db_person *old;
 	char *if_match;
 	struct api_result res;
-	enum api_scope scope;
 	enum db_result r;
 	struct db_conn *c;
 	bool oom;
 
 	(void)resp;
-	c = api_conn_for_write(ctx, &res);
-	if (!c)
-		return res;
-	old = api_alloc(ctx, sizeof *old);
 	if_match = tag_list(ctx, ctx->req->if_match, false, &oom);
-	if (!old || oom)
+	if (oom)
 		return api_oom();
 	/* Another facility's person answers as an absent one: 404 (an
 	 * absent id is 404 with or without If-Match). */
-	scope = api_person_scope(ctx, c, old, true, &res);
-	if (scope == API_SCOPE_ERROR)
+	c = api_conn_for_write(ctx, &res);
+	if (!c || !visible_person(ctx, c, &res))
 		return res;
-	if (scope != API_SCOPE_VISIBLE)
-		return not_found();
 	r = db_person_delete(c, ctx->path_id, if_match);
 	if (r == DB_NOT_FOUND)
 		return not_found();
@@ -318,7 +326,6 @@ struct api_result api_person_eligibility(const struct api_ctx *ctx,
 	char name[API_INSURER_NAME_MAX];
 	struct api_result res;
 	struct api_buf b;
-	enum api_scope scope;
 	struct db_conn *c;
 	int32_t as_of;
 
@@ -326,16 +333,9 @@ struct api_result api_person_eligibility(const struct api_ctx *ctx,
 	if (api_query_date(ctx, "as_of", &as_of, &res) != 0)
 		return res;
 	c = api_conn(ctx, &res);
-	if (!c)
-		return res;
-	p = api_alloc(ctx, sizeof *p);
+	p = c ? visible_person(ctx, c, &res) : NULL;
 	if (!p)
-		return api_oom();
-	scope = api_person_scope(ctx, c, p, true, &res);
-	if (scope == API_SCOPE_ERROR)
 		return res;
-	if (scope != API_SCOPE_VISIBLE)
-		return not_found();
 	if (api_person_decision(ctx, p, as_of, &d, name) != 0)
 		return before_birth(ctx);
 	api_count_decision(ctx, &d);

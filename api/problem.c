@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/text.h"
 
 #define PROBLEM_TYPE_PREFIX "urn:shikaku:problem:"
 
@@ -353,4 +354,23 @@ void api_render(struct api_response *resp, struct api_result *res)
 	}
 	res->doc = NULL;
 	api_buf_fini(&res->body);
+}
+
+bool api_refuse_control_text(const char *s, size_t n, const char *field,
+			     struct api_errors *errs)
+{
+	if (!api_text_has_control(s, n))
+		return false;
+	api_errors_add(errs, field, "invalid_text",
+		       "no control characters (U+0000-U+001F, U+007F-U+009F) "
+		       "or bidi overrides and isolates (U+202A-U+202E, "
+		       "U+2066-U+2069)");
+	return true;
+}
+
+void api_respond_retry(struct api_response *resp, const char *code,
+		       const char *detail, const char *seconds)
+{
+	api_respond_problem(resp, 503, code, detail, NULL, "");
+	api_response_header(resp, "Retry-After", seconds);
 }

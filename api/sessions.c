@@ -113,13 +113,7 @@ int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp)
 				    NULL, "header:X-CSRF-Token");
 		return -1;
 	}
-	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", s.key_id);
-	ctx->role = (int)s.role;
-	if (s.facility_id[0]) {
-		snprintf(ctx->facility_buf, sizeof ctx->facility_buf, "%s",
-			 s.facility_id);
-		ctx->facility = ctx->facility_buf;
-	}
+	api_ctx_set_key(ctx, s.key_id, (int)s.role, s.facility_id);
 	return 0;
 }
 

@@ -105,9 +105,7 @@ bool api_refuse_while_importing(struct api_response *resp)
 	 * timeout would only hold a worker thread, then fail the same. */
 	if (!api_import_writing())
 		return false;
-	api_respond_problem(resp, 503, "service_unavailable", importing, NULL,
-			    "");
-	api_response_header(resp, "Retry-After", "5");
+	api_respond_retry(resp, "service_unavailable", importing, "5");
 	return true;
 }
 
