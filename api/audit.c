@@ -204,8 +204,7 @@ static void bound_get(const struct api_ctx *ctx, const char *name, bool upper,
 	*bound = out;
 }
 
-struct api_result api_audit_get(const struct api_ctx *ctx,
-				struct api_response *resp)
+struct api_result api_audit_get(const struct api_ctx *ctx)
 {
 	char since[DB_AUDIT_TIME_LEN + 1], until[DB_AUDIT_TIME_LEN + 1];
 	struct db_audit_filter f = {0};
@@ -218,7 +217,6 @@ struct api_result api_audit_get(const struct api_ctx *ctx,
 	const char *q;
 	bool complete;
 
-	(void)resp;
 	if (!errs)
 		return api_oom();
 	p.limit = LIMIT_DEFAULT;
@@ -273,7 +271,7 @@ struct api_result api_audit_get(const struct api_ctx *ctx,
 	else
 		api_buf_adds(&b, "null}");
 	if (!b.failed)
-		api_response_header(resp, "X-Audit-Complete",
-				    complete ? "true" : "false");
+		api_header(ctx, "X-Audit-Complete",
+			   complete ? "true" : "false");
 	return api_ok_buf(200, &b, "application/json");
 }

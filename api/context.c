@@ -78,6 +78,7 @@ void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
 	ctx->arena_own = arena;
 	ctx->audit = &ctx->audit_own;
 	ctx->arena = &ctx->arena_own;
+	ctx->resp = NULL;
 	ctx->store_conn_own = NULL;
 	ctx->store_conn = &ctx->store_conn_own;
 	ctx->import = NULL;

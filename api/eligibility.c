@@ -86,8 +86,7 @@ static struct api_result decision_answer(const struct api_ctx *ctx,
 	return api_ok_buf(200, &b, "application/json");
 }
 
-struct api_result api_eligibility_evaluate(const struct api_ctx *ctx,
-					   struct api_response *resp)
+struct api_result api_eligibility_evaluate(const struct api_ctx *ctx)
 {
 	static const char *const known[] = {"as_of", "person", NULL};
 	struct api_errors *errs = NULL;
@@ -98,7 +97,6 @@ struct api_result api_eligibility_evaluate(const struct api_ctx *ctx,
 	json_t *doc, *person;
 	int32_t as_of;
 
-	(void)resp;
 	doc = api_body_with_errors(ctx, &res, &errs);
 	if (!doc)
 		return res;
@@ -325,8 +323,7 @@ static json_t *batch_top(const struct api_ctx *ctx, json_t *doc, int32_t *as_of,
 	return NULL;
 }
 
-struct api_result api_eligibility_batch(const struct api_ctx *ctx,
-					struct api_response *resp)
+struct api_result api_eligibility_batch(const struct api_ctx *ctx)
 {
 	struct api_errors *errs = NULL;
 	struct db_person *p;
@@ -335,7 +332,6 @@ struct api_result api_eligibility_batch(const struct api_ctx *ctx,
 	json_t *doc, *items;
 	int32_t as_of;
 
-	(void)resp;
 	doc = api_body_with_errors(ctx, &res, &errs);
 	if (!doc)
 		return res;

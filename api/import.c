@@ -1211,7 +1211,6 @@ void api_import_route_finish(const struct api_ctx *ctx, struct api_import *im,
 }
 
 static struct api_result import_route(const struct api_ctx *ctx,
-				      struct api_response *resp,
 				      enum api_import_kind kind)
 {
 	const struct api_request *req = ctx->req;
@@ -1253,7 +1252,7 @@ static struct api_result import_route(const struct api_ctx *ctx,
 	if (!ctx->app->db)
 		return api_problem(503, "service_unavailable", "no database",
 				   NULL, "");
-	im = api_import_new(db_path(ctx->app->db), &o, resp);
+	im = api_import_new(db_path(ctx->app->db), &o, ctx->resp);
 	if (!im)
 		return api_rendered();
 	if (ctx->import_out) {
@@ -1262,18 +1261,16 @@ static struct api_result import_route(const struct api_ctx *ctx,
 	}
 	if (req->body)
 		api_import_feed(im, req->body, req->body_len);
-	api_import_route_finish(ctx, im, resp);
+	api_import_route_finish(ctx, im, ctx->resp);
 	return api_rendered();
 }
 
-struct api_result api_persons_import(const struct api_ctx *ctx,
-				     struct api_response *resp)
+struct api_result api_persons_import(const struct api_ctx *ctx)
 {
-	return import_route(ctx, resp, API_IMPORT_PERSONS);
+	return import_route(ctx, API_IMPORT_PERSONS);
 }
 
-struct api_result api_insurers_import(const struct api_ctx *ctx,
-				      struct api_response *resp)
+struct api_result api_insurers_import(const struct api_ctx *ctx)
 {
-	return import_route(ctx, resp, API_IMPORT_INSURERS);
+	return import_route(ctx, API_IMPORT_INSURERS);
 }

@@ -109,10 +109,8 @@ struct api_ctx;
  * (req->body) they import it at once; with ctx->import_out set (see
  * api_begin) they open the import there and return status 0: no answer
  * yet.  What the import engine answers is in resp (api_rendered). */
-struct api_result api_persons_import(const struct api_ctx *ctx,
-				     struct api_response *resp);
-struct api_result api_insurers_import(const struct api_ctx *ctx,
-				      struct api_response *resp);
+struct api_result api_persons_import(const struct api_ctx *ctx);
+struct api_result api_insurers_import(const struct api_ctx *ctx);
 
 /* The body of the import im that api_begin opened has ended: its answer
  * into resp (api_import_finish), counted for /metrics. */

@@ -10,8 +10,7 @@
 
 #define ANSWER_MAX ((size_t)4 << 20)
 
-struct api_result api_insurer_get(const struct api_ctx *ctx,
-				  struct api_response *resp)
+struct api_result api_insurer_get(const struct api_ctx *ctx)
 {
 	struct rules_insurer ins = ctx->insurer;
 	struct db_insurer row;
@@ -19,7 +18,6 @@ struct api_result api_insurer_get(const struct api_ctx *ctx,
 	struct db_conn *c;
 	enum db_result r;
 
-	(void)resp;
 	c = api_conn(ctx, &res);
 	if (!c)
 		return res;
@@ -55,14 +53,12 @@ static struct api_result insurer_put_doc(const struct api_ctx *ctx, json_t *doc,
 			   "application/json");
 }
 
-struct api_result api_insurer_put(const struct api_ctx *ctx,
-				  struct api_response *resp)
+struct api_result api_insurer_put(const struct api_ctx *ctx)
 {
 	struct api_errors *errs = NULL;
 	struct api_result res;
 	json_t *doc;
 
-	(void)resp;
 	doc = api_body_with_errors(ctx, &res, &errs);
 	if (!doc)
 		return res;
@@ -91,8 +87,7 @@ static int search_row(const struct db_insurer *row, void *arg)
 	return 0;
 }
 
-struct api_result api_insurers_list(const struct api_ctx *ctx,
-				    struct api_response *resp)
+struct api_result api_insurers_list(const struct api_ctx *ctx)
 {
 	struct api_errors *errs = api_errors_new(ctx);
 	struct search s = {0};
@@ -104,7 +99,6 @@ struct api_result api_insurers_list(const struct api_ctx *ctx,
 	struct api_result res;
 	long n;
 
-	(void)resp;
 	if (!errs)
 		return api_oom();
 	q = api_query_get(ctx->req, "prefecture");

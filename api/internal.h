@@ -286,6 +286,9 @@ struct api_ctx {
 	struct api_arena *arena;
 	struct api_audit_ids audit_own;
 	struct api_arena arena_own;
+	/* The answer being built: a handler adds headers of its own to it
+	 * (api_header), nothing else. */
+	struct api_response *resp;
 	/* The store connection the handler uses (api_store_use): written
 	 * through store_conn, for api_store_report. */
 	struct db_conn **store_conn;
@@ -322,6 +325,9 @@ void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
  * facility ("" for every facility) into ctx. */
 void api_ctx_set_key(struct api_ctx *ctx, const char *key_id, int role,
 		     const char *facility);
+
+/* Adds a header of the handler's own (ETag, Set-Cookie) to its answer. */
+void api_header(const struct api_ctx *ctx, const char *name, const char *value);
 
 /* n bytes of the request's scratch memory (aligned for any type), or NULL
  * when out of memory; valid until the context is reset. */
@@ -430,28 +436,17 @@ void api_text_render(char *out, size_t outlen, const char *text,
 
 /* ---- handlers ----------------------------------------------------------- */
 
-struct api_result api_eligibility_evaluate(const struct api_ctx *ctx,
-					   struct api_response *resp);
-struct api_result api_eligibility_batch(const struct api_ctx *ctx,
-					struct api_response *resp);
-struct api_result api_rules_get(const struct api_ctx *ctx,
-				struct api_response *resp);
-struct api_result api_person_put(const struct api_ctx *ctx,
-				 struct api_response *resp);
-struct api_result api_person_get(const struct api_ctx *ctx,
-				 struct api_response *resp);
-struct api_result api_person_delete(const struct api_ctx *ctx,
-				    struct api_response *resp);
-struct api_result api_person_eligibility(const struct api_ctx *ctx,
-					 struct api_response *resp);
-struct api_result api_persons_list(const struct api_ctx *ctx,
-				   struct api_response *resp);
-struct api_result api_insurer_get(const struct api_ctx *ctx,
-				  struct api_response *resp);
-struct api_result api_insurer_put(const struct api_ctx *ctx,
-				  struct api_response *resp);
-struct api_result api_insurers_list(const struct api_ctx *ctx,
-				    struct api_response *resp);
+struct api_result api_eligibility_evaluate(const struct api_ctx *ctx);
+struct api_result api_eligibility_batch(const struct api_ctx *ctx);
+struct api_result api_rules_get(const struct api_ctx *ctx);
+struct api_result api_person_put(const struct api_ctx *ctx);
+struct api_result api_person_get(const struct api_ctx *ctx);
+struct api_result api_person_delete(const struct api_ctx *ctx);
+struct api_result api_person_eligibility(const struct api_ctx *ctx);
+struct api_result api_persons_list(const struct api_ctx *ctx);
+struct api_result api_insurer_get(const struct api_ctx *ctx);
+struct api_result api_insurer_put(const struct api_ctx *ctx);
+struct api_result api_insurers_list(const struct api_ctx *ctx);
 
 /* Reads the date query parameter name into *out when present; -1 with a
  * 422 in *res when it is not a real date. */

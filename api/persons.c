@@ -72,7 +72,7 @@ static char *tag_list(const struct api_ctx *ctx, const char *header,
 	return out;
 }
 
-static void set_etag(struct api_response *resp, const char *etag)
+static void set_etag(const struct api_ctx *ctx, const char *etag)
 {
 	char quoted[40];
 	size_t n = strnlen(etag, sizeof quoted - 3);
@@ -83,19 +83,19 @@ static void set_etag(struct api_response *resp, const char *etag)
 	memcpy(quoted + 1, etag, n);
 	quoted[n + 1] = '"';
 	quoted[n + 2] = '\0';
-	api_response_header(resp, "ETag", quoted);
+	api_header(ctx, "ETag", quoted);
 }
 
 /* The 412 of a PUT whose preconditions failed; etag: the stored tag, ""
  * for no record (also for another facility's person: as if absent). */
-static struct api_result put_412(struct api_response *resp,
+static struct api_result put_412(const struct api_ctx *ctx,
 				 const char *if_match, const char *etag)
 {
 	bool exists = etag[0] != '\0';
 	bool by_none =
 	    !(if_match && (!exists || !db_etag_in_list(if_match, etag)));
 
-	set_etag(resp, etag);
+	set_etag(ctx, etag);
 	return api_problem(
 	    412, "precondition_failed",
 	    by_none  ? "the person already exists (If-None-Match)"
@@ -132,8 +132,7 @@ static int put_parse(const struct api_ctx *ctx, json_t *doc,
 /* A key bound to a facility may not replace another facility's person:
  * true with the answer in *res (what an absent id gets, or 404). */
 static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
-			      const char *if_match, struct api_response *resp,
-			      struct api_result *res)
+			      const char *if_match, struct api_result *res)
 {
 	struct db_person *old;
 	enum api_scope scope;
@@ -151,7 +150,7 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 		return true;
 	if (scope == API_SCOPE_HIDDEN && if_match) {
 		/* What an absent id gets: no record to match. */
-		*res = put_412(resp, if_match, "");
+		*res = put_412(ctx, if_match, "");
 		return true;
 	}
 	if (scope == API_SCOPE_HIDDEN) {
@@ -166,8 +165,7 @@ static bool put_scope_refuses(const struct api_ctx *ctx, struct db_conn *c,
 
 /* PUT's answer for the body doc (which the caller releases). */
 static struct api_result put_doc(const struct api_ctx *ctx, json_t *doc,
-				 struct api_errors *errs,
-				 struct api_response *resp)
+				 struct api_errors *errs)
 {
 	struct db_person *p = api_alloc(ctx, sizeof *p);
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
@@ -184,22 +182,21 @@ static struct api_result put_doc(const struct api_ctx *ctx, json_t *doc,
 	if (put_parse(ctx, doc, p, errs, &res) != 0)
 		return res;
 	c = api_conn_for_write(ctx, &res);
-	if (!c || put_scope_refuses(ctx, c, if_match, resp, &res))
+	if (!c || put_scope_refuses(ctx, c, if_match, &res))
 		return res;
 	r = db_person_put_if(c, p, if_match, if_none_match, false,
 			     ctx->req->now, &outcome);
 	/* on DB_PRECONDITION p->etag holds the stored tag, "" for none */
 	if (r == DB_PRECONDITION)
-		return put_412(resp, if_match, p->etag);
+		return put_412(ctx, if_match, p->etag);
 	if (r != DB_OK)
 		return api_db_problem(ctx, r);
-	set_etag(resp, p->etag);
+	set_etag(ctx, p->etag);
 	return api_ok_json(outcome == DB_PUT_CREATED ? 201 : 200,
 			   api_person_json(p), "application/json");
 }
 
-struct api_result api_person_put(const struct api_ctx *ctx,
-				 struct api_response *resp)
+struct api_result api_person_put(const struct api_ctx *ctx)
 {
 	struct api_errors *errs = NULL;
 	struct api_result res;
@@ -207,7 +204,7 @@ struct api_result api_person_put(const struct api_ctx *ctx,
 
 	if (!doc)
 		return res;
-	res = put_doc(ctx, doc, errs, resp);
+	res = put_doc(ctx, doc, errs);
 	json_decref(doc);
 	return res;
 }
@@ -234,8 +231,7 @@ static struct db_person *visible_person(const struct api_ctx *ctx,
 	return NULL;
 }
 
-struct api_result api_person_get(const struct api_ctx *ctx,
-				 struct api_response *resp)
+struct api_result api_person_get(const struct api_ctx *ctx)
 {
 	struct db_person *p;
 	char *if_none_match;
@@ -250,7 +246,7 @@ struct api_result api_person_get(const struct api_ctx *ctx,
 	p = c ? visible_person(ctx, c, &res) : NULL;
 	if (!p)
 		return res;
-	set_etag(resp, p->etag);
+	set_etag(ctx, p->etag);
 	/* RFC 9110 §13.1.2: the client's copy is current.  The body is the
 	 * 200's, and never sent (the server sends none with a 304): its
 	 * length goes out as Content-Length, which RFC 9110 §8.6 allows in a
@@ -260,8 +256,7 @@ struct api_result api_person_get(const struct api_ctx *ctx,
 	return api_ok_json(200, api_person_json(p), "application/json");
 }
 
-struct api_result api_person_delete(const struct api_ctx *ctx,
-				    struct api_response *resp)
+struct api_result api_person_delete(const struct api_ctx *ctx)
 {
 	char *if_match;
 	struct api_result res;
@@ -269,7 +264,6 @@ struct api_result api_person_delete(const struct api_ctx *ctx,
 	struct db_conn *c;
 	bool oom;
 
-	(void)resp;
 	if_match = tag_list(ctx, ctx->req->if_match, false, &oom);
 	if (oom)
 		return api_oom();
@@ -318,8 +312,7 @@ static void person_text(const struct api_ctx *ctx, const struct db_person *p,
 				      "ます。確認し直してください。\n");
 }
 
-struct api_result api_person_eligibility(const struct api_ctx *ctx,
-					 struct api_response *resp)
+struct api_result api_person_eligibility(const struct api_ctx *ctx)
 {
 	struct db_person *p;
 	struct rules_decision d;
@@ -340,7 +333,7 @@ struct api_result api_person_eligibility(const struct api_ctx *ctx,
 		return before_birth(ctx);
 	api_count_decision(ctx, &d);
 	api_buf_init(&b, ANSWER_MAX);
-	set_etag(resp, p->etag);
+	set_etag(ctx, p->etag);
 	if (ctx->text) {
 		person_text(ctx, p, &d, &b);
 		return api_ok_buf(200, &b, "text/plain; charset=utf-8");

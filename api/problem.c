@@ -262,6 +262,11 @@ void api_response_header(struct api_response *resp, const char *name,
 	api_copy_truncated(h->value, sizeof h->value, value);
 }
 
+void api_header(const struct api_ctx *ctx, const char *name, const char *value)
+{
+	api_response_header(ctx->resp, name, value);
+}
+
 void api_response_fini(struct api_response *resp)
 {
 	free(resp->body);

@@ -21,9 +21,8 @@
 #include "db/key_db.h"
 
 /* A handler returns its answer (struct api_result), rendered by api_end;
- * it writes nothing of resp but headers of its own. */
-typedef struct api_result (*api_handler)(const struct api_ctx *,
-					 struct api_response *);
+ * of the response it adds only headers of its own (api_header). */
+typedef struct api_result (*api_handler)(const struct api_ctx *);
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 /* Answers a route gives besides JSON: format=text or Accept: text/plain,
@@ -51,10 +50,8 @@ struct route {
 	unsigned how;             /* B_BUFFERED or B_STREAMED, | AUDITED */
 };
 
-static struct api_result health_get(const struct api_ctx *ctx,
-				    struct api_response *resp)
+static struct api_result health_get(const struct api_ctx *ctx)
 {
-	(void)resp;
 	return api_ok_json(
 	    200,
 	    json_pack("{s:s, s:s}", "status", "ok", "version",
@@ -63,13 +60,11 @@ static struct api_result health_get(const struct api_ctx *ctx,
 }
 
 /* Ready when the database answers a read. */
-static struct api_result ready_get(const struct api_ctx *ctx,
-				   struct api_response *resp)
+static struct api_result ready_get(const struct api_ctx *ctx)
 {
 	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 	struct api_result res;
 
-	(void)resp;
 	if (!c || db_ping(c) != DB_OK) {
 		res = api_problem(503, "service_unavailable",
 				  "the database cannot be read", NULL, "");
@@ -80,8 +75,7 @@ static struct api_result ready_get(const struct api_ctx *ctx,
 			   "application/json");
 }
 
-static struct api_result metrics_get(const struct api_ctx *ctx,
-				     struct api_response *resp)
+static struct api_result metrics_get(const struct api_ctx *ctx)
 {
 	long long bytes = ctx->app->db ? db_size_bytes(ctx->app->db) : -1;
 	struct audit_log_stats audit;
@@ -89,7 +83,6 @@ static struct api_result metrics_get(const struct api_ctx *ctx,
 	size_t len = 0;
 	char *text = NULL;
 
-	(void)resp;
 	if (ctx->app->audit)
 		audit_log_stats(ctx->app->audit, &audit);
 	if (!ctx->app->metrics ||
@@ -106,12 +99,10 @@ static struct api_result metrics_get(const struct api_ctx *ctx,
 	return api_ok_buf(200, &b, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-static struct api_result openapi_get(const struct api_ctx *ctx,
-				     struct api_response *resp)
+static struct api_result openapi_get(const struct api_ctx *ctx)
 {
 	struct api_buf b;
 
-	(void)resp;
 	api_buf_init(&b, ctx->app->openapi_len + 1);
 	api_buf_add(&b, ctx->app->openapi_yaml, ctx->app->openapi_len);
 	return api_ok_buf(200, &b, "application/yaml");
@@ -552,6 +543,7 @@ enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
 
 	api_ctx_reset(ctx, app, req);
 	memset(resp, 0, sizeof *resp);
+	ctx->resp = resp;
 	/* A CORS preflight from an allowed origin (api/cors.c) is answered
 	 * before authentication: a browser sends it without the key. */
 	if (api_cors_preflight(app, req, resp)) {
@@ -571,7 +563,7 @@ enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
 		return API_NEXT_BODY;
 	/* The import opens now and reads the body as it comes. */
 	ctx->import_out = &ctx->import;
-	res = ctx->route->handler(ctx, resp);
+	res = ctx->route->handler(ctx);
 	ctx->import_out = NULL;
 	if (ctx->import && res.status == 0 && !res.rendered)
 		return API_NEXT_STREAM;
@@ -592,12 +584,13 @@ void api_end(struct api_ctx *ctx, struct api_response *resp)
 	struct api_result res;
 
 	memset(resp, 0, sizeof *resp);
+	ctx->resp = resp;
 	ctx->import = NULL;
 	if (im) {
 		api_import_route_finish(ctx, im, resp);
 		res = api_rendered();
 	} else {
-		res = ctx->route->handler(ctx, resp);
+		res = ctx->route->handler(ctx);
 	}
 	api_render(resp, &res);
 	done(ctx, resp);

@@ -153,8 +153,7 @@ static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
 			 t->source[lang], "text", text);
 }
 
-struct api_result api_rules_get(const struct api_ctx *ctx,
-				struct api_response *resp)
+struct api_result api_rules_get(const struct api_ctx *ctx)
 {
 	const struct api_ruleset *rs = ctx->app->ruleset;
 	const struct rules_params *p = &rs->params;
@@ -162,7 +161,6 @@ struct api_result api_rules_get(const struct api_ctx *ctx,
 	char date[11];
 	int i;
 
-	(void)resp;
 	rules_date_format(p->provisional_end, date);
 	params = json_object();
 	json_object_set_new(

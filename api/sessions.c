@@ -59,11 +59,10 @@ static bool unsafe(const char *method)
 	       strcmp(method, "OPTIONS") != 0;
 }
 
-/* The 401 of a session that is no more (its WWW-Authenticate in resp). */
-static struct api_result session_ended(struct api_response *resp)
+/* The 401 of a session that is no more, with its WWW-Authenticate. */
+static struct api_result session_ended(const struct api_ctx *ctx)
 {
-	api_response_header(resp, "WWW-Authenticate",
-			    "Bearer realm=\"shikaku\"");
+	api_header(ctx, "WWW-Authenticate", "Bearer realm=\"shikaku\"");
 	return api_problem(401, "unauthorized",
 			   "the session is unknown, expired or ended: sign "
 			   "in again",
@@ -97,7 +96,7 @@ int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp)
 	      : DB_ERROR;
 	if (r != DB_OK) {
 		struct api_result res = r == DB_NOT_FOUND
-					    ? session_ended(resp)
+					    ? session_ended(ctx)
 					    : api_db_problem(ctx, r);
 
 		api_render(resp, &res);
@@ -173,10 +172,9 @@ static int signin_key(const struct api_ctx *ctx, struct api_result *res,
 	return 0;
 }
 
-/* A new session for the key k: its answer, its cookie in resp. */
+/* A new session for the key k: its answer, with its cookie. */
 static struct api_result session_open(const struct api_ctx *ctx,
-				      struct db_conn *c, const struct db_key *k,
-				      struct api_response *resp)
+				      struct db_conn *c, const struct db_key *k)
 {
 	char token[DB_SESSION_TOKEN_LEN + 1], cookie[160];
 	struct db_session s;
@@ -192,13 +190,12 @@ static struct api_result session_open(const struct api_ctx *ctx,
 		 COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
 		 ctx->app->tls ? "; Secure" : "");
 	memset(token, 0, sizeof token);
-	api_response_header(resp, "Set-Cookie", cookie);
+	api_header(ctx, "Set-Cookie", cookie);
 	memset(cookie, 0, sizeof cookie);
 	return api_ok_json(201, session_json(ctx->app, &s), "application/json");
 }
 
-struct api_result api_sessions_post(const struct api_ctx *ctx,
-				    struct api_response *resp)
+struct api_result api_sessions_post(const struct api_ctx *ctx)
 {
 	char key[128];
 	struct api_result res;
@@ -219,15 +216,14 @@ struct api_result api_sessions_post(const struct api_ctx *ctx,
 	r = key[0] ? db_key_verify(c, key, strlen(key), &k) : DB_NOT_FOUND;
 	memset(key, 0, sizeof key);
 	if (r == DB_NOT_FOUND) {
-		api_response_header(resp, "WWW-Authenticate",
-				    "Bearer realm=\"shikaku\"");
+		api_header(ctx, "WWW-Authenticate", "Bearer realm=\"shikaku\"");
 		return api_problem(401, "unauthorized",
 				   "the API key is unknown or revoked", NULL,
 				   "header:Authorization");
 	}
 	if (r != DB_OK)
 		return api_db_problem(ctx, r);
-	return session_open(ctx, c, &k, resp);
+	return session_open(ctx, c, &k);
 }
 
 /* The session cookie's token of a request made with one (and no key),
@@ -249,8 +245,7 @@ static struct api_result no_session(void)
 			   NULL, "cookie:" COOKIE_NAME);
 }
 
-struct api_result api_sessions_current_get(const struct api_ctx *ctx,
-					   struct api_response *resp)
+struct api_result api_sessions_current_get(const struct api_ctx *ctx)
 {
 	struct db_session s;
 	struct api_result res;
@@ -277,14 +272,13 @@ struct api_result api_sessions_current_get(const struct api_ctx *ctx,
 	r = db_session_get(c, tok, len, ctx->req->now, ctx->app->session_idle,
 			   ctx->app->session_max, &s);
 	if (r == DB_NOT_FOUND)
-		return session_ended(resp);
+		return session_ended(ctx);
 	if (r != DB_OK)
 		return api_db_problem(ctx, r);
 	return api_ok_json(200, session_json(ctx->app, &s), "application/json");
 }
 
-struct api_result api_sessions_current_delete(const struct api_ctx *ctx,
-					      struct api_response *resp)
+struct api_result api_sessions_current_delete(const struct api_ctx *ctx)
 {
 	struct api_result res;
 	struct db_conn *c;
@@ -301,8 +295,8 @@ struct api_result api_sessions_current_delete(const struct api_ctx *ctx,
 	r = db_session_delete(c, tok, len);
 	if (r != DB_OK)
 		return api_db_problem(ctx, r);
-	api_response_header(resp, "Set-Cookie",
-			    COOKIE_NAME "=; HttpOnly; SameSite=Strict; Path=/; "
-					"Max-Age=0");
+	api_header(ctx, "Set-Cookie",
+		   COOKIE_NAME "=; HttpOnly; SameSite=Strict; Path=/; "
+			       "Max-Age=0");
 	return api_ok_empty(204);
 }

@@ -616,8 +616,7 @@ static bool charset_sjis(const struct api_ctx *ctx, struct api_errors *errs)
 
 /* Hands the CSV in b over as the answer, converted when asked. */
 static struct api_result csv_answer(const struct worklist *w, struct api_buf *b,
-				    bool sjis, const char *cursor,
-				    struct api_response *resp)
+				    bool sjis, const char *cursor)
 {
 	struct api_buf out;
 	char date[11], disposition[64];
@@ -633,9 +632,9 @@ static struct api_result csv_answer(const struct worklist *w, struct api_buf *b,
 		rules_date_format(w->as_of, date);
 		snprintf(disposition, sizeof disposition,
 			 "attachment; filename=\"worklist-%s.csv\"", date);
-		api_response_header(resp, "Content-Disposition", disposition);
+		api_header(w->ctx, "Content-Disposition", disposition);
 		if (cursor[0])
-			api_response_header(resp, "X-Next-Cursor", cursor);
+			api_header(w->ctx, "X-Next-Cursor", cursor);
 	}
 	return api_ok_buf(200, b,
 			  sjis ? "text/csv; charset=Shift_JIS"
@@ -733,23 +732,21 @@ static void list_open(const struct api_ctx *ctx, struct api_buf *b, bool sjis)
 /* Closes the page in b and hands it over as the answer. */
 static struct api_result list_answer(struct worklist *w, struct api_buf *b,
 				     bool sjis, const char *shown,
-				     const char *cursor, int scan_max,
-				     struct api_response *resp)
+				     const char *cursor, int scan_max)
 {
 	if (w->ctx->text) {
 		text_table(w, shown, cursor, scan_max);
 		return api_ok_buf(200, b, "text/plain; charset=utf-8");
 	}
 	if (w->ctx->csv)
-		return csv_answer(w, b, sjis, cursor, resp);
+		return csv_answer(w, b, sjis, cursor);
 	api_buf_adds(b, "],\"next_cursor\":");
 	api_buf_json_str(b, cursor[0] ? cursor : NULL);
 	api_buf_adds(b, "}");
 	return api_ok_buf(200, b, "application/json");
 }
 
-struct api_result api_persons_list(const struct api_ctx *ctx,
-				   struct api_response *resp)
+struct api_result api_persons_list(const struct api_ctx *ctx)
 {
 	struct api_errors *errs = api_errors_new(ctx);
 	struct worklist w = {0};
@@ -804,5 +801,5 @@ struct api_result api_persons_list(const struct api_ctx *ctx,
 		cursor_encode(after, cursor, sizeof cursor);
 	else
 		cursor[0] = '\0';
-	return list_answer(&w, &b, sjis, shown, cursor, scan_max, resp);
+	return list_answer(&w, &b, sjis, shown, cursor, scan_max);
 }

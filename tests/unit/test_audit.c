@@ -542,7 +542,8 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 	cr_assert_not_null(ctx);
 	api_ctx_reset(ctx, &app, &req);
 	memset(&resp, 0, sizeof resp);
-	res = api_audit_get(ctx, &resp);
+	ctx->resp = &resp;
+	res = api_audit_get(ctx);
 	api_render(&resp, &res);
 	api_ctx_free(ctx);
 	*status = resp.status;
