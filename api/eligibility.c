@@ -86,36 +86,55 @@ static struct api_result decision_answer(const struct api_ctx *ctx,
 	return api_ok_buf(200, &b, "application/json");
 }
 
-struct api_result api_eligibility_evaluate(const struct api_ctx *ctx)
+/* What evaluate or batch answers for its body doc, whose as_of is read
+ * and whose errors found so far (unknown members, as_of) are in errs. */
+typedef struct api_result (*body_answer)(const struct api_ctx *ctx, json_t *doc,
+					 int32_t as_of,
+					 struct api_errors *errs);
+
+/* The body of evaluate or batch read, its members checked against known
+ * and its as_of read, then answered by answer. */
+static struct api_result with_body(const struct api_ctx *ctx,
+				   const char *const *known, body_answer answer)
 {
-	static const char *const known[] = {"as_of", "person", NULL};
 	struct api_errors *errs = NULL;
-	char name[API_INSURER_NAME_MAX];
-	struct rules_facts facts;
-	struct rules_decision d;
 	struct api_result res;
-	json_t *doc, *person;
+	json_t *doc = api_body_with_errors(ctx, &res, &errs);
 	int32_t as_of;
 
-	doc = api_body_with_errors(ctx, &res, &errs);
 	if (!doc)
 		return res;
 	unknown_top_level(doc, known, errs);
 	parse_as_of(ctx, doc, &as_of, errs);
-	person = json_object_get(doc, "person");
+	res = answer(ctx, doc, as_of, errs);
+	json_decref(doc);
+	return res;
+}
+
+static struct api_result evaluate_answer(const struct api_ctx *ctx, json_t *doc,
+					 int32_t as_of, struct api_errors *errs)
+{
+	json_t *person = json_object_get(doc, "person");
+	char name[API_INSURER_NAME_MAX];
+	struct rules_facts facts;
+	struct rules_decision d;
+
 	if (!person)
 		api_errors_add(errs, "/person", "missing_field",
 			       "person (the facts) is required");
 	else
 		api_facts_parse(person, "/person", as_of, &facts, errs);
-	if (errs->n) {
-		res = api_invalid(errs, false);
-	} else {
-		decide(ctx, &facts, as_of, &d, name);
-		res = decision_answer(ctx, &d);
-	}
-	json_decref(doc);
-	return res;
+	if (errs->n)
+		return api_invalid(errs, false);
+	decide(ctx, &facts, as_of, &d, name);
+	return decision_answer(ctx, &d);
+}
+
+struct api_result api_eligibility_evaluate(const struct api_ctx *ctx)
+{
+	static const char *const known[] = {"as_of", "person", NULL};
+
+	return with_body(ctx, known, evaluate_answer);
 }
 
 /* Appends {"error": problem} for one batch item. */
@@ -291,14 +310,11 @@ static void batch_items(const struct api_ctx *ctx, json_t *items, int32_t as_of,
 
 /* The batch's top level checked: its items, or NULL with the refusal in
  * *res. */
-static json_t *batch_top(const struct api_ctx *ctx, json_t *doc, int32_t *as_of,
-			 struct api_errors *errs, struct api_result *res)
+static json_t *batch_top(json_t *doc, struct api_errors *errs,
+			 struct api_result *res)
 {
-	static const char *const known[] = {"as_of", "items", NULL};
 	json_t *items = json_object_get(doc, "items");
 
-	unknown_top_level(doc, known, errs);
-	parse_as_of(ctx, doc, as_of, errs);
 	if (!items) {
 		api_errors_add(errs, "/items", "missing_field",
 			       "items (1-1000 of {person} or {person_id}) is "
@@ -323,27 +339,28 @@ static json_t *batch_top(const struct api_ctx *ctx, json_t *doc, int32_t *as_of,
 	return NULL;
 }
 
+static struct api_result batch_answer(const struct api_ctx *ctx, json_t *doc,
+				      int32_t as_of, struct api_errors *errs)
+{
+	struct api_result res;
+	struct db_person *p;
+	struct api_buf b;
+	json_t *items = batch_top(doc, errs, &res);
+
+	if (!items)
+		return res;
+	/* room for the stored persons' records, one at a time */
+	p = api_alloc(ctx, sizeof *p);
+	if (!p)
+		return api_oom();
+	api_buf_init(&b, ANSWER_MAX);
+	batch_items(ctx, items, as_of, errs, p, &b);
+	return api_ok_buf(200, &b, "application/json");
+}
+
 struct api_result api_eligibility_batch(const struct api_ctx *ctx)
 {
-	struct api_errors *errs = NULL;
-	struct db_person *p;
-	struct api_result res;
-	struct api_buf b;
-	json_t *doc, *items;
-	int32_t as_of;
+	static const char *const known[] = {"as_of", "items", NULL};
 
-	doc = api_body_with_errors(ctx, &res, &errs);
-	if (!doc)
-		return res;
-	items = batch_top(ctx, doc, &as_of, errs, &res);
-	p = items ? api_alloc(ctx, sizeof *p) : NULL;
-	if (items && !p)
-		res = api_oom();
-	if (p) {
-		api_buf_init(&b, ANSWER_MAX);
-		batch_items(ctx, items, as_of, errs, p, &b);
-		res = api_ok_buf(200, &b, "application/json");
-	}
-	json_decref(doc);
-	return res;
+	return with_body(ctx, known, batch_answer);
 }

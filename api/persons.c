@@ -21,24 +21,23 @@ static struct api_result not_found(void)
  * strongly (RFC 9110 §13.1.1), so a weak tag W/"..." never matches there
  * and is dropped; If-None-Match compares weakly and keeps it.  An element
  * without quotes is taken as a bare tag, to forgive hand-typed curl.
- * NULL when header is NULL; otherwise a string of the request's arena,
- * or NULL with *oom set. */
-static char *tag_list(const struct api_ctx *ctx, const char *header,
-		      bool weak_ok, bool *oom)
+ * *list: NULL when header is NULL, else a string of the request's arena.
+ * false when out of memory. */
+static bool tag_list(const struct api_ctx *ctx, const char *header,
+		     bool weak_ok, char **list)
 {
 	const char *p = header, *end, *q;
 	size_t n, o = 0;
 	bool weak;
 	char *out;
 
-	*oom = false;
+	*list = NULL;
 	if (!header)
-		return NULL;
+		return true;
 	out = api_alloc(ctx, strlen(header) + 2);
-	if (!out) {
-		*oom = true;
-		return NULL;
-	}
+	if (!out)
+		return false;
+	*list = out;
 	while (*p) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
@@ -58,7 +57,7 @@ static char *tag_list(const struct api_ctx *ctx, const char *header,
 		n = (size_t)(q - p);
 		if (n == 1 && *p == '*' && !weak) {
 			strcpy(out, "*");
-			return out;
+			return true;
 		}
 		if (n > 0 && (weak_ok || !weak) && !memchr(p, '"', n)) {
 			if (o)
@@ -69,7 +68,7 @@ static char *tag_list(const struct api_ctx *ctx, const char *header,
 		p = end;
 	}
 	out[o] = '\0';
-	return out;
+	return true;
 }
 
 static void set_etag(const struct api_ctx *ctx, const char *etag)
@@ -171,13 +170,11 @@ static struct api_result put_doc(const struct api_ctx *ctx, json_t *doc,
 	enum db_put_outcome outcome = DB_PUT_UNCHANGED;
 	char *if_match, *if_none_match;
 	struct api_result res;
-	bool oom1, oom2;
 	enum db_result r;
 	struct db_conn *c;
 
-	if_match = tag_list(ctx, ctx->req->if_match, false, &oom1);
-	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom2);
-	if (!p || oom1 || oom2)
+	if (!p || !tag_list(ctx, ctx->req->if_match, false, &if_match) ||
+	    !tag_list(ctx, ctx->req->if_none_match, true, &if_none_match))
 		return api_oom();
 	if (put_parse(ctx, doc, p, errs, &res) != 0)
 		return res;
@@ -237,10 +234,8 @@ struct api_result api_person_get(const struct api_ctx *ctx)
 	char *if_none_match;
 	struct api_result res;
 	struct db_conn *c;
-	bool oom;
 
-	if_none_match = tag_list(ctx, ctx->req->if_none_match, true, &oom);
-	if (oom)
+	if (!tag_list(ctx, ctx->req->if_none_match, true, &if_none_match))
 		return api_oom();
 	c = api_conn(ctx, &res);
 	p = c ? visible_person(ctx, c, &res) : NULL;
@@ -262,10 +257,8 @@ struct api_result api_person_delete(const struct api_ctx *ctx)
 	struct api_result res;
 	enum db_result r;
 	struct db_conn *c;
-	bool oom;
 
-	if_match = tag_list(ctx, ctx->req->if_match, false, &oom);
-	if (oom)
+	if (!tag_list(ctx, ctx->req->if_match, false, &if_match))
 		return api_oom();
 	/* Another facility's person answers as an absent one: 404 (an
 	 * absent id is 404 with or without If-Match). */

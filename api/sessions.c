@@ -226,23 +226,23 @@ struct api_result api_sessions_post(const struct api_ctx *ctx)
 	return session_open(ctx, c, &k);
 }
 
-/* The session cookie's token of a request made with one (and no key),
- * else NULL. */
-static const char *session_token(const struct api_ctx *ctx, size_t *len)
+/* The session of a request made with its cookie (and no key): its token
+ * into *tok, *len, and a store connection (for a write when write): NULL
+ * with the answer in *res (404 for a request without a session cookie). */
+static struct db_conn *session_conn(const struct api_ctx *ctx, bool write,
+				    const char **tok, size_t *len,
+				    struct api_result *res)
 {
-	const char *tok = NULL;
-
 	*len = 0;
-	if (ctx->req->cookie)
-		tok = cookie_token(ctx->req->cookie, len);
-	return tok && !ctx->req->authorization ? tok : NULL;
-}
-
-static struct api_result no_session(void)
-{
-	return api_problem(404, "not_found",
-			   "this request was not made with a session cookie",
-			   NULL, "cookie:" COOKIE_NAME);
+	*tok = ctx->req->cookie ? cookie_token(ctx->req->cookie, len) : NULL;
+	if (!*tok || ctx->req->authorization) {
+		*res = api_problem(404, "not_found",
+				   "this request was not made with a session "
+				   "cookie",
+				   NULL, "cookie:" COOKIE_NAME);
+		return NULL;
+	}
+	return write ? api_conn_for_write(ctx, res) : api_conn(ctx, res);
 }
 
 struct api_result api_sessions_current_get(const struct api_ctx *ctx)
@@ -263,10 +263,7 @@ struct api_result api_sessions_current_get(const struct api_ctx *ctx)
 					     "facility_id", "expires_at"),
 				   "application/json");
 	}
-	tok = session_token(ctx, &len);
-	if (!tok)
-		return no_session();
-	c = api_conn(ctx, &res);
+	c = session_conn(ctx, false, &tok, &len, &res);
 	if (!c)
 		return res;
 	r = db_session_get(c, tok, len, ctx->req->now, ctx->app->session_idle,
@@ -286,10 +283,7 @@ struct api_result api_sessions_current_delete(const struct api_ctx *ctx)
 	size_t len;
 	enum db_result r;
 
-	tok = session_token(ctx, &len);
-	if (!tok)
-		return no_session();
-	c = api_conn_for_write(ctx, &res);
+	c = session_conn(ctx, true, &tok, &len, &res);
 	if (!c)
 		return res;
 	r = db_session_delete(c, tok, len);
