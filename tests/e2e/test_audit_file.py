@@ -295,8 +295,7 @@ def test_an_import_is_cut_at_its_total_time_limit():
 def test_the_audit_log_is_a_private_file_beside_the_database():
     with harness.temp_run("file", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         put(s, "file-1")
         assert lookup(s, "file-1", "file-look").status == 200
         ids, _ = audit_ids(s, "file-1")
@@ -350,10 +349,9 @@ def old_database(path):
 
 def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
     with harness.temp_run("move", "old.db") as run:
-        d, db = run.dir, run.db
-        s = None
+        db = run.db
         old_database(db)
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, "database_migrated")
         assert e["audit_rows_moved"] == 3 and e["audit_schema_from"] == 0, e
         r = s.get("/v1/audit?person_id=old-b")
@@ -372,7 +370,7 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
         assert stat.S_IMODE(os.stat(db + "-audit").st_mode) == 0o600
         assert scalar(db + "-audit", "SELECT min(seq) FROM audit") == 7
         # a second start moves nothing again
-        s = run.server(db_path=db)
+        s = run.server()
         r = s.get("/v1/audit?person_id=old-b")
         assert len(r.json["items"]) == 2, r.json
         assert not events(s, "database_migrated"), events(s, "database_migrated")

@@ -30,35 +30,19 @@ _tls = {}         # the generated certificate
 
 
 def _tmpdir():
-    d = tempfile.mkdtemp(prefix="shikaku-hard-")
-    atexit.register(shutil.rmtree, d, True)
-    return d
-
-
-def make_key(db, role):
-    p = run_cli(["key", "create", "--db", db, "--role", role])
-    assert p.returncode == 0, "key create: exit %d, stderr %s" % (p.returncode, p.stderr)
-    return p.stdout.splitlines()[0].strip()
+    return harness.temp_dir("shikaku-hard-")
 
 
 def keys():
-    if not _state:
-        db = os.path.join(_tmpdir(), "x.db")
-        _state["db"] = db
-        for role in ("reader", "writer", "admin"):
-            _state[role] = make_key(db, role)
-    return _state
+    return harness.module_keys(_state, "hard")
 
 
 def srv():
-    k = keys()
-    return harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
+    return harness.keyed_server(keys())
 
 
 def auth(role, **more):
-    h = {"Authorization": "Bearer " + keys()[role]}
-    h.update(more)
-    return h
+    return harness.bearer(keys()[role], **more)
 
 
 def raw(s, head, body=b"", timeout=None):

@@ -46,16 +46,7 @@ _keys = {}
 
 def keys():
     """A database with a key of each role, made once for the module."""
-    if not _keys:
-        d = tempfile.mkdtemp(prefix="shikaku-http-")
-        atexit.register(shutil.rmtree, d, True)
-        db = os.path.join(d, "x.db")
-        _keys["db"] = db
-        for role in ("reader", "writer", "admin"):
-            p = run_cli(["key", "create", "--db", db, "--role", role])
-            assert p.returncode == 0, p.stderr
-            _keys[role] = p.stdout.splitlines()[0].strip()
-    return _keys
+    return harness.module_keys(_keys, "http")
 
 
 def auth(role):

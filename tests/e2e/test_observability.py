@@ -30,27 +30,15 @@ LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def keys():
-    if not _state:
-        d = tempfile.mkdtemp(prefix="shikaku-obs-")
-        atexit.register(shutil.rmtree, d, True)
-        db = os.path.join(d, "x.db")
-        _state["db"] = db
-        for role in ("reader", "writer", "admin"):
-            p = run_cli(["key", "create", "--db", db, "--role", role])
-            assert p.returncode == 0, p.stderr
-            _state[role] = p.stdout.splitlines()[0].strip()
-    return _state
+    return harness.module_keys(_state, "obs")
 
 
 def srv():
-    k = keys()
-    return harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
+    return harness.keyed_server(keys())
 
 
 def auth(role, **more):
-    h = {"Authorization": "Bearer " + keys()[role]}
-    h.update(more)
-    return h
+    return harness.bearer(keys()[role], **more)
 
 
 def parse_metrics(text):

@@ -4,13 +4,13 @@ The module's server has a temporary database of its own; each test uses
 person ids (and facility ids) of its own so that tests do not see each
 other's rows."""
 
-import datetime
 import json
 import threading
 import unicodedata
 import urllib.parse
 
-from harness import server, assert_problem, decision_missing_keys, today_tokyo
+from harness import (server, assert_problem, decision_missing_keys, today_tokyo, days_ago,
+                     days_ahead, insurer_check_digit, insurer_number)
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -30,30 +30,6 @@ SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
 UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
 # ex officio: no card; no application needed.
 NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
-
-
-def today():
-    return datetime.date.fromisoformat(today_tokyo())
-
-
-def days_ago(n):
-    return (today() - datetime.timedelta(days=n)).isoformat()
-
-
-def days_ahead(n):
-    return (today() + datetime.timedelta(days=n)).isoformat()
-
-
-def insurer_check_digit(digits):
-    s = 0
-    for i, ch in enumerate(reversed(digits)):
-        p = int(ch) * (2 if i % 2 == 0 else 1)
-        s += p // 10 + p % 10
-    return str((10 - s % 10) % 10)
-
-
-def insurer_number(first7):
-    return first7 + insurer_check_digit(first7)
 
 
 def put(pid, body, headers=None):

@@ -202,12 +202,11 @@ def test_quick_check_at_start_is_logged():
 def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
     with harness.temp_run("damage", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         for i in range(3):
             put_person(s, "dm-%d" % i)
         s.stop()
-        s = run.server(db_path=db)
+        s = run.server()
         assert s.get("/readyz").status == 200
         zero_persons_root(db)
         # the header and the schema page are intact: ready until a read
@@ -245,13 +244,12 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
 
 def test_a_file_damaged_before_start_is_served_but_not_ready():
     with harness.temp_run("damaged-start", "x.db") as run:
-        d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        db = run.db
+        s = run.server()
         put_person(s, "ds-1")
         s.stop()
         zero_persons_root(db)
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, lambda e: e.get("event") == "store_check", "store_check")
         assert e["result"] == "damaged" and e["level"] == "error", e
         assert e["problems"] >= 1 and "Page" in e["first"], e
@@ -268,8 +266,7 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
 def test_a_full_disk_at_start_still_serves_reads():
     with harness.temp_run("full", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         docs = {}
         for i in range(5):
             put_person(s, "fd-%d" % i)
@@ -309,10 +306,9 @@ def test_a_full_disk_at_start_still_serves_reads():
 
 def test_an_empty_database_file_is_initialised_with_a_warning():
     with harness.temp_run("empty", "x.db") as run:
-        d, db = run.dir, run.db
-        s = None
+        db = run.db
         open(db, "wb").close()
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, lambda e: e.get("event") == "database_was_empty", "database_was_empty")
         assert e["level"] == "warn" and e["db"] == db, e
         assert "0 bytes" in e["message"] and "backup" in e["message"], e
@@ -321,7 +317,7 @@ def test_an_empty_database_file_is_initialised_with_a_warning():
         put_person(s, "em-1")
         s.stop()
         # the second start finds a database: no warning
-        s = run.server(db_path=db)
+        s = run.server()
         assert s.get("/v1/persons/em-1").status == 200
         s.settle_log()
         assert not events(s, "database_was_empty"), s.stderr_tail()

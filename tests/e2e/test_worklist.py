@@ -7,12 +7,11 @@ The module's server has a temporary database of its own; each test uses
 facility ids of its own so that tests do not see each other's rows."""
 
 import csv
-import datetime
 import io
 import json
 import unicodedata
 
-from harness import server, assert_problem, today_tokyo
+from harness import server, assert_problem, today_tokyo, days_ago, days_ahead, put_person
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -40,22 +39,8 @@ JA_NEXT = ["次の変更", "next_change_date"]
 EN_NEXT = ["next change", "next_change_date"]
 
 
-def today():
-    return datetime.date.fromisoformat(today_tokyo())
-
-
-def days_ago(n):
-    return (today() - datetime.timedelta(days=n)).isoformat()
-
-
-def days_ahead(n):
-    return (today() + datetime.timedelta(days=n)).isoformat()
-
-
 def put(pid, body):
-    r = server().request("PUT", PERSONS + "/" + pid, json_body=body)
-    assert r.status in (200, 201), r
-    return r
+    return put_person(pid, body)
 
 
 def get(path, headers=None):
