@@ -1054,3 +1054,33 @@ def bearer(key, **more):
     h = {"Authorization": "Bearer " + key}
     h.update(more)
     return h
+
+
+class ModuleKeys:
+    """A module's database and keys (module_keys), made on first use:
+    keys() the dict, server() the module's server asking keys, auth(name)
+    the headers of key name."""
+
+    def __init__(self, tag, specs=ROLE_KEYS):
+        self.tag, self.specs, self.state = tag, specs, {}
+
+    def keys(self):
+        return module_keys(self.state, self.tag, self.specs)
+
+    def server(self):
+        return keyed_server(self.keys())
+
+    def auth(self, name, **more):
+        return bearer(self.keys()[name], **more)
+
+
+# Facts of a person decided with an application required (usable card, care
+# needs); settled (usable card, no care needs: not_entitled, nothing to do);
+# undetermined (card and registration unknown); ex officio (no card).
+NEEDS_APPLICATION = {"birth_date": "1960-04-01", "insurer_number": "138057",
+                     "mynumber_card": "held", "insurance_registration": "registered",
+                     "care_needs": ["dementia"], "setting": "care_facility"}
+SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
+           "mynumber_card": "held", "insurance_registration": "registered"}
+UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
+NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}

@@ -25,7 +25,6 @@ from harness import Server, assert_problem, parse_raw_response, run_cli, slow
 
 INDIVIDUAL = "123456789018"          # valid check digit (SPEC §8)
 NDJSON = "application/x-ndjson"
-_state = {}       # the shared database and its keys
 _tls = {}         # the generated certificate
 
 
@@ -33,16 +32,8 @@ def _tmpdir():
     return harness.temp_dir("shikaku-hard-")
 
 
-def keys():
-    return harness.module_keys(_state, "hard")
-
-
-def srv():
-    return harness.keyed_server(keys())
-
-
-def auth(role, **more):
-    return harness.bearer(keys()[role], **more)
+_keys = harness.ModuleKeys("hard")
+keys, srv, auth = _keys.keys, _keys.server, _keys.auth
 
 
 def raw(s, head, body=b"", timeout=None):

@@ -23,22 +23,13 @@ FACTS = {"birth_date": "1950-04-01", "insurer_number": "138057",
          "mynumber_card": "held", "insurance_registration": "registered",
          "care_needs": ["dementia"], "setting": "care_facility"}
 NDJSON = "application/x-ndjson"
-_state = {}
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def keys():
-    return harness.module_keys(_state, "obs")
-
-
-def srv():
-    return harness.keyed_server(keys())
-
-
-def auth(role, **more):
-    return harness.bearer(keys()[role], **more)
+_keys = harness.ModuleKeys("obs")
+keys, srv, auth = _keys.keys, _keys.server, _keys.auth
 
 
 def parse_metrics(text):

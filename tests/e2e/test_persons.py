@@ -10,7 +10,8 @@ import unicodedata
 import urllib.parse
 
 from harness import (server, assert_problem, decision_missing_keys, today_tokyo, days_ago,
-                     days_ahead, insurer_check_digit, insurer_number)
+                     days_ahead, insurer_check_digit, insurer_number,
+                     NEEDS_APPLICATION, SETTLED, UNDETERMINED, NO_CARD)
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -19,17 +20,6 @@ INDIVIDUAL = "123456789018"          # valid check digit (SPEC §8 example)
 TOKYO_KYOKAI = "01130012"
 TOKYO_KYOKAI_JA = "全国健康保険協会 東京支部"
 
-# Decided with an application required (usable card, care needs).
-NEEDS_APPLICATION = {"birth_date": "1960-04-01", "insurer_number": "138057",
-                     "mynumber_card": "held", "insurance_registration": "registered",
-                     "care_needs": ["dementia"], "setting": "care_facility"}
-# Settled: usable card, no care needs (not_entitled, nothing to do).
-SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
-           "mynumber_card": "held", "insurance_registration": "registered"}
-# Undetermined: registration not known.
-UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
-# ex officio: no card; no application needed.
-NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
 
 
 def put(pid, body, headers=None):

@@ -66,10 +66,6 @@ def events(s, name):
     return [e for e in s.log_events() if e.get("event") == name]
 
 
-def temp_dir(tag):
-    return tempfile.mkdtemp(prefix="shikaku-recovery-%s-" % tag)
-
-
 def put_person(s, pid, doc=None):
     r = s.request("PUT", "/v1/persons/" + pid, json_body=doc or PERSON)
     assert r.status in (200, 201), r
@@ -143,47 +139,43 @@ def test_audit_shows_the_requests_answered_just_before_it():
 
 
 def test_audit_says_when_its_answer_may_lack_rows():
-    d = temp_dir("audit")
-    db = os.path.join(d, "x.db")
-    s = None
-    lock = None
-    try:
-        s = Server(db_path=db)
-        put_person(s, "held-1")
-        a = s.get("/v1/audit?person_id=held-1")
-        assert a.status == 200 and len(a.json["items"]) == 1, a
-        # another process holds the audit file's write lock (SPEC §7: the
-        # log is FILE-audit beside the database): the writer cannot commit
-        lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
-        assert s.get("/v1/persons/held-1", headers={"X-Request-Id": "held-read"}).status == 200
-        t0 = time.monotonic()
-        a = s.get("/v1/audit?person_id=held-1")
-        took = time.monotonic() - t0
-        assert a.status == 200, a
-        assert a.headers.get("X-Audit-Complete") == "false", a.headers
-        assert [row["request_id"] for row in a.json["items"]] != [] and \
-            "held-read" not in [row["request_id"] for row in a.json["items"]], a.json
-        assert 0.9 <= took < slow(5), "the query waited %.2f s" % took
-        lock.execute("ROLLBACK")
-        lock.close()
+    with harness.temp_run("audit") as run:
+        db = run.db
         lock = None
-        # the writer commits once the lock is gone
-        deadline = time.monotonic() + slow(10)
-        while True:
+        try:
+            s = run.server()
+            put_person(s, "held-1")
             a = s.get("/v1/audit?person_id=held-1")
+            assert a.status == 200 and len(a.json["items"]) == 1, a
+            # another process holds the audit file's write lock (SPEC §7: the
+            # log is FILE-audit beside the database): the writer cannot commit
+            lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            assert s.get("/v1/persons/held-1", headers={"X-Request-Id": "held-read"}).status == 200
+            t0 = time.monotonic()
+            a = s.get("/v1/audit?person_id=held-1")
+            took = time.monotonic() - t0
             assert a.status == 200, a
-            if a.headers.get("X-Audit-Complete") == "true":
-                break
-            assert time.monotonic() < deadline, "still incomplete: %r" % a.headers
-        assert "held-read" in [row["request_id"] for row in a.json["items"]], a.json
-        s.stop()
-    finally:
-        if lock is not None:
+            assert a.headers.get("X-Audit-Complete") == "false", a.headers
+            assert [row["request_id"] for row in a.json["items"]] != [] and \
+                "held-read" not in [row["request_id"] for row in a.json["items"]], a.json
+            assert 0.9 <= took < slow(5), "the query waited %.2f s" % took
+            lock.execute("ROLLBACK")
             lock.close()
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
+            lock = None
+            # the writer commits once the lock is gone
+            deadline = time.monotonic() + slow(10)
+            while True:
+                a = s.get("/v1/audit?person_id=held-1")
+                assert a.status == 200, a
+                if a.headers.get("X-Audit-Complete") == "true":
+                    break
+                assert time.monotonic() < deadline, "still incomplete: %r" % a.headers
+            assert "held-read" in [row["request_id"] for row in a.json["items"]], a.json
+            s.stop()
+        finally:
+            if lock is not None:
+                lock.close()
 
 
 # ---- 14. a damaged, full or emptied database -----------------------------------
