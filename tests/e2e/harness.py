@@ -1084,3 +1084,24 @@ SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
            "mynumber_card": "held", "insurance_registration": "registered"}
 UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
 NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
+
+
+# The repository's top directory (this file is tests/e2e/harness.py).
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def repo_file(rel):
+    """The text of the repository's file rel (a path from its top)."""
+    with open(os.path.join(REPO_ROOT, rel), encoding="utf-8") as f:
+        return f.read()
+
+
+def send_and_read_all(sock, data):
+    """Sends data on sock, then reads until the peer closes -> the bytes."""
+    sock.sendall(data)
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk

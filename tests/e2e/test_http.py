@@ -330,14 +330,7 @@ def raw_get(port, path, host_lines, version=b"HTTP/1.1"):
         b"Host: " + h + b"\r\n" for h in host_lines) + b"Connection: close\r\n\r\n"
     s = socket.create_connection((HOST, port), timeout=slow(10))
     try:
-        s.sendall(data)
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        return parse_raw_response(buf)
+        return parse_raw_response(harness.send_and_read_all(s, data))
     finally:
         s.close()
 

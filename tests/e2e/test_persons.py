@@ -316,6 +316,16 @@ def ids_of(doc):
     return [i["person_id"] for i in doc["items"]]
 
 
+def walk_pages(query):
+    """The ids of every page of the worklist of query, cursor to cursor."""
+    ids, cursor = [], None
+    while True:
+        doc = worklist(query + ("&cursor=" + cursor if cursor else ""))
+        ids += ids_of(doc)
+        cursor = doc["next_cursor"]
+        if not cursor:
+            return ids
+
 def test_worklist_needs_action_and_filters():
     f = "wl-fac"
     put("wl-apply", fresh(NEEDS_APPLICATION, facility_id=f, display_name="申請要"))
@@ -424,15 +434,7 @@ def test_worklist_pages_neither_skip_nor_repeat_under_inserts():
     assert not missing, "skipped: %r" % sorted(missing)
     assert inserted, "nothing was inserted between pages"
     # Everything inserted behind the cursor is there on a fresh walk.
-    all_ids = []
-    cursor = None
-    while True:
-        q = "facility_id=%s&limit=1000" % f + ("&cursor=" + cursor if cursor else "")
-        doc = worklist(q)
-        all_ids += ids_of(doc)
-        cursor = doc["next_cursor"]
-        if not cursor:
-            break
+    all_ids = walk_pages("facility_id=%s&limit=1000" % f)
     assert sorted(all_ids) == sorted(originals + inserted)
 
 
@@ -446,14 +448,7 @@ def test_worklist_cursor_with_needs_action_and_small_pages():
             want.append(pid)
         else:
             put(pid, fresh(SETTLED, facility_id=f))
-    seen, cursor = [], None
-    while True:
-        q = "facility_id=%s&needs_action=true&limit=2" % f + ("&cursor=" + cursor if cursor else "")
-        doc = worklist(q)
-        seen += ids_of(doc)
-        cursor = doc["next_cursor"]
-        if not cursor:
-            break
+    seen = walk_pages("facility_id=%s&needs_action=true&limit=2" % f)
     assert seen == want
 
 
