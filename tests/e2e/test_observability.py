@@ -208,6 +208,13 @@ def test_decisions_total_moves_by_entitlement():
     assert total == 4, total
 
 
+def lines_counted(before, after):
+    """(accepted, rejected) import lines counted between two /metrics."""
+    return tuple(val(after, "shikaku_import_lines_total", result=k) -
+                 val(before, "shikaku_import_lines_total", result=k)
+                 for k in ("accepted", "rejected"))
+
+
 def test_import_lines_total_moves():
     s = srv()
     before = metrics(s)
@@ -218,21 +225,13 @@ def test_import_lines_total_moves():
                   headers=auth("writer", **{"Content-Type": NDJSON}))
     assert r.status == 200 and len(r.json["rejected"]) == 1, r
     mid = metrics(s)
-    acc = val(mid, "shikaku_import_lines_total", result="accepted") - \
-        val(before, "shikaku_import_lines_total", result="accepted")
-    rej = val(mid, "shikaku_import_lines_total", result="rejected") - \
-        val(before, "shikaku_import_lines_total", result="rejected")
-    assert (acc, rej) == (2, 1), (acc, rej)
+    assert lines_counted(before, mid) == (2, 1)
     # An all_or_nothing import that stores nothing accepts nothing.
     r = s.request("POST", "/v1/persons:import", body=body,
                   headers=auth("writer", **{"Content-Type": NDJSON}))
     assert r.status == 422, r
     after = metrics(s)
-    acc = val(after, "shikaku_import_lines_total", result="accepted") - \
-        val(mid, "shikaku_import_lines_total", result="accepted")
-    rej = val(after, "shikaku_import_lines_total", result="rejected") - \
-        val(mid, "shikaku_import_lines_total", result="rejected")
-    assert (acc, rej) == (0, 1), (acc, rej)
+    assert lines_counted(mid, after) == (0, 1)
     assert val(after, "shikaku_requests_total", route="/v1/persons:import", status="200") - \
         val(before, "shikaku_requests_total", route="/v1/persons:import", status="200") == 1
 

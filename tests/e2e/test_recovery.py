@@ -66,6 +66,15 @@ def events(s, name):
     return [e for e in s.log_events() if e.get("event") == name]
 
 
+def read_fails_on_the_store(s, path, rid, what):
+    """GET path (X-Request-Id rid) fails with 500 or 503, and the log has the
+    store_error of that request."""
+    r = s.get(path, headers={"X-Request-Id": rid})
+    assert r.status in (500, 503), r
+    wait_event(s, lambda e: e.get("event") == "store_error"
+               and e.get("request_id") == rid, what)
+
+
 def put_person(s, pid, doc=None):
     r = s.request("PUT", "/v1/persons/" + pid, json_body=doc or PERSON)
     assert r.status in (200, 201), r
@@ -219,14 +228,9 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
         assert s.get("/readyz").status == 503
         assert s.get("/v1/insurers/01130012").status == 200
         # the same for the other readers of persons
-        r = s.get("/v1/persons/dm-2/eligibility", headers={"X-Request-Id": "damaged-read-2"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-read-2", "store_error 2")
-        r = s.get("/v1/persons", headers={"X-Request-Id": "damaged-list"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-list", "store_error of the worklist")
+        read_fails_on_the_store(s, "/v1/persons/dm-2/eligibility", "damaged-read-2",
+                                "store_error 2")
+        read_fails_on_the_store(s, "/v1/persons", "damaged-list", "store_error of the worklist")
         s.settle_log()
         log = s.stderr_text()
         for fact in FACTS_IN_LOG:
@@ -248,10 +252,7 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
         assert_problem(s.get("/readyz"), 503)
         assert s.get("/healthz").status == 200
         assert s.get("/v1/insurers/01130012").status == 200
-        r = s.get("/v1/persons/ds-1", headers={"X-Request-Id": "damaged-start-read"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-start-read", "store_error")
+        read_fails_on_the_store(s, "/v1/persons/ds-1", "damaged-start-read", "store_error")
         s.stop()
 
 
