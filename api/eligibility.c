@@ -191,9 +191,11 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 		batch_item_error(b, 404, "not_found", "no person with this id",
 				 NULL, field);
 	} else if (r != DB_OK) {
-		batch_item_error(b, r == DB_BUSY ? 503 : 500,
-				 r == DB_BUSY ? "service_unavailable"
-					      : "internal_error",
+		bool retry = r == DB_BUSY || r == DB_UNAVAILABLE;
+
+		batch_item_error(b, retry ? 503 : 500,
+				 retry ? "service_unavailable"
+				       : "internal_error",
 				 "the person store failed: retry", NULL, field);
 	} else if (api_person_decision(ctx, p, as_of, &d, name) != 0) {
 		api_errors_add(errs, "/as_of", "invalid_date",

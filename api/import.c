@@ -34,6 +34,7 @@
 #include "db/audit_log.h"
 #include "db/insurer_db.h"
 #include "db/db.h"
+#include "db/import_db.h"
 #include "db/person_db.h"
 
 /* Cells of one CSV record kept apart; more make the line rejected. */
@@ -92,6 +93,9 @@ static const struct csv_column insurer_columns[] = {
 struct api_import {
 	struct api_import_opts o;
 	struct db_conn *c;
+	/* the persons' writes (a store may send them in batches: their
+	 * outcomes are counted at the end) */
+	struct db_import *bulk;
 	bool in_tx;   /* the transaction is open on c */
 	bool writing; /* good lines are still written (not after an
 			 all_or_nothing import has lost) */
@@ -155,6 +159,9 @@ static void tx_closed(struct api_import *im)
 
 static void rollback(struct api_import *im)
 {
+	/* rows held back go with the transaction */
+	db_import_free(im->bulk);
+	im->bulk = NULL;
 	if (im->in_tx) {
 		db_rollback(im->c);
 		tx_closed(im);
@@ -309,7 +316,6 @@ static void scope_line(struct api_import *im, struct api_errors *errs)
 static void person_line(struct api_import *im, json_t *obj)
 {
 	struct api_errors *errs = im->errs;
-	enum db_put_outcome outcome;
 	const char *shown = NULL;
 	enum db_result r;
 	json_t *id = NULL;
@@ -334,18 +340,9 @@ static void person_line(struct api_import *im, json_t *obj)
 	}
 	if (!im->writing)
 		return;
-	r = db_person_put(im->c, &im->person, NULL, false, true, im->o.now,
-			  &outcome);
-	if (r != DB_OK) {
+	r = db_import_person(im->bulk, &im->person, im->o.now);
+	if (r != DB_OK)
 		refuse_db(im, r);
-		return;
-	}
-	if (outcome == DB_PUT_CREATED)
-		im->inserted++;
-	else if (outcome == DB_PUT_REPLACED)
-		im->updated++;
-	else
-		im->unchanged++;
 }
 
 static bool insurer_same(const struct db_insurer *a, const struct db_insurer *b)
@@ -1009,6 +1006,11 @@ struct api_import *api_import_new(const char *db_path,
 		goto fail;
 	}
 	tx_opened(im);
+	if (opts->kind == API_IMPORT_PERSONS) {
+		im->bulk = db_import_new(im->c);
+		if (!im->bulk)
+			goto oom;
+	}
 	return im;
 oom:
 	api_respond_oom(resp);
@@ -1025,6 +1027,7 @@ void api_import_free(struct api_import *im)
 		rollback(im);
 		db_conn_close(im->c);
 	}
+	db_import_free(im->bulk);
 	if (im->cd != (iconv_t)-1)
 		iconv_close(im->cd);
 	api_response_fini(&im->fatal);
@@ -1042,6 +1045,21 @@ bool api_import_feed(struct api_import *im, const char *data, size_t len)
 	if (!im->decided && len > 0)
 		decode_push(im, data, len, false);
 	return !im->decided;
+}
+
+/* The persons' writes held back go out, and their outcomes are counted. */
+static enum db_result persons_flush(struct api_import *im)
+{
+	struct db_import_counts n;
+	enum db_result r;
+
+	if (!im->bulk)
+		return DB_OK;
+	r = db_import_flush(im->bulk, &n);
+	im->inserted = n.inserted;
+	im->updated = n.updated;
+	im->unchanged = n.unchanged;
+	return r;
 }
 
 static json_t *answer_new(const struct api_import *im, bool stored)
@@ -1113,7 +1131,9 @@ void api_import_finish(struct api_import *im, struct api_response *resp,
 		json_decref(body);
 		api_respond_json(&out, 422, doc, "application/problem+json");
 	} else {
-		r = db_commit(im->c);
+		r = persons_flush(im);
+		if (r == DB_OK)
+			r = db_commit(im->c);
 		if (r != DB_OK) {
 			refuse_db(im, r);
 			response_move(&out, &im->fatal);

@@ -5,6 +5,7 @@
 #include "api/internal.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
+#include "db/person_cache.h"
 
 /* Zero-filled after the last; the last slot is "other". */
 static const int statuses[API_METRICS_STATUSES] = {
@@ -259,6 +260,63 @@ static void render_audit(struct api_buf *b, const struct audit_log_stats *audit)
 			       audit->bytes);
 }
 
+/* The person cache's counters and gauges, when there is one. */
+static void render_person_cache(struct api_buf *b, struct db *store)
+{
+	struct person_cache_stats st;
+
+	if (!store || !db_person_cache_stats(store, &st))
+		return;
+	api_buf_printf(b,
+		       "# HELP shikaku_person_cache_lookups_total Lookups of "
+		       "stored persons in the person cache, by result.\n"
+		       "# TYPE shikaku_person_cache_lookups_total counter\n"
+		       "shikaku_person_cache_lookups_total{result=\"hit\"} "
+		       "%llu\n"
+		       "shikaku_person_cache_lookups_total{result=\"miss\"} "
+		       "%llu\n",
+		       (unsigned long long)st.hits,
+		       (unsigned long long)st.misses);
+	api_buf_printf(
+	    b,
+	    "# HELP shikaku_person_cache_drops_total Records "
+	    "dropped: all of them when another process's writes "
+	    "cannot be told apart (flush), one by a write of this or "
+	    "another process (invalidation), to stay in budget "
+	    "(eviction).\n"
+	    "# TYPE shikaku_person_cache_drops_total counter\n"
+	    "shikaku_person_cache_drops_total{reason=\"flush\"} "
+	    "%llu\n"
+	    "shikaku_person_cache_drops_total{reason=\"invalidation\"}"
+	    " %llu\n"
+	    "shikaku_person_cache_drops_total{reason=\"eviction\"} "
+	    "%llu\n",
+	    (unsigned long long)st.flushes,
+	    (unsigned long long)st.invalidations,
+	    (unsigned long long)st.evictions);
+	api_buf_printf(b,
+		       "# HELP shikaku_person_cache_catch_ups_total Commits "
+		       "of other processes told by the store's log of person "
+		       "writes (SQLite): only the persons written dropped.\n"
+		       "# TYPE shikaku_person_cache_catch_ups_total counter\n"
+		       "shikaku_person_cache_catch_ups_total %llu\n",
+		       (unsigned long long)st.catch_ups);
+	api_buf_printf(b,
+		       "# HELP shikaku_person_cache_entries Persons held.\n"
+		       "# TYPE shikaku_person_cache_entries gauge\n"
+		       "shikaku_person_cache_entries %llu\n"
+		       "# HELP shikaku_person_cache_bytes Bytes held, of at "
+		       "most shikaku_person_cache_max_bytes "
+		       "(--person-cache-mb).\n"
+		       "# TYPE shikaku_person_cache_bytes gauge\n"
+		       "shikaku_person_cache_bytes %llu\n"
+		       "# TYPE shikaku_person_cache_max_bytes gauge\n"
+		       "shikaku_person_cache_max_bytes %llu\n",
+		       (unsigned long long)st.entries,
+		       (unsigned long long)st.bytes,
+		       (unsigned long long)st.budget);
+}
+
 int api_metrics_render(const struct api_metrics *m, const char *version,
 		       long long db_bytes, const struct audit_log_stats *audit,
 		       double now, char **out, size_t *len)
@@ -279,6 +337,7 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 			       db_bytes);
 	if (audit)
 		render_audit(&b, audit);
+	render_person_cache(&b, m->store);
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

@@ -13,6 +13,8 @@
 
 #include "rules/rules.h"
 
+struct db;
+
 #define API_METRICS_ROUTES   24
 #define API_METRICS_STATUSES 24
 #define API_METRICS_BUCKETS  12
@@ -30,6 +32,8 @@ struct api_metrics {
 	atomic_uint_fast64_t import_lines_rejected;
 	atomic_int_fast64_t open_connections;
 	double started; /* POSIX seconds */
+	/* The store whose person cache is shown (borrowed; NULL: none). */
+	struct db *store;
 };
 
 void api_metrics_init(struct api_metrics *m, double now);

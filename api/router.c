@@ -75,6 +75,37 @@ static struct api_result ready_get(const struct api_ctx *ctx)
 			   "application/json");
 }
 
+/* text (len bytes, malloc'd) with the store's connection gauges appended
+ * when it has a pool (PostgreSQL); NULL when out of memory (text freed). */
+static char *with_pool(const struct db *db, char *text, size_t *len)
+{
+	static const char fmt[] =
+	    "# HELP shikaku_db_pool_connections The database connections "
+	    "this process holds open now.\n"
+	    "# TYPE shikaku_db_pool_connections gauge\n"
+	    "shikaku_db_pool_connections %ld\n"
+	    "# HELP shikaku_db_connection_errors_total Connections to the "
+	    "database that failed or were found broken.\n"
+	    "# TYPE shikaku_db_connection_errors_total counter\n"
+	    "shikaku_db_connection_errors_total %lu\n";
+	unsigned long errors;
+	char more[512], *grown;
+	long open;
+	int n;
+
+	if (!db || !db_pool_stats(db, &open, &errors))
+		return text;
+	n = snprintf(more, sizeof more, fmt, open, errors);
+	grown = realloc(text, *len + (size_t)n + 1);
+	if (!grown) {
+		free(text);
+		return NULL;
+	}
+	memcpy(grown + *len, more, (size_t)n + 1);
+	*len += (size_t)n;
+	return grown;
+}
+
 static struct api_result metrics_get(const struct api_ctx *ctx)
 {
 	long long bytes = ctx->app->db ? db_size_bytes(ctx->app->db) : -1;
@@ -91,6 +122,9 @@ static struct api_result metrics_get(const struct api_ctx *ctx)
 			       &text, &len) != 0)
 		return api_problem(500, "internal_error", "metrics unavailable",
 				   NULL, "");
+	text = with_pool(ctx->app->db, text, &len);
+	if (!text)
+		return api_oom();
 	/* the text (NUL-terminated) as a buffer's contents, for the answer */
 	memset(&b, 0, sizeof b);
 	b.data = text;

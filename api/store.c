@@ -57,6 +57,12 @@ struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r)
 				  "holds it): retry shortly",
 				  NULL, "");
 		res.retry_after = "1";
+	} else if (r == DB_UNAVAILABLE) {
+		res = api_problem(503, "service_unavailable",
+				  "the database cannot be reached now: retry "
+				  "shortly",
+				  NULL, "");
+		res.retry_after = "2";
 	} else if (r == DB_FULL) {
 		res = api_problem(507, "insufficient_storage",
 				  "the database cannot grow (disk full): "

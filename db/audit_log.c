@@ -542,6 +542,39 @@ out:
 	return ms;
 }
 
+/* The writer's connection to target (db_audit_target): an audit file, or
+ * the PostgreSQL database (the usual statement timeout: a batch that
+ * cannot be written is retried, and requests are refused once it stalls).
+ * The schema must be there (db_open migrates): fail now, not at the first
+ * record. */
+static int writer_open(const char *target, struct db_conn **c, char *err,
+		       size_t errlen)
+{
+	long long bytes;
+
+	if (db_is_uri(target)) {
+		if (dbpg_conn_open(NULL, target, false, c, err, errlen) != 0)
+			return -1;
+		if (db_audit_bytes(*c, &bytes) != DB_OK) {
+			snprintf(err, errlen,
+				 "audit log: %s (is the database migrated?)",
+				 (*c)->err_msg);
+			return -1;
+		}
+		return 0;
+	}
+	if (db_conn_open(target, c, err, errlen) != 0)
+		return -1;
+	if (!db_stmt(*c, DB_STMT_AUDIT_INSERT) ||
+	    !db_stmt(*c, DB_STMT_AUDIT_PERSON_INSERT)) {
+		snprintf(err, errlen,
+			 "audit log: %s (is the database migrated?)",
+			 sqlite3_errmsg((*c)->h));
+		return -1;
+	}
+	return 0;
+}
+
 struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen)
 {
@@ -556,18 +589,12 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 	log->retention_days = retention_days;
 	log->stall_ms = AUDIT_LOG_STALL_MS;
 	log->file_bytes = -1;
-	if (db_conn_open(audit_path, &log->conn, err, errlen) != 0)
+	if (writer_open(audit_path, &log->conn, err, errlen) != 0)
 		goto fail;
-	/* The schema must be there (db_open migrates): fail now, not at the
-	 * first record. */
-	if (!db_stmt(log->conn, DB_STMT_AUDIT_INSERT) ||
-	    !db_stmt(log->conn, DB_STMT_AUDIT_PERSON_INSERT)) {
-		snprintf(err, errlen,
-			 "audit log: %s (is the database migrated?)",
-			 sqlite3_errmsg(log->conn->h));
-		goto fail;
-	}
-	log->last_ms = latest_ms(log->conn);
+	/* PostgreSQL: the replicas' clocks need not agree, and nothing
+	 * there assumes that time grows with seq. */
+	log->last_ms =
+	    log->conn->kind == DB_KIND_SQLITE ? latest_ms(log->conn) : 0;
 	/* The log's size before the first request (--audit-max-size,
 	 * /metrics); the writer measures it again after each batch. */
 	if (db_audit_bytes(log->conn, &bytes) == DB_OK)

@@ -80,8 +80,10 @@ struct audit_log_stats {
 	long long max_bytes; /* audit_log_set_max_bytes; 0 = no limit */
 };
 
-/* Starts the writer on the (already migrated: db_open) audit file at
- * audit_path (db_audit_path).  Returns a new log (end it with
+/* Starts the writer on the (already migrated: db_open) audit log at
+ * audit_path: db_audit_target, the audit file's path or, on PostgreSQL,
+ * the database's URI (the audit table of the same database; each replica's
+ * writer batches its rows).  Returns a new log (end it with
  * audit_log_stop) or NULL with a one-line message in err. */
 struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen);

@@ -1,456 +1,217 @@
-/* db.c - open, pragmas, migrations, per-thread connections, statements. */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
+/* db.c - the store's handle and connections, written once for both kinds:
+ * opening, per-thread connections, sessions, errors; each function
+ * dispatches to db/sqlite/db.c (dbsq_) or db/pg/db.c (dbpg_). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "db/internal.h"
+#include "db/person_cache.h"
 
-#define PERSON_COLS                                                            \
-	"person_id, facility_id, display_name, birth_date, insurer_number, "   \
-	"scheme, mynumber_card, insurance_registration, ecert_expiry, "        \
-	"card_expiry, care_needs, setting, legacy_card_expiry, "               \
-	"certificate_status, certificate_basis, certificate_applied_on, "      \
-	"certificate_valid_until, verified_at, source, etag, updated_at"
-
-#define PERSON_COLS_P                                                          \
-	"p.person_id, p.facility_id, p.display_name, p.birth_date, "           \
-	"p.insurer_number, p.scheme, p.mynumber_card, "                        \
-	"p.insurance_registration, p.ecert_expiry, p.card_expiry, "            \
-	"p.care_needs, p.setting, p.legacy_card_expiry, "                      \
-	"p.certificate_status, p.certificate_basis, "                          \
-	"p.certificate_applied_on, p.certificate_valid_until, "                \
-	"p.verified_at, p.source, p.etag, p.updated_at"
-
-#define INSURER_COLS                                                           \
-	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \
-	"phone, url, updated_at"
-
-#define KEY_COLS "id, role, facility_id, name, created_at, revoked_at"
-
-#define AUDIT_COLS                                                             \
-	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
-	"a.person_ids, a.status, a.absent_ids"
-
-#define STR_(x)            #x
-#define STR(x)             STR_(x)
-#define AUDIT_BUCKET_SHIFT STR(DB_AUDIT_BUCKET_SHIFT)
-
-/* seq after ?1 (the cursor), from the first row at or after ?2 to the last
- * row before ?3 (NULL, so no row, when there is none): one rowid range. */
-#define AUDIT_SEQ_RANGE(col)                                                   \
-	col " > max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "     \
-	    "time, seq LIMIT 1) - 1) AND " col " <= (SELECT seq FROM audit "   \
-	    "WHERE time < ?3 ORDER BY time DESC, seq DESC LIMIT 1)"
-
-static const char *const stmt_sql[DB_STMT_COUNT] = {
-    [DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
-    [DB_STMT_COMMIT] = "COMMIT",
-    [DB_STMT_ROLLBACK] = "ROLLBACK",
-    /* The registry's name is not joined in: the API layer has it from
-	 * its per-thread registry cache (api_decision_lookup_insurer), which
-	 * saves every lookup a second B-tree search. */
-    [DB_STMT_PERSON_GET] =
-	"SELECT " PERSON_COLS_P " FROM persons p WHERE p.person_id = ?1",
-    [DB_STMT_PERSON_UPSERT] =
-	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO UPDATE SET "
-	"facility_id = ?2, display_name = ?3, birth_date = ?4, "
-	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
-	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
-	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
-	"certificate_status = ?14, certificate_basis = ?15, "
-	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
-	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21",
-    [DB_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = ?1",
-    [DB_STMT_PERSON_LIST] =
-	"SELECT " PERSON_COLS " FROM persons WHERE person_id > ?1 "
-	"ORDER BY person_id LIMIT ?2",
-    [DB_STMT_PERSON_LIST_FACILITY] =
-	"SELECT " PERSON_COLS " FROM persons WHERE facility_id = ?3 "
-	"AND person_id > ?1 ORDER BY facility_id, person_id LIMIT ?2",
-    [DB_STMT_INSURER_GET] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number = ?1",
-    [DB_STMT_INSURER_UPSERT] =
-	"INSERT INTO insurers (" INSURER_COLS ") VALUES (?1, ?2, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9) ON CONFLICT (insurer_number) DO UPDATE SET "
-	"name_ja = ?2, name_en = ?3, scheme = ?4, prefecture_code = ?5, "
-	"address = ?6, phone = ?7, url = ?8, updated_at = ?9",
-    [DB_STMT_INSURER_SEARCH] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number > ?1 "
-	"AND (?3 IS NULL OR prefecture_code = ?3) AND (?4 IS NULL OR "
-	"scheme = ?4) AND (?5 IS NULL OR instr(name_ja, ?5) > 0 OR "
-	"instr(lower(name_en), lower(?5)) > 0 OR insurer_number = ?5) "
-	"ORDER BY insurer_number LIMIT ?2",
-    /* API keys: the hash is read only by KEY_GET (to verify), never
-	 * listed. */
-    [DB_STMT_KEY_INSERT] =
-	"INSERT INTO api_keys (id, hash, role, facility_id, name, "
-	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [DB_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
-			"WHERE id = ?1",
-    [DB_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
-			 "ORDER BY created_at, id",
-    [DB_STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
-			   "WHERE id = ?1 AND revoked_at IS NULL",
-    /* Audit log.  A time range becomes a seq range first (time never
-	 * decreases as seq grows, see 002_security.sql), found by two seeks
-	 * in audit_by_time; the time test stays as a guard. */
-    [DB_STMT_AUDIT_INSERT] =
-	"INSERT INTO audit (time, key_id, request_id, method, route, "
-	"person_ids, status, absent_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	"?8)",
-    [DB_STMT_AUDIT_PERSON_INSERT] =
-	"INSERT OR IGNORE INTO audit_person (bucket, person_id, seq) "
-	"VALUES (?2 >> " AUDIT_BUCKET_SHIFT ", ?1, ?2)",
-    [DB_STMT_AUDIT_QUERY] =
-	"SELECT " AUDIT_COLS " FROM audit a WHERE " AUDIT_SEQ_RANGE(
-	    "a.seq") " AND a.time >= ?2 AND a.time < ?3 "
-		     "ORDER BY a.seq LIMIT ?4",
-    [DB_STMT_AUDIT_QUERY_KEY] =
-	"SELECT " AUDIT_COLS
-	" FROM audit a WHERE a.key_id = ?5 AND " AUDIT_SEQ_RANGE(
-	    "a.seq") " AND a.time >= ?2 "
-		     "AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
-    /* The rows after ?1 up to ?2 (the seq range) in one bucket. */
-    [DB_STMT_AUDIT_QUERY_PERSON] =
-	"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
-	"a.seq = ap.seq WHERE ap.bucket = ?7 AND ap.person_id = ?6 AND "
-	"ap.seq > ?1 AND ap.seq <= ?8 AND a.time >= ?2 AND a.time < ?3 "
-	"AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT ?4",
-    /* The seq range of a time range and a cursor: after the first, up to
-	 * the second (NULL, no row, when there is none). */
-    [DB_STMT_AUDIT_SEQ_RANGE] =
-	"SELECT max(?1, (SELECT seq FROM audit WHERE time >= ?2 ORDER BY "
-	"time, seq LIMIT 1) - 1), (SELECT seq FROM audit WHERE time < ?3 "
-	"ORDER BY time DESC, seq DESC LIMIT 1)",
-    [DB_STMT_AUDIT_MIN_SEQ] = "SELECT min(seq) FROM audit",
-    [DB_STMT_AUDIT_EXPIRE_BOUND] = "SELECT seq FROM audit WHERE time < ?1 "
-				   "ORDER BY time DESC, seq DESC LIMIT 1",
-    [DB_STMT_AUDIT_EXPIRE] = "DELETE FROM audit WHERE seq <= ?1",
-    [DB_STMT_AUDIT_PERSON_EXPIRE] =
-	"DELETE FROM audit_person WHERE bucket <= (?1 >> " AUDIT_BUCKET_SHIFT
-	") AND seq <= ?1",
-    /* A key bound to facility ?2: always one row, the person's columns
-	 * (NULL for another facility's person, as for an absent one: none of
-	 * its columns is read) and whether the id is stored at all (for the
-	 * audit log).  One statement: each one costs a read lock. */
-    [DB_STMT_PERSON_GET_IN] =
-	"SELECT " PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
-	"EXISTS (SELECT 1 FROM persons WHERE person_id = ?1) ELSE 1 END "
-	"FROM (SELECT 1) LEFT JOIN persons p ON p.person_id = ?1 AND "
-	"p.facility_id = ?2",
-    /* The audit file's pages in use and its page size (db_audit_bytes). */
-    [DB_STMT_USED_PAGES] =
-	"SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
-	"freelist_count FROM pragma_freelist_count()), (SELECT page_size "
-	"FROM pragma_page_size())",
-};
-
-struct db {
-	char *path;
-	char *audit_path; /* path + "-audit" */
-	atomic_ulong registry_generation;
-	atomic_bool corrupt;     /* sticky: see db_corrupt */
-	pthread_key_t key;       /* a thread's connection to path */
-	pthread_key_t audit_key; /* and to audit_path */
-	pthread_mutex_t lock;    /* guards conns: taken once per thread */
-	struct db_conn *conns;   /* every thread's, to both files */
-	struct db_start start;
-	void (*on_error)(void *arg, const struct db_error *e);
-	void *on_error_arg;
-};
-
-/* Milliseconds a statement waits for another writer before DB_BUSY. */
-#define BUSY_TIMEOUT_MS 2000
+#define KIND_OF(c) ((c)->kind)
 
 void db_global_init(void)
 {
-	/* Memory statistics take a global mutex on every allocation: every
-	 * connection's every statement would queue on it. */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	dbsq_global_init();
 }
 
-int db_schema_version(void)
+bool db_is_uri(const char *target)
 {
-	return db_migrations_count;
+	return target && (strncmp(target, "postgresql://", 13) == 0 ||
+			  strncmp(target, "postgres://", 11) == 0);
 }
 
-int db_audit_schema_version(void)
+/* Copies n bytes of s to out at *o (cut to outlen - 1). */
+static void put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
 {
-	return db_audit_migrations_count;
+	while (n-- > 0 && *o + 1 < outlen)
+		out[(*o)++] = *s++;
+	out[*o] = '\0';
 }
 
-enum db_result db_result_from(int rc)
+/* A URI's query parameter password=...: its value replaced. */
+static void redact_query(const char *q, char *out, size_t outlen, size_t *o)
 {
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW: return DB_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	/* another process holds the WAL index's locks and SQLite gave up
-	 * waiting (about 10 s): as transient as a busy writer */
-	case SQLITE_PROTOCOL: return DB_BUSY;
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-		return rc == SQLITE_IOERR_WRITE || (rc & 0xff) == SQLITE_FULL
-			   ? DB_FULL
-			   : DB_ERROR;
-	default: return DB_ERROR;
-	}
-}
+	size_t n;
 
-static bool is_corruption(int rc)
-{
-	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
-}
-
-static void mark_corrupt(struct db *db)
-{
-	if (db)
-		atomic_store_explicit(&db->corrupt, true, memory_order_release);
-}
-
-enum db_result db_conn_result(struct db_conn *c, int rc)
-{
-	enum db_result r = db_result_from(rc);
-	const char *msg;
-
-	if (r != DB_ERROR && r != DB_FULL)
-		return r;
-	/* SQLite's message when it is about this code (it may have been
-	 * replaced by a later call, such as a ROLLBACK), else the code's
-	 * generic text. */
-	msg = sqlite3_extended_errcode(c->h) == rc ? sqlite3_errmsg(c->h)
-						   : sqlite3_errstr(rc);
-	c->err_code = rc;
-	snprintf(c->err_msg, sizeof c->err_msg, "%s", msg ? msg : "");
-	if (is_corruption(rc))
-		mark_corrupt(c->db);
-	return r;
-}
-
-int db_conn_open(const char *path, struct db_conn **out, char *err,
-		 size_t errlen)
-{
-	static const char pragmas[] =
-	    "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = NORMAL;"
-	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA temp_store = MEMORY;"
-	    /* Erased persons leave no bytes behind in free pages. */
-	    "PRAGMA secure_delete = ON;"
-	    "PRAGMA cache_size = -8000;"
-	    /* No memory map: the audit writer grows the file all the
-		 * time, and every growth made each connection unmap and
-		 * fault its map back in; measured with 1M persons, reads
-		 * were as fast without it and peak RSS fell from 79 to
-		 * 43 MiB (bench/results.json). */
-	    "PRAGMA mmap_size = 0;";
-	struct db_conn *c = NULL;
-	char *msg = NULL;
-	int rc;
-
-	*out = NULL;
-	c = calloc(1, sizeof *c);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = sqlite3_open_v2(path, &c->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				 SQLITE_OPEN_NOMUTEX,
-			     NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
-	sqlite3_extended_result_codes(c->h, 1);
-	rc = sqlite3_exec(c->h, pragmas, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	snprintf(err, errlen, "database %s: %s", path,
-		 msg    ? msg
-		 : c->h ? sqlite3_errmsg(c->h)
-			: sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	db_conn_close(c);
-	return -1;
-}
-
-void db_conn_close(struct db_conn *c)
-{
-	size_t i;
-
-	if (!c)
-		return;
-	for (i = 0; i < DB_STMT_COUNT; i++)
-		sqlite3_finalize(c->stmts[i]);
-	sqlite3_close(c->h);
-	free(c);
-}
-
-sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id)
-{
-	sqlite3_stmt *s = c->stmts[id];
-
-	int rc;
-
-	if (!s) {
-		rc = sqlite3_prepare_v3(c->h, stmt_sql[id], -1,
-					SQLITE_PREPARE_PERSISTENT, &s, NULL);
-		if (rc != SQLITE_OK) {
-			/* a damaged schema page fails here, not in a step */
-			(void)db_conn_result(c, rc);
-			return NULL;
+	while (*q) {
+		n = strcspn(q, "&");
+		if (strncmp(q, "password=", 9) == 0) {
+			put(out, outlen, o, "password=***", 12);
+		} else {
+			put(out, outlen, o, q, n);
 		}
-		c->stmts[id] = s;
+		q += n;
+		if (*q == '&')
+			put(out, outlen, o, q++, 1);
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
 }
 
-static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
+void db_target_redact(const char *target, char *out, size_t outlen)
 {
-	sqlite3_stmt *s = db_stmt(c, id);
-	int rc;
+	const char *rest, *at, *colon, *end, *q;
+	size_t o = 0;
 
-	if (!s)
-		return DB_ERROR;
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return db_conn_result(c, rc);
-}
-
-enum db_result db_begin(struct db_conn *c)
-{
-	return step_once(c, DB_STMT_BEGIN);
-}
-
-enum db_result db_begin_read(struct db_conn *c)
-{
-	return db_conn_result(c, sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL));
-}
-
-enum db_result db_commit(struct db_conn *c)
-{
-	return step_once(c, DB_STMT_COMMIT);
-}
-
-void db_rollback(struct db_conn *c)
-{
-	if (!sqlite3_get_autocommit(c->h))
-		step_once(c, DB_STMT_ROLLBACK);
-}
-
-static int read_user_version(sqlite3 *h, int *version)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &s, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		*version = sqlite3_column_int(s, 0);
-	else
-		rc = SQLITE_ERROR;
-	sqlite3_finalize(s);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* A numbered set of migrations: the database's or the audit file's. */
-struct migration_set {
-	const char *const *sql;
-};
-
-static const struct migration_set main_set = {db_migrations};
-static const struct migration_set audit_set = {db_audit_migrations};
-
-static int set_count(const struct migration_set *m)
-{
-	return m == &main_set ? db_migrations_count : db_audit_migrations_count;
-}
-
-/* Applies the migrations of m after the file's user_version up to upto
- * (their count: all of them), all in one transaction: a failed upgrade
- * leaves the file as it was. */
-static int migrate_conn(struct db_conn *c, const struct migration_set *m,
-			int upto, int *from, int *to, char *err, size_t errlen)
-{
-	char *msg = NULL, set[64];
-	int version = 0, i, count = set_count(m);
-
-	/* A read first: when the schema is current nothing is written, so
-	 * that a server restarted on a full disk still opens and reads (the
-	 * version is read again under the write lock below: another
-	 * process may migrate meanwhile). */
-	if (read_user_version(c->h, &version) != 0)
-		goto fail;
-	if (version >= upto)
-		goto checked;
-	if (sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
-	    SQLITE_OK)
-		goto fail;
-	if (read_user_version(c->h, &version) != 0)
-		goto fail;
-	if (version >= upto) {
-		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
-		goto checked;
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (!target)
+		return;
+	if (!db_is_uri(target)) {
+		put(out, outlen, &o, target, strlen(target));
+		return;
 	}
-	*from = version;
-	for (i = version; i < upto; i++) {
-		if (sqlite3_exec(c->h, m->sql[i], NULL, NULL, &msg) !=
-		    SQLITE_OK)
-			goto fail;
+	rest = strstr(target, "://") + 3;
+	put(out, outlen, &o, target, (size_t)(rest - target));
+	/* the authority: [user[:password]@]host... up to / ? or # */
+	end = rest + strcspn(rest, "/?#");
+	at = NULL;
+	for (q = rest; q < end; q++)
+		if (*q == '@')
+			at = q; /* the last one: a password may hold '@' */
+	if (at) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon) {
+			put(out, outlen, &o, rest, (size_t)(colon - rest));
+			put(out, outlen, &o, ":***", 4);
+			rest = at;
+		}
 	}
-	snprintf(set, sizeof set, "PRAGMA user_version = %d", upto);
-	if (sqlite3_exec(c->h, set, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	*to = upto;
-	return 0;
-checked:
-	*from = version;
-	if (version > count) {
-		snprintf(err, errlen,
-			 "%s has schema version %d, newer than this build's "
-			 "%d: use a newer shikakud",
-			 m == &main_set ? "the database" : "the audit file",
-			 version, count);
+	q = strchr(rest, '?');
+	if (!q) {
+		put(out, outlen, &o, rest, strlen(rest));
+		return;
+	}
+	put(out, outlen, &o, rest, (size_t)(q + 1 - rest));
+	redact_query(q + 1, out, outlen, &o);
+}
+
+struct db *db_handle_new(enum db_kind kind, const char *target,
+			 const struct db_start *start, char *err, size_t errlen)
+{
+	struct db *db = calloc(1, sizeof *db);
+	size_t n = strlen(target) + 1;
+
+	if (!db || !(db->path = strdup(target)) ||
+	    !(db->shown = malloc(n + 16)))
+		goto oom;
+	db->kind = kind;
+	db_target_redact(target, db->shown, n + 16);
+	if (kind == DB_KIND_SQLITE) {
+		db->audit_path = malloc(n + sizeof "-audit");
+		if (!db->audit_path)
+			goto oom;
+		db_audit_path_for(target, db->audit_path, n + sizeof "-audit");
+	}
+	db->start = *start;
+	if (pthread_key_create(&db->key, NULL) != 0)
+		goto nokey;
+	if (pthread_key_create(&db->audit_key, NULL) != 0) {
+		pthread_key_delete(db->key);
+		goto nokey;
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	return db;
+nokey:
+	snprintf(err, errlen, "no thread key left");
+	goto free;
+oom:
+	snprintf(err, errlen, "out of memory");
+free:
+	if (db) {
+		free(db->audit_path);
+		free(db->shown);
+		free(db->path);
+	}
+	free(db);
+	return NULL;
+}
+
+struct db *db_open(const char *target, char *err, size_t errlen)
+{
+	return db_is_uri(target) ? dbpg_open(target, err, errlen)
+				 : dbsq_open(target, err, errlen);
+}
+
+void db_start_info(const struct db *db, struct db_start *out)
+{
+	*out = db->start;
+}
+
+void db_close(struct db *db)
+{
+	struct db_conn *c, *next;
+
+	if (!db)
+		return;
+	if (db->kind == DB_KIND_PG)
+		dbpg_db_close(db);
+	for (c = db->conns; c; c = next) {
+		next = c->next;
+		db_conn_close(c);
+	}
+	pthread_key_delete(db->key);
+	pthread_key_delete(db->audit_key);
+	pthread_mutex_destroy(&db->lock);
+	person_cache_free(atomic_load(&db->pcache));
+	free(db->audit_path);
+	free(db->shown);
+	free(db->path);
+	free(db);
+}
+
+int db_person_cache_configure(struct db *db, size_t bytes)
+{
+	struct person_cache *pc = bytes ? person_cache_new(bytes) : NULL;
+
+	person_cache_free(atomic_exchange(&db->pcache, pc));
+	return pc || bytes == 0 ? 0 : -1;
+}
+
+bool db_person_cache_stats(struct db *db, struct person_cache_stats *out)
+{
+	struct person_cache *pc = atomic_load(&db->pcache);
+
+	if (!pc)
+		return false;
+	person_cache_stats(pc, out);
+	return true;
+}
+
+struct person_cache *db_person_cache(const struct db_conn *c)
+{
+	return c->db
+		   ? atomic_load_explicit(&c->db->pcache, memory_order_acquire)
+		   : NULL;
+}
+
+bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change)
+{
+	return KIND_OF(c) == DB_KIND_PG
+		   ? dbpg_store_version(c, version, change)
+		   : dbsq_store_version(c, version, change);
+}
+
+bool db_in_tx(struct db_conn *c)
+{
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_in_tx(c) : dbsq_in_tx(c);
+}
+
+int db_migrate_all(const char *target, struct db_start *out, char *err,
+		   size_t errlen)
+{
+	return db_is_uri(target) ? dbpg_migrate_all(target, out, err, errlen)
+				 : dbsq_migrate_all(target, out, err, errlen);
+}
+
+int db_migrate(const char *target, int *from, int *to, char *err, size_t errlen)
+{
+	struct db_start st;
+
+	if (db_migrate_all(target, &st, err, errlen) != 0)
 		return -1;
-	}
-	*to = version;
-	return 0;
-fail:
-	snprintf(err, errlen, "migration of %s failed: %s",
-		 m == &main_set ? "the database" : "the audit file",
-		 msg ? msg : sqlite3_errmsg(c->h));
-	sqlite3_free(msg);
-	sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/* Creates the file with mode 0600 before SQLite does (SQLite would use the
- * umask, typically 0644); the -wal and -shm files copy its mode. */
-static int create_private(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "database %s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);
+	*from = st.schema_from;
+	*to = st.schema_to;
 	return 0;
 }
 
@@ -461,235 +222,14 @@ int db_audit_path_for(const char *path, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-/* The index of the database's migration that drops its audit tables
- * (found by name: the number may change when migrations are merged). */
-static int move_index(void)
+const char *db_audit_path(const struct db *db)
 {
-	int i;
-
-	for (i = 0; i < db_migrations_count; i++)
-		if (strlen(db_migration_names[i]) > 4 &&
-		    strcmp(db_migration_names[i] + 4, "audit_own_file") == 0)
-			return i;
-	return db_migrations_count; /* not reached: the build has it */
+	return db->audit_path;
 }
 
-/* One integer that the SQL sql answers on h (-1 when it fails). */
-static long long one_int(sqlite3 *h, const char *sql)
+const char *db_audit_target(const struct db *db)
 {
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
-/* Copies the attached src's audit rows into a's (in a's transaction);
- * *moved receives their count.  -1 with SQLite's message in *msg. */
-static int copy_rows(struct db_conn *a, long long *moved, char **msg)
-{
-	/* seq kept: the rows stay in time order, and a cursor given out
-	 * before still points where it did */
-	if (sqlite3_exec(a->h,
-			 "INSERT INTO main.audit (seq, time, key_id, "
-			 "request_id, method, route, person_ids, "
-			 "status) SELECT seq, time, key_id, "
-			 "request_id, method, route, person_ids, "
-			 "status FROM src.audit ORDER BY seq",
-			 NULL, NULL, msg) != SQLITE_OK)
-		return -1;
-	*moved = sqlite3_changes(a->h);
-	if (sqlite3_exec(a->h,
-			 "INSERT INTO main.audit_person (bucket, "
-			 "person_id, seq) SELECT bucket, person_id, "
-			 "seq FROM src.audit_person",
-			 NULL, NULL, msg) != SQLITE_OK)
-		return -1;
-	return 0;
-}
-
-/* Records in a that the move was made, with its count of rows. */
-static int note_moved(struct db_conn *a, long long moved)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(
-	    a->h,
-	    "INSERT INTO main.audit_moved_in (moved_at, rows) VALUES "
-	    "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1)",
-	    -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, moved);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Step (2) of the move (db.h, db_migrate_all): copies the database's audit
- * rows into the audit file a, in one of a's transactions that also
- * records the copy, unless one was recorded before.  *moved receives the
- * rows copied now. */
-static int move_rows(struct db_conn *a, const char *path, const char *apath,
-		     long long *moved, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = NULL;
-	char *msg = NULL;
-	long long done, has, rows;
-	int rc;
-
-	*moved = 0;
-	rc =
-	    sqlite3_prepare_v2(a->h, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "moving the audit log: %s",
-			 sqlite3_errmsg(a->h));
-		return -1;
-	}
-	if (sqlite3_exec(a->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
-	    SQLITE_OK)
-		goto fail;
-	done = one_int(a->h, "SELECT count(*) FROM main.audit_moved_in");
-	has = one_int(a->h, "SELECT count(*) FROM src.sqlite_schema WHERE "
-			    "type = 'table' AND name = 'audit'");
-	rows = one_int(a->h, "SELECT count(*) FROM main.audit");
-	if (done < 0 || has < 0 || rows < 0)
-		goto fail;
-	if (done == 0 && has > 0 && rows > 0) {
-		snprintf(err, errlen,
-			 "the audit file %s holds audit rows but no record of "
-			 "taking those of %s, which still has its own: they "
-			 "are not one database (move the audit file aside, or "
-			 "put back the pair of files of one backup)",
-			 apath, path);
-		sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
-		return -1;
-	}
-	if (done == 0 && has > 0 && copy_rows(a, moved, &msg) != 0)
-		goto fail;
-	if (done == 0 && note_moved(a, *moved) != 0)
-		goto fail;
-	if (sqlite3_exec(a->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
-	return 0;
-fail:
-	snprintf(err, errlen, "moving the audit log into %s failed: %s", apath,
-		 msg ? msg : sqlite3_errmsg(a->h));
-	sqlite3_free(msg);
-	*moved = 0;
-	sqlite3_exec(a->h, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_exec(a->h, "DETACH DATABASE src", NULL, NULL, NULL);
-	return -1;
-}
-
-int db_migrate_all(const char *path, struct db_start *out, char *err,
-		   size_t errlen)
-{
-	struct db_conn *c = NULL, *a = NULL;
-	char apath[4096];
-	int mi = move_index(), mid = 0, rc = -1, ignored;
-
-	memset(out, 0, sizeof *out);
-	if (db_audit_path_for(path, apath, sizeof apath) != 0) {
-		snprintf(err, errlen, "database path too long");
-		return -1;
-	}
-	if (create_private(path, err, errlen) != 0)
-		return -1;
-	if (db_conn_open(path, &c, err, errlen) != 0)
-		return -1;
-	/* (1) up to the move: the audit tables are then those of 003 */
-	if (migrate_conn(c, &main_set, mi, &out->schema_from, &mid, err,
-			 errlen) != 0)
-		goto out;
-	if (create_private(apath, err, errlen) != 0 ||
-	    db_conn_open(apath, &a, err, errlen) != 0 ||
-	    migrate_conn(a, &audit_set, db_audit_migrations_count,
-			 &out->audit_schema_from, &out->audit_schema_to, err,
-			 errlen) != 0)
-		goto out;
-	/* absent, emptied, or never migrated, while the database had moved
-	 * its rows out before */
-	out->audit_file_was_missing =
-	    out->audit_schema_from == 0 && out->schema_from > mi;
-	/* (2) the rows across, when the database still has them */
-	if (mid <= mi &&
-	    move_rows(a, path, apath, &out->audit_rows_moved, err, errlen) != 0)
-		goto out;
-	/* (3) the drop and whatever follows */
-	if (migrate_conn(c, &main_set, db_migrations_count, &ignored,
-			 &out->schema_to, err, errlen) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_conn_close(a);
-	db_conn_close(c);
-	return rc;
-}
-
-int db_migrate(const char *path, int *from, int *to, char *err, size_t errlen)
-{
-	struct db_start st;
-
-	if (db_migrate_all(path, &st, err, errlen) != 0)
-		return -1;
-	*from = st.schema_from;
-	*to = st.schema_to;
-	return 0;
-}
-
-struct db *db_open(const char *path, char *err, size_t errlen)
-{
-	struct db *db = NULL;
-	struct db_start start;
-	struct stat st;
-	bool was_empty;
-
-	was_empty =
-	    stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-	if (db_migrate_all(path, &start, err, errlen) != 0)
-		return NULL;
-	db = calloc(1, sizeof *db);
-	if (!db || !(db->path = strdup(path)) ||
-	    !(db->audit_path = malloc(strlen(path) + sizeof "-audit"))) {
-		if (db)
-			free(db->path);
-		free(db);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	db_audit_path_for(path, db->audit_path, strlen(path) + sizeof "-audit");
-	db->start = start;
-	/* 0 bytes and no schema (not a WAL holding all of it) */
-	db->start.was_empty_file = was_empty && start.schema_from == 0;
-	if (pthread_key_create(&db->key, NULL) != 0) {
-		free(db->audit_path);
-		free(db->path);
-		free(db);
-		snprintf(err, errlen, "no thread key left");
-		return NULL;
-	}
-	if (pthread_key_create(&db->audit_key, NULL) != 0) {
-		pthread_key_delete(db->key);
-		free(db->audit_path);
-		free(db->path);
-		free(db);
-		snprintf(err, errlen, "no thread key left");
-		return NULL;
-	}
-	pthread_mutex_init(&db->lock, NULL);
-	return db;
+	return db->kind == DB_KIND_PG ? db->path : db->audit_path;
 }
 
 const char *db_path(const struct db *db)
@@ -697,33 +237,48 @@ const char *db_path(const struct db *db)
 	return db->path;
 }
 
-void db_start_info(const struct db *db, struct db_start *out)
+const char *db_shown(const struct db *db)
 {
-	*out = db->start;
+	return db->shown;
 }
 
-const char *db_audit_path(const struct db *db)
+bool db_pool_stats(const struct db *db, long *open, unsigned long *errors)
 {
-	return db->audit_path;
+	struct db *m = (struct db *)db;
+
+	if (db->kind != DB_KIND_PG)
+		return false;
+	*open = atomic_load(&m->pg.open_conns);
+	*errors = atomic_load(&m->pg.conn_errors);
+	return true;
 }
 
-/* The calling thread's connection to file (its key: key), opened on first
- * use and listed for db_close. */
-static struct db_conn *thread_conn(struct db *db, pthread_key_t key,
-				   const char *file)
+void db_conn_adopt(struct db *db, struct db_conn *c)
 {
-	struct db_conn *c = pthread_getspecific(key);
-	char err[256];
-
-	if (c)
-		return c;
-	if (db_conn_open(file, &c, err, sizeof err) != 0)
-		return NULL;
 	c->db = db;
 	pthread_mutex_lock(&db->lock);
 	c->next = db->conns;
 	db->conns = c;
 	pthread_mutex_unlock(&db->lock);
+}
+
+/* The calling thread's connection (its key: key), opened on first use and
+ * listed for db_close. */
+static struct db_conn *thread_conn(struct db *db, pthread_key_t key,
+				   const char *file)
+{
+	struct db_conn *c = pthread_getspecific(key);
+	char err[256];
+	int rc;
+
+	if (c)
+		return c;
+	rc = db->kind == DB_KIND_PG
+		 ? dbpg_conn_open(db, file, false, &c, err, sizeof err)
+		 : dbsq_conn_open(file, &c, err, sizeof err);
+	if (rc != 0)
+		return NULL;
+	db_conn_adopt(db, c);
 	pthread_setspecific(key, c);
 	return c;
 }
@@ -735,75 +290,60 @@ struct db_conn *db_conn_get(struct db *db)
 
 struct db_conn *db_audit_conn_get(struct db *db)
 {
+	/* PostgreSQL: the audit log is a table of the same database */
+	if (db->kind == DB_KIND_PG)
+		return db_conn_get(db);
 	return thread_conn(db, db->audit_key, db->audit_path);
 }
 
-void db_close(struct db *db)
+int db_conn_open_own(struct db *db, struct db_conn **out, char *err,
+		     size_t errlen)
 {
-	struct db_conn *c, *next;
+	if (db->kind == DB_KIND_PG)
+		return dbpg_conn_open(db, db->path, true, out, err, errlen);
+	return dbsq_conn_open(db->path, out, err, errlen);
+}
 
-	if (!db)
+int db_conn_open(const char *target, struct db_conn **out, char *err,
+		 size_t errlen)
+{
+	if (db_is_uri(target))
+		return dbpg_conn_open(NULL, target, true, out, err, errlen);
+	return dbsq_conn_open(target, out, err, errlen);
+}
+
+void db_conn_close(struct db_conn *c)
+{
+	if (!c)
 		return;
-	for (c = db->conns; c; c = next) {
-		next = c->next;
-		db_conn_close(c);
-	}
-	pthread_key_delete(db->key);
-	pthread_key_delete(db->audit_key);
-	pthread_mutex_destroy(&db->lock);
-	free(db->audit_path);
-	free(db->path);
-	free(db);
+	if (KIND_OF(c) == DB_KIND_PG)
+		dbpg_conn_close(c);
+	else
+		dbsq_conn_close(c);
 }
 
-enum db_result db_ping(struct db_conn *c)
+enum db_result db_begin(struct db_conn *c)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	/* A damaged file may still answer this query (its first page is
-	 * fine) while every read of a damaged table fails. */
-	if (c->db && db_corrupt(c->db))
-		return DB_ERROR;
-	/* A real page read: the schema version lives in the file's header
-	 * and the sqlite_schema table on page 1. */
-	rc = sqlite3_prepare_v2(c->h, "SELECT count(*) FROM sqlite_schema", -1,
-				&s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_begin(c) : dbsq_begin(c);
 }
 
-/* Bytes of file and its WAL; -1 when file cannot be read. */
-static long long file_and_wal(const char *file)
+enum db_result db_begin_read(struct db_conn *c)
 {
-	char wal[4096];
-	struct stat st;
-	long long total;
-
-	if (stat(file, &st) != 0)
-		return -1;
-	total = (long long)st.st_size;
-	snprintf(wal, sizeof wal, "%s-wal", file);
-	if (stat(wal, &st) == 0)
-		total += (long long)st.st_size;
-	return total;
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_begin_read(c)
+					: dbsq_begin_read(c);
 }
 
-long long db_size_bytes(const struct db *db)
+enum db_result db_commit(struct db_conn *c)
 {
-	long long main_bytes = file_and_wal(db->path);
-	long long audit_bytes = file_and_wal(db->audit_path);
-
-	if (main_bytes < 0)
-		return -1;
-	return main_bytes + (audit_bytes > 0 ? audit_bytes : 0);
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_commit(c) : dbsq_commit(c);
 }
 
-long long db_audit_size_bytes(const struct db *db)
+void db_rollback(struct db_conn *c)
 {
-	return file_and_wal(db->audit_path);
+	if (KIND_OF(c) == DB_KIND_PG)
+		dbpg_rollback(c);
+	else
+		dbsq_rollback(c);
 }
 
 unsigned long db_registry_generation(const struct db *db)
@@ -818,7 +358,20 @@ void db_registry_touch(struct db *db)
 				  memory_order_release);
 }
 
+enum db_result db_ping(struct db_conn *c)
+{
+	if (c->db && db_corrupt(c->db))
+		return DB_ERROR;
+	return KIND_OF(c) == DB_KIND_PG ? dbpg_ping(c) : dbsq_ping(c);
+}
+
 /* ---- damage ------------------------------------------------------------ */
+
+void db_mark_corrupt(struct db *db)
+{
+	if (db)
+		atomic_store_explicit(&db->corrupt, true, memory_order_release);
+}
 
 void db_on_error(struct db *db, void (*fn)(void *arg, const struct db_error *e),
 		 void *arg)
@@ -842,9 +395,13 @@ void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
 	e.route = route;
 	if (c && c->err_code) {
 		e.code = c->err_code;
-		e.name = db_sqlite_name(c->err_code);
 		e.message = c->err_msg;
-		e.corrupt = is_corruption(c->err_code);
+		if (KIND_OF(c) == DB_KIND_PG) {
+			e.name = c->sqlstate[0] ? c->sqlstate : "PG_CONNECTION";
+		} else {
+			e.name = db_sqlite_name(c->err_code);
+			e.corrupt = dbsq_is_corruption(c->err_code);
+		}
 	}
 	if (db && db->on_error)
 		db->on_error(db->on_error_arg, &e);
@@ -852,108 +409,32 @@ void db_error_report(struct db *db, struct db_conn *c, const char *request_id,
 		c->err_code = 0;
 }
 
-const char *db_sqlite_name(int code)
-{
-	static const char *const names[] = {
-	    [SQLITE_OK] = "SQLITE_OK",
-	    [SQLITE_ERROR] = "SQLITE_ERROR",
-	    [SQLITE_INTERNAL] = "SQLITE_INTERNAL",
-	    [SQLITE_PERM] = "SQLITE_PERM",
-	    [SQLITE_ABORT] = "SQLITE_ABORT",
-	    [SQLITE_BUSY] = "SQLITE_BUSY",
-	    [SQLITE_LOCKED] = "SQLITE_LOCKED",
-	    [SQLITE_NOMEM] = "SQLITE_NOMEM",
-	    [SQLITE_READONLY] = "SQLITE_READONLY",
-	    [SQLITE_INTERRUPT] = "SQLITE_INTERRUPT",
-	    [SQLITE_IOERR] = "SQLITE_IOERR",
-	    [SQLITE_CORRUPT] = "SQLITE_CORRUPT",
-	    [SQLITE_NOTFOUND] = "SQLITE_NOTFOUND",
-	    [SQLITE_FULL] = "SQLITE_FULL",
-	    [SQLITE_CANTOPEN] = "SQLITE_CANTOPEN",
-	    [SQLITE_PROTOCOL] = "SQLITE_PROTOCOL",
-	    [SQLITE_EMPTY] = "SQLITE_EMPTY",
-	    [SQLITE_SCHEMA] = "SQLITE_SCHEMA",
-	    [SQLITE_TOOBIG] = "SQLITE_TOOBIG",
-	    [SQLITE_CONSTRAINT] = "SQLITE_CONSTRAINT",
-	    [SQLITE_MISMATCH] = "SQLITE_MISMATCH",
-	    [SQLITE_MISUSE] = "SQLITE_MISUSE",
-	    [SQLITE_NOLFS] = "SQLITE_NOLFS",
-	    [SQLITE_AUTH] = "SQLITE_AUTH",
-	    [SQLITE_FORMAT] = "SQLITE_FORMAT",
-	    [SQLITE_RANGE] = "SQLITE_RANGE",
-	    [SQLITE_NOTADB] = "SQLITE_NOTADB",
-	};
-	size_t primary = (size_t)(code & 0xff);
-
-	if (primary < sizeof names / sizeof names[0] && names[primary])
-		return names[primary];
-	return "SQLITE_UNKNOWN";
-}
-
-/* ---- the start-up check ------------------------------------------------ */
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int check_progress(void *arg)
-{
-	/* non-zero interrupts the statement (SQLITE_INTERRUPT) */
-	return mono_ms() >= *(const long long *)arg;
-}
-
 void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out)
 {
-	struct db_conn *c = NULL;
-	sqlite3_stmt *s = NULL;
-	const char *line;
-	long long start = mono_ms(), deadline = start + budget_ms;
-	char err[256];
-	int rc;
+	if (db->kind == DB_KIND_PG) {
+		memset(out, 0, sizeof *out);
+		out->result = DB_CHECK_OK;
+		return;
+	}
+	dbsq_quick_check(db, budget_ms, out);
+}
 
-	memset(out, 0, sizeof *out);
-	/* A connection of its own: the pages it reads leave with it instead
-	 * of filling a request thread's cache. */
-	if (db_conn_open(db->path, &c, err, sizeof err) != 0) {
-		out->result = DB_CHECK_FAILED;
-		snprintf(out->first, sizeof out->first, "%s", err);
-		goto out;
-	}
-	sqlite3_progress_handler(c->h, 1000, check_progress, &deadline);
-	rc = sqlite3_prepare_v2(c->h, "PRAGMA quick_check", -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	for (; rc == SQLITE_ROW; rc = sqlite3_step(s)) {
-		line = (const char *)sqlite3_column_text(s, 0);
-		if (line && strcmp(line, "ok") == 0)
-			continue;
-		if (out->problems++ == 0)
-			snprintf(out->first, sizeof out->first, "%s",
-				 line ? line : "");
-	}
-	if (rc == SQLITE_INTERRUPT) {
-		out->result = DB_CHECK_CUT_SHORT;
-	} else if (out->problems > 0 || is_corruption(rc)) {
-		out->result = DB_CHECK_DAMAGED;
-		if (rc != SQLITE_DONE) {
-			out->code = sqlite3_extended_errcode(c->h);
-			if (out->problems++ == 0)
-				snprintf(out->first, sizeof out->first, "%s",
-					 sqlite3_errmsg(c->h));
-		}
-		mark_corrupt(db);
-	} else if (rc != SQLITE_DONE) {
-		out->result = DB_CHECK_FAILED;
-		out->code = sqlite3_extended_errcode(c->h);
-		snprintf(out->first, sizeof out->first, "%s",
-			 sqlite3_errmsg(c->h));
-	}
-out:
-	sqlite3_finalize(s);
-	db_conn_close(c);
-	out->elapsed_ms = mono_ms() - start;
+long long db_size_bytes(const struct db *db)
+{
+	return db->kind == DB_KIND_PG ? -1 : dbsq_size_bytes(db);
+}
+
+long long db_audit_size_bytes(const struct db *db)
+{
+	return db->kind == DB_KIND_PG ? -1 : dbsq_audit_size_bytes(db);
+}
+
+int db_schema_version(void)
+{
+	return db_migrations_count;
+}
+
+int db_audit_schema_version(void)
+{
+	return db_audit_migrations_count;
 }

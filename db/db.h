@@ -1,8 +1,14 @@
-/* db.h - the SQLite store: open, migrate, per-thread connections.
+/* db.h - the store: open, migrate, per-thread connections.
  *
- * One struct db per database file, shared by every thread; each thread
- * gets its own connection (SQLITE_OPEN_NOMUTEX) on first use, with its
- * statements prepared once and kept.  Nothing here is global.
+ * Two stores behind one interface (SPEC §7): SQLite, the embedded default
+ * (a file path), and PostgreSQL, the scale-out store (a libpq URI,
+ * "postgresql://..." or "postgres://...": db_is_uri).  Code outside db/
+ * never knows which one it talks to; where a function below is about the
+ * SQLite file itself, it says what it does on PostgreSQL.
+ *
+ * One struct db per database, shared by every thread; each thread gets its
+ * own connection on first use (SQLITE_OPEN_NOMUTEX, or one PGconn), with
+ * its statements prepared once and kept.  Nothing here is global.
  */
 #ifndef SHIKAKU_DB_H
 #define SHIKAKU_DB_H
@@ -20,8 +26,28 @@ enum db_result {
 	DB_PRECONDITION, /* If-Match / If-None-Match did not hold */
 	DB_BUSY,         /* locked by another writer past the busy timeout */
 	DB_FULL,         /* disk or file-size limit */
-	DB_ERROR
+	DB_ERROR,
+	/* PostgreSQL cannot be reached now (connection lost or refused, a
+	 * statement or connect timeout, shutting down): 503 + Retry-After */
+	DB_UNAVAILABLE
 };
+
+/* True when target is a PostgreSQL URI ("postgresql://" or "postgres://")
+ * rather than a SQLite file path. */
+bool db_is_uri(const char *target);
+
+/* Writes target as logs, errors and metrics may show it into out: a path
+ * as it is, a URI with its password (user:PASSWORD@ or password=) replaced
+ * by "***".  Always terminated; cut short when it does not fit. */
+void db_target_redact(const char *target, char *out, size_t outlen);
+
+/* The handle's target as db_target_redact shows it (borrowed). */
+const char *db_shown(const struct db *db);
+
+/* The connections of the handle open now and the connection failures
+ * met so far (PostgreSQL: connects that failed, connections found
+ * broken).  False for SQLite, which has no such pool. */
+bool db_pool_stats(const struct db *db, long *open, unsigned long *errors);
 
 /* Process-wide SQLite settings; call once, first thing in main, before
  * any other db function (SQLite takes them only before it starts). */
@@ -92,18 +118,30 @@ int db_migrate_all(const char *path, struct db_start *out, char *err,
  * into out.  Returns 0, or -1 when it does not fit in outlen bytes. */
 int db_audit_path_for(const char *path, char *out, size_t outlen);
 
-/* The audit file's path (borrowed, valid until db_close). */
+/* The audit file's path (borrowed, valid until db_close); NULL on
+ * PostgreSQL, where the audit log is a table of the same database. */
 const char *db_audit_path(const struct db *db);
+
+/* Where the audit writer writes (audit_log_start; borrowed, valid until
+ * db_close): the audit file's path, or on PostgreSQL the database's URI
+ * (it may hold a password: never print it). */
+const char *db_audit_target(const struct db *db);
 
 /* The calling thread's connection to the audit file, for reading it
  * (opened on first use; borrowed, valid until db_close).  NULL when it
  * cannot be opened.  Only the audit writer writes that file. */
 struct db_conn *db_audit_conn_get(struct db *db);
 
-/* The database file's path as given to db_open (borrowed, valid until
- * db_close): for work that needs a connection of its own, such as an
- * import whose transaction spans many network reads. */
+/* The database file's path (or URI) as given to db_open (borrowed, valid
+ * until db_close; a URI may hold a password: never print it, see
+ * db_shown). */
 const char *db_path(const struct db *db);
+
+/* A connection of its own to db's database (the caller owns it:
+ * db_conn_close), for work whose transaction spans many network reads,
+ * such as an import (on PostgreSQL with a long statement timeout). */
+int db_conn_open_own(struct db *db, struct db_conn **out, char *err,
+		     size_t errlen);
 
 /* The calling thread's connection (opened on first use; borrowed, valid
  * until db_close).  NULL when it cannot be opened. */
@@ -120,7 +158,7 @@ enum db_result db_commit(struct db_conn *c);
 void db_rollback(struct db_conn *c);
 
 /* Opens a connection to path with the service's pragmas (the caller owns
- * it: db_conn_close). */
+ * it: db_conn_close); a URI opens a PostgreSQL connection of its own. */
 int db_conn_open(const char *path, struct db_conn **out, char *err,
 		 size_t errlen);
 void db_conn_close(struct db_conn *c);
@@ -130,6 +168,18 @@ void db_conn_close(struct db_conn *c);
  * api/insurers.c).  Lock-free. */
 unsigned long db_registry_generation(const struct db *db);
 void db_registry_touch(struct db *db);
+
+/* ---- the person cache ----------------------------------------------------
+ *
+ * A cache of stored persons in this process (db/person_cache.h), used by
+ * db_person_get/db_person_get_in and kept exact by every person write
+ * (db/person_db.c).  Set it once, before threads use db: bytes 0 = none
+ * (the default).  -1 when it cannot be allocated. */
+struct person_cache_stats;
+int db_person_cache_configure(struct db *db, size_t bytes);
+
+/* Fills *out; false when there is no cache. */
+bool db_person_cache_stats(struct db *db, struct person_cache_stats *out);
 
 /* DB_OK when c can read the database (for readiness); DB_ERROR once the
  * store has reported corruption (db_corrupt). */
@@ -185,19 +235,23 @@ struct db_check {
 	char first[256]; /* the first problem, or the error's message */
 };
 
-/* Runs PRAGMA quick_check on a connection of its own, stopped after
+/* PostgreSQL: nothing to check here (DB_CHECK_OK, 0 ms): the server
+ * looks after its own files.
+ * SQLite: runs PRAGMA quick_check on a connection of its own, stopped after
  * budget_ms (a large file takes longer: the check is then cut short, not
  * failed).  Fills *out. */
 void db_quick_check(struct db *db, unsigned budget_ms, struct db_check *out);
 
-/* "SQLITE_CORRUPT" and the like for an (extended) result code. */
+/* "SQLITE_CORRUPT" and the like for an (extended) result code (SQLite's:
+ * PostgreSQL's errors are reported by SQLSTATE in db_error.name). */
 const char *db_sqlite_name(int code);
 
 /* Bytes of the database file, its audit file and their WALs; -1 when the
- * database file cannot be read. */
+ * database file cannot be read.  PostgreSQL: -1 (not a file of ours). */
 long long db_size_bytes(const struct db *db);
 
-/* Bytes of the audit file and its WAL alone; -1 when it cannot be read. */
+/* Bytes of the audit file and its WAL alone; -1 when it cannot be read
+ * (and on PostgreSQL). */
 long long db_audit_size_bytes(const struct db *db);
 
 /* The schema versions this build writes: the database's and the audit

@@ -28,6 +28,7 @@
 /* "shk_" + id + "_" + secret */
 #define DB_KEY_TOKEN_LEN    (4 + DB_KEY_ID_LEN + 1 + DB_KEY_SECRET_LEN)
 #define DB_KEY_FACILITY_MAX 64
+#define DB_KEY_HASH_LEN     32  /* SHA-256 of the secret */
 #define DB_KEY_NAME_MAX     200 /* bytes of UTF-8 */
 
 /* Ordered: a role includes the rights of those before it. */

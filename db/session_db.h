@@ -16,6 +16,7 @@
 #include "db/key_db.h"
 
 #define DB_SESSION_TOKEN_LEN 43 /* base64url of 32 random bytes */
+#define DB_SESSION_HASH_LEN  32 /* SHA-256 of the token: what is stored */
 
 struct db_session {
 	char key_id[DB_KEY_ID_LEN + 1];

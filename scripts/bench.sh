@@ -13,7 +13,13 @@
 #      too, so each ratio is taken within a round and the median reported;
 #   4. prints requests/s, p50, p99, the ratios to nginx (each round's and
 #      their median) and shikakud's peak resident memory, and writes
-#      bench/results.json.
+#      bench/results.json;
+#   5. the same persons on PostgreSQL, one and two replicas
+#      (scripts/bench-pg.sh: its "pg" section of bench/results.json);
+#      BENCH_PG=0 leaves it out (the last "pg" section is kept).
+# BENCH_PARTS ("evaluate lookup") runs fewer parts (nginx always runs);
+# BENCH_SERVE_ARGS adds flags to shikakud serve (e.g. "--person-cache-mb
+# 0"); BENCH_OUT (bench/results.json) is where the results go.
 # Everything it starts, it stops.  A benchmark, not a test: it asserts
 # nothing, it reports.
 set -euo pipefail
@@ -26,6 +32,9 @@ warmup=${BENCH_WARMUP:-2}
 conns=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_WRK_THREADS:-2}
 rounds=${BENCH_ROUNDS:-3}
+parts=${BENCH_PARTS:-evaluate lookup}
+serve_args=${BENCH_SERVE_ARGS:-}
+out=${BENCH_OUT:-bench/results.json}
 
 need=""
 command -v wrk >/dev/null || need="$need wrk"
@@ -71,7 +80,8 @@ echo "bench: import of $persons persons: ${import_s} s" >&2
 sync
 
 port=$(free_port)
-"$bin" serve --listen "127.0.0.1:$port" --db "$work/bench.db" --no-auth \
+# shellcheck disable=SC2086
+"$bin" serve --listen "127.0.0.1:$port" --db "$work/bench.db" --no-auth $serve_args \
 	2> "$work/server.log" &
 srv_pid=$!
 for _ in $(seq 100); do
@@ -163,9 +173,13 @@ ngx_pids="$ngx_pid $(pgrep -P "$ngx_pid" | tr '\n' ' ')"
 for round in $(seq "$rounds"); do
 	audit_idle
 	run_wrk nginx "$round" "http://127.0.0.1:$nport/decision.json" "$ngx_pids"
-	run_wrk evaluate "$round" "http://127.0.0.1:$port/v1/eligibility:evaluate" "$srv_pid" \
-		bench/evaluate.lua
-	run_wrk lookup "$round" "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua
+	case " $parts " in *" evaluate "*)
+		run_wrk evaluate "$round" "http://127.0.0.1:$port/v1/eligibility:evaluate" \
+			"$srv_pid" bench/evaluate.lua ;;
+	esac
+	case " $parts " in *" lookup "*)
+		run_wrk lookup "$round" "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua ;;
+	esac
 done
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
@@ -177,10 +191,11 @@ srv_pid=""
 echo "bench: SQLite point lookups alone" >&2
 build/bench_lookup "$work/bench.db" "$persons" 1 > "$work/sqlite.json"
 
-mkdir -p bench
-python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" <<'PY'
+mkdir -p "$(dirname "$out")"
+python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" "$out" "$parts" \
+	<<'PY'
 import json, re, statistics, sys
-work, import_s, persons, rss_kib, seconds, conns, rounds = sys.argv[1:]
+work, import_s, persons, rss_kib, seconds, conns, rounds, out_path, parts = sys.argv[1:]
 rounds = int(rounds)
 sqlite = json.load(open("%s/sqlite.json" % work))
 
@@ -201,12 +216,13 @@ def parse(name, r):
             "non_2xx": int(errors.group(1)) if errors else 0,
             "server_cpu_us_per_request": round(ticks * 1e6 / hz / total, 1)}
 
-NAMES = ("nginx", "lookup", "evaluate")
+PARTS = [n for n in ("lookup", "evaluate") if n in parts.split()]
+NAMES = ["nginx"] + PARTS
 per_round = []
 for r in range(1, rounds + 1):
     res = {n: parse(n, r) for n in NAMES}
     base = res["nginx"]
-    for n in ("lookup", "evaluate"):
+    for n in PARTS:
         res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
         res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
     per_round.append(res)
@@ -230,21 +246,32 @@ out = {"persons": int(persons), "import_seconds": float(import_s),
        "sqlite_lookup_us": sqlite,
        "targets": {"lookup_rps_ratio": 0.7, "lookup_p99_ratio": 1.5,
                    "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64}}
-json.dump(out, open("bench/results.json", "w"), indent=2)
+try:
+    # the PostgreSQL part's section (scripts/bench-pg.sh) stays until it runs again
+    out["pg"] = json.load(open(out_path))["pg"]
+except (OSError, ValueError, KeyError):
+    pass
+json.dump(out, open(out_path, "w"), indent=2)
 for i, pr in enumerate(per_round, 1):
-    print("round %d: nginx %.0f req/s p99 %.2f ms; (a) %.2f x, p99 %.2f x; (b) %.2f x" % (
-        i, pr["nginx"]["requests_per_s"], pr["nginx"]["p99_ms"],
-        pr["lookup"]["rps_ratio_to_nginx"], pr["lookup"]["p99_ratio_to_nginx"] or 0,
-        pr["evaluate"]["rps_ratio_to_nginx"]))
+    line = "round %d: nginx %.0f req/s p99 %.2f ms" % (
+        i, pr["nginx"]["requests_per_s"], pr["nginx"]["p99_ms"])
+    if "lookup" in pr:
+        line += "; (a) %.2f x, p99 %.2f x" % (pr["lookup"]["rps_ratio_to_nginx"],
+                                             pr["lookup"]["p99_ratio_to_nginx"] or 0)
+    if "evaluate" in pr:
+        line += "; (b) %.2f x" % pr["evaluate"]["rps_ratio_to_nginx"]
+    print(line)
 print("median of %d rounds:" % rounds)
 print("baseline nginx: %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (base["requests_per_s"], base["p50_ms"], base["p99_ms"]))
 for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate", "(b) POST /v1/eligibility:evaluate")):
+    if n not in res:
+        continue
     r = res[n]
     print("%-40s %8.0f req/s (%.2f x nginx)  p50 %.2f ms  p99 %.2f ms (%.2f x nginx)%s" % (
         label, r["requests_per_s"], r["rps_ratio_to_nginx"], r["p50_ms"], r["p99_ms"],
         r["p99_ratio_to_nginx"] or 0, "  NON-2XX: %d" % r["non_2xx"] if r["non_2xx"] else ""))
-print("server CPU per request: nginx %.1f us, evaluate %.1f us, lookup %.1f us" % tuple(
-    res[n]["server_cpu_us_per_request"] for n in ("nginx", "evaluate", "lookup")))
+print("server CPU per request: " + ", ".join(
+    "%s %.1f us" % (n, res[n]["server_cpu_us_per_request"]) for n in NAMES))
 print("SQLite point lookup alone (db_person_get, no HTTP): %.1f us a read transaction each, "
       "%.1f us inside one, %.1f us on two threads at once; an audit row %.1f us" % (
           sqlite["autocommit_us"], sqlite["one_txn_us"], sqlite["two_threads_us"],
@@ -254,5 +281,10 @@ print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB)" % (int(rss_
 bad = [n for n in res if res[n]["non_2xx"]]
 if bad:
     print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))
-print("written: bench/results.json")
+print("written: %s" % out_path)
 PY
+
+if [ "${BENCH_PG:-1}" != 0 ]; then
+	echo "bench: the PostgreSQL run (scripts/bench-pg.sh)" >&2
+	scripts/bench-pg.sh "$work/persons.ndjson"
+fi

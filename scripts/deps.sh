@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
 libcriterion-dev libunistring-dev python3 python3-pytest curl openssl clang-format valgrind libgnutls28-dev clang-14 libclang-rt-14-dev
-chromium fonts-noto-cjk poppler-utils"
+chromium fonts-noto-cjk poppler-utils postgresql libpq-dev"
 missing=
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

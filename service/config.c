@@ -43,7 +43,8 @@ enum opt_id {
 	OPT_SESSION_MAX,
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
-	OPT_AUDIT_MAX_SIZE
+	OPT_AUDIT_MAX_SIZE,
+	OPT_PERSON_CACHE_MB
 };
 
 struct opt {
@@ -99,6 +100,8 @@ static const struct opt opts[] = {
     {"--rate-burst", "SHIKAKU_RATE_BURST", OPT_RATE_BURST, true, SERVE},
     {"--audit-max-size", "SHIKAKU_AUDIT_MAX_SIZE", OPT_AUDIT_MAX_SIZE, true,
      SERVE},
+    {"--person-cache-mb", "SHIKAKU_PERSON_CACHE_MB", OPT_PERSON_CACHE_MB, true,
+     SERVE},
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -116,7 +119,10 @@ static const char usage_serve[] =
     "127.0.0.1:8080;\n"
     "                          HOST is an IPv4 address, [IPv6] or localhost;\n"
     "                          PORT 0 picks a free port (logged)\n"
-    "  --db FILE               SHIKAKU_DB               default shikaku.db\n"
+    "  --db FILE|URI           SHIKAKU_DB               default shikaku.db;\n"
+    "                          a postgresql:// or postgres:// URI: PostgreSQL\n"
+    "                          (several replicas on one database; the\n"
+    "                          password is never printed)\n"
     "  --rules FILE            SHIKAKU_RULES            rules file (JSON); "
     "default:\n"
     "                          the built-in parameters\n"
@@ -194,6 +200,11 @@ static const char usage_serve[] =
     "                          (never unaudited); default 0 = no limit.\n"
     "                          /metrics: shikaku_audit_bytes,\n"
     "                          shikaku_audit_max_bytes\n"
+    "  --person-cache-mb N     SHIKAKU_PERSON_CACHE_MB  default 192 (holds\n"
+    "                          1 M persons): MiB of stored persons kept in\n"
+    "                          memory for lookups, never stale (another\n"
+    "                          process's write empties it); 0 = no cache.\n"
+    "                          /metrics: shikaku_person_cache_*\n"
     "  -h, --help              this text\n"
     "\n"
     "The facility page is served at http://HOST:PORT/ (SPEC §11).\n"
@@ -246,6 +257,7 @@ static void defaults(struct config *cfg)
 	cfg->import_rate_window = 30;
 	cfg->session_idle = 1800;
 	cfg->session_max = 8 * 3600;
+	cfg->person_cache_mb = 192; /* PERSON_CACHE_DEFAULT_MB */
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -530,6 +542,8 @@ static const struct num_opt {
      offsetof(struct config, session_idle)},
     {OPT_SESSION_MAX, 1, 7 * 86400, NUM_UNSIGNED,
      offsetof(struct config, session_max)},
+    {OPT_PERSON_CACHE_MB, 0, 1u << 20, NUM_UNSIGNED,
+     offsetof(struct config, person_cache_mb)},
 };
 
 static const struct num_opt *num_opt_of(enum opt_id id)

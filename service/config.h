@@ -56,6 +56,9 @@ struct config {
 	 * audit log from which audited routes answer 503, 0 = off. */
 	unsigned rate_limit, rate_burst;
 	long long audit_max_bytes;
+	/* --person-cache-mb: MiB of the person cache (db/person_cache.h),
+	 * 0 = none. */
+	unsigned person_cache_mb;
 
 	size_t max_body;          /* bytes of a request body */
 	size_t max_import_body;   /* bytes of a streamed import body */

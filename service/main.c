@@ -23,6 +23,7 @@
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/args.h"
+#include "service/export_cmd.h"
 #include "service/key_cmd.h"
 #include "service/rules_diff.h"
 #include "rules/rules.h"
@@ -53,11 +54,14 @@ static const char usage_top[] =
     "  eval              evaluate one request read on stdin (see eval --help)\n"
     "  rules check FILE  validate a rules file\n"
     "  rules diff        who changes answer under a candidate rules file\n"
-    "  migrate --db FILE create or upgrade the database (FILE and FILE-audit)\n"
+    "  migrate --db FILE create or upgrade the database (FILE and FILE-audit,\n"
+    "                    or a postgresql:// URI)\n"
     "  key create|list|revoke  API keys (see key --help)\n"
     "  import --db FILE FILE...\n"
     "                    bulk load persons or insurers from NDJSON or CSV\n"
     "                    (see import --help)\n"
+    "  export --db FILE  the persons or insurers as NDJSON that import reads\n"
+    "                    (see export --help)\n"
     "\n"
     "flags:\n"
     "  -h, --help        this text\n"
@@ -143,7 +147,11 @@ static void log_store_error(void *arg, const struct db_error *e)
 	log_str(&l, "route", e->route);
 	if (e->code) {
 		log_int(&l, "code", e->code);
-		log_str(&l, "sqlite", e->name);
+		/* SQLite's code name, or PostgreSQL's SQLSTATE */
+		log_str(&l,
+			strncmp(e->name, "SQLITE_", 7) == 0 ? "sqlite"
+							    : "sqlstate",
+			e->name);
 		log_strn(&l, "message", e->message, 160);
 	} else {
 		log_str(&l, "message",
@@ -317,6 +325,34 @@ static void serve_stop(struct server *srv, struct api_app *app)
 	log_end(&l);
 }
 
+/* The store's error log, its start line and the person cache of
+ * --person-cache-mb; on failure db is closed. */
+static int store_start(struct db *db, const struct config *cfg)
+{
+	db_on_error(db, log_store_error, NULL);
+	log_store_start(db, cfg->db);
+	if (db_person_cache_configure(db, (size_t)cfg->person_cache_mb << 20) ==
+	    0)
+		return 0;
+	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n",
+		cfg->person_cache_mb);
+	db_close(db);
+	return -1;
+}
+
+/* The audit writer of db (PostgreSQL: a table of the same database). */
+static struct audit_log *audit_start(struct db *db, const struct config *cfg,
+				     char *err, size_t errlen)
+{
+	struct audit_log *a =
+	    audit_log_start(db_audit_path(db) ? db_audit_path(db) : db_path(db),
+			    cfg->audit_retention_days, err, errlen);
+
+	if (a)
+		audit_log_set_max_bytes(a, cfg->audit_max_bytes);
+	return a;
+}
+
 static int cmd_serve(int argc, char *const argv[])
 {
 	struct api_metrics metrics;
@@ -350,19 +386,18 @@ static int cmd_serve(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	db_on_error(app.db, log_store_error, NULL);
-	log_store_start(app.db, cfg.db);
+	if (store_start(app.db, &cfg) != 0)
+		return 1;
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
+	metrics.store = app.db;
 	app.metrics = &metrics;
-	app.audit = audit_log_start(db_audit_path(app.db),
-				    cfg.audit_retention_days, err, sizeof err);
+	app.audit = audit_start(app.db, &cfg, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
 		return 1;
 	}
-	audit_log_set_max_bytes(app.audit, cfg.audit_max_bytes);
 	if (cfg.rate_limit > 0 &&
 	    !(app.rate = api_rate_new(cfg.rate_limit, cfg.rate_burst
 							  ? cfg.rate_burst
@@ -512,7 +547,7 @@ static int cmd_eval(int argc, char *const argv[])
 /* ---- migrate ----------------------------------------------------------- */
 
 static const char usage_migrate[] =
-    "usage: shikakud migrate --db FILE\n"
+    "usage: shikakud migrate --db FILE|URI\n"
     "\n"
     "Creates the database FILE and its audit log FILE-audit beside it (both\n"
     "mode 0600) or upgrades their schemas to this build's versions; a\n"
@@ -520,9 +555,13 @@ static const char usage_migrate[] =
     "FILE-audit (copied, then dropped; safe to run again after a crash).\n"
     "serve does the same at start.  The two files are one database: back\n"
     "them up, restore and move them together.\n"
+    "A postgresql:// or postgres:// URI names a PostgreSQL database: its\n"
+    "numbered migrations run in one transaction under an advisory lock (two\n"
+    "replicas starting at once are safe); the password (URI, PGPASSWORD or\n"
+    "~/.pgpass) is never printed.\n"
     "\n"
     "flags:\n"
-    "  --db FILE   the database (env SHIKAKU_DB)\n"
+    "  --db FILE|URI  the database (env SHIKAKU_DB)\n"
     "  -h, --help  this text\n";
 
 /* --db FILE, the only flag of migrate: into *(const char **)p. */
@@ -541,7 +580,7 @@ static int cmd_migrate(int argc, char *const argv[])
 	static const struct args_flag flags[] = {{"--db", true}};
 	const char *path = getenv("SHIKAKU_DB");
 	struct db_start st;
-	char err[512], apath[4096];
+	char err[512], apath[4096], shown[4096];
 
 	switch (
 	    args_parse(argc, argv, flags, 1, db_flag, &path, err, sizeof err)) {
@@ -557,8 +596,15 @@ static int cmd_migrate(int argc, char *const argv[])
 		fprintf(stderr, "shikakud: %s\n", err);
 		return 1;
 	}
-	printf("%s: schema version %d -> %d\n", path, st.schema_from,
+	/* a URI's password is never printed (SPEC §7) */
+	db_target_redact(path, shown, sizeof shown);
+	printf("%s: schema version %d -> %d\n", shown, st.schema_from,
 	       st.schema_to);
+	if (db_is_uri(path)) { /* the audit log: a table of the same database */
+		printf("%s: audit schema version %d -> %d\n", shown,
+		       st.audit_schema_from, st.audit_schema_to);
+		return 0;
+	}
 	printf("%s: schema version %d -> %d", apath, st.audit_schema_from,
 	       st.audit_schema_to);
 	if (st.audit_rows_moved > 0)
@@ -946,6 +992,8 @@ int main(int argc, char **argv)
 		return key_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 2, argv + 2);
+	if (strcmp(cmd, "export") == 0)
+		return export_cmd_main(argc - 2, argv + 2);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);
 	fputs(usage_top, stderr);
 	return 2;

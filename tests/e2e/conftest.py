@@ -2,6 +2,7 @@
 
     python3 -m pytest tests/e2e [-k EXPR] [-m "not slow"] [--binary build/shikakud]
                      [--sanitized] [--via-prism [--prism CMD] [--spec FILE]]
+                     [--store sqlite|pg]
 
 Tests are plain functions (def test_x(): ...) that use harness.py directly;
 they may also ask for the fixtures below.  What this file adds to pytest:
@@ -16,6 +17,10 @@ they may also ask for the fixtures below.  What this file adds to pytest:
   (besides its own);
 - the marker `slow` (pytest.ini), so that `-m "not slow"` leaves out the
   fault, valgrind and slow-client tests for a quick run;
+- --store pg (or SHIKAKU_TEST_STORE=pg): the same suite on PostgreSQL, every
+  harness.Server on a fresh database of one session-wide throwaway cluster
+  (tests/e2e/pgcluster.py); tests about the SQLite file itself carry the
+  marker `sqlite_only(reason)` and are skipped there, with their reason;
 - -k also matches a rule case's name (test_cases.py), which a failure report
   shows;
 - with --via-prism, a closing line of what the Prism proxies checked.
@@ -49,6 +54,10 @@ def pytest_addoption(parser):
                 help="the Prism CLI (default: tools/node_modules/.bin/prism)")
     g.addoption("--spec", default=os.path.join(TOP, "openapi.yaml"),
                 help="the OpenAPI document Prism validates against (default: openapi.yaml)")
+    g.addoption("--store", choices=("sqlite", "pg"),
+                default=os.environ.get("SHIKAKU_TEST_STORE") or "sqlite",
+                help="the store the servers use: sqlite (a file, default) or pg (a "
+                     "throwaway PostgreSQL; env SHIKAKU_TEST_STORE)")
 
 
 def pytest_configure(config):
@@ -65,6 +74,10 @@ def pytest_configure(config):
                           spec=config.getoption("--spec"))
     else:
         harness.configure(binary, config.getoption("--sanitized"))
+    harness.configure_store(config.getoption("--store"))
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about the SQLite file itself; skipped with "
+        "--store pg, with the reason")
     config._shikaku_t0 = time.monotonic()
 
 
@@ -117,6 +130,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_runtest_setup(item):
+    if harness.store() == "pg":
+        m = item.get_closest_marker("sqlite_only")
+        if m is not None:
+            why = m.kwargs.get("reason") or (m.args[0] if m.args else "")
+            pytest.skip("sqlite_only: %s" % (why or "about the SQLite file"))
     harness.before_test()
 
 
@@ -163,7 +181,7 @@ class Keys:
     ROLES = ("reader", "writer", "admin")
 
     def __init__(self, directory):
-        self.db = os.path.join(str(directory), "keys.db")
+        self.db = harness.new_db(str(directory), "keys.db")
         for role in self.ROLES:
             setattr(self, role, harness.make_key(self.db, role))
 
@@ -184,7 +202,7 @@ def keyed_server(keys):
     """The module's shared server, serving with API keys on keys.db (use it
     instead of shared_server in a module, not beside it: harness keeps one
     shared server a module)."""
-    return harness.server(lambda: harness.Server(no_auth=False, db_path=keys.db))
+    return harness.server(lambda: harness.Server(no_auth=False, db=keys.db))
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ import time
 HOST = "127.0.0.1"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
-_config = {"binary": None, "sanitized": False, "prism": None, "spec": None}
+_config = {"binary": None, "sanitized": False, "prism": None, "spec": None,
+           "store": "sqlite", "pg": None}
 # --via-prism: requests sent through a proxy, and those sent past it
 prism_stats = {"proxied": 0, "direct": 0, "proxies": 0, "startup_s": 0.0, "why": {}}
 PRISM_ERROR_PREFIX = "https://stoplight.io/prism/errors#"
@@ -58,6 +59,38 @@ def configure(binary, sanitized=False, prism=None, spec=None):
     _config["sanitized"] = bool(sanitized)
     _config["prism"] = list(prism) if prism else None
     _config["spec"] = os.path.abspath(spec) if spec else None
+
+
+def configure_store(name):
+    """The store every Server uses by default: "sqlite" (a file in the
+    server's directory) or "pg" (a fresh database of one session-wide
+    throwaway PostgreSQL cluster, tests/e2e/pgcluster.py)."""
+    if name not in ("sqlite", "pg"):
+        raise ValueError("store must be sqlite or pg, not %r" % name)
+    _config["store"] = name
+
+
+def store():
+    """"sqlite" or "pg": the store this run tests."""
+    return _config["store"]
+
+
+def pg_cluster():
+    """The session's throwaway PostgreSQL (started on first use)."""
+    if _config["pg"] is None:
+        import pgcluster
+        _config["pg"] = pgcluster.PgCluster()
+    return _config["pg"]
+
+
+def new_db(directory=None, name="x.db"):
+    """A new, empty database of the current store for --db: a file path
+    (directory/name, directory default: a new temporary one) on SQLite, a
+    fresh database's URI on PostgreSQL."""
+    if store() == "pg":
+        return pg_cluster().new_database()
+    directory = directory or tempfile.mkdtemp(prefix="shikaku-e2e-db-")
+    return os.path.join(directory, name)
 
 
 def via_prism():
@@ -320,15 +353,17 @@ class Server:
     _settle = 0  # marks for settle_log
 
     def __init__(self, extra_args=(), start=True, listen="127.0.0.1:0", no_auth=True,
-                 db_path=None):
-        """no_auth=False serves with API keys; db_path: a database file of
-        the caller's (e.g. with keys made beforehand by `key create`),
-        which stop() leaves in place; default: x.db in the server's own
-        temporary directory."""
+                 db_path=None, db=None):
+        """no_auth=False serves with API keys; db: a database of the
+        caller's for the current store (harness.new_db(), e.g. with keys
+        made beforehand by `key create`); db_path: a SQLite file of the
+        caller's, whatever the store; both left in place by stop().
+        Default: x.db in the server's own temporary directory (SQLite) or a
+        fresh database (PostgreSQL)."""
         self.extra_args = list(extra_args)
         self.listen = listen
         self.no_auth = no_auth
-        self.db_path = db_path
+        self.db_path = db or db_path
         self.proc = None
         self.port = None
         self.workdir = None
@@ -350,6 +385,8 @@ class Server:
         a = [binary(), "serve", "--listen", self.listen]
         if self.no_auth:
             a.append("--no-auth")
+        if self.db_path is None and store() == "pg":
+            self.db_path = new_db()
         a += ["--db", self.db_path or os.path.join(self.workdir, "x.db")] + self.extra_args
         return a
 
@@ -774,6 +811,9 @@ def cleanup_all():
             s.kill()
         elif s.workdir:  # exited(): the test was done with it
             shutil.rmtree(s.workdir, ignore_errors=True)
+    if _config["pg"] is not None:
+        _config["pg"].destroy()
+        _config["pg"] = None
 
 
 # --------------------------------------------------------------------------

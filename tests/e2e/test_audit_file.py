@@ -34,6 +34,8 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 import harness
 from harness import HOST, Server, assert_problem, run_cli, slow
 
@@ -283,6 +285,7 @@ def test_an_import_is_cut_at_its_total_time_limit():
 
 # ---- 2. the file, and the move of an older database's rows ---------------------
 
+@pytest.mark.sqlite_only(reason="the SQLite audit file FILE-audit (on PostgreSQL the audit log is a table)")
 def test_the_audit_log_is_a_private_file_beside_the_database():
     with harness.temp_run("file", "x.db") as run:
         d, db = run.dir, run.db
@@ -338,6 +341,7 @@ def old_database(path):
     return upto[0]
 
 
+@pytest.mark.sqlite_only(reason="moving an old SQLite file's audit rows into FILE-audit")
 def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
     with harness.temp_run("move", "old.db") as run:
         db = run.db
@@ -368,6 +372,7 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
         s.stop()
 
 
+@pytest.mark.sqlite_only(reason="moving an old SQLite file's audit rows into FILE-audit")
 def test_migrate_moves_the_rows_once_and_names_both_files():
     with harness.temp_run("migrate", "m.db") as run:
         db = run.db
@@ -389,6 +394,7 @@ def test_migrate_moves_the_rows_once_and_names_both_files():
 
 # ---- 3. an audit writer that cannot write stops the audited routes only ---------
 
+@pytest.mark.sqlite_only(reason="an unwritable SQLite audit file")
 def test_an_unwritable_audit_file_stops_audited_routes_until_it_can_write():
     with harness.temp_run("lock") as run:
         db = run.db

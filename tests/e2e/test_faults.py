@@ -557,6 +557,7 @@ def test_writes_during_an_import_are_refused_at_once():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.sqlite_only(reason="another process holding the SQLite file's write lock")
 def test_write_locked_by_another_process_is_503_reads_go_on():
     d = tempfile.mkdtemp(prefix="shikaku-faults-lock-")
     db = os.path.join(d, "lock.db")
@@ -749,6 +750,7 @@ def big_import(n):
                      for i in range(n)])
 
 
+@pytest.mark.sqlite_only(reason="a file-size limit on the SQLite file (PostgreSQL's disk is the server's)")
 def test_full_disk_during_import_is_507_and_keeps_the_data():
     mnt = mount_tmpfs("2m")
     if mnt is None:
@@ -801,6 +803,7 @@ def test_full_disk_during_import_is_507_and_keeps_the_data():
         unmount(mnt)
 
 
+@pytest.mark.sqlite_only(reason="a file-size limit on the SQLite file")
 def test_file_size_limit_fails_the_cli_import_cleanly():
     d = tempfile.mkdtemp(prefix="shikaku-faults-fsize-")
     try:

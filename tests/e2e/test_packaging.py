@@ -73,3 +73,71 @@ def test_man_page_names_every_command_of_help():
     assert commands, p.stdout
     for c in commands:
         assert ".B shikakud " + c in man or "shikakud " + c in man, "man page lacks " + c
+
+
+# ---- docker/compose.yaml's scale-out profile (README, Scaling out) ----------------
+
+def _compose():
+    yaml = __import__("pytest").importorskip("yaml", reason="PyYAML (python3-yaml) not installed")
+    return yaml.safe_load(_read("docker/compose.yaml"))
+
+
+def test_compose_default_is_one_sqlite_service_and_scale_out_a_profile():
+    services = _compose()["services"]
+    default = [n for n, s in services.items() if not s.get("profiles")]
+    assert default == ["shikaku"], default
+    assert not services["shikaku"]["environment"]["SHIKAKU_DB"].startswith("postgres")
+    scale = {n: s for n, s in services.items() if s.get("profiles") == ["scale-out"]}
+    assert set(scale) == set(services) - {"shikaku"}, services.keys()
+    pg = [n for n, s in scale.items() if s.get("image", "").startswith("postgres:")]
+    assert len(pg) == 1, scale
+    replicas = [n for n, s in scale.items()
+                if str(s.get("environment", {}).get("SHIKAKU_DB", "")).startswith("postgresql://")]
+    assert len(replicas) == 2, scale
+    for n in replicas:
+        env = scale[n]["environment"]
+        # the URI names the database service and carries no password
+        assert "@%s:" % pg[0] in env["SHIKAKU_DB"], env
+        assert not re.search(r"//[^/@]*:[^/@]*@", env["SHIKAKU_DB"]), env["SHIKAKU_DB"]
+        assert env["PGPASSWORD"].startswith("${"), "a literal password in compose.yaml"
+        assert env["SHIKAKU_LISTEN"].startswith("0.0.0.0:") and "SHIKAKU_NO_AUTH" not in env
+        assert pg[0] in scale[n]["depends_on"] and not scale[n].get("volumes")
+        assert "/readyz" in " ".join(scale[n]["healthcheck"]["test"])
+    lbs = [n for n, s in scale.items() if s.get("image", "").startswith("nginx:")]
+    assert len(lbs) == 1 and set(replicas) <= set(scale[lbs[0]]["depends_on"]), scale
+
+
+def test_compose_nginx_config_exists_proxies_to_both_replicas_and_parses():
+    services = _compose()["services"]
+    lb = next(s for s in services.values() if s.get("image", "").startswith("nginx:"))
+    src = lb["volumes"][0].split(":")[0]
+    conf_path = os.path.normpath(os.path.join(ROOT, "docker", src))
+    assert os.path.isfile(conf_path), src
+    conf = open(conf_path, encoding="utf-8").read()
+    for name, s in services.items():
+        if str(s.get("environment", {}).get("SHIKAKU_DB", "")).startswith("postgresql://"):
+            port = s["environment"]["SHIKAKU_LISTEN"].rsplit(":", 1)[1]
+            assert re.search(r"^\s*server\s+%s:%s\b" % (re.escape(name), port), conf, re.M), name
+    assert "proxy_request_buffering off" in conf and "client_max_body_size 512m" in conf
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if nginx is None:
+        return
+    d = tempfile.mkdtemp(prefix="shikaku-nginx-")
+    try:
+        local = re.sub(r"\bshikaku-[ab]:", "127.0.0.1:", conf)
+        open(os.path.join(d, "site.conf"), "w").write(local)
+        open(os.path.join(d, "nginx.conf"), "w").write(
+            "pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\n"
+            "http {\n  access_log off;\n  include %s/site.conf;\n}\n" % (d, d, d))
+        p = subprocess.run([nginx, "-t", "-q", "-p", d, "-c", os.path.join(d, "nginx.conf")],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_dockerfile_installs_libpq_when_the_makefile_links_it():
+    make = _read("Makefile")
+    docker = _read("docker/Dockerfile")
+    if "libpq" in make or "-lpq" in make:
+        assert "libpq-dev" in docker and "libpq5" in docker, "the image cannot build or run"

@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 import harness
 from harness import Server, assert_problem, problem_defects, slow
 
@@ -147,6 +149,7 @@ def test_audit_shows_the_requests_answered_just_before_it():
         assert a.headers.get("X-Audit-Complete") == "true", a.headers
 
 
+@pytest.mark.sqlite_only(reason="another process holding the SQLite audit file's write lock")
 def test_audit_says_when_its_answer_may_lack_rows():
     with harness.temp_run("audit") as run:
         db = run.db
@@ -200,6 +203,7 @@ def test_quick_check_at_start_is_logged():
     assert not events(s, "database_was_empty"), "a new file is not an emptied one"
 
 
+@pytest.mark.sqlite_only(reason="damages pages of the SQLite file (PostgreSQL looks after its own files)")
 def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
     with harness.temp_run("damage", "x.db") as run:
         d, db = run.dir, run.db
@@ -238,6 +242,7 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
         s.stop()
 
 
+@pytest.mark.sqlite_only(reason="damages the SQLite file before start (PRAGMA quick_check)")
 def test_a_file_damaged_before_start_is_served_but_not_ready():
     with harness.temp_run("damaged-start", "x.db") as run:
         db = run.db
@@ -256,6 +261,7 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
         s.stop()
 
 
+@pytest.mark.sqlite_only(reason="a file-size limit on the SQLite file and its WAL")
 def test_a_full_disk_at_start_still_serves_reads():
     with harness.temp_run("full", "x.db") as run:
         d, db = run.dir, run.db
@@ -297,6 +303,7 @@ def test_a_full_disk_at_start_still_serves_reads():
         s.stop()
 
 
+@pytest.mark.sqlite_only(reason="a 0-byte SQLite file")
 def test_an_empty_database_file_is_initialised_with_a_warning():
     with harness.temp_run("empty", "x.db") as run:
         db = run.db

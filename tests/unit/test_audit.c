@@ -1323,3 +1323,82 @@ Test(audit, an_audited_route_answers_503_unprocessed_while_unavailable)
 	cr_assert_eq(db_person_get(db_conn_get(db), "u-1", &p), DB_NOT_FOUND);
 	audit_log_stop(log);
 }
+
+/* db_audit_rows: what both stores write for a batch (db/audit_db.c). */
+struct rows_seen {
+	int rows;
+	size_t ids[4];
+	long long absent[4];
+	char first_text[64];
+	char method[4][16], route[4][80], request[4][80], key[4][32];
+};
+
+static enum db_result see_row(void *arg, const struct db_audit_out *row)
+{
+	struct rows_seen *s = arg;
+	int i = s->rows++;
+
+	cr_assert_lt(i, 4);
+	s->ids[i] = row->n_ids;
+	s->absent[i] = row->absent;
+	snprintf(s->method[i], sizeof s->method[i], "%s", row->method);
+	snprintf(s->route[i], sizeof s->route[i], "%s", row->route);
+	snprintf(s->request[i], sizeof s->request[i], "%s", row->request_id);
+	snprintf(s->key[i], sizeof s->key[i], "%s", row->key_id);
+	if (i == 0)
+		snprintf(s->first_text, sizeof s->first_text, "%.*s",
+			 (int)(row->ids_len < 63 ? row->ids_len : 63),
+			 row->ids_text);
+	/* the ids one by one are the text's words */
+	for (size_t k = 0; k < row->n_ids; k++)
+		cr_assert(strstr(row->ids_text, row->ids[k]) != NULL);
+	return DB_OK;
+}
+
+Test(audit_rows, a_record_of_many_ids_is_several_rows_made_safe)
+{
+	static char names[2500][16];
+	const char *ids[2500];
+	struct audit_record recs[2];
+	struct rows_seen s;
+	size_t i;
+
+	for (i = 0; i < 2500; i++) {
+		snprintf(names[i], sizeof names[i], "p%zu", i);
+		ids[i] = names[i];
+	}
+	ids[1] = "bad id";       /* not an id: left out */
+	ids[2] = "123456789018"; /* an individual number: left out */
+	memset(recs, 0, sizeof recs);
+	memset(&s, 0, sizeof s);
+	recs[0].request_id = "req-1";
+	recs[0].key_id = "abcdefghijklmnopqrstuvwxyz"; /* cut to 16 */
+	recs[0].method = "GET";
+	recs[0].route = "/v1/eligibility:batch";
+	recs[0].person_ids = ids;
+	recs[0].n_person_ids = 2500;
+	recs[0].n_absent = 7;
+	recs[0].status = 200;
+	recs[1].request_id = "not valid!";
+	recs[1].method = "get";
+	recs[1].route = "";
+	recs[1].status = 404;
+	cr_assert_eq(db_audit_rows(recs, 2, see_row, &s), DB_OK);
+	cr_assert_eq(s.rows, 4, "1000 + 1000 + 500 ids, then the second");
+	cr_assert_eq(s.ids[0], 998);
+	cr_assert_eq(s.ids[1], 1000);
+	cr_assert_eq(s.ids[2], 500);
+	cr_assert_eq(s.ids[3], 0);
+	cr_assert_eq(s.absent[0], 7);
+	cr_assert_eq(s.absent[1], 0, "the count goes with the first row only");
+	cr_assert_eq(s.absent[2], 0);
+	cr_assert(strncmp(s.first_text, "p0 p3 p4 p5 ", 12) == 0, "%s",
+		  s.first_text);
+	cr_assert_str_eq(s.key[0], "abcdefghijklmnop");
+	cr_assert_str_eq(s.key[3], "");
+	cr_assert_str_eq(s.method[0], "GET");
+	cr_assert_str_eq(s.method[3], "OTHER");
+	cr_assert_str_eq(s.route[3], "-");
+	cr_assert_str_eq(s.request[0], "req-1");
+	cr_assert_str_eq(s.request[3], "-");
+}

@@ -1,0 +1,284 @@
+/* pg.h - the PostgreSQL store's own: its connection, statements and the
+ * dbpg_ functions that db/<area>_db.c dispatches to.  Included by
+ * db/internal.h.
+ *
+ * Each thread has one PGconn (like SQLite's per-thread connections),
+ * opened on first use with connect_timeout=2 and a statement timeout, so
+ * that nothing waits on an unreachable database for more than about 2 s.
+ * Every statement is prepared once per PGconn under a fixed name (its
+ * enum dbpg_stmt) and run with PQexecPrepared, values as text parameters.
+ * A connection found broken is reset on its next use: the store
+ * reconnects by itself. */
+#ifndef SHIKAKU_DB_PG_H
+#define SHIKAKU_DB_PG_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/audit_db.h"
+#include "db/db.h"
+#include "db/insurer_db.h"
+#include "db/key_db.h"
+#include "db/person_db.h"
+#include "db/session_db.h"
+
+struct db_conn;
+
+/* Every statement of the PostgreSQL store; the SQL of each is in
+ * db/pg/stmt.c (dbpg_sql), NULL while not written ("not supported yet").
+ * Areas: wt-pg (core) and wt-pg2 (keys, sessions, audit, import) edit
+ * only their own blocks, here and in stmt.c. */
+enum dbpg_stmt {
+	/* ---- core (wt-pg) */
+	DBPG_STMT_BEGIN,
+	DBPG_STMT_BEGIN_READ,
+	DBPG_STMT_COMMIT,
+	DBPG_STMT_ROLLBACK,
+	DBPG_STMT_PING,
+	DBPG_STMT_PERSON_GET,
+	DBPG_STMT_PERSON_GET_IN,
+	DBPG_STMT_PERSON_GET_LOCK,
+	DBPG_STMT_PERSON_INSERT,
+	DBPG_STMT_PERSON_UPDATE,
+	DBPG_STMT_PERSON_DELETE,
+	DBPG_STMT_PERSON_LIST,
+	DBPG_STMT_PERSON_LIST_FACILITY,
+	DBPG_STMT_INSURER_GET,
+	DBPG_STMT_INSURER_UPSERT,
+	DBPG_STMT_INSURER_SEARCH,
+	DBPG_STMT_REGISTRY_NOTIFY,
+	DBPG_STMT_DB_SIZE,
+	/* ---- keys (wt-pg2) */
+	DBPG_STMT_KEY_INSERT,
+	DBPG_STMT_KEY_GET,
+	DBPG_STMT_KEY_LIST,
+	DBPG_STMT_KEY_REVOKE,
+	/* ---- sessions (wt-pg2) */
+	DBPG_STMT_SESSION_INSERT,
+	DBPG_STMT_SESSION_GET,
+	DBPG_STMT_SESSION_TOUCH,
+	DBPG_STMT_SESSION_DELETE,
+	DBPG_STMT_SESSION_EXPIRE,
+	/* ---- audit (wt-pg2) */
+	DBPG_STMT_AUDIT_INSERT,
+	DBPG_STMT_AUDIT_PERSON_INSERT,
+	DBPG_STMT_AUDIT_QUERY,
+	DBPG_STMT_AUDIT_QUERY_KEY,
+	DBPG_STMT_AUDIT_QUERY_PERSON,
+	DBPG_STMT_AUDIT_EXPIRE,
+	DBPG_STMT_AUDIT_PERSON_EXPIRE,
+	DBPG_STMT_AUDIT_BYTES,
+	/* ---- import (wt-pg2) */
+	DBPG_STMT_IMPORT_TABLE,
+	DBPG_STMT_IMPORT_TRUNCATE,
+	DBPG_STMT_IMPORT_COPY,
+	DBPG_STMT_IMPORT_UPSERT,
+	DBPG_STMT_COUNT
+};
+
+/* The SQL of each statement (db/pg/stmt.c); NULL: not written yet. */
+extern const char *const dbpg_sql[DBPG_STMT_COUNT];
+
+/* The PostgreSQL migrations, generated from db/pg_migrations/
+ * (build/gen/pg_migrations.c, with the same seed rows as SQLite's). */
+extern const char *const db_pg_migrations[];
+extern const int db_pg_migrations_count;
+extern const char *const db_pg_migration_names[];
+
+/* The advisory lock every migration runs under (pg_advisory_xact_lock):
+ * two replicas starting at once migrate one after the other. */
+#define DBPG_MIGRATION_LOCK 0x73686b6b /* "shkk" */
+
+/* err_code of a PostgreSQL error (the SQLSTATE is in c->sqlstate). */
+#define DBPG_ERR_CODE 1
+
+/* Milliseconds: a statement's limit and a connection's (connect_timeout
+ * is in whole seconds, 2). */
+#define DBPG_STATEMENT_TIMEOUT_MS 2000
+#define DBPG_LOCK_TIMEOUT_MS      1500
+#define DBPG_CONNECT_TIMEOUT_S    2
+/* A connection of its own (an import): statements may take long. */
+#define DBPG_OWN_STATEMENT_TIMEOUT_MS 600000
+
+/* The channel of registry changes (LISTEN/NOTIFY). */
+#define DBPG_REGISTRY_CHANNEL "shikaku_registry"
+/* The channel of person changes (db/pg_migrations/003_person_notify.sql):
+ * the payload is the person_id, or "*" for many. */
+#define DBPG_PERSONS_CHANNEL "shikaku_persons"
+
+/* A PostgreSQL connection (a part of struct db_conn). */
+struct dbpg_conn {
+	PGconn *h;
+	bool own; /* a connection of its own: the long statement timeout */
+	/* BEGIN ran and no COMMIT/ROLLBACK yet: a connection lost now is
+	 * not reset before the rollback (else the transaction's remaining
+	 * statements would run, and commit, one by one on a new session) */
+	bool in_tx;
+	bool prepared[DBPG_STMT_COUNT]; /* on this PGconn */
+	bool counted;                   /* in struct dbpg_db's open count */
+};
+
+/* The PostgreSQL part of struct db. */
+struct dbpg_db {
+	/* The registry listener: one connection LISTENing on
+	 * DBPG_REGISTRY_CHANNEL in a thread of its own. */
+	pthread_t listener;
+	bool listener_started;
+	atomic_bool stop;
+	/* The person cache's store version (dbpg_store_version): moved each
+	 * time the listener connects or drops, and by a "*" notification;
+	 * persons_up: it is listening now. */
+	atomic_uint_fast64_t persons_version;
+	atomic_bool persons_up;
+	/* For /metrics: connections open now, and connection failures
+	 * (a connect that failed, a connection found broken) so far. */
+	atomic_long open_conns;
+	atomic_ulong conn_errors;
+};
+
+/* ---- db.c ---------------------------------------------------------------- */
+
+/* Opens (migrating) the database of uri: a handle, or NULL with err (which
+ * never holds the password). */
+struct db *dbpg_open(const char *uri, char *err, size_t errlen);
+int dbpg_migrate_all(const char *uri, struct db_start *out, char *err,
+		     size_t errlen);
+/* A new connection to uri (db: the handle it is for, counted in its
+ * metrics; may be NULL).  own: the long statement timeout. */
+int dbpg_conn_open(struct db *db, const char *uri, bool own,
+		   struct db_conn **out, char *err, size_t errlen);
+void dbpg_conn_close(struct db_conn *c);
+/* Stops the listener (before the connections are closed). */
+void dbpg_db_close(struct db *db);
+
+/* Runs statement id with n text values (NULL = SQL NULL) on c, preparing
+ * it first on this connection; reconnects first when c was found broken.
+ * Returns the result (PQclear it), or NULL when there is none (c cannot
+ * reach the database); dbpg_result tells what it means. */
+PGresult *dbpg_exec(struct db_conn *c, enum dbpg_stmt id, int n,
+		    const char *const *vals);
+/* The same with lengths and formats (1: binary, e.g. a bytea's bytes) of
+ * the values, and binary results when binary_result. */
+PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
+		     const char *const *vals, const int *lens,
+		     const int *formats, bool binary_result);
+
+/* What a result means (r may be NULL): DB_OK for a command or rows,
+ * DB_UNAVAILABLE when the database cannot be reached (connection lost,
+ * timeout, shutting down), DB_BUSY for a serialization failure or a lock
+ * timeout, DB_FULL for a full disk, else DB_ERROR; an error is remembered
+ * in c for db_error_report.  Does not clear r. */
+enum db_result dbpg_result(struct db_conn *c, PGresult *r);
+/* The SQLSTATE of r ("" when none). */
+const char *dbpg_sqlstate(const PGresult *r);
+
+enum db_result dbpg_begin(struct db_conn *c);
+bool dbpg_in_tx(struct db_conn *c);
+/* The person cache's version (db_store_version): false while the
+ * listener is not listening (the cache is not used then). */
+bool dbpg_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
+enum db_result dbpg_begin_read(struct db_conn *c);
+enum db_result dbpg_commit(struct db_conn *c);
+void dbpg_rollback(struct db_conn *c);
+enum db_result dbpg_ping(struct db_conn *c);
+long long dbpg_size_bytes(struct db *db);
+
+/* A store function not written yet: remembers "not supported yet" in c
+ * and returns DB_ERROR. */
+enum db_result dbpg_unsupported(struct db_conn *c, const char *what);
+
+/* ---- person.c ------------------------------------------------------------ */
+/* The columns of persons, in PERSON_COLS order (db/pg/stmt.c). */
+#define DBPG_PERSON_NCOLS 21
+/* The text values of a person's columns (NULL = SQL NULL), in buffers of
+ * their own: for statements and the import's COPY (db/pg/import.c). */
+struct dbpg_person_vals {
+	const char *v[DBPG_PERSON_NCOLS];
+	char dates[8][11];
+	char needs[256];
+};
+void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv);
+enum db_result dbpg_person_get(struct db_conn *c, const char *id,
+			       struct db_person *out);
+enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
+				  const char *facility, struct db_person *out,
+				  bool *stored);
+enum db_result dbpg_person_put_if(struct db_conn *c, struct db_person *p,
+				  const char *if_match,
+				  const char *if_none_match, bool in_tx,
+				  double now, enum db_put_outcome *outcome);
+enum db_result dbpg_person_delete(struct db_conn *c, const char *id,
+				  const char *if_match);
+enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
+				const char *after, int limit,
+				int (*fn)(const struct db_person *, void *),
+				void *arg, char *last);
+
+/* ---- insurer.c ----------------------------------------------------------- */
+enum db_result dbpg_insurer_get(struct db_conn *c, const char *number,
+				struct db_insurer *out);
+enum db_result dbpg_insurer_put(struct db_conn *c, struct db_insurer *ins,
+				bool in_tx, double now, bool *created);
+enum db_result dbpg_insurer_search(struct db_conn *c, const char *after,
+				   int limit, int prefecture,
+				   enum rules_scheme scheme, const char *q,
+				   int (*fn)(const struct db_insurer *, void *),
+				   void *arg);
+
+/* ---- key.c (wt-pg2): rows only, as dbsq_key_... --------------------------- */
+enum db_result dbpg_key_insert(struct db_conn *c, const struct db_key *k,
+			       const unsigned char hash[DB_KEY_HASH_LEN]);
+enum db_result dbpg_key_get(struct db_conn *c, const char *id,
+			    struct db_key *out,
+			    unsigned char hash[DB_KEY_HASH_LEN]);
+enum db_result dbpg_key_list(struct db_conn *c,
+			     int (*fn)(const struct db_key *, void *),
+			     void *arg);
+enum db_result dbpg_key_revoke(struct db_conn *c, const char *id,
+			       const char *when, struct db_key *out);
+
+/* ---- session.c: rows only (db/session_db.c has the rest) ------------------ */
+/* Deletes every session last seen before idle_before or opened before
+ * max_before, then inserts one (hash of its token) opened and seen now. */
+enum db_result dbpg_session_insert(struct db_conn *c, const unsigned char *hash,
+				   const char *key_id, const char *csrf,
+				   double now, double idle_before,
+				   double max_before);
+/* The session of hash with its key's role and facility now: DB_NOT_FOUND
+ * when there is none or its key is revoked. */
+enum db_result dbpg_session_lookup(struct db_conn *c, const unsigned char *hash,
+				   struct db_session *out);
+enum db_result dbpg_session_touch(struct db_conn *c, const unsigned char *hash,
+				  double now);
+/* DB_OK also when there was none. */
+enum db_result dbpg_session_remove(struct db_conn *c,
+				   const unsigned char *hash);
+
+/* ---- audit.c (wt-pg2) ---------------------------------------------------- */
+enum db_result dbpg_audit_insert(struct db_conn *c,
+				 const struct audit_record *recs, size_t n);
+enum db_result dbpg_audit_bytes(struct db_conn *c, long long *bytes);
+enum db_result dbpg_audit_query(struct db_conn *c,
+				const struct db_audit_filter *f,
+				int (*fn)(const struct db_audit_row *, void *),
+				void *arg);
+enum db_result dbpg_audit_expire(struct db_conn *c, const char *before,
+				 long long *deleted);
+
+/* ---- import.c (wt-pg2): db/import_db.h's rows held back ------------------ */
+struct db_import_counts;
+struct dbpg_import;
+struct dbpg_import *dbpg_import_new(struct db_conn *c);
+/* p with its etag and updated_at set. */
+enum db_result dbpg_import_person(struct dbpg_import *im,
+				  const struct db_person *p,
+				  struct db_import_counts *counts);
+enum db_result dbpg_import_flush(struct dbpg_import *im,
+				 struct db_import_counts *counts);
+void dbpg_import_free(struct dbpg_import *im);
+
+#endif
