@@ -45,35 +45,39 @@ void api_respond_db_error(struct api_response *resp, enum db_result r)
 	api_render(resp, &res);
 }
 
+/* The answers of the store errors that are not a fault of the server:
+ * every other one is a 500 (its cause in the log). */
+static const struct {
+	enum db_result r;
+	int status;
+	const char *code, *detail;
+	const char *retry_after; /* seconds, or NULL */
+} db_answers[] = {
+    {DB_BUSY, 503, "service_unavailable",
+     "the database is busy (another writer holds it): retry shortly", "1"},
+    {DB_UNAVAILABLE, 503, "service_unavailable",
+     "the database cannot be reached now: retry shortly", "2"},
+    {DB_FULL, 507, "insufficient_storage",
+     "the database cannot grow (disk full): nothing was stored", NULL},
+};
+
 struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r)
 {
 	struct api_result res;
+	size_t i;
 
 	if (ctx)
 		api_store_report(ctx, r);
-	if (r == DB_BUSY) {
-		res = api_problem(503, "service_unavailable",
-				  "the database is busy (another writer "
-				  "holds it): retry shortly",
-				  NULL, "");
-		res.retry_after = "1";
-	} else if (r == DB_UNAVAILABLE) {
-		res = api_problem(503, "service_unavailable",
-				  "the database cannot be reached now: retry "
-				  "shortly",
-				  NULL, "");
-		res.retry_after = "2";
-	} else if (r == DB_FULL) {
-		res = api_problem(507, "insufficient_storage",
-				  "the database cannot grow (disk full): "
-				  "nothing was stored",
-				  NULL, "");
-	} else {
-		res = api_problem(500, "internal_error",
-				  "the database failed: see the server log",
-				  NULL, "");
+	for (i = 0; i < sizeof db_answers / sizeof db_answers[0]; i++) {
+		if (db_answers[i].r != r)
+			continue;
+		res = api_problem(db_answers[i].status, db_answers[i].code,
+				  db_answers[i].detail, NULL, "");
+		res.retry_after = db_answers[i].retry_after;
+		return res;
 	}
-	return res;
+	return api_problem(500, "internal_error",
+			   "the database failed: see the server log", NULL, "");
 }
 
 void api_store_report(const struct api_ctx *ctx, enum db_result r)
