@@ -1,6 +1,8 @@
 /* config.c - see config.h. */
 #include "service/config.h"
 
+#include "db/db.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -200,10 +202,12 @@ static const char usage_serve[] =
     "                          (never unaudited); default 0 = no limit.\n"
     "                          /metrics: shikaku_audit_bytes,\n"
     "                          shikaku_audit_max_bytes\n"
-    "  --person-cache-mb N     SHIKAKU_PERSON_CACHE_MB  default 192 (holds\n"
-    "                          1 M persons): MiB of stored persons kept in\n"
-    "                          memory for lookups, never stale (another\n"
-    "                          process's write empties it); 0 = no cache.\n"
+    "  --person-cache-mb N     SHIKAKU_PERSON_CACHE_MB  MiB of stored persons\n"
+    "                          kept in memory for lookups; 0 = no cache.\n"
+    "                          Default: 192 (1 M persons) on SQLite, where\n"
+    "                          it is never stale; 0 on PostgreSQL, where\n"
+    "                          another replica's write reaches it only\n"
+    "                          after that replica answered (README)\n"
     "                          /metrics: shikaku_person_cache_*\n"
     "  -h, --help              this text\n"
     "\n"
@@ -257,7 +261,7 @@ static void defaults(struct config *cfg)
 	cfg->import_rate_window = 30;
 	cfg->session_idle = 1800;
 	cfg->session_max = 8 * 3600;
-	cfg->person_cache_mb = 192; /* PERSON_CACHE_DEFAULT_MB */
+	cfg->person_cache_mb = CONFIG_PERSON_CACHE_AUTO;
 	/* cannot fail */
 	config_parse_listen(cfg, "127.0.0.1:8080", NULL, 0);
 }
@@ -736,4 +740,11 @@ enum config_result config_load(struct config *cfg, enum config_cmd cmd,
 		return CONFIG_USAGE;
 	}
 	return CONFIG_OK;
+}
+
+unsigned config_person_cache_mb(const struct config *cfg)
+{
+	if (cfg->person_cache_mb != CONFIG_PERSON_CACHE_AUTO)
+		return cfg->person_cache_mb;
+	return db_is_uri(cfg->db) ? 0 : 192;
 }

@@ -57,7 +57,8 @@ struct config {
 	unsigned rate_limit, rate_burst;
 	long long audit_max_bytes;
 	/* --person-cache-mb: MiB of the person cache (db/person_cache.h),
-	 * 0 = none. */
+	 * 0 = none; CONFIG_PERSON_CACHE_AUTO (not given): 192 on SQLite, 0
+	 * on PostgreSQL (config_person_cache_mb). */
 	unsigned person_cache_mb;
 
 	size_t max_body;          /* bytes of a request body */
@@ -111,5 +112,12 @@ bool config_listen_is_loopback(const struct config *cfg);
 
 /* The usage text of a subcommand (flags and their variables), for --help. */
 const char *config_usage(enum config_cmd cmd);
+
+/* --person-cache-mb as not given, and what it then means for the store
+ * of cfg->db: SQLite 192 MiB (1 M persons); PostgreSQL none, since another
+ * replica's write reaches this one's cache by NOTIFY only after that
+ * replica answered it (SPEC §7's read-your-writes across replicas). */
+#define CONFIG_PERSON_CACHE_AUTO 0xffffffffu
+unsigned config_person_cache_mb(const struct config *cfg);
 
 #endif

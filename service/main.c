@@ -331,11 +331,11 @@ static int store_start(struct db *db, const struct config *cfg)
 {
 	db_on_error(db, log_store_error, NULL);
 	log_store_start(db, cfg->db);
-	if (db_person_cache_configure(db, (size_t)cfg->person_cache_mb << 20) ==
-	    0)
+	unsigned mb = config_person_cache_mb(cfg);
+
+	if (db_person_cache_configure(db, (size_t)mb << 20) == 0)
 		return 0;
-	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n",
-		cfg->person_cache_mb);
+	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n", mb);
 	db_close(db);
 	return -1;
 }

@@ -60,6 +60,13 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
+def cache_on():
+    """The flags that turn the cache on: its default on SQLite; on
+    PostgreSQL it is off unless asked for (read-your-writes across
+    replicas, SPEC §7)."""
+    return [] if harness.store() == "sqlite" else ["--person-cache-mb", "192"]
+
+
 def with_two_servers(cache_args, fn):
     d = tempfile.mkdtemp(prefix="shikaku-pcache-")
     db = harness.new_db(d)
@@ -140,7 +147,7 @@ def test_another_servers_writes_are_seen_by_the_next_lookup():
             # at most (the first version seen), never one per write.
             assert a.metric("shikaku_person_cache_drops_total", reason="flush") <= 3
             assert a.metric("shikaku_person_cache_catch_ups_total") >= ROUNDS
-    with_two_servers([], check)
+    with_two_servers(cache_on(), check)
 
 
 def test_without_a_cache_the_answers_are_the_same():
@@ -148,6 +155,23 @@ def test_without_a_cache_the_answers_are_the_same():
         rounds_against_another_server(a, b, db)
         assert a.metric("shikaku_person_cache_lookups_total", result="hit") is None
     with_two_servers(["--person-cache-mb", "0"], check)
+
+
+def test_the_default_size_follows_the_store():
+    """Without --person-cache-mb: 192 MiB on SQLite; none on PostgreSQL,
+    where another replica's write would reach the cache only after that
+    replica answered (SPEC §7: read-your-writes across replicas)."""
+    d = tempfile.mkdtemp(prefix="shikaku-pcache-")
+    try:
+        with Server(db=harness.new_db(d)) as a:
+            size = a.metric("shikaku_person_cache_max_bytes")
+            if harness.store() == "sqlite":
+                assert size == 192 << 20, size
+            else:
+                assert not size, size
+                assert a.metric("shikaku_person_cache_lookups_total", result="hit") is None
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_own_writes_empty_nothing_else():
