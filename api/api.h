@@ -115,9 +115,10 @@ struct api_response {
 	const char *content_type; /* static string */
 	struct api_header headers[API_MAX_HEADERS];
 	size_t n_headers;
-	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
-	 * request is handled): whose store error api_respond_db_error
-	 * reports, with which request id and route. */
+	/* Set by the import engine (borrowed, valid while the import runs):
+	 * whose store error api_respond_db_error reports, with which request
+	 * id and route.  Handlers note theirs in the context instead
+	 * (api_store_use). */
 	struct db *store;
 	struct db_conn *store_conn;
 	const char *request_id;

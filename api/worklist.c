@@ -236,8 +236,7 @@ struct worklist {
 	int scanned;
 	bool first;
 	struct api_buf *b;
-	struct row *rows;          /* the text table's, limit of them */
-	struct api_response *resp; /* for the audit notes */
+	struct row *rows; /* the text table's, limit of them */
 	/* JSON only: rows decided before (api/row_memo.h), their key's
 	 * rules part, and where a row is written before it is kept. */
 	struct api_row_memo *memo;
@@ -699,8 +698,8 @@ static bool charset_sjis(const struct api_ctx *ctx, struct api_errors *errs)
 }
 
 /* Hands the CSV in b over as the answer, converted when asked. */
-static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
-			const char *cursor, struct api_response *resp)
+static struct api_result csv_answer(const struct worklist *w, struct api_buf *b,
+				    bool sjis, const char *cursor)
 {
 	struct api_buf out;
 	char date[11], disposition[64];
@@ -710,19 +709,19 @@ static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
 		if (b->failed || to_cp932(b, &out) != 0)
 			out.failed = true;
 		api_buf_fini(b);
-		api_respond_buf(resp, 200, &out, "text/csv; charset=Shift_JIS");
-		api_buf_fini(&out);
-	} else {
-		api_respond_buf(resp, 200, b, "text/csv; charset=utf-8");
+		*b = out;
 	}
-	if (resp->status != 200)
-		return;
-	rules_date_format(w->as_of, date);
-	snprintf(disposition, sizeof disposition,
-		 "attachment; filename=\"worklist-%s.csv\"", date);
-	api_response_header(resp, "Content-Disposition", disposition);
-	if (cursor[0])
-		api_response_header(resp, "X-Next-Cursor", cursor);
+	if (!b->failed) {
+		rules_date_format(w->as_of, date);
+		snprintf(disposition, sizeof disposition,
+			 "attachment; filename=\"worklist-%s.csv\"", date);
+		api_header(w->ctx, "Content-Disposition", disposition);
+		if (cursor[0])
+			api_header(w->ctx, "X-Next-Cursor", cursor);
+	}
+	return api_ok_buf(200, b,
+			  sjis ? "text/csv; charset=Shift_JIS"
+			       : "text/csv; charset=utf-8");
 }
 
 /* Reads the query into w (its filters, limit and day) and `after` (the
@@ -815,29 +814,27 @@ static void list_open(const struct api_ctx *ctx, struct api_buf *b, bool sjis)
 }
 
 /* Closes the page in b and hands it over as the answer. */
-static void list_respond(struct worklist *w, struct api_buf *b, bool sjis,
-			 const char *shown, const char *cursor, int scan_max,
-			 struct api_response *resp)
+static struct api_result list_answer(struct worklist *w, struct api_buf *b,
+				     bool sjis, const char *shown,
+				     const char *cursor, int scan_max)
 {
 	if (w->ctx->text) {
 		text_table(w, shown, cursor, scan_max);
-		api_respond_buf(resp, 200, b, "text/plain; charset=utf-8");
-		return;
+		return api_ok_buf(200, b, "text/plain; charset=utf-8");
 	}
-	if (w->ctx->csv) {
-		respond_csv(w, b, sjis, cursor, resp);
-		return;
-	}
+	if (w->ctx->csv)
+		return csv_answer(w, b, sjis, cursor);
 	api_buf_adds(b, "],\"next_cursor\":");
 	api_buf_json_str(b, cursor[0] ? cursor : NULL);
 	api_buf_adds(b, "}");
-	api_respond_buf(resp, 200, b, "application/json");
+	return api_ok_buf(200, b, "application/json");
 }
 
-void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_persons_list(const struct api_ctx *ctx)
 {
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
 	struct worklist w = {0};
+	struct api_result res;
 	struct api_buf b, scratch;
 	struct db_conn *c;
 	char after[DB_ID_MAX + 1] = "", cursor[DB_ID_MAX + 2];
@@ -847,14 +844,15 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	enum db_result r = DB_OK;
 	int scan_max;
 
-	api_errors_init(&errs);
-	list_query(ctx, &w, after, sizeof after, &errs);
-	sjis = charset_sjis(ctx, &errs);
-	if (api_query_invalid(resp, &errs))
-		return;
-	c = api_conn_or_503(ctx, resp);
+	if (!errs)
+		return api_oom();
+	list_query(ctx, &w, after, sizeof after, errs);
+	sjis = charset_sjis(ctx, errs);
+	if (errs->n)
+		return api_invalid(errs, true);
+	c = api_conn(ctx, &res);
 	if (!c)
-		return;
+		return res;
 	/* A key bound to a facility lists only that facility: another one's
 	 * list is empty, as if it had nobody -- the very same answer (the
 	 * text table's title and header row included), read from no row. */
@@ -864,11 +862,9 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	if (ctx->facility)
 		facility = ctx->facility;
 	if (ctx->text) {
-		w.rows = malloc((size_t)w.limit * sizeof *w.rows);
-		if (!w.rows) {
-			api_respond_oom(resp);
-			return;
-		}
+		w.rows = api_alloc(ctx, (size_t)w.limit * sizeof *w.rows);
+		if (!w.rows)
+			return api_oom();
 	}
 	scan_max = w.limit * WORKLIST_SCAN_ROWS;
 	if (scan_max < WORKLIST_SCAN_MIN)
@@ -876,7 +872,6 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	api_buf_init(&b, ANSWER_MAX);
 	api_buf_init(&scratch, API_ROW_MEMO_JSON_MAX);
 	w.b = &b;
-	w.resp = resp;
 	if (!ctx->text && !ctx->csv && ctx->app->row_memo) {
 		w.memo = ctx->app->row_memo;
 		w.scratch = &scratch;
@@ -893,14 +888,11 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	api_buf_fini(&scratch);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		free(w.rows);
-		api_respond_db_error(resp, r);
-		return;
+		return api_db_problem(ctx, r);
 	}
 	if (more && after[0])
 		cursor_encode(after, cursor, sizeof cursor);
 	else
 		cursor[0] = '\0';
-	list_respond(&w, &b, sjis, shown, cursor, scan_max, resp);
-	free(w.rows);
+	return list_answer(&w, &b, sjis, shown, cursor, scan_max);
 }

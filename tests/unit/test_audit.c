@@ -524,7 +524,8 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 	struct api_request req = {0};
 	struct api_response resp;
 	struct api_app app = {0};
-	struct api_ctx ctx = {0};
+	struct api_ctx *ctx = api_ctx_new();
+	struct api_result res;
 	json_error_t jerr;
 	json_t *doc;
 	char err[200];
@@ -538,10 +539,13 @@ static json_t *get(struct api_kv *q, size_t nq, int *status)
 	req.n_query = nq;
 	req.request_id = "test";
 	req.now = 1748736000.0;
-	ctx.app = &app;
-	ctx.req = &req;
+	cr_assert_not_null(ctx);
+	api_ctx_reset(ctx, &app, &req);
 	memset(&resp, 0, sizeof resp);
-	api_audit_get(&ctx, &resp);
+	ctx->resp = &resp;
+	res = api_audit_get(ctx);
+	api_render(&resp, &res);
+	api_ctx_free(ctx);
 	*status = resp.status;
 	cr_assert_not_null(resp.body);
 	doc = json_loadb(resp.body, resp.body_len, 0, &jerr);
@@ -1042,22 +1046,32 @@ Test(audit, an_audit_file_of_the_first_version_gains_absent_ids)
 		     2);
 }
 
-/* A crash after the copy's commit and before the drop: the rows are in
- * both files, and the audit file records the copy. */
-Test(audit, a_move_cut_short_after_the_copy_only_drops_the_rows_then)
+/* An old database (its audit rows in it) named name in the test's
+ * directory, its path into p[160], and beside it an audit file of today's
+ * schema, empty (its path into ap[180]). */
+static void old_beside_audit_file(const char *name, char p[160], char ap[180])
 {
-	char p[160], ap[180], err[512], sql[64];
-	struct db_start st;
+	char sql[64];
 	int i;
 
-	snprintf(p, sizeof p, "%s/half.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
+	snprintf(p, 160, "%s/%s", tdb.dir, name);
+	snprintf(ap, 180, "%s-audit", p);
 	old_database(p);
 	for (i = 0; i < db_audit_migrations_count; i++)
 		exec_on(ap, db_audit_migrations[i]);
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;",
 		 db_audit_migrations_count);
 	exec_on(ap, sql);
+}
+
+/* A crash after the copy's commit and before the drop: the rows are in
+ * both files, and the audit file records the copy. */
+Test(audit, a_move_cut_short_after_the_copy_only_drops_the_rows_then)
+{
+	char p[160], ap[180], err[512];
+	struct db_start st;
+
+	old_beside_audit_file("half.db", p, ap);
 	exec_on(ap, OLD_ROWS "INSERT INTO audit_moved_in (moved_at, rows) "
 			     "VALUES ('2025-06-03T00:00:00Z', 2);");
 	cr_assert_eq(db_migrate_all(p, &st, err, sizeof err), 0, "%s", err);
@@ -1072,18 +1086,10 @@ Test(audit, a_move_cut_short_after_the_copy_only_drops_the_rows_then)
  * database's: nothing is mixed, nothing dropped. */
 Test(audit, a_move_into_an_audit_file_of_another_database_is_refused)
 {
-	char p[160], ap[180], err[512] = "", sql[64];
+	char p[160], ap[180], err[512] = "";
 	struct db_start st;
-	int i;
 
-	snprintf(p, sizeof p, "%s/other.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
-	old_database(p);
-	for (i = 0; i < db_audit_migrations_count; i++)
-		exec_on(ap, db_audit_migrations[i]);
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;",
-		 db_audit_migrations_count);
-	exec_on(ap, sql);
+	old_beside_audit_file("other.db", p, ap);
 	exec_on(ap,
 		"INSERT INTO audit (time, request_id, method, route, "
 		"person_ids, status) VALUES ('2025-07-01T09:00:00.000+09:00'"
