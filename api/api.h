@@ -49,11 +49,15 @@ struct api_app {
 	bool tls; /* served over TLS: the session cookie is Secure */
 	/* Requests per key and second (--rate-limit); NULL = no limit. */
 	struct api_rate *rate;
+	/* The worklist's rows as decided today (api/row_memo.h); NULL =
+	 * every row decided afresh. */
+	struct api_row_memo *row_memo;
 };
 
 struct api_metrics;
 struct audit_log;
 struct api_rate;
+struct api_row_memo;
 
 struct api_kv {
 	const char *key;
