@@ -90,6 +90,16 @@ static struct audit_record record_of(const char *request_id, const char *method,
 	return r;
 }
 
+/* db_open(FILE); the test fails when it does not open. */
+static struct db *opened(const char *file)
+{
+	char err[512];
+	struct db *d = db_open(file, err, sizeof err);
+
+	cr_assert_not_null(d, "%s", err);
+	return d;
+}
+
 /* The audit log on path, keeping RETENTION_DAYS (0: all); the test fails
  * when it does not start. */
 static struct audit_log *log_start(int retention_days)
@@ -821,7 +831,7 @@ Test(audit, retention_across_buckets_keeps_the_rest)
  * findable by person, when it is opened by this build. */
 Test(audit, migration_3_moves_the_person_index_into_buckets)
 {
-	char p2[160], err[256];
+	char p2[160];
 	struct db *old;
 	struct db_conn *oc;
 	sqlite3 *h;
@@ -850,8 +860,7 @@ Test(audit, migration_3_moves_the_person_index_into_buckets)
 		NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);
-	old = db_open(p2, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p2);
 	oc = db_audit_conn_get(old);
 	cr_assert_eq(db_audit_query(oc, &f, collect, rs), DB_OK);
 	cr_assert_eq(rs->n, 2);
@@ -955,20 +964,26 @@ Test(audit, the_log_lives_in_a_private_file_beside_the_database)
 		     db_audit_schema_version());
 }
 
+/* The path of a database NAME in the test's directory into p[160], that
+ * of its audit file into ap[180]. */
+static void paths_in_dir(const char *name, char p[160], char ap[180])
+{
+	snprintf(p, 160, "%s/%s", tdb.dir, name);
+	snprintf(ap, 180, "%s-audit", p);
+}
+
 Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 {
-	char p[160], ap[180], err[512];
+	char p[160], ap[180];
 	struct db_start st;
 	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
 	struct rows *rs = calloc(1, sizeof *rs);
 	struct stat sb;
 	struct db *old;
 
-	snprintf(p, sizeof p, "%s/old.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
+	paths_in_dir("old.db", p, ap);
 	old_database(p);
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.schema_from, move_migration());
 	cr_assert_eq(st.schema_to, db_schema_version());
@@ -996,8 +1011,7 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 	cr_assert_eq(stat(ap, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
 	/* Again: nothing more to move, nothing written. */
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.audit_rows_moved, 0);
 	cr_assert_eq(st.schema_from, st.schema_to);
@@ -1011,26 +1025,23 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
  * back with a count of 0. */
 Test(audit, an_audit_file_of_the_first_version_gains_absent_ids)
 {
-	char p[160], ap[180], err[512];
+	char p[160], ap[180];
 	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
 	struct rows *rs = calloc(1, sizeof *rs);
 	struct db_start st;
 	struct db *old;
 
-	snprintf(p, sizeof p, "%s/v1.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
+	paths_in_dir("v1.db", p, ap);
 	/* A database of today, its audit file as the build of audit
 	 * version 1 left it. */
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_close(old);
 	cr_assert_eq(unlink(ap), 0);
 	exec_on(ap, db_audit_migrations[0]);
 	exec_on(ap, "PRAGMA user_version = 1;" OLD_ROWS
 		    "INSERT INTO audit_moved_in (moved_at, rows) VALUES "
 		    "('2025-06-03T00:00:00Z', 0);");
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.audit_schema_from, 1);
 	cr_assert_eq(st.audit_schema_to, db_audit_schema_version());
@@ -1053,8 +1064,7 @@ static void old_beside_audit_file(const char *name, char p[160], char ap[180])
 	char sql[64];
 	int i;
 
-	snprintf(p, 160, "%s/%s", tdb.dir, name);
-	snprintf(ap, 180, "%s-audit", p);
+	paths_in_dir(name, p, ap);
 	old_database(p);
 	for (i = 0; i < db_audit_migrations_count; i++)
 		exec_on(ap, db_audit_migrations[i]);
@@ -1103,7 +1113,6 @@ Test(audit, a_move_into_an_audit_file_of_another_database_is_refused)
 
 Test(audit, a_lost_audit_file_is_made_anew_and_said_so)
 {
-	char err[512];
 	struct db_start st;
 	struct db *again;
 
@@ -1113,8 +1122,7 @@ Test(audit, a_lost_audit_file_is_made_anew_and_said_so)
 	db_close(db);
 	db = NULL;
 	cr_assert_eq(unlink(ap), 0);
-	again = db_open(tdb.path, err, sizeof err);
-	cr_assert_not_null(again, "%s", err);
+	again = opened(tdb.path);
 	db = again;
 	db_start_info(db, &st);
 	cr_assert(st.audit_file_was_missing);
