@@ -207,7 +207,7 @@ bench: deps
 	@scripts/bench.sh
 
 # service -> api -> {rules, db}; db -> rules; rules -> libc.  Nothing points up.
-# base/ (ids, Tokyo times, hashing, JSON string escaping) is below them all:
+# base/ (ids, Tokyo times, hashing, JSON string escaping, UTF-8) is below them all:
 # libc only, and any layer may include it.
 check-deps:
 	@! grep -nE '#include "(api|service|db|rules)/' base/*.[ch] || { echo "base/ must include only base/"; exit 1; }

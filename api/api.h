@@ -49,11 +49,15 @@ struct api_app {
 	bool tls; /* served over TLS: the session cookie is Secure */
 	/* Requests per key and second (--rate-limit); NULL = no limit. */
 	struct api_rate *rate;
+	/* The worklist's rows as decided today (api/row_memo.h); NULL =
+	 * every row decided afresh. */
+	struct api_row_memo *row_memo;
 };
 
 struct api_metrics;
 struct audit_log;
 struct api_rate;
+struct api_row_memo;
 
 struct api_kv {
 	const char *key;
@@ -111,9 +115,10 @@ struct api_response {
 	const char *content_type; /* static string */
 	struct api_header headers[API_MAX_HEADERS];
 	size_t n_headers;
-	/* Set by the handler's api_conn_or_503 (borrowed, valid while the
-	 * request is handled): whose store error api_respond_db_error
-	 * reports, with which request id and route. */
+	/* Set by the import engine (borrowed, valid while the import runs):
+	 * whose store error api_respond_db_error reports, with which request
+	 * id and route.  Handlers note theirs in the context instead
+	 * (api_store_use). */
 	struct db *store;
 	struct db_conn *store_conn;
 	const char *request_id;

@@ -204,11 +204,12 @@ static void bound_get(const struct api_ctx *ctx, const char *name, bool upper,
 	*bound = out;
 }
 
-void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_audit_get(const struct api_ctx *ctx)
 {
 	char since[DB_AUDIT_TIME_LEN + 1], until[DB_AUDIT_TIME_LEN + 1];
 	struct db_audit_filter f = {0};
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
+	struct api_result res;
 	struct page p = {0};
 	struct api_buf b;
 	struct db_conn *c;
@@ -216,37 +217,38 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	const char *q;
 	bool complete;
 
-	api_errors_init(&errs);
+	if (!errs)
+		return api_oom();
 	p.limit = LIMIT_DEFAULT;
 	q = api_query_get(ctx->req, "person_id");
 	if (q && !db_audit_id_valid(q))
-		api_errors_add(&errs, "?person_id", "invalid_person_id",
+		api_errors_add(errs, "?person_id", "invalid_person_id",
 			       "1-64 characters of A-Z a-z 0-9 . _ -");
 	f.person_id = q;
 	q = api_query_get(ctx->req, "key_id");
 	if (q && !key_id_ok(q))
-		api_errors_add(&errs, "?key_id", "invalid_type",
+		api_errors_add(errs, "?key_id", "invalid_type",
 			       "a key id: 12 characters of a-z 2-7");
 	f.key_id = q;
-	bound_get(ctx, "since", false, since, &f.since, &errs);
-	bound_get(ctx, "until", true, until, &f.until, &errs);
-	api_query_limit(ctx->req, LIMIT_MAX, &p.limit, &errs);
+	bound_get(ctx, "since", false, since, &f.since, errs);
+	bound_get(ctx, "until", true, until, &f.until, errs);
+	api_query_limit(ctx->req, LIMIT_MAX, &p.limit, errs);
 	q = api_query_get(ctx->req, "cursor");
 	if (q && cursor_parse(q, &f.after_seq) != 0)
-		api_errors_add(&errs, "?cursor", "invalid_type",
+		api_errors_add(errs, "?cursor", "invalid_type",
 			       "not a cursor this server gave: use next_cursor "
 			       "as it came");
-	if (api_query_invalid(resp, &errs))
-		return;
+	if (errs->n)
+		return api_invalid(errs, true);
 	/* The audit file's connection of this thread (db.h): never the
 	 * person store's, whose page cache the log's pages would crowd. */
 	c = ctx->app->db ? db_audit_conn_get(ctx->app->db) : NULL;
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the audit log cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
-		return;
+		res = api_problem(503, "service_unavailable",
+				  "the audit log cannot be opened", NULL, "");
+		res.retry_after = "5";
+		return res;
 	}
 	/* The log is written by a thread of its own, in batches: wait until
 	 * every row queued before this query is committed, so that "who
@@ -261,16 +263,15 @@ void api_audit_get(const struct api_ctx *ctx, struct api_response *resp)
 	r = db_audit_query(c, &f, page_row, &p);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		api_respond_db_error(resp, r);
-		return;
+		return api_db_problem(ctx, r);
 	}
 	api_buf_adds(&b, "],\"next_cursor\":");
 	if (p.more && p.found)
 		api_buf_printf(&b, "\"%lld\"}", (long long)p.last);
 	else
 		api_buf_adds(&b, "null}");
-	api_respond_buf(resp, 200, &b, "application/json");
-	if (resp->status == 200)
-		api_response_header(resp, "X-Audit-Complete",
-				    complete ? "true" : "false");
+	if (!b.failed)
+		api_header(ctx, "X-Audit-Complete",
+			   complete ? "true" : "false");
+	return api_ok_buf(200, &b, "application/json");
 }

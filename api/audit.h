@@ -21,7 +21,7 @@
 struct api_ctx;
 struct api_response;
 
-void api_audit_get(const struct api_ctx *ctx, struct api_response *resp);
+struct api_result api_audit_get(const struct api_ctx *ctx);
 
 /* The query parameters api_audit_get takes, for the route table
  * (NULL-terminated, static). */

@@ -72,24 +72,22 @@ static void drop_answer(struct api_response *resp)
 void api_respond_audit_unavailable(struct api_response *resp)
 {
 	drop_answer(resp);
-	api_respond_problem(resp, 503, "audit_unavailable",
-			    "the audit log cannot be written just now: this "
-			    "request, which must be audited, was not "
-			    "processed; retry shortly",
-			    NULL, "");
-	api_response_header(resp, "Retry-After", "5");
+	api_respond_retry(resp, "audit_unavailable",
+			  "the audit log cannot be written just now: this "
+			  "request, which must be audited, was not processed; "
+			  "retry shortly",
+			  "5");
 }
 
 void api_respond_audit_full(struct api_response *resp)
 {
 	drop_answer(resp);
-	api_respond_problem(resp, 503, "audit_log_full",
-			    "the audit log has reached the server's "
-			    "--audit-max-size: requests that name persons "
-			    "are refused, unprocessed, until retention or an "
-			    "operator makes room",
-			    NULL, "");
-	api_response_header(resp, "Retry-After", "60");
+	api_respond_retry(resp, "audit_log_full",
+			  "the audit log has reached the server's "
+			  "--audit-max-size: requests that name persons are "
+			  "refused, unprocessed, until retention or an "
+			  "operator makes room",
+			  "60");
 }
 
 int api_audit_reserve(struct api_ctx *ctx, struct api_response *resp)
@@ -215,7 +213,7 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	r = c ? db_key_verify(c, token, len, &key) : DB_ERROR;
 	if (r == DB_NOT_FOUND) {
 		api_respond_problem(resp, 401, "unauthorized",
@@ -227,12 +225,10 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	if (r != DB_OK) {
-		api_report_db_error(resp, r);
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the key store cannot be read: retry "
-				    "shortly",
-				    NULL, "");
-		api_response_header(resp, "Retry-After", "1");
+		api_store_report(ctx, r);
+		api_respond_retry(resp, "service_unavailable",
+				  "the key store cannot be read: retry shortly",
+				  "1");
 		return -1;
 	}
 	wait = api_rate_take(ctx->app->rate, key.id, ctx->req->now);
@@ -249,12 +245,6 @@ int api_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		api_response_header(resp, "Retry-After", retry);
 		return -1;
 	}
-	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key.id);
-	ctx->role = (int)key.role;
-	if (key.facility_id[0]) {
-		snprintf(ctx->facility_buf, sizeof ctx->facility_buf, "%s",
-			 key.facility_id);
-		ctx->facility = ctx->facility_buf;
-	}
+	api_ctx_set_key(ctx, key.id, (int)key.role, key.facility_id);
 	return 0;
 }

@@ -4,6 +4,7 @@
  * person ids it named for the audit log.  HTTP-free core of api/: calls
  * nothing else of api/. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,9 @@ void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
 	ctx->arena_own = arena;
 	ctx->audit = &ctx->audit_own;
 	ctx->arena = &ctx->arena_own;
+	ctx->resp = NULL;
+	ctx->store_conn_own = NULL;
+	ctx->store_conn = &ctx->store_conn_own;
 	ctx->import = NULL;
 	ctx->import_out = NULL;
 	ctx->app = app;
@@ -107,6 +111,18 @@ void *api_alloc(const struct api_ctx *ctx, size_t n)
 	b->next = a->extra;
 	a->extra = b;
 	return b->data;
+}
+
+void api_ctx_set_key(struct api_ctx *ctx, const char *key_id, int role,
+		     const char *facility)
+{
+	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", key_id);
+	ctx->role = role;
+	if (facility[0]) {
+		snprintf(ctx->facility_buf, sizeof ctx->facility_buf, "%s",
+			 facility);
+		ctx->facility = ctx->facility_buf;
+	}
 }
 
 const char *api_ctx_route(const struct api_ctx *ctx)

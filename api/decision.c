@@ -11,6 +11,16 @@
 #include "base/tokyo_time.h"
 #include "base/ulid.h"
 
+/* Item i of an array: the comma before all but the first, then the
+ * string name unless NULL (the caller writes the item itself). */
+static inline void json_item(struct api_buf *b, size_t i, const char *name)
+{
+	if (i)
+		api_buf_add(b, ",", 1);
+	if (name)
+		api_buf_json_str(b, name);
+}
+
 static void json_bool(struct api_buf *b, bool v)
 {
 	api_buf_adds(b, v ? "true" : "false");
@@ -297,31 +307,23 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	api_buf_adds(b, ",\"recommended_apply_by\":");
 	api_buf_json_date(b, d->recommended_apply_by);
 	api_buf_adds(b, ",\"applicants\":[");
-	for (i = 0; i < d->n_applicants; i++) {
-		if (i)
-			api_buf_adds(b, ",");
-		api_buf_json_str(b, rules_applicant_name(d->applicants[i]));
-	}
+	for (i = 0; i < d->n_applicants; i++)
+		json_item(b, i, rules_applicant_name(d->applicants[i]));
 
 	api_buf_adds(b, "]},\"insurer\":");
 	json_insurer(b, d);
 	api_buf_adds(b, "},\"missing_facts\":[");
-	for (i = 0; i < d->n_missing; i++) {
-		if (i)
-			api_buf_adds(b, ",");
-		api_buf_json_str(b, rules_fact_name(d->missing[i]));
-	}
+	for (i = 0; i < d->n_missing; i++)
+		json_item(b, i, rules_fact_name(d->missing[i]));
 	api_buf_adds(b, "],\"reasons\":[");
 	for (i = 0; i < d->n_reasons; i++) {
-		if (i)
-			api_buf_adds(b, ",");
+		json_item(b, i, NULL);
 		json_texts(b, rules_reason_text(d->reasons[i]),
 			   &fragments.reason[d->reasons[i]][lang], d, p, lang);
 	}
 	api_buf_adds(b, "],\"advice\":[");
 	for (i = 0; i < d->n_advice; i++) {
-		if (i)
-			api_buf_adds(b, ",");
+		json_item(b, i, NULL);
 		json_texts(
 		    b, rules_decision_advice_text(d, i),
 		    &fragments.advice[d->advice[i]][d->advice_variant[i]][lang],

@@ -70,9 +70,8 @@ static void decide(const struct api_ctx *ctx, const struct rules_facts *f,
 	api_decision_lookup_insurer(ctx, d, name);
 }
 
-static void respond_decision(const struct api_ctx *ctx,
-			     const struct rules_decision *d,
-			     struct api_response *resp)
+static struct api_result decision_answer(const struct api_ctx *ctx,
+					 const struct rules_decision *d)
 {
 	struct api_buf b;
 
@@ -80,46 +79,62 @@ static void respond_decision(const struct api_ctx *ctx,
 	api_buf_init(&b, ANSWER_MAX);
 	if (ctx->text) {
 		api_decision_text(&b, d, &ctx->app->ruleset->params, ctx->lang);
-		api_respond_buf(resp, 200, &b, "text/plain; charset=utf-8");
-	} else {
-		api_decision_json(&b, d, &ctx->app->ruleset->params, ctx->lang,
-				  ctx->req->now);
-		api_respond_buf(resp, 200, &b, "application/json");
+		return api_ok_buf(200, &b, "text/plain; charset=utf-8");
 	}
+	api_decision_json(&b, d, &ctx->app->ruleset->params, ctx->lang,
+			  ctx->req->now);
+	return api_ok_buf(200, &b, "application/json");
 }
 
-void api_eligibility_evaluate(const struct api_ctx *ctx,
-			      struct api_response *resp)
+/* What evaluate or batch answers for its body doc, whose as_of is read
+ * and whose errors found so far (unknown members, as_of) are in errs. */
+typedef struct api_result (*body_answer)(const struct api_ctx *ctx, json_t *doc,
+					 int32_t as_of,
+					 struct api_errors *errs);
+
+/* The body of evaluate or batch read, its members checked against known
+ * and its as_of read, then answered by answer. */
+static struct api_result with_body(const struct api_ctx *ctx,
+				   const char *const *known, body_answer answer)
 {
-	static const char *const known[] = {"as_of", "person", NULL};
 	struct api_errors *errs = NULL;
+	struct api_result res;
+	json_t *doc = api_body_with_errors(ctx, &res, &errs);
+	int32_t as_of;
+
+	if (!doc)
+		return res;
+	unknown_top_level(doc, known, errs);
+	parse_as_of(ctx, doc, &as_of, errs);
+	res = answer(ctx, doc, as_of, errs);
+	json_decref(doc);
+	return res;
+}
+
+static struct api_result evaluate_answer(const struct api_ctx *ctx, json_t *doc,
+					 int32_t as_of, struct api_errors *errs)
+{
+	json_t *person = json_object_get(doc, "person");
 	char name[API_INSURER_NAME_MAX];
 	struct rules_facts facts;
 	struct rules_decision d;
-	json_t *doc, *person;
-	int32_t as_of;
 
-	doc = api_body_with_errors(ctx, resp, &errs);
-	if (!doc)
-		return;
-	unknown_top_level(doc, known, errs);
-	parse_as_of(ctx, doc, &as_of, errs);
-	person = json_object_get(doc, "person");
 	if (!person)
 		api_errors_add(errs, "/person", "missing_field",
 			       "person (the facts) is required");
 	else
 		api_facts_parse(person, "/person", as_of, &facts, errs);
-	if (errs->n) {
-		api_respond_problem(
-		    resp, 422, "validation_failed",
-		    "the request has invalid values: see errors", errs, "");
-		goto out;
-	}
+	if (errs->n)
+		return api_invalid(errs, false);
 	decide(ctx, &facts, as_of, &d, name);
-	respond_decision(ctx, &d, resp);
-out:
-	json_decref(doc);
+	return decision_answer(ctx, &d);
+}
+
+struct api_result api_eligibility_evaluate(const struct api_ctx *ctx)
+{
+	static const char *const known[] = {"as_of", "person", NULL};
+
+	return with_body(ctx, known, evaluate_answer);
 }
 
 /* Appends {"error": problem} for one batch item. */
@@ -148,10 +163,9 @@ static void batch_item_error(struct api_buf *b, int status, const char *code,
  * decoded: db_person_get_in).  *absent: the id is stored nowhere. */
 static void batch_stored(const struct api_ctx *ctx, const char *id,
 			 const char *field, int32_t as_of,
-			 struct api_errors *errs, struct api_buf *b,
-			 bool *absent)
+			 struct api_errors *errs, struct db_person *p,
+			 struct api_buf *b, bool *absent)
 {
-	struct db_person *p = NULL;
 	struct rules_decision d;
 	char name[API_INSURER_NAME_MAX];
 	struct db_conn *c;
@@ -165,8 +179,7 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 		return;
 	}
 	c = db_conn_get(ctx->app->db);
-	p = c ? malloc(sizeof *p) : NULL;
-	if (!p) {
+	if (!c) {
 		batch_item_error(b, 503, "service_unavailable",
 				 "the person store cannot be read now: retry",
 				 NULL, field);
@@ -195,13 +208,13 @@ static void batch_stored(const struct api_ctx *ctx, const char *id,
 		api_count_decision(ctx, &d);
 		api_stored_decision_json(ctx, b, &d, p);
 	}
-	free(p);
 }
 
-/* *absent: the item named an id stored nowhere (for the audit log). */
+/* *absent: the item named an id stored nowhere (for the audit log); p:
+ * room for a stored person's record, the batch's. */
 static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 		       int32_t as_of, struct api_errors *errs,
-		       struct api_buf *b, bool *absent)
+		       struct db_person *p, struct api_buf *b, bool *absent)
 {
 	char base[API_FIELD_MAX], field[API_FIELD_MAX];
 	char name[API_INSURER_NAME_MAX];
@@ -254,8 +267,8 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 					 "");
 			return;
 		}
-		batch_stored(ctx, json_string_value(pid), field, as_of, errs, b,
-			     absent);
+		batch_stored(ctx, json_string_value(pid), field, as_of, errs, p,
+			     b, absent);
 		return;
 	}
 	api_pointer_join(field, sizeof field, base, "person");
@@ -272,22 +285,38 @@ static void batch_item(const struct api_ctx *ctx, json_t *item, size_t i,
 			  ctx->req->now);
 }
 
-void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
+/* The batch's items (checked: an array of 1-1000) into b. */
+static void batch_items(const struct api_ctx *ctx, json_t *items, int32_t as_of,
+			struct api_errors *errs, struct db_person *p,
+			struct api_buf *b)
 {
-	static const char *const known[] = {"as_of", "items", NULL};
-	struct api_errors *errs = NULL;
-	struct api_buf b;
-	json_t *doc, *items, *item;
-	int32_t as_of;
+	json_t *item;
 	size_t i;
 
-	api_buf_init(&b, ANSWER_MAX);
-	doc = api_body_with_errors(ctx, resp, &errs);
-	if (!doc)
-		return;
-	unknown_top_level(doc, known, errs);
-	parse_as_of(ctx, doc, &as_of, errs);
-	items = json_object_get(doc, "items");
+	api_buf_adds(b, "{\"results\":[");
+	json_array_foreach(items, i, item) {
+		json_t *pid = json_object_get(item, "person_id");
+		bool absent = false;
+
+		if (i)
+			api_buf_adds(b, ",");
+		batch_item(ctx, item, i, as_of, errs, p, b, &absent);
+		/* Ids stored nowhere are counted, the others listed. */
+		if (json_is_string(pid) && absent)
+			api_audit_absent(ctx->audit, json_string_value(pid));
+		else if (json_is_string(pid))
+			api_audit_note(ctx->audit, json_string_value(pid));
+	}
+	api_buf_adds(b, "]}");
+}
+
+/* The batch's top level checked: its items, or NULL with the refusal in
+ * *res. */
+static json_t *batch_top(json_t *doc, struct api_errors *errs,
+			 struct api_result *res)
+{
+	json_t *items = json_object_get(doc, "items");
+
 	if (!items) {
 		api_errors_add(errs, "/items", "missing_field",
 			       "items (1-1000 of {person} or {person_id}) is "
@@ -296,40 +325,44 @@ void api_eligibility_batch(const struct api_ctx *ctx, struct api_response *resp)
 		api_errors_add(errs, "/items", "invalid_type",
 			       "expected an array of items");
 	} else if (json_array_size(items) > BATCH_MAX_ITEMS) {
-		api_respond_problem(
-		    resp, 413, "too_many_items",
-		    "a batch holds at most 1000 items: split it", NULL,
-		    "/items");
-		goto out;
+		*res = api_problem(413, "too_many_items",
+				   "a batch holds at most 1000 items: split it",
+				   NULL, "/items");
+		return NULL;
 	} else if (json_array_size(items) == 0) {
 		api_errors_add(errs, "/items", "invalid_batch",
 			       "the batch is empty");
 	}
-	if (errs->n) {
-		api_respond_problem(
-		    resp, 422,
-		    api_errors_has(errs, "invalid_batch") ? "invalid_batch"
-							  : "validation_failed",
-		    "the request has invalid values: see errors", errs, "");
-		goto out;
-	}
-	api_buf_adds(&b, "{\"results\":[");
-	json_array_foreach(items, i, item) {
-		json_t *pid = json_object_get(item, "person_id");
-		bool absent = false;
+	if (!errs->n)
+		return items;
+	*res = api_invalid(errs, false);
+	if (api_errors_has(errs, "invalid_batch"))
+		res->code = "invalid_batch";
+	return NULL;
+}
 
-		if (i)
-			api_buf_adds(&b, ",");
-		batch_item(ctx, item, i, as_of, errs, &b, &absent);
-		/* Ids stored nowhere are counted, the others listed. */
-		if (json_is_string(pid) && absent)
-			api_audit_absent(ctx->audit, json_string_value(pid));
-		else if (json_is_string(pid))
-			api_audit_note(ctx->audit, json_string_value(pid));
-	}
-	api_buf_adds(&b, "]}");
-	api_respond_buf(resp, 200, &b, "application/json");
-out:
-	api_buf_fini(&b);
-	json_decref(doc);
+static struct api_result batch_answer(const struct api_ctx *ctx, json_t *doc,
+				      int32_t as_of, struct api_errors *errs)
+{
+	struct api_result res;
+	struct db_person *p;
+	struct api_buf b;
+	json_t *items = batch_top(doc, errs, &res);
+
+	if (!items)
+		return res;
+	/* room for the stored persons' records, one at a time */
+	p = api_alloc(ctx, sizeof *p);
+	if (!p)
+		return api_oom();
+	api_buf_init(&b, ANSWER_MAX);
+	batch_items(ctx, items, as_of, errs, p, &b);
+	return api_ok_buf(200, &b, "application/json");
+}
+
+struct api_result api_eligibility_batch(const struct api_ctx *ctx)
+{
+	static const char *const known[] = {"as_of", "items", NULL};
+
+	return with_body(ctx, known, batch_answer);
 }

@@ -138,6 +138,19 @@ static void parse_insurer(json_t *v, const char *field, struct rules_facts *out,
 	memcpy(out->insurer_number, ins.number, sizeof out->insurer_number);
 }
 
+/* The invalid_type of a member v that is not what: null is told to be
+ * omitted ("omit the field " + omit), anything else is named. */
+static void wrong_type(json_t *v, const char *field, const char *omit,
+		       const char *what, struct api_errors *errs)
+{
+	if (json_is_null(v))
+		api_errors_add(errs, field, "invalid_type",
+			       "null is not a value: omit the field %s", omit);
+	else
+		api_errors_add(errs, field, "invalid_type",
+			       "expected %s, got %s", what, json_type_name(v));
+}
+
 static void parse_needs(json_t *v, const char *field, struct rules_facts *out,
 			struct api_errors *errs)
 {
@@ -147,14 +160,7 @@ static void parse_needs(json_t *v, const char *field, struct rules_facts *out,
 	int need;
 
 	if (!json_is_array(v)) {
-		if (json_is_null(v))
-			api_errors_add(errs, field, "invalid_type",
-				       "null is not a value: omit the field "
-				       "or send []");
-		else
-			api_errors_add(errs, field, "invalid_type",
-				       "expected an array of strings, got %s",
-				       json_type_name(v));
+		wrong_type(v, field, "or send []", "an array of strings", errs);
 		return;
 	}
 	json_array_foreach(v, i, item) {
@@ -190,14 +196,7 @@ static void parse_certificate(json_t *v, const char *field,
 	bool status_ok = false;
 
 	if (!json_is_object(v)) {
-		if (json_is_null(v))
-			api_errors_add(errs, field, "invalid_type",
-				       "null is not a value: omit the field "
-				       "instead");
-		else
-			api_errors_add(errs, field, "invalid_type",
-				       "expected an object, got %s",
-				       json_type_name(v));
+		wrong_type(v, field, "instead", "an object", errs);
 		return;
 	}
 	json_object_foreach(v, key, item) {

@@ -129,6 +129,7 @@ struct api_import {
 	json_t *rejected;        /* the listed entries */
 	struct api_errors *flat; /* their errors, for the problem's errors[] */
 	struct api_errors *errs; /* the current line's */
+	bool own_errs;           /* errs and flat are the import's own */
 	struct db_person person; /* the current line's, reused */
 	struct db_insurer insurer; /* likewise */
 	struct db_insurer old_insurer;
@@ -961,8 +962,9 @@ struct api_import *api_import_new(const char *db_path,
 	    opts->kind == API_IMPORT_PERSONS ? person_columns : insurer_columns;
 	im->writing = true;
 	im->line = malloc(API_IMPORT_LINE_MAX + 1);
-	im->errs = calloc(1, sizeof *im->errs);
-	im->flat = calloc(1, sizeof *im->flat);
+	im->own_errs = !opts->errs || !opts->flat;
+	im->errs = im->own_errs ? calloc(1, sizeof *im->errs) : opts->errs;
+	im->flat = im->own_errs ? calloc(1, sizeof *im->flat) : opts->flat;
 	im->rejected = json_array();
 	if (!im->line || !im->errs || !im->flat || !im->rejected)
 		goto oom;
@@ -980,20 +982,18 @@ struct api_import *api_import_new(const char *db_path,
 	if (api_refuse_while_importing(resp))
 		goto fail;
 	if (db_conn_open(db_path, &im->c, err, sizeof err) != 0) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
+		api_respond_retry(resp, "service_unavailable",
+				  "the database cannot be opened", "5");
 		goto fail;
 	}
 	r = db_begin(im->c);
 	if (r != DB_OK) {
 		if (r == DB_BUSY) {
-			api_respond_problem(resp, 503, "service_unavailable",
-					    "the database is busy (another "
-					    "writer, perhaps an import, holds "
-					    "it): retry shortly",
-					    NULL, "");
-			api_response_header(resp, "Retry-After", "5");
+			api_respond_retry(resp, "service_unavailable",
+					  "the database is busy (another "
+					  "writer, perhaps an import, holds "
+					  "it): retry shortly",
+					  "5");
 		} else {
 			resp->store = opts->store;
 			resp->store_conn = im->c;
@@ -1032,8 +1032,10 @@ void api_import_free(struct api_import *im)
 		iconv_close(im->cd);
 	api_response_fini(&im->fatal);
 	json_decref(im->rejected);
-	free(im->flat);
-	free(im->errs);
+	if (im->own_errs) {
+		free(im->flat);
+		free(im->errs);
+	}
 	free(im->line);
 	free(im);
 }
@@ -1228,17 +1230,21 @@ void api_import_route_finish(const struct api_ctx *ctx, struct api_import *im,
 	count_lines(ctx->app, &sum);
 }
 
-static void import_route(const struct api_ctx *ctx, struct api_response *resp,
-			 enum api_import_kind kind)
+static struct api_result import_route(const struct api_ctx *ctx,
+				      enum api_import_kind kind)
 {
 	const struct api_request *req = ctx->req;
 	struct api_import_opts o;
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
 	struct api_import *im = NULL;
 	const char *mode = api_query_get(req, "mode");
 
-	api_errors_init(&errs);
 	memset(&o, 0, sizeof o);
+	/* the import's lists: this one (for ?mode, before), and another */
+	o.errs = errs;
+	o.flat = api_errors_new(ctx);
+	if (!errs || !o.flat)
+		return api_oom();
 	o.kind = kind;
 	o.now = req->now;
 	o.today = ctx->today;
@@ -1253,42 +1259,38 @@ static void import_route(const struct api_ctx *ctx, struct api_response *resp,
 	} else if (strcmp(mode, "best_effort") == 0) {
 		o.mode = API_IMPORT_BEST_EFFORT;
 	} else {
-		api_errors_add(&errs, "?mode", "invalid_enum",
+		api_errors_add(errs, "?mode", "invalid_enum",
 			       "mode is all_or_nothing or best_effort");
-		api_query_invalid(resp, &errs);
-		return;
+		return api_invalid(errs, true);
 	}
-	if (media_type_parse(req->content_type, &o.format, &o.charset) != 0) {
-		api_respond_problem(resp, 415, "unsupported_media_type",
-				    "send the import as Content-Type: "
-				    "application/x-ndjson or text/csv "
-				    "(charset utf-8 or shift_jis)",
-				    NULL, "header:Content-Type");
-		return;
-	}
-	if (!ctx->app->db) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "no database", NULL, "");
-		return;
-	}
-	im = api_import_new(db_path(ctx->app->db), &o, resp);
+	if (media_type_parse(req->content_type, &o.format, &o.charset) != 0)
+		return api_problem(415, "unsupported_media_type",
+				   "send the import as Content-Type: "
+				   "application/x-ndjson or text/csv "
+				   "(charset utf-8 or shift_jis)",
+				   NULL, "header:Content-Type");
+	if (!ctx->app->db)
+		return api_problem(503, "service_unavailable", "no database",
+				   NULL, "");
+	im = api_import_new(db_path(ctx->app->db), &o, ctx->resp);
 	if (!im)
-		return;
+		return api_rendered();
 	if (ctx->import_out) {
 		*ctx->import_out = im; /* unanswered: the body comes later */
-		return;
+		return api_ok_empty(0);
 	}
 	if (req->body)
 		api_import_feed(im, req->body, req->body_len);
-	api_import_route_finish(ctx, im, resp);
+	api_import_route_finish(ctx, im, ctx->resp);
+	return api_rendered();
 }
 
-void api_persons_import(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_persons_import(const struct api_ctx *ctx)
 {
-	import_route(ctx, resp, API_IMPORT_PERSONS);
+	return import_route(ctx, API_IMPORT_PERSONS);
 }
 
-void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_insurers_import(const struct api_ctx *ctx)
 {
-	import_route(ctx, resp, API_IMPORT_INSURERS);
+	return import_route(ctx, API_IMPORT_INSURERS);
 }

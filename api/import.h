@@ -61,6 +61,9 @@ struct api_import_opts {
 	/* Where the person ids the lines name are noted for the audit log
 	 * (the request's, borrowed); NULL: not noted (the command line). */
 	struct api_audit_ids *audit;
+	/* Room for the import's two error lists (the request's arena, which
+	 * outlives the import: borrowed); NULL: allocated by the import. */
+	struct api_errors *errs, *flat;
 };
 
 /* What an import did, for the command line's summary line. */
@@ -104,9 +107,10 @@ size_t api_import_lines(const struct api_import *im);
 struct api_ctx;
 /* POST /v1/persons:import and /v1/insurers:import.  With a buffered body
  * (req->body) they import it at once; with ctx->import_out set (see
- * api_begin) they open the import there and leave resp unanswered. */
-void api_persons_import(const struct api_ctx *ctx, struct api_response *resp);
-void api_insurers_import(const struct api_ctx *ctx, struct api_response *resp);
+ * api_begin) they open the import there and return status 0: no answer
+ * yet.  What the import engine answers is in resp (api_rendered). */
+struct api_result api_persons_import(const struct api_ctx *ctx);
+struct api_result api_insurers_import(const struct api_ctx *ctx);
 
 /* The body of the import im that api_begin opened has ended: its answer
  * into resp (api_import_finish), counted for /metrics. */

@@ -62,13 +62,8 @@ static void member_str(json_t *doc, const char *key, char *dst, size_t max,
 	}
 	s = json_string_value(v);
 	n = json_string_length(v);
-	if (api_text_has_control(s, n)) {
-		api_errors_add(errs, field, "invalid_text",
-			       "no control characters (U+0000-U+001F, "
-			       "U+007F-U+009F) or bidi overrides and isolates "
-			       "(U+202A-U+202E, U+2066-U+2069)");
+	if (api_refuse_control_text(s, n, field, errs))
 		return;
-	}
 	if (n == 0 || n >= max) {
 		api_errors_add(errs, field, "invalid_type",
 			       "1 to %zu bytes of text", max - 1);

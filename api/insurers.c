@@ -10,59 +10,61 @@
 
 #define ANSWER_MAX ((size_t)4 << 20)
 
-void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_insurer_get(const struct api_ctx *ctx)
 {
 	struct rules_insurer ins = ctx->insurer;
 	struct db_insurer row;
+	struct api_result res;
 	struct db_conn *c;
 	enum db_result r;
 
-	c = api_conn_or_503(ctx, resp);
+	c = api_conn(ctx, &res);
 	if (!c)
-		return;
+		return res;
 	r = db_insurer_get(c, ins.number, &row);
-	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_respond_db_error(resp, r);
-		return;
-	}
-	api_respond_json(resp, 200,
-			 api_insurer_json(&ins, r == DB_OK ? &row : NULL),
-			 "application/json");
+	if (r != DB_OK && r != DB_NOT_FOUND)
+		return api_db_problem(ctx, r);
+	return api_ok_json(200,
+			   api_insurer_json(&ins, r == DB_OK ? &row : NULL),
+			   "application/json");
 }
 
-void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp)
+/* PUT's answer for the body doc (which the caller releases). */
+static struct api_result insurer_put_doc(const struct api_ctx *ctx, json_t *doc,
+					 struct api_errors *errs)
 {
-	struct api_errors *errs = NULL;
 	struct rules_insurer ins = ctx->insurer;
 	struct db_insurer row;
+	struct api_result res;
 	struct db_conn *c;
 	enum db_result r;
 	bool created = false;
+
+	if (api_insurer_parse(doc, ins.number, &row, errs) != 0)
+		return api_invalid(errs, false);
+	c = api_conn_for_write(ctx, &res);
+	if (!c)
+		return res;
+	r = db_insurer_put(c, &row, false, ctx->req->now, &created);
+	if (r != DB_OK)
+		return api_db_problem(ctx, r);
+	db_registry_touch(ctx->app->db);
+	return api_ok_json(created ? 201 : 200, api_insurer_json(&ins, &row),
+			   "application/json");
+}
+
+struct api_result api_insurer_put(const struct api_ctx *ctx)
+{
+	struct api_errors *errs = NULL;
+	struct api_result res;
 	json_t *doc;
 
-	doc = api_body_with_errors(ctx, resp, &errs);
+	doc = api_body_with_errors(ctx, &res, &errs);
 	if (!doc)
-		return;
-	if (api_insurer_parse(doc, ins.number, &row, errs) != 0) {
-		api_respond_problem(
-		    resp, 422, "validation_failed",
-		    "the request has invalid values: see errors", errs, "");
-		goto out;
-	}
-	c = api_conn_for_write(ctx, resp);
-	if (!c)
-		goto out;
-	r = db_insurer_put(c, &row, false, ctx->req->now, &created);
-	if (r == DB_OK)
-		db_registry_touch(ctx->app->db);
-	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
-		goto out;
-	}
-	api_respond_json(resp, created ? 201 : 200,
-			 api_insurer_json(&ins, &row), "application/json");
-out:
+		return res;
+	res = insurer_put_doc(ctx, doc, errs);
 	json_decref(doc);
+	return res;
 }
 
 struct search {
@@ -85,18 +87,20 @@ static int search_row(const struct db_insurer *row, void *arg)
 	return 0;
 }
 
-void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_insurers_list(const struct api_ctx *ctx)
 {
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
 	struct search s = {0};
 	const char *q, *name;
 	int prefecture = 0, scheme = 0, limit = 100;
 	char after[9] = "";
 	struct db_conn *c;
 	enum db_result r;
+	struct api_result res;
 	long n;
 
-	api_errors_init(&errs);
+	if (!errs)
+		return api_oom();
 	q = api_query_get(ctx->req, "prefecture");
 	if (q) {
 		/* One or two ASCII digits (openapi.yaml's pattern): strtol
@@ -106,7 +110,7 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 			? strtol(q, NULL, 10)
 			: 0;
 		if (n < 1 || n > 47)
-			api_errors_add(&errs, "?prefecture", "invalid_enum",
+			api_errors_add(errs, "?prefecture", "invalid_enum",
 				       "a prefecture code 1-47 (one or two "
 				       "digits: 13, 01 or 1)");
 		else
@@ -114,37 +118,36 @@ void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp)
 	}
 	q = api_query_get(ctx->req, "scheme");
 	if (q && (scheme = rules_scheme_from_name(q)) < 0)
-		api_errors_add(&errs, "?scheme", "invalid_enum",
+		api_errors_add(errs, "?scheme", "invalid_enum",
 			       "a scheme of SPEC §2");
 	name = api_query_get(ctx->req, "q");
 	if (name && (!*name || strlen(name) > 100))
-		api_errors_add(&errs, "?q", "invalid_type",
+		api_errors_add(errs, "?q", "invalid_type",
 			       "1-100 bytes of a name or a number");
-	api_query_limit(ctx->req, 1000, &limit, &errs);
+	api_query_limit(ctx->req, 1000, &limit, errs);
 	q = api_query_get(ctx->req, "cursor");
 	if (q) {
 		if (strlen(q) > 8 || strspn(q, "0123456789") != strlen(q))
-			api_errors_add(&errs, "?cursor", "invalid_type",
+			api_errors_add(errs, "?cursor", "invalid_type",
 				       "not a cursor this server gave");
 		else
 			snprintf(after, sizeof after, "%s", q);
 	}
-	if (api_query_invalid(resp, &errs))
-		return;
-	c = api_conn_or_503(ctx, resp);
+	if (errs->n)
+		return api_invalid(errs, true);
+	c = api_conn(ctx, &res);
 	if (!c)
-		return;
+		return res;
 	s.items = json_array();
 	r = db_insurer_search(c, after, limit, prefecture,
 			      (enum rules_scheme)(scheme < 0 ? 0 : scheme),
 			      name, search_row, &s);
 	if (r != DB_OK) {
 		json_decref(s.items);
-		api_respond_db_error(resp, r);
-		return;
+		return api_db_problem(ctx, r);
 	}
-	api_respond_json(
-	    resp, 200,
+	return api_ok_json(
+	    200,
 	    json_pack("{s:o, s:o}", "items", s.items, "next_cursor",
 		      s.n == limit ? json_string(s.last) : json_null()),
 	    "application/json");

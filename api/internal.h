@@ -135,6 +135,62 @@ json_t *api_problem_new(int status, const char *code, const char *detail,
 void api_respond_problem(struct api_response *resp, int status,
 			 const char *code, const char *detail,
 			 const struct api_errors *errs, const char *field);
+/* ---- a handler's answer (api/problem.c) --------------------------------- */
+
+/* What a handler returns: its answer, which api_end (router.c) renders
+ * into the response, the one exit of every handled request.  Either a
+ * problem (code set: status, detail, and errs or field; a Retry-After of
+ * retry_after seconds when set), or status with its body: doc (JSON,
+ * taken), or body (bytes, taken from an api_buf; a failed buffer is a 500),
+ * or none (204, 304 without a body).  Strings are static or the request's
+ * arena's; errs is the arena's.  A handler writes nothing else of the
+ * response but headers of its own (ETag, Set-Cookie: api_response_header). */
+struct api_result {
+	int status;
+	const char *content_type; /* of doc or body */
+	json_t *doc;
+	struct api_buf body;
+	bool buffered;    /* body holds the answer */
+	bool rendered;    /* the response holds it (api_rendered) */
+	const char *code; /* a problem */
+	const char *detail;
+	const char *field;
+	const struct api_errors *errs;
+	const char *retry_after;
+};
+
+struct api_result api_ok_json(int status, json_t *doc,
+			      const char *content_type);
+/* Takes b's contents (b is left empty). */
+struct api_result api_ok_buf(int status, struct api_buf *b,
+			     const char *content_type);
+struct api_result api_ok_empty(int status);
+/* The answer is in the response already: the import engine's
+ * (api_import_new, api_import_finish answer in a response of their own). */
+struct api_result api_rendered(void);
+struct api_result api_problem(int status, const char *code, const char *detail,
+			      const struct api_errors *errs, const char *field);
+/* The 500 "out of memory". */
+struct api_result api_oom(void);
+/* The 422 validation_failed of errs, detail "the request has invalid
+ * values: see errors" (body) or "the query has invalid parameters: see
+ * errors" (query true). */
+struct api_result api_invalid(const struct api_errors *errs, bool query);
+/* A failed store operation (r not DB_OK, not DB_NOT_FOUND): 503 with
+ * Retry-After when busy, 507 when the disk is full, else 500 (reported for
+ * the log with the connection api_conn noted, api_store_report). */
+struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r);
+/* res into resp (empty but for the handler's headers): the problem's
+ * body and Retry-After, or the answer's status and body. */
+void api_render(struct api_response *resp, struct api_result *res);
+
+/* Adds field's invalid_text error to errs, and true, when the text s[0..n)
+ * holds a control character or a bidi override (api_text_has_control). */
+bool api_refuse_control_text(const char *s, size_t n, const char *field,
+			     struct api_errors *errs);
+/* Fills resp with a 503 problem (code, detail) and Retry-After: seconds. */
+void api_respond_retry(struct api_response *resp, const char *code,
+		       const char *detail, const char *seconds);
 /* Fills resp with the 500 of a failed allocation ("out of memory"): the
  * one answer every handler gives when it cannot go on for want of memory
  * (when even that answer cannot be built, a static one, see
@@ -161,21 +217,23 @@ void api_respond_db_error(struct api_response *resp, enum db_result r);
  * message with the request id) when r is a failure other than busy, for a
  * handler that answers it in words of its own. */
 void api_report_db_error(struct api_response *resp, enum db_result r);
-/* The thread's store connection, or NULL with a 503 (Retry-After) in resp.
- * Notes c in resp (api_store_use). */
+/* The thread's store connection, or NULL with a 503 (Retry-After) in *res.
+ * Notes c in ctx (api_store_use). */
 struct api_ctx;
-struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
-				struct api_response *resp);
-/* Notes in resp the connection c a handler uses and the request's id, for
- * api_report_db_error. */
-void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
-		   struct db_conn *c);
+struct db_conn *api_conn(const struct api_ctx *ctx, struct api_result *res);
+/* Notes the connection c a handler uses, for api_store_report. */
+void api_store_use(const struct api_ctx *ctx, struct db_conn *c);
+/* Reports the store's error behind r (db_error_report: SQLite's code and
+ * message with the request id and route) when r is a failure other than
+ * busy, on the connection api_store_use noted. */
+void api_store_report(const struct api_ctx *ctx, enum db_result r);
 /* A 503 with Retry-After in resp, and true, while an import of this server
  * holds the database's write lock (api_import_writing). */
 bool api_refuse_while_importing(struct api_response *resp);
-/* The same for a write, refused at once (api_refuse_while_importing). */
+/* api_conn for a write: refused at once (503, Retry-After) while an import
+ * holds the write lock. */
 struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
-				   struct api_response *resp);
+				   struct api_result *res);
 
 /* ---- per-request context (api/context.c) -------------------------------- */
 
@@ -228,6 +286,13 @@ struct api_ctx {
 	struct api_arena *arena;
 	struct api_audit_ids audit_own;
 	struct api_arena arena_own;
+	/* The answer being built: a handler adds headers of its own to it
+	 * (api_header), nothing else. */
+	struct api_response *resp;
+	/* The store connection the handler uses (api_store_use): written
+	 * through store_conn, for api_store_report. */
+	struct db_conn **store_conn;
+	struct db_conn *store_conn_own;
 	/* The import being read (a streamed route's), NULL otherwise; and,
 	 * while api_begin runs a streamed route's handler, &import: the
 	 * handler opens the import there instead of reading a body. */
@@ -255,6 +320,14 @@ int api_negotiate_format(struct api_ctx *ctx, unsigned formats,
  * arena, its audit ids) is given back. */
 void api_ctx_reset(struct api_ctx *ctx, const struct api_app *app,
 		   const struct api_request *req);
+
+/* The caller's key (or session) found: its id, role (enum db_key_role) and
+ * facility ("" for every facility) into ctx. */
+void api_ctx_set_key(struct api_ctx *ctx, const char *key_id, int role,
+		     const char *facility);
+
+/* Adds a header of the handler's own (ETag, Set-Cookie) to its answer. */
+void api_header(const struct api_ctx *ctx, const char *name, const char *value);
 
 /* n bytes of the request's scratch memory (aligned for any type), or NULL
  * when out of memory; valid until the context is reset. */
@@ -363,25 +436,22 @@ void api_text_render(char *out, size_t outlen, const char *text,
 
 /* ---- handlers ----------------------------------------------------------- */
 
-void api_eligibility_evaluate(const struct api_ctx *ctx,
-			      struct api_response *resp);
-void api_eligibility_batch(const struct api_ctx *ctx,
-			   struct api_response *resp);
-void api_rules_get(const struct api_ctx *ctx, struct api_response *resp);
-void api_person_put(const struct api_ctx *ctx, struct api_response *resp);
-void api_person_get(const struct api_ctx *ctx, struct api_response *resp);
-void api_person_delete(const struct api_ctx *ctx, struct api_response *resp);
-void api_person_eligibility(const struct api_ctx *ctx,
-			    struct api_response *resp);
-void api_persons_list(const struct api_ctx *ctx, struct api_response *resp);
-void api_insurer_get(const struct api_ctx *ctx, struct api_response *resp);
-void api_insurer_put(const struct api_ctx *ctx, struct api_response *resp);
-void api_insurers_list(const struct api_ctx *ctx, struct api_response *resp);
+struct api_result api_eligibility_evaluate(const struct api_ctx *ctx);
+struct api_result api_eligibility_batch(const struct api_ctx *ctx);
+struct api_result api_rules_get(const struct api_ctx *ctx);
+struct api_result api_person_put(const struct api_ctx *ctx);
+struct api_result api_person_get(const struct api_ctx *ctx);
+struct api_result api_person_delete(const struct api_ctx *ctx);
+struct api_result api_person_eligibility(const struct api_ctx *ctx);
+struct api_result api_persons_list(const struct api_ctx *ctx);
+struct api_result api_insurer_get(const struct api_ctx *ctx);
+struct api_result api_insurer_put(const struct api_ctx *ctx);
+struct api_result api_insurers_list(const struct api_ctx *ctx);
 
 /* Reads the date query parameter name into *out when present; -1 with a
- * 422 in resp when it is not a real date. */
+ * 422 in *res when it is not a real date. */
 int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
-		   struct api_response *resp);
+		   struct api_result *res);
 
 struct db_insurer;
 /* The insurer answer: the derived facts of a valid number, overlaid with
@@ -403,10 +473,9 @@ bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p);
 bool api_person_stale(const struct api_ctx *ctx, const struct db_person *p);
 
 /* api_body_object, and an empty error list from the request's arena in
- * *errs for what the handler finds wrong in it: NULL with resp filled when
- * either fails. */
-json_t *api_body_with_errors(const struct api_ctx *ctx,
-			     struct api_response *resp,
+ * *errs for what the handler finds wrong in it: NULL with the refusal in
+ * *res when either fails. */
+json_t *api_body_with_errors(const struct api_ctx *ctx, struct api_result *res,
 			     struct api_errors **errs);
 
 /* Is ct (a Content-Type, NULL when absent) application/json, with no
@@ -418,7 +487,9 @@ void api_respond_not_json(struct api_response *resp);
 /* Parses a JSON request body as the routes want it: 415 unless
  * application/json, 400 unless one JSON object without duplicate keys,
  * 422 individual_number_not_accepted when the body holds one.  Returns a
- * new reference, or NULL with resp filled. */
-json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp);
+ * new reference, or NULL with the refusal in *res. */
+json_t *api_body_object(const struct api_ctx *ctx, struct api_result *res);
+/* The detail of every 422 individual_number_not_accepted. */
+extern const char api_number_refused[];
 
 #endif

@@ -5,6 +5,7 @@
 #include "api/internal.h"
 #include "api/metrics.h"
 #include "db/audit_log.h"
+#include "api/row_memo.h"
 #include "db/person_cache.h"
 
 /* Zero-filled after the last; the last slot is "other". */
@@ -317,6 +318,26 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 		       (unsigned long long)st.budget);
 }
 
+static void render_row_memo(struct api_buf *b, struct api_row_memo *memo)
+{
+	struct api_row_memo_stats st;
+
+	if (!memo)
+		return;
+	api_row_memo_stats(memo, &st);
+	api_buf_printf(b,
+		       "# HELP shikaku_worklist_memo_lookups_total Worklist "
+		       "rows found decided today (hit) or decided afresh "
+		       "(miss).\n"
+		       "# TYPE shikaku_worklist_memo_lookups_total counter\n"
+		       "shikaku_worklist_memo_lookups_total{result=\"hit\"} "
+		       "%llu\n"
+		       "shikaku_worklist_memo_lookups_total{result=\"miss\"} "
+		       "%llu\n",
+		       (unsigned long long)st.hits,
+		       (unsigned long long)st.misses);
+}
+
 int api_metrics_render(const struct api_metrics *m, const char *version,
 		       long long db_bytes, const struct audit_log_stats *audit,
 		       double now, char **out, size_t *len)
@@ -338,6 +359,7 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 	if (audit)
 		render_audit(&b, audit);
 	render_person_cache(&b, m->store);
+	render_row_memo(&b, m->row_memo);
 	api_buf_printf(&b,
 		       "# HELP shikaku_uptime_seconds Seconds since start.\n"
 		       "# TYPE shikaku_uptime_seconds gauge\n"

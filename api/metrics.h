@@ -34,6 +34,9 @@ struct api_metrics {
 	double started; /* POSIX seconds */
 	/* The store whose person cache is shown (borrowed; NULL: none). */
 	struct db *store;
+	/* The worklist's memo whose lookups are shown (borrowed; NULL:
+	 * none). */
+	struct api_row_memo *row_memo;
 };
 
 void api_metrics_init(struct api_metrics *m, double now);

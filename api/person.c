@@ -52,13 +52,8 @@ static void parse_display_name(json_t *v, const char *field,
 			       "expected a string");
 		return;
 	}
-	if (api_text_has_control(s, n)) {
-		api_errors_add(errs, field, "invalid_text",
-			       "no control characters (U+0000-U+001F, "
-			       "U+007F-U+009F) or bidi overrides and isolates "
-			       "(U+202A-U+202E, U+2066-U+2069)");
+	if (api_refuse_control_text(s, n, field, errs))
 		return;
-	}
 	chars = utf8_chars(s, n);
 	if (chars < 1 || chars > 100 || n > DB_DISPLAY_NAME_MAX) {
 		api_errors_add(errs, field, "invalid_type", "1-100 characters");

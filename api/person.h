@@ -46,10 +46,10 @@ struct db_conn;
  * and both take the same work (db_person_get_in).  An id stored nowhere
  * is counted, not listed, in the audit row, unless the request may store
  * it (PUT: count_absent false).  API_SCOPE_ERROR has the answer in
- * resp. */
+ * *res. */
 enum api_scope api_person_scope(const struct api_ctx *ctx, struct db_conn *c,
 				struct db_person *p, bool count_absent,
-				struct api_response *resp);
+				struct api_result *res);
 
 /* Decides a stored person on as_of, with the registry's name (and its
  * nhi_association mark: api_decision_lookup_insurer) unless name is NULL

@@ -17,7 +17,7 @@ bool api_person_visible(const struct api_ctx *ctx, const struct db_person *p)
 
 enum api_scope api_person_scope(const struct api_ctx *ctx, struct db_conn *c,
 				struct db_person *p, bool count_absent,
-				struct api_response *resp)
+				struct api_result *res)
 {
 	enum db_result r;
 	bool stored = false;
@@ -26,7 +26,7 @@ enum api_scope api_person_scope(const struct api_ctx *ctx, struct db_conn *c,
 	if (r == DB_OK)
 		return API_SCOPE_VISIBLE;
 	if (r != DB_NOT_FOUND) {
-		api_respond_db_error(resp, r);
+		*res = api_db_problem(ctx, r);
 		return API_SCOPE_ERROR;
 	}
 	if (!stored) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/text.h"
 
 #define PROBLEM_TYPE_PREFIX "urn:shikaku:problem:"
 
@@ -261,9 +262,120 @@ void api_response_header(struct api_response *resp, const char *name,
 	api_copy_truncated(h->value, sizeof h->value, value);
 }
 
+void api_header(const struct api_ctx *ctx, const char *name, const char *value)
+{
+	api_response_header(ctx->resp, name, value);
+}
+
 void api_response_fini(struct api_response *resp)
 {
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
+}
+
+struct api_result api_problem(int status, const char *code, const char *detail,
+			      const struct api_errors *errs, const char *field)
+{
+	struct api_result res = {.status = status,
+				 .code = code,
+				 .detail = detail,
+				 .errs = errs,
+				 .field = field};
+
+	return res;
+}
+
+struct api_result api_oom(void)
+{
+	return api_problem(500, "internal_error", "out of memory", NULL, "");
+}
+
+struct api_result api_invalid(const struct api_errors *errs, bool query)
+{
+	return api_problem(422, "validation_failed",
+			   query ? "the query has invalid parameters: see "
+				   "errors"
+				 : "the request has invalid values: see errors",
+			   errs, "");
+}
+
+struct api_result api_ok_json(int status, json_t *doc, const char *content_type)
+{
+	struct api_result res = {
+	    .status = status, .doc = doc, .content_type = content_type};
+
+	return res;
+}
+
+struct api_result api_ok_buf(int status, struct api_buf *b,
+			     const char *content_type)
+{
+	struct api_result res = {.status = status,
+				 .body = *b,
+				 .buffered = true,
+				 .content_type = content_type};
+
+	memset(b, 0, sizeof *b);
+	return res;
+}
+
+struct api_result api_ok_empty(int status)
+{
+	struct api_result res = {.status = status};
+
+	return res;
+}
+
+struct api_result api_rendered(void)
+{
+	struct api_result res = {.rendered = true};
+
+	return res;
+}
+
+void api_render(struct api_response *resp, struct api_result *res)
+{
+	if (res->rendered) {
+		/* answered by the import engine */
+	} else if (res->code) {
+		api_respond_problem(resp, res->status, res->code, res->detail,
+				    res->errs, res->field);
+		if (res->retry_after)
+			api_response_header(resp, "Retry-After",
+					    res->retry_after);
+	} else if (res->doc) {
+		api_respond_json(resp, res->status, res->doc,
+				 res->content_type);
+	} else if (res->buffered) {
+		api_respond_buf(resp, res->status, &res->body,
+				res->content_type);
+	} else if (res->status == 0) {
+		api_respond_problem(resp, 500, "internal_error",
+				    "the request was not answered", NULL, "");
+	} else {
+		resp->status = res->status;
+		resp->content_type = NULL;
+	}
+	res->doc = NULL;
+	api_buf_fini(&res->body);
+}
+
+bool api_refuse_control_text(const char *s, size_t n, const char *field,
+			     struct api_errors *errs)
+{
+	if (!api_text_has_control(s, n))
+		return false;
+	api_errors_add(errs, field, "invalid_text",
+		       "no control characters (U+0000-U+001F, U+007F-U+009F) "
+		       "or bidi overrides and isolates (U+202A-U+202E, "
+		       "U+2066-U+2069)");
+	return true;
+}
+
+void api_respond_retry(struct api_response *resp, const char *code,
+		       const char *detail, const char *seconds)
+{
+	api_respond_problem(resp, 503, code, detail, NULL, "");
+	api_response_header(resp, "Retry-After", seconds);
 }

@@ -78,15 +78,15 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 	if (strcmp(e->number, d->insurer.number) != 0 || e->generation != gen ||
 	    ctx->req->now - e->fetched > REGISTRY_TTL_S ||
 	    ctx->req->now < e->fetched) {
+		/* a miss: the row in the request's arena (rare: the cache
+		 * holds it for the next requests) */
 		c = db_conn_get(ctx->app->db);
-		row = c ? malloc(sizeof *row) : NULL;
+		row = c ? api_alloc(ctx, sizeof *row) : NULL;
 		if (!row)
 			return;
 		r = db_insurer_get(c, d->insurer.number, row);
-		if (r != DB_OK && r != DB_NOT_FOUND) {
-			free(row);
+		if (r != DB_OK && r != DB_NOT_FOUND)
 			return; /* not cached: try again next time */
-		}
 		memcpy(e->number, d->insurer.number, sizeof e->number);
 		e->found = r == DB_OK;
 		e->scheme = e->found ? row->scheme : RULES_SCHEME_UNKNOWN;
@@ -96,7 +96,6 @@ void api_decision_lookup_insurer(const struct api_ctx *ctx,
 				   e->found ? row->name_ja : "");
 		api_copy_truncated(e->name_en, sizeof e->name_en,
 				   e->found ? row->name_en : "");
-		free(row);
 	}
 	if (!e->found)
 		return;

@@ -59,15 +59,21 @@ bool api_query_invalid(struct api_response *resp, const struct api_errors *errs)
 }
 
 /* The optional ?as_of of the eligibility routes (today when absent);
- * -1 with a 422 in resp when it is not a date. */
+ * -1 with a 422 in *res when it is not a date. */
 int api_query_date(const struct api_ctx *ctx, const char *name, int32_t *out,
-		   struct api_response *resp)
+		   struct api_result *res)
 {
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
 
-	api_errors_init(&errs);
-	api_query_date_into(ctx->req, name, out, &errs);
-	return api_query_invalid(resp, &errs) ? -1 : 0;
+	if (!errs) {
+		*res = api_oom();
+		return -1;
+	}
+	api_query_date_into(ctx->req, name, out, errs);
+	if (!errs->n)
+		return 0;
+	*res = api_invalid(errs, true);
+	return -1;
 }
 
 bool api_media_type_is_json(const char *ct)
@@ -110,29 +116,35 @@ bool api_media_type_is_json(const char *ct)
 	return true;
 }
 
+static const char not_json[] = "send the body as Content-Type: "
+			       "application/json (curl --json)";
+
+const char api_number_refused[] =
+    "the request holds an individual number (個人番号); it was not "
+    "processed. Never send one to this service";
+
 void api_respond_not_json(struct api_response *resp)
 {
-	api_respond_problem(resp, 415, "unsupported_media_type",
-			    "send the body as Content-Type: application/json "
-			    "(curl --json)",
-			    NULL, "header:Content-Type");
+	api_respond_problem(resp, 415, "unsupported_media_type", not_json, NULL,
+			    "header:Content-Type");
 }
 
-json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
+json_t *api_body_object(const struct api_ctx *ctx, struct api_result *res)
 {
 	const struct api_request *req = ctx->req;
-	char field[API_FIELD_MAX], detail[160];
+	char *field, *detail;
 	json_error_t jerr;
 	json_t *doc;
 
 	if (!api_media_type_is_json(req->content_type)) {
-		api_respond_not_json(resp);
+		*res = api_problem(415, "unsupported_media_type", not_json,
+				   NULL, "header:Content-Type");
 		return NULL;
 	}
 	if (!req->body || req->body_len == 0) {
-		api_respond_problem(resp, 400, "invalid_json",
-				    "the body is empty: send a JSON object",
-				    NULL, "");
+		*res = api_problem(400, "invalid_json",
+				   "the body is empty: send a JSON object",
+				   NULL, "");
 		return NULL;
 	}
 	doc = api_json_loadb(req->body, req->body_len, &jerr);
@@ -140,46 +152,49 @@ json_t *api_body_object(const struct api_ctx *ctx, struct api_response *resp)
 		/* The position only, not the reader's text (api_json_read's
 		 * never quotes the input; this stays so whatever reads it):
 		 * no value is ever echoed. */
+		detail = api_alloc(ctx, 160);
+		if (!detail) {
+			*res = api_oom();
+			return NULL;
+		}
 		snprintf(
-		    detail, sizeof detail,
+		    detail, 160,
 		    "the body is not valid JSON (UTF-8, no duplicate keys, "
 		    "at most 2048 levels deep): error at line %d, column "
 		    "%d",
 		    jerr.line, jerr.column);
-		api_respond_problem(resp, 400, "invalid_json", detail, NULL,
-				    "");
+		*res = api_problem(400, "invalid_json", detail, NULL, "");
 		return NULL;
 	}
 	if (!json_is_object(doc)) {
 		json_decref(doc);
-		api_respond_problem(resp, 400, "invalid_json",
-				    "the body must be a JSON object", NULL, "");
+		*res = api_problem(400, "invalid_json",
+				   "the body must be a JSON object", NULL, "");
 		return NULL;
 	}
-	if (api_scan_individual_number(doc, field, sizeof field)) {
+	field = api_alloc(ctx, API_FIELD_MAX);
+	if (!field || api_scan_individual_number(doc, field, API_FIELD_MAX)) {
 		json_decref(doc);
-		api_respond_problem(resp, 422, "individual_number_not_accepted",
-				    "the request holds an individual number "
-				    "(個人番号); it was not processed. Never "
-				    "send one to this service",
-				    NULL, field);
+		*res = field
+			   ? api_problem(422, "individual_number_not_accepted",
+					 api_number_refused, NULL, field)
+			   : api_oom();
 		return NULL;
 	}
 	return doc;
 }
 
-json_t *api_body_with_errors(const struct api_ctx *ctx,
-			     struct api_response *resp,
+json_t *api_body_with_errors(const struct api_ctx *ctx, struct api_result *res,
 			     struct api_errors **errs)
 {
-	json_t *doc = api_body_object(ctx, resp);
+	json_t *doc = api_body_object(ctx, res);
 
 	if (!doc)
 		return NULL;
 	*errs = api_errors_new(ctx);
 	if (!*errs) {
 		json_decref(doc);
-		api_respond_oom(resp);
+		*res = api_oom();
 		return NULL;
 	}
 	return doc;

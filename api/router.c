@@ -20,7 +20,9 @@
 #include "db/audit_log.h"
 #include "db/key_db.h"
 
-typedef void (*api_handler)(const struct api_ctx *, struct api_response *);
+/* A handler returns its answer (struct api_result), rendered by api_end;
+ * of the response it adds only headers of its own (api_header). */
+typedef struct api_result (*api_handler)(const struct api_ctx *);
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 /* Answers a route gives besides JSON: format=text or Accept: text/plain,
@@ -48,27 +50,29 @@ struct route {
 	unsigned how;             /* B_BUFFERED or B_STREAMED, | AUDITED */
 };
 
-static void health_get(const struct api_ctx *ctx, struct api_response *resp)
+static struct api_result health_get(const struct api_ctx *ctx)
 {
-	api_respond_json(resp, 200,
-			 json_pack("{s:s, s:s}", "status", "ok", "version",
-				   ctx->app->version ? ctx->app->version : ""),
-			 "application/json");
+	return api_ok_json(
+	    200,
+	    json_pack("{s:s, s:s}", "status", "ok", "version",
+		      ctx->app->version ? ctx->app->version : ""),
+	    "application/json");
 }
 
 /* Ready when the database answers a read. */
-static void ready_get(const struct api_ctx *ctx, struct api_response *resp)
+static struct api_result ready_get(const struct api_ctx *ctx)
 {
 	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
+	struct api_result res;
 
 	if (!c || db_ping(c) != DB_OK) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be read", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
-		return;
+		res = api_problem(503, "service_unavailable",
+				  "the database cannot be read", NULL, "");
+		res.retry_after = "5";
+		return res;
 	}
-	api_respond_json(resp, 200, json_pack("{s:s}", "status", "ready"),
-			 "application/json");
+	return api_ok_json(200, json_pack("{s:s}", "status", "ready"),
+			   "application/json");
 }
 
 /* text (len bytes, malloc'd) with the store's connection gauges appended
@@ -102,10 +106,11 @@ static char *with_pool(const struct db *db, char *text, size_t *len)
 	return grown;
 }
 
-static void metrics_get(const struct api_ctx *ctx, struct api_response *resp)
+static struct api_result metrics_get(const struct api_ctx *ctx)
 {
 	long long bytes = ctx->app->db ? db_size_bytes(ctx->app->db) : -1;
 	struct audit_log_stats audit;
+	struct api_buf b;
 	size_t len = 0;
 	char *text = NULL;
 
@@ -114,36 +119,27 @@ static void metrics_get(const struct api_ctx *ctx, struct api_response *resp)
 	if (!ctx->app->metrics ||
 	    api_metrics_render(ctx->app->metrics, ctx->app->version, bytes,
 			       ctx->app->audit ? &audit : NULL, ctx->req->now,
-			       &text, &len) != 0) {
-		api_respond_problem(resp, 500, "internal_error",
-				    "metrics unavailable", NULL, "");
-		return;
-	}
+			       &text, &len) != 0)
+		return api_problem(500, "internal_error", "metrics unavailable",
+				   NULL, "");
 	text = with_pool(ctx->app->db, text, &len);
-	if (!text) {
-		api_respond_oom(resp);
-		return;
-	}
-	resp->status = 200;
-	resp->body = text;
-	resp->body_len = len;
-	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	if (!text)
+		return api_oom();
+	/* the text (NUL-terminated) as a buffer's contents, for the answer */
+	memset(&b, 0, sizeof b);
+	b.data = text;
+	b.len = len;
+	b.cap = b.max = len + 1;
+	return api_ok_buf(200, &b, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-static void openapi_get(const struct api_ctx *ctx, struct api_response *resp)
+static struct api_result openapi_get(const struct api_ctx *ctx)
 {
-	char *copy = malloc(ctx->app->openapi_len + 1);
+	struct api_buf b;
 
-	if (!copy) {
-		api_respond_oom(resp);
-		return;
-	}
-	memcpy(copy, ctx->app->openapi_yaml, ctx->app->openapi_len);
-	copy[ctx->app->openapi_len] = '\0';
-	resp->status = 200;
-	resp->body = copy;
-	resp->body_len = ctx->app->openapi_len;
-	resp->content_type = "application/yaml";
+	api_buf_init(&b, ctx->app->openapi_len + 1);
+	api_buf_add(&b, ctx->app->openapi_yaml, ctx->app->openapi_len);
+	return api_ok_buf(200, &b, "application/yaml");
 }
 
 static const char *const q_none[] = {NULL};
@@ -501,10 +497,7 @@ static bool refuse_request(struct api_ctx *ctx, struct api_response *resp)
 
 	if (request_has_individual_number(req, field, sizeof field)) {
 		api_respond_problem(resp, 422, "individual_number_not_accepted",
-				    "the request holds an individual number "
-				    "(個人番号); it was not processed. Never "
-				    "send one to this service",
-				    NULL, field);
+				    api_number_refused, NULL, field);
 		return true;
 	}
 	errs = api_errors_new(ctx);
@@ -580,9 +573,11 @@ enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
 			struct api_response *resp)
 {
 	const char *page = api_ui_route(req->path);
+	struct api_result res;
 
 	api_ctx_reset(ctx, app, req);
 	memset(resp, 0, sizeof *resp);
+	ctx->resp = resp;
 	/* A CORS preflight from an allowed origin (api/cors.c) is answered
 	 * before authentication: a browser sends it without the key. */
 	if (api_cors_preflight(app, req, resp)) {
@@ -602,28 +597,36 @@ enum api_next api_begin(struct api_ctx *ctx, const struct api_app *app,
 		return API_NEXT_BODY;
 	/* The import opens now and reads the body as it comes. */
 	ctx->import_out = &ctx->import;
-	ctx->route->handler(ctx, resp);
+	res = ctx->route->handler(ctx);
 	ctx->import_out = NULL;
-	if (ctx->import && resp->status == 0)
+	if (ctx->import && res.status == 0 && !res.rendered)
 		return API_NEXT_STREAM;
 	api_import_free(ctx->import);
 	ctx->import = NULL;
-	if (resp->status == 0)
-		api_respond_problem(resp, 500, "internal_error",
-				    "the import could not start", NULL, "");
+	if (res.status == 0 && !res.rendered)
+		res = api_problem(500, "internal_error",
+				  "the import could not start", NULL, "");
+	api_render(resp, &res);
 	return answer_now(ctx, resp);
 }
 
+/* The one exit of every handled request: the handler's answer rendered
+ * (api_render), then done's audit record and CORS headers. */
 void api_end(struct api_ctx *ctx, struct api_response *resp)
 {
 	struct api_import *im = ctx->import;
+	struct api_result res;
 
 	memset(resp, 0, sizeof *resp);
+	ctx->resp = resp;
 	ctx->import = NULL;
-	if (im)
+	if (im) {
 		api_import_route_finish(ctx, im, resp);
-	else
-		ctx->route->handler(ctx, resp);
+		res = api_rendered();
+	} else {
+		res = ctx->route->handler(ctx);
+	}
+	api_render(resp, &res);
 	done(ctx, resp);
 }
 

@@ -1,4 +1,5 @@
 /* ruleset.c - the parameters in force (SPEC §4): rules file and GET /v1/rules. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,44 @@ static int param_int(json_t *v, const char *name, int lo, int hi, int *out,
 	return 0;
 }
 
+/* The bounds of the whole-number parameters (1 to 5, in param_names'
+ * order); late_elderly_auto_age may also be null (no automatic age).  A
+ * horizon of 0 turns the look ahead off; ten years is more than any
+ * policy has been announced ahead. */
+static const struct {
+	int lo, hi;
+	size_t at; /* offset in struct rules_params */
+} param_ints[N_PARAMS] = {
+    [1] = {65, 120, offsetof(struct rules_params, late_elderly_auto_age)},
+    [2] = {0, 366, offsetof(struct rules_params, apply_margin_days)},
+    [3] = {0, 24, offsetof(struct rules_params, ecert_grace_months)},
+    [4] = {1, 3650, offsetof(struct rules_params, stale_after_days)},
+    [5] = {0, 3660, offsetof(struct rules_params, next_change_horizon_days)},
+};
+
+/* Parameter which (< N_PARAMS) from v into p; -1 with msg filled. */
+static int param_apply(size_t which, json_t *v, struct rules_params *p,
+		       char *msg, size_t msglen)
+{
+	if (which == 0) {
+		if (json_is_string(v) &&
+		    rules_date_parse(json_string_value(v),
+				     json_string_length(v),
+				     &p->provisional_end) == 0)
+			return 0;
+		snprintf(msg, msglen,
+			 "provisional_end: expected a real date YYYY-MM-DD");
+		return -1;
+	}
+	if (which == 1 && json_is_null(v)) {
+		p->late_elderly_auto_age = -1;
+		return 0;
+	}
+	return param_int(
+	    v, param_names[which], param_ints[which].lo, param_ints[which].hi,
+	    (int *)((char *)p + param_ints[which].at), msg, msglen);
+}
+
 static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 			 char *err, size_t errlen)
 {
@@ -40,57 +79,16 @@ static int ruleset_apply(json_t *doc, const char *path, struct api_ruleset *out,
 
 	json_object_foreach(doc, key, v) {
 		size_t which = N_PARAMS;
-		int rc = 0;
+		int rc;
 
 		for (i = 0; i < N_PARAMS; i++)
 			if (strcmp(param_names[i], key) == 0)
 				which = i;
 		msg[0] = '\0';
-		switch (which) {
-		case 0:
-			if (!json_is_string(v) ||
-			    rules_date_parse(
-				json_string_value(v), json_string_length(v),
-				&out->params.provisional_end) != 0) {
-				snprintf(
-				    msg, sizeof msg,
-				    "provisional_end: expected a real date "
-				    "YYYY-MM-DD");
-				rc = -1;
-			}
-			break;
-		case 1:
-			if (json_is_null(v))
-				out->params.late_elderly_auto_age = -1;
-			else
-				rc = param_int(
-				    v, key, 65, 120,
-				    &out->params.late_elderly_auto_age, msg,
-				    sizeof msg);
-			break;
-		case 2:
-			rc = param_int(v, key, 0, 366,
-				       &out->params.apply_margin_days, msg,
-				       sizeof msg);
-			break;
-		case 3:
-			rc = param_int(v, key, 0, 24,
-				       &out->params.ecert_grace_months, msg,
-				       sizeof msg);
-			break;
-		case 4:
-			rc = param_int(v, key, 1, 3650,
-				       &out->params.stale_after_days, msg,
-				       sizeof msg);
-			break;
-		case 5:
-			/* 0 turns the look ahead off; ten years is more than
-			 * any policy has been announced ahead. */
-			rc = param_int(v, key, 0, 3660,
-				       &out->params.next_change_horizon_days,
-				       msg, sizeof msg);
-			break;
-		default:
+		if (which < N_PARAMS) {
+			rc = param_apply(which, v, &out->params, msg,
+					 sizeof msg);
+		} else {
 			snprintf(msg, sizeof msg,
 				 "unknown parameter \"%.40s\" (known: "
 				 "provisional_end, late_elderly_auto_age, "
@@ -155,7 +153,7 @@ static json_t *text_json(const struct rules_text *t, enum rules_lang lang,
 			 t->source[lang], "text", text);
 }
 
-void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_rules_get(const struct api_ctx *ctx)
 {
 	const struct api_ruleset *rs = ctx->app->ruleset;
 	const struct rules_params *p = &rs->params;
@@ -175,22 +173,12 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 			  ? json_null()
 			  : json_integer(p->late_elderly_auto_age),
 		      "source", rs->source[1]));
-	json_object_set_new(params, param_names[2],
-			    json_pack("{s:i, s:s}", "value",
-				      p->apply_margin_days, "source",
-				      rs->source[2]));
-	json_object_set_new(params, param_names[3],
-			    json_pack("{s:i, s:s}", "value",
-				      p->ecert_grace_months, "source",
-				      rs->source[3]));
-	json_object_set_new(params, param_names[4],
-			    json_pack("{s:i, s:s}", "value",
-				      p->stale_after_days, "source",
-				      rs->source[4]));
-	json_object_set_new(params, param_names[5],
-			    json_pack("{s:i, s:s}", "value",
-				      p->next_change_horizon_days, "source",
-				      rs->source[5]));
+	for (i = 2; i < N_PARAMS; i++)
+		json_object_set_new(params, param_names[i],
+				    json_pack("{s:i, s:s}", "value",
+					      *(const int *)((const char *)p +
+							     param_ints[i].at),
+					      "source", rs->source[i]));
 
 	rules = json_array();
 	for (i = 0; i < 9; i++) {
@@ -216,5 +204,5 @@ void api_rules_get(const struct api_ctx *ctx, struct api_response *resp)
 			RULES_RULESET_ID, "version", RULES_RULESET_VERSION,
 			"parameters", params, "rules", rules, "reasons",
 			reasons, "advice", advice);
-	api_respond_json(resp, 200, doc, "application/json");
+	return api_ok_json(200, doc, "application/json");
 }

@@ -5,6 +5,7 @@
  * does a run of 12 digits inside the free text of a member named
  * display_name, name_ja, name_en, address or phone (the person's name, the
  * registry's), at any depth. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -33,9 +34,14 @@ static bool string_has(json_t *v, bool free_text)
 			 : api_is_individual_number(s, n);
 }
 
+/* Does v hold an individual number?  With field (the JSON Pointer of v,
+ * fieldlen bytes of room) the pointer of the first one goes there; with
+ * field NULL no pointer is built at any step: that doubled the cost of a
+ * clean document, and a hit is rare. */
 static bool scan(json_t *v, bool free_text, char *field, size_t fieldlen)
 {
 	char here[API_FIELD_MAX];
+	char *at = field ? here : NULL;
 	const char *key;
 	json_t *child;
 	size_t i;
@@ -47,58 +53,30 @@ static bool scan(json_t *v, bool free_text, char *field, size_t fieldlen)
 		    (long long)json_integer_value(v));
 	case JSON_ARRAY:
 		json_array_foreach(v, i, child) {
-			api_pointer_index(here, sizeof here, field, i);
-			if (scan(child, free_text, here, sizeof here)) {
-				snprintf(field, fieldlen, "%s", here);
-				return true;
-			}
+			if (field)
+				api_pointer_index(here, sizeof here, field, i);
+			if (scan(child, free_text, at, sizeof here))
+				goto found;
 		}
 		return false;
 	case JSON_OBJECT:
 		json_object_foreach(v, key, child) {
-			if (api_is_individual_number(key, strlen(key))) {
-				/* Never echo the number itself: point at the
-				 * object that holds the key. */
+			/* Never echo the number itself: point at the object
+			 * that holds the key. */
+			if (api_is_individual_number(key, strlen(key)))
 				return true;
-			}
-			api_pointer_join(here, sizeof here, field, key);
-			if (scan(child, free_text_key(key), here,
-				 sizeof here)) {
-				snprintf(field, fieldlen, "%s", here);
-				return true;
-			}
+			if (field)
+				api_pointer_join(here, sizeof here, field, key);
+			if (scan(child, free_text_key(key), at, sizeof here))
+				goto found;
 		}
 		return false;
 	default: return false;
 	}
-}
-
-/* The same test without building a JSON Pointer at every step: that
- * doubled the cost of a clean document, and a hit is rare. */
-static bool has_individual_number(json_t *v, bool free_text)
-{
-	const char *key;
-	json_t *child;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING: return string_has(v, free_text);
-	case JSON_INTEGER:
-		return rules_is_individual_number_int(
-		    (long long)json_integer_value(v));
-	case JSON_ARRAY:
-		json_array_foreach(v, i, child)
-			if (has_individual_number(child, free_text))
-				return true;
-		return false;
-	case JSON_OBJECT:
-		json_object_foreach(v, key, child)
-			if (api_is_individual_number(key, strlen(key)) ||
-			    has_individual_number(child, free_text_key(key)))
-				return true;
-		return false;
-	default: return false;
-	}
+found:
+	if (field)
+		snprintf(field, fieldlen, "%s", here);
+	return true;
 }
 
 bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen)
@@ -108,8 +86,8 @@ bool api_scan_individual_number(json_t *doc, char *field, size_t fieldlen)
 
 	/* Almost every document is clean: the cheap walk first, the one that
 	 * builds the pointer only to say where. */
-	found = has_individual_number(doc, false) &&
-		scan(doc, false, start, sizeof start);
+	found =
+	    scan(doc, false, NULL, 0) && scan(doc, false, start, sizeof start);
 	api_copy_truncated(field, fieldlen, found ? start : "");
 	return found;
 }

@@ -14,11 +14,9 @@
 int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp);
 
 /* POST /v1/sessions, GET and DELETE /v1/sessions/current. */
-void api_sessions_post(const struct api_ctx *ctx, struct api_response *resp);
-void api_sessions_current_get(const struct api_ctx *ctx,
-			      struct api_response *resp);
-void api_sessions_current_delete(const struct api_ctx *ctx,
-				 struct api_response *resp);
+struct api_result api_sessions_post(const struct api_ctx *ctx);
+struct api_result api_sessions_current_get(const struct api_ctx *ctx);
+struct api_result api_sessions_current_delete(const struct api_ctx *ctx);
 
 /* An OPTIONS preflight from an allowed origin: fills resp (204 with the
  * Access-Control-* headers of SPEC §8) and returns true. */

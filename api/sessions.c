@@ -59,14 +59,14 @@ static bool unsafe(const char *method)
 	       strcmp(method, "OPTIONS") != 0;
 }
 
-static void respond_ended(struct api_response *resp)
+/* The 401 of a session that is no more, with its WWW-Authenticate. */
+static struct api_result session_ended(const struct api_ctx *ctx)
 {
-	api_respond_problem(resp, 401, "unauthorized",
-			    "the session is unknown, expired or ended: sign "
-			    "in again",
-			    NULL, "cookie:" COOKIE_NAME);
-	api_response_header(resp, "WWW-Authenticate",
-			    "Bearer realm=\"shikaku\"");
+	api_header(ctx, "WWW-Authenticate", "Bearer realm=\"shikaku\"");
+	return api_problem(401, "unauthorized",
+			   "the session is unknown, expired or ended: sign "
+			   "in again",
+			   NULL, "cookie:" COOKIE_NAME);
 }
 
 int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp)
@@ -90,16 +90,16 @@ int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp)
 		return -1;
 	}
 	c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	r = c ? db_session_get(c, tok, len, req->now, ctx->app->session_idle,
 			       ctx->app->session_max, &s)
 	      : DB_ERROR;
-	if (r == DB_NOT_FOUND) {
-		respond_ended(resp);
-		return -1;
-	}
 	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
+		struct api_result res = r == DB_NOT_FOUND
+					    ? session_ended(ctx)
+					    : api_db_problem(ctx, r);
+
+		api_render(resp, &res);
 		return -1;
 	}
 	if (unsafe(req->method) &&
@@ -112,13 +112,7 @@ int api_session_authenticate(struct api_ctx *ctx, struct api_response *resp)
 				    NULL, "header:X-CSRF-Token");
 		return -1;
 	}
-	snprintf(ctx->key_id, sizeof ctx->key_id, "%s", s.key_id);
-	ctx->role = (int)s.role;
-	if (s.facility_id[0]) {
-		snprintf(ctx->facility_buf, sizeof ctx->facility_buf, "%s",
-			 s.facility_id);
-		ctx->facility = ctx->facility_buf;
-	}
+	api_ctx_set_key(ctx, s.key_id, (int)s.role, s.facility_id);
 	return 0;
 }
 
@@ -146,8 +140,9 @@ static json_t *session_json(const struct api_app *app,
 			 "expires_at", at);
 }
 
-/* The key of the sign-in: Authorization: Bearer, else {"key": "..."}. */
-static int signin_key(const struct api_ctx *ctx, struct api_response *resp,
+/* The key of the sign-in: Authorization: Bearer, else {"key": "..."}.
+ * -1 with the refusal in *res. */
+static int signin_key(const struct api_ctx *ctx, struct api_result *res,
 		      char *key, size_t keylen)
 {
 	const char *a = ctx->req->authorization;
@@ -161,14 +156,14 @@ static int signin_key(const struct api_ctx *ctx, struct api_response *resp,
 		key[0] = '\0';
 		return 0;
 	}
-	body = api_body_object(ctx, resp);
+	body = api_body_object(ctx, res);
 	if (!body)
 		return -1;
 	k = json_object_get(body, "key");
 	if (json_object_size(body) != 1 || !json_is_string(k)) {
-		api_respond_problem(resp, 422, "validation_failed",
-				    "the body is {\"key\": \"<API key>\"}",
-				    NULL, json_is_string(k) ? "" : "/key");
+		*res = api_problem(422, "validation_failed",
+				   "the body is {\"key\": \"<API key>\"}", NULL,
+				   json_is_string(k) ? "" : "/key");
 		json_decref(body);
 		return -1;
 	}
@@ -177,128 +172,125 @@ static int signin_key(const struct api_ctx *ctx, struct api_response *resp,
 	return 0;
 }
 
-void api_sessions_post(const struct api_ctx *ctx, struct api_response *resp)
+/* A new session for the key k: its answer, with its cookie. */
+static struct api_result session_open(const struct api_ctx *ctx,
+				      struct db_conn *c, const struct db_key *k)
 {
-	char key[128], token[DB_SESSION_TOKEN_LEN + 1], cookie[160];
+	char token[DB_SESSION_TOKEN_LEN + 1], cookie[160];
 	struct db_session s;
-	struct db_key k;
-	struct db_conn *c;
 	enum db_result r;
 
-	if (!same_origin(ctx->req)) {
-		api_respond_problem(resp, 403, "csrf_token_invalid",
-				    "sessions are opened from the page's own "
-				    "origin only",
-				    NULL, "header:Origin");
-		return;
-	}
-	if (signin_key(ctx, resp, key, sizeof key) != 0)
-		return;
-	c = api_conn_or_503(ctx, resp);
-	if (!c)
-		return;
-	r = key[0] ? db_key_verify(c, key, strlen(key), &k) : DB_NOT_FOUND;
-	memset(key, 0, sizeof key);
-	if (r == DB_NOT_FOUND) {
-		api_respond_problem(resp, 401, "unauthorized",
-				    "the API key is unknown or revoked", NULL,
-				    "header:Authorization");
-		api_response_header(resp, "WWW-Authenticate",
-				    "Bearer realm=\"shikaku\"");
-		return;
-	}
-	if (r == DB_OK)
-		r = db_session_create(c, k.id, ctx->req->now,
-				      ctx->app->session_idle,
-				      ctx->app->session_max, token, &s);
-	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
-		return;
-	}
-	s.role = k.role;
-	snprintf(s.facility_id, sizeof s.facility_id, "%s", k.facility_id);
+	r = db_session_create(c, k->id, ctx->req->now, ctx->app->session_idle,
+			      ctx->app->session_max, token, &s);
+	if (r != DB_OK)
+		return api_db_problem(ctx, r);
+	s.role = k->role;
+	snprintf(s.facility_id, sizeof s.facility_id, "%s", k->facility_id);
 	snprintf(cookie, sizeof cookie,
 		 COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
 		 ctx->app->tls ? "; Secure" : "");
 	memset(token, 0, sizeof token);
-	api_respond_json(resp, 201, session_json(ctx->app, &s),
-			 "application/json");
-	api_response_header(resp, "Set-Cookie", cookie);
+	api_header(ctx, "Set-Cookie", cookie);
 	memset(cookie, 0, sizeof cookie);
+	return api_ok_json(201, session_json(ctx->app, &s), "application/json");
 }
 
-void api_sessions_current_get(const struct api_ctx *ctx,
-			      struct api_response *resp)
+struct api_result api_sessions_post(const struct api_ctx *ctx)
+{
+	char key[128];
+	struct api_result res;
+	struct db_key k;
+	struct db_conn *c;
+	enum db_result r;
+
+	if (!same_origin(ctx->req))
+		return api_problem(403, "csrf_token_invalid",
+				   "sessions are opened from the page's own "
+				   "origin only",
+				   NULL, "header:Origin");
+	if (signin_key(ctx, &res, key, sizeof key) != 0)
+		return res;
+	c = api_conn(ctx, &res);
+	if (!c)
+		return res;
+	r = key[0] ? db_key_verify(c, key, strlen(key), &k) : DB_NOT_FOUND;
+	memset(key, 0, sizeof key);
+	if (r == DB_NOT_FOUND) {
+		api_header(ctx, "WWW-Authenticate", "Bearer realm=\"shikaku\"");
+		return api_problem(401, "unauthorized",
+				   "the API key is unknown or revoked", NULL,
+				   "header:Authorization");
+	}
+	if (r != DB_OK)
+		return api_db_problem(ctx, r);
+	return session_open(ctx, c, &k);
+}
+
+/* The session of a request made with its cookie (and no key): its token
+ * into *tok, *len, and a store connection (for a write when write): NULL
+ * with the answer in *res (404 for a request without a session cookie). */
+static struct db_conn *session_conn(const struct api_ctx *ctx, bool write,
+				    const char **tok, size_t *len,
+				    struct api_result *res)
+{
+	*len = 0;
+	*tok = ctx->req->cookie ? cookie_token(ctx->req->cookie, len) : NULL;
+	if (!*tok || ctx->req->authorization) {
+		*res = api_problem(404, "not_found",
+				   "this request was not made with a session "
+				   "cookie",
+				   NULL, "cookie:" COOKIE_NAME);
+		return NULL;
+	}
+	return write ? api_conn_for_write(ctx, res) : api_conn(ctx, res);
+}
+
+struct api_result api_sessions_current_get(const struct api_ctx *ctx)
 {
 	struct db_session s;
+	struct api_result res;
 	struct db_conn *c;
-	const char *tok = NULL;
-	size_t len = 0;
+	const char *tok;
+	size_t len;
 	enum db_result r;
 
 	if (ctx->app->no_auth) {
 		/* --no-auth: the page opens without signing in; "" says that
 		 * no token is needed. */
-		api_respond_json(resp, 200,
-				 json_pack("{s:s, s:s, s:n, s:n}", "csrf_token",
-					   "", "role", "admin", "facility_id",
-					   "expires_at"),
-				 "application/json");
-		return;
+		return api_ok_json(200,
+				   json_pack("{s:s, s:s, s:n, s:n}",
+					     "csrf_token", "", "role", "admin",
+					     "facility_id", "expires_at"),
+				   "application/json");
 	}
-	if (ctx->req->cookie)
-		tok = cookie_token(ctx->req->cookie, &len);
-	if (!tok || ctx->req->authorization) {
-		api_respond_problem(resp, 404, "not_found",
-				    "this request was not made with a session "
-				    "cookie",
-				    NULL, "cookie:" COOKIE_NAME);
-		return;
-	}
-	c = api_conn_or_503(ctx, resp);
+	c = session_conn(ctx, false, &tok, &len, &res);
 	if (!c)
-		return;
+		return res;
 	r = db_session_get(c, tok, len, ctx->req->now, ctx->app->session_idle,
 			   ctx->app->session_max, &s);
-	if (r == DB_NOT_FOUND) {
-		respond_ended(resp);
-		return;
-	}
-	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
-		return;
-	}
-	api_respond_json(resp, 200, session_json(ctx->app, &s),
-			 "application/json");
+	if (r == DB_NOT_FOUND)
+		return session_ended(ctx);
+	if (r != DB_OK)
+		return api_db_problem(ctx, r);
+	return api_ok_json(200, session_json(ctx->app, &s), "application/json");
 }
 
-void api_sessions_current_delete(const struct api_ctx *ctx,
-				 struct api_response *resp)
+struct api_result api_sessions_current_delete(const struct api_ctx *ctx)
 {
+	struct api_result res;
 	struct db_conn *c;
-	const char *tok = NULL;
-	size_t len = 0;
+	const char *tok;
+	size_t len;
 	enum db_result r;
 
-	if (ctx->req->cookie)
-		tok = cookie_token(ctx->req->cookie, &len);
-	if (!tok || ctx->req->authorization) {
-		api_respond_problem(resp, 404, "not_found",
-				    "this request was not made with a session "
-				    "cookie",
-				    NULL, "cookie:" COOKIE_NAME);
-		return;
-	}
-	c = api_conn_for_write(ctx, resp);
+	c = session_conn(ctx, true, &tok, &len, &res);
 	if (!c)
-		return;
+		return res;
 	r = db_session_delete(c, tok, len);
-	if (r != DB_OK) {
-		api_respond_db_error(resp, r);
-		return;
-	}
-	resp->status = 204;
-	api_response_header(resp, "Set-Cookie",
-			    COOKIE_NAME "=; HttpOnly; SameSite=Strict; Path=/; "
-					"Max-Age=0");
+	if (r != DB_OK)
+		return api_db_problem(ctx, r);
+	api_header(ctx, "Set-Cookie",
+		   COOKIE_NAME "=; HttpOnly; SameSite=Strict; Path=/; "
+			       "Max-Age=0");
+	return api_ok_empty(204);
 }

@@ -39,53 +39,75 @@ void api_report_db_error(struct api_response *resp, enum db_result r)
 
 void api_respond_db_error(struct api_response *resp, enum db_result r)
 {
+	struct api_result res = api_db_problem(NULL, r);
+
 	api_report_db_error(resp, r);
-	if (r == DB_BUSY) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database is busy (another writer "
-				    "holds it): retry shortly",
-				    NULL, "");
-		api_response_header(resp, "Retry-After", "1");
-	} else if (r == DB_UNAVAILABLE) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be reached now: "
-				    "retry shortly",
-				    NULL, "");
-		api_response_header(resp, "Retry-After", "2");
-	} else if (r == DB_FULL) {
-		api_respond_problem(resp, 507, "insufficient_storage",
-				    "the database cannot grow (disk full): "
-				    "nothing was stored",
-				    NULL, "");
-	} else {
-		api_respond_problem(resp, 500, "internal_error",
-				    "the database failed: see the server log",
-				    NULL, "");
-	}
+	api_render(resp, &res);
 }
 
-struct db_conn *api_conn_or_503(const struct api_ctx *ctx,
-				struct api_response *resp)
+/* The answers of the store errors that are not a fault of the server:
+ * every other one is a 500 (its cause in the log). */
+static const struct {
+	enum db_result r;
+	int status;
+	const char *code, *detail;
+	const char *retry_after; /* seconds, or NULL */
+} db_answers[] = {
+    {DB_BUSY, 503, "service_unavailable",
+     "the database is busy (another writer holds it): retry shortly", "1"},
+    {DB_UNAVAILABLE, 503, "service_unavailable",
+     "the database cannot be reached now: retry shortly", "2"},
+    {DB_FULL, 507, "insufficient_storage",
+     "the database cannot grow (disk full): nothing was stored", NULL},
+};
+
+struct api_result api_db_problem(const struct api_ctx *ctx, enum db_result r)
+{
+	struct api_result res;
+	size_t i;
+
+	if (ctx)
+		api_store_report(ctx, r);
+	for (i = 0; i < sizeof db_answers / sizeof db_answers[0]; i++) {
+		if (db_answers[i].r != r)
+			continue;
+		res = api_problem(db_answers[i].status, db_answers[i].code,
+				  db_answers[i].detail, NULL, "");
+		res.retry_after = db_answers[i].retry_after;
+		return res;
+	}
+	return api_problem(500, "internal_error",
+			   "the database failed: see the server log", NULL, "");
+}
+
+void api_store_report(const struct api_ctx *ctx, enum db_result r)
+{
+	if (r != DB_BUSY && r != DB_OK && r != DB_NOT_FOUND &&
+	    r != DB_PRECONDITION)
+		db_error_report(ctx->app->db, *ctx->store_conn,
+				ctx->req->request_id, ctx->label);
+}
+
+struct db_conn *api_conn(const struct api_ctx *ctx, struct api_result *res)
 {
 	struct db_conn *c = ctx->app->db ? db_conn_get(ctx->app->db) : NULL;
 
-	api_store_use(ctx, resp, c);
+	api_store_use(ctx, c);
 	if (!c) {
-		api_respond_problem(resp, 503, "service_unavailable",
-				    "the database cannot be opened", NULL, "");
-		api_response_header(resp, "Retry-After", "5");
+		*res = api_problem(503, "service_unavailable",
+				   "the database cannot be opened", NULL, "");
+		res->retry_after = "5";
 	}
 	return c;
 }
 
-void api_store_use(const struct api_ctx *ctx, struct api_response *resp,
-		   struct db_conn *c)
+void api_store_use(const struct api_ctx *ctx, struct db_conn *c)
 {
-	resp->store = ctx->app->db;
-	resp->store_conn = c;
-	resp->request_id = ctx->req->request_id;
-	resp->store_route = ctx->label;
+	*ctx->store_conn = c;
 }
+
+static const char importing[] = "an import is being written to the "
+				"database: retry when it has ended";
 
 bool api_refuse_while_importing(struct api_response *resp)
 {
@@ -93,18 +115,18 @@ bool api_refuse_while_importing(struct api_response *resp)
 	 * timeout would only hold a worker thread, then fail the same. */
 	if (!api_import_writing())
 		return false;
-	api_respond_problem(resp, 503, "service_unavailable",
-			    "an import is being written to the database: "
-			    "retry when it has ended",
-			    NULL, "");
-	api_response_header(resp, "Retry-After", "5");
+	api_respond_retry(resp, "service_unavailable", importing, "5");
 	return true;
 }
 
 struct db_conn *api_conn_for_write(const struct api_ctx *ctx,
-				   struct api_response *resp)
+				   struct api_result *res)
 {
-	if (api_refuse_while_importing(resp))
+	if (api_import_writing()) {
+		*res = api_problem(503, "service_unavailable", importing, NULL,
+				   "");
+		res->retry_after = "5";
 		return NULL;
-	return api_conn_or_503(ctx, resp);
+	}
+	return api_conn(ctx, res);
 }

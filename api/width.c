@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api/internal.h"
+#include "base/utf8.h"
 
 /* The W and F ranges of Unicode 14's EastAsianWidth.txt, assigned code
  * points only, with neighbouring ranges joined across unassigned ones (an
@@ -72,40 +73,10 @@ static bool in_table(const uint32_t (*t)[2], size_t n, uint32_t cp)
 
 size_t api_utf8_decode(const char *s, size_t n, uint32_t *cp)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len, i;
-	uint32_t c;
+	size_t len = base_utf8_seq((const unsigned char *)s, n, cp);
 
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-		len = 2;
-		c = p[0] & 0x1F;
-	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		len = 3;
-		c = p[0] & 0x0F;
-	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else {
-		goto bad;
-	}
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			goto bad;
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
-		goto bad;
-	*cp = c;
-	return len;
-bad:
+	if (len)
+		return len;
 	*cp = 0xFFFD;
 	return 1;
 }

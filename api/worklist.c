@@ -19,6 +19,8 @@
 
 #include "api/internal.h"
 #include "api/person.h"
+#include "api/row_memo.h"
+#include "base/fnv.h"
 
 #define ANSWER_MAX         ((size_t)16 << 20)
 #define WORKLIST_SCAN_ROWS 10    /* rows read per row asked for ... */
@@ -234,39 +236,52 @@ struct worklist {
 	int scanned;
 	bool first;
 	struct api_buf *b;
-	struct row *rows;          /* the text table's, limit of them */
-	struct api_response *resp; /* for the audit notes */
+	struct row *rows; /* the text table's, limit of them */
+	/* JSON only: rows decided before (api/row_memo.h), their key's
+	 * rules part, and where a row is written before it is kept. */
+	struct api_row_memo *memo;
+	uint64_t rules_key;
+	struct api_buf *scratch;
 };
 
-static void row_json(struct worklist *w, const struct db_person *p,
+/* One row's JSON object into b. */
+static void row_json(struct api_buf *b, const struct db_person *p,
 		     const struct rules_decision *d, bool stale)
 {
 	size_t i;
 
-	api_buf_adds(w->b, w->first ? "{\"person_id\":" : ",{\"person_id\":");
-	w->first = false;
-	api_buf_json_str(w->b, p->person_id);
-	api_buf_adds(w->b, ",\"facility_id\":");
-	api_buf_json_str(w->b, p->facility_id[0] ? p->facility_id : NULL);
-	api_buf_adds(w->b, ",\"display_name\":");
-	api_buf_json_str(w->b, p->display_name[0] ? p->display_name : NULL);
-	api_buf_adds(w->b, ",\"entitlement\":");
-	api_buf_json_str(w->b, rules_entitlement_name(d->entitlement));
-	api_buf_adds(w->b, d->application_required
-			       ? ",\"application_required\":true"
-			       : ",\"application_required\":false");
-	api_buf_adds(w->b, ",\"apply_by\":");
-	api_buf_json_date(w->b, d->apply_by);
-	api_buf_adds(w->b, stale ? ",\"stale\":true" : ",\"stale\":false");
-	api_buf_adds(w->b, ",\"next_change_date\":");
-	api_buf_json_date(w->b, d->next_change.date);
-	api_buf_adds(w->b, ",\"actions\":[");
+	api_buf_adds(b, "{\"person_id\":");
+	api_buf_json_str(b, p->person_id);
+	api_buf_adds(b, ",\"facility_id\":");
+	api_buf_json_str(b, p->facility_id[0] ? p->facility_id : NULL);
+	api_buf_adds(b, ",\"display_name\":");
+	api_buf_json_str(b, p->display_name[0] ? p->display_name : NULL);
+	api_buf_adds(b, ",\"entitlement\":");
+	api_buf_json_str(b, rules_entitlement_name(d->entitlement));
+	api_buf_adds(b, d->application_required
+			    ? ",\"application_required\":true"
+			    : ",\"application_required\":false");
+	api_buf_adds(b, ",\"apply_by\":");
+	api_buf_json_date(b, d->apply_by);
+	api_buf_adds(b, stale ? ",\"stale\":true" : ",\"stale\":false");
+	api_buf_adds(b, ",\"next_change_date\":");
+	api_buf_json_date(b, d->next_change.date);
+	api_buf_adds(b, ",\"actions\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
-			api_buf_adds(w->b, ",");
-		api_buf_json_str(w->b, rules_advice_text(d->advice[i])->code);
+			api_buf_adds(b, ",");
+		api_buf_json_str(b, rules_advice_text(d->advice[i])->code);
 	}
-	api_buf_adds(w->b, "]}");
+	api_buf_adds(b, "]}");
+}
+
+/* Appends a row's JSON object to the page. */
+static void page_add_json(struct worklist *w, const char *json, size_t n)
+{
+	if (!w->first)
+		api_buf_adds(w->b, ",");
+	w->first = false;
+	api_buf_add(w->b, json, n);
 }
 
 /* ---- CSV (RFC 4180) ----------------------------------------------------- */
@@ -547,43 +562,110 @@ static void text_table(const struct worklist *w, const char *facility,
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* Does the row pass the page's filters? */
+static bool row_wanted(const struct worklist *w,
+		       const struct api_row_summary *s)
+{
+	/* A person born after as_of has no decision then: not on the list. */
+	if (!s->decided)
+		return false;
+	if (w->needs_action && !s->required &&
+	    s->entitlement != RULES_ENT_UNDETERMINED && !s->stale)
+		return false;
+	if (w->entitlement >= 0 && (int)s->entitlement != w->entitlement)
+		return false;
+	if (w->due_before != RULES_NO_DATE &&
+	    (s->apply_by == RULES_NO_DATE || s->apply_by >= w->due_before))
+		return false;
+	/* "on or before": who will need something new by that day */
+	return w->changes_before == RULES_NO_DATE ||
+	       (s->next_change != RULES_NO_DATE &&
+		s->next_change <= w->changes_before);
+}
+
+static void row_key(const struct worklist *w, const char *id, const char *etag,
+		    struct api_row_key *k)
+{
+	k->id = id;
+	k->etag = etag;
+	k->as_of = w->as_of;
+	k->today = w->ctx->today;
+	k->rules = w->rules_key;
+}
+
+/* A row shown: every row shown names a person, the audit log lists them.
+ * 1 when the page is full. */
+static int row_shown(struct worklist *w, const char *id)
+{
+	api_audit_note(w->ctx->audit, id);
+	w->found++;
+	return w->found >= w->limit ? 1 : 0;
+}
+
+/* The memo's row, when it has this one: its JSON then needs no reading,
+ * no deciding and no writing. */
+static enum db_peek worklist_peek(const char *id, const char *etag, void *arg)
+{
+	struct worklist *w = arg;
+	struct api_row_summary sum;
+	struct api_row_key k;
+	char json[API_ROW_MEMO_JSON_MAX];
+	size_t n;
+
+	w->scanned++;
+	row_key(w, id, etag, &k);
+	if (!api_row_memo_get(w->memo, &k, &sum, json, &n))
+		return DB_PEEK_READ;
+	if (!row_wanted(w, &sum))
+		return DB_PEEK_NEXT;
+	page_add_json(w, json, n);
+	return row_shown(w, id) ? DB_PEEK_STOP : DB_PEEK_NEXT;
+}
+
 static int worklist_row(const struct db_person *p, void *arg)
 {
 	struct worklist *w = arg;
 	struct rules_decision d;
+	struct api_row_summary sum = {0};
+	struct api_row_key k;
 	struct row csv_row;
-	bool stale;
 
-	w->scanned++;
-	/* A person born after as_of has no decision then: not on the list. */
-	if (api_person_decision(w->ctx, p, w->as_of, &d, NULL) != 0)
-		return 0;
-	stale = api_person_stale(w->ctx, p);
-	if (w->needs_action && !d.application_required &&
-	    d.entitlement != RULES_ENT_UNDETERMINED && !stale)
-		return 0;
-	if (w->entitlement >= 0 && (int)d.entitlement != w->entitlement)
-		return 0;
-	if (w->due_before != RULES_NO_DATE &&
-	    (d.apply_by == RULES_NO_DATE || d.apply_by >= w->due_before))
-		return 0;
-	/* "on or before": who will need something new by that day */
-	if (w->changes_before != RULES_NO_DATE &&
-	    (d.next_change.date == RULES_NO_DATE ||
-	     d.next_change.date > w->changes_before))
+	if (!w->memo)
+		w->scanned++; /* else counted by worklist_peek */
+	sum.decided = api_person_decision(w->ctx, p, w->as_of, &d, NULL) == 0;
+	if (sum.decided) {
+		sum.stale = api_person_stale(w->ctx, p);
+		sum.required = d.application_required;
+		sum.entitlement = (uint8_t)d.entitlement;
+		sum.apply_by = d.apply_by;
+		sum.next_change = d.next_change.date;
+	}
+	if (w->memo) {
+		/* Kept whether or not this page shows it. */
+		w->scratch->len = 0;
+		if (sum.decided)
+			row_json(w->scratch, p, &d, sum.stale);
+		row_key(w, p->person_id, p->etag, &k);
+		if (!w->scratch->failed)
+			api_row_memo_put(w->memo, &k, &sum, w->scratch->data,
+					 w->scratch->len);
+	}
+	if (!row_wanted(w, &sum))
 		return 0;
 	if (w->ctx->text) {
-		row_fill(&w->rows[w->found], p, &d, stale);
+		row_fill(&w->rows[w->found], p, &d, sum.stale);
 	} else if (w->ctx->csv) {
-		row_fill(&csv_row, p, &d, stale);
+		row_fill(&csv_row, p, &d, sum.stale);
 		row_csv(w, p, &d, &csv_row);
+	} else if (w->memo) {
+		page_add_json(w, w->scratch->data, w->scratch->len);
 	} else {
-		row_json(w, p, &d, stale);
+		if (!w->first)
+			api_buf_adds(w->b, ",");
+		w->first = false;
+		row_json(w->b, p, &d, sum.stale);
 	}
-	/* Every row shown names a person: the audit log lists them. */
-	api_audit_note(w->ctx->audit, p->person_id);
-	w->found++;
-	return w->found >= w->limit ? 1 : 0;
+	return row_shown(w, p->person_id);
 }
 
 static int entitlement_from_name(const char *s)
@@ -616,8 +698,8 @@ static bool charset_sjis(const struct api_ctx *ctx, struct api_errors *errs)
 }
 
 /* Hands the CSV in b over as the answer, converted when asked. */
-static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
-			const char *cursor, struct api_response *resp)
+static struct api_result csv_answer(const struct worklist *w, struct api_buf *b,
+				    bool sjis, const char *cursor)
 {
 	struct api_buf out;
 	char date[11], disposition[64];
@@ -627,19 +709,19 @@ static void respond_csv(const struct worklist *w, struct api_buf *b, bool sjis,
 		if (b->failed || to_cp932(b, &out) != 0)
 			out.failed = true;
 		api_buf_fini(b);
-		api_respond_buf(resp, 200, &out, "text/csv; charset=Shift_JIS");
-		api_buf_fini(&out);
-	} else {
-		api_respond_buf(resp, 200, b, "text/csv; charset=utf-8");
+		*b = out;
 	}
-	if (resp->status != 200)
-		return;
-	rules_date_format(w->as_of, date);
-	snprintf(disposition, sizeof disposition,
-		 "attachment; filename=\"worklist-%s.csv\"", date);
-	api_response_header(resp, "Content-Disposition", disposition);
-	if (cursor[0])
-		api_response_header(resp, "X-Next-Cursor", cursor);
+	if (!b->failed) {
+		rules_date_format(w->as_of, date);
+		snprintf(disposition, sizeof disposition,
+			 "attachment; filename=\"worklist-%s.csv\"", date);
+		api_header(w->ctx, "Content-Disposition", disposition);
+		if (cursor[0])
+			api_header(w->ctx, "X-Next-Cursor", cursor);
+	}
+	return api_ok_buf(200, b,
+			  sjis ? "text/csv; charset=Shift_JIS"
+			       : "text/csv; charset=utf-8");
 }
 
 /* Reads the query into w (its filters, limit and day) and `after` (the
@@ -699,8 +781,9 @@ static enum db_result list_scan(struct db_conn *c, const char *facility,
 
 		if (chunk > WORKLIST_CHUNK)
 			chunk = WORKLIST_CHUNK;
-		r = db_person_list(c, facility, after, chunk, worklist_row, w,
-				   last);
+		r = db_person_list_peek(c, facility, after, chunk,
+					w->memo ? worklist_peek : NULL,
+					worklist_row, w, last);
 		if (r != DB_OK)
 			break;
 		if (!last[0] || w->scanned - before < chunk) {
@@ -731,30 +814,28 @@ static void list_open(const struct api_ctx *ctx, struct api_buf *b, bool sjis)
 }
 
 /* Closes the page in b and hands it over as the answer. */
-static void list_respond(struct worklist *w, struct api_buf *b, bool sjis,
-			 const char *shown, const char *cursor, int scan_max,
-			 struct api_response *resp)
+static struct api_result list_answer(struct worklist *w, struct api_buf *b,
+				     bool sjis, const char *shown,
+				     const char *cursor, int scan_max)
 {
 	if (w->ctx->text) {
 		text_table(w, shown, cursor, scan_max);
-		api_respond_buf(resp, 200, b, "text/plain; charset=utf-8");
-		return;
+		return api_ok_buf(200, b, "text/plain; charset=utf-8");
 	}
-	if (w->ctx->csv) {
-		respond_csv(w, b, sjis, cursor, resp);
-		return;
-	}
+	if (w->ctx->csv)
+		return csv_answer(w, b, sjis, cursor);
 	api_buf_adds(b, "],\"next_cursor\":");
 	api_buf_json_str(b, cursor[0] ? cursor : NULL);
 	api_buf_adds(b, "}");
-	api_respond_buf(resp, 200, b, "application/json");
+	return api_ok_buf(200, b, "application/json");
 }
 
-void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
+struct api_result api_persons_list(const struct api_ctx *ctx)
 {
-	struct api_errors errs;
+	struct api_errors *errs = api_errors_new(ctx);
 	struct worklist w = {0};
-	struct api_buf b;
+	struct api_result res;
+	struct api_buf b, scratch;
 	struct db_conn *c;
 	char after[DB_ID_MAX + 1] = "", cursor[DB_ID_MAX + 2];
 	const char *facility = api_query_get(ctx->req, "facility_id");
@@ -763,14 +844,15 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	enum db_result r = DB_OK;
 	int scan_max;
 
-	api_errors_init(&errs);
-	list_query(ctx, &w, after, sizeof after, &errs);
-	sjis = charset_sjis(ctx, &errs);
-	if (api_query_invalid(resp, &errs))
-		return;
-	c = api_conn_or_503(ctx, resp);
+	if (!errs)
+		return api_oom();
+	list_query(ctx, &w, after, sizeof after, errs);
+	sjis = charset_sjis(ctx, errs);
+	if (errs->n)
+		return api_invalid(errs, true);
+	c = api_conn(ctx, &res);
 	if (!c)
-		return;
+		return res;
 	/* A key bound to a facility lists only that facility: another one's
 	 * list is empty, as if it had nobody -- the very same answer (the
 	 * text table's title and header row included), read from no row. */
@@ -780,34 +862,37 @@ void api_persons_list(const struct api_ctx *ctx, struct api_response *resp)
 	if (ctx->facility)
 		facility = ctx->facility;
 	if (ctx->text) {
-		w.rows = malloc((size_t)w.limit * sizeof *w.rows);
-		if (!w.rows) {
-			api_respond_oom(resp);
-			return;
-		}
+		w.rows = api_alloc(ctx, (size_t)w.limit * sizeof *w.rows);
+		if (!w.rows)
+			return api_oom();
 	}
 	scan_max = w.limit * WORKLIST_SCAN_ROWS;
 	if (scan_max < WORKLIST_SCAN_MIN)
 		scan_max = WORKLIST_SCAN_MIN;
 	api_buf_init(&b, ANSWER_MAX);
+	api_buf_init(&scratch, API_ROW_MEMO_JSON_MAX);
 	w.b = &b;
-	w.resp = resp;
+	if (!ctx->text && !ctx->csv && ctx->app->row_memo) {
+		w.memo = ctx->app->row_memo;
+		w.scratch = &scratch;
+		w.rules_key =
+		    base_fnv1a64(BASE_FNV64_INIT, &ctx->app->ruleset->params,
+				 sizeof ctx->app->ruleset->params);
+	}
 	list_open(ctx, &b, sjis);
 	if (nobody)
 		more = false;
 	else
 		r = list_scan(c, facility, &w, after, sizeof after, scan_max,
 			      &more);
+	api_buf_fini(&scratch);
 	if (r != DB_OK) {
 		api_buf_fini(&b);
-		free(w.rows);
-		api_respond_db_error(resp, r);
-		return;
+		return api_db_problem(ctx, r);
 	}
 	if (more && after[0])
 		cursor_encode(after, cursor, sizeof cursor);
 	else
 		cursor[0] = '\0';
-	list_respond(&w, &b, sjis, shown, cursor, scan_max, resp);
-	free(w.rows);
+	return list_answer(&w, &b, sjis, shown, cursor, scan_max);
 }

@@ -307,13 +307,23 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 	return r;
 }
 
+enum db_result db_person_list_peek(struct db_conn *c, const char *facility_id,
+				   const char *after, int limit,
+				   db_person_peek_fn peek,
+				   int (*fn)(const struct db_person *, void *),
+				   void *arg, char last[DB_ID_MAX + 1])
+{
+	return PG(c) ? dbpg_person_list(c, facility_id, after, limit, peek, fn,
+					arg, last)
+		     : dbsq_person_list(c, facility_id, after, limit, peek, fn,
+					arg, last);
+}
+
 enum db_result db_person_list(struct db_conn *c, const char *facility_id,
 			      const char *after, int limit,
 			      int (*fn)(const struct db_person *, void *),
 			      void *arg, char last[DB_ID_MAX + 1])
 {
-	return PG(c) ? dbpg_person_list(c, facility_id, after, limit, fn, arg,
-					last)
-		     : dbsq_person_list(c, facility_id, after, limit, fn, arg,
-					last);
+	return db_person_list_peek(c, facility_id, after, limit, NULL, fn, arg,
+				   last);
 }

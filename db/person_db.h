@@ -99,4 +99,19 @@ enum db_result db_person_list(struct db_conn *c, const char *facility_id,
 			      int (*fn)(const struct db_person *, void *),
 			      void *arg, char last[DB_ID_MAX + 1]);
 
+/* What db_person_list_peek asks before reading a whole row: a row's id
+ * and etag (both borrowed for the call).  Answers DB_PEEK_READ to have
+ * the row read and handed to fn, DB_PEEK_NEXT to go on without it,
+ * DB_PEEK_STOP to stop (the row counts as read: *last names it). */
+enum db_peek { DB_PEEK_READ, DB_PEEK_NEXT, DB_PEEK_STOP };
+typedef enum db_peek (*db_person_peek_fn)(const char *id, const char *etag,
+					  void *arg);
+
+/* db_person_list, with peek (NULL: none) asked first about each row. */
+enum db_result db_person_list_peek(struct db_conn *c, const char *facility_id,
+				   const char *after, int limit,
+				   db_person_peek_fn peek,
+				   int (*fn)(const struct db_person *, void *),
+				   void *arg, char last[DB_ID_MAX + 1]);
+
 #endif

@@ -17,7 +17,11 @@
 #   5. the same persons on PostgreSQL, one and two replicas
 #      (scripts/bench-pg.sh: its "pg" section of bench/results.json);
 #      BENCH_PG=0 leaves it out (the last "pg" section is kept).
-# BENCH_PARTS ("evaluate lookup") runs fewer parts (nginx always runs);
+# BENCH_PARTS ("evaluate lookup") runs fewer parts (nginx always runs), or
+# more: "worklist" is GET /v1/persons?limit=100 (a page of 100 rows, the
+# same first page each time, as the facility page asks for it all day)
+# against nginx serving that page's bytes as a static file in the same
+# round ("nginx_worklist");
 # BENCH_SERVE_ARGS adds flags to shikakud serve (e.g. "--person-cache-mb
 # 0"); BENCH_OUT (bench/results.json) is where the results go.
 # Everything it starts, it stops.  A benchmark, not a test: it asserts
@@ -25,6 +29,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 persons=${BENCH_PERSONS:-1000000}
 seconds=${BENCH_SECONDS:-10}
@@ -62,10 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 echo "bench: generating $persons persons" >&2
 python3 bench/gen_persons.py "$persons" > "$work/persons.ndjson"
 echo "bench: importing" >&2
@@ -79,7 +81,7 @@ echo "bench: import of $persons persons: ${import_s} s" >&2
 # where an fsync of the audit writer would queue behind them.
 sync
 
-port=$(free_port)
+port=$(bench_free_port)
 # shellcheck disable=SC2086
 "$bin" serve --listen "127.0.0.1:$port" --db "$work/bench.db" --no-auth $serve_args \
 	2> "$work/server.log" &
@@ -95,41 +97,19 @@ curl -fs "http://127.0.0.1:$port/v1/persons/p0000001/eligibility" > "$work/decis
 # (mktemp -d makes a 0700 directory; a 403 would make a bogus baseline).
 chmod 0755 "$work"
 chmod 0644 "$work/decision.json"
-nport=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	client_body_temp_path $work/nginx;
-	proxy_temp_path $work/nginx;
-	fastcgi_temp_path $work/nginx;
-	uwsgi_temp_path $work/nginx;
-	scgi_temp_path $work/nginx;
-	server {
-		listen 127.0.0.1:$nport;
-		location = /decision.json {
-			root $work;
-			default_type application/json;
-		}
-	}
-}
-CONF
+case " $parts " in *" worklist "*)
+	curl -fs "http://127.0.0.1:$port/v1/persons?limit=100" > "$work/worklist.json"
+	chmod 0644 "$work/worklist.json" ;;
+esac
+nport=$(bench_free_port)
+bench_nginx_conf "$work" "$nport" 1024
 "$NGINX" -c "$work/nginx.conf" -p "$work" &
 ngx_pid=$!
 for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$nport/decision.json" >/dev/null 2>&1 && break
 	sleep 0.1
 done
-cmp -s <(curl -fs "http://127.0.0.1:$nport/decision.json") "$work/decision.json" || {
-	echo "bench: nginx does not serve the decision file: no baseline" >&2
-	exit 1
-}
+bench_check_baseline bench "$work" "$nport"
 
 # CPU time (clock ticks) of a process and its children's threads: the
 # server, or nginx's master and workers.
@@ -180,6 +160,10 @@ for round in $(seq "$rounds"); do
 	case " $parts " in *" lookup "*)
 		run_wrk lookup "$round" "http://127.0.0.1:$port" "$srv_pid" bench/lookup.lua ;;
 	esac
+	case " $parts " in *" worklist "*)
+		run_wrk nginx_worklist "$round" "http://127.0.0.1:$nport/worklist.json" "$ngx_pids"
+		run_wrk worklist "$round" "http://127.0.0.1:$port/v1/persons?limit=100" "$srv_pid" ;;
+	esac
 done
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
@@ -194,7 +178,7 @@ build/bench_lookup "$work/bench.db" "$persons" 1 > "$work/sqlite.json"
 mkdir -p "$(dirname "$out")"
 python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" "$out" "$parts" \
 	<<'PY'
-import json, re, statistics, sys
+import json, os, re, statistics, sys
 work, import_s, persons, rss_kib, seconds, conns, rounds, out_path, parts = sys.argv[1:]
 rounds = int(rounds)
 sqlite = json.load(open("%s/sqlite.json" % work))
@@ -216,13 +200,15 @@ def parse(name, r):
             "non_2xx": int(errors.group(1)) if errors else 0,
             "server_cpu_us_per_request": round(ticks * 1e6 / hz / total, 1)}
 
-PARTS = [n for n in ("lookup", "evaluate") if n in parts.split()]
-NAMES = ["nginx"] + PARTS
+PARTS = [n for n in ("lookup", "evaluate", "worklist") if n in parts.split()]
+# each part's baseline: nginx serving the same bytes
+BASE = {"lookup": "nginx", "evaluate": "nginx", "worklist": "nginx_worklist"}
+NAMES = ["nginx"] + (["nginx_worklist"] if "worklist" in PARTS else []) + PARTS
 per_round = []
 for r in range(1, rounds + 1):
     res = {n: parse(n, r) for n in NAMES}
-    base = res["nginx"]
     for n in PARTS:
+        base = res[BASE[n]]
         res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
         res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
     per_round.append(res)
@@ -245,7 +231,8 @@ out = {"persons": int(persons), "import_seconds": float(import_s),
        "per_round": per_round,
        "sqlite_lookup_us": sqlite,
        "targets": {"lookup_rps_ratio": 0.7, "lookup_p99_ratio": 1.5,
-                   "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64}}
+                   "evaluate_rps_ratio": 0.9, "import_seconds": 15, "peak_rss_mib": 64,
+                   "worklist_rps_ratio": 0.1}}
 try:
     # the PostgreSQL part's section (scripts/bench-pg.sh) stays until it runs again
     out["pg"] = json.load(open(out_path))["pg"]
@@ -260,10 +247,19 @@ for i, pr in enumerate(per_round, 1):
                                              pr["lookup"]["p99_ratio_to_nginx"] or 0)
     if "evaluate" in pr:
         line += "; (b) %.2f x" % pr["evaluate"]["rps_ratio_to_nginx"]
+    if "worklist" in pr:
+        line += "; worklist %.0f pages/s, %.3f x nginx's %.0f" % (
+            pr["worklist"]["requests_per_s"], pr["worklist"]["rps_ratio_to_nginx"],
+            pr["nginx_worklist"]["requests_per_s"])
     print(line)
 print("median of %d rounds:" % rounds)
 print("baseline nginx: %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (base["requests_per_s"], base["p50_ms"], base["p99_ms"]))
-for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate", "(b) POST /v1/eligibility:evaluate")):
+if "worklist" in res:
+    print("baseline nginx, the worklist page (%d bytes): %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (
+        os.path.getsize("%s/worklist.json" % work), res["nginx_worklist"]["requests_per_s"],
+        res["nginx_worklist"]["p50_ms"], res["nginx_worklist"]["p99_ms"]))
+for n, label in (("lookup", "(a) GET /v1/persons/{id}/eligibility"), ("evaluate", "(b) POST /v1/eligibility:evaluate"),
+                 ("worklist", "GET /v1/persons?limit=100 (worklist)")):
     if n not in res:
         continue
     r = res[n]

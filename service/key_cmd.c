@@ -198,6 +198,28 @@ static const char *db_error_text(enum db_result r)
 	}
 }
 
+/* Reads the arguments of list, or of revoke (with_id), and opens the
+ * database: NULL with the exit status in *status (a usage error's, 0
+ * after --help, 1 when the database cannot be opened). */
+static struct db *args_open(int argc, char *const argv[], bool with_id,
+			    const char *usage, struct key_args *a,
+			    struct db_conn **c, int *status)
+{
+	char err[160];
+
+	*status = 1;
+	if (args_read(argc, argv, false, with_id, a, err, sizeof err) != 0) {
+		*status = usage_error(usage, err);
+		return NULL;
+	}
+	if (a->help) {
+		fputs(usage, stdout);
+		*status = 0;
+		return NULL;
+	}
+	return open_db(a->db, c);
+}
+
 static int cmd_create(int argc, char *const argv[])
 {
 	char err[160], key[DB_KEY_TOKEN_LEN + 1];
@@ -289,21 +311,14 @@ static int list_row(const struct db_key *k, void *arg)
 static int cmd_list(int argc, char *const argv[])
 {
 	struct db_conn *c = NULL;
-	struct db *db = NULL;
+	struct db *db;
 	struct key_args a;
 	enum db_result r;
-	char err[160];
-	int n = 0;
+	int n = 0, status;
 
-	if (args_read(argc, argv, false, false, &a, err, sizeof err) != 0)
-		return usage_error(usage_list, err);
-	if (a.help) {
-		fputs(usage_list, stdout);
-		return 0;
-	}
-	db = open_db(a.db, &c);
+	db = args_open(argc, argv, false, usage_list, &a, &c, &status);
 	if (!db)
-		return 1;
+		return status;
 	printf("%-12s  %-6s  %-16s  %-25s  %-25s  %s\n", "ID", "ROLE",
 	       "FACILITY", "CREATED", "REVOKED", "NAME");
 	r = db_key_list(c, list_row, &n);
@@ -318,21 +333,15 @@ static int cmd_list(int argc, char *const argv[])
 static int cmd_revoke(int argc, char *const argv[])
 {
 	struct db_conn *c = NULL;
-	struct db *db = NULL;
+	struct db *db;
 	struct key_args a;
 	enum db_result r;
 	struct db_key k;
-	char err[160];
+	int status;
 
-	if (args_read(argc, argv, false, true, &a, err, sizeof err) != 0)
-		return usage_error(usage_revoke, err);
-	if (a.help) {
-		fputs(usage_revoke, stdout);
-		return 0;
-	}
-	db = open_db(a.db, &c);
+	db = args_open(argc, argv, true, usage_revoke, &a, &c, &status);
 	if (!db)
-		return 1;
+		return status;
 	r = db_key_revoke(c, a.id, now_seconds(), &k);
 	db_close(db);
 	if (r == DB_NOT_FOUND) {

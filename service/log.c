@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/json_str.h"
+#include "base/utf8.h"
 /* Room always kept for `,"truncated":true}` and the newline, so that a
  * line cut short still closes. */
 #define LOG_TAIL 24
@@ -44,34 +45,8 @@ static bool puts_(struct log_line *l, const char *s)
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
-	size_t len;
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return len;
+	return base_utf8_seq(s, n, &cp);
 }
 
 /* Appends a JSON string of at most max bytes of s; a character that would

@@ -20,6 +20,7 @@
 #include "api/import.h"
 #include "api/metrics.h"
 #include "api/ratelimit.h"
+#include "api/row_memo.h"
 #include "db/audit_log.h"
 #include "db/db.h"
 #include "service/args.h"
@@ -277,6 +278,8 @@ static void app_configure(struct api_app *app, const struct config *cfg)
 	app->session_idle = cfg->session_idle;
 	app->session_max = cfg->session_max;
 	app->tls = cfg->tls_cert != NULL;
+	/* NULL on no memory: the worklist then decides every row. */
+	app->row_memo = api_row_memo_new(API_ROW_MEMO_SLOTS);
 }
 
 /* The log line that says the server is up, and where. */
@@ -319,6 +322,7 @@ static void serve_stop(struct server *srv, struct api_app *app)
 	audit_log_stop(app->audit);
 	db_close(app->db);
 	api_rate_free(app->rate);
+	api_row_memo_free(app->row_memo);
 	log_begin(&l, left == 0 ? LOG_INFO : LOG_WARN, "stopped");
 	if (left > 0)
 		log_int(&l, "unfinished_requests", left);
@@ -391,11 +395,13 @@ static int cmd_serve(int argc, char *const argv[])
 	app_configure(&app, &cfg);
 	api_metrics_init(&metrics, now_seconds());
 	metrics.store = app.db;
+	metrics.row_memo = app.row_memo;
 	app.metrics = &metrics;
 	app.audit = audit_start(app.db, &cfg, err, sizeof err);
 	if (!app.audit) {
 		fprintf(stderr, "shikakud: audit log: %s\n", err);
 		db_close(app.db);
+		api_row_memo_free(app.row_memo);
 		return 1;
 	}
 	if (cfg.rate_limit > 0 &&
@@ -418,6 +424,7 @@ static int cmd_serve(int argc, char *const argv[])
 		audit_log_stop(app.audit);
 		db_close(app.db);
 		api_rate_free(app.rate);
+		api_row_memo_free(app.row_memo);
 		return 1;
 	}
 	log_listening(&cfg, srv);

@@ -1093,36 +1093,46 @@ static void mark_linger(struct MHD_Connection *conn)
 		cc->linger = true;
 }
 
+/* One write of write_now: the bytes written, 0 or less when the
+ * connection cannot take them, or -1 with errno EINTR to be tried again. */
+typedef ssize_t (*raw_write)(const union MHD_ConnectionInfo *ci, const char *p,
+			     size_t len);
+
+static ssize_t write_tls(const union MHD_ConnectionInfo *ci, const char *p,
+			 size_t len)
+{
+	ssize_t r =
+	    gnutls_record_send((gnutls_session_t)ci->tls_session, p, len);
+
+	if (r == GNUTLS_E_INTERRUPTED) {
+		errno = EINTR;
+		return -1;
+	}
+	return r < 0 ? 0 : r;
+}
+
+static ssize_t write_fd(const union MHD_ConnectionInfo *ci, const char *p,
+			size_t len)
+{
+	return send(ci->connect_fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* Writes len bytes of p to the client now, without waiting: true when all
  * went.  A client that has not read what it was sent before (its window
  * full) does not get it: no worker thread waits for a client. */
 static bool write_now(const struct server *srv, struct MHD_Connection *conn,
 		      const char *p, size_t len)
 {
-	const union MHD_ConnectionInfo *ci;
+	bool tls = srv->tls_cert != NULL;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    conn, tls ? MHD_CONNECTION_INFO_GNUTLS_SESSION
+		      : MHD_CONNECTION_INFO_CONNECTION_FD);
+	raw_write w = tls ? write_tls : write_fd;
 
-	if (srv->tls_cert != NULL) {
-		gnutls_session_t tls;
-
-		ci = MHD_get_connection_info(
-		    conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
-		while (tls != NULL && len > 0) {
-			ssize_t r = gnutls_record_send(tls, p, len);
-
-			if (r == GNUTLS_E_INTERRUPTED)
-				continue;
-			if (r <= 0)
-				return false;
-			p += r;
-			len -= (size_t)r;
-		}
-		return len == 0;
-	}
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL && tls && ci->tls_session == NULL)
+		ci = NULL;
 	while (ci != NULL && len > 0) {
-		ssize_t r =
-		    send(ci->connect_fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t r = w(ci, p, len);
 
 		if (r < 0 && errno == EINTR)
 			continue;

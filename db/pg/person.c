@@ -333,6 +333,7 @@ enum db_result dbpg_person_delete(struct db_conn *c, const char *id,
 
 enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
+				db_person_peek_fn peek,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last)
 {
@@ -352,6 +353,17 @@ enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 	res = dbpg_result(c, r);
 	n = res == DB_OK ? PQntuples(r) : 0;
 	for (i = 0; i < n; i++) {
+		if (peek) {
+			const char *id = PQgetvalue(r, i, COL_ID);
+			enum db_peek k =
+			    peek(id, PQgetvalue(r, i, COL_ETAG), arg);
+
+			snprintf(last, DB_ID_MAX + 1, "%s", id);
+			if (k == DB_PEEK_STOP)
+				break;
+			if (k == DB_PEEK_NEXT)
+				continue;
+		}
 		read_person(r, i, &p);
 		snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
 		if (fn(&p, arg) != 0)

@@ -248,6 +248,7 @@ enum db_result dbpg_person_delete(struct db_conn *c, const char *id,
 				  const char *if_match);
 enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
+				db_person_peek_fn peek,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last);
 

@@ -417,6 +417,7 @@ out:
 
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
+				db_person_peek_fn peek,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last)
 {
@@ -434,6 +435,20 @@ enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 	if (facility_id)
 		sqlite3_bind_text(s, 3, facility_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (peek) {
+			const char *id = col_text(s, COL_ID);
+			const char *etag = col_text(s, COL_ETAG);
+			enum db_peek k =
+			    peek(id ? id : "", etag ? etag : "", arg);
+
+			snprintf(last, DB_ID_MAX + 1, "%s", id ? id : "");
+			if (k == DB_PEEK_STOP) {
+				rc = SQLITE_DONE;
+				break;
+			}
+			if (k == DB_PEEK_NEXT)
+				continue;
+		}
 		read_person(s, &p);
 		snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
 		if (fn(&p, arg) != 0) {

@@ -123,6 +123,7 @@ bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
 			 uint64_t *to);
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
+				db_person_peek_fn peek,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last);
 

@@ -204,6 +204,14 @@ def today_tokyo():
     return datetime.datetime.now(tz).date().isoformat()
 
 
+def fresh(facts, **extra):
+    """facts verified today (not stale), with extra record members."""
+    d = dict(facts)
+    d["verified_at"] = today_tokyo()
+    d.update(extra)
+    return d
+
+
 # --------------------------------------------------------------------------
 # Case-insensitive headers that keep repeated ones.
 
@@ -316,6 +324,29 @@ def _response_complete(buf):
     if "transfer-encoding: chunked" in head:
         return buf.endswith(b"0\r\n\r\n")
     return False
+
+
+def read_response(sock, deadline):
+    """Reads from sock (blocking or not) until a whole HTTP response is in,
+    the peer closes or errs, or time.monotonic() passes deadline -> the
+    bytes read (maybe none, maybe part of a response)."""
+    buf = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        if _response_complete(buf):
+            break
+    return buf
 
 
 # --------------------------------------------------------------------------
@@ -708,7 +739,6 @@ class Server:
         if isinstance(data, str):
             data = data.encode("utf-8")
         s = socket.create_connection((HOST, self.port), timeout=timeout)
-        buf = b""
         try:
             s.setblocking(False)
             view = memoryview(data)
@@ -727,22 +757,7 @@ class Server:
                     view = view[n:]
             if close_after_send:
                 return b""
-            while time.monotonic() < deadline:
-                r, _, _ = select.select([s], [], [], 0.2)
-                if not r:
-                    continue
-                try:
-                    chunk = s.recv(65536)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-                if _response_complete(buf):
-                    break
-            return buf
+            return read_response(s, deadline)
         finally:
             s.close()
 
@@ -1001,3 +1016,147 @@ def assert_problem(r, status, code=None, field=None, single=False):
 
 def codes(entries):
     return [e.get("code") for e in entries or [] if isinstance(e, dict)]
+
+
+# ---- helpers shared by test modules --------------------------------------
+
+def days_from_today(n):
+    """The date n days after today in Tokyo (before it when n < 0), ISO."""
+    today = datetime.date.fromisoformat(today_tokyo())
+    return (today + datetime.timedelta(days=n)).isoformat()
+
+
+def days_ago(n):
+    return days_from_today(-n)
+
+
+def days_ahead(n):
+    return days_from_today(n)
+
+
+def insurer_check_digit(digits):
+    """SPEC §5: from the rightmost, ×2, ×1, ... digit sums; (10 - sum mod 10) mod 10."""
+    s = 0
+    for i, ch in enumerate(reversed(digits)):
+        p = int(ch) * (2 if i % 2 == 0 else 1)
+        s += p // 10 + p % 10
+    return str((10 - s % 10) % 10)
+
+
+def insurer_number(first7):
+    """first7 (or the 5 digits of a 6-digit number) with its check digit."""
+    return first7 + insurer_check_digit(first7)
+
+
+class TempFiles:
+    """`with TempFiles("cli") as t:` -- a directory (t.path) removed on
+    leaving; t.write(name, text) writes a UTF-8 file there -> its path."""
+
+    def __init__(self, tag="files"):
+        self.tag = tag
+        self.path = None
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="shikaku-%s-" % self.tag)
+        return self
+
+    def write(self, name, text):
+        path = os.path.join(self.path, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def __exit__(self, *a):
+        shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
+def put_person(pid, body, s=None):
+    """PUT /v1/persons/{pid} on s (the module's server by default): 200 or
+    201 asserted -> the response."""
+    r = (s or server()).request("PUT", "/v1/persons/" + pid, json_body=body)
+    assert r.status in (200, 201), r
+    return r
+
+
+# A key of each role, and besides them keys bound to facilities fac-a, fac-b:
+# (name in the module's state, role, facility).
+ROLE_KEYS = (("reader", "reader", None), ("writer", "writer", None),
+             ("admin", "admin", None))
+FACILITY_KEYS = ROLE_KEYS + (("writer_a", "writer", "fac-a"), ("reader_a", "reader", "fac-a"),
+                             ("writer_b", "writer", "fac-b"))
+
+
+def module_keys(state, tag, specs=ROLE_KEYS):
+    """Fills state (a module's dict, once: while it is empty) with a database
+    of the module's own (state["db"], in a directory removed at exit) and a
+    key made there for each (name, role, facility) of specs -> state."""
+    if not state:
+        db = os.path.join(temp_dir("shikaku-%s-" % tag), "x.db")
+        state["db"] = db
+        for name, role, facility in specs:
+            state[name] = make_key(db, role, facility)
+    return state
+
+
+def keyed_server(state):
+    """The module's server on state's database (module_keys), asking keys."""
+    return server(lambda: Server(no_auth=False, db_path=state["db"]))
+
+
+def bearer(key, **more):
+    """Headers with Authorization: Bearer key, and more."""
+    h = {"Authorization": "Bearer " + key}
+    h.update(more)
+    return h
+
+
+class ModuleKeys:
+    """A module's database and keys (module_keys), made on first use:
+    keys() the dict, server() the module's server asking keys, auth(name)
+    the headers of key name."""
+
+    def __init__(self, tag, specs=ROLE_KEYS):
+        self.tag, self.specs, self.state = tag, specs, {}
+
+    def keys(self):
+        return module_keys(self.state, self.tag, self.specs)
+
+    def server(self):
+        return keyed_server(self.keys())
+
+    def auth(self, name, **more):
+        return bearer(self.keys()[name], **more)
+
+
+# Facts of a person decided with an application required (usable card, care
+# needs); settled (usable card, no care needs: not_entitled, nothing to do);
+# undetermined (card and registration unknown); ex officio (no card).
+NEEDS_APPLICATION = {"birth_date": "1960-04-01", "insurer_number": "138057",
+                     "mynumber_card": "held", "insurance_registration": "registered",
+                     "care_needs": ["dementia"], "setting": "care_facility"}
+SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
+           "mynumber_card": "held", "insurance_registration": "registered"}
+UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
+NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
+
+
+# The repository's top directory (this file is tests/e2e/harness.py).
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def repo_file(rel):
+    """The text of the repository's file rel (a path from its top)."""
+    with open(os.path.join(REPO_ROOT, rel), encoding="utf-8") as f:
+        return f.read()
+
+
+def send_and_read_all(sock, data):
+    """Sends data on sock, then reads until the peer closes -> the bytes."""
+    sock.sendall(data)
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk

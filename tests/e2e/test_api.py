@@ -11,7 +11,7 @@ import time
 import unicodedata
 
 import harness
-from harness import (server, Server, assert_problem, error_pairs, error_codes, codes,
+from harness import (insurer_check_digit, server, Server, assert_problem, error_pairs, error_codes, codes,
                      decision_missing_keys, today_tokyo, slow, DECISION_KEYS, NESTED_KEYS)
 
 EVAL = "/v1/eligibility:evaluate"
@@ -29,15 +29,6 @@ CARE_HOME = {"birth_date": "1948-09-09", "insurer_number": "138057", "mynumber_c
 NO_CARD = {"birth_date": "1965-04-02", "insurer_number": "138057", "mynumber_card": "none"}
 LATE_ELDERLY = {"birth_date": "1945-05-05", "insurer_number": "39132014",
                 "mynumber_card": "held", "insurance_registration": "registered"}
-
-
-def insurer_check_digit(digits):
-    """SPEC §5: from the rightmost, ×2, ×1, ... digit sums; (10 - sum mod 10) mod 10."""
-    s = 0
-    for i, ch in enumerate(reversed(digits)):
-        p = int(ch) * (2 if i % 2 == 0 else 1)
-        s += p // 10 + p % 10
-    return str((10 - s % 10) % 10)
 
 
 def individual_check_digit(first11):

@@ -56,10 +56,6 @@ FACTS = {"birth_date": "1950-01-01", "mynumber_card": "held",
 
 # ---- helpers ------------------------------------------------------------------
 
-def temp_dir(tag):
-    return tempfile.mkdtemp(prefix="shikaku-auditfile-%s-" % tag)
-
-
 def events(s, name):
     return [e for e in s.log_events() if e.get("event") == name]
 
@@ -194,76 +190,71 @@ def ndjson(objs):
 # ---- 1. an import held open no longer starves the audit ------------------------
 
 def test_a_slow_import_is_cut_and_every_lookup_meanwhile_is_audited():
-    d = temp_dir("slow")
-    db = os.path.join(d, "x.db")
-    s = None
-    up = None
-    try:
-        s = Server(["--import-min-rate", "1000", "--import-rate-window", "2",
-                    "--import-timeout", "60"], db_path=db)
-        put(s, "look-1")
-        first = ndjson([dict(PERSON, person_id="slow-imp-1"),
-                        dict(PERSON, person_id="slow-imp-2")])
-        up = SlowUpload(s, first, b'{"person_id":"slow-imp-3"}\n', 0.5, slow(40))
-        # the import holds the database's write lock: writes are refused
-        deadline = time.monotonic() + slow(5)
-        while True:
-            r = s.request("PUT", "/v1/persons/during", json_body=PERSON)
-            # A PUT that raced the import's BEGIN waits out the busy timeout
-            # and says "busy"; once the import holds the lock, one is
-            # refused at once saying why.
-            if r.status == 503 and "import" in r.json["detail"]:
-                break
-            assert r.status in (200, 201, 503), r
-            assert time.monotonic() < deadline, "the import never held the write lock: %r" % r
-            time.sleep(0.05)
-        answered, n, seen_complete = [], 0, False
-        while up.running():
-            n += 1
-            rid = "look-during-%04d" % n
-            r = lookup(s, "look-1", rid)
-            assert r.status == 200, r
-            answered.append(rid)
-            if n % 10 == 0:
-                # while the import holds the database, the audit is written
-                ids, complete = audit_ids(s, "look-1")
-                assert complete, "GET /v1/audit waited in vain while an import was open"
-                assert set(answered) <= set(ids), set(answered) - set(ids)
-                seen_complete = True
-            time.sleep(0.05)
-        up.close()
-        assert seen_complete, "the import ended before the audit was read during it"
-        assert up.ended is not None, "the slow import was never cut"
-        assert 2 <= up.ended < slow(15), "cut after %.1f s" % up.ended
-        assert up.answer, "the slow import was closed without its 408"
-        resp = harness.parse_raw_response(up.answer)
-        assert_problem(resp, 408, "request_timeout")
-        assert resp.headers.get("connection", "").lower() == "close", resp.headers
-        cut = wait_event(s, "import_cut", pred=lambda e: e.get("request_id") == "slow-import")
-        assert cut["reason"] == "too_slow" and cut["level"] == "warn", cut
-        line = wait_event(s, "request", pred=lambda e: e.get("request_id") == "slow-import")
-        assert line["status"] == 408 and line["route"] == "/v1/persons:import", line
-        # nothing of it stored, writes go through again
-        for pid in ("slow-imp-1", "slow-imp-2", "slow-imp-3"):
-            assert s.get("/v1/persons/" + pid).status == 404, pid
-        r = s.request("PUT", "/v1/persons/after-cut", json_body=PERSON)
-        assert r.status == 201, r
-        # every lookup answered 200 has its row; the cut import has its own
-        ids, complete = audit_ids(s, "look-1")
-        assert complete
-        missing = set(answered) - set(ids)
-        assert not missing, "%d of %d lookups have no audit row: %s" % (
-            len(missing), len(answered), sorted(missing)[:5])
-        ids, _ = audit_ids(s, "slow-imp-1")
-        assert "slow-import" in ids, ids
-        assert metric(s, "shikaku_audit_records_total", result="dropped") == 0
-        s.stop()
-    finally:
-        if up is not None:
-            up.sock.close()
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
+    with harness.temp_run("slow") as run:
+        up = None
+        try:
+            s = run.server(["--import-min-rate", "1000", "--import-rate-window", "2",
+                            "--import-timeout", "60"])
+            put(s, "look-1")
+            first = ndjson([dict(PERSON, person_id="slow-imp-1"),
+                            dict(PERSON, person_id="slow-imp-2")])
+            up = SlowUpload(s, first, b'{"person_id":"slow-imp-3"}\n', 0.5, slow(40))
+            # the import holds the database's write lock: writes are refused
+            deadline = time.monotonic() + slow(5)
+            while True:
+                r = s.request("PUT", "/v1/persons/during", json_body=PERSON)
+                # A PUT that raced the import's BEGIN waits out the busy timeout
+                # and says "busy"; once the import holds the lock, one is
+                # refused at once saying why.
+                if r.status == 503 and "import" in r.json["detail"]:
+                    break
+                assert r.status in (200, 201, 503), r
+                assert time.monotonic() < deadline, "the import never held the write lock: %r" % r
+                time.sleep(0.05)
+            answered, n, seen_complete = [], 0, False
+            while up.running():
+                n += 1
+                rid = "look-during-%04d" % n
+                r = lookup(s, "look-1", rid)
+                assert r.status == 200, r
+                answered.append(rid)
+                if n % 10 == 0:
+                    # while the import holds the database, the audit is written
+                    ids, complete = audit_ids(s, "look-1")
+                    assert complete, "GET /v1/audit waited in vain while an import was open"
+                    assert set(answered) <= set(ids), set(answered) - set(ids)
+                    seen_complete = True
+                time.sleep(0.05)
+            up.close()
+            assert seen_complete, "the import ended before the audit was read during it"
+            assert up.ended is not None, "the slow import was never cut"
+            assert 2 <= up.ended < slow(15), "cut after %.1f s" % up.ended
+            assert up.answer, "the slow import was closed without its 408"
+            resp = harness.parse_raw_response(up.answer)
+            assert_problem(resp, 408, "request_timeout")
+            assert resp.headers.get("connection", "").lower() == "close", resp.headers
+            cut = wait_event(s, "import_cut", pred=lambda e: e.get("request_id") == "slow-import")
+            assert cut["reason"] == "too_slow" and cut["level"] == "warn", cut
+            line = wait_event(s, "request", pred=lambda e: e.get("request_id") == "slow-import")
+            assert line["status"] == 408 and line["route"] == "/v1/persons:import", line
+            # nothing of it stored, writes go through again
+            for pid in ("slow-imp-1", "slow-imp-2", "slow-imp-3"):
+                assert s.get("/v1/persons/" + pid).status == 404, pid
+            r = s.request("PUT", "/v1/persons/after-cut", json_body=PERSON)
+            assert r.status == 201, r
+            # every lookup answered 200 has its row; the cut import has its own
+            ids, complete = audit_ids(s, "look-1")
+            assert complete
+            missing = set(answered) - set(ids)
+            assert not missing, "%d of %d lookups have no audit row: %s" % (
+                len(missing), len(answered), sorted(missing)[:5])
+            ids, _ = audit_ids(s, "slow-imp-1")
+            assert "slow-import" in ids, ids
+            assert metric(s, "shikaku_audit_records_total", result="dropped") == 0
+            s.stop()
+        finally:
+            if up is not None:
+                up.sock.close()
 
 
 def test_an_import_is_cut_at_its_total_time_limit():
@@ -298,8 +289,7 @@ def test_an_import_is_cut_at_its_total_time_limit():
 def test_the_audit_log_is_a_private_file_beside_the_database():
     with harness.temp_run("file", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         put(s, "file-1")
         assert lookup(s, "file-1", "file-look").status == 200
         ids, _ = audit_ids(s, "file-1")
@@ -354,10 +344,9 @@ def old_database(path):
 @pytest.mark.sqlite_only(reason="moving an old SQLite file's audit rows into FILE-audit")
 def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
     with harness.temp_run("move", "old.db") as run:
-        d, db = run.dir, run.db
-        s = None
+        db = run.db
         old_database(db)
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, "database_migrated")
         assert e["audit_rows_moved"] == 3 and e["audit_schema_from"] == 0, e
         r = s.get("/v1/audit?person_id=old-b")
@@ -376,7 +365,7 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
         assert stat.S_IMODE(os.stat(db + "-audit").st_mode) == 0o600
         assert scalar(db + "-audit", "SELECT min(seq) FROM audit") == 7
         # a second start moves nothing again
-        s = run.server(db_path=db)
+        s = run.server()
         r = s.get("/v1/audit?person_id=old-b")
         assert len(r.json["items"]) == 2, r.json
         assert not events(s, "database_migrated"), events(s, "database_migrated")
@@ -385,9 +374,8 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
 
 @pytest.mark.sqlite_only(reason="moving an old SQLite file's audit rows into FILE-audit")
 def test_migrate_moves_the_rows_once_and_names_both_files():
-    d = temp_dir("migrate")
-    db = os.path.join(d, "m.db")
-    try:
+    with harness.temp_run("migrate", "m.db") as run:
+        db = run.db
         version = old_database(db)
         p = run_cli(["migrate", "--db", db])
         assert p.returncode == 0, p.stderr
@@ -402,84 +390,78 @@ def test_migrate_moves_the_rows_once_and_names_both_files():
         p = run_cli(["migrate", "--db", db])
         assert p.returncode == 0 and "moved" not in p.stdout, p.stdout
         assert scalar(db + "-audit", "SELECT count(*) FROM audit") == 3
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # ---- 3. an audit writer that cannot write stops the audited routes only ---------
 
 @pytest.mark.sqlite_only(reason="an unwritable SQLite audit file")
 def test_an_unwritable_audit_file_stops_audited_routes_until_it_can_write():
-    d = temp_dir("lock")
-    db = os.path.join(d, "x.db")
-    s = None
-    lock = None
-    try:
-        s = Server(db_path=db)
-        put(s, "held-1")
-        assert lookup(s, "held-1", "held-before").status == 200
-        ids, complete = audit_ids(s, "held-1")
-        assert complete and "held-before" in ids, ids
-        # another process holds the audit file's write lock
-        lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")
-        t0 = time.monotonic()
-        answered, n, refused = [], 0, None
-        while refused is None:
-            n += 1
-            rid = "held-%04d" % n
-            r = lookup(s, "held-1", rid)
-            if r.status == 200:
-                answered.append(rid)
-            else:
-                refused = r
-            assert time.monotonic() - t0 < slow(STALL + 15), \
-                "audited lookups still answered 200 %.0f s after the audit file was locked" \
-                % (time.monotonic() - t0)
-            time.sleep(0.05)
-        took = time.monotonic() - t0
-        assert_problem(refused, 503, "audit_unavailable")
-        assert refused.headers.get("Retry-After", "").isdigit(), refused.headers
-        assert took >= STALL - 0.5, "refused after %.1f s only" % took
-        # audited routes refuse, unprocessed; the others go on
-        r = s.request("PUT", "/v1/persons/held-new", json_body=PERSON)
-        assert_problem(r, 503, "audit_unavailable")
-        assert_problem(s.get("/v1/persons/held-1"), 503, "audit_unavailable")
-        assert_problem(s.post("/v1/eligibility:batch", {"items": [{"person_id": "held-1"}]}),
-                       503, "audit_unavailable")
-        r = s.evaluate({"person": FACTS})
-        assert r.status == 200, r
-        assert s.get("/healthz").status == 200
-        assert s.get("/v1/rules").status == 200
-        assert metric(s, "shikaku_audit_available") == 0
-        stalled = wait_event(s, "audit_stalled")
-        assert "locked" in stalled["message"], stalled
-        # the lock goes: the writer writes, the routes answer again
-        lock.execute("ROLLBACK")
-        lock.close()
+    with harness.temp_run("lock") as run:
+        db = run.db
         lock = None
-        deadline = time.monotonic() + slow(15)
-        while True:
-            r = lookup(s, "held-1", "held-after")
-            if r.status == 200:
-                break
+        try:
+            s = run.server()
+            put(s, "held-1")
+            assert lookup(s, "held-1", "held-before").status == 200
+            ids, complete = audit_ids(s, "held-1")
+            assert complete and "held-before" in ids, ids
+            # another process holds the audit file's write lock
+            lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
+            lock.execute("BEGIN EXCLUSIVE")
+            t0 = time.monotonic()
+            answered, n, refused = [], 0, None
+            while refused is None:
+                n += 1
+                rid = "held-%04d" % n
+                r = lookup(s, "held-1", rid)
+                if r.status == 200:
+                    answered.append(rid)
+                else:
+                    refused = r
+                assert time.monotonic() - t0 < slow(STALL + 15), \
+                    "audited lookups still answered 200 %.0f s after the audit file was locked" \
+                    % (time.monotonic() - t0)
+                time.sleep(0.05)
+            took = time.monotonic() - t0
+            assert_problem(refused, 503, "audit_unavailable")
+            assert refused.headers.get("Retry-After", "").isdigit(), refused.headers
+            assert took >= STALL - 0.5, "refused after %.1f s only" % took
+            # audited routes refuse, unprocessed; the others go on
+            r = s.request("PUT", "/v1/persons/held-new", json_body=PERSON)
             assert_problem(r, 503, "audit_unavailable")
-            assert time.monotonic() < deadline, "still refused after the lock went"
-            time.sleep(0.1)
-        wait_event(s, "audit_resumed")
-        assert s.get("/v1/persons/held-new").status == 404, "a refused PUT was stored"
-        ids, complete = audit_ids(s, "held-1")
-        assert complete
-        missing = set(answered + ["held-after"]) - set(ids)
-        assert not missing, "%d of %d answered lookups lost their audit row: %s" % (
-            len(missing), len(answered), sorted(missing)[:5])
-        assert metric(s, "shikaku_audit_records_total", result="dropped") == 0
-        assert metric(s, "shikaku_audit_available") == 1
-        assert metric(s, "shikaku_audit_refused_total") >= 4
-        s.stop()
-    finally:
-        if lock is not None:
+            assert_problem(s.get("/v1/persons/held-1"), 503, "audit_unavailable")
+            assert_problem(s.post("/v1/eligibility:batch", {"items": [{"person_id": "held-1"}]}),
+                           503, "audit_unavailable")
+            r = s.evaluate({"person": FACTS})
+            assert r.status == 200, r
+            assert s.get("/healthz").status == 200
+            assert s.get("/v1/rules").status == 200
+            assert metric(s, "shikaku_audit_available") == 0
+            stalled = wait_event(s, "audit_stalled")
+            assert "locked" in stalled["message"], stalled
+            # the lock goes: the writer writes, the routes answer again
+            lock.execute("ROLLBACK")
             lock.close()
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
+            lock = None
+            deadline = time.monotonic() + slow(15)
+            while True:
+                r = lookup(s, "held-1", "held-after")
+                if r.status == 200:
+                    break
+                assert_problem(r, 503, "audit_unavailable")
+                assert time.monotonic() < deadline, "still refused after the lock went"
+                time.sleep(0.1)
+            wait_event(s, "audit_resumed")
+            assert s.get("/v1/persons/held-new").status == 404, "a refused PUT was stored"
+            ids, complete = audit_ids(s, "held-1")
+            assert complete
+            missing = set(answered + ["held-after"]) - set(ids)
+            assert not missing, "%d of %d answered lookups lost their audit row: %s" % (
+                len(missing), len(answered), sorted(missing)[:5])
+            assert metric(s, "shikaku_audit_records_total", result="dropped") == 0
+            assert metric(s, "shikaku_audit_available") == 1
+            assert metric(s, "shikaku_audit_refused_total") >= 4
+            s.stop()
+        finally:
+            if lock is not None:
+                lock.close()

@@ -2,12 +2,10 @@
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 
 import harness
-from harness import run_cli, decision_missing_keys, codes, slow
+from harness import run_cli, decision_missing_keys, codes, slow, TempFiles
 
 REGISTERED = {"birth_date": "1975-01-20", "insurer_number": "138057",
               "mynumber_card": "held", "insurance_registration": "registered"}
@@ -29,21 +27,6 @@ def parse_stdout(p):
         raise AssertionError("stdout is not one JSON document: %r (stderr %r)"
                              % (p.stdout[:300], p.stderr[-300:]))
 
-
-class TempDir:
-    def __enter__(self):
-        self.path = tempfile.mkdtemp(prefix="shikaku-cli-")
-        return self
-
-    def write(self, name, text):
-        path = os.path.join(self.path, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
-    def __exit__(self, *a):
-        shutil.rmtree(self.path, ignore_errors=True)
-        return False
 
 
 def test_eval_valid():
@@ -100,7 +83,7 @@ def test_eval_lang_en():
 
 
 def test_eval_rules_file():
-    with TempDir() as t:
+    with TempFiles("cli") as t:
         path = t.write("rules.json", '{"provisional_end":"2027-07-31"}')
         body = json.dumps({"as_of": "2027-06-01", "person": LATE_ELDERLY})
         p = run_cli(["eval", "--rules", path], stdin=body)
@@ -113,7 +96,7 @@ def test_eval_rules_file():
 
 
 def test_rules_check():
-    with TempDir() as t:
+    with TempFiles("cli") as t:
         good = {
             "one": t.write("good1.json", '{"provisional_end":"2027-07-31"}'),
             "all": t.write("good2.json", json.dumps({
@@ -155,7 +138,7 @@ def test_help():
 
 
 def test_serve_non_loopback_refused():
-    with TempDir() as t:
+    with TempFiles("cli") as t:
         for listen in ("0.0.0.0:0",):
             try:
                 p = run_cli(["serve", "--listen", listen, "--no-auth",

@@ -66,9 +66,7 @@ ID_DISGUISES = ["8647.7053.9530", "8647_7053_9530", "7838.2071.6374", "3674.3843
 
 
 def _tmpdir():
-    d = tempfile.mkdtemp(prefix="shikaku-disguise-")
-    atexit.register(shutil.rmtree, d, True)
-    return d
+    return harness.temp_dir("shikaku-disguise-")
 
 
 def _needles():

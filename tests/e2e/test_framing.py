@@ -17,9 +17,15 @@ PERSON = (b'{"birth_date":"1960-04-01","insurer_number":"138057",'
           b'"mynumber_card":"none","verified_at":"2026-01-05"}')
 
 
-def talk(port, data, wait=None):
+def talk(port, data, wait=None, expect=None):
     """Sends data on a new connection and reads until the server closes it
-    or `wait` seconds pass -> (bytes read, closed by the server?)."""
+    or `wait` seconds pass -> (bytes read, closed by the server?).  With
+    expect=N it stops as soon as N whole answers are in (the connection
+    kept alive), waiting up to slow(10) for them: a first request on a
+    store connection (a PostgreSQL backend starting) may take a while on a
+    loaded machine."""
+    if expect is not None and wait is None:
+        wait = slow(10)
     wait = wait if wait is not None else slow(3)
     s = socket.create_connection((HOST, port), timeout=wait)
     buf, closed = b"", False
@@ -39,9 +45,27 @@ def talk(port, data, wait=None):
                 closed = True
                 break
             buf += chunk
+            if expect is not None and whole_answers(buf) >= expect:
+                break
     finally:
         s.close()
     return buf, closed
+
+
+def whole_answers(raw):
+    """How many answers raw holds complete (head and Content-Length body)."""
+    n = 0
+    while raw.startswith(b"HTTP/"):
+        end = raw.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        r = parse_raw_response(raw[:end + 4])
+        size = 0 if r.status == 304 else int(r.headers.get("Content-Length") or 0)
+        if len(raw) < end + 4 + size:
+            break
+        n += 1
+        raw = raw[end + 4 + size:]
+    return n
 
 
 def responses(raw):
@@ -117,7 +141,7 @@ def test_unknown_transfer_coding_is_501_at_once():
                        b"Transfer-Encoding: gzip\r\n\r\n", status=501, code="not_implemented")
     # chunked alone is still read (and the connection kept)
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
-    raw, _ = talk(s.port, head + b"Transfer-Encoding: chunked\r\n\r\n" + body, wait=slow(1))
+    raw, _ = talk(s.port, head + b"Transfer-Encoding: chunked\r\n\r\n" + body, expect=1)
     rs = responses(raw)
     assert len(rs) == 1 and rs[0].status == 200, raw[:300]
 
@@ -161,7 +185,7 @@ def test_304_carries_no_wrong_content_length():
            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
            % (len(PERSON), PERSON))
     get = b"GET /v1/persons/framing-304 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    raw, _ = talk(s.port, put + get, wait=slow(1))
+    raw, _ = talk(s.port, put + get, expect=2)
     rs = responses(raw)
     assert [r.status for r in rs] == [201, 200], raw[:400]
     tag = rs[1].headers["ETag"]
@@ -169,7 +193,7 @@ def test_304_carries_no_wrong_content_length():
     cond = (b"GET /v1/persons/framing-304 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"If-None-Match: " + tag.encode() + b"\r\n\r\n")
     # two in a row on one connection, then a plain GET: keep-alive holds
-    raw, _ = talk(s.port, cond + cond + get, wait=slow(1))
+    raw, _ = talk(s.port, cond + cond + get, expect=3)
     rs = responses(raw)
     assert [r.status for r in rs] == [304, 304, 200], raw[:600]
     for r in rs[:2]:

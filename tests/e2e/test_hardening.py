@@ -25,40 +25,15 @@ from harness import Server, assert_problem, parse_raw_response, run_cli, slow
 
 INDIVIDUAL = "123456789018"          # valid check digit (SPEC §8)
 NDJSON = "application/x-ndjson"
-_state = {}       # the shared database and its keys
 _tls = {}         # the generated certificate
 
 
 def _tmpdir():
-    d = tempfile.mkdtemp(prefix="shikaku-hard-")
-    atexit.register(shutil.rmtree, d, True)
-    return d
+    return harness.temp_dir("shikaku-hard-")
 
 
-def make_key(db, role):
-    p = run_cli(["key", "create", "--db", db, "--role", role])
-    assert p.returncode == 0, "key create: exit %d, stderr %s" % (p.returncode, p.stderr)
-    return p.stdout.splitlines()[0].strip()
-
-
-def keys():
-    if not _state:
-        db = os.path.join(_tmpdir(), "x.db")
-        _state["db"] = db
-        for role in ("reader", "writer", "admin"):
-            _state[role] = make_key(db, role)
-    return _state
-
-
-def srv():
-    k = keys()
-    return harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
-
-
-def auth(role, **more):
-    h = {"Authorization": "Bearer " + keys()[role]}
-    h.update(more)
-    return h
+_keys = harness.ModuleKeys("hard")
+keys, srv, auth = _keys.keys, _keys.server, _keys.auth
 
 
 def raw(s, head, body=b"", timeout=None):

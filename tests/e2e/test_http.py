@@ -46,16 +46,7 @@ _keys = {}
 
 def keys():
     """A database with a key of each role, made once for the module."""
-    if not _keys:
-        d = tempfile.mkdtemp(prefix="shikaku-http-")
-        atexit.register(shutil.rmtree, d, True)
-        db = os.path.join(d, "x.db")
-        _keys["db"] = db
-        for role in ("reader", "writer", "admin"):
-            p = run_cli(["key", "create", "--db", db, "--role", role])
-            assert p.returncode == 0, p.stderr
-            _keys[role] = p.stdout.splitlines()[0].strip()
-    return _keys
+    return harness.module_keys(_keys, "http")
 
 
 def auth(role):
@@ -339,14 +330,7 @@ def raw_get(port, path, host_lines, version=b"HTTP/1.1"):
         b"Host: " + h + b"\r\n" for h in host_lines) + b"Connection: close\r\n\r\n"
     s = socket.create_connection((HOST, port), timeout=slow(10))
     try:
-        s.sendall(data)
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        return parse_raw_response(buf)
+        return parse_raw_response(harness.send_and_read_all(s, data))
     finally:
         s.close()
 

@@ -11,11 +11,10 @@ import csv
 import io
 import json
 import os
-import shutil
-import tempfile
 import unicodedata
 
-from harness import server, Server, assert_problem, decision_missing_keys, run_cli
+from harness import (server, Server, assert_problem, decision_missing_keys, run_cli,
+                     TempFiles, put_person)
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -44,9 +43,7 @@ LATE_84_CHANGE = {"date": "2027-08-01", "registration_status": "registered",
 
 
 def put(pid, body):
-    r = server().request("PUT", PERSONS + "/" + pid, json_body=body)
-    assert r.status in (200, 201), r
-    return r
+    return put_person(pid, body)
 
 
 def get(path, headers=None):
@@ -61,21 +58,6 @@ def evaluate(person, as_of=AS_OF, query="", s=None):
 def csv_rows(text):
     return list(csv.reader(io.StringIO(text, newline="")))
 
-
-class TempDir:
-    def __enter__(self):
-        self.path = tempfile.mkdtemp(prefix="shikaku-next-")
-        return self
-
-    def write(self, name, text):
-        path = os.path.join(self.path, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
-    def __exit__(self, *a):
-        shutil.rmtree(self.path, ignore_errors=True)
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -176,7 +158,7 @@ def test_rules_endpoint_shows_the_horizon():
 
 def test_a_rules_file_changing_the_horizon_changes_the_answer():
     # From 2026-11-30 the change on 2027-08-01 is 244 days away.
-    with TempDir() as t:
+    with TempFiles("next") as t:
         short = t.write("short.json", json.dumps({"next_change_horizon_days": 243}))
         just = t.write("just.json", json.dumps({"next_change_horizon_days": 244}))
         with Server(["--rules", short]) as s:
@@ -326,7 +308,7 @@ def test_csv_worklist_ends_with_next_change_words_and_date():
 # rules diff
 
 def test_rules_diff_counts_whose_next_change_moves():
-    with TempDir() as t:
+    with TempFiles("next") as t:
         src = t.write("p.ndjson", "".join(
             json.dumps(dict(facts, person_id=pid, facility_id=FAC)) + "\n"
             for pid, facts in WL.items()))

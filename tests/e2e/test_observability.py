@@ -25,34 +25,13 @@ FACTS = {"birth_date": "1950-04-01", "insurer_number": "138057",
          "mynumber_card": "held", "insurance_registration": "registered",
          "care_needs": ["dementia"], "setting": "care_facility"}
 NDJSON = "application/x-ndjson"
-_state = {}
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def keys():
-    if not _state:
-        d = tempfile.mkdtemp(prefix="shikaku-obs-")
-        atexit.register(shutil.rmtree, d, True)
-        db = os.path.join(d, "x.db")
-        _state["db"] = db
-        for role in ("reader", "writer", "admin"):
-            p = run_cli(["key", "create", "--db", db, "--role", role])
-            assert p.returncode == 0, p.stderr
-            _state[role] = p.stdout.splitlines()[0].strip()
-    return _state
-
-
-def srv():
-    k = keys()
-    return harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
-
-
-def auth(role, **more):
-    h = {"Authorization": "Bearer " + keys()[role]}
-    h.update(more)
-    return h
+_keys = harness.ModuleKeys("obs")
+keys, srv, auth = _keys.keys, _keys.server, _keys.auth
 
 
 def parse_metrics(text):
@@ -231,6 +210,13 @@ def test_decisions_total_moves_by_entitlement():
     assert total == 4, total
 
 
+def lines_counted(before, after):
+    """(accepted, rejected) import lines counted between two /metrics."""
+    return tuple(val(after, "shikaku_import_lines_total", result=k) -
+                 val(before, "shikaku_import_lines_total", result=k)
+                 for k in ("accepted", "rejected"))
+
+
 def test_import_lines_total_moves():
     s = srv()
     before = metrics(s)
@@ -241,21 +227,13 @@ def test_import_lines_total_moves():
                   headers=auth("writer", **{"Content-Type": NDJSON}))
     assert r.status == 200 and len(r.json["rejected"]) == 1, r
     mid = metrics(s)
-    acc = val(mid, "shikaku_import_lines_total", result="accepted") - \
-        val(before, "shikaku_import_lines_total", result="accepted")
-    rej = val(mid, "shikaku_import_lines_total", result="rejected") - \
-        val(before, "shikaku_import_lines_total", result="rejected")
-    assert (acc, rej) == (2, 1), (acc, rej)
+    assert lines_counted(before, mid) == (2, 1)
     # An all_or_nothing import that stores nothing accepts nothing.
     r = s.request("POST", "/v1/persons:import", body=body,
                   headers=auth("writer", **{"Content-Type": NDJSON}))
     assert r.status == 422, r
     after = metrics(s)
-    acc = val(after, "shikaku_import_lines_total", result="accepted") - \
-        val(mid, "shikaku_import_lines_total", result="accepted")
-    rej = val(after, "shikaku_import_lines_total", result="rejected") - \
-        val(mid, "shikaku_import_lines_total", result="rejected")
-    assert (acc, rej) == (0, 1), (acc, rej)
+    assert lines_counted(mid, after) == (0, 1)
     assert val(after, "shikaku_requests_total", route="/v1/persons:import", status="200") - \
         val(before, "shikaku_requests_total", route="/v1/persons:import", status="200") == 1
 

@@ -8,14 +8,10 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import run_cli
+from harness import run_cli, REPO_ROOT, repo_file
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def _read(rel):
-    with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
-        return f.read()
+ROOT = REPO_ROOT
+_read = repo_file
 
 
 def test_dockerfile_copies_existing_files():

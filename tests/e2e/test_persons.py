@@ -4,13 +4,14 @@ The module's server has a temporary database of its own; each test uses
 person ids (and facility ids) of its own so that tests do not see each
 other's rows."""
 
-import datetime
 import json
 import threading
 import unicodedata
 import urllib.parse
 
-from harness import server, assert_problem, decision_missing_keys, today_tokyo
+from harness import (server, assert_problem, decision_missing_keys, today_tokyo, days_ago, fresh,
+                     days_ahead, insurer_check_digit, insurer_number,
+                     NEEDS_APPLICATION, SETTLED, UNDETERMINED, NO_CARD)
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -19,41 +20,6 @@ INDIVIDUAL = "123456789018"          # valid check digit (SPEC §8 example)
 TOKYO_KYOKAI = "01130012"
 TOKYO_KYOKAI_JA = "全国健康保険協会 東京支部"
 
-# Decided with an application required (usable card, care needs).
-NEEDS_APPLICATION = {"birth_date": "1960-04-01", "insurer_number": "138057",
-                     "mynumber_card": "held", "insurance_registration": "registered",
-                     "care_needs": ["dementia"], "setting": "care_facility"}
-# Settled: usable card, no care needs (not_entitled, nothing to do).
-SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
-           "mynumber_card": "held", "insurance_registration": "registered"}
-# Undetermined: registration not known.
-UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
-# ex officio: no card; no application needed.
-NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
-
-
-def today():
-    return datetime.date.fromisoformat(today_tokyo())
-
-
-def days_ago(n):
-    return (today() - datetime.timedelta(days=n)).isoformat()
-
-
-def days_ahead(n):
-    return (today() + datetime.timedelta(days=n)).isoformat()
-
-
-def insurer_check_digit(digits):
-    s = 0
-    for i, ch in enumerate(reversed(digits)):
-        p = int(ch) * (2 if i % 2 == 0 else 1)
-        s += p // 10 + p % 10
-    return str((10 - s % 10) % 10)
-
-
-def insurer_number(first7):
-    return first7 + insurer_check_digit(first7)
 
 
 def put(pid, body, headers=None):
@@ -62,14 +28,6 @@ def put(pid, body, headers=None):
 
 def get(path, headers=None):
     return server().get(path, headers=headers)
-
-
-def fresh(facts, **extra):
-    """facts verified today (not stale), with extra record members."""
-    d = dict(facts)
-    d["verified_at"] = today_tokyo()
-    d.update(extra)
-    return d
 
 
 def etag(r):
@@ -350,6 +308,16 @@ def ids_of(doc):
     return [i["person_id"] for i in doc["items"]]
 
 
+def walk_pages(query):
+    """The ids of every page of the worklist of query, cursor to cursor."""
+    ids, cursor = [], None
+    while True:
+        doc = worklist(query + ("&cursor=" + cursor if cursor else ""))
+        ids += ids_of(doc)
+        cursor = doc["next_cursor"]
+        if not cursor:
+            return ids
+
 def test_worklist_needs_action_and_filters():
     f = "wl-fac"
     put("wl-apply", fresh(NEEDS_APPLICATION, facility_id=f, display_name="申請要"))
@@ -458,15 +426,7 @@ def test_worklist_pages_neither_skip_nor_repeat_under_inserts():
     assert not missing, "skipped: %r" % sorted(missing)
     assert inserted, "nothing was inserted between pages"
     # Everything inserted behind the cursor is there on a fresh walk.
-    all_ids = []
-    cursor = None
-    while True:
-        q = "facility_id=%s&limit=1000" % f + ("&cursor=" + cursor if cursor else "")
-        doc = worklist(q)
-        all_ids += ids_of(doc)
-        cursor = doc["next_cursor"]
-        if not cursor:
-            break
+    all_ids = walk_pages("facility_id=%s&limit=1000" % f)
     assert sorted(all_ids) == sorted(originals + inserted)
 
 
@@ -480,14 +440,7 @@ def test_worklist_cursor_with_needs_action_and_small_pages():
             want.append(pid)
         else:
             put(pid, fresh(SETTLED, facility_id=f))
-    seen, cursor = [], None
-    while True:
-        q = "facility_id=%s&needs_action=true&limit=2" % f + ("&cursor=" + cursor if cursor else "")
-        doc = worklist(q)
-        seen += ids_of(doc)
-        cursor = doc["next_cursor"]
-        if not cursor:
-            break
+    seen = walk_pages("facility_id=%s&needs_action=true&limit=2" % f)
     assert seen == want
 
 

@@ -9,14 +9,10 @@ import subprocess
 import tempfile
 
 import harness
-from harness import Server, run_cli, slow
+from harness import Server, run_cli, slow, REPO_ROOT, repo_file
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def _read(rel):
-    with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
-        return f.read()
+ROOT = REPO_ROOT
+_read = repo_file
 
 
 def _lan_section():

@@ -68,8 +68,13 @@ def events(s, name):
     return [e for e in s.log_events() if e.get("event") == name]
 
 
-def temp_dir(tag):
-    return tempfile.mkdtemp(prefix="shikaku-recovery-%s-" % tag)
+def read_fails_on_the_store(s, path, rid, what):
+    """GET path (X-Request-Id rid) fails with 500 or 503, and the log has the
+    store_error of that request."""
+    r = s.get(path, headers={"X-Request-Id": rid})
+    assert r.status in (500, 503), r
+    wait_event(s, lambda e: e.get("event") == "store_error"
+               and e.get("request_id") == rid, what)
 
 
 def put_person(s, pid, doc=None):
@@ -146,47 +151,43 @@ def test_audit_shows_the_requests_answered_just_before_it():
 
 @pytest.mark.sqlite_only(reason="another process holding the SQLite audit file's write lock")
 def test_audit_says_when_its_answer_may_lack_rows():
-    d = temp_dir("audit")
-    db = os.path.join(d, "x.db")
-    s = None
-    lock = None
-    try:
-        s = Server(db_path=db)
-        put_person(s, "held-1")
-        a = s.get("/v1/audit?person_id=held-1")
-        assert a.status == 200 and len(a.json["items"]) == 1, a
-        # another process holds the audit file's write lock (SPEC §7: the
-        # log is FILE-audit beside the database): the writer cannot commit
-        lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
-        assert s.get("/v1/persons/held-1", headers={"X-Request-Id": "held-read"}).status == 200
-        t0 = time.monotonic()
-        a = s.get("/v1/audit?person_id=held-1")
-        took = time.monotonic() - t0
-        assert a.status == 200, a
-        assert a.headers.get("X-Audit-Complete") == "false", a.headers
-        assert [row["request_id"] for row in a.json["items"]] != [] and \
-            "held-read" not in [row["request_id"] for row in a.json["items"]], a.json
-        assert 0.9 <= took < slow(5), "the query waited %.2f s" % took
-        lock.execute("ROLLBACK")
-        lock.close()
+    with harness.temp_run("audit") as run:
+        db = run.db
         lock = None
-        # the writer commits once the lock is gone
-        deadline = time.monotonic() + slow(10)
-        while True:
+        try:
+            s = run.server()
+            put_person(s, "held-1")
             a = s.get("/v1/audit?person_id=held-1")
+            assert a.status == 200 and len(a.json["items"]) == 1, a
+            # another process holds the audit file's write lock (SPEC §7: the
+            # log is FILE-audit beside the database): the writer cannot commit
+            lock = sqlite3.connect(db + "-audit", timeout=0, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            assert s.get("/v1/persons/held-1", headers={"X-Request-Id": "held-read"}).status == 200
+            t0 = time.monotonic()
+            a = s.get("/v1/audit?person_id=held-1")
+            took = time.monotonic() - t0
             assert a.status == 200, a
-            if a.headers.get("X-Audit-Complete") == "true":
-                break
-            assert time.monotonic() < deadline, "still incomplete: %r" % a.headers
-        assert "held-read" in [row["request_id"] for row in a.json["items"]], a.json
-        s.stop()
-    finally:
-        if lock is not None:
+            assert a.headers.get("X-Audit-Complete") == "false", a.headers
+            assert [row["request_id"] for row in a.json["items"]] != [] and \
+                "held-read" not in [row["request_id"] for row in a.json["items"]], a.json
+            assert 0.9 <= took < slow(5), "the query waited %.2f s" % took
+            lock.execute("ROLLBACK")
             lock.close()
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
+            lock = None
+            # the writer commits once the lock is gone
+            deadline = time.monotonic() + slow(10)
+            while True:
+                a = s.get("/v1/audit?person_id=held-1")
+                assert a.status == 200, a
+                if a.headers.get("X-Audit-Complete") == "true":
+                    break
+                assert time.monotonic() < deadline, "still incomplete: %r" % a.headers
+            assert "held-read" in [row["request_id"] for row in a.json["items"]], a.json
+            s.stop()
+        finally:
+            if lock is not None:
+                lock.close()
 
 
 # ---- 14. a damaged, full or emptied database -----------------------------------
@@ -206,12 +207,11 @@ def test_quick_check_at_start_is_logged():
 def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
     with harness.temp_run("damage", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         for i in range(3):
             put_person(s, "dm-%d" % i)
         s.stop()
-        s = run.server(db_path=db)
+        s = run.server()
         assert s.get("/readyz").status == 200
         zero_persons_root(db)
         # the header and the schema page are intact: ready until a read
@@ -232,14 +232,9 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
         assert s.get("/readyz").status == 503
         assert s.get("/v1/insurers/01130012").status == 200
         # the same for the other readers of persons
-        r = s.get("/v1/persons/dm-2/eligibility", headers={"X-Request-Id": "damaged-read-2"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-read-2", "store_error 2")
-        r = s.get("/v1/persons", headers={"X-Request-Id": "damaged-list"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-list", "store_error of the worklist")
+        read_fails_on_the_store(s, "/v1/persons/dm-2/eligibility", "damaged-read-2",
+                                "store_error 2")
+        read_fails_on_the_store(s, "/v1/persons", "damaged-list", "store_error of the worklist")
         s.settle_log()
         log = s.stderr_text()
         for fact in FACTS_IN_LOG:
@@ -250,23 +245,19 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
 @pytest.mark.sqlite_only(reason="damages the SQLite file before start (PRAGMA quick_check)")
 def test_a_file_damaged_before_start_is_served_but_not_ready():
     with harness.temp_run("damaged-start", "x.db") as run:
-        d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        db = run.db
+        s = run.server()
         put_person(s, "ds-1")
         s.stop()
         zero_persons_root(db)
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, lambda e: e.get("event") == "store_check", "store_check")
         assert e["result"] == "damaged" and e["level"] == "error", e
         assert e["problems"] >= 1 and "Page" in e["first"], e
         assert_problem(s.get("/readyz"), 503)
         assert s.get("/healthz").status == 200
         assert s.get("/v1/insurers/01130012").status == 200
-        r = s.get("/v1/persons/ds-1", headers={"X-Request-Id": "damaged-start-read"})
-        assert r.status in (500, 503), r
-        wait_event(s, lambda e: e.get("event") == "store_error"
-                   and e.get("request_id") == "damaged-start-read", "store_error")
+        read_fails_on_the_store(s, "/v1/persons/ds-1", "damaged-start-read", "store_error")
         s.stop()
 
 
@@ -274,8 +265,7 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
 def test_a_full_disk_at_start_still_serves_reads():
     with harness.temp_run("full", "x.db") as run:
         d, db = run.dir, run.db
-        s = None
-        s = run.server(db_path=db)
+        s = run.server()
         docs = {}
         for i in range(5):
             put_person(s, "fd-%d" % i)
@@ -316,10 +306,9 @@ def test_a_full_disk_at_start_still_serves_reads():
 @pytest.mark.sqlite_only(reason="a 0-byte SQLite file")
 def test_an_empty_database_file_is_initialised_with_a_warning():
     with harness.temp_run("empty", "x.db") as run:
-        d, db = run.dir, run.db
-        s = None
+        db = run.db
         open(db, "wb").close()
-        s = run.server(db_path=db)
+        s = run.server()
         e = wait_event(s, lambda e: e.get("event") == "database_was_empty", "database_was_empty")
         assert e["level"] == "warn" and e["db"] == db, e
         assert "0 bytes" in e["message"] and "backup" in e["message"], e
@@ -328,7 +317,7 @@ def test_an_empty_database_file_is_initialised_with_a_warning():
         put_person(s, "em-1")
         s.stop()
         # the second start finds a database: no warning
-        s = run.server(db_path=db)
+        s = run.server()
         assert s.get("/v1/persons/em-1").status == 200
         s.settle_log()
         assert not events(s, "database_was_empty"), s.stderr_tail()

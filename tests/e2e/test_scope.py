@@ -44,21 +44,11 @@ def key_id(key):
     return key[4:16]
 
 
-def auth(key, **more):
-    h = {"Authorization": "Bearer " + key}
-    h.update(more)
-    return h
+auth = harness.bearer
 
 
 def keys():
-    if not _state:
-        db = os.path.join(_tmpdir(), "x.db")
-        _state["db"] = db
-        for name, role, fac in (("admin", "admin", None), ("writer", "writer", None),
-                                ("reader", "reader", None), ("writer_a", "writer", "fac-a"),
-                                ("reader_a", "reader", "fac-a"), ("writer_b", "writer", "fac-b")):
-            _state[name] = make_key(db, role, fac)
-    return _state
+    return harness.module_keys(_state, "scope", harness.FACILITY_KEYS)
 
 
 def K(name):
@@ -66,8 +56,7 @@ def K(name):
 
 
 def srv():
-    k = keys()
-    s = harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
+    s = harness.keyed_server(keys())
     if not _state.get("setup"):
         r = put(s, K("writer_b"), OTHER, {"display_name": "B One"})
         assert r.status in (200, 201) and r.json["facility_id"] == "fac-b", r

@@ -50,30 +50,16 @@ def key_id(key):
     return key[4:16]
 
 
-def auth(key, **more):
-    h = {"Authorization": "Bearer " + key}
-    h.update(more)
-    return h
+auth = harness.bearer
 
 
 def keys():
     """The shared database and its keys, made once for the module."""
-    if not _state:
-        d = _tmpdir()
-        db = os.path.join(d, "x.db")
-        _state["db"] = db
-        _state["reader"] = make_key(db, "reader")
-        _state["writer"] = make_key(db, "writer")
-        _state["admin"] = make_key(db, "admin")
-        _state["writer_a"] = make_key(db, "writer", "fac-a")
-        _state["writer_b"] = make_key(db, "writer", "fac-b")
-        _state["reader_a"] = make_key(db, "reader", "fac-a")
-    return _state
+    return harness.module_keys(_state, "sec", harness.FACILITY_KEYS)
 
 
 def srv():
-    k = keys()
-    return harness.server(lambda: Server(no_auth=False, db_path=k["db"]))
+    return harness.keyed_server(keys())
 
 
 def K(role):

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 
+import harness
 from harness import HOST, Server, slow, assert_problem, parse_raw_response, run_cli
 
 EVAL = "/v1/eligibility:evaluate"
@@ -93,14 +94,8 @@ def get_healthz(addr, port, timeout):
     try:
         c = connect_from(addr, port, timeout)
         try:
-            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      b"Connection: close\r\n\r\n")
-            buf = b""
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+            buf = harness.send_and_read_all(
+                c, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         finally:
             c.close()
     except OSError:

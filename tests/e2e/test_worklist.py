@@ -7,12 +7,12 @@ The module's server has a temporary database of its own; each test uses
 facility ids of its own so that tests do not see each other's rows."""
 
 import csv
-import datetime
 import io
 import json
 import unicodedata
 
-from harness import server, assert_problem, today_tokyo
+from harness import (server, assert_problem, today_tokyo, days_ago, days_ahead, put_person, fresh,
+                     NEEDS_APPLICATION, SETTLED, UNDETERMINED, NO_CARD)
 
 PERSONS = "/v1/persons"
 BATCH = "/v1/eligibility:batch"
@@ -20,16 +20,7 @@ NDJSON = "application/x-ndjson"
 BOM = b"\xef\xbb\xbf"
 
 # An application is required and there is no date: 「至急」/"now".
-APPLY_NOW = {"birth_date": "1960-04-01", "insurer_number": "138057",
-             "mynumber_card": "held", "insurance_registration": "registered",
-             "care_needs": ["dementia"], "setting": "care_facility"}
-# Settled: usable card, no care needs (not_entitled, nothing to do).
-SETTLED = {"birth_date": "1960-04-01", "insurer_number": "138057",
-           "mynumber_card": "held", "insurance_registration": "registered"}
-# Undetermined: card and registration unknown.
-UNDETERMINED = {"birth_date": "1960-04-01", "insurer_number": "138057"}
-# ex officio: no card.
-NO_CARD = {"birth_date": "1960-04-01", "insurer_number": "138057", "mynumber_card": "none"}
+APPLY_NOW = NEEDS_APPLICATION
 
 JA_HEADERS = ["氏名", "ID", "資格確認書", "すること", "期限", "再確認", "不足情報"]
 EN_HEADERS = ["name", "id", "certificate", "to do", "by", "recheck", "missing"]
@@ -40,22 +31,8 @@ JA_NEXT = ["次の変更", "next_change_date"]
 EN_NEXT = ["next change", "next_change_date"]
 
 
-def today():
-    return datetime.date.fromisoformat(today_tokyo())
-
-
-def days_ago(n):
-    return (today() - datetime.timedelta(days=n)).isoformat()
-
-
-def days_ahead(n):
-    return (today() + datetime.timedelta(days=n)).isoformat()
-
-
 def put(pid, body):
-    r = server().request("PUT", PERSONS + "/" + pid, json_body=body)
-    assert r.status in (200, 201), r
-    return r
+    return put_person(pid, body)
 
 
 def get(path, headers=None):
@@ -69,14 +46,6 @@ def get_direct(path):
                                "Connection: close\r\n\r\n" % path).encode("ascii"))
     assert r is not None, path
     return r
-
-
-def fresh(facts, **extra):
-    """facts verified today (not stale), with extra record members."""
-    d = dict(facts)
-    d["verified_at"] = today_tokyo()
-    d.update(extra)
-    return d
 
 
 def width(s):

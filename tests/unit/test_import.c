@@ -63,6 +63,15 @@ static struct api_import_opts opts(enum api_import_kind kind,
 	return o;
 }
 
+/* api_import_new into *resp, cleared first. */
+static struct api_import *import_new(const char *path,
+				     const struct api_import_opts *o,
+				     struct api_response *resp)
+{
+	memset(resp, 0, sizeof *resp);
+	return api_import_new(path, o, resp);
+}
+
 /* Imports data[0..len) into the database at path, fed in pieces of chunk
  * bytes (0: in one go).  Returns the answer (new reference); *status. */
 static json_t *run(const char *path, const struct api_import_opts *o,
@@ -74,8 +83,7 @@ static json_t *run(const char *path, const struct api_import_opts *o,
 	json_t *doc;
 	size_t off = 0, n;
 
-	memset(&resp, 0, sizeof resp);
-	im = api_import_new(path, o, &resp);
+	im = import_new(path, o, &resp);
 	cr_assert_not_null(im, "api_import_new: %d %s", resp.status,
 			   resp.body ? resp.body : "");
 	while (off < len) {
@@ -96,6 +104,18 @@ static json_t *run_str(const char *path, const struct api_import_opts *o,
 		       const char *data, int *status)
 {
 	return run(path, o, data, strlen(data), 0, status);
+}
+
+/* run_str of a persons import in format and mode into a new database,
+ * whose path goes to path. */
+static json_t *import_fresh(char path[128], enum api_import_format format,
+			    enum api_import_mode mode, const char *data,
+			    int *status)
+{
+	struct api_import_opts o = opts(API_IMPORT_PERSONS, format, mode);
+
+	db_new(path, 128);
+	return run_str(path, &o, data, status);
 }
 
 static json_int_t num(json_t *doc, const char *key)
@@ -215,20 +235,17 @@ Test(import, csv_parsing_table)
 
 Test(import, csv_line_numbers_count_records_header_and_blank_lines)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o,
-		      "person_id,birth_date,display_name\n"
-		      "a,\"1950-01-01\",\"two\nlines\"\n" /* line 2 */
-		      "\n"                                /* line 3 */
-		      "c,1950-02-30\n"                    /* line 4 */
-		      ",1950-01-01\n",                    /* line 5 */
-		      &status);
+	doc = import_fresh(path, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT,
+			   "person_id,birth_date,display_name\n"
+			   "a,\"1950-01-01\",\"two\nlines\"\n" /* line 2 */
+			   "\n"                                /* line 3 */
+			   "c,1950-02-30\n"                    /* line 4 */
+			   ",1950-01-01\n",                    /* line 5 */
+			   &status);
 	cr_expect_eq(status, 200);
 	/* a newline is a control character: no display_name has one */
 	expect_rejected(doc, 2, "/display_name", "invalid_text");
@@ -240,20 +257,18 @@ Test(import, csv_line_numbers_count_records_header_and_blank_lines)
 
 Test(import, csv_columns_map_to_the_person_object)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_ALL_OR_NOTHING);
 	struct db_person p;
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o,
-		      "person_id,insurer_number,care_needs,certificate_status,"
-		      "certificate_basis,certificate_valid_until,setting\n"
-		      "p1,01040013,elderly; pin_difficulty;,issued,"
-		      "application,2026-07-31,care_facility\n",
-		      &status);
+	doc = import_fresh(
+	    path, API_IMPORT_CSV, API_IMPORT_ALL_OR_NOTHING,
+	    "person_id,insurer_number,care_needs,certificate_status,"
+	    "certificate_basis,certificate_valid_until,setting\n"
+	    "p1,01040013,elderly; pin_difficulty;,issued,"
+	    "application,2026-07-31,care_facility\n",
+	    &status);
 	cr_expect_eq(status, 200, "%d", status);
 	cr_assert(person_get(path, "p1", &p));
 	/* numbers stay strings: the leading zero is kept */
@@ -267,31 +282,26 @@ Test(import, csv_columns_map_to_the_person_object)
 
 Test(import, csv_certificate_without_status_is_missing_field)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o,
-		      "person_id,certificate_applied_on\np1,2025-05-01\n",
-		      &status);
+	doc = import_fresh(path, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT,
+			   "person_id,certificate_applied_on\np1,2025-05-01\n",
+			   &status);
 	expect_rejected(doc, 2, "/certificate/status", "missing_field");
 	json_decref(doc);
 }
 
 Test(import, csv_unterminated_quote_rejects_the_last_record)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o, "person_id,display_name\nb,Bob\nc,\"open\n",
-		      &status);
+	doc =
+	    import_fresh(path, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT,
+			 "person_id,display_name\nb,Bob\nc,\"open\n", &status);
 	cr_expect_eq(status, 200);
 	cr_expect_eq(num(doc, "inserted"), 1);
 	expect_rejected(doc, 3, "", "invalid_type");
@@ -302,18 +312,15 @@ Test(import, csv_unterminated_quote_rejects_the_last_record)
 
 Test(import, csv_unknown_header_refuses_the_whole_import)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	struct db_person p;
 	char path[128];
 	json_t *doc, *errs;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o,
-		      "person_id,birth_dat,display_name,display_name\n"
-		      "b,1950-01-01,Bob,Bob\n",
-		      &status);
+	doc = import_fresh(path, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT,
+			   "person_id,birth_dat,display_name,display_name\n"
+			   "b,1950-01-01,Bob,Bob\n",
+			   &status);
 	cr_expect_eq(status, 422);
 	errs = json_object_get(doc, "errors");
 	cr_assert_eq(json_array_size(errs), 2, "%s",
@@ -333,14 +340,12 @@ Test(import, csv_unknown_header_refuses_the_whole_import)
 
 Test(import, csv_header_without_person_id)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o, "display_name\nBob\n", &status);
+	doc = import_fresh(path, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT,
+			   "display_name\nBob\n", &status);
 	cr_expect_eq(status, 422);
 	cr_expect_str_eq(
 	    json_string_value(json_object_get(
@@ -353,24 +358,21 @@ Test(import, csv_header_without_person_id)
 
 Test(import, ndjson_lines_blank_crlf_and_errors)
 {
-	struct api_import_opts o =
-	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o,
-		      "{\"person_id\":\"a\"}\r\n"                   /* 1 */
-		      "\r\n"                                        /* 2 */
-		      "   \n"                                       /* 3 */
-		      "{\"person_id\":\"b\",\"bogus\":1}\n"         /* 4 */
-		      "{\"birth_date\":\"1950-01-01\"}\n"           /* 5 */
-		      "{\"person_id\":\"c\"\n"                      /* 6 */
-		      "[1]\n"                                       /* 7 */
-		      "{\"person_id\":\"d\",\"person_id\":\"d\"}\n" /* 8 */
-		      "{\"person_id\":\"e\"}",                      /* 9 */
-		      &status);
+	doc = import_fresh(path, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT,
+			   "{\"person_id\":\"a\"}\r\n"                   /* 1 */
+			   "\r\n"                                        /* 2 */
+			   "   \n"                                       /* 3 */
+			   "{\"person_id\":\"b\",\"bogus\":1}\n"         /* 4 */
+			   "{\"birth_date\":\"1950-01-01\"}\n"           /* 5 */
+			   "{\"person_id\":\"c\"\n"                      /* 6 */
+			   "[1]\n"                                       /* 7 */
+			   "{\"person_id\":\"d\",\"person_id\":\"d\"}\n" /* 8 */
+			   "{\"person_id\":\"e\"}",                      /* 9 */
+			   &status);
 	cr_expect_eq(status, 200);
 	cr_expect_eq(num(doc, "lines"), 7);
 	cr_expect_eq(num(doc, "inserted"), 2);
@@ -598,15 +600,13 @@ static const char three_lines[] =
 
 Test(import, all_or_nothing_stores_nothing_on_a_bad_line)
 {
-	struct api_import_opts o = opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON,
-					API_IMPORT_ALL_OR_NOTHING);
 	struct db_person p;
 	char path[128];
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run_str(path, &o, three_lines, &status);
+	doc = import_fresh(path, API_IMPORT_NDJSON, API_IMPORT_ALL_OR_NOTHING,
+			   three_lines, &status);
 	cr_expect_eq(status, 422);
 	cr_expect(json_is_false(json_object_get(doc, "stored")));
 	cr_expect_eq(num(doc, "inserted"), 0);
@@ -811,8 +811,7 @@ Test(import, a_second_writer_waits_then_is_refused)
 	char path[128];
 
 	db_new(path, sizeof path);
-	memset(&resp, 0, sizeof resp);
-	a = api_import_new(path, &o, &resp);
+	a = import_new(path, &o, &resp);
 	cr_assert_not_null(a);
 	b = api_import_new(path, &o, &resp);
 	cr_expect_null(b);
@@ -832,8 +831,7 @@ Test(import, free_without_finish_rolls_back)
 	const char *line = "{\"person_id\":\"a\"}\n";
 
 	db_new(path, sizeof path);
-	memset(&resp, 0, sizeof resp);
-	im = api_import_new(path, &o, &resp);
+	im = import_new(path, &o, &resp);
 	cr_assert_not_null(im);
 	cr_expect(api_import_feed(im, line, strlen(line)));
 	cr_expect_eq(api_import_lines(im), 1);
