@@ -18,6 +18,14 @@
 #      /proc/PID/stat before and after each run;
 #   5. prints the figures and writes them as "pg" into bench/results.json
 #      (the rest of the file kept).
+# Lookups are also run on a third replica started with the person cache on
+# (--person-cache-mb BENCH_PG_CACHE_MB, 192): an option for a single
+# replica only (SPEC §7's read-your-writes across replicas needs it off),
+# reported apart ("one_replica_person_cache"); the cache fills as the
+# rounds go (random ids over all the persons).
+# BENCH_PG_RUNS picks the runs (nginx always runs: the ratios' base), e.g.
+# BENCH_PG_RUNS="lookup1 lookup1c" for the lookups on one replica only;
+# default: all of evaluate1 lookup1 lookup1c evaluate2 lookup2.
 # Everything it starts, it stops.  Asserts nothing: it reports.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +37,8 @@ warmup=${BENCH_WARMUP:-2}
 conns=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_WRK_THREADS:-2}
 rounds=${BENCH_ROUNDS:-3}
+runs=${BENCH_PG_RUNS:-evaluate1 lookup1 lookup1c evaluate2 lookup2}
+cache_mb=${BENCH_PG_CACHE_MB:-192}
 persons_file=${1:-}
 
 pgbin=""
@@ -59,12 +69,13 @@ if [ "$(id -u)" = 0 ]; then
 fi
 a_pid=""
 b_pid=""
+c_pid=""
 ngx_pid=""
 cleanup() {
-	for p in $a_pid $b_pid $ngx_pid; do
+	for p in $a_pid $b_pid $c_pid $ngx_pid; do
 		kill "$p" 2>/dev/null || true
 	done
-	for p in $a_pid $b_pid; do
+	for p in $a_pid $b_pid $c_pid; do
 		wait "$p" 2>/dev/null || true
 	done
 	"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
@@ -106,8 +117,10 @@ echo "bench-pg: import of $persons persons: ${import_s} s" >&2
 "${as_pg[@]}" "$pgbin/psql" -X -q -h "$sock" -U postgres -d bench -c 'VACUUM ANALYZE' >/dev/null 2>&1 || true
 sync
 
-start_replica() { # port logfile -> pid in $!
-	"$bin" serve --listen "127.0.0.1:$1" --db "$uri" --no-auth --max-per-ip 4096 2> "$2" &
+start_replica() { # port logfile [option...] -> pid in $!
+	local port=$1 log=$2
+	shift 2
+	"$bin" serve --listen "127.0.0.1:$port" --db "$uri" --no-auth --max-per-ip 4096 "$@" 2> "$log" &
 }
 wait_http() { # url
 	for _ in $(seq 200); do
@@ -123,8 +136,12 @@ a_pid=$!
 b_port=$(free_port)
 start_replica "$b_port" "$work/b.log"
 b_pid=$!
+c_port=$(free_port)
+start_replica "$c_port" "$work/c.log" --person-cache-mb "$cache_mb"
+c_pid=$!
 wait_http "http://127.0.0.1:$a_port/readyz"
 wait_http "http://127.0.0.1:$b_port/readyz"
+wait_http "http://127.0.0.1:$c_port/readyz"
 
 curl -fs "http://127.0.0.1:$a_port/v1/persons/p0000001/eligibility" > "$work/decision.json"
 chmod 0644 "$work/decision.json"
@@ -200,14 +217,14 @@ run_wrk() { # name round url [script]
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${warmup}s" \
 		${script:+-s "$script"} "$url" > /dev/null
 	# shellcheck disable=SC2046
-	snap "$f.shikakud0" $a_pid $b_pid
+	snap "$f.shikakud0" $a_pid $b_pid $c_pid
 	# shellcheck disable=SC2046
 	snap "$f.postgres0" $(pg_pids)
 	# shellcheck disable=SC2086
 	snap "$f.nginx0" $ngx_pids
 	BENCH_PERSONS=$persons wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency \
 		${script:+-s "$script"} "$url" > "$f.wrk"
-	snap "$f.shikakud1" $a_pid $b_pid
+	snap "$f.shikakud1" $a_pid $b_pid $c_pid
 	# shellcheck disable=SC2046
 	snap "$f.postgres1" $(pg_pids)
 	# shellcheck disable=SC2086
@@ -216,7 +233,7 @@ run_wrk() { # name round url [script]
 # Each run starts when both replicas' audit queues are empty.
 audit_idle() {
 	local q port
-	for port in "$a_port" "$b_port"; do
+	for port in "$a_port" "$b_port" "$c_port"; do
 		for _ in $(seq 300); do
 			q=$(curl -fs "http://127.0.0.1:$port/metrics" |
 				awk '$1 == "shikaku_audit_queue" {print $2}')
@@ -228,28 +245,35 @@ audit_idle() {
 rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 a_url="http://127.0.0.1:$a_port"
+c_url="http://127.0.0.1:$c_port"
 l_url="http://127.0.0.1:$lport"
+picked() { case " $runs " in *" $1 "*) return 0 ;; esac; return 1; }
 for round in $(seq "$rounds"); do
 	audit_idle
 	run_wrk nginx "$round" "http://127.0.0.1:$nport/decision.json"
-	audit_idle
-	run_wrk evaluate1 "$round" "$a_url/v1/eligibility:evaluate" bench/evaluate.lua
-	audit_idle
-	run_wrk lookup1 "$round" "$a_url" bench/lookup.lua
-	audit_idle
-	run_wrk evaluate2 "$round" "$l_url/v1/eligibility:evaluate" bench/evaluate.lua
-	audit_idle
-	run_wrk lookup2 "$round" "$l_url" bench/lookup.lua
+	for run in evaluate1 lookup1 lookup1c evaluate2 lookup2; do
+		picked "$run" || continue
+		audit_idle
+		case $run in
+		evaluate1) run_wrk "$run" "$round" "$a_url/v1/eligibility:evaluate" bench/evaluate.lua ;;
+		lookup1) run_wrk "$run" "$round" "$a_url" bench/lookup.lua ;;
+		lookup1c) run_wrk "$run" "$round" "$c_url" bench/lookup.lua ;;
+		evaluate2) run_wrk "$run" "$round" "$l_url/v1/eligibility:evaluate" bench/evaluate.lua ;;
+		lookup2) run_wrk "$run" "$round" "$l_url" bench/lookup.lua ;;
+		esac
+	done
 done
 rss_a=$(rss "$a_pid")
 rss_b=$(rss "$b_pid")
+rss_c=$(rss "$c_pid")
 pgver=$("$pgbin/postgres" --version | awk '{print $3}')
 
 mkdir -p bench
 python3 - "$work" "$import_s" "$persons" "$seconds" "$conns" "$rounds" "$hz" \
-	"$rss_a" "$rss_b" "$pgver" <<'PY'
+	"$rss_a" "$rss_b" "$pgver" "$rss_c" "$cache_mb" "$runs" <<'PY'
 import json, os, re, statistics, sys
-work, import_s, persons, seconds, conns, rounds, hz, rss_a, rss_b, pgver = sys.argv[1:]
+(work, import_s, persons, seconds, conns, rounds, hz, rss_a, rss_b, pgver, rss_c, cache_mb,
+ runs) = sys.argv[1:]
 rounds, hz = int(rounds), int(hz)
 
 def unit(v):
@@ -288,7 +312,8 @@ def parse(name, r):
             res["nginx_lb_cpu_us_per_request"] = cpu_us(prefix, "nginx", total)
     return res
 
-NAMES = ("nginx", "lookup1", "evaluate1", "lookup2", "evaluate2")
+NAMES = ("nginx",) + tuple(n for n in ("lookup1", "evaluate1", "lookup1c", "lookup2", "evaluate2")
+                           if n in runs.split())
 per_round = []
 for r in range(1, rounds + 1):
     res = {n: parse(n, r) for n in NAMES}
@@ -304,13 +329,18 @@ for n in NAMES:
         vals = [pr[n][k] for pr in per_round if pr[n][k] is not None]
         med[n][k] = sum(vals) if k == "non_2xx" else (round(statistics.median(vals), 3) if vals else None)
 label = {"lookup1": ("one_replica", "lookup"), "evaluate1": ("one_replica", "evaluate"),
+         "lookup1c": ("one_replica_person_cache", "lookup"),
          "lookup2": ("two_replicas_nginx", "lookup"), "evaluate2": ("two_replicas_nginx", "evaluate")}
-results = {"nginx": med["nginx"], "one_replica": {}, "two_replicas_nginx": {}}
+results = {"nginx": med["nginx"]}
 for n, (g, k) in label.items():
-    results[g][k] = med[n]
+    if n in med:
+        results.setdefault(g, {})[k] = med[n]
+if "one_replica_person_cache" in results:
+    results["one_replica_person_cache"]["person_cache_mb"] = int(cache_mb)
 pg = {"postgresql": pgver, "persons": int(persons), "import_seconds": float(import_s),
       "wrk_seconds": int(seconds), "connections": int(conns), "rounds": rounds,
-      "peak_rss_mib": {"replica_a": round(int(rss_a) / 1024, 1), "replica_b": round(int(rss_b) / 1024, 1)},
+      "peak_rss_mib": {"replica_a": round(int(rss_a) / 1024, 1), "replica_b": round(int(rss_b) / 1024, 1),
+                       "replica_c_person_cache": round(int(rss_c) / 1024, 1)},
       "results": results, "per_round": per_round,
       "targets": {"lookup_rps_ratio": 0.3, "import_seconds": 30}}
 path = "bench/results.json"
@@ -327,18 +357,21 @@ b = med["nginx"]
 print("baseline nginx: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %.1f us CPU a request" % (
     b["requests_per_s"], b["p50_ms"], b["p99_ms"], b["nginx_cpu_us_per_request"] or 0))
 for n, text in (("lookup1", "lookup,   one replica"), ("evaluate1", "evaluate, one replica"),
+                ("lookup1c", "lookup,   one replica, person cache"),
                 ("lookup2", "lookup,   two replicas + nginx"), ("evaluate2", "evaluate, two replicas + nginx")):
+    if n not in med:
+        continue
     r = med[n]
     lb = r.get("nginx_lb_cpu_us_per_request")
-    print("%-31s %7.0f req/s (%.2f x nginx) p50 %.2f ms p99 %.2f ms; CPU a request: shikakud %.1f us, "
+    print("%-37s %7.0f req/s (%.2f x nginx) p50 %.2f ms p99 %.2f ms; CPU a request: shikakud %.1f us, "
           "postgres %.1f us%s%s" % (
               text, r["requests_per_s"], r["rps_ratio_to_nginx"], r["p50_ms"], r["p99_ms"],
               r["shikakud_cpu_us_per_request"] or 0, r["postgres_cpu_us_per_request"] or 0,
               ", nginx %.1f us" % lb if lb is not None else "",
               "  NON-2XX: %d" % r["non_2xx"] if r["non_2xx"] else ""))
 print("import of %s persons into PostgreSQL: %s s (target < 30 s)" % (persons, import_s))
-print("peak resident memory: replica A %.1f MiB, replica B %.1f MiB" % (
-    int(rss_a) / 1024, int(rss_b) / 1024))
+print("peak resident memory: replica A %.1f MiB, replica B %.1f MiB, replica C (person cache %s MiB) %.1f MiB" % (
+    int(rss_a) / 1024, int(rss_b) / 1024, cache_mb, int(rss_c) / 1024))
 bad = [n for n in NAMES if med[n]["non_2xx"]]
 if bad:
     print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))

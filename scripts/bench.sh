@@ -29,6 +29,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 persons=${BENCH_PERSONS:-1000000}
 seconds=${BENCH_SECONDS:-10}
@@ -66,10 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 echo "bench: generating $persons persons" >&2
 python3 bench/gen_persons.py "$persons" > "$work/persons.ndjson"
 echo "bench: importing" >&2
@@ -83,7 +81,7 @@ echo "bench: import of $persons persons: ${import_s} s" >&2
 # where an fsync of the audit writer would queue behind them.
 sync
 
-port=$(free_port)
+port=$(bench_free_port)
 # shellcheck disable=SC2086
 "$bin" serve --listen "127.0.0.1:$port" --db "$work/bench.db" --no-auth $serve_args \
 	2> "$work/server.log" &
@@ -103,45 +101,15 @@ case " $parts " in *" worklist "*)
 	curl -fs "http://127.0.0.1:$port/v1/persons?limit=100" > "$work/worklist.json"
 	chmod 0644 "$work/worklist.json" ;;
 esac
-nport=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	client_body_temp_path $work/nginx;
-	proxy_temp_path $work/nginx;
-	fastcgi_temp_path $work/nginx;
-	uwsgi_temp_path $work/nginx;
-	scgi_temp_path $work/nginx;
-	server {
-		listen 127.0.0.1:$nport;
-		location = /decision.json {
-			root $work;
-			default_type application/json;
-		}
-		location = /worklist.json {
-			root $work;
-			default_type application/json;
-		}
-	}
-}
-CONF
+nport=$(bench_free_port)
+bench_nginx_conf "$work" "$nport" 1024
 "$NGINX" -c "$work/nginx.conf" -p "$work" &
 ngx_pid=$!
 for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$nport/decision.json" >/dev/null 2>&1 && break
 	sleep 0.1
 done
-cmp -s <(curl -fs "http://127.0.0.1:$nport/decision.json") "$work/decision.json" || {
-	echo "bench: nginx does not serve the decision file: no baseline" >&2
-	exit 1
-}
+bench_check_baseline bench "$work" "$nport"
 
 # CPU time (clock ticks) of a process and its children's threads: the
 # server, or nginx's master and workers.

@@ -21,9 +21,50 @@ static void no_notices(void *arg, const char *message)
 #define MS_STR_(x) #x
 #define MS_STR(x)  MS_STR_(x)
 
+/* CLOCK_MONOTONIC now, in seconds. */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits until h's socket is ready (readable; writable too when
+ * for_write) or the deadline (mono_now seconds) passes: false then, or
+ * when h has no socket. */
+static bool wait_socket(PGconn *h, bool for_write, double deadline)
+{
+	struct pollfd pfd;
+	double left;
+	int rc;
+
+	for (;;) {
+		pfd.fd = PQsocket(h);
+		if (pfd.fd < 0)
+			return false;
+		pfd.events = POLLIN | (for_write ? POLLOUT : 0);
+		pfd.revents = 0;
+		left = deadline - mono_now();
+		if (left <= 0)
+			return false;
+		rc = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (rc > 0)
+			return true;
+		if (rc < 0 && errno != EINTR)
+			return false;
+	}
+}
+
 /* Connects to uri with the service's parameters (they override the
- * URI's own): connect_timeout, statement and lock timeouts, keepalives. */
-static PGconn *connect_uri(const char *uri, bool own)
+ * URI's own): statement and lock timeouts, keepalives; connect_timeout
+ * for a connect libpq runs itself.  Asynchronously (PQconnectStartParams,
+ * PQconnectPoll) until deadline_ms from now: a server that accepts the
+ * connection and never answers cannot hold it longer.  The connection is
+ * non-blocking (every wait on it is this file's, bounded).  Returns it,
+ * or NULL with the first line of the reason in msg. */
+static PGconn *connect_uri(const char *uri, bool own, long deadline_ms,
+			   char *msg, size_t msglen)
 {
 	static const char *const keys[] = {
 	    "dbname",           "connect_timeout",  "options",
@@ -50,20 +91,46 @@ static PGconn *connect_uri(const char *uri, bool own)
 	    "3",
 	    "shikakud",
 	    NULL};
-	PGconn *h = PQconnectdbParams(keys, vals, 1);
+	double deadline = mono_now() + (double)deadline_ms / 1000.0;
+	PGconn *h = PQconnectStartParams(keys, vals, 1);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	size_t n;
 
-	if (h)
-		PQsetNoticeProcessor(h, no_notices, NULL);
+	if (!h) {
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	while (PQstatus(h) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+	       st != PGRES_POLLING_FAILED) {
+		if (!wait_socket(h, st == PGRES_POLLING_WRITING, deadline)) {
+			snprintf(msg, msglen,
+				 "no answer from the server within %ld ms",
+				 deadline_ms);
+			PQfinish(h);
+			return NULL;
+		}
+		st = PQconnectPoll(h);
+	}
+	if (PQstatus(h) != CONNECTION_OK) {
+		n = strcspn(PQerrorMessage(h), "\n");
+		snprintf(msg, msglen, "%.*s", (int)n, PQerrorMessage(h));
+		PQfinish(h);
+		return NULL;
+	}
+	PQsetNoticeProcessor(h, no_notices, NULL);
+	if (PQsetnonblocking(h, 1) != 0) {
+		snprintf(msg, msglen,
+			 "cannot make the connection non-blocking");
+		PQfinish(h);
+		return NULL;
+	}
 	return h;
 }
 
-/* The first line of libpq's message of h (it never holds the password). */
-static void conn_message(PGconn *h, char *out, size_t outlen)
+/* How long connecting may take (milliseconds). */
+static long connect_ms(bool own)
 {
-	const char *m = h ? PQerrorMessage(h) : "out of memory";
-	size_t n = strcspn(m, "\n");
-
-	snprintf(out, outlen, "%.*s", (int)n, m);
+	return own ? DBPG_OWN_CONNECT_MS : DBPG_DEADLINE_MS;
 }
 
 int dbpg_conn_open(struct db *db, const char *uri, bool own,
@@ -80,14 +147,17 @@ int dbpg_conn_open(struct db *db, const char *uri, bool own,
 	}
 	c->kind = DB_KIND_PG;
 	c->pg.own = own;
-	c->pg.h = connect_uri(uri, own);
-	if (!c->pg.h || PQstatus(c->pg.h) != CONNECTION_OK) {
+	c->pg.uri = strdup(uri);
+	c->pg.h = c->pg.uri
+		      ? connect_uri(uri, own, connect_ms(own), msg, sizeof msg)
+		      : NULL;
+	if (!c->pg.h) {
 		db_target_redact(uri, shown, sizeof shown);
-		conn_message(c->pg.h, msg, sizeof msg);
-		snprintf(err, errlen, "database %s: %s", shown, msg);
+		snprintf(err, errlen, "database %s: %s", shown,
+			 c->pg.uri ? msg : "out of memory");
 		if (db)
 			atomic_fetch_add(&db->pg.conn_errors, 1);
-		PQfinish(c->pg.h);
+		free(c->pg.uri);
 		free(c);
 		return -1;
 	}
@@ -105,6 +175,7 @@ void dbpg_conn_close(struct db_conn *c)
 	if (c->pg.counted && c->db)
 		atomic_fetch_sub(&c->db->pg.open_conns, 1);
 	PQfinish(c->pg.h);
+	free(c->pg.uri);
 	free(c);
 }
 
@@ -127,12 +198,162 @@ enum db_result dbpg_unsupported(struct db_conn *c, const char *what)
 	return DB_ERROR;
 }
 
+/* ---- deadlines ------------------------------------------------------------ */
+
+/* Cancels in flight at once (each in a thread of its own): beyond that,
+ * the server's own statement_timeout ends the statement. */
+#define MAX_CANCELS 4
+static atomic_int cancels;
+
+static void *cancel_main(void *arg)
+{
+	PGcancel *k = arg;
+	char buf[256];
+
+	/* blocks until the server takes it: a hung server, until it runs */
+	(void)PQcancel(k, buf, sizeof buf);
+	PQfreeCancel(k);
+	atomic_fetch_sub(&cancels, 1);
+	return NULL;
+}
+
+/* Asks the server to cancel what h runs, without waiting for it. */
+static void cancel_async(PGconn *h)
+{
+	PGcancel *k;
+	pthread_attr_t attr;
+	pthread_t t;
+	bool started = false;
+
+	if (atomic_fetch_add(&cancels, 1) >= MAX_CANCELS) {
+		atomic_fetch_sub(&cancels, 1);
+		return;
+	}
+	k = PQgetCancel(h);
+	if (k && pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		started = pthread_create(&t, &attr, cancel_main, k) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started) {
+		PQfreeCancel(k);
+		atomic_fetch_sub(&cancels, 1);
+	}
+}
+
+/* The deadline of c's statement started now (mono_now seconds). */
+static double deadline_of(const struct db_conn *c)
+{
+	return mono_now() +
+	       (double)(c->pg.own ? DBPG_OWN_DEADLINE_MS : DBPG_DEADLINE_MS) /
+		   1000.0;
+}
+
+/* The deadline passed: what runs is cancelled, the connection dropped
+ * (PQfinish does not wait: the connection is non-blocking), and not
+ * tried again for DBPG_RETRY_MS. */
+static void drop(struct db_conn *c)
+{
+	char m[96];
+
+	snprintf(m, sizeof m, "no answer from the database within %d ms",
+		 c->pg.own ? DBPG_OWN_DEADLINE_MS : DBPG_DEADLINE_MS);
+	remember(c, "08006", m);
+	if (c->db)
+		atomic_fetch_add(&c->db->pg.conn_errors, 1);
+	if (c->pg.h) {
+		cancel_async(c->pg.h);
+		PQfinish(c->pg.h);
+		c->pg.h = NULL;
+	}
+	memset(c->pg.prepared, 0, sizeof c->pg.prepared);
+	c->pg.retry_at = mono_now() + DBPG_RETRY_MS / 1000.0;
+}
+
+/* Sends what libpq holds for the server, waiting for room until
+ * deadline: false when it passed (c dropped) or the connection broke. */
+static bool flush_until(struct db_conn *c, double deadline)
+{
+	int rc;
+
+	while ((rc = PQflush(c->pg.h)) == 1) {
+		if (!wait_socket(c->pg.h, true, deadline)) {
+			drop(c);
+			return false;
+		}
+		/* the server may answer while we send */
+		if (!PQconsumeInput(c->pg.h))
+			return false;
+	}
+	return rc == 0;
+}
+
+/* dbpg_collect until deadline. */
+static PGresult *collect_until(struct db_conn *c, double deadline)
+{
+	PGresult *r, *keep = NULL;
+	ExecStatusType st;
+
+	if (!flush_until(c, deadline))
+		return NULL;
+	for (;;) {
+		while (PQisBusy(c->pg.h)) {
+			if (!wait_socket(c->pg.h, false, deadline)) {
+				PQclear(keep);
+				drop(c);
+				return NULL;
+			}
+			if (!PQconsumeInput(c->pg.h))
+				break; /* broken: PQgetResult tells */
+		}
+		r = PQgetResult(c->pg.h);
+		if (!r)
+			return keep;
+		st = PQresultStatus(r);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+		    st == PGRES_COPY_BOTH) {
+			PQclear(keep);
+			return r;
+		}
+		if (keep && (PQresultStatus(keep) == PGRES_FATAL_ERROR ||
+			     PQresultStatus(keep) == PGRES_NONFATAL_ERROR)) {
+			PQclear(r); /* the first error is the answer */
+		} else {
+			PQclear(keep);
+			keep = r;
+		}
+		if (PQstatus(c->pg.h) == CONNECTION_BAD)
+			return keep;
+	}
+}
+
+PGresult *dbpg_collect(struct db_conn *c)
+{
+	if (!c->pg.h)
+		return NULL;
+	return collect_until(c, deadline_of(c));
+}
+
+bool dbpg_copy_put(struct db_conn *c, const char *buf, size_t len)
+{
+	double deadline = deadline_of(c);
+	int rc;
+
+	while (c->pg.h && (rc = PQputCopyData(c->pg.h, buf, (int)len)) == 0)
+		if (!flush_until(c, deadline))
+			return false;
+	return c->pg.h && rc == 1;
+}
+
 /* A broken connection is reset before its next statement: the store
  * reconnects by itself once the database is back.  False when it is
  * still unreachable. */
 static bool usable(struct db_conn *c)
 {
-	if (PQstatus(c->pg.h) == CONNECTION_OK)
+	char msg[256];
+
+	if (c->pg.h && PQstatus(c->pg.h) == CONNECTION_OK)
 		return true;
 	if (c->pg.in_tx) {
 		/* the transaction is lost: only its rollback may reset */
@@ -141,36 +362,48 @@ static bool usable(struct db_conn *c)
 			 "transaction");
 		return false;
 	}
-	PQreset(c->pg.h);
-	memset(c->pg.prepared, 0, sizeof c->pg.prepared);
-	if (PQstatus(c->pg.h) == CONNECTION_OK) {
-		PQsetNoticeProcessor(c->pg.h, no_notices, NULL);
-		return true;
+	if (mono_now() < c->pg.retry_at) {
+		if (!c->err_code)
+			remember(c, "08006", "the database did not answer");
+		return false; /* tried a moment ago (c->err_msg says) */
 	}
+	PQfinish(c->pg.h);
+	memset(c->pg.prepared, 0, sizeof c->pg.prepared);
+	c->pg.h = connect_uri(c->pg.uri, c->pg.own, connect_ms(c->pg.own), msg,
+			      sizeof msg);
+	if (c->pg.h)
+		return true;
 	if (c->db)
 		atomic_fetch_add(&c->db->pg.conn_errors, 1);
-	remember(c, "08006", PQerrorMessage(c->pg.h));
+	remember(c, "08006", msg);
+	c->pg.retry_at = mono_now() + DBPG_RETRY_MS / 1000.0;
 	return false;
 }
 
-/* Prepares (once per PGconn) and runs statement id. */
+/* Prepares (once per PGconn) and runs statement id, each step's answer
+ * awaited until the deadline: NULL when it passed (c dropped). */
 static PGresult *run_prepared(struct db_conn *c, enum dbpg_stmt id, int n,
 			      const char *const *vals, const int *lens,
 			      const int *formats, bool binary_result)
 {
+	double deadline = deadline_of(c);
 	char name[16];
 	PGresult *r;
 
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (!c->pg.prepared[id]) {
-		r = PQprepare(c->pg.h, name, dbpg_sql[id], 0, NULL);
+		if (!PQsendPrepare(c->pg.h, name, dbpg_sql[id], 0, NULL))
+			return NULL;
+		r = collect_until(c, deadline);
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
 			return r; /* the error is the caller's to map */
 		PQclear(r);
 		c->pg.prepared[id] = true;
 	}
-	return PQexecPrepared(c->pg.h, name, n, vals, lens, formats,
-			      binary_result ? 1 : 0);
+	if (!PQsendQueryPrepared(c->pg.h, name, n, vals, lens, formats,
+				 binary_result ? 1 : 0))
+		return NULL;
+	return collect_until(c, deadline);
 }
 
 PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
@@ -190,8 +423,10 @@ PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
 	r = run_prepared(c, id, n, vals, lens, formats, binary_result);
 	/* A connection that broke since its last use (the server restarted)
 	 * is found out by this statement: outside a transaction nothing is
-	 * lost, so it runs once more on a new connection. */
-	if (PQstatus(c->pg.h) == CONNECTION_BAD && before == PQTRANS_IDLE) {
+	 * lost, so it runs once more on a new connection.  Not after a
+	 * deadline passed (c->pg.h NULL): that would wait once more. */
+	if (c->pg.h && PQstatus(c->pg.h) == CONNECTION_BAD &&
+	    before == PQTRANS_IDLE) {
 		PQclear(r);
 		if (c->db)
 			atomic_fetch_add(&c->db->pg.conn_errors, 1);
@@ -243,6 +478,8 @@ enum db_result dbpg_result(struct db_conn *c, PGresult *r)
 	}
 	if (!r && c->err_code && strcmp(c->sqlstate, "0A000") == 0)
 		return DB_ERROR; /* not supported yet */
+	if (!r && !c->pg.h)
+		return DB_UNAVAILABLE; /* dropped or not reconnected: said */
 	state = dbpg_sqlstate(r);
 	remember(c, *state ? state : "08006",
 		 r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
@@ -510,24 +747,44 @@ static void listen_loop(struct db *db, PGconn *h)
 	}
 }
 
+/* Runs sql on h, waiting DBPG_DEADLINE_MS at most for its answer. */
 static bool listen_on(PGconn *h, const char *sql)
 {
-	PGresult *r = PQexec(h, sql);
-	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	double deadline = mono_now() + DBPG_DEADLINE_MS / 1000.0;
+	PGresult *r;
+	bool ok = true;
+	int rc;
 
-	PQclear(r);
-	return ok;
+	if (!PQsendQuery(h, sql))
+		return false;
+	while ((rc = PQflush(h)) == 1)
+		if (!wait_socket(h, true, deadline))
+			return false;
+	if (rc != 0)
+		return false;
+	for (;;) {
+		while (PQisBusy(h))
+			if (!wait_socket(h, false, deadline) ||
+			    !PQconsumeInput(h))
+				return false;
+		r = PQgetResult(h);
+		if (!r)
+			return ok;
+		ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+	}
 }
 
 static void *listener_main(void *arg)
 {
 	struct db *db = arg;
+	char msg[256];
 	PGconn *h;
 
 	while (!atomic_load(&db->pg.stop)) {
-		h = connect_uri(db->path, false);
-		if (h && PQstatus(h) == CONNECTION_OK &&
-		    listen_on(h, "LISTEN " DBPG_REGISTRY_CHANNEL) &&
+		h = connect_uri(db->path, false, DBPG_DEADLINE_MS, msg,
+				sizeof msg);
+		if (h && listen_on(h, "LISTEN " DBPG_REGISTRY_CHANNEL) &&
 		    listen_on(h, "LISTEN " DBPG_PERSONS_CHANNEL)) {
 			/* changes made while it was not listening */
 			db_registry_touch(db);

@@ -156,16 +156,17 @@ static enum db_result copy_in(struct dbpg_import *im)
 	PQclear(r);
 	if (res != DB_OK || !started)
 		return res != DB_OK ? res : DB_ERROR;
-	if (PQputCopyData(c->pg.h, im->buf, (int)im->len) != 1)
+	if (!dbpg_copy_put(c, im->buf, im->len)) {
+		if (!c->pg.h)
+			return DB_UNAVAILABLE; /* the deadline passed */
 		PQputCopyEnd(c->pg.h, "the import failed");
-	else
+	} else {
 		PQputCopyEnd(c->pg.h, NULL);
-	/* the COPY's own result, then none */
-	while ((r = PQgetResult(c->pg.h)) != NULL) {
-		if (res == DB_OK)
-			res = dbpg_result(c, r);
-		PQclear(r);
 	}
+	/* the COPY's own result (awaited until the deadline), then none */
+	r = dbpg_collect(c);
+	res = dbpg_result(c, r);
+	PQclear(r);
 	return res;
 }
 

@@ -3,12 +3,19 @@
  * db/internal.h.
  *
  * Each thread has one PGconn (like SQLite's per-thread connections),
- * opened on first use with connect_timeout=2 and a statement timeout, so
- * that nothing waits on an unreachable database for more than about 2 s.
- * Every statement is prepared once per PGconn under a fixed name (its
- * enum dbpg_stmt) and run with PQexecPrepared, values as text parameters.
- * A connection found broken is reset on its next use: the store
- * reconnects by itself. */
+ * opened on first use.  Every wait on the database is bounded on this
+ * side, whatever the server does (a hung server accepts connections and
+ * never answers: its statement_timeout never fires): connecting is
+ * PQconnectStartParams + PQconnectPoll, and a statement is sent with
+ * PQsendQueryPrepared, its answer awaited with poll() on PQsocket, both
+ * until a deadline (DBPG_DEADLINE_MS; DBPG_OWN_DEADLINE_MS on an import's
+ * connection of its own).  A deadline passed: the statement is cancelled
+ * (PQcancel, in a thread of its own: it may block), the connection
+ * dropped and DB_UNAVAILABLE answered; the next use reconnects, not
+ * before DBPG_RETRY_MS (a request meanwhile fails at once).  Every
+ * statement is prepared once per PGconn under a fixed name (its enum
+ * dbpg_stmt), values as text parameters.  A connection found broken is
+ * reset on its next use: the store reconnects by itself. */
 #ifndef SHIKAKU_DB_PG_H
 #define SHIKAKU_DB_PG_H
 
@@ -103,6 +110,16 @@ extern const char *const db_pg_migration_names[];
 #define DBPG_CONNECT_TIMEOUT_S    2
 /* A connection of its own (an import): statements may take long. */
 #define DBPG_OWN_STATEMENT_TIMEOUT_MS 600000
+/* This side's limits on waiting for the server (a statement, a connect):
+ * a request's answer (503) leaves within SPEC §7's 2 s; an import's own
+ * connection waits a little longer than its statement timeout. */
+#define DBPG_DEADLINE_MS     1800
+#define DBPG_OWN_DEADLINE_MS (DBPG_OWN_STATEMENT_TIMEOUT_MS + 5000)
+#define DBPG_OWN_CONNECT_MS  10000
+/* After a deadline passed or a connect failed, the connection is not
+ * tried again for this long: the request's next statements fail at once
+ * instead of waiting once more. */
+#define DBPG_RETRY_MS 500
 
 /* The channel of registry changes (LISTEN/NOTIFY). */
 #define DBPG_REGISTRY_CHANNEL "shikaku_registry"
@@ -112,8 +129,15 @@ extern const char *const db_pg_migration_names[];
 
 /* A PostgreSQL connection (a part of struct db_conn). */
 struct dbpg_conn {
-	PGconn *h;
-	bool own; /* a connection of its own: the long statement timeout */
+	PGconn *h; /* NULL once dropped (a deadline passed) */
+	char *uri; /* to reconnect */
+	bool own;  /* a connection of its own: the long statement timeout */
+	/* CLOCK_MONOTONIC seconds before which no reconnect is tried */
+	double retry_at;
+	/* dbpg_audit_bytes: the last figure, and when (CLOCK_MONOTONIC ms;
+	 * 0: never) */
+	long long audit_bytes;
+	double audit_bytes_at;
 	/* BEGIN ran and no COMMIT/ROLLBACK yet: a connection lost now is
 	 * not reset before the rollback (else the transaction's remaining
 	 * statements would run, and commit, one by one on a new session) */
@@ -166,6 +190,15 @@ PGresult *dbpg_exec(struct db_conn *c, enum dbpg_stmt id, int n,
 PGresult *dbpg_execv(struct db_conn *c, enum dbpg_stmt id, int n,
 		     const char *const *vals, const int *lens,
 		     const int *formats, bool binary_result);
+
+/* Waits, until the deadline of c, for the answer of what was sent on c
+ * (e.g. a COPY's end): the first error result, else the last result (a
+ * COPY's start ends the wait); NULL when there is none (the deadline
+ * passed: c is dropped; or c is broken), the reason remembered in c. */
+PGresult *dbpg_collect(struct db_conn *c);
+/* PQputCopyData of len bytes, waiting for room until the deadline of c:
+ * false when it failed (c dropped on a deadline). */
+bool dbpg_copy_put(struct db_conn *c, const char *buf, size_t len);
 
 /* What a result means (r may be NULL): DB_OK for a command or rows,
  * DB_UNAVAILABLE when the database cannot be reached (connection lost,

@@ -204,6 +204,14 @@ def today_tokyo():
     return datetime.datetime.now(tz).date().isoformat()
 
 
+def fresh(facts, **extra):
+    """facts verified today (not stale), with extra record members."""
+    d = dict(facts)
+    d["verified_at"] = today_tokyo()
+    d.update(extra)
+    return d
+
+
 # --------------------------------------------------------------------------
 # Case-insensitive headers that keep repeated ones.
 
@@ -316,6 +324,29 @@ def _response_complete(buf):
     if "transfer-encoding: chunked" in head:
         return buf.endswith(b"0\r\n\r\n")
     return False
+
+
+def read_response(sock, deadline):
+    """Reads from sock (blocking or not) until a whole HTTP response is in,
+    the peer closes or errs, or time.monotonic() passes deadline -> the
+    bytes read (maybe none, maybe part of a response)."""
+    buf = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        if _response_complete(buf):
+            break
+    return buf
 
 
 # --------------------------------------------------------------------------
@@ -708,7 +739,6 @@ class Server:
         if isinstance(data, str):
             data = data.encode("utf-8")
         s = socket.create_connection((HOST, self.port), timeout=timeout)
-        buf = b""
         try:
             s.setblocking(False)
             view = memoryview(data)
@@ -727,22 +757,7 @@ class Server:
                     view = view[n:]
             if close_after_send:
                 return b""
-            while time.monotonic() < deadline:
-                r, _, _ = select.select([s], [], [], 0.2)
-                if not r:
-                    continue
-                try:
-                    chunk = s.recv(65536)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-                if _response_complete(buf):
-                    break
-            return buf
+            return read_response(s, deadline)
         finally:
             s.close()
 

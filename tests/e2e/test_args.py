@@ -5,8 +5,7 @@ names it, -h/--help prints the usage (exit 0)."""
 import json
 import os
 
-from harness import run_cli
-from test_cli import TempDir
+from harness import run_cli, TempFiles
 
 RULES = '{"provisional_end": "2026-07-31"}'
 FACTS = {"birth_date": "1975-01-20", "insurer_number": "138057",
@@ -14,7 +13,10 @@ FACTS = {"birth_date": "1975-01-20", "insurer_number": "138057",
 PERSON = dict(FACTS, person_id="p-args-1")
 
 
-class Tmp(TempDir):
+class Tmp(TempFiles):
+    def __init__(self):
+        super().__init__("args")
+
     def file(self, name, text=""):
         return self.write(name, text)
 

@@ -559,11 +559,9 @@ def test_writes_during_an_import_are_refused_at_once():
 
 @pytest.mark.sqlite_only(reason="another process holding the SQLite file's write lock")
 def test_write_locked_by_another_process_is_503_reads_go_on():
-    d = tempfile.mkdtemp(prefix="shikaku-faults-lock-")
-    db = os.path.join(d, "lock.db")
-    s = None
-    try:
-        s = Server(["--db", db, "--threads", "4"])
+    with harness.temp_run("faults-lock", "lock.db") as run:
+        db = run.db
+        s = run.server(["--threads", "4"])
         r = s.request("PUT", "/v1/persons/kept", json_body=dict(REGISTERED, display_name="kept"))
         assert r.status == 201, r
         imp = ndjson([{"person_id": "while-locked-%d" % i} for i in range(200)])
@@ -683,10 +681,6 @@ def test_write_locked_by_another_process_is_503_reads_go_on():
         stop_clean(s)
         assert integrity(db) == "ok"
         assert persons_in(db, "person_id = 'kept'") == {"kept": "kept 2"}
-    finally:
-        if s is not None and not s.stopped:
-            s.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # ---- 3. a full disk ---------------------------------------------------------------

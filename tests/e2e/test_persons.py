@@ -9,7 +9,7 @@ import threading
 import unicodedata
 import urllib.parse
 
-from harness import (server, assert_problem, decision_missing_keys, today_tokyo, days_ago,
+from harness import (server, assert_problem, decision_missing_keys, today_tokyo, days_ago, fresh,
                      days_ahead, insurer_check_digit, insurer_number,
                      NEEDS_APPLICATION, SETTLED, UNDETERMINED, NO_CARD)
 
@@ -28,14 +28,6 @@ def put(pid, body, headers=None):
 
 def get(path, headers=None):
     return server().get(path, headers=headers)
-
-
-def fresh(facts, **extra):
-    """facts verified today (not stale), with extra record members."""
-    d = dict(facts)
-    d["verified_at"] = today_tokyo()
-    d.update(extra)
-    return d
 
 
 def etag(r):

@@ -6,6 +6,10 @@ unreachable under a running shikakud, and its password.
   never a hang, never a dropped connection), /readyz answers 503; started
   again, the same shikakud answers 200 again by itself, and no write it
   acknowledged is lost;
+- PostgreSQL hung (SIGSTOP of the postmaster and its backends: connections
+  are accepted, nothing ever answers, its statement_timeout never fires)
+  under load: every request answers 503 with Retry-After within 2 s (the
+  deadline is shikakud's own), /readyz too; SIGCONT: 200 again by itself;
 - PostgreSQL killed (`pg_ctl stop -m immediate`) during a large import, over
   HTTP or by `shikakud import`: the import fails (503 / exit 1) and after the
   restart nothing of it is stored, the data from before is intact;
@@ -19,6 +23,7 @@ stops and kills; skipped only when PostgreSQL's server binaries are absent.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -178,6 +183,82 @@ def test_stopped_under_load_is_503_at_once_then_200_again_by_itself(cluster):
         ready = s.direct("GET", "/readyz")
         assert ready.status == 200, ready
     finally:
+        s.stop()
+
+
+# ---- hung under load ---------------------------------------------------------------
+
+def cluster_processes(cluster):
+    """The postmaster and every process of it (backends, writer, ...)."""
+    import pgcluster
+    pid = cluster.pg.pid()
+    assert pid, "the cluster runs"
+    return [pid] + pgcluster._children(pid)
+
+
+def signal_all(pids, sig):
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+
+
+def test_hung_under_load_is_503_within_the_deadline_then_200_again_by_itself(cluster):
+    uri = cluster.new_database()
+    s = server_on(uri)
+    stopped_pids = []
+    try:
+        threads = 4
+        clients = [Client(s, timeout=slow(10)) for _ in range(threads)]
+        for i in range(threads):
+            r = clients[i].put("/v1/persons/hang-%d" % i, dict(PERSON, display_name="0"))
+            assert r.status == 201, r
+
+        def work(i, seq):
+            pid = "/v1/persons/hang-%d" % i
+            if seq % 3 == 0:
+                return "PUT", seq, clients[i].put(pid, dict(PERSON, display_name=str(seq)))
+            if seq % 3 == 1:
+                return "GET", seq, clients[i].get(pid)
+            return "eligibility", seq, clients[i].get(pid + "/eligibility")
+
+        load = Timed(threads, work)
+        try:
+            harness.wait_for(lambda: answers_after(load.results, 0, 200) >= 100, slow(20),
+                             "100 answers before the hang")
+            stopped_pids = cluster_processes(cluster)
+            hung = time.monotonic()
+            signal_all(stopped_pids, signal.SIGSTOP)
+            # /readyz: 503 within the deadline, not a hang
+            t0 = time.monotonic()
+            r = s.direct("GET", "/readyz", timeout=slow(10))
+            took = time.monotonic() - t0
+            assert r.status == 503 and r.headers.get("Retry-After", "").isdigit(), r
+            assert took <= slow(ANSWER_WITHIN) + MARGIN, took
+            harness.wait_for(lambda: answers_after(load.results, hung, 503) >= 12,
+                             slow(20), "12 answers 503 while PostgreSQL hangs")
+            signal_all(stopped_pids, signal.SIGCONT)
+            stopped_pids = []
+            resumed = time.monotonic()
+            # the same process, reconnecting by itself
+            wait_pg_answers(s, "/readyz", slow(20), status=200)
+            harness.wait_for(lambda: answers_after(load.results, resumed, 200) >= 100,
+                             slow(20), "100 answers 200 once PostgreSQL runs again")
+        finally:
+            signal_all(stopped_pids, signal.SIGCONT)
+            results = load.stop()
+        counts = judge(results, "PostgreSQL hung and resumed under load")
+        assert counts.get(503, 0) >= 12 and counts.get(200, 0) >= 200, counts
+        for i, per in enumerate(results):
+            acked = [out[1] for _, _, out in per if not isinstance(out, Exception)
+                     and out[0] == "PUT" and out[2].status in (200, 201)]
+            g = clients[i].get("/v1/persons/hang-%d" % i)
+            assert g.status == 200, g
+            assert int(g.json["display_name"]) >= max(acked), (i, g.json["display_name"], max(acked))
+        assert s.alive()
+    finally:
+        signal_all(stopped_pids, signal.SIGCONT)
         s.stop()
 
 

@@ -11,9 +11,10 @@ take bodies up to 16 MiB (--max-body, --max-import-body), so that 413 is
 not what answers."""
 
 import os
-import select
 import socket
 import time
+
+import pytest
 
 import harness
 from harness import Server, make_key, parse_raw_response, slow
@@ -49,21 +50,7 @@ def answer_before_body(port, head_lines):
             sent = FIRST
         except OSError:
             pass                   # closed at once: the answer is there
-        buf = b""
-        deadline = time.monotonic() + slow(8)
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([c], [], [], 0.2)
-            if not r:
-                continue
-            try:
-                got = c.recv(65536)
-            except OSError:
-                break
-            if not got:
-                break
-            buf += got
-            if harness._response_complete(buf):
-                break
+        buf = harness.read_response(c, time.monotonic() + slow(8))
         resp = parse_raw_response(buf)
         assert resp is not None, (
             "no answer within %.0f s with %d of %d body bytes sent: the body is "
@@ -90,28 +77,26 @@ def test_a_wrong_key_is_answered_401_before_a_10_mb_body():
     assert r.status == 200, r
 
 
-def test_a_media_type_the_route_does_not_take_is_answered_415_before_the_body():
+# (what is sent, whose key, the answer's status, code and field)
+REFUSED_ON_THE_HEAD = {
+    "a media type the route does not take: 415": (
+        "POST /v1/eligibility:evaluate", "reader", "text/plain",
+        415, "unsupported_media_type", "header:Content-Type"),
+    "a role too weak for a PUT: 403": (
+        "PUT /v1/persons/alice", "reader", "application/json",
+        403, "forbidden", None),
+    "a refused import: 415": (
+        "POST /v1/persons:import", "writer", "application/pdf",
+        415, "unsupported_media_type", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_ON_THE_HEAD))
+def test_a_request_refused_on_its_head_is_answered_before_the_body(case):
+    line, role, ctype, status, code, field = REFUSED_ON_THE_HEAD[case]
     s, k = keyed()
     r, _ = answer_before_body(s.port, [
-        "POST /v1/eligibility:evaluate HTTP/1.1",
-        "Authorization: Bearer " + k["reader"],
-        "Content-Type: text/plain"])
-    harness.assert_problem(r, 415, "unsupported_media_type", field="header:Content-Type")
-
-
-def test_a_role_too_weak_is_answered_403_before_the_body_of_a_put():
-    s, k = keyed()
-    r, _ = answer_before_body(s.port, [
-        "PUT /v1/persons/alice HTTP/1.1",
-        "Authorization: Bearer " + k["reader"],
-        "Content-Type: application/json"])
-    harness.assert_problem(r, 403, "forbidden")
-
-
-def test_a_refused_import_is_answered_before_its_body():
-    s, k = keyed()
-    r, _ = answer_before_body(s.port, [
-        "POST /v1/persons:import HTTP/1.1",
-        "Authorization: Bearer " + k["writer"],
-        "Content-Type: application/pdf"])
-    harness.assert_problem(r, 415, "unsupported_media_type")
+        line + " HTTP/1.1",
+        "Authorization: Bearer " + k[role],
+        "Content-Type: " + ctype])
+    harness.assert_problem(r, status, code, field=field)

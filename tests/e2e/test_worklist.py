@@ -11,7 +11,7 @@ import io
 import json
 import unicodedata
 
-from harness import (server, assert_problem, today_tokyo, days_ago, days_ahead, put_person,
+from harness import (server, assert_problem, today_tokyo, days_ago, days_ahead, put_person, fresh,
                      NEEDS_APPLICATION, SETTLED, UNDETERMINED, NO_CARD)
 
 PERSONS = "/v1/persons"
@@ -46,14 +46,6 @@ def get_direct(path):
                                "Connection: close\r\n\r\n" % path).encode("ascii"))
     assert r is not None, path
     return r
-
-
-def fresh(facts, **extra):
-    """facts verified today (not stale), with extra record members."""
-    d = dict(facts)
-    d["verified_at"] = today_tokyo()
-    d.update(extra)
-    return d
 
 
 def width(s):

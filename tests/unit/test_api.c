@@ -22,7 +22,18 @@ static void setup(void)
 	app.no_auth = true;
 }
 
-TestSuite(api, .init = setup);
+/* The answer of a test's last called() or evaluated(). */
+static struct api_response answer;
+static json_t *answer_doc;
+
+static void teardown(void)
+{
+	json_decref(answer_doc);
+	answer_doc = NULL;
+	api_response_fini(&answer);
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
 
 /* 2025-06-01T00:00:00Z: 09:00 in Tokyo. */
 #define NOW 1748736000.0
@@ -64,6 +75,25 @@ static json_t *evaluate(const char *body, struct api_response *resp)
 			 .ct = "application/json"};
 
 	return call(&c, resp);
+}
+
+/* call() of C: its JSON (the rest in answer), freed by the next called()
+ * or the teardown, as is the answer before it. */
+static json_t *called(const struct call *c)
+{
+	teardown();
+	answer_doc = call(c, &answer);
+	return answer_doc;
+}
+
+/* evaluate() of BODY, kept as called() keeps its call; it must answer
+ * STATUS. */
+static json_t *evaluated(const char *body, int status)
+{
+	teardown();
+	answer_doc = evaluate(body, &answer);
+	cr_assert_eq(answer.status, status);
+	return answer_doc;
 }
 
 /* The errors[].code of a problem, joined by spaces. */
@@ -149,13 +179,8 @@ Test(api, invalid_bodies_give_every_error)
 
 Test(api, problem_never_echoes_the_input)
 {
-	struct api_response resp;
-	json_t *doc = evaluate("123456789018", &resp);
-
-	cr_assert_eq(resp.status, 400);
-	cr_expect_null(strstr(resp.body, "123456789018"));
-	json_decref(doc);
-	api_response_fini(&resp);
+	evaluated("123456789018", 400);
+	cr_expect_null(strstr(answer.body, "123456789018"));
 }
 
 Test(api, decision_has_every_key)
@@ -164,15 +189,13 @@ Test(api, decision_has_every_key)
 	    "decision_id",  "evaluated_at", "as_of",   "ruleset",
 	    "registration", "certificate",  "insurer", "missing_facts",
 	    "reasons",      "advice"};
-	struct api_response resp;
 	json_t *doc, *ins;
 	size_t i;
 
-	doc = evaluate("{\"as_of\": \"2025-06-01\", \"person\": "
-		       "{\"insurer_number\": \"138057\", \"mynumber_card\": "
-		       "\"none\"}}",
-		       &resp);
-	cr_assert_eq(resp.status, 200);
+	doc = evaluated("{\"as_of\": \"2025-06-01\", \"person\": "
+			"{\"insurer_number\": \"138057\", \"mynumber_card\": "
+			"\"none\"}}",
+			200);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_expect_not_null(json_object_get(doc, keys[i]), "%s",
 				   keys[i]);
@@ -187,35 +210,26 @@ Test(api, decision_has_every_key)
 	cr_expect_str_eq(
 	    json_string_value(json_object_get(ins, "prefecture_code")), "13");
 	cr_expect(json_is_null(json_object_get(ins, "name")));
-	json_decref(doc);
-	api_response_fini(&resp);
 }
 
 Test(api, as_of_defaults_to_today_in_tokyo)
 {
-	struct api_response resp;
-	json_t *doc = evaluate("{\"person\": {}}", &resp);
+	json_t *doc = evaluated("{\"person\": {}}", 200);
 
-	cr_assert_eq(resp.status, 200);
 	cr_expect_str_eq(json_string_value(json_object_get(doc, "as_of")),
 			 "2025-06-01");
-	json_decref(doc);
-	api_response_fini(&resp);
 }
 
 static const char *first_reason_text(const struct call *c)
 {
 	static char text[512];
-	struct api_response resp;
-	json_t *doc = call(c, &resp);
+	json_t *doc = called(c);
 
-	cr_assert_eq(resp.status, 200, "%s", resp.body);
+	cr_assert_eq(answer.status, 200, "%s", answer.body);
 	snprintf(
 	    text, sizeof text, "%s",
 	    json_string_value(json_object_get(
 		json_array_get(json_object_get(doc, "reasons"), 0), "text")));
-	json_decref(doc);
-	api_response_fini(&resp);
 	return text;
 }
 
@@ -249,62 +263,48 @@ Test(api, text_summary_on_accept_and_format)
 			 .body = "{\"person\": {\"mynumber_card\": \"none\"}}",
 			 .ct = "application/json",
 			 .accept = "text/plain"};
-	struct api_response resp;
-	json_t *doc = call(&c, &resp);
+	json_t *doc = called(&c);
 
 	cr_expect_null(doc);
-	cr_expect_eq(resp.status, 200);
-	cr_expect_str_eq(resp.content_type, "text/plain; charset=utf-8");
-	cr_expect_not_null(strstr(resp.body, "資格確認書"));
-	api_response_fini(&resp);
+	cr_expect_eq(answer.status, 200);
+	cr_expect_str_eq(answer.content_type, "text/plain; charset=utf-8");
+	cr_expect_not_null(strstr(answer.body, "資格確認書"));
 
 	c.accept = "application/json, text/plain;q=0.5";
-	doc = call(&c, &resp);
+	doc = called(&c);
 	cr_expect_not_null(doc, "JSON ranks first");
-	json_decref(doc);
-	api_response_fini(&resp);
 
 	c.accept = NULL;
 	c.query[0] = (struct api_kv){"format", "text"};
 	c.n_query = 1;
-	doc = call(&c, &resp);
+	doc = called(&c);
 	cr_expect_null(doc);
-	cr_expect_str_eq(resp.content_type, "text/plain; charset=utf-8");
-	api_response_fini(&resp);
+	cr_expect_str_eq(answer.content_type, "text/plain; charset=utf-8");
 }
 
 Test(api, routes_methods_and_media_types)
 {
 	struct call c = {.method = "GET", .path = "/v1/eligibility:evaluate"};
-	struct api_response resp;
-	json_t *doc = call(&c, &resp);
 
-	cr_expect_eq(resp.status, 405);
-	cr_expect_str_eq(resp.headers[0].name, "Allow");
-	cr_expect_str_eq(resp.headers[0].value, "POST");
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 405);
+	cr_expect_str_eq(answer.headers[0].name, "Allow");
+	cr_expect_str_eq(answer.headers[0].value, "POST");
 
 	c.path = "/v1/nothing";
-	doc = call(&c, &resp);
-	cr_expect_eq(resp.status, 404);
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 404);
 
 	c = (struct call){.method = "POST",
 			  .path = "/v1/eligibility:evaluate",
 			  .body = "{}",
 			  .ct = "text/plain"};
-	doc = call(&c, &resp);
-	cr_expect_eq(resp.status, 415);
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 415);
 
 	c.ct = "application/json; charset=latin1";
-	doc = call(&c, &resp);
-	cr_expect_eq(resp.status, 415);
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 415);
 }
 
 Test(api, query_is_strict_and_scanned)
@@ -313,29 +313,22 @@ Test(api, query_is_strict_and_scanned)
 			 .path = "/v1/rules",
 			 .query = {{"lang", "123456789018"}},
 			 .n_query = 1};
-	struct api_response resp;
 	char codes[256];
-	json_t *doc = call(&c, &resp);
+	json_t *doc = called(&c);
 
-	cr_expect_eq(resp.status, 422);
+	cr_expect_eq(answer.status, 422);
 	error_codes(doc, codes, sizeof codes);
 	cr_expect_str_eq(codes, "?lang=individual_number_not_accepted");
-	json_decref(doc);
-	api_response_fini(&resp);
 
 	c.query[0] = (struct api_kv){"langg", "en"};
-	doc = call(&c, &resp);
+	doc = called(&c);
 	error_codes(doc, codes, sizeof codes);
 	cr_expect_str_eq(codes, "?langg=unknown_field");
-	json_decref(doc);
-	api_response_fini(&resp);
 
 	c.query[0] = (struct api_kv){"format", "text"};
-	doc = call(&c, &resp);
+	doc = called(&c);
 	error_codes(doc, codes, sizeof codes);
 	cr_expect_str_eq(codes, "?format=unknown_field", "rules has no text");
-	json_decref(doc);
-	api_response_fini(&resp);
 }
 
 Test(api, batch_keeps_order_and_isolates_errors)
@@ -350,11 +343,16 @@ Test(api, batch_keeps_order_and_isolates_errors)
 			     "{\"person_id\": \"r-1\"},"
 			     "{\"person_id\": \"r-1\", \"person\": {}},"
 			     "{\"person\": {}, \"as_of\": \"2025-01-01\"}]}"};
-	struct api_response resp;
-	json_t *doc = call(&c, &resp), *results;
+	/* the errors of items 1 to 4 (0 is a decision) */
+	static const char *const item_errors[] = {
+	    NULL, "/items/1/person/mynumber_card=invalid_enum",
+	    "/items/2/person_id=not_found", "/items/3=invalid_batch",
+	    "/items/4/as_of=unknown_field"};
+	json_t *doc = called(&c), *results;
 	char codes[256];
+	size_t i;
 
-	cr_assert_eq(resp.status, 200, "%s", resp.body);
+	cr_assert_eq(answer.status, 200, "%s", answer.body);
 	results = json_object_get(doc, "results");
 	cr_assert_eq(json_array_size(results), 5);
 	cr_expect_str_eq(
@@ -362,20 +360,12 @@ Test(api, batch_keeps_order_and_isolates_errors)
 		json_object_get(json_array_get(results, 0), "certificate"),
 		"entitlement")),
 	    "ex_officio");
-	error_codes(json_object_get(json_array_get(results, 1), "error"), codes,
+	for (i = 1; i < sizeof item_errors / sizeof item_errors[0]; i++) {
+		error_codes(
+		    json_object_get(json_array_get(results, i), "error"), codes,
 		    sizeof codes);
-	cr_expect_str_eq(codes, "/items/1/person/mynumber_card=invalid_enum");
-	error_codes(json_object_get(json_array_get(results, 2), "error"), codes,
-		    sizeof codes);
-	cr_expect_str_eq(codes, "/items/2/person_id=not_found");
-	error_codes(json_object_get(json_array_get(results, 3), "error"), codes,
-		    sizeof codes);
-	cr_expect_str_eq(codes, "/items/3=invalid_batch");
-	error_codes(json_object_get(json_array_get(results, 4), "error"), codes,
-		    sizeof codes);
-	cr_expect_str_eq(codes, "/items/4/as_of=unknown_field");
-	json_decref(doc);
-	api_response_fini(&resp);
+		cr_expect_str_eq(codes, item_errors[i], "item %zu", i);
+	}
 }
 
 Test(api, batch_limits)
@@ -384,14 +374,11 @@ Test(api, batch_limits)
 			 .path = "/v1/eligibility:batch",
 			 .ct = "application/json",
 			 .body = "{\"items\": []}"};
-	struct api_response resp;
-	json_t *doc = call(&c, &resp);
 	char *big;
 	size_t i, n;
 
-	cr_expect_eq(resp.status, 422);
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 422);
 
 	big = malloc(1001 * 16 + 32);
 	n = (size_t)sprintf(big, "{\"items\": [");
@@ -400,10 +387,8 @@ Test(api, batch_limits)
 				     i ? "," : "");
 	strcpy(big + n, "]}");
 	c.body = big;
-	doc = call(&c, &resp);
-	cr_expect_eq(resp.status, 413);
-	json_decref(doc);
-	api_response_fini(&resp);
+	called(&c);
+	cr_expect_eq(answer.status, 413);
 	free(big);
 }
 
@@ -477,18 +462,16 @@ Test(api, buffer_refuses_to_grow_past_max)
 
 Test(api, texts_carry_the_dates_not_field_names)
 {
-	struct api_response resp;
-	json_t *doc = evaluate(
+	json_t *doc = evaluated(
 	    "{\"as_of\": \"2025-06-01\", \"person\": {\"mynumber_card\": "
 	    "\"held\", \"insurance_registration\": \"registered\", "
 	    "\"care_needs\": [\"elderly\"], \"legacy_card_expiry\": "
 	    "\"2025-07-31\"}}",
-	    &resp);
+	    200);
 	json_t *a;
 	size_t i;
 	bool seen = false;
 
-	cr_assert_eq(resp.status, 200);
 	json_array_foreach(json_object_get(doc, "advice"), i, a) {
 		const char *t = json_string_value(json_object_get(a, "text"));
 
@@ -497,8 +480,6 @@ Test(api, texts_carry_the_dates_not_field_names)
 			seen = true;
 	}
 	cr_expect(seen, "apply_before_deadline names both dates");
-	json_decref(doc);
-	api_response_fini(&resp);
 }
 
 Test(api, text_render_outside_a_decision)

@@ -75,6 +75,43 @@ static int collect(const struct db_audit_row *r, void *arg)
 	return 0;
 }
 
+/* A record of REQUEST_ID: METHOD /v1/persons/{id} answered STATUS, naming
+ * the N_IDS persons IDS. */
+static struct audit_record record_of(const char *request_id, const char *method,
+				     int status, const char *const *ids,
+				     size_t n_ids)
+{
+	struct audit_record r = {.request_id = request_id,
+				 .method = method,
+				 .route = "/v1/persons/{id}",
+				 .person_ids = ids,
+				 .n_person_ids = n_ids,
+				 .status = status};
+	return r;
+}
+
+/* db_open(FILE); the test fails when it does not open. */
+static struct db *opened(const char *file)
+{
+	char err[512];
+	struct db *d = db_open(file, err, sizeof err);
+
+	cr_assert_not_null(d, "%s", err);
+	return d;
+}
+
+/* The audit log on path, keeping RETENTION_DAYS (0: all); the test fails
+ * when it does not start. */
+static struct audit_log *log_start(int retention_days)
+{
+	char err[256];
+	struct audit_log *log =
+	    audit_log_start(path, retention_days, err, sizeof err);
+
+	cr_assert_not_null(log, "%s", err);
+	return log;
+}
+
 static struct rows *query(const struct db_audit_filter *f)
 {
 	struct rows *rs = calloc(1, sizeof *rs);
@@ -193,11 +230,9 @@ Test(audit, records_from_many_threads_are_all_written_by_stop)
 	struct audit_log *log;
 	struct db_audit_filter f = {0};
 	struct rows *rs;
-	char err[256];
 	int i;
 
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(0);
 	for (i = 0; i < THREADS; i++) {
 		w[i].log = log;
 		w[i].n = i;
@@ -230,19 +265,12 @@ Test(audit, records_from_many_threads_are_all_written_by_stop)
 
 Test(audit, flush_makes_records_visible_while_running)
 {
-	struct audit_record r = {.request_id = "r1",
-				 .method = "PUT",
-				 .route = "/v1/persons/{id}",
-				 .status = 201};
-	const char *ids[] = {"alice"};
+	static const char *const ids[] = {"alice"};
+	struct audit_record r = record_of("r1", "PUT", 201, ids, 1);
 	struct audit_log_stats st;
 	struct audit_log *log;
-	char err[256];
 
-	r.person_ids = ids;
-	r.n_person_ids = 1;
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(0);
 	cr_assert_eq(audit_log_record(log, &r), 0);
 	cr_assert_eq(audit_log_flush(log, 5000), 0);
 	cr_assert_eq(count("SELECT count(*) FROM audit WHERE person_ids = "
@@ -259,19 +287,12 @@ Test(audit, flush_makes_records_visible_while_running)
 
 Test(audit, a_flush_does_not_wait_for_the_batch_to_gather)
 {
-	struct audit_record r = {.request_id = "r1",
-				 .method = "GET",
-				 .route = "/v1/persons/{id}",
-				 .status = 200};
-	const char *ids[] = {"a1"};
+	static const char *const ids[] = {"a1"};
+	struct audit_record r = record_of("r1", "GET", 200, ids, 1);
 	struct audit_log *log;
-	char err[256];
 	int i;
 
-	r.person_ids = ids;
-	r.n_person_ids = 1;
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(0);
 	/* GET /v1/audit right after a lookup must find its row: a flush
 	 * costs a commit, not the AUDIT_LOG_FLUSH_MS a batch may gather
 	 * for (the writer used to wait that long first). */
@@ -327,6 +348,21 @@ static void fixture(void)
 	insert(T0 + 3 * DAY, NULL, "r4", NULL, 0, 200);         /* 06-04 */
 }
 
+/* query(F) finds N rows, the first of sequence number SEQ0 and the second
+ * of SEQ1 (0: not checked). */
+static void expect_rows(const struct db_audit_filter *f, int n, int64_t seq0,
+			int64_t seq1)
+{
+	struct rows *rs = query(f);
+
+	cr_assert_eq(rs->n, n);
+	if (seq0 != 0)
+		cr_assert_eq(rs->seq[0], seq0);
+	if (seq1 != 0)
+		cr_assert_eq(rs->seq[1], seq1);
+	free(rs);
+}
+
 Test(audit, filters_by_person_key_and_time)
 {
 	struct db_audit_filter f = {.limit = 100};
@@ -342,50 +378,32 @@ Test(audit, filters_by_person_key_and_time)
 	free(rs);
 
 	f.person_id = "alice";
-	rs = query(&f);
-	cr_assert_eq(rs->n, 2);
-	cr_assert_eq(rs->seq[1], 3);
-	free(rs);
+	expect_rows(&f, 2, 0, 3);
 
 	f.key_id = "bbbbbbbbbbbb";
-	rs = query(&f);
-	cr_assert_eq(rs->n, 0);
-	free(rs);
+	expect_rows(&f, 0, 0, 0);
 	f.person_id = "bob";
-	rs = query(&f);
-	cr_assert_eq(rs->n, 1);
-	cr_assert_eq(rs->seq[0], 2);
-	free(rs);
+	expect_rows(&f, 1, 2, 0);
 
 	f.person_id = NULL;
 	f.key_id = "aaaaaaaaaaaa";
-	rs = query(&f);
-	cr_assert_eq(rs->n, 2);
-	free(rs);
+	expect_rows(&f, 2, 0, 0);
 
 	f.key_id = NULL;
 	db_audit_time_format(T0 + DAY, since);
 	db_audit_time_format(T0 + 3 * DAY, until);
 	f.since = since;
 	f.until = until;
-	rs = query(&f);
-	cr_assert_eq(rs->n, 2);
-	cr_assert_eq(rs->seq[0], 2);
-	cr_assert_eq(rs->seq[1], 3);
-	free(rs);
+	expect_rows(&f, 2, 2, 3);
 
 	/* Nothing in range. */
 	db_audit_time_format(T0 + 10 * DAY, since);
 	f.until = NULL;
-	rs = query(&f);
-	cr_assert_eq(rs->n, 0);
-	free(rs);
+	expect_rows(&f, 0, 0, 0);
 	f.since = NULL;
 	db_audit_time_format(T0 - DAY, until);
 	f.until = until;
-	rs = query(&f);
-	cr_assert_eq(rs->n, 0);
-	free(rs);
+	expect_rows(&f, 0, 0, 0);
 }
 
 Test(audit, cursor_and_limit_page_through)
@@ -461,14 +479,12 @@ Test(audit, retention_deletes_old_rows_at_start)
 	struct rows *rs;
 	struct db_audit_filter f = {.limit = 100};
 	int64_t now = wall_ms();
-	char err[256];
 
 	insert(now - 40 * DAY, "aaaaaaaaaaaa", "old1", a, 1, 200);
 	insert(now - 31 * DAY, "aaaaaaaaaaaa", "old2", b, 1, 200);
 	insert(now - 29 * DAY, "aaaaaaaaaaaa", "new1", a, 1, 200);
 	insert(now - 1000, "aaaaaaaaaaaa", "new2", b, 1, 200);
-	log = audit_log_start(path, 30, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(30);
 	audit_log_stop(log);
 	rs = query(&f);
 	cr_assert_eq(rs->n, 2);
@@ -482,11 +498,9 @@ Test(audit, retention_zero_keeps_everything)
 {
 	const char *a[] = {"alice"};
 	struct audit_log *log;
-	char err[256];
 
 	insert(T0 - 3650 * DAY, NULL, "ancient", a, 1, 200);
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(0);
 	audit_log_stop(log);
 	cr_assert_eq(count("SELECT count(*) FROM audit"), 1);
 }
@@ -673,16 +687,11 @@ Test(audit, api_refuses_bad_values)
 
 Test(audit, a_busy_database_delays_records_but_loses_none)
 {
-	struct audit_record r = {.request_id = "r1",
-				 .method = "GET",
-				 .route = "/v1/persons/{id}",
-				 .status = 200};
+	struct audit_record r = record_of("r1", "GET", 200, NULL, 0);
 	struct audit_log_stats st;
 	struct audit_log *log;
-	char err[256];
 
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
+	log = log_start(0);
 	/* Another writer holds the database. */
 	cr_assert_eq(sqlite3_exec(conn->h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 		     SQLITE_OK);
@@ -822,7 +831,7 @@ Test(audit, retention_across_buckets_keeps_the_rest)
  * findable by person, when it is opened by this build. */
 Test(audit, migration_3_moves_the_person_index_into_buckets)
 {
-	char p2[160], err[256];
+	char p2[160];
 	struct db *old;
 	struct db_conn *oc;
 	sqlite3 *h;
@@ -851,8 +860,7 @@ Test(audit, migration_3_moves_the_person_index_into_buckets)
 		NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);
-	old = db_open(p2, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p2);
 	oc = db_audit_conn_get(old);
 	cr_assert_eq(db_audit_query(oc, &f, collect, rs), DB_OK);
 	cr_assert_eq(rs->n, 2);
@@ -956,20 +964,26 @@ Test(audit, the_log_lives_in_a_private_file_beside_the_database)
 		     db_audit_schema_version());
 }
 
+/* The path of a database NAME in the test's directory into p[160], that
+ * of its audit file into ap[180]. */
+static void paths_in_dir(const char *name, char p[160], char ap[180])
+{
+	snprintf(p, 160, "%s/%s", tdb.dir, name);
+	snprintf(ap, 180, "%s-audit", p);
+}
+
 Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 {
-	char p[160], ap[180], err[512];
+	char p[160], ap[180];
 	struct db_start st;
 	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
 	struct rows *rs = calloc(1, sizeof *rs);
 	struct stat sb;
 	struct db *old;
 
-	snprintf(p, sizeof p, "%s/old.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
+	paths_in_dir("old.db", p, ap);
 	old_database(p);
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.schema_from, move_migration());
 	cr_assert_eq(st.schema_to, db_schema_version());
@@ -997,8 +1011,7 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
 	cr_assert_eq(stat(ap, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
 	/* Again: nothing more to move, nothing written. */
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.audit_rows_moved, 0);
 	cr_assert_eq(st.schema_from, st.schema_to);
@@ -1012,26 +1025,23 @@ Test(audit, an_older_database_has_its_rows_moved_seq_and_all)
  * back with a count of 0. */
 Test(audit, an_audit_file_of_the_first_version_gains_absent_ids)
 {
-	char p[160], ap[180], err[512];
+	char p[160], ap[180];
 	struct db_audit_filter f = {.person_id = "carol", .limit = 10};
 	struct rows *rs = calloc(1, sizeof *rs);
 	struct db_start st;
 	struct db *old;
 
-	snprintf(p, sizeof p, "%s/v1.db", tdb.dir);
-	snprintf(ap, sizeof ap, "%s-audit", p);
+	paths_in_dir("v1.db", p, ap);
 	/* A database of today, its audit file as the build of audit
 	 * version 1 left it. */
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_close(old);
 	cr_assert_eq(unlink(ap), 0);
 	exec_on(ap, db_audit_migrations[0]);
 	exec_on(ap, "PRAGMA user_version = 1;" OLD_ROWS
 		    "INSERT INTO audit_moved_in (moved_at, rows) VALUES "
 		    "('2025-06-03T00:00:00Z', 0);");
-	old = db_open(p, err, sizeof err);
-	cr_assert_not_null(old, "%s", err);
+	old = opened(p);
 	db_start_info(old, &st);
 	cr_assert_eq(st.audit_schema_from, 1);
 	cr_assert_eq(st.audit_schema_to, db_audit_schema_version());
@@ -1054,8 +1064,7 @@ static void old_beside_audit_file(const char *name, char p[160], char ap[180])
 	char sql[64];
 	int i;
 
-	snprintf(p, 160, "%s/%s", tdb.dir, name);
-	snprintf(ap, 180, "%s-audit", p);
+	paths_in_dir(name, p, ap);
 	old_database(p);
 	for (i = 0; i < db_audit_migrations_count; i++)
 		exec_on(ap, db_audit_migrations[i]);
@@ -1104,7 +1113,6 @@ Test(audit, a_move_into_an_audit_file_of_another_database_is_refused)
 
 Test(audit, a_lost_audit_file_is_made_anew_and_said_so)
 {
-	char err[512];
 	struct db_start st;
 	struct db *again;
 
@@ -1114,8 +1122,7 @@ Test(audit, a_lost_audit_file_is_made_anew_and_said_so)
 	db_close(db);
 	db = NULL;
 	cr_assert_eq(unlink(ap), 0);
-	again = db_open(tdb.path, err, sizeof err);
-	cr_assert_not_null(again, "%s", err);
+	again = opened(tdb.path);
 	db = again;
 	db_start_info(db, &st);
 	cr_assert(st.audit_file_was_missing);
@@ -1129,13 +1136,7 @@ static const char *const one_id[] = {"nd-1"};
 
 static struct audit_record nd_record(void)
 {
-	struct audit_record r = {.request_id = "nd",
-				 .method = "GET",
-				 .route = "/v1/persons/{id}",
-				 .person_ids = one_id,
-				 .n_person_ids = 1,
-				 .status = 200};
-	return r;
+	return record_of("nd", "GET", 200, one_id, 1);
 }
 
 static int64_t mono_now_ms(void)
@@ -1157,6 +1158,15 @@ static sqlite3 *lock_audit_file(void)
 	return h;
 }
 
+/* log_start(0) whose writer counts as stalled after STALL_MS stuck. */
+static struct audit_log *stalled_log(unsigned stall_ms)
+{
+	struct audit_log *log = log_start(0);
+
+	audit_log_set_stall_ms(log, stall_ms);
+	return log;
+}
+
 static void unlock_audit_file(sqlite3 *h)
 {
 	cr_assert_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
@@ -1170,12 +1180,9 @@ Test(audit, a_stalled_writer_refuses_new_records_and_loses_none)
 	struct audit_log *log;
 	int64_t t0;
 	sqlite3 *h;
-	char err[256];
 	int taken = 0;
 
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
-	audit_log_set_stall_ms(log, 300);
+	log = stalled_log(300);
 	h = lock_audit_file();
 	/* Taken while the writer has not been stuck long; then refused. */
 	t0 = mono_now_ms();
@@ -1211,11 +1218,8 @@ Test(audit, a_reserved_place_is_filled_even_while_the_writer_stalls)
 	struct audit_log_stats st;
 	struct audit_log *log;
 	sqlite3 *h;
-	char err[256];
 
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
-	audit_log_set_stall_ms(log, 200);
+	log = stalled_log(200);
 	cr_assert_eq(audit_log_reserve(log), 0); /* a request begins */
 	cr_assert_eq(audit_log_reserve(log), 0); /* another, naming nobody */
 	h = lock_audit_file();
@@ -1239,12 +1243,9 @@ Test(audit, a_full_queue_refuses_after_a_wait_and_loses_none, .timeout = 120)
 	struct audit_log *log;
 	int64_t t0;
 	sqlite3 *h;
-	char err[256];
 	long taken = 0;
 
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
-	audit_log_set_stall_ms(log, 600000); /* only the queue's bound */
+	log = stalled_log(600000); /* only the queue's bound */
 	h = lock_audit_file();
 	while (audit_log_record(log, &r) == 0) {
 		taken++;
@@ -1281,9 +1282,7 @@ Test(audit, an_audited_route_answers_503_unprocessed_while_unavailable)
 	int64_t t0;
 
 	cr_assert_eq(api_ruleset_load(NULL, &ruleset, err, sizeof err), 0);
-	log = audit_log_start(path, 0, err, sizeof err);
-	cr_assert_not_null(log, "%s", err);
-	audit_log_set_stall_ms(log, 200);
+	log = stalled_log(200);
 	app.ruleset = &ruleset;
 	app.db = db;
 	app.audit = log;

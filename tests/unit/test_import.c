@@ -63,6 +63,15 @@ static struct api_import_opts opts(enum api_import_kind kind,
 	return o;
 }
 
+/* api_import_new into *resp, cleared first. */
+static struct api_import *import_new(const char *path,
+				     const struct api_import_opts *o,
+				     struct api_response *resp)
+{
+	memset(resp, 0, sizeof *resp);
+	return api_import_new(path, o, resp);
+}
+
 /* Imports data[0..len) into the database at path, fed in pieces of chunk
  * bytes (0: in one go).  Returns the answer (new reference); *status. */
 static json_t *run(const char *path, const struct api_import_opts *o,
@@ -74,8 +83,7 @@ static json_t *run(const char *path, const struct api_import_opts *o,
 	json_t *doc;
 	size_t off = 0, n;
 
-	memset(&resp, 0, sizeof resp);
-	im = api_import_new(path, o, &resp);
+	im = import_new(path, o, &resp);
 	cr_assert_not_null(im, "api_import_new: %d %s", resp.status,
 			   resp.body ? resp.body : "");
 	while (off < len) {
@@ -803,8 +811,7 @@ Test(import, a_second_writer_waits_then_is_refused)
 	char path[128];
 
 	db_new(path, sizeof path);
-	memset(&resp, 0, sizeof resp);
-	a = api_import_new(path, &o, &resp);
+	a = import_new(path, &o, &resp);
 	cr_assert_not_null(a);
 	b = api_import_new(path, &o, &resp);
 	cr_expect_null(b);
@@ -824,8 +831,7 @@ Test(import, free_without_finish_rolls_back)
 	const char *line = "{\"person_id\":\"a\"}\n";
 
 	db_new(path, sizeof path);
-	memset(&resp, 0, sizeof resp);
-	im = api_import_new(path, &o, &resp);
+	im = import_new(path, &o, &resp);
 	cr_assert_not_null(im);
 	cr_expect(api_import_feed(im, line, strlen(line)));
 	cr_expect_eq(api_import_lines(im), 1);

@@ -158,26 +158,28 @@ Test(person_cache, foreign_version_flushes_everything)
 	cr_assert_eq(st2.entries, 0);
 }
 
-Test(person_cache, own_write_after_a_foreign_one_flushes)
+/* "b" cached at version 7, then a write of "a" from version FROM to 9
+ * (OURS or not): "b" is flushed, no hit at 9. */
+static void expect_write_flushes_b(uint64_t from, bool ours)
 {
 	struct db_person q;
 
-	put_at(7, "a", "0000000000000001");
 	put_at(7, "b", "0000000000000002");
-	/* Another process committed (7 -> 8) before this write's 8 -> 9. */
 	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 8, 9, true, 0);
+	person_cache_write_end(cache, "a", from, 9, ours, 0);
 	cr_assert_not(hit_at(9, "b", &q));
+}
+
+Test(person_cache, own_write_after_a_foreign_one_flushes)
+{
+	put_at(7, "a", "0000000000000001");
+	/* Another process committed (7 -> 8) before this write's 8 -> 9. */
+	expect_write_flushes_b(8, true);
 }
 
 Test(person_cache, not_ours_flushes)
 {
-	struct db_person q;
-
-	put_at(7, "b", "0000000000000002");
-	person_cache_write_begin(cache);
-	person_cache_write_end(cache, "a", 7, 9, false, 0);
-	cr_assert_not(hit_at(9, "b", &q));
+	expect_write_flushes_b(7, false);
 }
 
 Test(person_cache, unknown_version_during_own_write_bypasses)
@@ -230,23 +232,36 @@ Test(person_cache, facility_kept_with_the_record)
 	cr_assert_str_eq(q.facility_id, "fac-1");
 }
 
-Test(person_cache_budget, evicts_within_the_budget)
+/* A cache of BYTES that was offered N persons with ids PREFIX and I in
+ * WIDTH digits (0 to N-1), at version 1; its stats in *ST. */
+static struct person_cache *filled(size_t bytes, const char *prefix, int width,
+				   int n, struct person_cache_stats *st)
 {
 	struct person_cache_ticket t;
-	struct person_cache_stats st;
-	struct person_cache *c = person_cache_new(2 * MIB);
-	struct db_person p, q;
+	struct person_cache *c = person_cache_new(bytes);
+	struct db_person p;
 	char id[32];
-	int i, hits = 0;
+	int i;
 
 	cr_assert_not_null(c);
 	person_cache_sync(c, 1, NULL, NULL, &t);
-	for (i = 0; i < 100000; i++) {
-		snprintf(id, sizeof id, "person-%06d", i);
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "%s%0*d", prefix, width, i);
 		person(&p, id, "0123456789abcdef");
 		person_cache_put(c, &p, &t);
 	}
-	person_cache_stats(c, &st);
+	person_cache_stats(c, st);
+	return c;
+}
+
+Test(person_cache_budget, evicts_within_the_budget)
+{
+	struct person_cache_stats st;
+	struct person_cache *c = filled(2 * MIB, "person-", 6, 100000, &st);
+	struct db_person q;
+	char id[32];
+	int i, hits = 0;
+
 	cr_assert_leq(st.bytes, 2 * MIB, "%llu bytes",
 		      (unsigned long long)st.bytes);
 	cr_assert_gt(st.entries, 5000);
@@ -271,22 +286,10 @@ Test(person_cache_budget, zero_is_no_cache)
 /* The default holds a million records of the benchmark's shape. */
 Test(person_cache_budget, default_holds_a_million)
 {
-	struct person_cache_ticket t;
 	struct person_cache_stats st;
 	struct person_cache *c =
-	    person_cache_new((size_t)PERSON_CACHE_DEFAULT_MB * MIB);
-	struct db_person p;
-	char id[32];
-	int i;
+	    filled((size_t)PERSON_CACHE_DEFAULT_MB * MIB, "P", 7, 1000000, &st);
 
-	cr_assert_not_null(c);
-	person_cache_sync(c, 1, NULL, NULL, &t);
-	for (i = 0; i < 1000000; i++) {
-		snprintf(id, sizeof id, "P%07d", i);
-		person(&p, id, "0123456789abcdef");
-		person_cache_put(c, &p, &t);
-	}
-	person_cache_stats(c, &st);
 	cr_assert_eq(st.entries, 1000000, "%llu",
 		     (unsigned long long)st.entries);
 	cr_assert_eq(st.evictions, 0);
