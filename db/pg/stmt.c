@@ -156,13 +156,15 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 	"ON a.seq = p.seq WHERE p.person_id = $6 AND p.seq > $1 "
 	"AND a.time >= $2 AND a.time < $3 AND ($5::text IS NULL OR "
 	"a.key_id = $5) ORDER BY p.seq LIMIT $4",
-    /* $2 of the oldest rows before $1, with their audit_person rows;
-	 * answers how many went. */
+    /* $2 of the oldest rows before $1, with their audit_person rows
+	 * (found by the BRIN index on seq: the range of the rows gone, then
+	 * the rows gone themselves); answers how many went. */
     [DBPG_STMT_AUDIT_EXPIRE] =
 	"WITH gone AS (DELETE FROM audit WHERE seq IN (SELECT seq FROM "
 	"audit WHERE time < $1 ORDER BY seq LIMIT $2) RETURNING seq), "
-	"gp AS (DELETE FROM audit_person ap USING gone WHERE ap.bucket = "
-	"gone.seq >> 14 AND ap.seq = gone.seq) SELECT count(*) FROM gone",
+	"gp AS (DELETE FROM audit_person ap WHERE ap.seq >= (SELECT min(seq) "
+	"FROM gone) AND ap.seq <= (SELECT max(seq) FROM gone) AND ap.seq IN "
+	"(SELECT seq FROM gone)) SELECT count(*) FROM gone",
     [DBPG_STMT_AUDIT_BYTES] = "SELECT pg_total_relation_size('audit') + "
 			      "pg_total_relation_size('audit_person')",
 

@@ -92,3 +92,32 @@ def test_metrics_has_the_connection_gauges():
         errors = re.search(r"^shikaku_db_connection_errors_total (\d+)$", text, re.M)
         assert open_ and int(open_.group(1)) >= 1, text[-800:]
         assert errors and int(errors.group(1)) == 0, text[-800:]
+
+
+def test_retention_deletes_old_audit_rows_with_their_person_rows():
+    """The retention on PostgreSQL: an old audit row goes with its
+    audit_person rows (found by seq: migration 004 dropped audit_person's
+    primary key), the recent ones stay."""
+    db = harness.new_db()
+    p = run_cli(["migrate", "--db", db])
+    assert p.returncode == 0, p.stderr
+    name = db.split("/")[3].split("?")[0]
+    psql = harness.pg_cluster().psql
+    # two rows from long ago, their seqs taken from the counter as the
+    # writer's are
+    for pid in ("old-1", "old-2"):
+        psql("WITH c AS (UPDATE audit_counter SET last = last + 1 RETURNING last), "
+             "a AS (INSERT INTO audit (seq, time, key_id, request_id, method, route, "
+             "person_ids, status) SELECT last, '2001-01-01T09:00:00.000+09:00', NULL, "
+             "'ancient', 'GET', '/v1/persons/{id}', '%s', 200 FROM c) "
+             "INSERT INTO audit_person (bucket, person_id, seq) "
+             "SELECT last >> 14, '%s', last FROM c" % (pid, pid), db=name)
+    with Server(["--audit-retention-days", "30"], db=db) as s:
+        r = s.request("PUT", "/v1/persons/ret-1", json_body={"birth_date": "1950-01-01"})
+        assert r.status == 201, r
+        assert s.get("/v1/persons/ret-1/eligibility").status == 200
+    # (stopped: SIGTERM writes the whole audit queue before the exit)
+    assert psql("SELECT count(*) FROM audit WHERE request_id = 'ancient'", db=name).split() == ["0"]
+    left = psql("SELECT person_id FROM audit_person ORDER BY seq", db=name).split()
+    assert "old-1" not in left and "old-2" not in left, left
+    assert left.count("ret-1") >= 2, left   # the PUT's and the lookup's rows
