@@ -71,6 +71,21 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"certificate_status = ?14, certificate_basis = ?15, "
 	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
 	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21",
+    /* an import's: insert if absent, else update if its etag differs */
+    [DB_STMT_PERSON_INSERT_NEW] =
+	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO NOTHING",
+    [DB_STMT_PERSON_UPDATE_CHANGED] =
+	"UPDATE persons SET "
+	"facility_id = ?2, display_name = ?3, birth_date = ?4, "
+	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
+	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
+	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
+	"certificate_status = ?14, certificate_basis = ?15, "
+	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
+	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21 "
+	"WHERE person_id = ?1 AND etag <> ?20",
     [DB_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = ?1",
     [DB_STMT_PERSON_LIST] =
 	"SELECT " PERSON_COLS " FROM persons WHERE person_id > ?1 "

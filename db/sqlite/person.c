@@ -36,10 +36,12 @@ enum {
 	COL_UPDATED
 };
 
+/* Not copied (no malloc a column): v outlives the step, which follows at
+ * once (the record's own strings, or static names). */
 static void bind_text(sqlite3_stmt *s, int col, const char *v)
 {
 	if (v && *v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, col);
 }
@@ -378,6 +380,43 @@ out:
 			db_rollback(c);
 	}
 	free(old);
+	return r;
+}
+
+/* One statement's step with p bound: DB_OK and *changed (a row was
+ * written), or the error. */
+static enum db_result step_person(struct db_conn *c, enum db_stmt_id id,
+				  const struct db_person *p, bool *changed)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	bind_person(s, p);
+	rc = sqlite3_step(s);
+	*changed = rc == SQLITE_DONE && sqlite3_changes(c->h) > 0;
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
+enum db_result dbsq_person_import(struct db_conn *c, const struct db_person *p,
+				  enum db_put_outcome *outcome)
+{
+	enum db_result r;
+	bool created = false, replaced = false;
+
+	/* No read first: the insert finds an id already stored, the update
+	 * an identical record (same etag), in the seek each makes anyway. */
+	r = step_person(c, DB_STMT_PERSON_INSERT_NEW, p, &created);
+	if (r == DB_OK && !created)
+		r = step_person(c, DB_STMT_PERSON_UPDATE_CHANGED, p, &replaced);
+	if (r == DB_OK && (created || replaced))
+		r = log_change(c, p->person_id);
+	if (r == DB_OK)
+		*outcome = created    ? DB_PUT_CREATED
+			   : replaced ? DB_PUT_REPLACED
+				      : DB_PUT_UNCHANGED;
 	return r;
 }
 

@@ -28,6 +28,8 @@ enum db_stmt_id {
 	DB_STMT_ROLLBACK,
 	DB_STMT_PERSON_GET,
 	DB_STMT_PERSON_UPSERT,
+	DB_STMT_PERSON_INSERT_NEW,
+	DB_STMT_PERSON_UPDATE_CHANGED,
 	DB_STMT_PERSON_DELETE,
 	DB_STMT_PERSON_LIST,
 	DB_STMT_PERSON_LIST_FACILITY,
@@ -121,6 +123,11 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 struct person_cache;
 bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
 			 uint64_t *to);
+/* An import's write of p (its etag and updated_at set by the caller) in
+ * the caller's transaction: db_person_put's outcome without its
+ * conditions, nor the stored record copied back. */
+enum db_result dbsq_person_import(struct db_conn *c, const struct db_person *p,
+				  enum db_put_outcome *outcome);
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				const char *after, int limit,
 				db_person_peek_fn peek,

@@ -338,3 +338,50 @@ def test_sigkill_mid_import_keeps_the_previous_data():
             if s is not None and not s.stopped:
                 s.kill()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_outcomes_over_many_batches_of_the_sqlite_writer():
+    """The SQLite writer thread takes rows 256 at a time (db/import_db.c):
+    over several batches every line still gets its own outcome, in order
+    (the second line of an id sees the first), an invalid line late in an
+    all_or_nothing import stores nothing, and the counts add up."""
+    p = uid("many")
+    first = [{"person_id": "%s-%04d" % (p, i), "birth_date": "1940-01-01"}
+             for i in range(1000)]
+    r = post_import(server(), ndjson(first))
+    assert r.status == 200 and r.json["inserted"] == 1000, r
+    # every third changed, every third the same, every third new (ids from
+    # 1000 on are new whatever their third); then the first 300 ids again,
+    # changed once more
+    lines = []
+    for i in range(1500):
+        if i % 3 == 0:
+            lines.append({"person_id": "%s-%04d" % (p, i), "birth_date": "1941-01-01"})
+        elif i % 3 == 1:
+            lines.append({"person_id": "%s-%04d" % (p, i), "birth_date": "1940-01-01"})
+        else:
+            lines.append({"person_id": "%s-n%04d" % (p, i), "birth_date": "1950-01-01"})
+    lines += [{"person_id": "%s-%04d" % (p, i), "birth_date": "1942-02-02"} for i in range(300)]
+    # the invalid line near the end: nothing of this import is stored
+    bad = lines + [{"person_id": "%s-bad" % p, "birth_date": "not a date"}]
+    r = post_import(server(), ndjson(bad))
+    assert r.status == 422, r
+    r = server().get("/v1/persons/%s-0000" % p)
+    assert r.json["birth_date"] == "1940-01-01"
+    assert server().get("/v1/persons/%s-n0002" % p).status == 404
+    r = post_import(server(), ndjson(lines))
+    assert r.status == 200, r
+    # each line's outcome against what the lines before it left
+    stored = {o["person_id"]: o["birth_date"] for o in first}
+    want = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for o in lines:
+        was = stored.get(o["person_id"])
+        want["inserted" if was is None else "unchanged" if was == o["birth_date"]
+             else "updated"] += 1
+        stored[o["person_id"]] = o["birth_date"]
+    assert {k: r.json[k] for k in want} == want, r.json
+    assert min(want.values()) > 256  # each outcome over more than a batch
+    assert server().get("/v1/persons/%s-0000" % p).json["birth_date"] == "1942-02-02"
+    assert server().get("/v1/persons/%s-0001" % p).json["birth_date"] == "1942-02-02"
+    assert server().get("/v1/persons/%s-0301" % p).json["birth_date"] == "1940-01-01"
+    assert server().get("/v1/persons/%s-0999" % p).json["birth_date"] == "1941-01-01"

@@ -2,6 +2,7 @@
 #include "tempdb.h"
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,4 +38,20 @@ void tempdb_close(struct tempdb *t)
 	t->db = NULL;
 	t->conn = NULL;
 	tempdir_remove(t->dir);
+}
+
+long long tempdb_int_on(const char *file, int flags, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	cr_assert_eq(sqlite3_open_v2(file, &h, flags, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(h));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
 }

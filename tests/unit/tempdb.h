@@ -30,6 +30,11 @@ void tempdir_remove(const char *dir);
 void tempdb_open(struct tempdb *t, const char *name);
 void tempdb_close(struct tempdb *t);
 
+/* The first column of the first row of sql on a connection of its own to
+ * file, opened with the SQLite open flags (-1 without a row); a failure
+ * to open or prepare fails the test. */
+long long tempdb_int_on(const char *file, int flags, const char *sql);
+
 #define TEMPDB_SUITE(suite)                                                    \
 	static struct tempdb tdb;                                              \
 	static const char *path __attribute__((unused));                       \

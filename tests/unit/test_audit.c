@@ -898,18 +898,8 @@ static void exec_on(const char *p, const char *sql)
 
 static long long count_on(const char *p, const char *sql)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	long long n = -1;
-
-	cr_assert_eq(sqlite3_open(p, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-		     "%s: %s", sql, sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
+	return tempdb_int_on(p, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     sql);
 }
 
 #define OLD_ROWS                                                               \

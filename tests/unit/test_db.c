@@ -23,19 +23,7 @@ TEMPDB_SUITE(db);
 /* One integer from a query on a connection of the test's own. */
 static long long query_int(const char *sql)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
-		     SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-		     "%s: %s", sql, sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
+	return tempdb_int_on(path, SQLITE_OPEN_READONLY, sql);
 }
 
 static int32_t day(const char *iso)

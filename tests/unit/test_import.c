@@ -152,6 +152,25 @@ static void expect_rejected(json_t *doc, json_int_t line, const char *field,
 			 "line %lld", (long long)line);
 }
 
+/* run() of data[0..len) in pieces of chunk bytes into a new database:
+ * answered 200, one person inserted, line rejected for field and code. */
+static void expect_one_stored_one_rejected(const struct api_import_opts *o,
+					   const char *data, size_t len,
+					   size_t chunk, json_int_t line,
+					   const char *field, const char *code)
+{
+	char path[128];
+	json_t *doc;
+	int status;
+
+	db_new(path, sizeof path);
+	doc = run(path, o, data, len, chunk, &status);
+	cr_expect_eq(status, 200);
+	cr_expect_eq(num(doc, "inserted"), 1);
+	expect_rejected(doc, line, field, code);
+	json_decref(doc);
+}
+
 /* Reads a stored person (false when absent). */
 static bool person_get(const char *path, const char *id, struct db_person *p)
 {
@@ -394,35 +413,24 @@ Test(import, long_line_is_rejected_not_fatal)
 	struct api_import_opts o =
 	    opts(API_IMPORT_PERSONS, API_IMPORT_NDJSON, API_IMPORT_BEST_EFFORT);
 	size_t pad = API_IMPORT_LINE_MAX + 100, len;
-	char path[128], *data;
-	json_t *doc;
-	int status;
+	char *data;
 
-	db_new(path, sizeof path);
 	data = malloc(pad + 100);
 	cr_assert_not_null(data);
 	len = (size_t)sprintf(data, "{\"person_id\":\"a\",\"display_name\":\"");
 	memset(data + len, 'x', pad);
 	len += pad;
 	len += (size_t)sprintf(data + len, "\"}\n{\"person_id\":\"b\"}\n");
-	doc = run(path, &o, data, len, 4096, &status);
-	cr_expect_eq(status, 200);
-	cr_expect_eq(num(doc, "inserted"), 1);
-	expect_rejected(doc, 1, "", "invalid_json");
-	json_decref(doc);
+	expect_one_stored_one_rejected(&o, data, len, 4096, 1, "",
+				       "invalid_json");
 
 	/* the same as a CSV record */
 	o.format = API_IMPORT_CSV;
-	db_new(path, sizeof path);
 	len = (size_t)sprintf(data, "person_id,display_name\na,");
 	memset(data + len, 'x', pad);
 	len += pad;
 	len += (size_t)sprintf(data + len, "\nb,Bob\n");
-	doc = run(path, &o, data, len, 0, &status);
-	cr_expect_eq(status, 200);
-	cr_expect_eq(num(doc, "inserted"), 1);
-	expect_rejected(doc, 2, "", "invalid_type");
-	json_decref(doc);
+	expect_one_stored_one_rejected(&o, data, len, 0, 2, "", "invalid_type");
 	free(data);
 }
 
@@ -559,12 +567,8 @@ Test(import, nul_bytes_in_csv_are_not_text)
 	json_t *doc;
 	int status;
 
-	db_new(path, sizeof path);
-	doc = run(path, &o, body, sizeof body - 1, 0, &status);
-	cr_expect_eq(status, 200);
-	cr_expect_eq(num(doc, "inserted"), 1);
-	expect_rejected(doc, 2, "/display_name", "invalid_text");
-	json_decref(doc);
+	expect_one_stored_one_rejected(&o, body, sizeof body - 1, 0, 2,
+				       "/display_name", "invalid_text");
 	db_new(path, sizeof path);
 	doc = run(path, &o, header, sizeof header - 1, 0, &status);
 	cr_expect_eq(status, 422);
@@ -577,18 +581,11 @@ Test(import, invalid_shift_jis_rejects_its_line)
 	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	static const char data[] =
 	    "person_id,display_name\r\na,\x82\r\nb,ok\r\n";
-	char path[128];
-	json_t *doc;
-	int status;
 
 	o.charset = API_IMPORT_SHIFT_JIS;
-	db_new(path, sizeof path);
 	/* 0x82 then CR: a lead byte without its trail byte */
-	doc = run(path, &o, data, sizeof data - 1, 0, &status);
-	cr_expect_eq(status, 200);
-	cr_expect_eq(num(doc, "inserted"), 1);
-	expect_rejected(doc, 2, "/display_name", "invalid_type");
-	json_decref(doc);
+	expect_one_stored_one_rejected(&o, data, sizeof data - 1, 0, 2,
+				       "/display_name", "invalid_type");
 }
 
 /* ---- modes, re-import --------------------------------------------------- */
@@ -847,15 +844,8 @@ Test(import, shift_jis_input_ending_on_a_lead_byte)
 	struct api_import_opts o =
 	    opts(API_IMPORT_PERSONS, API_IMPORT_CSV, API_IMPORT_BEST_EFFORT);
 	static const char data[] = "person_id,display_name\r\nb,ok\r\na,\x82";
-	char path[128];
-	json_t *doc;
-	int status;
 
 	o.charset = API_IMPORT_SHIFT_JIS;
-	db_new(path, sizeof path);
-	doc = run(path, &o, data, sizeof data - 1, 0, &status);
-	cr_expect_eq(status, 200);
-	cr_expect_eq(num(doc, "inserted"), 1);
-	expect_rejected(doc, 3, "/display_name", "invalid_type");
-	json_decref(doc);
+	expect_one_stored_one_rejected(&o, data, sizeof data - 1, 0, 3,
+				       "/display_name", "invalid_type");
 }

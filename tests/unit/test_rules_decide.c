@@ -46,6 +46,59 @@ struct want {
 	enum rules_channel channel;
 };
 
+/* Whole decisions that many cases expect. */
+/* holds the Mynahoken: not entitled, the eligibility notice */
+#define W_HOLDS                                                                \
+	{                                                                      \
+		RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false,     \
+		    false, NULL, NULL, "", "holds_mynahoken",                  \
+		    "eligibility_notice", ""                                   \
+	}
+/* the same, its e-certificate expired within the grace */
+#define W_HOLDS_IN_GRACE                                                       \
+	{                                                                      \
+		RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false,     \
+		    false, NULL, NULL, "", "holds_mynahoken ecert_in_grace",   \
+		    "renew_ecert eligibility_notice", ""                       \
+	}
+/* e-certificate expired: ex officio */
+#define W_ECERT_EXPIRED                                                        \
+	{                                                                      \
+		RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false,    \
+		    true, NULL, NULL, APP5, "no_usable_mynahoken", "", ""      \
+	}
+/* late elderly by age: ex officio */
+#define W_LATE_AGE                                                             \
+	{                                                                      \
+		RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true, \
+		    NULL, NULL, APP5, "late_elderly_age",                      \
+		    "carry_mynahoken_for_emergencies", ""                      \
+	}
+/* card unavailable: on application, apply now */
+#define W_CARD_UNAVAILABLE                                                     \
+	{                                                                      \
+		RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION,    \
+		    true, true, NULL, NULL, APP5,                              \
+		    "card_unavailable_on_application",                         \
+		    "obtain_card_or_apply apply_now", ""                       \
+	}
+/* registration unknown: undetermined */
+#define W_REG_UNKNOWN                                                          \
+	{                                                                      \
+		RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false,       \
+		    false, NULL, NULL, "", "registration_unknown",             \
+		    "check_registration", "insurance_registration"             \
+	}
+/* registered, a care need: on application, apply now */
+#define W_APPLY_NOW                                                            \
+	{                                                                      \
+		RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true,    \
+		    true, NULL, NULL, APP5, "consideration_on_application",    \
+		    "apply_now carry_mynahoken_for_emergencies "               \
+		    "eligibility_notice",                                      \
+		    ""                                                         \
+	}
+
 struct dcase {
 	const char *name;
 	const char *as_of;
@@ -89,66 +142,43 @@ static struct rules_facts facts_of(const struct fx *x)
 	return f;
 }
 
-/* Joins names with single spaces into buf. */
-static const char *join(char *buf, size_t size, const char *const *names,
-			size_t n)
+/* The lists of a decision, by their JSON names. */
+enum list { APPLICANTS, REASONS, ADVICE, MISSING };
+
+/* Name i of list l of d. */
+static const char *name_in(const struct rules_decision *d, enum list l,
+			   size_t i)
 {
+	switch (l) {
+	case APPLICANTS: return rules_applicant_name(d->applicants[i]);
+	case REASONS: return rules_reason_text(d->reasons[i])->code;
+	case ADVICE: return rules_advice_text(d->advice[i])->code;
+	case MISSING: return rules_fact_name(d->missing[i]);
+	}
+	return NULL;
+}
+
+/* List l of d: its names joined with single spaces into buf. */
+static const char *names_of(const struct rules_decision *d, enum list l,
+			    char *buf, size_t size)
+{
+	size_t n = l == APPLICANTS ? d->n_applicants
+		   : l == REASONS  ? d->n_reasons
+		   : l == ADVICE   ? d->n_advice
+				   : d->n_missing;
 	size_t i, used = 0;
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
+		const char *name = name_in(d, l, i);
 		int w = snprintf(buf + used, size - used, "%s%s", i ? " " : "",
-				 names[i] ? names[i] : "(null)");
+				 name ? name : "(null)");
 
 		cr_assert(w > 0 && (size_t)w < size - used,
 			  "join buffer too small");
 		used += (size_t)w;
 	}
 	return buf;
-}
-
-static const char *reasons_of(const struct rules_decision *d, char *buf,
-			      size_t size)
-{
-	const char *names[RULES_R_COUNT];
-	size_t i;
-
-	for (i = 0; i < d->n_reasons; i++)
-		names[i] = rules_reason_text(d->reasons[i])->code;
-	return join(buf, size, names, d->n_reasons);
-}
-
-static const char *advice_of(const struct rules_decision *d, char *buf,
-			     size_t size)
-{
-	const char *names[RULES_A_COUNT];
-	size_t i;
-
-	for (i = 0; i < d->n_advice; i++)
-		names[i] = rules_advice_text(d->advice[i])->code;
-	return join(buf, size, names, d->n_advice);
-}
-
-static const char *applicants_of(const struct rules_decision *d, char *buf,
-				 size_t size)
-{
-	const char *names[RULES_APP_COUNT];
-	size_t i;
-
-	for (i = 0; i < d->n_applicants; i++)
-		names[i] = rules_applicant_name(d->applicants[i]);
-	return join(buf, size, names, d->n_applicants);
-}
-
-static const char *missing_of(const struct rules_decision *d, char *buf,
-			      size_t size)
-{
-	const char *names[RULES_F_COUNT];
-	size_t i;
-
-	for (i = 0; i < d->n_missing; i++)
-		names[i] = rules_fact_name(d->missing[i]);
-	return join(buf, size, names, d->n_missing);
 }
 
 static const char *date_or_null(int32_t day, char buf[11])
@@ -196,13 +226,13 @@ static void check_case(const struct dcase *c)
 	cr_expect_str_eq(date_or_null(d.recommended_apply_by, date),
 			 w->rec ? w->rec : "null", "%s: recommended_apply_by",
 			 c->name);
-	cr_expect_str_eq(applicants_of(&d, buf, sizeof(buf)), w->applicants,
-			 "%s: applicants", c->name);
-	cr_expect_str_eq(reasons_of(&d, buf, sizeof(buf)), w->reasons,
+	cr_expect_str_eq(names_of(&d, APPLICANTS, buf, sizeof(buf)),
+			 w->applicants, "%s: applicants", c->name);
+	cr_expect_str_eq(names_of(&d, REASONS, buf, sizeof(buf)), w->reasons,
 			 "%s: reasons", c->name);
-	cr_expect_str_eq(advice_of(&d, buf, sizeof(buf)), w->advice,
+	cr_expect_str_eq(names_of(&d, ADVICE, buf, sizeof(buf)), w->advice,
 			 "%s: advice", c->name);
-	cr_expect_str_eq(missing_of(&d, buf, sizeof(buf)), w->missing,
+	cr_expect_str_eq(names_of(&d, MISSING, buf, sizeof(buf)), w->missing,
 			 "%s: missing_facts", c->name);
 	if (w->insurer) {
 		cr_expect_eq(d.insurer_scheme, w->scheme,
@@ -257,8 +287,7 @@ Test(rules_decide, sample_cases)
 	    {"electronic certificate expired",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-02-14"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"registered, no care needs: use the マイナ保険証",
 	     "2025-06-01",
 	     {.birth = "1975-01-20", NHI, HELD, REG},
@@ -294,8 +323,7 @@ Test(rules_decide, sample_cases)
 	     "needs",
 	     "2026-09-01",
 	     {.birth = "1945-05-05", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"late-elderly member with dementia who applied",
 	     "2026-09-01",
 	     {.birth = "1947-01-15",
@@ -314,22 +342,16 @@ Test(rules_decide, sample_cases)
 	    {"card lost: apply for a certificate",
 	     "2026-10-01",
 	     {.birth = "1970-03-03", NHI, .card = RULES_CARD_LOST, REG},
-	     {RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION, true,
-	      true, NULL, NULL, APP5, "card_unavailable_on_application",
-	      "obtain_card_or_apply apply_now", ""}},
+	     W_CARD_UNAVAILABLE},
 	    {"late-elderly member aged 85 or over after the provisional "
 	     "operation",
 	     "2026-09-01",
 	     {.birth = "1938-02-11", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""}},
+	     W_LATE_AGE},
 	    {"registration status unknown: cannot decide, check it",
 	     "2025-06-01",
 	     {.birth = "1975-01-20", NHI, HELD, .reg = RULES_REG_UNKNOWN},
-	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
-	      NULL, NULL, "", "registration_unknown", "check_registration",
-	      "insurance_registration"}},
+	     W_REG_UNKNOWN},
 	    {"child in a children's home",
 	     "2025-06-01",
 	     {.birth = "2015-08-01",
@@ -423,8 +445,7 @@ Test(rules_decide, late_elderly_derivation)
 	    {"NHI number is authoritative over age 85",
 	     "2025-06-01",
 	     {.birth = "1940-01-01", NHI, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"scheme fact kyokai wins over age",
 	     "2025-06-01",
 	     {.birth = "1940-01-01", .scheme = RULES_SCHEME_KYOKAI, HELD, REG},
@@ -525,8 +546,7 @@ Test(rules_decide, provisional_end_boundary)
 	      .scheme = RULES_SCHEME_LATE_ELDERLY,
 	      HELD,
 	      REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"day after, with care needs at home",
 	     "2026-08-01",
 	     {.birth = "1950-01-01",
@@ -610,30 +630,23 @@ Test(rules_decide, renewal_day_age)
 	    {"85 on the first renewal day",
 	     "2026-08-01",
 	     {.birth = "1941-08-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""}},
+	     W_LATE_AGE},
 	    {"84 on the renewal day",
 	     "2026-08-01",
 	     {.birth = "1941-08-02", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"turns 85 after the renewal day: not until the next one",
 	     "2026-08-02",
 	     {.birth = "1941-08-02", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"still the 2026 renewal day the next July",
 	     "2027-07-31",
 	     {.birth = "1941-08-02", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"the 2027 renewal day",
 	     "2027-08-01",
 	     {.birth = "1941-08-02", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""}},
+	     W_LATE_AGE},
 	    {"85 tomorrow, but still provisional today",
 	     "2026-07-31",
 	     {.birth = "1941-08-01", LATE, HELD, REG},
@@ -645,9 +658,7 @@ Test(rules_decide, renewal_day_age)
 	    {"29 Feb birth, 85 on the renewal day",
 	     "2026-08-01",
 	     {.birth = "1940-02-29", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""}},
+	     W_LATE_AGE},
 	    {"no birth date: undetermined",
 	     "2026-08-01",
 	     {LATE, HELD, REG},
@@ -670,15 +681,11 @@ Test(rules_decide, renewal_day_age)
 	    {"after provisional, under 85, lost card: rule 5",
 	     "2026-09-01",
 	     {.birth = "1945-01-01", LATE, .card = RULES_CARD_LOST},
-	     {RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION, true,
-	      true, NULL, NULL, APP5, "card_unavailable_on_application",
-	      "obtain_card_or_apply apply_now", ""}},
+	     W_CARD_UNAVAILABLE},
 	    {"after provisional, under 85, unknown registration: rule 6",
 	     "2026-09-01",
 	     {.birth = "1945-01-01", LATE, HELD},
-	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
-	      NULL, NULL, "", "registration_unknown", "check_registration",
-	      "insurance_registration"}},
+	     W_REG_UNKNOWN},
 	    {"85 by age inference alone",
 	     "2026-09-01",
 	     {.birth = "1930-01-01", HELD, REG},
@@ -726,13 +733,11 @@ Test(rules_decide, applications_and_certificates)
 	      .cert = RULES_CERT_ISSUED,
 	      .basis = RULES_BASIS_PROVISIONAL,
 	      .valid_until = "2026-07-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"certificate status none is no application",
 	     "2026-09-01",
 	     {.birth = "1950-01-01", LATE, HELD, REG, .cert = RULES_CERT_NONE},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"held ex officio certificate: no application required",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(ELDERLY), .cert = RULES_CERT_ISSUED,
@@ -751,10 +756,7 @@ Test(rules_decide, applications_and_certificates)
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(ELDERLY), .cert = RULES_CERT_ISSUED,
 	      .basis = RULES_BASIS_EX_OFFICIO, .valid_until = "2025-05-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
-	      NULL, NULL, APP5, "consideration_on_application",
-	      "apply_now carry_mynahoken_for_emergencies eligibility_notice",
-	      ""}},
+	     W_APPLY_NOW},
 	    {"issued with no basis, no expiry: held",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(OTHER), .cert = RULES_CERT_ISSUED},
@@ -771,8 +773,7 @@ Test(rules_decide, applications_and_certificates)
 	    {"an application does not make a no-needs person entitled",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .cert = RULES_CERT_APPLIED},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	};
 
 	check_cases(cases, N(cases));
@@ -791,30 +792,23 @@ Test(rules_decide, registration_status_order)
 	    {"lost beats an expired e-cert",
 	     "2025-06-01",
 	     {NHI, .card = RULES_CARD_LOST, REG, .ecert = "2020-01-01"},
-	     {RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION, true,
-	      true, NULL, NULL, APP5, "card_unavailable_on_application",
-	      "obtain_card_or_apply apply_now", ""}},
+	     W_CARD_UNAVAILABLE},
 	    {"renewing, registration unknown",
 	     "2025-06-01",
 	     {NHI, .card = RULES_CARD_RENEWING},
-	     {RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION, true,
-	      true, NULL, NULL, APP5, "card_unavailable_on_application",
-	      "obtain_card_or_apply apply_now", ""}},
+	     W_CARD_UNAVAILABLE},
 	    {"expired e-cert beats cancelled",
 	     "2025-06-01",
 	     {NHI, HELD, .reg = RULES_REG_CANCELLED, .ecert = "2020-01-01"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"card expired beyond grace",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .card_exp = "2025-02-28", .ecert = "2030-01-01"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"expired beyond grace with nothing else known",
 	     "2025-06-01",
 	     {NHI, .ecert = "2020-01-01"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"registered but card unknown",
 	     "2025-06-01",
 	     {NHI, REG},
@@ -830,9 +824,7 @@ Test(rules_decide, registration_status_order)
 	    {"card held, registration unknown",
 	     "2025-06-01",
 	     {NHI, HELD},
-	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
-	      NULL, NULL, "", "registration_unknown", "check_registration",
-	      "insurance_registration"}},
+	     W_REG_UNKNOWN},
 	    {"card unknown, unregistered",
 	     "2025-06-01",
 	     {NHI, .reg = RULES_REG_UNREGISTERED},
@@ -864,31 +856,23 @@ Test(rules_decide, grace_and_renewal)
 	    {"last day of grace",
 	     "2025-06-30",
 	     {NHI, HELD, REG, .ecert = "2025-03-10"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken ecert_in_grace",
-	      "renew_ecert eligibility_notice", ""}},
+	     W_HOLDS_IN_GRACE},
 	    {"day after grace",
 	     "2025-07-01",
 	     {NHI, HELD, REG, .ecert = "2025-03-10"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"month-end expiry, grace to a shorter month's end",
 	     "2025-04-30",
 	     {NHI, HELD, REG, .ecert = "2025-01-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken ecert_in_grace",
-	      "renew_ecert eligibility_notice", ""}},
+	     W_HOLDS_IN_GRACE},
 	    {"and the day after it",
 	     "2025-05-01",
 	     {NHI, HELD, REG, .ecert = "2025-01-31"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""}},
+	     W_ECERT_EXPIRED},
 	    {"grace over the new year into February",
 	     "2026-02-28",
 	     {NHI, HELD, REG, .card_exp = "2025-11-15"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken ecert_in_grace",
-	      "renew_ecert eligibility_notice", ""}},
+	     W_HOLDS_IN_GRACE},
 	    {"expiry today: valid, not in grace, renewal due",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-06-01"},
@@ -898,9 +882,7 @@ Test(rules_decide, grace_and_renewal)
 	    {"expired yesterday: in grace",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-05-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken ecert_in_grace",
-	      "renew_ecert eligibility_notice", ""}},
+	     W_HOLDS_IN_GRACE},
 	    {"e-cert expires in 90 days",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-08-30"},
@@ -910,8 +892,7 @@ Test(rules_decide, grace_and_renewal)
 	    {"e-cert expires in 91 days",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-08-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"card expires in 90 days",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .card_exp = "2025-08-30", .ecert = "2030-01-01"},
@@ -921,14 +902,11 @@ Test(rules_decide, grace_and_renewal)
 	    {"card expires in 91 days",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .card_exp = "2025-08-31", .ecert = "2030-01-01"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"renewal due but status unknown: no renew_ecert",
 	     "2025-06-01",
 	     {NHI, HELD, .ecert = "2025-06-10"},
-	     {RULES_STATUS_UNKNOWN, -1, RULES_ENT_UNDETERMINED, false, false,
-	      NULL, NULL, "", "registration_unknown", "check_registration",
-	      "insurance_registration"}},
+	     W_REG_UNKNOWN},
 	    {"one expiry in grace, the other beyond",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-05-31", .card_exp = "2025-01-15"},
@@ -963,10 +941,7 @@ Test(rules_decide, children)
 	    {"18th birthday: no longer a child",
 	     "2025-06-01",
 	     {.birth = "2007-06-01", NHI, HELD, REG, .needs = NEED(CHILD)},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
-	      NULL, NULL, APP5, "consideration_on_application",
-	      "apply_now carry_mynahoken_for_emergencies eligibility_notice",
-	      ""}},
+	     W_APPLY_NOW},
 	    {"child from care_needs without a birth date",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(CHILD)},
@@ -977,15 +952,11 @@ Test(rules_decide, children)
 	    {"birth date wins over the child need",
 	     "2025-06-01",
 	     {.birth = "1990-01-01", NHI, HELD, REG, .needs = NEED(CHILD)},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
-	      NULL, NULL, APP5, "consideration_on_application",
-	      "apply_now carry_mynahoken_for_emergencies eligibility_notice",
-	      ""}},
+	     W_APPLY_NOW},
 	    {"child without care needs holds a マイナ保険証",
 	     "2025-06-01",
 	     {.birth = "2015-01-01", NHI, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"child with no card in a children's home",
 	     "2025-06-01",
 	     {.birth = "2015-01-01",
@@ -1083,8 +1054,7 @@ Test(rules_decide, children)
 	      HELD,
 	      REG,
 	      .setting = RULES_SETTING_HOME},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"child in a children's home who applied",
 	     "2025-06-01",
 	     {.birth = "2015-01-01",
@@ -1122,10 +1092,7 @@ Test(rules_decide, apply_by_and_recommended)
 	    {"legacy card already expired: no deadline",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(ELDERLY), .legacy = "2025-05-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_ON_APPLICATION, true, true,
-	      NULL, NULL, APP5, "consideration_on_application",
-	      "apply_now carry_mynahoken_for_emergencies eligibility_notice",
-	      ""}},
+	     W_APPLY_NOW},
 	    {"legacy card expires today",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(ELDERLY), .legacy = "2025-06-01"},
@@ -1158,8 +1125,7 @@ Test(rules_decide, apply_by_and_recommended)
 	    {"not entitled: the legacy card sets no deadline",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .legacy = "2025-07-31"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"lost card with a legacy card",
 	     "2025-06-01",
 	     {NHI, .card = RULES_CARD_LOST, .legacy = "2025-07-31"},
@@ -1180,27 +1146,22 @@ Test(rules_decide, parameters)
 	    {"provisional_end on 1 August: that day is no renewal day",
 	     "2026-08-02",
 	     {.birth = "1930-01-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""},
+	     W_HOLDS,
 	     &aug_end},
 	    {"provisional_end on 1 August: the next one is",
 	     "2027-08-01",
 	     {.birth = "1930-01-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""},
+	     W_LATE_AGE,
 	     &aug_end},
 	    {"provisional_end 2026-08-15: no renewal day yet",
 	     "2026-09-01",
 	     {.birth = "1930-01-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""},
+	     W_HOLDS,
 	     &late_end},
 	    {"provisional_end 2026-08-15: no birth date is not undetermined",
 	     "2026-09-01",
 	     {LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""},
+	     W_HOLDS,
 	     &late_end},
 	    {"provisional_end 2026-08-15: still provisional that day",
 	     "2026-08-15",
@@ -1214,28 +1175,22 @@ Test(rules_decide, parameters)
 	    {"provisional_end 2026-08-15: the 2027 renewal day",
 	     "2027-08-01",
 	     {.birth = "1930-01-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""},
+	     W_LATE_AGE,
 	     &late_end},
 	    {"auto age off",
 	     "2026-09-01",
 	     {.birth = "1930-01-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""},
+	     W_HOLDS,
 	     &auto_off},
 	    {"auto age off, no birth date",
 	     "2026-09-01",
 	     {LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""},
+	     W_HOLDS,
 	     &auto_off},
 	    {"auto age 80",
 	     "2026-09-01",
 	     {.birth = "1946-08-01", LATE, HELD, REG},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "late_elderly_age",
-	      "carry_mynahoken_for_emergencies", ""},
+	     W_LATE_AGE,
 	     &age_80},
 	    {"no margin",
 	     "2025-06-01",
@@ -1249,15 +1204,12 @@ Test(rules_decide, parameters)
 	    {"no grace: expired last month",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .ecert = "2025-05-15"},
-	     {RULES_STATUS_ECERT_EXPIRED, 0, RULES_ENT_EX_OFFICIO, false, true,
-	      NULL, NULL, APP5, "no_usable_mynahoken", "", ""},
+	     W_ECERT_EXPIRED,
 	     &no_grace},
 	    {"no grace: expired earlier this month",
 	     "2025-06-20",
 	     {NHI, HELD, REG, .ecert = "2025-06-15"},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken ecert_in_grace",
-	      "renew_ecert eligibility_notice", ""},
+	     W_HOLDS_IN_GRACE,
 	     &no_grace},
 	};
 
@@ -1348,8 +1300,7 @@ Test(rules_decide, advice_by_setting)
 	    {"home, no needs: nothing",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .setting = RULES_SETTING_HOME},
-	     {RULES_STATUS_REGISTERED, 1, RULES_ENT_NOT_ENTITLED, false, false,
-	      NULL, NULL, "", "holds_mynahoken", "eligibility_notice", ""}},
+	     W_HOLDS},
 	    {"hospital with illness",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(ILLNESS),
@@ -1426,9 +1377,7 @@ Test(rules_decide, advice_by_setting)
 	    {"home, lost card, no needs: no guidance, no pickup",
 	     "2025-06-01",
 	     {NHI, .card = RULES_CARD_LOST, .setting = RULES_SETTING_HOME},
-	     {RULES_STATUS_CARD_UNAVAILABLE, 0, RULES_ENT_ON_APPLICATION, true,
-	      true, NULL, NULL, APP5, "card_unavailable_on_application",
-	      "obtain_card_or_apply apply_now", ""}},
+	     W_CARD_UNAVAILABLE},
 	    {"home, applied, needs: guidance but no apply advice",
 	     "2025-06-01",
 	     {NHI, HELD, REG, .needs = NEED(DEMENTIA),

@@ -6,13 +6,16 @@
 
 #include "rules/rules.h"
 
+/* A text and what the function under test says of it. */
+struct ascii_case {
+	const char *s;
+	bool want;
+};
+
 /* The ASCII reading: api/text.c reads the rest of Unicode (test_text.c). */
 Test(rules_mynumber, ascii_strings)
 {
-	static const struct {
-		const char *s;
-		bool is;
-	} cases[] = {
+	static const struct ascii_case cases[] = {
 	    {"123456789018", true},
 	    {"111111111118", true},
 	    {"000000000000", true},
@@ -59,9 +62,9 @@ Test(rules_mynumber, ascii_strings)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_expect_eq(rules_is_individual_number_ascii(
 				 cases[i].s, strlen(cases[i].s)),
-			     cases[i].is, "case %zu \"%s\"", i, cases[i].s);
+			     cases[i].want, "case %zu \"%s\"", i, cases[i].s);
 		/* A whole value is also a run of itself. */
-		if (cases[i].is)
+		if (cases[i].want)
 			cr_expect(rules_has_individual_number_ascii(
 				      cases[i].s, strlen(cases[i].s)),
 				  "case %zu", i);
@@ -71,10 +74,7 @@ Test(rules_mynumber, ascii_strings)
 /* Free text: a run of exactly 12 digits between other characters. */
 Test(rules_mynumber, ascii_runs)
 {
-	static const struct {
-		const char *s;
-		bool has;
-	} cases[] = {
+	static const struct ascii_case cases[] = {
 	    {"No.123456789018", true},
 	    {"id 1234-5678-9018 (old)", true},
 	    {"x123456789018x", true},
@@ -97,21 +97,39 @@ Test(rules_mynumber, ascii_runs)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_expect_eq(rules_has_individual_number_ascii(
 				 cases[i].s, strlen(cases[i].s)),
-			     cases[i].has, "case %zu \"%s\"", i, cases[i].s);
+			     cases[i].want, "case %zu \"%s\"", i, cases[i].s);
 }
 
 Test(rules_mynumber, uses_len_and_embedded_nul)
 {
-	cr_expect(rules_is_individual_number_ascii("123456789018999", 12));
-	cr_expect_not(rules_is_individual_number_ascii("123456789018", 11));
-	cr_expect_not(rules_is_individual_number_ascii("123456\0"
-						       "789018",
-						       13));
-	cr_expect(rules_has_individual_number_ascii("\0"
-						    "123456789018",
-						    13));
-	cr_expect_not(rules_is_individual_number_ascii(NULL, 0));
-	cr_expect_not(rules_has_individual_number_ascii(NULL, 0));
+	/* what is and has answer of s[0..n) (-1: not asked) */
+	static const struct {
+		const char *s;
+		size_t n;
+		int is, has;
+	} cases[] = {
+	    {"123456789018999", 12, 1, -1},
+	    {"123456789018", 11, 0, -1},
+	    {"123456\0"
+	     "789018",
+	     13, 0, -1},
+	    {"\0"
+	     "123456789018",
+	     13, -1, 1},
+	    {NULL, 0, 0, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].is >= 0)
+			cr_expect_eq(rules_is_individual_number_ascii(
+					 cases[i].s, cases[i].n),
+				     cases[i].is, "case %zu", i);
+		if (cases[i].has >= 0)
+			cr_expect_eq(rules_has_individual_number_ascii(
+					 cases[i].s, cases[i].n),
+				     cases[i].has, "case %zu", i);
+	}
 }
 
 /* The reader on its own: classes in, runs out. */

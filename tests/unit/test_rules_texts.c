@@ -24,6 +24,16 @@ static void check_source(const struct rules_text *t, const char *ja,
 				 t->code);
 }
 
+/* T, the text of entry I of WHAT (reason, advice), exists, has the JSON
+ * spelling CODE and the sources JA and EN. */
+static void check_entry(const struct rules_text *t, const char *what, int i,
+			const char *code, const char *ja, const char *en)
+{
+	cr_assert_not_null(t, "%s %d", what, i);
+	cr_expect_str_eq(t->code, code);
+	check_source(t, ja, en);
+}
+
 Test(rules_texts, reason_codes_and_sources)
 {
 	static const struct {
@@ -51,16 +61,11 @@ Test(rules_texts, reason_codes_and_sources)
 	};
 	int r;
 
-	for (r = 0; r < RULES_R_COUNT; r++) {
-		const struct rules_text *t =
-		    rules_reason_text((enum rules_reason)r);
-
-		cr_assert_not_null(t, "reason %d", r);
-		cr_expect_str_eq(t->code, want[r].code);
-		check_source(t, want[r].source,
-			     want[r].source_en ? want[r].source_en
-					       : want[r].source);
-	}
+	for (r = 0; r < RULES_R_COUNT; r++)
+		check_entry(rules_reason_text((enum rules_reason)r), "reason",
+			    r, want[r].code, want[r].source,
+			    want[r].source_en ? want[r].source_en
+					      : want[r].source);
 	cr_expect_null(rules_reason_text(RULES_R_COUNT));
 	cr_expect_null(rules_reason_text((enum rules_reason) - 1));
 }
@@ -123,14 +128,14 @@ Test(rules_texts, advice_codes_and_sources)
 		const struct rules_text *t =
 		    rules_advice_text((enum rules_advice)a);
 
-		cr_assert_not_null(t, "advice %d", a);
-		cr_expect_str_eq(t->code, want[a].code);
 		if (a == RULES_A_ELIGIBILITY_NOTICE)
 			/* not the notice: insurers' practice, by language */
-			check_source(t, "保険者の運用（2024年12月以降）",
-				     "insurers' practice since 2024-12");
+			check_entry(t, "advice", a, want[a].code,
+				    "保険者の運用（2024年12月以降）",
+				    "insurers' practice since 2024-12");
 		else
-			check_source(t, want[a].source, want[a].source);
+			check_entry(t, "advice", a, want[a].code,
+				    want[a].source, want[a].source);
 	}
 	cr_expect_null(rules_advice_text(RULES_A_COUNT));
 }
