@@ -28,8 +28,9 @@ bool api_cors_preflight(const struct api_app *app,
 	if (!o)
 		return false; /* a disallowed origin hears what it would */
 	resp->status = 204;
-	api_response_header(resp, "Access-Control-Allow-Origin", o);
-	api_response_header(resp, "Vary", "Origin");
+	/* Allow-Origin and Vary come with every answer's CORS headers
+	 * (api_cors_headers, at the request's one exit): not here too, or a
+	 * browser sees two values and refuses the preflight. */
 	api_response_header(resp, "Access-Control-Allow-Methods",
 			    "GET, HEAD, POST, PUT, DELETE");
 	api_response_header(resp, "Access-Control-Allow-Headers",
