@@ -346,11 +346,180 @@ static void check_case(const struct dcase *c, json_t *w)
 	}
 }
 
+/* ---- the other expectations a case of CASES_FILE may have ---------------- */
+
+/* The variant of advice a in d, or -1 when d does not give a. */
+static int variant_of(const struct rules_decision *d, enum rules_advice a)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_advice; i++) {
+		if (d->advice[i] == a)
+			return (int)d->advice_variant[i];
+	}
+	return -1;
+}
+
+/* An advice variant by its name in CASES_FILE (enum rules_advice_variant). */
+static int variant_named(const char *s, const char *what)
+{
+	static const char *const names[] = {"general",
+					    "no_card",
+					    "card_unavailable_apply",
+					    "card_unavailable_sent",
+					    "renew_ecert",
+					    "renew_card"};
+	int v;
+
+	cr_assert_eq(N(names), RULES_AV_COUNT);
+	cr_assert_not_null(s, "%s: no variant", what);
+	for (v = 0; v < (int)N(names); v++) {
+		if (strcmp(names[v], s) == 0)
+			return v;
+	}
+	cr_assert_fail("%s: no variant %s", what, s);
+	return -1;
+}
+
+/* obtain_card_or_apply in the variant named want, every advice a text in
+ * its variant. */
+static void check_obtain_card(const struct dcase *c,
+			      const struct rules_decision *d, json_t *want)
+{
+	size_t k;
+
+	cr_expect_eq(variant_of(d, RULES_A_OBTAIN_CARD_OR_APPLY),
+		     variant_named(json_string_value(want), c->name),
+		     "%s: variant %d", c->name,
+		     variant_of(d, RULES_A_OBTAIN_CARD_OR_APPLY));
+	for (k = 0; k < d->n_advice; k++) {
+		const struct rules_text *t = rules_decision_advice_text(d, k);
+
+		cr_assert_not_null(t, "%s: advice %zu", c->name, k);
+		cr_expect_str_eq(t->code, rules_advice_text(d->advice[k])->code,
+				 "%s", c->name);
+	}
+}
+
+/* renew_ecert: its variant ("general": no renew_ecert), renew_by, and
+ * whether ecert_in_grace is among the reasons. */
+static void check_renew(const struct dcase *c, const struct rules_decision *d,
+			json_t *o)
+{
+	static const char *const keys[] = {"variant", "renew_by",
+					   "ecert_in_grace", NULL};
+	int want = variant_named(text_of(o, "variant", c->name), c->name);
+	char date[11];
+	bool grace = false;
+	size_t k;
+
+	only_keys(o, keys, c->name);
+	cr_expect_eq(variant_of(d, RULES_A_RENEW_ECERT),
+		     want == RULES_AV_GENERAL ? -1 : want, "%s: variant %d",
+		     c->name, variant_of(d, RULES_A_RENEW_ECERT));
+	cr_expect_str_eq(date_or_null(d->renew_by, date),
+			 or_null(text_of(o, "renew_by", c->name)),
+			 "%s: renew_by", c->name);
+	cr_expect_eq(d->renew_card, want == RULES_AV_RENEW_CARD,
+		     "%s: renew_card", c->name);
+	for (k = 0; k < d->n_reasons; k++)
+		grace |= d->reasons[k] == RULES_R_ECERT_IN_GRACE;
+	cr_expect_eq(grace, bool_of(o, "ecert_in_grace", c->name),
+		     "%s: ecert_in_grace", c->name);
+}
+
+/* The insurer part: has_number, scheme and channel (null: none), and of a
+ * number, its own scheme and prefecture; the caller fills the name in. */
+static void check_insurer_part(const struct dcase *c,
+			       const struct rules_decision *d, json_t *o)
+{
+	static const char *const keys[] = {"has_number", "scheme", "channel",
+					   "number", NULL};
+	static const char *const number_keys[] = {"scheme", "prefecture", NULL};
+	json_t *number = json_object_get(o, "number");
+	bool has_number = bool_of(o, "has_number", c->name);
+
+	only_keys(o, keys, c->name);
+	cr_expect_eq(d->has_number, has_number, "%s", c->name);
+	cr_expect_null(d->insurer_name, "%s: the caller fills the name in",
+		       c->name);
+	cr_expect_str_eq(or_null(rules_scheme_name(d->insurer_scheme)),
+			 or_null(text_of(o, "scheme", c->name)), "%s: scheme",
+			 c->name);
+	cr_expect_str_eq(or_null(rules_channel_name(d->channel)),
+			 or_null(text_of(o, "channel", c->name)), "%s: channel",
+			 c->name);
+	cr_assert_eq(number != NULL, has_number,
+		     "%s: number given with a number only", c->name);
+	if (has_number) {
+		only_keys(number, number_keys, c->name);
+		cr_expect_str_eq(d->insurer.number, c->f.insurer);
+		cr_expect_str_eq(or_null(rules_scheme_name(d->insurer.scheme)),
+				 or_null(text_of(number, "scheme", c->name)),
+				 "%s: the number's scheme", c->name);
+		cr_expect_eq(d->insurer.prefecture,
+			     int_of(number, "prefecture", -1, c->name),
+			     "%s: prefecture", c->name);
+	}
+}
+
+/* The derived facts: age (null: not known), late_elderly, child. */
+static void check_derived(const struct dcase *c, const struct rules_decision *d,
+			  json_t *o)
+{
+	static const char *const keys[] = {"age", "late_elderly", "child",
+					   NULL};
+	json_t *age = json_object_get(o, "age");
+
+	only_keys(o, keys, c->name);
+	cr_assert(json_is_null(age) || json_is_integer(age), "%s: age",
+		  c->name);
+	cr_expect_eq(d->age, int_of(o, "age", -1, c->name), "%s: age %d",
+		     c->name, d->age);
+	cr_expect_eq(d->late_elderly, bool_of(o, "late_elderly", c->name),
+		     "%s: late_elderly", c->name);
+	cr_expect_eq(d->child, bool_of(o, "child", c->name), "%s: child",
+		     c->name);
+}
+
+/* Checks the expectations of case o other than want; at least one when
+ * there is no want. */
+static void check_parts(const struct dcase *c, json_t *o)
+{
+	json_t *obtain = json_object_get(o, "obtain_card_or_apply");
+	json_t *renew = json_object_get(o, "renew_ecert");
+	json_t *insurer = json_object_get(o, "insurer_part");
+	json_t *derived = json_object_get(o, "derived");
+	struct rules_decision d;
+
+	cr_assert(json_object_get(o, "want") != NULL || obtain != NULL ||
+		      renew != NULL || insurer != NULL || derived != NULL,
+		  "%s: nothing expected", c->name);
+	decide_ok(c, &d);
+	if (obtain != NULL)
+		check_obtain_card(c, &d, obtain);
+	if (renew != NULL)
+		check_renew(c, &d, renew);
+	if (insurer != NULL)
+		check_insurer_part(c, &d, insurer);
+	if (derived != NULL)
+		check_derived(c, &d, derived);
+}
+
 /* Checks every case of the table of test in CASES_FILE; returns how many. */
 static size_t check_table(const char *test)
 {
-	static const char *const keys[] = {"name",   "as_of", "facts", "want",
-					   "params", "note",  NULL};
+	static const char *const keys[] = {"name",
+					   "as_of",
+					   "facts",
+					   "params",
+					   "note",
+					   "want",
+					   "obtain_card_or_apply",
+					   "renew_ecert",
+					   "insurer_part",
+					   "derived",
+					   NULL};
 	json_error_t err;
 	json_t *root = json_load_file(CASES_FILE, 0, &err);
 	json_t *named, *cases, *o;
@@ -377,10 +546,15 @@ static size_t check_table(const char *test)
 			params_of(params, &p, c.name);
 			c.p = &p;
 		}
-		if (json_is_string(w))
-			w = json_object_get(named, json_string_value(w));
-		cr_assert_not_null(w, "%s: want is no expectation", c.name);
-		check_case(&c, w);
+		if (w != NULL) {
+			if (json_is_string(w))
+				w = json_object_get(named,
+						    json_string_value(w));
+			cr_assert_not_null(w, "%s: want is no expectation",
+					   c.name);
+			check_case(&c, w);
+		}
+		check_parts(&c, o);
 	}
 	json_decref(root);
 	return i;
@@ -428,6 +602,14 @@ ParameterizedTestParameters(rules_decide, table)
 	    {"parameters", 12},
 	    /* advice conditions */
 	    {"advice_by_setting", 13},
+	    /* the insurer part */
+	    {"insurer_part", 10},
+	    /* the words of an advice that depend on the facts */
+	    {"obtain_card_or_apply", 8},
+	    /* renew_ecert names the date the grace ends, of the card or of its
+	     * e-certificate, whichever ends first (the card on the same day) */
+	    {"renew_ecert", 10},
+	    {"derived_facts", 9},
 	};
 
 	return cr_make_param_array(struct table, tables, N(tables));
@@ -515,217 +697,19 @@ Test(rules_decide, advice_per_care_need)
 
 /* ---- insurer part, derived facts, refusals -------------------------------- */
 
-Test(rules_decide, insurer_part)
-{
-	static const struct {
-		const char *number;
-		enum rules_scheme fact;
-		bool has_number;
-		enum rules_scheme parsed, scheme;
-		enum rules_channel channel;
-		int prefecture;
-	} cases[] = {
-	    {"138057", RULES_SCHEME_UNKNOWN, true, RULES_SCHEME_NHI,
-	     RULES_SCHEME_NHI, RULES_CHANNEL_MUNICIPAL_COUNTER, 13},
-	    {"138057", RULES_SCHEME_NHI, true, RULES_SCHEME_NHI,
-	     RULES_SCHEME_NHI, RULES_CHANNEL_MUNICIPAL_COUNTER, 13},
-	    {"138057", RULES_SCHEME_NHI_ASSOCIATION, true, RULES_SCHEME_NHI,
-	     RULES_SCHEME_NHI_ASSOCIATION, RULES_CHANNEL_INSURER, 13},
-	    {"00138057", RULES_SCHEME_NHI_ASSOCIATION, true, RULES_SCHEME_NHI,
-	     RULES_SCHEME_NHI_ASSOCIATION, RULES_CHANNEL_INSURER, 13},
-	    {"01040013", RULES_SCHEME_KYOKAI, true, RULES_SCHEME_KYOKAI,
-	     RULES_SCHEME_KYOKAI, RULES_CHANNEL_EMPLOYER, 4},
-	    {"39132014", RULES_SCHEME_LATE_ELDERLY, true,
-	     RULES_SCHEME_LATE_ELDERLY, RULES_SCHEME_LATE_ELDERLY,
-	     RULES_CHANNEL_MUNICIPAL_COUNTER, 13},
-	    {"63130017", RULES_SCHEME_UNKNOWN, true,
-	     RULES_SCHEME_SPECIAL_RETIREE, RULES_SCHEME_SPECIAL_RETIREE,
-	     RULES_CHANNEL_INSURER, 13},
-	    {"", RULES_SCHEME_SOCIETY, false, RULES_SCHEME_UNKNOWN,
-	     RULES_SCHEME_SOCIETY, RULES_CHANNEL_EMPLOYER, 0},
-	    {"", RULES_SCHEME_NHI_ASSOCIATION, false, RULES_SCHEME_UNKNOWN,
-	     RULES_SCHEME_NHI_ASSOCIATION, RULES_CHANNEL_INSURER, 0},
-	    {"", RULES_SCHEME_UNKNOWN, false, RULES_SCHEME_UNKNOWN,
-	     RULES_SCHEME_UNKNOWN, RULES_CHANNEL_NONE, 0},
-	};
-	size_t i;
-
-	for (i = 0; i < N(cases); i++) {
-		struct dcase c = {cases[i].number,
-				  "2025-06-01",
-				  {.insurer = cases[i].number,
-				   .scheme = cases[i].fact,
-				   HELD,
-				   REG}};
-		struct rules_decision d;
-
-		decide_ok(&c, &d);
-		cr_expect_eq(d.has_number, cases[i].has_number, "%s", c.name);
-		cr_expect_null(d.insurer_name,
-			       "%s: the caller fills the name in", c.name);
-		cr_expect_eq(d.insurer_scheme, cases[i].scheme,
-			     "%s/%d: scheme %d", c.name, cases[i].fact,
-			     d.insurer_scheme);
-		cr_expect_eq(d.channel, cases[i].channel, "%s/%d: channel",
-			     c.name, cases[i].fact);
-		if (cases[i].has_number) {
-			cr_expect_str_eq(d.insurer.number, cases[i].number);
-			cr_expect_eq(d.insurer.scheme, cases[i].parsed, "%s",
-				     c.name);
-			cr_expect_eq(d.insurer.prefecture, cases[i].prefecture,
-				     "%s", c.name);
-		}
-	}
-}
-
 /* ---- the words of an advice that depend on the facts -------------------- */
 
-/* The variant of advice a in d, or -1 when d does not give a. */
-static int variant_of(const struct rules_decision *d, enum rules_advice a)
+/* obtain_card_or_apply fits the status (the table "obtain_card_or_apply");
+ * only the two statuses of the spec have the advice at all. */
+Test(rules_decide, obtain_card_or_apply_only_for_two_statuses)
 {
-	size_t i;
+	struct dcase c = {"unregistered",
+			  "2025-06-01",
+			  {NHI, HELD, .reg = RULES_REG_UNREGISTERED}};
+	struct rules_decision d;
 
-	for (i = 0; i < d->n_advice; i++) {
-		if (d->advice[i] == a)
-			return (int)d->advice_variant[i];
-	}
-	return -1;
-}
-
-#define LOST .card = RULES_CARD_LOST
-
-Test(rules_decide, obtain_card_or_apply_fits_the_status)
-{
-	static const struct {
-		struct dcase c;
-		enum rules_advice_variant want;
-	} cases[] = {
-	    {{"no card: sent without application",
-	      "2025-06-01",
-	      {.birth = "1965-04-02", NHI, .card = RULES_CARD_NONE}},
-	     RULES_AV_NO_CARD},
-	    {{"no card, late-elderly in the provisional operation",
-	      "2025-06-01",
-	      {.birth = "1945-05-05", LATE, .card = RULES_CARD_NONE}},
-	     RULES_AV_NO_CARD},
-	    {{"lost card: only on application",
-	      "2026-10-01",
-	      {.birth = "1970-03-03", NHI, LOST, REG}},
-	     RULES_AV_CARD_UNAVAILABLE_APPLY},
-	    {{"card being renewed: only on application",
-	      "2026-10-01",
-	      {.birth = "1970-03-03", NHI, .card = RULES_CARD_RENEWING}},
-	     RULES_AV_CARD_UNAVAILABLE_APPLY},
-	    {{"lost card, late-elderly in the provisional operation: sent",
-	      "2025-06-01",
-	      {.birth = "1945-05-05", LATE, LOST, REG}},
-	     RULES_AV_CARD_UNAVAILABLE_SENT},
-	    {{"lost card, late-elderly aged 85 on the renewal day: sent",
-	      "2026-09-01",
-	      {.birth = "1938-02-11", LATE, LOST, REG}},
-	     RULES_AV_CARD_UNAVAILABLE_SENT},
-	    {{"lost card, late-elderly who applied: on application",
-	      "2026-09-01",
-	      {.birth = "1945-05-05", LATE, LOST, .cert = RULES_CERT_APPLIED}},
-	     RULES_AV_CARD_UNAVAILABLE_APPLY},
-	    {{"lost card, late-elderly of unknown age after the provisional "
-	      "operation: undetermined, errs on applying",
-	      "2026-09-01",
-	      {LATE, LOST}},
-	     RULES_AV_CARD_UNAVAILABLE_APPLY},
-	};
-	size_t i;
-
-	for (i = 0; i < N(cases); i++) {
-		struct rules_decision d;
-		const struct rules_text *t;
-		size_t k;
-
-		decide_ok(&cases[i].c, &d);
-		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY),
-			     (int)cases[i].want, "%s: variant %d",
-			     cases[i].c.name,
-			     variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY));
-		for (k = 0; k < d.n_advice; k++) {
-			t = rules_decision_advice_text(&d, k);
-			cr_assert_not_null(t, "%s: advice %zu", cases[i].c.name,
-					   k);
-			cr_expect_str_eq(t->code,
-					 rules_advice_text(d.advice[k])->code,
-					 "%s", cases[i].c.name);
-		}
-	}
-	/* Only the two statuses of the spec have the advice at all. */
-	{
-		struct dcase c = {"unregistered",
-				  "2025-06-01",
-				  {NHI, HELD, .reg = RULES_REG_UNREGISTERED}};
-		struct rules_decision d;
-
-		decide_ok(&c, &d);
-		cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY), -1);
-	}
-}
-
-/* renew_ecert names the date the grace ends, of the card or of its
- * e-certificate, whichever ends first (the card on the same day). */
-Test(rules_decide, renew_ecert_names_which_and_by_when)
-{
-	static const struct {
-		const char *name, *as_of, *ecert, *card;
-		enum rules_advice_variant want; /* GENERAL = no renew_ecert */
-		const char *renew_by;           /* NULL = none */
-		bool in_grace;
-	} cases[] = {
-	    {"e-cert in grace (the issue's example)", "2026-12-01",
-	     "2026-11-15", NULL, RULES_AV_RENEW_ECERT, "2027-02-28", true},
-	    {"e-cert in grace, last day", "2027-02-28", "2026-11-15", NULL,
-	     RULES_AV_RENEW_ECERT, "2027-02-28", true},
-	    {"card in grace", "2026-12-01", NULL, "2026-11-15",
-	     RULES_AV_RENEW_CARD, "2027-02-28", true},
-	    {"e-cert expires in 90 days", "2025-06-01", "2025-08-30", NULL,
-	     RULES_AV_RENEW_ECERT, "2025-11-30", false},
-	    {"e-cert first, card later", "2026-11-01", "2026-10-15",
-	     "2026-12-20", RULES_AV_RENEW_ECERT, "2027-01-31", true},
-	    {"card first, e-cert later", "2026-11-01", "2026-12-20",
-	     "2026-10-15", RULES_AV_RENEW_CARD, "2027-01-31", true},
-	    {"both end the same day: the card", "2026-11-20", "2026-11-01",
-	     "2026-11-30", RULES_AV_RENEW_CARD, "2027-02-28", true},
-	    {"e-cert due, card far off", "2026-11-20", "2026-12-01",
-	     "2030-01-01", RULES_AV_RENEW_ECERT, "2027-03-31", false},
-	    {"card due, e-cert far off", "2026-11-20", "2030-01-01",
-	     "2026-12-01", RULES_AV_RENEW_CARD, "2027-03-31", false},
-	    {"nothing due", "2026-11-20", "2030-01-01", "2031-01-01",
-	     RULES_AV_GENERAL, NULL, false},
-	};
-	size_t i;
-
-	for (i = 0; i < N(cases); i++) {
-		struct dcase c = {cases[i].name,
-				  cases[i].as_of,
-				  {NHI, HELD, REG, .ecert = cases[i].ecert,
-				   .card_exp = cases[i].card}};
-		struct rules_decision d;
-		char date[11];
-		size_t k;
-		bool grace = false;
-
-		decide_ok(&c, &d);
-		cr_expect_eq(
-		    variant_of(&d, RULES_A_RENEW_ECERT),
-		    cases[i].want == RULES_AV_GENERAL ? -1 : (int)cases[i].want,
-		    "%s: variant %d", c.name,
-		    variant_of(&d, RULES_A_RENEW_ECERT));
-		cr_expect_str_eq(date_or_null(d.renew_by, date),
-				 cases[i].renew_by ? cases[i].renew_by : "null",
-				 "%s: renew_by", c.name);
-		cr_expect_eq(d.renew_card, cases[i].want == RULES_AV_RENEW_CARD,
-			     "%s: renew_card", c.name);
-		for (k = 0; k < d.n_reasons; k++)
-			grace |= d.reasons[k] == RULES_R_ECERT_IN_GRACE;
-		cr_expect_eq(grace, cases[i].in_grace, "%s: ecert_in_grace",
-			     c.name);
-	}
+	decide_ok(&c, &d);
+	cr_expect_eq(variant_of(&d, RULES_A_OBTAIN_CARD_OR_APPLY), -1);
 }
 
 Test(rules_decide, refuses_invalid_facts)
@@ -784,53 +768,6 @@ Test(rules_decide, refuses_invalid_facts)
 	rules_facts_init(&f);
 	cr_expect_eq(rules_decide(&f, RULES_NO_DATE, &p, &d), -1);
 	cr_expect_eq(rules_decide(&f, as_of, &p, &d), 0);
-}
-
-Test(rules_decide, derived_facts)
-{
-	static const struct {
-		const char *birth, *insurer, *as_of;
-		enum rules_scheme scheme;
-		unsigned needs;
-		int age;
-		bool late, child;
-	} cases[] = {
-	    {"1950-06-01", NULL, "2025-05-31", RULES_SCHEME_UNKNOWN, 0, 74,
-	     false, false},
-	    {"1950-06-01", NULL, "2025-06-01", RULES_SCHEME_UNKNOWN, 0, 75,
-	     true, false},
-	    {"1940-01-01", "138057", "2025-06-01", RULES_SCHEME_UNKNOWN, 0, 85,
-	     false, false},
-	    {"1990-01-01", "39132014", "2025-06-01", RULES_SCHEME_UNKNOWN, 0,
-	     35, true, false},
-	    {NULL, NULL, "2025-06-01", RULES_SCHEME_LATE_ELDERLY, 0, -1, true,
-	     false},
-	    {NULL, NULL, "2025-06-01", RULES_SCHEME_UNKNOWN, NEED(CHILD), -1,
-	     false, true},
-	    {NULL, NULL, "2025-06-01", RULES_SCHEME_UNKNOWN, NEED(ELDERLY), -1,
-	     false, false},
-	    {"2007-06-01", NULL, "2025-05-31", RULES_SCHEME_UNKNOWN, 0, 17,
-	     false, true},
-	    {"2007-06-01", NULL, "2025-06-01", RULES_SCHEME_UNKNOWN,
-	     NEED(CHILD), 18, false, false},
-	};
-	size_t i;
-
-	for (i = 0; i < N(cases); i++) {
-		struct dcase c = {cases[i].birth ? cases[i].birth : "-",
-				  cases[i].as_of,
-				  {.birth = cases[i].birth,
-				   .insurer = cases[i].insurer,
-				   .scheme = cases[i].scheme,
-				   .needs = cases[i].needs}};
-		struct rules_decision d;
-
-		decide_ok(&c, &d);
-		cr_expect_eq(d.age, cases[i].age, "case %zu: age %d", i, d.age);
-		cr_expect_eq(d.late_elderly, cases[i].late,
-			     "case %zu: late_elderly", i);
-		cr_expect_eq(d.child, cases[i].child, "case %zu: child", i);
-	}
 }
 
 /* The decision depends on nothing but its inputs: same facts, same answer,
