@@ -52,18 +52,25 @@ $extra
 CONF
 }
 
+# Waits (TENTHS tenths of a second at the most) until the gauge METRIC of
+# the shikakud on PORT (/metrics) reads 0, or is not there.
+bench_metric_zero() { # port metric tenths
+	local v
+	for _ in $(seq "$3"); do
+		v=$(curl -fs "http://127.0.0.1:$1/metrics" |
+			awk -v m="$2" '$1 == m {print $2}')
+		[ "${v:-0}" = 0 ] && return 0
+		sleep 0.1
+	done
+}
+
 # Waits (30 s at the most each) until the audit queue of the shikakud on each
-# PORT is empty (/metrics): the audit writer goes on writing a run's rows
-# for a while after it.
+# PORT is empty: the audit writer goes on writing a run's rows for a while
+# after it.
 bench_audit_idle() { # port...
-	local q port
+	local port
 	for port in "$@"; do
-		for _ in $(seq 300); do
-			q=$(curl -fs "http://127.0.0.1:$port/metrics" |
-				awk '$1 == "shikaku_audit_queue" {print $2}')
-			[ "${q:-0}" = 0 ] && break
-			sleep 0.1
-		done
+		bench_metric_zero "$port" shikaku_audit_queue 300
 	done
 }
 
