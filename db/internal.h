@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db/columns.h"
 #include "db/db.h"
 
 enum db_kind { DB_KIND_SQLITE = 0, DB_KIND_PG };
@@ -98,6 +99,26 @@ void db_person_etag(const struct db_person *p, char out[17]);
 const char *db_insurer_key(const char *number);
 /* True when s is 1-64 characters of [A-Za-z0-9._-]. */
 bool db_audit_id_chars_ok(const char *s);
+
+/* ---- a person's row (db/person_row.c) ------------------------------------ */
+
+/* The text values of a person's columns in enum db_person_col order
+ * (db/columns.h; NULL = SQL NULL; "" for no care needs), in buffers of
+ * their own or borrowed from the record: for statements and the
+ * PostgreSQL import's COPY. */
+struct db_person_texts {
+	const char *v[DB_PERSON_NCOLS];
+	char dates[8][11];
+	char needs[256];
+};
+void db_person_texts(const struct db_person *p, struct db_person_texts *t);
+
+/* How a store hands out the text of column col (from 0, enum
+ * db_person_col) of the row it is reading: NULL for SQL NULL, else the
+ * text (borrowed until the row moves on) with its length in *len. */
+typedef const char *(*db_col_text_fn)(const void *row, int col, size_t *len);
+/* Reads a person's row (its columns as db_person_texts writes them). */
+void db_person_read(db_col_text_fn text, const void *row, struct db_person *p);
 
 /* ---- the person cache (db/person_cache.h) -------------------------------- */
 

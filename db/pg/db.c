@@ -499,8 +499,7 @@ enum db_result dbpg_result(struct db_conn *c, PGresult *r)
 	return DB_ERROR;
 }
 
-/* Runs a statement that returns nothing of interest. */
-static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
+enum db_result dbpg_run(struct db_conn *c, enum dbpg_stmt id)
 {
 	PGresult *r = dbpg_exec(c, id, 0, NULL);
 	enum db_result res = dbpg_result(c, r);
@@ -511,7 +510,7 @@ static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
 
 enum db_result dbpg_begin(struct db_conn *c)
 {
-	enum db_result r = run(c, DBPG_STMT_BEGIN);
+	enum db_result r = dbpg_run(c, DBPG_STMT_BEGIN);
 
 	c->pg.in_tx = r == DB_OK;
 	return r;
@@ -519,7 +518,7 @@ enum db_result dbpg_begin(struct db_conn *c)
 
 enum db_result dbpg_begin_read(struct db_conn *c)
 {
-	enum db_result r = run(c, DBPG_STMT_BEGIN_READ);
+	enum db_result r = dbpg_run(c, DBPG_STMT_BEGIN_READ);
 
 	c->pg.in_tx = r == DB_OK;
 	return r;
@@ -537,7 +536,7 @@ enum db_result dbpg_commit(struct db_conn *c)
 		remember(c, "08006", "the transaction was lost");
 		return DB_UNAVAILABLE;
 	}
-	r = run(c, DBPG_STMT_COMMIT);
+	r = dbpg_run(c, DBPG_STMT_COMMIT);
 	if (r != DB_OK && PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
 		return r; /* still open: the caller rolls back */
@@ -549,13 +548,13 @@ void dbpg_rollback(struct db_conn *c)
 {
 	if (PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
-		(void)run(c, DBPG_STMT_ROLLBACK);
+		(void)dbpg_run(c, DBPG_STMT_ROLLBACK);
 	c->pg.in_tx = false;
 }
 
 enum db_result dbpg_ping(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_PING);
+	return dbpg_run(c, DBPG_STMT_PING);
 }
 
 long long dbpg_size_bytes(struct db *db)

@@ -9,154 +9,27 @@
 #include "base/tokyo_time.h"
 #include "db/internal.h"
 
-enum {
-	COL_ID = 0,
-	COL_FACILITY,
-	COL_NAME,
-	COL_BIRTH,
-	COL_INSURER,
-	COL_SCHEME,
-	COL_CARD,
-	COL_REG,
-	COL_ECERT,
-	COL_CARD_EXPIRY,
-	COL_NEEDS,
-	COL_SETTING,
-	COL_LEGACY,
-	COL_CERT_STATUS,
-	COL_CERT_BASIS,
-	COL_CERT_APPLIED,
-	COL_CERT_VALID,
-	COL_VERIFIED,
-	COL_SOURCE,
-	COL_ETAG,
-	COL_UPDATED,
-	COL_COUNT
+/* A row of a PGresult, for db_person_read. */
+struct pg_row {
+	const PGresult *r;
+	int row;
 };
 
-_Static_assert(COL_COUNT == DBPG_PERSON_NCOLS, "pg.h: the persons' columns");
-
-static const char *opt(const char *s)
+static const char *pg_text(const void *row, int col, size_t *len)
 {
-	return s && *s ? s : NULL;
-}
+	const struct pg_row *pr = row;
 
-static const char *date_val(struct dbpg_person_vals *pv, int *k, int32_t day)
-{
-	if (day == RULES_NO_DATE)
+	if (PQgetisnull(pr->r, pr->row, col))
 		return NULL;
-	rules_date_format(day, pv->dates[*k]);
-	return pv->dates[(*k)++];
-}
-
-void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv)
-{
-	const struct rules_facts *f = &p->facts;
-	const char **v = pv->v;
-	int k = 0;
-
-	v[COL_ID] = p->person_id;
-	v[COL_FACILITY] = opt(p->facility_id);
-	v[COL_NAME] = opt(p->display_name);
-	v[COL_BIRTH] = date_val(pv, &k, f->birth_date);
-	v[COL_INSURER] = opt(f->insurer_number);
-	v[COL_SCHEME] = opt(rules_scheme_name(f->scheme));
-	v[COL_CARD] =
-	    f->mynumber_card ? opt(rules_card_name(f->mynumber_card)) : NULL;
-	v[COL_REG] =
-	    f->insurance_registration
-		? opt(rules_registration_name(f->insurance_registration))
-		: NULL;
-	v[COL_ECERT] = date_val(pv, &k, f->ecert_expiry);
-	v[COL_CARD_EXPIRY] = date_val(pv, &k, f->card_expiry);
-	/* Absent and empty are the same (SPEC §3: no care needs): "". */
-	db_needs_join(f->care_needs, pv->needs, sizeof pv->needs);
-	v[COL_NEEDS] = pv->needs;
-	v[COL_SETTING] = opt(rules_setting_name(f->setting));
-	v[COL_LEGACY] = date_val(pv, &k, f->legacy_card_expiry);
-	v[COL_CERT_STATUS] = opt(rules_cert_status_name(f->cert_status));
-	v[COL_CERT_BASIS] = opt(rules_cert_basis_name(f->cert_basis));
-	v[COL_CERT_APPLIED] = date_val(pv, &k, f->cert_applied_on);
-	v[COL_CERT_VALID] = date_val(pv, &k, f->cert_valid_until);
-	v[COL_VERIFIED] = date_val(pv, &k, p->verified_at);
-	v[COL_SOURCE] = opt(db_source_name(p->source));
-	v[COL_ETAG] = p->etag;
-	v[COL_UPDATED] = p->updated_at;
-}
-
-static const char *col_text(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-static void copy_col(const PGresult *r, int row, int col, char *dst,
-		     size_t dstlen)
-{
-	const char *t = col_text(r, row, col);
-	size_t n = t ? (size_t)PQgetlength(r, row, col) : 0;
-
-	if (n > dstlen - 1)
-		n = dstlen - 1;
-	memcpy(dst, t ? t : "", n);
-	dst[n] = '\0';
-}
-
-static int32_t col_date(const PGresult *r, int row, int col)
-{
-	const char *t = col_text(r, row, col);
-	int32_t day;
-
-	if (!t || rules_date_parse(t, strlen(t), &day) != 0)
-		return RULES_NO_DATE;
-	return day;
-}
-
-static int col_enum(const PGresult *r, int row, int col,
-		    int (*from)(const char *))
-{
-	const char *t = col_text(r, row, col);
-	int v = t ? from(t) : 0;
-
-	return v < 0 ? 0 : v;
+	*len = (size_t)PQgetlength(pr->r, pr->row, col);
+	return PQgetvalue(pr->r, pr->row, col);
 }
 
 static void read_person(const PGresult *r, int row, struct db_person *p)
 {
-	struct rules_facts *f = &p->facts;
-	const char *src;
-	int v;
+	const struct pg_row pr = {r, row};
 
-	db_person_init(p);
-	copy_col(r, row, COL_ID, p->person_id, sizeof p->person_id);
-	copy_col(r, row, COL_FACILITY, p->facility_id, sizeof p->facility_id);
-	copy_col(r, row, COL_NAME, p->display_name, sizeof p->display_name);
-	f->birth_date = col_date(r, row, COL_BIRTH);
-	copy_col(r, row, COL_INSURER, f->insurer_number,
-		 sizeof f->insurer_number);
-	f->scheme = (enum rules_scheme)col_enum(r, row, COL_SCHEME,
-						rules_scheme_from_name);
-	f->mynumber_card =
-	    (enum rules_card)col_enum(r, row, COL_CARD, rules_card_from_name);
-	f->insurance_registration = (enum rules_registration)col_enum(
-	    r, row, COL_REG, rules_registration_from_name);
-	f->ecert_expiry = col_date(r, row, COL_ECERT);
-	f->card_expiry = col_date(r, row, COL_CARD_EXPIRY);
-	f->care_needs = db_needs_split(col_text(r, row, COL_NEEDS));
-	f->setting = (enum rules_setting)col_enum(r, row, COL_SETTING,
-						  rules_setting_from_name);
-	f->legacy_card_expiry = col_date(r, row, COL_LEGACY);
-	f->cert_status = (enum rules_cert_status)col_enum(
-	    r, row, COL_CERT_STATUS, rules_cert_status_from_name);
-	f->cert_basis = (enum rules_cert_basis)col_enum(
-	    r, row, COL_CERT_BASIS, rules_cert_basis_from_name);
-	f->cert_applied_on = col_date(r, row, COL_CERT_APPLIED);
-	f->cert_valid_until = col_date(r, row, COL_CERT_VALID);
-	p->verified_at = col_date(r, row, COL_VERIFIED);
-	src = col_text(r, row, COL_SOURCE);
-	v = src ? db_source_from_name(src) : 0;
-	p->source = v < 0 ? DB_SOURCE_OTHER : (enum db_source)v;
-	copy_col(r, row, COL_ETAG, p->etag, sizeof p->etag);
-	copy_col(r, row, COL_UPDATED, p->updated_at, sizeof p->updated_at);
+	db_person_read(pg_text, &pr, p);
 }
 
 /* One person by id through statement id (PERSON_GET or _GET_LOCK). */
@@ -201,9 +74,9 @@ enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
 	res = dbpg_result(c, r);
 	if (stored)
 		*stored = res == DB_OK && PQntuples(r) == 1 &&
-			  strcmp(PQgetvalue(r, 0, COL_COUNT), "t") == 0;
+			  strcmp(PQgetvalue(r, 0, DB_PERSON_NCOLS), "t") == 0;
 	if (res == DB_OK) {
-		if (PQntuples(r) == 1 && !PQgetisnull(r, 0, COL_ID))
+		if (PQntuples(r) == 1 && !PQgetisnull(r, 0, DB_PCOL_ID))
 			read_person(r, 0, out);
 		else
 			res = DB_NOT_FOUND;
@@ -217,14 +90,14 @@ enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
 static enum db_result write_row(struct db_conn *c, const struct db_person *p,
 				bool exists)
 {
-	struct dbpg_person_vals pv;
+	struct db_person_texts pv;
 	enum db_result res;
 	PGresult *r;
 
-	dbpg_person_vals(p, &pv);
+	db_person_texts(p, &pv);
 	r = dbpg_exec(
 	    c, exists ? DBPG_STMT_PERSON_UPDATE : DBPG_STMT_PERSON_INSERT,
-	    COL_COUNT, pv.v);
+	    DB_PERSON_NCOLS, pv.v);
 	res = dbpg_result(c, r);
 	if (res == DB_OK && strcmp(PQcmdTuples(r), "1") != 0)
 		res = DB_BUSY;
@@ -354,9 +227,9 @@ enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 	n = res == DB_OK ? PQntuples(r) : 0;
 	for (i = 0; i < n; i++) {
 		if (peek) {
-			const char *id = PQgetvalue(r, i, COL_ID);
+			const char *id = PQgetvalue(r, i, DB_PCOL_ID);
 			enum db_peek k =
-			    peek(id, PQgetvalue(r, i, COL_ETAG), arg);
+			    peek(id, PQgetvalue(r, i, DB_PCOL_ETAG), arg);
 
 			snprintf(last, DB_ID_MAX + 1, "%s", id);
 			if (k == DB_PEEK_STOP)

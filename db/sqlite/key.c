@@ -13,7 +13,7 @@ static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
 	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
 }
 
-/* The KEY_COLS of s into *k. */
+/* The DB_KEY_COLS of s into *k. */
 static void read_key(sqlite3_stmt *s, struct db_key *k)
 {
 	char role[16];
