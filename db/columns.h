@@ -1,6 +1,7 @@
 /* columns.h - the columns of the tables both stores have, in the one order
  * both stores' statements select and bind them: the SQL lists (persons,
- * insurers, api_keys, audit) and the person columns' positions.  The
+ * insurers, api_keys, audit) and the person and insurer columns'
+ * positions.  The
  * migrations (db/migrations/, db/pg_migrations/) own the tables. */
 #ifndef SHIKAKU_DB_COLUMNS_H
 #define SHIKAKU_DB_COLUMNS_H
@@ -49,6 +50,20 @@ enum db_person_col { DB_PERSON_COLUMNS(DB_PERSON_COL_ENUM) DB_PERSON_NCOLS };
 	"p.certificate_status, p.certificate_basis, "                          \
 	"p.certificate_applied_on, p.certificate_valid_until, "                \
 	"p.verified_at, p.source, p.etag, p.updated_at"
+
+/* An insurer column's position from 0, in DB_INSURER_COLS order. */
+enum db_insurer_col {
+	DB_ICOL_NUMBER,
+	DB_ICOL_NAME_JA,
+	DB_ICOL_NAME_EN,
+	DB_ICOL_SCHEME,
+	DB_ICOL_PREF,
+	DB_ICOL_ADDRESS,
+	DB_ICOL_PHONE,
+	DB_ICOL_URL,
+	DB_ICOL_UPDATED,
+	DB_INSURER_NCOLS
+};
 
 #define DB_INSURER_COLS                                                        \
 	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \

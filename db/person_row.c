@@ -1,5 +1,6 @@
 /* person_row.c - a person's row as both stores hold it: typed text columns
  * in enum db_person_col order (db/columns.h), to write and to read. */
+#include <stdio.h>
 #include <string.h>
 
 #include "db/columns.h"
@@ -140,4 +141,26 @@ void db_person_read(db_col_text_fn text, const void *row, struct db_person *p)
 	p->source = v < 0 ? DB_SOURCE_OTHER : (enum db_source)v;
 	copy_col(&r, DB_PCOL_ETAG, p->etag, sizeof p->etag);
 	copy_col(&r, DB_PCOL_UPDATED, p->updated_at, sizeof p->updated_at);
+}
+
+bool db_person_list_row(db_col_text_fn text, const void *row,
+			db_person_peek_fn peek,
+			int (*fn)(const struct db_person *, void *), void *arg,
+			char *last)
+{
+	struct db_person p;
+	size_t n;
+
+	if (peek) {
+		const char *id = text(row, DB_PCOL_ID, &n);
+		const char *etag = text(row, DB_PCOL_ETAG, &n);
+		enum db_peek k = peek(id ? id : "", etag ? etag : "", arg);
+
+		snprintf(last, DB_ID_MAX + 1, "%s", id ? id : "");
+		if (k != DB_PEEK_READ)
+			return k == DB_PEEK_NEXT;
+	}
+	db_person_read(text, row, &p);
+	snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
+	return fn(&p, arg) == 0;
 }

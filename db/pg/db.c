@@ -508,6 +508,34 @@ enum db_result dbpg_run(struct db_conn *c, enum dbpg_stmt id)
 	return res;
 }
 
+const char *dbpg_row_text(const void *row, int col, size_t *len)
+{
+	const struct dbpg_row *pr = row;
+
+	if (PQgetisnull(pr->r, pr->row, col))
+		return NULL;
+	*len = (size_t)PQgetlength(pr->r, pr->row, col);
+	return PQgetvalue(pr->r, pr->row, col);
+}
+
+enum db_result dbpg_one(struct db_conn *c, enum dbpg_stmt id, int n,
+			const char *const *vals,
+			void (*read)(const PGresult *r, int row, void *out),
+			void *out)
+{
+	PGresult *r = dbpg_exec(c, id, n, vals);
+	enum db_result res = dbpg_result(c, r);
+
+	if (res == DB_OK) {
+		if (PQntuples(r) == 1)
+			read(r, 0, out);
+		else
+			res = DB_NOT_FOUND;
+	}
+	PQclear(r);
+	return res;
+}
+
 enum db_result dbpg_begin(struct db_conn *c)
 {
 	enum db_result r = dbpg_run(c, DBPG_STMT_BEGIN);

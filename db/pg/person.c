@@ -9,27 +9,11 @@
 #include "base/tokyo_time.h"
 #include "db/internal.h"
 
-/* A row of a PGresult, for db_person_read. */
-struct pg_row {
-	const PGresult *r;
-	int row;
-};
-
-static const char *pg_text(const void *row, int col, size_t *len)
+static void read_person(const PGresult *r, int row, void *p)
 {
-	const struct pg_row *pr = row;
+	const struct dbpg_row pr = {r, row};
 
-	if (PQgetisnull(pr->r, pr->row, col))
-		return NULL;
-	*len = (size_t)PQgetlength(pr->r, pr->row, col);
-	return PQgetvalue(pr->r, pr->row, col);
-}
-
-static void read_person(const PGresult *r, int row, struct db_person *p)
-{
-	const struct pg_row pr = {r, row};
-
-	db_person_read(pg_text, &pr, p);
+	db_person_read(dbpg_row_text, &pr, p);
 }
 
 /* One person by id through statement id (PERSON_GET or _GET_LOCK). */
@@ -37,17 +21,8 @@ static enum db_result get_by(struct db_conn *c, enum dbpg_stmt id,
 			     const char *pid, struct db_person *out)
 {
 	const char *vals[1] = {pid};
-	PGresult *r = dbpg_exec(c, id, 1, vals);
-	enum db_result res = dbpg_result(c, r);
 
-	if (res == DB_OK) {
-		if (PQntuples(r) == 1)
-			read_person(r, 0, out);
-		else
-			res = DB_NOT_FOUND;
-	}
-	PQclear(r);
-	return res;
+	return dbpg_one(c, id, 1, vals, read_person, out);
 }
 
 enum db_result dbpg_person_get(struct db_conn *c, const char *id,
@@ -111,31 +86,15 @@ static enum db_result put_once(struct db_conn *c, struct db_person *p,
 			       const char *if_none_match, double now,
 			       enum db_put_outcome *outcome)
 {
+	enum db_put_outcome o;
 	enum db_result r;
-	bool exists;
 
 	r = get_by(c, DBPG_STMT_PERSON_GET_LOCK, p->person_id, old);
-	if (r != DB_OK && r != DB_NOT_FOUND)
-		return r;
-	exists = r == DB_OK;
-	/* RFC 9110 §13.2.2: If-Match first, then If-None-Match. */
-	if ((if_match && (!exists || !db_etag_in_list(if_match, old->etag))) ||
-	    (if_none_match && exists &&
-	     db_etag_in_list(if_none_match, old->etag))) {
-		memcpy(p->etag, exists ? old->etag : "",
-		       exists ? sizeof p->etag : 1);
-		return DB_PRECONDITION;
-	}
-	db_person_etag(p, p->etag);
-	if (exists && strcmp(old->etag, p->etag) == 0) {
-		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
-		*outcome = DB_PUT_UNCHANGED;
-		return DB_OK;
-	}
-	base_tokyo_time(now, p->updated_at);
-	r = write_row(c, p, exists);
+	r = db_person_put_decide(r, p, old, if_match, if_none_match, now, &o);
+	if (r == DB_OK && o != DB_PUT_UNCHANGED)
+		r = write_row(c, p, o == DB_PUT_REPLACED);
 	if (r == DB_OK)
-		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
+		*outcome = o;
 	return r;
 }
 
@@ -196,10 +155,7 @@ enum db_result dbpg_person_delete(struct db_conn *c, const char *id,
 		r = dbpg_result(c, res);
 		PQclear(res);
 	}
-	if (r == DB_OK)
-		r = dbpg_commit(c);
-	if (r != DB_OK)
-		dbpg_rollback(c);
+	r = db_end(c, r);
 	free(old);
 	return r;
 }
@@ -210,7 +166,6 @@ enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last)
 {
-	struct db_person p;
 	char lim[16];
 	const char *vals[3] = {after ? after : "", lim, facility_id};
 	enum db_result res;
@@ -226,20 +181,10 @@ enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
 	res = dbpg_result(c, r);
 	n = res == DB_OK ? PQntuples(r) : 0;
 	for (i = 0; i < n; i++) {
-		if (peek) {
-			const char *id = PQgetvalue(r, i, DB_PCOL_ID);
-			enum db_peek k =
-			    peek(id, PQgetvalue(r, i, DB_PCOL_ETAG), arg);
+		const struct dbpg_row pr = {r, i};
 
-			snprintf(last, DB_ID_MAX + 1, "%s", id);
-			if (k == DB_PEEK_STOP)
-				break;
-			if (k == DB_PEEK_NEXT)
-				continue;
-		}
-		read_person(r, i, &p);
-		snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
-		if (fn(&p, arg) != 0)
+		if (!db_person_list_row(dbpg_row_text, &pr, peek, fn, arg,
+					last))
 			break;
 	}
 	PQclear(r);

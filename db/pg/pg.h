@@ -209,6 +209,19 @@ const char *dbpg_sqlstate(const PGresult *r);
 /* Runs statement id (no values) for what it means only: dbpg_result of
  * its result, which is cleared. */
 enum db_result dbpg_run(struct db_conn *c, enum dbpg_stmt id);
+/* A row of a result, and its columns' texts for db_col_text_fn. */
+struct dbpg_row {
+	const PGresult *r;
+	int row;
+};
+const char *dbpg_row_text(const void *row, int col, size_t *len);
+/* Runs statement id with n text values for one row, which read takes
+ * from row 0 of the result: DB_OK, DB_NOT_FOUND when there is no row, or
+ * what the result means. */
+enum db_result dbpg_one(struct db_conn *c, enum dbpg_stmt id, int n,
+			const char *const *vals,
+			void (*read)(const PGresult *r, int row, void *out),
+			void *out);
 
 long long dbpg_size_bytes(struct db *db);
 

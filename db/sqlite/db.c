@@ -290,6 +290,93 @@ sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id)
 	return s;
 }
 
+const char *dbsq_row_text(const void *row, int col, size_t *len)
+{
+	sqlite3_stmt *s = (sqlite3_stmt *)row;
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	if (!t)
+		return NULL;
+	*len = (size_t)sqlite3_column_bytes(s, col);
+	return (const char *)t;
+}
+
+enum db_result dbsq_exec(struct db_conn *c, enum db_stmt_id id, int n,
+			 const char *const *vals)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	int i, rc;
+
+	if (!s)
+		return DB_ERROR;
+	for (i = 0; i < n; i++) {
+		if (vals[i])
+			sqlite3_bind_text(s, i + 1, vals[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, i + 1);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
+void dbsq_copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+}
+
+void dbsq_bind_opt(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+enum db_result dbsq_one(struct db_conn *c, sqlite3_stmt *s,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out)
+{
+	int rc = sqlite3_step(s);
+	enum db_result r;
+
+	if (rc == SQLITE_ROW)
+		r = read(s, out);
+	else
+		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+enum db_result dbsq_get(struct db_conn *c, enum db_stmt_id id, const char *key,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	return dbsq_one(c, s, read, out);
+}
+
+enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
+			 int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (row(s, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
 static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)
 {
 	sqlite3_stmt *s = db_stmt(c, id);

@@ -31,25 +31,10 @@ static void bind_person(sqlite3_stmt *s, const struct db_person *p,
 	}
 }
 
-static const char *sq_text(const void *row, int col, size_t *len)
+static enum db_result read_person(sqlite3_stmt *s, void *p)
 {
-	sqlite3_stmt *s = (sqlite3_stmt *)row;
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	if (!t)
-		return NULL;
-	*len = (size_t)sqlite3_column_bytes(s, col);
-	return (const char *)t;
-}
-
-static const char *col_text(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
-static void read_person(sqlite3_stmt *s, struct db_person *p)
-{
-	db_person_read(sq_text, s, p);
+	db_person_read(dbsq_row_text, s, p);
+	return DB_OK;
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -57,22 +42,7 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 enum db_result dbsq_person_get(struct db_conn *c, const char *id,
 			       struct db_person *out)
 {
-	sqlite3_stmt *s = db_stmt(c, DB_STMT_PERSON_GET);
-	enum db_result r;
-	int rc;
-
-	if (!s)
-		return DB_ERROR;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		read_person(s, out);
-		r = DB_OK;
-	} else {
-		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
-	}
-	sqlite3_reset(s);
-	return r;
+	return dbsq_get(c, DB_STMT_PERSON_GET, id, read_person, out);
 }
 
 enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
@@ -226,8 +196,9 @@ enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 				  double now, enum db_put_outcome *outcome)
 {
 	struct db_person *old = NULL;
+	enum db_put_outcome o;
 	enum db_result r;
-	bool exists, wrote;
+	bool wrote;
 
 	old = malloc(sizeof *old);
 	if (!old)
@@ -240,38 +211,16 @@ enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 		}
 	}
 	r = dbsq_person_get(c, p->person_id, old);
-	if (r != DB_OK && r != DB_NOT_FOUND)
-		goto out;
-	exists = r == DB_OK;
-	/* RFC 9110 §13.2.2: If-Match first, then If-None-Match. */
-	if ((if_match && (!exists || !db_etag_in_list(if_match, old->etag))) ||
-	    (if_none_match && exists &&
-	     db_etag_in_list(if_none_match, old->etag))) {
-		memcpy(p->etag, exists ? old->etag : "",
-		       exists ? sizeof p->etag : 1);
-		r = DB_PRECONDITION;
-		goto out;
-	}
-	db_person_etag(p, p->etag);
-	if (exists && strcmp(old->etag, p->etag) == 0) {
-		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
-		*outcome = DB_PUT_UNCHANGED;
-		r = DB_OK;
-		goto out;
-	}
-	base_tokyo_time(now, p->updated_at);
-	r = step_person(c, DB_STMT_PERSON_UPSERT, p, &wrote);
-	if (r == DB_OK)
-		r = log_change(c, p->person_id);
-	if (r == DB_OK)
-		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
-out:
-	if (!in_tx) {
+	r = db_person_put_decide(r, p, old, if_match, if_none_match, now, &o);
+	if (r == DB_OK && o != DB_PUT_UNCHANGED) {
+		r = step_person(c, DB_STMT_PERSON_UPSERT, p, &wrote);
 		if (r == DB_OK)
-			r = db_commit(c);
-		if (r != DB_OK)
-			db_rollback(c);
+			r = log_change(c, p->person_id);
 	}
+	if (r == DB_OK)
+		*outcome = o;
+	if (!in_tx)
+		r = db_end(c, r);
 	free(old);
 	return r;
 }
@@ -300,9 +249,7 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 				  const char *if_match)
 {
 	struct db_person *old = NULL;
-	sqlite3_stmt *s;
 	enum db_result r;
-	int rc;
 
 	old = malloc(sizeof *old);
 	if (!old)
@@ -314,20 +261,27 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 		r = DB_PRECONDITION;
 		goto out;
 	}
-	s = db_stmt(c, DB_STMT_PERSON_DELETE);
-	if (!s) {
-		r = DB_ERROR;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	r = db_conn_result(c, rc);
+	r = dbsq_exec(c, DB_STMT_PERSON_DELETE, 1, &id);
 	if (r == DB_OK)
 		r = log_change(c, id);
 out:
 	free(old);
 	return r;
+}
+
+struct list_each {
+	db_person_peek_fn peek;
+	int (*fn)(const struct db_person *, void *);
+	void *arg;
+	char *last;
+};
+
+static int list_row(sqlite3_stmt *s, void *arg)
+{
+	const struct list_each *e = arg;
+
+	return !db_person_list_row(dbsq_row_text, s, e->peek, e->fn, e->arg,
+				   e->last);
 }
 
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
@@ -336,9 +290,8 @@ enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last)
 {
-	struct db_person p;
+	struct list_each e = {peek, fn, arg, last};
 	sqlite3_stmt *s;
-	int rc;
 
 	last[0] = '\0';
 	s = db_stmt(c, facility_id ? DB_STMT_PERSON_LIST_FACILITY
@@ -349,28 +302,5 @@ enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 	sqlite3_bind_int(s, 2, limit);
 	if (facility_id)
 		sqlite3_bind_text(s, 3, facility_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (peek) {
-			const char *id = col_text(s, DB_PCOL_ID);
-			const char *etag = col_text(s, DB_PCOL_ETAG);
-			enum db_peek k =
-			    peek(id ? id : "", etag ? etag : "", arg);
-
-			snprintf(last, DB_ID_MAX + 1, "%s", id ? id : "");
-			if (k == DB_PEEK_STOP) {
-				rc = SQLITE_DONE;
-				break;
-			}
-			if (k == DB_PEEK_NEXT)
-				continue;
-		}
-		read_person(s, &p);
-		snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
-		if (fn(&p, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(s);
-	return db_conn_result(c, rc);
+	return dbsq_each(c, s, list_row, &e);
 }

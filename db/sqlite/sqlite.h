@@ -78,6 +78,49 @@ enum db_result db_result_from(int rc);
 enum db_result db_conn_result(struct db_conn *c, int rc);
 bool dbsq_is_corruption(int rc);
 
+/* ---- what the area files share (db.c) ------------------------------------ */
+/* Column col (from 0) of s's row into dst, truncated; "" for NULL. */
+void dbsq_copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen);
+/* The texts of s's row's columns, for db_col_text_fn (row: s). */
+const char *dbsq_row_text(const void *row, int col, size_t *len);
+/* Runs statement id once with n text values at 1..n (NULL = SQL NULL;
+ * not copied: they outlive the call): what its step means. */
+enum db_result dbsq_exec(struct db_conn *c, enum db_stmt_id id, int n,
+			 const char *const *vals);
+/* Binds a copy of v at col, or NULL when v is NULL or "". */
+void dbsq_bind_opt(sqlite3_stmt *s, int col, const char *v);
+/* Steps s (its values bound) for one row, which read takes from s (it
+ * answers DB_OK, or DB_ERROR for a row the schema should not allow):
+ * read's answer, DB_NOT_FOUND when there is no row, or the error.  Resets
+ * s. */
+enum db_result dbsq_one(struct db_conn *c, sqlite3_stmt *s,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out);
+/* dbsq_one of statement id with text key bound at 1. */
+enum db_result dbsq_get(struct db_conn *c, enum db_stmt_id id, const char *key,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out);
+/* Steps s (its values bound) through its rows, calling row on each until
+ * it returns other than 0: DB_OK, or the error.  Resets s. */
+enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
+			 int (*row)(sqlite3_stmt *s, void *arg), void *arg);
+/* Defines the dbsq_each row function name for rows of type (read: an
+ * enum db_result read(sqlite3_stmt *, void *out)): each row read is
+ * handed to the fn of its arg, a struct name##_each {fn, arg}. */
+#define DBSQ_EACH_ROW(name, type, read)                                        \
+	struct name##_each {                                                   \
+		int (*fn)(const type *, void *);                               \
+		void *arg;                                                     \
+	};                                                                     \
+	static int name(sqlite3_stmt *s, void *arg)                            \
+	{                                                                      \
+		const struct name##_each *e = arg;                             \
+		type row;                                                      \
+                                                                               \
+		(void)read(s, &row);                                           \
+		return e->fn(&row, e->arg);                                    \
+	}
+
 /* The operations of db/store_ops.h, as dbsq_<name>.  dbsq_store_version
  * reads the WAL index header (the wal-index format of SQLite's
  * walformat.html: two copies of 48 bytes that every commit rewrites, the
