@@ -116,6 +116,9 @@ enum db_result db_person_put_decide(enum db_result got, struct db_person *p,
 const char *db_insurer_key(const char *number);
 /* True when s is 1-64 characters of [A-Za-z0-9._-]. */
 bool db_audit_id_chars_ok(const char *s);
+/* The SHA-256 of len bytes of data (an API key's secret, a session's
+ * token: what is stored) into out: 0, or -1 when it failed. */
+int db_sha256(const char *data, size_t len, unsigned char out[32]);
 
 /* ---- a person's row (db/person_row.c) ------------------------------------ */
 
