@@ -261,6 +261,25 @@ static void render_audit(struct api_buf *b, const struct audit_log_stats *audit)
 			       audit->bytes);
 }
 
+/* The warming of the cache at start (db_person_cache_warm). */
+static void render_person_cache_warm(struct api_buf *b, struct db *store)
+{
+	uint64_t persons;
+	bool warming = db_person_cache_warming(store, &persons);
+
+	api_buf_printf(b,
+		       "# HELP shikaku_person_cache_warming 1 while the "
+		       "cache is being filled from the store after the "
+		       "start.\n"
+		       "# TYPE shikaku_person_cache_warming gauge\n"
+		       "shikaku_person_cache_warming %d\n"
+		       "# HELP shikaku_person_cache_warmed_total Persons read "
+		       "into the cache by its warming.\n"
+		       "# TYPE shikaku_person_cache_warmed_total counter\n"
+		       "shikaku_person_cache_warmed_total %llu\n",
+		       warming ? 1 : 0, (unsigned long long)persons);
+}
+
 /* The person cache's counters and gauges, when there is one. */
 static void render_person_cache(struct api_buf *b, struct db *store)
 {
@@ -316,6 +335,7 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 		       (unsigned long long)st.entries,
 		       (unsigned long long)st.bytes,
 		       (unsigned long long)st.budget);
+	render_person_cache_warm(b, store);
 }
 
 static void render_row_memo(struct api_buf *b, struct api_row_memo *memo)
