@@ -367,6 +367,8 @@ enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
 {
 	int rc;
 
+	if (!s)
+		return DB_ERROR;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (row(s, arg) != 0) {
 			rc = SQLITE_DONE;

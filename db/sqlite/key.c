@@ -49,12 +49,9 @@ enum db_result dbsq_key_list(struct db_conn *c,
 			     int (*fn)(const struct db_key *, void *),
 			     void *arg)
 {
-	sqlite3_stmt *s = db_stmt(c, DB_STMT_KEY_LIST);
 	struct list_row_each e = {fn, arg};
 
-	if (!s)
-		return DB_ERROR;
-	return dbsq_each(c, s, list_row, &e);
+	return dbsq_each(c, db_stmt(c, DB_STMT_KEY_LIST), list_row, &e);
 }
 
 /* A key's row and its hash (KEY_GET). */

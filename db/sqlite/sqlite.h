@@ -101,7 +101,8 @@ enum db_result dbsq_get(struct db_conn *c, enum db_stmt_id id, const char *key,
 			enum db_result (*read)(sqlite3_stmt *s, void *out),
 			void *out);
 /* Steps s (its values bound) through its rows, calling row on each until
- * it returns other than 0: DB_OK, or the error.  Resets s. */
+ * it returns other than 0: DB_OK, or the error.  Resets s.  s NULL (a
+ * db_stmt that failed): DB_ERROR. */
 enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
 			 int (*row)(sqlite3_stmt *s, void *arg), void *arg);
 /* Defines the dbsq_each row function name for rows of type (read: an
