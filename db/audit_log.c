@@ -575,6 +575,15 @@ static int writer_open(const char *target, struct db_conn **c, char *err,
 	return 0;
 }
 
+/* The writer's lock and conditions (audit_log_start made them). */
+static void sync_destroy(struct audit_log *log)
+{
+	pthread_mutex_destroy(&log->lock);
+	pthread_cond_destroy(&log->more);
+	pthread_cond_destroy(&log->room);
+	pthread_cond_destroy(&log->done);
+}
+
 struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 				  char *err, size_t errlen)
 {
@@ -605,10 +614,7 @@ struct audit_log *audit_log_start(const char *audit_path, int retention_days,
 	pthread_cond_init(&log->done, NULL);
 	if (pthread_create(&log->thread, NULL, writer_main, log) != 0) {
 		snprintf(err, errlen, "audit log: cannot start its thread");
-		pthread_mutex_destroy(&log->lock);
-		pthread_cond_destroy(&log->more);
-		pthread_cond_destroy(&log->room);
-		pthread_cond_destroy(&log->done);
+		sync_destroy(log);
 		goto fail;
 	}
 	return log;
@@ -629,9 +635,6 @@ void audit_log_stop(struct audit_log *log)
 	pthread_mutex_unlock(&log->lock);
 	pthread_join(log->thread, NULL);
 	db_conn_close(log->conn);
-	pthread_mutex_destroy(&log->lock);
-	pthread_cond_destroy(&log->more);
-	pthread_cond_destroy(&log->room);
-	pthread_cond_destroy(&log->done);
+	sync_destroy(log);
 	free(log);
 }

@@ -347,6 +347,15 @@ void db_rollback(struct db_conn *c)
 		dbsq_rollback(c);
 }
 
+enum db_result db_end(struct db_conn *c, enum db_result r)
+{
+	if (r == DB_OK)
+		r = db_commit(c);
+	if (r != DB_OK)
+		db_rollback(c);
+	return r;
+}
+
 unsigned long db_registry_generation(const struct db *db)
 {
 	return atomic_load_explicit(&((struct db *)db)->registry_generation,

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db/columns.h"
 #include "db/db.h"
 
 enum db_kind { DB_KIND_SQLITE = 0, DB_KIND_PG };
@@ -84,6 +85,11 @@ struct db *db_handle_new(enum db_kind kind, const char *target,
 /* Lists c as one of db's connections (closed by db_close). */
 void db_conn_adopt(struct db *db, struct db_conn *c);
 
+/* Ends c's transaction by r, the outcome of the work in it: commits when
+ * r is DB_OK (answering the commit's result), else rolls back (answering
+ * r); a commit that failed is rolled back too. */
+enum db_result db_end(struct db_conn *c, enum db_result r);
+
 /* Marks the store corrupt (sticky; db NULL: nothing). */
 void db_mark_corrupt(struct db *db);
 
@@ -94,11 +100,65 @@ void db_needs_join(unsigned needs, char *out, size_t outlen);
 unsigned db_needs_split(const char *s);
 /* The ETag of p's content (every stored field but etag and updated_at). */
 void db_person_etag(const struct db_person *p, char out[17]);
+/* What a conditional put of p decides once the stored record was read:
+ * got is the read's answer (DB_OK: old holds the record; DB_NOT_FOUND:
+ * none; another is returned as it is).  DB_PRECONDITION when a condition
+ * fails (p->etag then holds the stored etag, "" when none); else DB_OK
+ * with p's etag set and *outcome: DB_PUT_UNCHANGED (p->updated_at the
+ * stored one: nothing to write), or DB_PUT_REPLACED / DB_PUT_CREATED
+ * (p->updated_at from now: the write to make). */
+enum db_result db_person_put_decide(enum db_result got, struct db_person *p,
+				    const struct db_person *old,
+				    const char *if_match,
+				    const char *if_none_match, double now,
+				    enum db_put_outcome *outcome);
 /* The registry's key for an insurer number (00-padded NHI numbers under
  * their 6 digits): a suffix of number. */
 const char *db_insurer_key(const char *number);
 /* True when s is 1-64 characters of [A-Za-z0-9._-]. */
 bool db_audit_id_chars_ok(const char *s);
+/* The SHA-256 of len bytes of data (an API key's secret, a session's
+ * token: what is stored) into out: 0, or -1 when it failed. */
+int db_sha256(const char *data, size_t len, unsigned char out[32]);
+
+/* ---- a person's row (db/person_row.c) ------------------------------------ */
+
+/* The text values of a person's columns in enum db_person_col order
+ * (db/columns.h; NULL = SQL NULL; "" for no care needs), in buffers of
+ * their own or borrowed from the record: for statements and the
+ * PostgreSQL import's COPY. */
+struct db_person_texts {
+	const char *v[DB_PERSON_NCOLS];
+	char dates[8][11];
+	char needs[256];
+};
+void db_person_texts(const struct db_person *p, struct db_person_texts *t);
+
+/* How a store hands out the text of column col (from 0, enum
+ * db_person_col) of the row it is reading: NULL for SQL NULL, else the
+ * text (borrowed until the row moves on) with its length in *len. */
+typedef const char *(*db_col_text_fn)(const void *row, int col, size_t *len);
+/* Reads a person's row (its columns as db_person_texts writes them). */
+void db_person_read(db_col_text_fn text, const void *row, struct db_person *p);
+/* One row of db_person_list_peek: asks peek (may be NULL) about it, reads
+ * it and hands it to fn as peek says, keeping *last (DB_ID_MAX + 1 bytes)
+ * the id of the last row seen.  false: stop here. */
+bool db_person_list_row(db_col_text_fn text, const void *row,
+			db_person_peek_fn peek,
+			int (*fn)(const struct db_person *, void *), void *arg,
+			char *last);
+
+/* The text values of an insurer's columns in enum db_insurer_col order
+ * (NULL = SQL NULL; prefecture_code as decimal digits), in a buffer of
+ * their own or borrowed from ins. */
+struct db_insurer_texts {
+	const char *v[DB_INSURER_NCOLS];
+	char pref[16];
+};
+void db_insurer_texts(const struct db_insurer *ins, struct db_insurer_texts *t);
+/* Reads an insurer's row (db_insurer_texts' columns) through text. */
+void db_insurer_read(db_col_text_fn text, const void *row,
+		     struct db_insurer *ins);
 
 /* ---- the person cache (db/person_cache.h) -------------------------------- */
 

@@ -104,12 +104,10 @@ static bool token_split(const char *t, size_t len, char id[DB_KEY_ID_LEN + 1],
 	return true;
 }
 
-static int secret_hash(const char *secret, unsigned char out[DB_KEY_HASH_LEN])
+int db_sha256(const char *data, size_t len, unsigned char out[32])
 {
-	return gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, DB_KEY_SECRET_LEN,
-				out) == 0
-		   ? 0
-		   : -1;
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) == 0 ? 0
+									: -1;
 }
 
 /* ---- operations -------------------------------------------------------- */
@@ -149,7 +147,7 @@ enum db_result db_key_create(struct db_conn *c, enum db_key_role role,
 	if (gnutls_rnd(GNUTLS_RND_KEY, secret_raw, sizeof secret_raw) != 0)
 		goto out;
 	secret_encode(secret_raw, secret);
-	if (secret_hash(secret, hash) != 0)
+	if (db_sha256(secret, DB_KEY_SECRET_LEN, hash) != 0)
 		goto out;
 	memset(&k, 0, sizeof k);
 	k.role = role;
@@ -214,7 +212,7 @@ enum db_result db_key_verify(struct db_conn *c, const char *token, size_t len,
 		return DB_NOT_FOUND;
 	/* Hash before the lookup: the work is the same whether the id
 	 * exists or not. */
-	if (secret_hash(secret, given) != 0)
+	if (db_sha256(secret, DB_KEY_SECRET_LEN, given) != 0)
 		return DB_ERROR;
 	/* One lookup in the store on every request, never a cache: a
 	 * revocation by any process holds for the very next request. */

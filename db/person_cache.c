@@ -147,38 +147,42 @@ static bool updated_split(const char *s, int32_t *day, uint32_t *sec)
 	return strcmp(back, s) == 0;
 }
 
+/* The packed fields of a person after its strings, in order, for
+ * pack_facts, unpack_facts and enums_ok: S a day (signed), E an enum of
+ * type below count, U care_needs (a 32-bit mask). */
+#define PACKED_FIELDS(S, E, U)                                                 \
+	S(facts.birth_date)                                                    \
+	E(facts.scheme, enum rules_scheme, RULES_SCHEME_COUNT)                 \
+	E(facts.mynumber_card, enum rules_card, RULES_CARD_COUNT)              \
+	E(facts.insurance_registration, enum rules_registration,               \
+	  RULES_REG_COUNT)                                                     \
+	S(facts.ecert_expiry)                                                  \
+	S(facts.card_expiry)                                                   \
+	U(facts.care_needs)                                                    \
+	E(facts.setting, enum rules_setting, RULES_SETTING_COUNT)              \
+	S(facts.legacy_card_expiry)                                            \
+	E(facts.cert_status, enum rules_cert_status, RULES_CERT_COUNT)         \
+	E(facts.cert_basis, enum rules_cert_basis, RULES_BASIS_COUNT)          \
+	S(facts.cert_applied_on)                                               \
+	S(facts.cert_valid_until)                                              \
+	S(verified_at)                                                         \
+	E(source, enum db_source, DB_SOURCE_COUNT)
+
+#define NO_FIELD(...)
+#define ENUM_OK(field, type, count) &&(unsigned)p->field < (count)
+
 static bool enums_ok(const struct db_person *p)
 {
-	const struct rules_facts *f = &p->facts;
-
-	return (unsigned)f->scheme < RULES_SCHEME_COUNT &&
-	       (unsigned)f->mynumber_card < RULES_CARD_COUNT &&
-	       (unsigned)f->insurance_registration < RULES_REG_COUNT &&
-	       (unsigned)f->setting < RULES_SETTING_COUNT &&
-	       (unsigned)f->cert_status < RULES_CERT_COUNT &&
-	       (unsigned)f->cert_basis < RULES_BASIS_COUNT &&
-	       (unsigned)p->source < DB_SOURCE_COUNT;
+	return true PACKED_FIELDS(NO_FIELD, ENUM_OK, NO_FIELD);
 }
+
+#define PUT_S(field)              put_s(w, p->field);
+#define PUT_E(field, type, count) put_u(w, (uint64_t)p->field);
+#define PUT_U(field)              put_u(w, p->field);
 
 static void pack_facts(struct wr *w, const struct db_person *p)
 {
-	const struct rules_facts *f = &p->facts;
-
-	put_s(w, f->birth_date);
-	put_u(w, (uint64_t)f->scheme);
-	put_u(w, (uint64_t)f->mynumber_card);
-	put_u(w, (uint64_t)f->insurance_registration);
-	put_s(w, f->ecert_expiry);
-	put_s(w, f->card_expiry);
-	put_u(w, f->care_needs);
-	put_u(w, (uint64_t)f->setting);
-	put_s(w, f->legacy_card_expiry);
-	put_u(w, (uint64_t)f->cert_status);
-	put_u(w, (uint64_t)f->cert_basis);
-	put_s(w, f->cert_applied_on);
-	put_s(w, f->cert_valid_until);
-	put_s(w, p->verified_at);
-	put_u(w, (uint64_t)p->source);
+	PACKED_FIELDS(PUT_S, PUT_E, PUT_U);
 }
 
 size_t person_pack(const struct db_person *p, uint8_t out[PERSON_PACK_MAX])
@@ -259,6 +263,15 @@ static int get_e(struct rd *r, unsigned count)
 	return r->bad ? 0 : (int)v;
 }
 
+static unsigned get_u32(struct rd *r)
+{
+	uint64_t v = get_u(r);
+
+	if (v > UINT32_MAX)
+		r->bad = true;
+	return (unsigned)v;
+}
+
 static void get_str(struct rd *r, char *dst, size_t max)
 {
 	uint64_t n = get_u(r);
@@ -274,30 +287,13 @@ static void get_str(struct rd *r, char *dst, size_t max)
 	r->at += (size_t)n;
 }
 
+#define GET_S(field)              p->field = get_s(r);
+#define GET_E(field, type, count) p->field = (type)get_e(r, count);
+#define GET_U(field)              p->field = get_u32(r);
+
 static void unpack_facts(struct rd *r, struct db_person *p)
 {
-	struct rules_facts *f = &p->facts;
-	uint64_t needs;
-
-	f->birth_date = get_s(r);
-	f->scheme = (enum rules_scheme)get_e(r, RULES_SCHEME_COUNT);
-	f->mynumber_card = (enum rules_card)get_e(r, RULES_CARD_COUNT);
-	f->insurance_registration =
-	    (enum rules_registration)get_e(r, RULES_REG_COUNT);
-	f->ecert_expiry = get_s(r);
-	f->card_expiry = get_s(r);
-	needs = get_u(r);
-	if (needs > UINT32_MAX)
-		r->bad = true;
-	f->care_needs = (unsigned)needs;
-	f->setting = (enum rules_setting)get_e(r, RULES_SETTING_COUNT);
-	f->legacy_card_expiry = get_s(r);
-	f->cert_status = (enum rules_cert_status)get_e(r, RULES_CERT_COUNT);
-	f->cert_basis = (enum rules_cert_basis)get_e(r, RULES_BASIS_COUNT);
-	f->cert_applied_on = get_s(r);
-	f->cert_valid_until = get_s(r);
-	p->verified_at = get_s(r);
-	p->source = (enum db_source)get_e(r, DB_SOURCE_COUNT);
+	PACKED_FIELDS(GET_S, GET_E, GET_U);
 }
 
 static void unpack_tail(struct rd *r, uint8_t flags, struct db_person *p)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/fnv.h"
+#include "base/tokyo_time.h"
 #include "db/internal.h"
 #include "db/person_cache.h"
 #include "db/person_db.h"
@@ -131,6 +132,35 @@ bool db_etag_in_list(const char *list, const char *etag)
 	return false;
 }
 
+enum db_result db_person_put_decide(enum db_result got, struct db_person *p,
+				    const struct db_person *old,
+				    const char *if_match,
+				    const char *if_none_match, double now,
+				    enum db_put_outcome *outcome)
+{
+	bool exists = got == DB_OK;
+
+	if (got != DB_OK && got != DB_NOT_FOUND)
+		return got;
+	/* RFC 9110 §13.2.2: If-Match first, then If-None-Match. */
+	if ((if_match && (!exists || !db_etag_in_list(if_match, old->etag))) ||
+	    (if_none_match && exists &&
+	     db_etag_in_list(if_none_match, old->etag))) {
+		memcpy(p->etag, exists ? old->etag : "",
+		       exists ? sizeof p->etag : 1);
+		return DB_PRECONDITION;
+	}
+	db_person_etag(p, p->etag);
+	if (exists && strcmp(old->etag, p->etag) == 0) {
+		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
+		*outcome = DB_PUT_UNCHANGED;
+		return DB_OK;
+	}
+	base_tokyo_time(now, p->updated_at);
+	*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
+	return DB_OK;
+}
+
 /* ---- operations: one store or the other ---------------------------------- */
 
 #define PG(c) ((c)->kind == DB_KIND_PG)
@@ -234,8 +264,19 @@ static void own_end(struct db_conn *c, struct own_write *w, const char *id,
 			       wrote && !PG(c) ? c->change_seq : 0);
 }
 
-/* SQLite: the transaction framed here, so that own_begin reads the
+/* SQLite: the transaction begun here, so that own_begin reads the
  * version under the write lock. */
+static enum db_result sq_write_begin(struct db_conn *c, struct own_write *w)
+{
+	enum db_result r;
+
+	c->change_seq = 0;
+	r = db_begin(c);
+	if (r == DB_OK)
+		own_begin(c, w);
+	return r;
+}
+
 static enum db_result sq_put_if(struct db_conn *c, struct db_person *p,
 				const char *if_match, const char *if_none_match,
 				double now, enum db_put_outcome *outcome)
@@ -244,18 +285,13 @@ static enum db_result sq_put_if(struct db_conn *c, struct db_person *p,
 	enum db_result r;
 	bool wrote;
 
-	c->change_seq = 0;
-	r = db_begin(c);
+	r = sq_write_begin(c, &w);
 	if (r != DB_OK)
 		return r;
-	own_begin(c, &w);
 	r = dbsq_person_put_if(c, p, if_match, if_none_match, true, now,
 			       outcome);
 	wrote = r == DB_OK && *outcome != DB_PUT_UNCHANGED;
-	if (r == DB_OK)
-		r = db_commit(c);
-	if (r != DB_OK)
-		db_rollback(c);
+	r = db_end(c, r);
 	own_end(c, &w, p->person_id, wrote && r == DB_OK);
 	return r;
 }
@@ -304,16 +340,11 @@ enum db_result db_person_delete(struct db_conn *c, const char *id,
 		own_end(c, &w, id, r == DB_OK);
 		return r;
 	}
-	c->change_seq = 0;
-	r = db_begin(c);
+	r = sq_write_begin(c, &w);
 	if (r != DB_OK)
 		return r;
-	own_begin(c, &w);
 	r = dbsq_person_delete(c, id, if_match);
-	if (r == DB_OK)
-		r = db_commit(c);
-	if (r != DB_OK)
-		db_rollback(c);
+	r = db_end(c, r);
 	own_end(c, &w, id, r == DB_OK);
 	return r;
 }

@@ -60,10 +60,7 @@ static bool token_valid(const char *t, size_t len)
 
 static int token_hash(const char *t, unsigned char out[DB_SESSION_HASH_LEN])
 {
-	return gnutls_hash_fast(GNUTLS_DIG_SHA256, t, DB_SESSION_TOKEN_LEN,
-				out) == 0
-		   ? 0
-		   : -1;
+	return db_sha256(t, DB_SESSION_TOKEN_LEN, out);
 }
 
 enum db_result db_session_create(struct db_conn *c, const char *key_id,

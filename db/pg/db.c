@@ -499,8 +499,7 @@ enum db_result dbpg_result(struct db_conn *c, PGresult *r)
 	return DB_ERROR;
 }
 
-/* Runs a statement that returns nothing of interest. */
-static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
+enum db_result dbpg_run(struct db_conn *c, enum dbpg_stmt id)
 {
 	PGresult *r = dbpg_exec(c, id, 0, NULL);
 	enum db_result res = dbpg_result(c, r);
@@ -509,9 +508,37 @@ static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
 	return res;
 }
 
+const char *dbpg_row_text(const void *row, int col, size_t *len)
+{
+	const struct dbpg_row *pr = row;
+
+	if (PQgetisnull(pr->r, pr->row, col))
+		return NULL;
+	*len = (size_t)PQgetlength(pr->r, pr->row, col);
+	return PQgetvalue(pr->r, pr->row, col);
+}
+
+enum db_result dbpg_one(struct db_conn *c, enum dbpg_stmt id, int n,
+			const char *const *vals,
+			void (*read)(const PGresult *r, int row, void *out),
+			void *out)
+{
+	PGresult *r = dbpg_exec(c, id, n, vals);
+	enum db_result res = dbpg_result(c, r);
+
+	if (res == DB_OK) {
+		if (PQntuples(r) == 1)
+			read(r, 0, out);
+		else
+			res = DB_NOT_FOUND;
+	}
+	PQclear(r);
+	return res;
+}
+
 enum db_result dbpg_begin(struct db_conn *c)
 {
-	enum db_result r = run(c, DBPG_STMT_BEGIN);
+	enum db_result r = dbpg_run(c, DBPG_STMT_BEGIN);
 
 	c->pg.in_tx = r == DB_OK;
 	return r;
@@ -519,7 +546,7 @@ enum db_result dbpg_begin(struct db_conn *c)
 
 enum db_result dbpg_begin_read(struct db_conn *c)
 {
-	enum db_result r = run(c, DBPG_STMT_BEGIN_READ);
+	enum db_result r = dbpg_run(c, DBPG_STMT_BEGIN_READ);
 
 	c->pg.in_tx = r == DB_OK;
 	return r;
@@ -537,7 +564,7 @@ enum db_result dbpg_commit(struct db_conn *c)
 		remember(c, "08006", "the transaction was lost");
 		return DB_UNAVAILABLE;
 	}
-	r = run(c, DBPG_STMT_COMMIT);
+	r = dbpg_run(c, DBPG_STMT_COMMIT);
 	if (r != DB_OK && PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
 		return r; /* still open: the caller rolls back */
@@ -549,13 +576,13 @@ void dbpg_rollback(struct db_conn *c)
 {
 	if (PQstatus(c->pg.h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->pg.h) != PQTRANS_IDLE)
-		(void)run(c, DBPG_STMT_ROLLBACK);
+		(void)dbpg_run(c, DBPG_STMT_ROLLBACK);
 	c->pg.in_tx = false;
 }
 
 enum db_result dbpg_ping(struct db_conn *c)
 {
-	return run(c, DBPG_STMT_PING);
+	return dbpg_run(c, DBPG_STMT_PING);
 }
 
 long long dbpg_size_bytes(struct db *db)

@@ -124,26 +124,17 @@ static void field(struct dbpg_import *im, const char *v, bool last)
 }
 
 /* The most bytes a line of pv takes (every byte escaped, plus \N, tab). */
-static size_t line_max(const struct dbpg_person_vals *pv)
+static size_t line_max(const struct db_person_texts *pv)
 {
 	size_t n = 0;
 	int i;
 
-	for (i = 0; i < DBPG_PERSON_NCOLS; i++)
+	for (i = 0; i < DB_PERSON_NCOLS; i++)
 		n += (pv->v[i] ? 2 * strlen(pv->v[i]) : 2) + 1;
 	return n;
 }
 
 /* ---- sending a batch ---------------------------------------------------------- */
-
-static enum db_result run(struct db_conn *c, enum dbpg_stmt id)
-{
-	PGresult *r = dbpg_exec(c, id, 0, NULL);
-	enum db_result res = dbpg_result(c, r);
-
-	PQclear(r);
-	return res;
-}
 
 /* The COPY of the batch's lines into import_persons. */
 static enum db_result copy_in(struct dbpg_import *im)
@@ -181,11 +172,11 @@ static enum db_result send_batch(struct dbpg_import *im,
 	if (im->rows == 0)
 		return DB_OK;
 	if (!im->table_made) {
-		res = run(c, DBPG_STMT_IMPORT_TABLE);
+		res = dbpg_run(c, DBPG_STMT_IMPORT_TABLE);
 		im->table_made = res == DB_OK;
 	}
 	if (res == DB_OK)
-		res = run(c, DBPG_STMT_IMPORT_TRUNCATE);
+		res = dbpg_run(c, DBPG_STMT_IMPORT_TRUNCATE);
 	if (res == DB_OK)
 		res = copy_in(im);
 	if (res == DB_OK) {
@@ -219,12 +210,12 @@ enum db_result dbpg_import_person(struct dbpg_import *im,
 				  const struct db_person *p,
 				  struct db_import_counts *counts)
 {
-	struct dbpg_person_vals pv;
+	struct db_person_texts pv;
 	enum db_result res;
 	bool oom = false;
 	int i;
 
-	dbpg_person_vals(p, &pv);
+	db_person_texts(p, &pv);
 	if (im->rows >= DB_IMPORT_BATCH || id_seen(im, p->person_id, &oom)) {
 		/* a full batch, or this id in it already: send it first */
 		res = send_batch(im, counts);
@@ -234,8 +225,8 @@ enum db_result dbpg_import_person(struct dbpg_import *im,
 	}
 	if (oom || !reserve(&im->buf, &im->cap, im->len, line_max(&pv)))
 		return DB_ERROR;
-	for (i = 0; i < DBPG_PERSON_NCOLS; i++)
-		field(im, pv.v[i], i == DBPG_PERSON_NCOLS - 1);
+	for (i = 0; i < DB_PERSON_NCOLS; i++)
+		field(im, pv.v[i], i == DB_PERSON_NCOLS - 1);
 	im->rows++;
 	return DB_OK;
 }

@@ -9,91 +9,31 @@
 #include "base/tokyo_time.h"
 #include "db/internal.h"
 
-enum {
-	COL_NUMBER = 0,
-	COL_NAME_JA,
-	COL_NAME_EN,
-	COL_SCHEME,
-	COL_PREF,
-	COL_ADDRESS,
-	COL_PHONE,
-	COL_URL,
-	COL_UPDATED,
-	COL_COUNT
-};
-
-static void copy_col(const PGresult *r, int row, int col, char *dst,
-		     size_t dstlen)
+static void read_insurer(const PGresult *r, int row, void *out)
 {
-	snprintf(dst, dstlen, "%s",
-		 PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
-}
+	const struct dbpg_row pr = {r, row};
 
-static void read_insurer(const PGresult *r, int row, struct db_insurer *ins)
-{
-	const char *scheme;
-	int v;
-
-	db_insurer_init(ins);
-	copy_col(r, row, COL_NUMBER, ins->number, sizeof ins->number);
-	copy_col(r, row, COL_NAME_JA, ins->name_ja, sizeof ins->name_ja);
-	copy_col(r, row, COL_NAME_EN, ins->name_en, sizeof ins->name_en);
-	scheme = PQgetisnull(r, row, COL_SCHEME)
-		     ? NULL
-		     : PQgetvalue(r, row, COL_SCHEME);
-	v = scheme ? rules_scheme_from_name(scheme) : 0;
-	ins->scheme = v < 0 ? RULES_SCHEME_UNKNOWN : (enum rules_scheme)v;
-	ins->prefecture = PQgetisnull(r, row, COL_PREF)
-			      ? 0
-			      : atoi(PQgetvalue(r, row, COL_PREF));
-	copy_col(r, row, COL_ADDRESS, ins->address, sizeof ins->address);
-	copy_col(r, row, COL_PHONE, ins->phone, sizeof ins->phone);
-	copy_col(r, row, COL_URL, ins->url, sizeof ins->url);
-	copy_col(r, row, COL_UPDATED, ins->updated_at, sizeof ins->updated_at);
-}
-
-static const char *opt(const char *s)
-{
-	return s && *s ? s : NULL;
+	db_insurer_read(dbpg_row_text, &pr, out);
 }
 
 enum db_result dbpg_insurer_get(struct db_conn *c, const char *number,
 				struct db_insurer *out)
 {
 	const char *vals[1] = {db_insurer_key(number)};
-	PGresult *r = dbpg_exec(c, DBPG_STMT_INSURER_GET, 1, vals);
-	enum db_result res = dbpg_result(c, r);
 
-	if (res == DB_OK) {
-		if (PQntuples(r) == 1)
-			read_insurer(r, 0, out);
-		else
-			res = DB_NOT_FOUND;
-	}
-	PQclear(r);
-	return res;
+	return dbpg_one(c, DBPG_STMT_INSURER_GET, 1, vals, read_insurer, out);
 }
 
 /* The upsert and the notification, in the caller's transaction. */
 static enum db_result upsert(struct db_conn *c, const struct db_insurer *ins,
 			     bool *created)
 {
-	char pref[16];
-	const char *vals[COL_COUNT];
+	struct db_insurer_texts t;
 	enum db_result res;
 	PGresult *r;
 
-	snprintf(pref, sizeof pref, "%d", ins->prefecture);
-	vals[COL_NUMBER] = ins->number;
-	vals[COL_NAME_JA] = opt(ins->name_ja);
-	vals[COL_NAME_EN] = opt(ins->name_en);
-	vals[COL_SCHEME] = opt(rules_scheme_name(ins->scheme));
-	vals[COL_PREF] = ins->prefecture > 0 ? pref : NULL;
-	vals[COL_ADDRESS] = opt(ins->address);
-	vals[COL_PHONE] = opt(ins->phone);
-	vals[COL_URL] = opt(ins->url);
-	vals[COL_UPDATED] = ins->updated_at;
-	r = dbpg_exec(c, DBPG_STMT_INSURER_UPSERT, COL_COUNT, vals);
+	db_insurer_texts(ins, &t);
+	r = dbpg_exec(c, DBPG_STMT_INSURER_UPSERT, DB_INSURER_NCOLS, t.v);
 	res = dbpg_result(c, r);
 	if (res == DB_OK)
 		*created =
@@ -118,12 +58,8 @@ enum db_result dbpg_insurer_put(struct db_conn *c, struct db_insurer *ins,
 	if (!in_tx && (r = dbpg_begin(c)) != DB_OK)
 		return r;
 	r = upsert(c, ins, created);
-	if (!in_tx) {
-		if (r == DB_OK)
-			r = dbpg_commit(c);
-		if (r != DB_OK)
-			dbpg_rollback(c);
-	}
+	if (!in_tx)
+		r = db_end(c, r);
 	return r;
 }
 

@@ -26,12 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db/audit_db.h"
 #include "db/db.h"
-#include "db/insurer_db.h"
-#include "db/key_db.h"
-#include "db/person_db.h"
-#include "db/session_db.h"
+#include "db/store_ops.h"
 
 struct db_conn;
 
@@ -166,16 +162,18 @@ struct dbpg_db {
 
 /* ---- db.c ---------------------------------------------------------------- */
 
-/* Opens (migrating) the database of uri: a handle, or NULL with err (which
- * never holds the password). */
-struct db *dbpg_open(const char *uri, char *err, size_t errlen);
-int dbpg_migrate_all(const char *uri, struct db_start *out, char *err,
-		     size_t errlen);
+/* The operations of db/store_ops.h, as dbpg_<name>.  dbpg_open opens
+ * (migrating) the database of a URI: a handle, or NULL with err (which
+ * never holds the password).  dbpg_store_version is false while the
+ * listener is not listening (the cache is not used then). */
+#define DBPG_DECLARE(ret, name, params)                                        \
+	DB_STORE_DECLARE(dbpg_, ret, name, params)
+DB_STORE_OPS(DBPG_DECLARE)
+
 /* A new connection to uri (db: the handle it is for, counted in its
  * metrics; may be NULL).  own: the long statement timeout. */
 int dbpg_conn_open(struct db *db, const char *uri, bool own,
 		   struct db_conn **out, char *err, size_t errlen);
-void dbpg_conn_close(struct db_conn *c);
 /* Stops the listener (before the connections are closed). */
 void dbpg_db_close(struct db *db);
 
@@ -208,100 +206,28 @@ bool dbpg_copy_put(struct db_conn *c, const char *buf, size_t len);
 enum db_result dbpg_result(struct db_conn *c, PGresult *r);
 /* The SQLSTATE of r ("" when none). */
 const char *dbpg_sqlstate(const PGresult *r);
+/* Runs statement id (no values) for what it means only: dbpg_result of
+ * its result, which is cleared. */
+enum db_result dbpg_run(struct db_conn *c, enum dbpg_stmt id);
+/* A row of a result, and its columns' texts for db_col_text_fn. */
+struct dbpg_row {
+	const PGresult *r;
+	int row;
+};
+const char *dbpg_row_text(const void *row, int col, size_t *len);
+/* Runs statement id with n text values for one row, which read takes
+ * from row 0 of the result: DB_OK, DB_NOT_FOUND when there is no row, or
+ * what the result means. */
+enum db_result dbpg_one(struct db_conn *c, enum dbpg_stmt id, int n,
+			const char *const *vals,
+			void (*read)(const PGresult *r, int row, void *out),
+			void *out);
 
-enum db_result dbpg_begin(struct db_conn *c);
-bool dbpg_in_tx(struct db_conn *c);
-/* The person cache's version (db_store_version): false while the
- * listener is not listening (the cache is not used then). */
-bool dbpg_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
-enum db_result dbpg_begin_read(struct db_conn *c);
-enum db_result dbpg_commit(struct db_conn *c);
-void dbpg_rollback(struct db_conn *c);
-enum db_result dbpg_ping(struct db_conn *c);
 long long dbpg_size_bytes(struct db *db);
 
 /* A store function not written yet: remembers "not supported yet" in c
  * and returns DB_ERROR. */
 enum db_result dbpg_unsupported(struct db_conn *c, const char *what);
-
-/* ---- person.c ------------------------------------------------------------ */
-/* The columns of persons, in PERSON_COLS order (db/pg/stmt.c). */
-#define DBPG_PERSON_NCOLS 21
-/* The text values of a person's columns (NULL = SQL NULL), in buffers of
- * their own: for statements and the import's COPY (db/pg/import.c). */
-struct dbpg_person_vals {
-	const char *v[DBPG_PERSON_NCOLS];
-	char dates[8][11];
-	char needs[256];
-};
-void dbpg_person_vals(const struct db_person *p, struct dbpg_person_vals *pv);
-enum db_result dbpg_person_get(struct db_conn *c, const char *id,
-			       struct db_person *out);
-enum db_result dbpg_person_get_in(struct db_conn *c, const char *id,
-				  const char *facility, struct db_person *out,
-				  bool *stored);
-enum db_result dbpg_person_put_if(struct db_conn *c, struct db_person *p,
-				  const char *if_match,
-				  const char *if_none_match, bool in_tx,
-				  double now, enum db_put_outcome *outcome);
-enum db_result dbpg_person_delete(struct db_conn *c, const char *id,
-				  const char *if_match);
-enum db_result dbpg_person_list(struct db_conn *c, const char *facility_id,
-				const char *after, int limit,
-				db_person_peek_fn peek,
-				int (*fn)(const struct db_person *, void *),
-				void *arg, char *last);
-
-/* ---- insurer.c ----------------------------------------------------------- */
-enum db_result dbpg_insurer_get(struct db_conn *c, const char *number,
-				struct db_insurer *out);
-enum db_result dbpg_insurer_put(struct db_conn *c, struct db_insurer *ins,
-				bool in_tx, double now, bool *created);
-enum db_result dbpg_insurer_search(struct db_conn *c, const char *after,
-				   int limit, int prefecture,
-				   enum rules_scheme scheme, const char *q,
-				   int (*fn)(const struct db_insurer *, void *),
-				   void *arg);
-
-/* ---- key.c (wt-pg2): rows only, as dbsq_key_... --------------------------- */
-enum db_result dbpg_key_insert(struct db_conn *c, const struct db_key *k,
-			       const unsigned char hash[DB_KEY_HASH_LEN]);
-enum db_result dbpg_key_get(struct db_conn *c, const char *id,
-			    struct db_key *out,
-			    unsigned char hash[DB_KEY_HASH_LEN]);
-enum db_result dbpg_key_list(struct db_conn *c,
-			     int (*fn)(const struct db_key *, void *),
-			     void *arg);
-enum db_result dbpg_key_revoke(struct db_conn *c, const char *id,
-			       const char *when, struct db_key *out);
-
-/* ---- session.c: rows only (db/session_db.c has the rest) ------------------ */
-/* Deletes every session last seen before idle_before or opened before
- * max_before, then inserts one (hash of its token) opened and seen now. */
-enum db_result dbpg_session_insert(struct db_conn *c, const unsigned char *hash,
-				   const char *key_id, const char *csrf,
-				   double now, double idle_before,
-				   double max_before);
-/* The session of hash with its key's role and facility now: DB_NOT_FOUND
- * when there is none or its key is revoked. */
-enum db_result dbpg_session_lookup(struct db_conn *c, const unsigned char *hash,
-				   struct db_session *out);
-enum db_result dbpg_session_touch(struct db_conn *c, const unsigned char *hash,
-				  double now);
-/* DB_OK also when there was none. */
-enum db_result dbpg_session_remove(struct db_conn *c,
-				   const unsigned char *hash);
-
-/* ---- audit.c (wt-pg2) ---------------------------------------------------- */
-enum db_result dbpg_audit_insert(struct db_conn *c,
-				 const struct audit_record *recs, size_t n);
-enum db_result dbpg_audit_bytes(struct db_conn *c, long long *bytes);
-enum db_result dbpg_audit_query(struct db_conn *c,
-				const struct db_audit_filter *f,
-				int (*fn)(const struct db_audit_row *, void *),
-				void *arg);
-enum db_result dbpg_audit_expire(struct db_conn *c, const char *before,
-				 long long *deleted);
 
 /* ---- import.c (wt-pg2): db/import_db.h's rows held back ------------------ */
 struct db_import_counts;

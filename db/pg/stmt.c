@@ -5,36 +5,8 @@
  *
  * Blocks by area: wt-pg writes the core, wt-pg2 keys, sessions, audit and
  * import; each edits only its own blocks.  NULL: not written yet. */
+#include "db/columns.h"
 #include "db/internal.h"
-
-#define PERSON_COLS                                                            \
-	"person_id, facility_id, display_name, birth_date, insurer_number, "   \
-	"scheme, mynumber_card, insurance_registration, ecert_expiry, "        \
-	"card_expiry, care_needs, setting, legacy_card_expiry, "               \
-	"certificate_status, certificate_basis, certificate_applied_on, "      \
-	"certificate_valid_until, verified_at, source, etag, updated_at"
-
-#define PERSON_COLS_P                                                          \
-	"p.person_id, p.facility_id, p.display_name, p.birth_date, "           \
-	"p.insurer_number, p.scheme, p.mynumber_card, "                        \
-	"p.insurance_registration, p.ecert_expiry, p.card_expiry, "            \
-	"p.care_needs, p.setting, p.legacy_card_expiry, "                      \
-	"p.certificate_status, p.certificate_basis, "                          \
-	"p.certificate_applied_on, p.certificate_valid_until, "                \
-	"p.verified_at, p.source, p.etag, p.updated_at"
-
-#define INSURER_COLS                                                           \
-	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \
-	"phone, url, updated_at"
-
-#define KEY_COLS "id, role, facility_id, name, created_at, revoked_at"
-
-#define AUDIT_COLS                                                             \
-	"seq, time, key_id, request_id, method, route, person_ids, status, "   \
-	"absent_ids"
-#define AUDIT_COLS_A                                                           \
-	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
-	"a.person_ids, a.status, a.absent_ids"
 
 const char *const dbpg_sql[DBPG_STMT_COUNT] = {
     /* ---- core (wt-pg) */
@@ -45,22 +17,22 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
     [DBPG_STMT_PING] = "SELECT version FROM schema_migrations ORDER BY "
 		       "version DESC LIMIT 1",
     [DBPG_STMT_PERSON_GET] =
-	"SELECT " PERSON_COLS " FROM persons WHERE person_id = $1",
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE person_id = $1",
     /* A key bound to facility $2: one row, the person's columns (NULL for
 	 * another facility's person) and whether the id is stored at all. */
     [DBPG_STMT_PERSON_GET_IN] =
-	"SELECT " PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
+	"SELECT " DB_PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
 	"EXISTS (SELECT 1 FROM persons WHERE person_id = $1) ELSE true END "
 	"FROM (SELECT 1) AS one LEFT JOIN persons p ON p.person_id = $1 "
 	"AND p.facility_id = $2",
     /* The row a conditional write decides on, locked until its commit:
 	 * two replicas' racing If-Match writes go one after the other. */
     [DBPG_STMT_PERSON_GET_LOCK] =
-	"SELECT " PERSON_COLS " FROM persons WHERE person_id = $1 "
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE person_id = $1 "
 	"FOR UPDATE",
     /* No row when another transaction inserted the id meanwhile. */
     [DBPG_STMT_PERSON_INSERT] =
-	"INSERT INTO persons (" PERSON_COLS ") VALUES ($1, $2, $3, $4, "
+	"INSERT INTO persons (" DB_PERSON_COLS ") VALUES ($1, $2, $3, $4, "
 	"$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
 	"$18, $19, $20, $21) ON CONFLICT (person_id) DO NOTHING",
     [DBPG_STMT_PERSON_UPDATE] =
@@ -74,23 +46,23 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 	"etag = $20, updated_at = $21 WHERE person_id = $1",
     [DBPG_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = $1",
     [DBPG_STMT_PERSON_LIST] =
-	"SELECT " PERSON_COLS " FROM persons WHERE person_id > $1 "
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE person_id > $1 "
 	"ORDER BY person_id LIMIT $2",
     [DBPG_STMT_PERSON_LIST_FACILITY] =
-	"SELECT " PERSON_COLS " FROM persons WHERE facility_id = $3 "
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE facility_id = $3 "
 	"AND person_id > $1 ORDER BY facility_id, person_id LIMIT $2",
     [DBPG_STMT_INSURER_GET] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number = $1",
+	"SELECT " DB_INSURER_COLS " FROM insurers WHERE insurer_number = $1",
     /* xmax = 0: the row was inserted, not updated (created). */
     [DBPG_STMT_INSURER_UPSERT] =
-	"INSERT INTO insurers (" INSURER_COLS ") VALUES ($1, $2, $3, $4, "
+	"INSERT INTO insurers (" DB_INSURER_COLS ") VALUES ($1, $2, $3, $4, "
 	"$5, $6, $7, $8, $9) ON CONFLICT (insurer_number) DO UPDATE SET "
 	"name_ja = $2, name_en = $3, scheme = $4, prefecture_code = $5, "
 	"address = $6, phone = $7, url = $8, updated_at = $9 "
 	"RETURNING (xmax = 0)",
     /* SQLite's instr() and lower() (ASCII letters only: COLLATE "C"). */
     [DBPG_STMT_INSURER_SEARCH] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number > $1 "
+	"SELECT " DB_INSURER_COLS " FROM insurers WHERE insurer_number > $1 "
 	"AND ($3::integer IS NULL OR prefecture_code = $3) AND "
 	"($4::text IS NULL OR scheme = $4) AND ($5::text IS NULL OR "
 	"strpos(name_ja, $5) > 0 OR strpos(lower(name_en COLLATE \"C\"), "
@@ -105,13 +77,13 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 	"INSERT INTO api_keys (id, hash, role, facility_id, name, "
 	"created_at) VALUES ($1, $2, $3, $4, $5, $6) "
 	"ON CONFLICT (id) DO NOTHING",
-    [DBPG_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
+    [DBPG_STMT_KEY_GET] = "SELECT " DB_KEY_COLS ", hash FROM api_keys "
 			  "WHERE id = $1",
-    [DBPG_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
+    [DBPG_STMT_KEY_LIST] = "SELECT " DB_KEY_COLS " FROM api_keys "
 			   "ORDER BY created_at, id",
     [DBPG_STMT_KEY_REVOKE] =
 	"UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) "
-	"WHERE id = $1 RETURNING " KEY_COLS,
+	"WHERE id = $1 RETURNING " DB_KEY_COLS,
 
     /* ---- sessions (wt-pg2) */
     [DBPG_STMT_SESSION_EXPIRE] =
@@ -145,14 +117,14 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 	"SELECT (base.b + v.n) >> 14, v.id, base.b + v.n "
 	"FROM base, unnest($10::text[], $11::bigint[]) AS v(id, n)",
     [DBPG_STMT_AUDIT_QUERY] =
-	"SELECT " AUDIT_COLS " FROM audit WHERE seq > $1 AND time >= $2 "
+	"SELECT " DB_AUDIT_COLS " FROM audit WHERE seq > $1 AND time >= $2 "
 	"AND time < $3 ORDER BY seq LIMIT $4",
     [DBPG_STMT_AUDIT_QUERY_KEY] =
-	"SELECT " AUDIT_COLS " FROM audit WHERE seq > $1 AND time >= $2 "
+	"SELECT " DB_AUDIT_COLS " FROM audit WHERE seq > $1 AND time >= $2 "
 	"AND time < $3 AND key_id = $5 AND $6::text IS NULL "
 	"ORDER BY seq LIMIT $4",
     [DBPG_STMT_AUDIT_QUERY_PERSON] =
-	"SELECT " AUDIT_COLS_A " FROM audit_person p JOIN audit a "
+	"SELECT " DB_AUDIT_COLS_A " FROM audit_person p JOIN audit a "
 	"ON a.seq = p.seq WHERE p.person_id = $6 AND p.seq > $1 "
 	"AND a.time >= $2 AND a.time < $3 AND ($5::text IS NULL OR "
 	"a.key_id = $5) ORDER BY p.seq LIMIT $4",
@@ -175,12 +147,13 @@ const char *const dbpg_sql[DBPG_STMT_COUNT] = {
 	"CREATE TEMPORARY TABLE IF NOT EXISTS import_persons (LIKE persons)",
     [DBPG_STMT_IMPORT_TRUNCATE] = "TRUNCATE import_persons",
     [DBPG_STMT_IMPORT_COPY] =
-	"COPY import_persons (" PERSON_COLS ") FROM STDIN",
+	"COPY import_persons (" DB_PERSON_COLS ") FROM STDIN",
     /* An identical record (the same etag) is left alone, updated_at
 	 * included; xmax = 0: the row was inserted, not updated.  Answers
 	 * (inserted, updated). */
     [DBPG_STMT_IMPORT_UPSERT] =
-	"WITH up AS (INSERT INTO persons (" PERSON_COLS ") SELECT " PERSON_COLS
+	"WITH up AS (INSERT INTO persons (" DB_PERSON_COLS
+	") SELECT " DB_PERSON_COLS
 	" FROM import_persons ON CONFLICT (person_id) DO UPDATE "
 	"SET facility_id = EXCLUDED.facility_id, display_name = "
 	"EXCLUDED.display_name, birth_date = EXCLUDED.birth_date, "

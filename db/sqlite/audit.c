@@ -15,14 +15,6 @@
  * request threads' writes never wait long behind it. */
 #define EXPIRE_CHUNK 5000
 
-static void bind_opt(sqlite3_stmt *s, int col, const char *v)
-{
-	if (v && *v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, col);
-}
-
 /* One row (db_audit_rows) and its audit_person rows. */
 static enum db_result insert_row(void *arg, const struct db_audit_out *row)
 {
@@ -36,7 +28,7 @@ static enum db_result insert_row(void *arg, const struct db_audit_out *row)
 	if (!s)
 		return DB_ERROR;
 	sqlite3_bind_text(s, 1, row->when, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 2, row->key_id);
+	dbsq_bind_opt(s, 2, row->key_id);
 	sqlite3_bind_text(s, 3, row->request_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 4, row->method, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, row->route, -1, SQLITE_TRANSIENT);
@@ -70,10 +62,7 @@ enum db_result dbsq_audit_insert(struct db_conn *c,
 
 	if (r == DB_OK)
 		r = db_audit_rows(recs, n, insert_row, c);
-	if (r == DB_OK)
-		r = db_commit(c);
-	if (r != DB_OK)
-		db_rollback(c);
+	r = db_end(c, r);
 	return r;
 }
 
@@ -92,13 +81,6 @@ enum db_result dbsq_audit_bytes(struct db_conn *c, long long *bytes)
 	return rc == SQLITE_ROW ? DB_OK : db_conn_result(c, rc);
 }
 
-static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
-}
-
 /* Hands the rows of the bound statement s to fn; *left counts down the
  * rows still wanted.  Returns SQLITE_DONE when fn stopped or the rows ran
  * out, an error code otherwise. */
@@ -113,11 +95,11 @@ static int deliver(sqlite3_stmt *s,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof row);
 		row.seq = sqlite3_column_int64(s, 0);
-		copy_col(s, 1, row.time, sizeof row.time);
-		copy_col(s, 2, row.key_id, sizeof row.key_id);
-		copy_col(s, 3, row.request_id, sizeof row.request_id);
-		copy_col(s, 4, row.method, sizeof row.method);
-		copy_col(s, 5, row.route, sizeof row.route);
+		dbsq_copy_col(s, 1, row.time, sizeof row.time);
+		dbsq_copy_col(s, 2, row.key_id, sizeof row.key_id);
+		dbsq_copy_col(s, 3, row.request_id, sizeof row.request_id);
+		dbsq_copy_col(s, 4, row.method, sizeof row.method);
+		dbsq_copy_col(s, 5, row.route, sizeof row.route);
 		ids = sqlite3_column_text(s, 6);
 		row.person_ids = ids ? (const char *)ids : "";
 		row.status = sqlite3_column_int(s, 7);

@@ -12,33 +12,23 @@
 #include <unistd.h>
 
 #include "base/fnv.h"
+#include "db/columns.h"
 #include "db/internal.h"
 
-#define PERSON_COLS                                                            \
-	"person_id, facility_id, display_name, birth_date, insurer_number, "   \
-	"scheme, mynumber_card, insurance_registration, ecert_expiry, "        \
-	"card_expiry, care_needs, setting, legacy_card_expiry, "               \
-	"certificate_status, certificate_basis, certificate_applied_on, "      \
-	"certificate_valid_until, verified_at, source, etag, updated_at"
-
-#define PERSON_COLS_P                                                          \
-	"p.person_id, p.facility_id, p.display_name, p.birth_date, "           \
-	"p.insurer_number, p.scheme, p.mynumber_card, "                        \
-	"p.insurance_registration, p.ecert_expiry, p.card_expiry, "            \
-	"p.care_needs, p.setting, p.legacy_card_expiry, "                      \
-	"p.certificate_status, p.certificate_basis, "                          \
-	"p.certificate_applied_on, p.certificate_valid_until, "                \
-	"p.verified_at, p.source, p.etag, p.updated_at"
-
-#define INSURER_COLS                                                           \
-	"insurer_number, name_ja, name_en, scheme, prefecture_code, address, " \
-	"phone, url, updated_at"
-
-#define KEY_COLS "id, role, facility_id, name, created_at, revoked_at"
-
-#define AUDIT_COLS                                                             \
-	"a.seq, a.time, a.key_id, a.request_id, a.method, a.route, "           \
-	"a.person_ids, a.status, a.absent_ids"
+/* The 21 values of a person's row (DB_PERSON_COLS), and every column but
+ * person_id set from them. */
+#define PERSON_VALUES                                                          \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "     \
+	"?14, "                                                                \
+	"?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+#define PERSON_SET                                                             \
+	"facility_id = ?2, display_name = ?3, birth_date = ?4, "               \
+	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "               \
+	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "       \
+	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "     \
+	"certificate_status = ?14, certificate_basis = ?15, "                  \
+	"certificate_applied_on = ?16, certificate_valid_until = ?17, "        \
+	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21"
 
 #define STR_(x)            #x
 #define STR(x)             STR_(x)
@@ -59,49 +49,32 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	 * its per-thread registry cache (api_decision_lookup_insurer), which
 	 * saves every lookup a second B-tree search. */
     [DB_STMT_PERSON_GET] =
-	"SELECT " PERSON_COLS_P " FROM persons p WHERE p.person_id = ?1",
+	"SELECT " DB_PERSON_COLS_P " FROM persons p WHERE p.person_id = ?1",
     [DB_STMT_PERSON_UPSERT] =
-	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO UPDATE SET "
-	"facility_id = ?2, display_name = ?3, birth_date = ?4, "
-	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
-	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
-	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
-	"certificate_status = ?14, certificate_basis = ?15, "
-	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
-	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21",
+	"INSERT INTO persons (" DB_PERSON_COLS ") " PERSON_VALUES
+	" ON CONFLICT (person_id) DO UPDATE SET " PERSON_SET,
     /* an import's: insert if absent, else update if its etag differs */
     [DB_STMT_PERSON_INSERT_NEW] =
-	"INSERT INTO persons (" PERSON_COLS ") VALUES (?1, ?2, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	"?18, ?19, ?20, ?21) ON CONFLICT (person_id) DO NOTHING",
-    [DB_STMT_PERSON_UPDATE_CHANGED] =
-	"UPDATE persons SET "
-	"facility_id = ?2, display_name = ?3, birth_date = ?4, "
-	"insurer_number = ?5, scheme = ?6, mynumber_card = ?7, "
-	"insurance_registration = ?8, ecert_expiry = ?9, card_expiry = "
-	"?10, care_needs = ?11, setting = ?12, legacy_card_expiry = ?13, "
-	"certificate_status = ?14, certificate_basis = ?15, "
-	"certificate_applied_on = ?16, certificate_valid_until = ?17, "
-	"verified_at = ?18, source = ?19, etag = ?20, updated_at = ?21 "
-	"WHERE person_id = ?1 AND etag <> ?20",
+	"INSERT INTO persons (" DB_PERSON_COLS ") " PERSON_VALUES
+	" ON CONFLICT (person_id) DO NOTHING",
+    [DB_STMT_PERSON_UPDATE_CHANGED] = "UPDATE persons SET " PERSON_SET " "
+				      "WHERE person_id = ?1 AND etag <> ?20",
     [DB_STMT_PERSON_DELETE] = "DELETE FROM persons WHERE person_id = ?1",
     [DB_STMT_PERSON_LIST] =
-	"SELECT " PERSON_COLS " FROM persons WHERE person_id > ?1 "
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE person_id > ?1 "
 	"ORDER BY person_id LIMIT ?2",
     [DB_STMT_PERSON_LIST_FACILITY] =
-	"SELECT " PERSON_COLS " FROM persons WHERE facility_id = ?3 "
+	"SELECT " DB_PERSON_COLS " FROM persons WHERE facility_id = ?3 "
 	"AND person_id > ?1 ORDER BY facility_id, person_id LIMIT ?2",
     [DB_STMT_INSURER_GET] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number = ?1",
+	"SELECT " DB_INSURER_COLS " FROM insurers WHERE insurer_number = ?1",
     [DB_STMT_INSURER_UPSERT] =
-	"INSERT INTO insurers (" INSURER_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	"INSERT INTO insurers (" DB_INSURER_COLS ") VALUES (?1, ?2, ?3, ?4, "
 	"?5, ?6, ?7, ?8, ?9) ON CONFLICT (insurer_number) DO UPDATE SET "
 	"name_ja = ?2, name_en = ?3, scheme = ?4, prefecture_code = ?5, "
 	"address = ?6, phone = ?7, url = ?8, updated_at = ?9",
     [DB_STMT_INSURER_SEARCH] =
-	"SELECT " INSURER_COLS " FROM insurers WHERE insurer_number > ?1 "
+	"SELECT " DB_INSURER_COLS " FROM insurers WHERE insurer_number > ?1 "
 	"AND (?3 IS NULL OR prefecture_code = ?3) AND (?4 IS NULL OR "
 	"scheme = ?4) AND (?5 IS NULL OR instr(name_ja, ?5) > 0 OR "
 	"instr(lower(name_en), lower(?5)) > 0 OR insurer_number = ?5) "
@@ -111,9 +84,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_KEY_INSERT] =
 	"INSERT INTO api_keys (id, hash, role, facility_id, name, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [DB_STMT_KEY_GET] = "SELECT " KEY_COLS ", hash FROM api_keys "
+    [DB_STMT_KEY_GET] = "SELECT " DB_KEY_COLS ", hash FROM api_keys "
 			"WHERE id = ?1",
-    [DB_STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
+    [DB_STMT_KEY_LIST] = "SELECT " DB_KEY_COLS " FROM api_keys "
 			 "ORDER BY created_at, id",
     [DB_STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
 			   "WHERE id = ?1 AND revoked_at IS NULL",
@@ -128,17 +101,17 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"INSERT OR IGNORE INTO audit_person (bucket, person_id, seq) "
 	"VALUES (?2 >> " AUDIT_BUCKET_SHIFT ", ?1, ?2)",
     [DB_STMT_AUDIT_QUERY] =
-	"SELECT " AUDIT_COLS " FROM audit a WHERE " AUDIT_SEQ_RANGE(
+	"SELECT " DB_AUDIT_COLS_A " FROM audit a WHERE " AUDIT_SEQ_RANGE(
 	    "a.seq") " AND a.time >= ?2 AND a.time < ?3 "
 		     "ORDER BY a.seq LIMIT ?4",
     [DB_STMT_AUDIT_QUERY_KEY] =
-	"SELECT " AUDIT_COLS
+	"SELECT " DB_AUDIT_COLS_A
 	" FROM audit a WHERE a.key_id = ?5 AND " AUDIT_SEQ_RANGE(
 	    "a.seq") " AND a.time >= ?2 "
 		     "AND a.time < ?3 ORDER BY a.seq LIMIT ?4",
     /* The rows after ?1 up to ?2 (the seq range) in one bucket. */
     [DB_STMT_AUDIT_QUERY_PERSON] =
-	"SELECT " AUDIT_COLS " FROM audit_person ap JOIN audit a ON "
+	"SELECT " DB_AUDIT_COLS_A " FROM audit_person ap JOIN audit a ON "
 	"a.seq = ap.seq WHERE ap.bucket = ?7 AND ap.person_id = ?6 AND "
 	"ap.seq > ?1 AND ap.seq <= ?8 AND a.time >= ?2 AND a.time < ?3 "
 	"AND (?5 IS NULL OR a.key_id = ?5) ORDER BY ap.seq LIMIT ?4",
@@ -160,7 +133,7 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	 * its columns is read) and whether the id is stored at all (for the
 	 * audit log).  One statement: each one costs a read lock. */
     [DB_STMT_PERSON_GET_IN] =
-	"SELECT " PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
+	"SELECT " DB_PERSON_COLS_P ", CASE WHEN p.person_id IS NULL THEN "
 	"EXISTS (SELECT 1 FROM persons WHERE person_id = ?1) ELSE 1 END "
 	"FROM (SELECT 1) LEFT JOIN persons p ON p.person_id = ?1 AND "
 	"p.facility_id = ?2",
@@ -315,6 +288,95 @@ sqlite3_stmt *db_stmt(struct db_conn *c, enum db_stmt_id id)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return s;
+}
+
+const char *dbsq_row_text(const void *row, int col, size_t *len)
+{
+	sqlite3_stmt *s = (sqlite3_stmt *)row;
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	if (!t)
+		return NULL;
+	*len = (size_t)sqlite3_column_bytes(s, col);
+	return (const char *)t;
+}
+
+enum db_result dbsq_exec(struct db_conn *c, enum db_stmt_id id, int n,
+			 const char *const *vals)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	int i, rc;
+
+	if (!s)
+		return DB_ERROR;
+	for (i = 0; i < n; i++) {
+		if (vals[i])
+			sqlite3_bind_text(s, i + 1, vals[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, i + 1);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
+void dbsq_copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+}
+
+void dbsq_bind_opt(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+enum db_result dbsq_one(struct db_conn *c, sqlite3_stmt *s,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out)
+{
+	int rc = sqlite3_step(s);
+	enum db_result r;
+
+	if (rc == SQLITE_ROW)
+		r = read(s, out);
+	else
+		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+enum db_result dbsq_get(struct db_conn *c, enum db_stmt_id id, const char *key,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+
+	if (!s)
+		return DB_ERROR;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	return dbsq_one(c, s, read, out);
+}
+
+enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
+			 int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+{
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (row(s, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
 }
 
 static enum db_result step_once(struct db_conn *c, enum db_stmt_id id)

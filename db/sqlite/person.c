@@ -12,159 +12,29 @@
 
 /* ---- columns ------------------------------------------------------------ */
 
-enum {
-	COL_ID = 1,
-	COL_FACILITY,
-	COL_NAME,
-	COL_BIRTH,
-	COL_INSURER,
-	COL_SCHEME,
-	COL_CARD,
-	COL_REG,
-	COL_ECERT,
-	COL_CARD_EXPIRY,
-	COL_NEEDS,
-	COL_SETTING,
-	COL_LEGACY,
-	COL_CERT_STATUS,
-	COL_CERT_BASIS,
-	COL_CERT_APPLIED,
-	COL_CERT_VALID,
-	COL_VERIFIED,
-	COL_SOURCE,
-	COL_ETAG,
-	COL_UPDATED
-};
-
-/* Not copied (no malloc a column): v outlives the step, which follows at
- * once (the record's own strings, or static names). */
-static void bind_text(sqlite3_stmt *s, int col, const char *v)
+/* Binds p's columns (at their position + 1) from t, which outlives the
+ * step that follows: not copied (no malloc a column).  An empty text is
+ * NULL but for care_needs (SPEC §3: "" is no care needs). */
+static void bind_person(sqlite3_stmt *s, const struct db_person *p,
+			struct db_person_texts *t)
 {
-	if (v && *v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, col);
-}
+	int i;
 
-static void bind_date(sqlite3_stmt *s, int col, int32_t day)
-{
-	char d[11];
+	db_person_texts(p, t);
+	for (i = 0; i < DB_PERSON_NCOLS; i++) {
+		const char *v = t->v[i];
 
-	if (day == RULES_NO_DATE) {
-		sqlite3_bind_null(s, col);
-		return;
+		if (v && (*v || i == DB_PCOL_NEEDS))
+			sqlite3_bind_text(s, i + 1, v, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, i + 1);
 	}
-	rules_date_format(day, d);
-	sqlite3_bind_text(s, col, d, 10, SQLITE_TRANSIENT);
 }
 
-static void bind_person(sqlite3_stmt *s, const struct db_person *p)
+static enum db_result read_person(sqlite3_stmt *s, void *p)
 {
-	const struct rules_facts *f = &p->facts;
-	char needs[256];
-
-	bind_text(s, COL_ID, p->person_id);
-	bind_text(s, COL_FACILITY, p->facility_id);
-	bind_text(s, COL_NAME, p->display_name);
-	bind_date(s, COL_BIRTH, f->birth_date);
-	bind_text(s, COL_INSURER, f->insurer_number);
-	bind_text(s, COL_SCHEME, rules_scheme_name(f->scheme));
-	bind_text(s, COL_CARD,
-		  f->mynumber_card ? rules_card_name(f->mynumber_card) : NULL);
-	bind_text(s, COL_REG,
-		  f->insurance_registration
-		      ? rules_registration_name(f->insurance_registration)
-		      : NULL);
-	bind_date(s, COL_ECERT, f->ecert_expiry);
-	bind_date(s, COL_CARD_EXPIRY, f->card_expiry);
-	/* Absent and empty are the same (SPEC §3: no care needs): "". */
-	db_needs_join(f->care_needs, needs, sizeof needs);
-	sqlite3_bind_text(s, COL_NEEDS, needs, -1, SQLITE_TRANSIENT);
-	bind_text(s, COL_SETTING, rules_setting_name(f->setting));
-	bind_date(s, COL_LEGACY, f->legacy_card_expiry);
-	bind_text(s, COL_CERT_STATUS, rules_cert_status_name(f->cert_status));
-	bind_text(s, COL_CERT_BASIS, rules_cert_basis_name(f->cert_basis));
-	bind_date(s, COL_CERT_APPLIED, f->cert_applied_on);
-	bind_date(s, COL_CERT_VALID, f->cert_valid_until);
-	bind_date(s, COL_VERIFIED, p->verified_at);
-	bind_text(s, COL_SOURCE, db_source_name(p->source));
-	bind_text(s, COL_ETAG, p->etag);
-	bind_text(s, COL_UPDATED, p->updated_at);
-}
-
-static const char *col_text(sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col - 1);
-
-	return t ? (const char *)t : NULL;
-}
-
-/* Truncated to dstlen - 1 bytes; no snprintf: a lookup copies eight. */
-static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
-{
-	const char *t = col_text(s, col);
-	size_t n = t ? (size_t)sqlite3_column_bytes(s, col - 1) : 0;
-
-	if (n > dstlen - 1)
-		n = dstlen - 1;
-	memcpy(dst, t ? t : "", n);
-	dst[n] = '\0';
-}
-
-static int32_t col_date(sqlite3_stmt *s, int col)
-{
-	const char *t = col_text(s, col);
-	int32_t day;
-
-	if (!t || rules_date_parse(t, strlen(t), &day) != 0)
-		return RULES_NO_DATE;
-	return day;
-}
-
-static int col_enum(sqlite3_stmt *s, int col, int (*from)(const char *))
-{
-	const char *t = col_text(s, col);
-	int v = t ? from(t) : 0;
-
-	return v < 0 ? 0 : v;
-}
-
-static void read_person(sqlite3_stmt *s, struct db_person *p)
-{
-	struct rules_facts *f = &p->facts;
-	const char *src;
-	int v;
-
-	db_person_init(p);
-	copy_col(s, COL_ID, p->person_id, sizeof p->person_id);
-	copy_col(s, COL_FACILITY, p->facility_id, sizeof p->facility_id);
-	copy_col(s, COL_NAME, p->display_name, sizeof p->display_name);
-	f->birth_date = col_date(s, COL_BIRTH);
-	copy_col(s, COL_INSURER, f->insurer_number, sizeof f->insurer_number);
-	f->scheme =
-	    (enum rules_scheme)col_enum(s, COL_SCHEME, rules_scheme_from_name);
-	f->mynumber_card =
-	    (enum rules_card)col_enum(s, COL_CARD, rules_card_from_name);
-	f->insurance_registration = (enum rules_registration)col_enum(
-	    s, COL_REG, rules_registration_from_name);
-	f->ecert_expiry = col_date(s, COL_ECERT);
-	f->card_expiry = col_date(s, COL_CARD_EXPIRY);
-	f->care_needs = db_needs_split(col_text(s, COL_NEEDS));
-	f->setting = (enum rules_setting)col_enum(s, COL_SETTING,
-						  rules_setting_from_name);
-	f->legacy_card_expiry = col_date(s, COL_LEGACY);
-	f->cert_status = (enum rules_cert_status)col_enum(
-	    s, COL_CERT_STATUS, rules_cert_status_from_name);
-	f->cert_basis = (enum rules_cert_basis)col_enum(
-	    s, COL_CERT_BASIS, rules_cert_basis_from_name);
-	f->cert_applied_on = col_date(s, COL_CERT_APPLIED);
-	f->cert_valid_until = col_date(s, COL_CERT_VALID);
-	p->verified_at = col_date(s, COL_VERIFIED);
-	src = col_text(s, COL_SOURCE);
-	v = src ? db_source_from_name(src) : 0;
-	p->source = v < 0 ? DB_SOURCE_OTHER : (enum db_source)v;
-	copy_col(s, COL_ETAG, p->etag, sizeof p->etag);
-	copy_col(s, COL_UPDATED, p->updated_at, sizeof p->updated_at);
+	db_person_read(dbsq_row_text, s, p);
+	return DB_OK;
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -172,22 +42,7 @@ static void read_person(sqlite3_stmt *s, struct db_person *p)
 enum db_result dbsq_person_get(struct db_conn *c, const char *id,
 			       struct db_person *out)
 {
-	sqlite3_stmt *s = db_stmt(c, DB_STMT_PERSON_GET);
-	enum db_result r;
-	int rc;
-
-	if (!s)
-		return DB_ERROR;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		read_person(s, out);
-		r = DB_OK;
-	} else {
-		r = rc == SQLITE_DONE ? DB_NOT_FOUND : db_conn_result(c, rc);
-	}
-	sqlite3_reset(s);
-	return r;
+	return dbsq_get(c, DB_STMT_PERSON_GET, id, read_person, out);
 }
 
 enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
@@ -211,16 +66,16 @@ enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
 	sqlite3_bind_text(s, 2, facility, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW &&
-	    sqlite3_column_type(s, COL_ID - 1) != SQLITE_NULL) {
+	    sqlite3_column_type(s, DB_PCOL_ID) != SQLITE_NULL) {
 		read_person(s, out);
 		r = DB_OK;
 	} else {
 		r = rc == SQLITE_ROW ? DB_NOT_FOUND : db_conn_result(c, rc);
 	}
-	/* The column after the person's (0-based: COL_UPDATED). */
+	/* The column after the person's. */
 	if (stored)
-		*stored =
-		    rc == SQLITE_ROW && sqlite3_column_int(s, COL_UPDATED) != 0;
+		*stored = rc == SQLITE_ROW &&
+			  sqlite3_column_int(s, DB_PERSON_NCOLS) != 0;
 	sqlite3_reset(s);
 	return r;
 }
@@ -317,16 +172,33 @@ bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
 	return ok;
 }
 
+/* One statement's step with p bound: DB_OK and *changed (a row was
+ * written), or the error. */
+static enum db_result step_person(struct db_conn *c, enum db_stmt_id id,
+				  const struct db_person *p, bool *changed)
+{
+	sqlite3_stmt *s = db_stmt(c, id);
+	struct db_person_texts t;
+	int rc;
+
+	if (!s)
+		return DB_ERROR;
+	bind_person(s, p, &t);
+	rc = sqlite3_step(s);
+	*changed = rc == SQLITE_DONE && sqlite3_changes(c->h) > 0;
+	sqlite3_reset(s);
+	return db_conn_result(c, rc);
+}
+
 enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 				  const char *if_match,
 				  const char *if_none_match, bool in_tx,
 				  double now, enum db_put_outcome *outcome)
 {
 	struct db_person *old = NULL;
-	sqlite3_stmt *s;
+	enum db_put_outcome o;
 	enum db_result r;
-	bool exists;
-	int rc;
+	bool wrote;
 
 	old = malloc(sizeof *old);
 	if (!old)
@@ -339,65 +211,18 @@ enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
 		}
 	}
 	r = dbsq_person_get(c, p->person_id, old);
-	if (r != DB_OK && r != DB_NOT_FOUND)
-		goto out;
-	exists = r == DB_OK;
-	/* RFC 9110 §13.2.2: If-Match first, then If-None-Match. */
-	if ((if_match && (!exists || !db_etag_in_list(if_match, old->etag))) ||
-	    (if_none_match && exists &&
-	     db_etag_in_list(if_none_match, old->etag))) {
-		memcpy(p->etag, exists ? old->etag : "",
-		       exists ? sizeof p->etag : 1);
-		r = DB_PRECONDITION;
-		goto out;
-	}
-	db_person_etag(p, p->etag);
-	if (exists && strcmp(old->etag, p->etag) == 0) {
-		memcpy(p->updated_at, old->updated_at, sizeof p->updated_at);
-		*outcome = DB_PUT_UNCHANGED;
-		r = DB_OK;
-		goto out;
-	}
-	base_tokyo_time(now, p->updated_at);
-	s = db_stmt(c, DB_STMT_PERSON_UPSERT);
-	if (!s) {
-		r = DB_ERROR;
-		goto out;
-	}
-	bind_person(s, p);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	r = db_conn_result(c, rc);
-	if (r == DB_OK)
-		r = log_change(c, p->person_id);
-	if (r == DB_OK)
-		*outcome = exists ? DB_PUT_REPLACED : DB_PUT_CREATED;
-out:
-	if (!in_tx) {
+	r = db_person_put_decide(r, p, old, if_match, if_none_match, now, &o);
+	if (r == DB_OK && o != DB_PUT_UNCHANGED) {
+		r = step_person(c, DB_STMT_PERSON_UPSERT, p, &wrote);
 		if (r == DB_OK)
-			r = db_commit(c);
-		if (r != DB_OK)
-			db_rollback(c);
+			r = log_change(c, p->person_id);
 	}
+	if (r == DB_OK)
+		*outcome = o;
+	if (!in_tx)
+		r = db_end(c, r);
 	free(old);
 	return r;
-}
-
-/* One statement's step with p bound: DB_OK and *changed (a row was
- * written), or the error. */
-static enum db_result step_person(struct db_conn *c, enum db_stmt_id id,
-				  const struct db_person *p, bool *changed)
-{
-	sqlite3_stmt *s = db_stmt(c, id);
-	int rc;
-
-	if (!s)
-		return DB_ERROR;
-	bind_person(s, p);
-	rc = sqlite3_step(s);
-	*changed = rc == SQLITE_DONE && sqlite3_changes(c->h) > 0;
-	sqlite3_reset(s);
-	return db_conn_result(c, rc);
 }
 
 enum db_result dbsq_person_import(struct db_conn *c, const struct db_person *p,
@@ -424,9 +249,7 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 				  const char *if_match)
 {
 	struct db_person *old = NULL;
-	sqlite3_stmt *s;
 	enum db_result r;
-	int rc;
 
 	old = malloc(sizeof *old);
 	if (!old)
@@ -438,20 +261,27 @@ enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
 		r = DB_PRECONDITION;
 		goto out;
 	}
-	s = db_stmt(c, DB_STMT_PERSON_DELETE);
-	if (!s) {
-		r = DB_ERROR;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	r = db_conn_result(c, rc);
+	r = dbsq_exec(c, DB_STMT_PERSON_DELETE, 1, &id);
 	if (r == DB_OK)
 		r = log_change(c, id);
 out:
 	free(old);
 	return r;
+}
+
+struct list_each {
+	db_person_peek_fn peek;
+	int (*fn)(const struct db_person *, void *);
+	void *arg;
+	char *last;
+};
+
+static int list_row(sqlite3_stmt *s, void *arg)
+{
+	const struct list_each *e = arg;
+
+	return !db_person_list_row(dbsq_row_text, s, e->peek, e->fn, e->arg,
+				   e->last);
 }
 
 enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
@@ -460,9 +290,8 @@ enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 				int (*fn)(const struct db_person *, void *),
 				void *arg, char *last)
 {
-	struct db_person p;
+	struct list_each e = {peek, fn, arg, last};
 	sqlite3_stmt *s;
-	int rc;
 
 	last[0] = '\0';
 	s = db_stmt(c, facility_id ? DB_STMT_PERSON_LIST_FACILITY
@@ -473,28 +302,5 @@ enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
 	sqlite3_bind_int(s, 2, limit);
 	if (facility_id)
 		sqlite3_bind_text(s, 3, facility_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (peek) {
-			const char *id = col_text(s, COL_ID);
-			const char *etag = col_text(s, COL_ETAG);
-			enum db_peek k =
-			    peek(id ? id : "", etag ? etag : "", arg);
-
-			snprintf(last, DB_ID_MAX + 1, "%s", id ? id : "");
-			if (k == DB_PEEK_STOP) {
-				rc = SQLITE_DONE;
-				break;
-			}
-			if (k == DB_PEEK_NEXT)
-				continue;
-		}
-		read_person(s, &p);
-		snprintf(last, DB_ID_MAX + 1, "%s", p.person_id);
-		if (fn(&p, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(s);
-	return db_conn_result(c, rc);
+	return dbsq_each(c, s, list_row, &e);
 }

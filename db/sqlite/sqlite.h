@@ -8,12 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db/audit_db.h"
 #include "db/db.h"
-#include "db/insurer_db.h"
-#include "db/key_db.h"
-#include "db/person_db.h"
-#include "db/session_db.h"
+#include "db/store_ops.h"
 
 struct db_conn;
 
@@ -82,42 +78,67 @@ enum db_result db_result_from(int rc);
 enum db_result db_conn_result(struct db_conn *c, int rc);
 bool dbsq_is_corruption(int rc);
 
+/* ---- what the area files share (db.c) ------------------------------------ */
+/* Column col (from 0) of s's row into dst, truncated; "" for NULL. */
+void dbsq_copy_col(sqlite3_stmt *s, int col, char *dst, size_t dstlen);
+/* The texts of s's row's columns, for db_col_text_fn (row: s). */
+const char *dbsq_row_text(const void *row, int col, size_t *len);
+/* Runs statement id once with n text values at 1..n (NULL = SQL NULL;
+ * not copied: they outlive the call): what its step means. */
+enum db_result dbsq_exec(struct db_conn *c, enum db_stmt_id id, int n,
+			 const char *const *vals);
+/* Binds a copy of v at col, or NULL when v is NULL or "". */
+void dbsq_bind_opt(sqlite3_stmt *s, int col, const char *v);
+/* Steps s (its values bound) for one row, which read takes from s (it
+ * answers DB_OK, or DB_ERROR for a row the schema should not allow):
+ * read's answer, DB_NOT_FOUND when there is no row, or the error.  Resets
+ * s. */
+enum db_result dbsq_one(struct db_conn *c, sqlite3_stmt *s,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out);
+/* dbsq_one of statement id with text key bound at 1. */
+enum db_result dbsq_get(struct db_conn *c, enum db_stmt_id id, const char *key,
+			enum db_result (*read)(sqlite3_stmt *s, void *out),
+			void *out);
+/* Steps s (its values bound) through its rows, calling row on each until
+ * it returns other than 0: DB_OK, or the error.  Resets s.  s NULL (a
+ * db_stmt that failed): DB_ERROR. */
+enum db_result dbsq_each(struct db_conn *c, sqlite3_stmt *s,
+			 int (*row)(sqlite3_stmt *s, void *arg), void *arg);
+/* Defines the dbsq_each row function name for rows of type (read: an
+ * enum db_result read(sqlite3_stmt *, void *out)): each row read is
+ * handed to the fn of its arg, a struct name##_each {fn, arg}. */
+#define DBSQ_EACH_ROW(name, type, read)                                        \
+	struct name##_each {                                                   \
+		int (*fn)(const type *, void *);                               \
+		void *arg;                                                     \
+	};                                                                     \
+	static int name(sqlite3_stmt *s, void *arg)                            \
+	{                                                                      \
+		const struct name##_each *e = arg;                             \
+		type row;                                                      \
+                                                                               \
+		(void)read(s, &row);                                           \
+		return e->fn(&row, e->arg);                                    \
+	}
+
+/* The operations of db/store_ops.h, as dbsq_<name>.  dbsq_store_version
+ * reads the WAL index header (the wal-index format of SQLite's
+ * walformat.html: two copies of 48 bytes that every commit rewrites, the
+ * second first) from shared memory: no lock, no system call. */
+#define DBSQ_DECLARE(ret, name, params)                                        \
+	DB_STORE_DECLARE(dbsq_, ret, name, params)
+DB_STORE_OPS(DBSQ_DECLARE)
+
 /* ---- db.c ---------------------------------------------------------------- */
 void dbsq_global_init(void);
-struct db *dbsq_open(const char *path, char *err, size_t errlen);
-int dbsq_migrate_all(const char *path, struct db_start *out, char *err,
-		     size_t errlen);
 int dbsq_conn_open(const char *path, struct db_conn **out, char *err,
 		   size_t errlen);
-void dbsq_conn_close(struct db_conn *c);
-enum db_result dbsq_begin(struct db_conn *c);
-bool dbsq_in_tx(struct db_conn *c);
-/* The person cache's store version (db_store_version): the WAL index
- * header (the wal-index format of SQLite's walformat.html: two copies of
- * 48 bytes that every commit rewrites, the second first), read from
- * shared memory: no lock, no system call. */
-bool dbsq_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
-enum db_result dbsq_begin_read(struct db_conn *c);
-enum db_result dbsq_commit(struct db_conn *c);
-void dbsq_rollback(struct db_conn *c);
-enum db_result dbsq_ping(struct db_conn *c);
 void dbsq_quick_check(struct db *db, unsigned budget_ms, struct db_check *out);
 long long dbsq_size_bytes(const struct db *db);
 long long dbsq_audit_size_bytes(const struct db *db);
 
 /* ---- person.c ------------------------------------------------------------ */
-enum db_result dbsq_person_get(struct db_conn *c, const char *id,
-			       struct db_person *out);
-enum db_result dbsq_person_get_in(struct db_conn *c, const char *id,
-				  const char *facility, struct db_person *out,
-				  bool *stored);
-enum db_result dbsq_person_put_if(struct db_conn *c, struct db_person *p,
-				  const char *if_match,
-				  const char *if_none_match, bool in_tx,
-				  double now, enum db_put_outcome *outcome);
-/* Inside the caller's transaction (db_person_delete begins it). */
-enum db_result dbsq_person_delete(struct db_conn *c, const char *id,
-				  const char *if_match);
 /* person_cache_explain_fn over person_changes (arg: the connection):
  * drops from pc the persons logged after mark from. */
 struct person_cache;
@@ -128,64 +149,5 @@ bool dbsq_person_changes(void *conn, struct person_cache *pc, uint64_t from,
  * conditions, nor the stored record copied back. */
 enum db_result dbsq_person_import(struct db_conn *c, const struct db_person *p,
 				  enum db_put_outcome *outcome);
-enum db_result dbsq_person_list(struct db_conn *c, const char *facility_id,
-				const char *after, int limit,
-				db_person_peek_fn peek,
-				int (*fn)(const struct db_person *, void *),
-				void *arg, char *last);
-
-/* ---- insurer.c ----------------------------------------------------------- */
-enum db_result dbsq_insurer_get(struct db_conn *c, const char *number,
-				struct db_insurer *out);
-enum db_result dbsq_insurer_put(struct db_conn *c, struct db_insurer *ins,
-				bool in_tx, double now, bool *created);
-enum db_result dbsq_insurer_search(struct db_conn *c, const char *after,
-				   int limit, int prefecture,
-				   enum rules_scheme scheme, const char *q,
-				   int (*fn)(const struct db_insurer *, void *),
-				   void *arg);
-
-/* ---- key.c: rows only (db/key_db.c has the rest) ---------------------- */
-/* DB_PRECONDITION when the id is taken. */
-enum db_result dbsq_key_insert(struct db_conn *c, const struct db_key *k,
-			       const unsigned char hash[DB_KEY_HASH_LEN]);
-/* DB_NOT_FOUND, or DB_OK with the row and its hash. */
-enum db_result dbsq_key_get(struct db_conn *c, const char *id,
-			    struct db_key *out,
-			    unsigned char hash[DB_KEY_HASH_LEN]);
-enum db_result dbsq_key_list(struct db_conn *c,
-			     int (*fn)(const struct db_key *, void *),
-			     void *arg);
-/* Revokes at when (a Tokyo time text) unless revoked before. */
-enum db_result dbsq_key_revoke(struct db_conn *c, const char *id,
-			       const char *when, struct db_key *out);
-
-/* ---- session.c: rows only (db/session_db.c has the rest) ------------------ */
-/* Deletes every session last seen before idle_before or opened before
- * max_before, then inserts one (hash of its token) opened and seen now. */
-enum db_result dbsq_session_insert(struct db_conn *c, const unsigned char *hash,
-				   const char *key_id, const char *csrf,
-				   double now, double idle_before,
-				   double max_before);
-/* The session of hash with its key's role and facility now: DB_NOT_FOUND
- * when there is none or its key is revoked. */
-enum db_result dbsq_session_lookup(struct db_conn *c, const unsigned char *hash,
-				   struct db_session *out);
-enum db_result dbsq_session_touch(struct db_conn *c, const unsigned char *hash,
-				  double now);
-/* DB_OK also when there was none. */
-enum db_result dbsq_session_remove(struct db_conn *c,
-				   const unsigned char *hash);
-
-/* ---- audit.c ------------------------------------------------------------- */
-enum db_result dbsq_audit_insert(struct db_conn *c,
-				 const struct audit_record *recs, size_t n);
-enum db_result dbsq_audit_bytes(struct db_conn *c, long long *bytes);
-enum db_result dbsq_audit_query(struct db_conn *c,
-				const struct db_audit_filter *f,
-				int (*fn)(const struct db_audit_row *, void *),
-				void *arg);
-enum db_result dbsq_audit_expire(struct db_conn *c, const char *before,
-				 long long *deleted);
 
 #endif
