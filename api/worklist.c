@@ -250,22 +250,19 @@ static void row_json(struct api_buf *b, const struct db_person *p,
 {
 	size_t i;
 
-	api_buf_adds(b, "{\"person_id\":");
-	api_buf_json_str(b, p->person_id);
-	api_buf_adds(b, ",\"facility_id\":");
-	api_buf_json_str(b, p->facility_id[0] ? p->facility_id : NULL);
-	api_buf_adds(b, ",\"display_name\":");
-	api_buf_json_str(b, p->display_name[0] ? p->display_name : NULL);
-	api_buf_adds(b, ",\"entitlement\":");
-	api_buf_json_str(b, rules_entitlement_name(d->entitlement));
+	api_buf_key_str(b, "{\"person_id\":", p->person_id);
+	api_buf_key_str(
+	    b, ",\"facility_id\":", p->facility_id[0] ? p->facility_id : NULL);
+	api_buf_key_str(b, ",\"display_name\":",
+			p->display_name[0] ? p->display_name : NULL);
+	api_buf_key_str(
+	    b, ",\"entitlement\":", rules_entitlement_name(d->entitlement));
 	api_buf_adds(b, d->application_required
 			    ? ",\"application_required\":true"
 			    : ",\"application_required\":false");
-	api_buf_adds(b, ",\"apply_by\":");
-	api_buf_json_date(b, d->apply_by);
+	api_buf_key_date(b, ",\"apply_by\":", d->apply_by);
 	api_buf_adds(b, stale ? ",\"stale\":true" : ",\"stale\":false");
-	api_buf_adds(b, ",\"next_change_date\":");
-	api_buf_json_date(b, d->next_change.date);
+	api_buf_key_date(b, ",\"next_change_date\":", d->next_change.date);
 	api_buf_adds(b, ",\"actions\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
