@@ -472,18 +472,28 @@ static const char *const applicant_names[RULES_APP_COUNT] = {
 static const char *const fact_names[RULES_F_COUNT] = {
     "birth_date", "mynumber_card", "insurance_registration"};
 
-static const char *const entitlement_labels[RULES_ENT_COUNT][2] = {
-    [RULES_ENT_EX_OFFICIO] = {"申請なしで交付（職権交付）",
-			      "issued without application (ex officio)"},
+/* Each entitlement's label, for summaries, and its word or two, to fit a
+ * table column ("職権交付"); in Japanese and English. */
+static const struct entitlement_text {
+	const char *label[2];
+	const char *word[2];
+} entitlement_texts[RULES_ENT_COUNT] = {
+    [RULES_ENT_EX_OFFICIO] = {{"申請なしで交付（職権交付）",
+			       "issued without application (ex officio)"},
+			      {"職権交付", "ex officio"}},
     [RULES_ENT_PROVISIONAL] =
-	{"暫定運用により申請なしで交付",
-	 "issued without application (provisional operation)"},
-    [RULES_ENT_ON_APPLICATION] = {"申請により交付", "issued on application"},
+	{{"暫定運用により申請なしで交付",
+	  "issued without application (provisional operation)"},
+	 {"暫定交付", "provisional"}},
+    [RULES_ENT_ON_APPLICATION] = {{"申請により交付", "issued on application"},
+				  {"申請で交付", "on application"}},
     [RULES_ENT_NOT_ENTITLED] =
-	{"交付対象外（マイナ保険証を使用）",
-	 "not entitled (use the My Number insurance card)"},
-    [RULES_ENT_UNDETERMINED] = {"判定できません（情報不足）",
-				"undetermined (facts missing)"},
+	{{"交付対象外（マイナ保険証を使用）",
+	  "not entitled (use the My Number insurance card)"},
+	 {"対象外", "not entitled"}},
+    [RULES_ENT_UNDETERMINED] = {{"判定できません（情報不足）",
+				 "undetermined (facts missing)"},
+				{"判定不可", "undetermined"}},
 };
 
 static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
@@ -498,14 +508,6 @@ static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
     [RULES_STATUS_REGISTERED] = {"マイナ保険証として利用可能",
 				 "registered: usable as an insurance card"},
     [RULES_STATUS_UNKNOWN] = {"登録状況不明", "registration status unknown"},
-};
-
-static const char *const entitlement_words[RULES_ENT_COUNT][2] = {
-    [RULES_ENT_EX_OFFICIO] = {"職権交付", "ex officio"},
-    [RULES_ENT_PROVISIONAL] = {"暫定交付", "provisional"},
-    [RULES_ENT_ON_APPLICATION] = {"申請で交付", "on application"},
-    [RULES_ENT_NOT_ENTITLED] = {"対象外", "not entitled"},
-    [RULES_ENT_UNDETERMINED] = {"判定不可", "undetermined"},
 };
 
 /* Why, in a few words, after an entitlement word: "職権交付（後期高齢者
@@ -566,16 +568,20 @@ static int texts_from_name(const char *const *names, size_t n, const char *s)
 
 RULES_NAMED_ENUMS(TEXTS_NAME_FROM, TEXTS_NAME)
 
-/* rules_<what>_<kind> over the table <what>_<kind>s[count][2]. */
-#define TEXTS_LABEL(what, kind, type, count)                                   \
+/* rules_<what>_<kind>: the text texts[l] in language l, where texts may
+ * name v, the member asked for (below count). */
+#define TEXTS_LABEL(what, kind, type, count, texts)                            \
 	const char *rules_##what##_##kind(type v, enum rules_lang l)           \
 	{                                                                      \
 		if ((unsigned)v >= (count) || (unsigned)l > RULES_LANG_EN)     \
 			return NULL;                                           \
-		return what##_##kind##s[v][l];                                 \
+		return (texts)[l];                                             \
 	}
 
-TEXTS_LABEL(entitlement, label, enum rules_entitlement, RULES_ENT_COUNT)
-TEXTS_LABEL(reg_status, label, enum rules_reg_status, RULES_STATUS_COUNT)
-TEXTS_LABEL(entitlement, word, enum rules_entitlement, RULES_ENT_COUNT)
-TEXTS_LABEL(reason, label, enum rules_reason, RULES_R_COUNT)
+TEXTS_LABEL(entitlement, label, enum rules_entitlement, RULES_ENT_COUNT,
+	    entitlement_texts[v].label)
+TEXTS_LABEL(entitlement, word, enum rules_entitlement, RULES_ENT_COUNT,
+	    entitlement_texts[v].word)
+TEXTS_LABEL(reg_status, label, enum rules_reg_status, RULES_STATUS_COUNT,
+	    reg_status_labels[v])
+TEXTS_LABEL(reason, label, enum rules_reason, RULES_R_COUNT, reason_labels[v])
