@@ -283,6 +283,20 @@ static void render_hit_miss(struct api_buf *b, const char *name,
 		       (unsigned long long)misses);
 }
 
+/* The warming of the cache at start (db_person_cache_warm). */
+static void render_person_cache_warm(struct api_buf *b, struct db *store)
+{
+	uint64_t persons;
+	bool warming = db_person_cache_warming(store, &persons);
+
+	render_sample(b, "shikaku_person_cache_warming", "gauge",
+		      "1 while the cache is being filled from the store after "
+		      "the start.",
+		      warming ? 1 : 0);
+	render_sample(b, "shikaku_person_cache_warmed_total", "counter",
+		      "Persons read into the cache by its warming.", persons);
+}
+
 /* The person cache's counters and gauges, when there is one. */
 static void render_person_cache(struct api_buf *b, struct db *store)
 {
@@ -326,6 +340,7 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 		       "# TYPE shikaku_person_cache_max_bytes gauge\n"
 		       "shikaku_person_cache_max_bytes %llu\n",
 		       (unsigned long long)st.budget);
+	render_person_cache_warm(b, store);
 }
 
 static void render_row_memo(struct api_buf *b, struct api_row_memo *memo)

@@ -144,6 +144,7 @@ void db_close(struct db *db)
 
 	if (!db)
 		return;
+	db_warm_stop(db->warm);
 	if (db->kind == DB_KIND_PG)
 		dbpg_db_close(db);
 	for (c = db->conns; c; c = next) {

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
 struct db_conn;
@@ -180,6 +181,18 @@ int db_person_cache_configure(struct db *db, size_t bytes);
 
 /* Fills *out; false when there is no cache. */
 bool db_person_cache_stats(struct db *db, struct person_cache_stats *out);
+
+/* Starts a thread (at a lower CPU priority) that reads every stored
+ * person, in id order and in short read transactions, into the cache,
+ * until the end, the cache 15/16 full or its first eviction, so that lookups after a start
+ * find their person there; 0 when started or there is no cache, -1 when
+ * the thread cannot be started.  db_close stops it.  Call it once, after
+ * db_person_cache_configure. */
+int db_person_cache_warm(struct db *db);
+
+/* Whether the warming thread is still reading, and the persons it has
+ * read so far (*persons); false when none was started or it has ended. */
+bool db_person_cache_warming(struct db *db, uint64_t *persons);
 
 /* DB_OK when c can read the database (for readiness); DB_ERROR once the
  * store has reported corruption (db_corrupt). */

@@ -72,6 +72,7 @@ struct db {
 	/* NULL: none (db/person_cache.h); atomic: PostgreSQL's listener
 	 * thread reads it. */
 	_Atomic(struct person_cache *) pcache;
+	struct db_warm *warm; /* NULL: none running (db_person_cache_warm) */
 };
 
 /* A new handle of kind for target (path or URI), with start; NULL with err
@@ -120,6 +121,21 @@ bool db_store_version(struct db_conn *c, uint64_t *version, uint32_t *change);
 
 /* True while c is inside a transaction. */
 bool db_in_tx(struct db_conn *c);
+
+/* Puts up to limit persons with person_id > after (all facilities, id
+ * order) into c's cache, under the same rules as a lookup's miss (a put
+ * racing a write is refused, so warming never makes a record stale);
+ * after becomes the last id read ("" when there were none: the end), *n
+ * the rows read.  DB_BUSY when nothing may be put just now (a write of
+ * this process in flight, the store's version unreadable): try again. */
+enum db_result db_person_cache_fill(struct db_conn *c,
+				    char after[DB_ID_MAX + 1], int limit,
+				    unsigned *n);
+
+/* The thread that warms the cache at start (db/person_warm.c): stop asks
+ * it to end and waits for it (NULL: no-op). */
+struct db_warm;
+void db_warm_stop(struct db_warm *w);
 
 /* One audit row as both stores write it (db_audit_rows): the record's
  * values made safe, and one slice of at most DB_AUDIT_ROW_IDS_MAX of its

@@ -144,12 +144,27 @@ static enum db_result store_get_in(struct db_conn *c, const char *id,
 		     : dbsq_person_get_in(c, id, facility, out, stored);
 }
 
+/* Brings pc up to the store's version (SQLite explains another process's
+ * commit by its person_changes log; PostgreSQL's listener drops each
+ * notified person itself) and fills *t: false when the version cannot be
+ * read. */
+static bool cache_sync(struct db_conn *c, struct person_cache *pc,
+		       struct person_cache_ticket *t)
+{
+	uint64_t version;
+	uint32_t change;
+
+	if (!db_store_version(c, &version, &change))
+		return false;
+	person_cache_sync(pc, version, PG(c) ? NULL : dbsq_person_changes, c,
+			  t);
+	return true;
+}
+
 /* The cache before the store, outside a transaction only (a write's reads
  * must see its own transaction).  A cached person of another facility is
  * read from the store all the same: an absent id and a hidden one take
- * the same work (person_db.h), only visible ones are answered here.
- * SQLite explains another process's commit by its person_changes log;
- * PostgreSQL's listener drops each notified person itself. */
+ * the same work (person_db.h), only visible ones are answered here. */
 enum db_result db_person_get_in(struct db_conn *c, const char *id,
 				const char *facility, struct db_person *out,
 				bool *stored)
@@ -157,12 +172,8 @@ enum db_result db_person_get_in(struct db_conn *c, const char *id,
 	struct person_cache *pc = db_person_cache(c);
 	struct person_cache_ticket t = {0, 0, false};
 	enum db_result r;
-	uint64_t version;
-	uint32_t change;
 
-	if (pc && !db_in_tx(c) && db_store_version(c, &version, &change)) {
-		person_cache_sync(pc, version,
-				  PG(c) ? NULL : dbsq_person_changes, c, &t);
+	if (pc && !db_in_tx(c) && cache_sync(c, pc, &t)) {
 		if (t.use && person_cache_get(pc, id, out)) {
 			if (!facility ||
 			    strcmp(out->facility_id, facility) == 0) {
@@ -326,4 +337,43 @@ enum db_result db_person_list(struct db_conn *c, const char *facility_id,
 {
 	return db_person_list_peek(c, facility_id, after, limit, NULL, fn, arg,
 				   last);
+}
+
+/* ---- warming the cache ---------------------------------------------------- */
+
+struct warm_fill {
+	struct person_cache *pc;
+	struct person_cache_ticket t;
+	unsigned n;
+};
+
+static int warm_put(const struct db_person *p, void *arg)
+{
+	struct warm_fill *w = arg;
+
+	person_cache_put(w->pc, p, &w->t);
+	w->n++;
+	return 0;
+}
+
+enum db_result db_person_cache_fill(struct db_conn *c,
+				    char after[DB_ID_MAX + 1], int limit,
+				    unsigned *n)
+{
+	struct warm_fill w = {db_person_cache(c), {0, 0, false}, 0};
+	char last[DB_ID_MAX + 1];
+	enum db_result r;
+
+	*n = 0;
+	if (!w.pc || db_in_tx(c))
+		return DB_ERROR;
+	/* A write of this process in flight: nothing may be put now. */
+	if (!cache_sync(c, w.pc, &w.t) || !w.t.use)
+		return DB_BUSY;
+	r = db_person_list(c, NULL, after, limit, warm_put, &w, last);
+	if (r != DB_OK)
+		return r;
+	*n = w.n;
+	memcpy(after, last, sizeof last);
+	return DB_OK;
 }

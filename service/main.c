@@ -330,14 +330,15 @@ static void serve_stop(struct server *srv, struct api_app *app)
 }
 
 /* The store's error log, its start line and the person cache of
- * --person-cache-mb; on failure db is closed. */
+ * --person-cache-mb, warming from the store; on failure db is closed. */
 static int store_start(struct db *db, const struct config *cfg)
 {
 	db_on_error(db, log_store_error, NULL);
 	log_store_start(db, cfg->db);
 	unsigned mb = config_person_cache_mb(cfg);
 
-	if (db_person_cache_configure(db, (size_t)mb << 20) == 0)
+	if (db_person_cache_configure(db, (size_t)mb << 20) == 0 &&
+	    db_person_cache_warm(db) == 0)
 		return 0;
 	fprintf(stderr, "shikakud: no memory for --person-cache-mb %u\n", mb);
 	db_close(db);

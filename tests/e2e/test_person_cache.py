@@ -250,3 +250,58 @@ def test_memory_stays_within_the_budget():
                 "RSS %d KiB" % rss
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_the_cache_is_warmed_from_the_store_at_start():
+    """A server started on stored persons reads them into its cache by
+    itself (db/person_warm.c): once /metrics says the warming ended, every
+    person was read, and lookups of them all hit, none misses.  A write of
+    another process after the warming is still seen by the next lookup."""
+    n = 700  # more than two of the warming's chunks (256)
+    d = tempfile.mkdtemp(prefix="shikaku-pcache-")
+    db = harness.new_db(d)
+    lines = "".join(json.dumps(dict(record(i), person_id="w-%04d" % i)) + "\n"
+                    for i in range(n))
+    try:
+        r = run_cli(["import", "--db", db, "--format", "ndjson", "-"],
+                    stdin=lines.encode())
+        assert r.returncode == 0, r.stderr
+        with Server(extra_args=cache_on(), db=db) as a, Server(db=db) as b:
+            harness.wait_for(
+                lambda: a.metric("shikaku_person_cache_warming") == 0,
+                what="the warming to end")
+            assert a.metric("shikaku_person_cache_warmed_total") == n
+            assert a.metric("shikaku_person_cache_entries") == n
+            misses = a.metric("shikaku_person_cache_lookups_total", result="miss")
+            c = Conn(a)
+            for i in range(0, n, 7):
+                st, _, body = c.req("GET", PERSONS + "/w-%04d" % i)
+                assert st == 200 and body["display_name"] == "round %d" % i
+            assert a.metric("shikaku_person_cache_lookups_total",
+                            result="miss") == misses
+            assert a.metric("shikaku_person_cache_lookups_total",
+                            result="hit") >= n // 7
+            cb = Conn(b)
+            st, tag, _ = cb.req("PUT", PERSONS + "/w-0007", record(9999))
+            assert st == 200, st
+            cb.close()
+            st, got, body = c.req("GET", PERSONS + "/w-0007")
+            if harness.store() == "pg" and got != tag:
+                harness.wait_for(
+                    lambda: c.req("GET", PERSONS + "/w-0007")[1] == tag,
+                    timeout=2, what="the NOTIFY of the other replica")
+                st, got, body = c.req("GET", PERSONS + "/w-0007")
+            assert got == tag and body["display_name"] == "round 9999"
+            c.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_no_cache_no_warming():
+    d = tempfile.mkdtemp(prefix="shikaku-pcache-")
+    try:
+        with Server(extra_args=["--person-cache-mb", "0"],
+                    db=harness.new_db(d)) as a:
+            assert a.metric("shikaku_person_cache_warming") is None
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
