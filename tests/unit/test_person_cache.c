@@ -3,7 +3,9 @@
  * process's writes, racing puts, eviction under the budget). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/person_cache.h"
 
@@ -390,4 +392,112 @@ Test(person_cache_store, own_write_flushes_nothing)
 	cr_assert_eq(db_person_delete(conn, "b", NULL), DB_OK);
 	cr_assert_eq(db_person_get(conn, "b", &q), DB_NOT_FOUND);
 	cr_assert_eq(store_stats().flushes, st.flushes);
+}
+
+/* ---- warming at start (db/person_warm.c) ------------------------------- */
+
+/* n persons w-00000.. in one transaction, named after their number. */
+static void store_many(int n)
+{
+	enum db_put_outcome o;
+	struct db_person p;
+	char id[16];
+	int i;
+
+	cr_assert_eq(db_begin(conn), DB_OK);
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "w-%05d", i);
+		person(&p, id, "");
+		snprintf(p.display_name, sizeof p.display_name, "name %d", i);
+		cr_assert_eq(
+		    db_person_put(conn, &p, NULL, false, true, NOW, &o), DB_OK);
+	}
+	cr_assert_eq(db_commit(conn), DB_OK);
+}
+
+/* Waits (10 s at most) for the warming to end; the persons it read. */
+static uint64_t warmed(void)
+{
+	struct timespec nap = {0, 5 * 1000 * 1000};
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < 2000 && db_person_cache_warming(db, &n); i++)
+		nanosleep(&nap, NULL);
+	cr_assert_not(db_person_cache_warming(db, &n), "still warming");
+	return n;
+}
+
+Test(person_cache_store, warm_reads_every_person_and_lookups_hit)
+{
+	struct db_person q;
+	char id[16];
+	int i;
+
+	store_many(1000);
+	cr_assert_eq(db_person_cache_configure(db, 8 * MIB), 0);
+	cr_assert_eq(db_person_cache_warm(db), 0);
+	cr_assert_eq(warmed(), 1000);
+	cr_assert_eq(store_stats().entries, 1000);
+	for (i = 0; i < 1000; i++) {
+		snprintf(id, sizeof id, "w-%05d", i);
+		cr_assert_eq(db_person_get(conn, id, &q), DB_OK);
+		cr_assert_eq(strncmp(q.display_name, "name ", 5), 0);
+		cr_assert_eq(atoi(q.display_name + 5), i, "%s: %s", id,
+			     q.display_name);
+	}
+	cr_assert_eq(store_stats().misses, 0, "a warmed person was read again");
+	cr_assert_eq(store_stats().hits, 1000);
+}
+
+/* Warming stops at 15/16 of the budget or at the first chunk (256 persons)
+ * that made a shard evict. */
+Test(person_cache_store, warm_stops_short_of_the_budget)
+{
+	struct person_cache_stats st;
+	uint64_t n;
+
+	store_many(30000);
+	cr_assert_eq(db_person_cache_configure(db, 1 * MIB), 0);
+	cr_assert_eq(db_person_cache_warm(db), 0);
+	n = warmed();
+	st = store_stats();
+	cr_assert_lt(n, 30000, "read %llu", (unsigned long long)n);
+	cr_assert_gt(n, 1000, "read %llu", (unsigned long long)n);
+	cr_assert_lt(st.evictions, 256, "%llu evicted",
+		     (unsigned long long)st.evictions);
+	cr_assert_leq(st.bytes, 1 * MIB);
+}
+
+/* What warming put is dropped by a write of another connection (one of
+ * its own: like another process) before the next read. */
+Test(person_cache_store, warm_a_later_foreign_write_is_seen)
+{
+	struct db_conn *other = NULL;
+	enum db_put_outcome o;
+	struct db_person p, q;
+	char err[200];
+
+	store_many(300);
+	cr_assert_eq(db_person_cache_configure(db, 8 * MIB), 0);
+	cr_assert_eq(db_person_cache_warm(db), 0);
+	cr_assert_eq(warmed(), 300);
+	cr_assert_eq(db_conn_open(path, &other, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(db_person_get(conn, "w-00042", &p), DB_OK);
+	snprintf(p.display_name, sizeof p.display_name, "renamed");
+	cr_assert_eq(db_person_put(other, &p, NULL, false, false, NOW, &o),
+		     DB_OK);
+	cr_assert_eq(db_person_get(conn, "w-00042", &q), DB_OK);
+	cr_assert_str_eq(q.display_name, "renamed");
+	db_conn_close(other);
+}
+
+/* No cache: nothing to warm, and no thread. */
+Test(person_cache_store, warm_none_without_a_cache)
+{
+	uint64_t n;
+
+	cr_assert_eq(db_person_cache_warm(db), 0);
+	cr_assert_not(db_person_cache_warming(db, &n));
+	cr_assert_eq(n, 0);
 }
