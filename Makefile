@@ -89,23 +89,21 @@ $(GEN_ASM): openapi.yaml
 	  '.section .note.GNU-stack,"",@progbits' > $@
 
 # --- objects -------------------------------------------------------------
-build/obj/gen/%.o: build/gen/%.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-build/obj/%.o: %.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-build/san/gen/%.o: build/gen/%.c
-	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
-build/san/%.o: %.c
-	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
-build/obj/embed.o: $(GEN_ASM) openapi.yaml
-	$(CC) -c $< -o $@
-build/san/embed.o: $(GEN_ASM) openapi.yaml
-	@mkdir -p $(@D)
-	$(CC) -c $< -o $@
+# The objects of one build: build/DIR/%.o from the tree and from build/gen,
+# and build/DIR/embed.o (openapi.yaml), compiled with COMPILER and FLAGS.
+define objects # DIR COMPILER FLAGS
+build/$(1)/gen/%.o: build/gen/%.c
+	@mkdir -p $$(@D)
+	$(2) $(3) -MMD -MP -c $$< -o $$@
+build/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$(2) $(3) -MMD -MP -c $$< -o $$@
+build/$(1)/embed.o: $$(GEN_ASM) openapi.yaml
+	@mkdir -p $$(@D)
+	$(2) -c $$< -o $$@
+endef
+$(eval $(call objects,obj,$$(CC),$$(ALL_CFLAGS)))
+$(eval $(call objects,san,$$(CC),$$(BASE_CFLAGS) $$(SAN_CFLAGS)))
 
 # --- binaries ------------------------------------------------------------
 build/shikakud: $(OBJ) build/obj/service/main.o build/obj/embed.o
@@ -257,15 +255,7 @@ FUZZ_CFLAGS = $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fno-omit-frame-pointe
 	$(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_OBJ = $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC:build/gen/%=gen/%)) build/fuzz/embed.o
 
-build/fuzz/gen/%.o: build/gen/%.c
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
-build/fuzz/%.o: %.c
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
-build/fuzz/embed.o: $(GEN_ASM) openapi.yaml
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -c $< -o $@
+$(eval $(call objects,fuzz,$$(FUZZ_CC),$$(FUZZ_CFLAGS)))
 build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

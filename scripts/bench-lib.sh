@@ -1,6 +1,15 @@
-# scripts/bench-lib.sh - what scripts/bench.sh (and later scripts/bench-pg.sh)
+# scripts/bench-lib.sh - what scripts/bench.sh and scripts/bench-pg.sh
 # share; sourced, not run.
 # shellcheck shell=bash
+
+# The knobs both read (bench.sh's header says what they are).
+# shellcheck disable=SC2034
+persons=${BENCH_PERSONS:-1000000}
+seconds=${BENCH_SECONDS:-10}
+warmup=${BENCH_WARMUP:-2}
+conns=${BENCH_CONNECTIONS:-64}
+threads=${BENCH_WRK_THREADS:-2}
+rounds=${BENCH_ROUNDS:-3}
 
 # A free TCP port on loopback.
 bench_free_port() {
@@ -41,6 +50,28 @@ http {
 $extra
 }
 CONF
+}
+
+# Waits (TENTHS tenths of a second at the most) until the gauge METRIC of
+# the shikakud on PORT (/metrics) reads 0, or is not there.
+bench_metric_zero() { # port metric tenths
+	local v
+	for _ in $(seq "$3"); do
+		v=$(curl -fs "http://127.0.0.1:$1/metrics" |
+			awk -v m="$2" '$1 == m {print $2}')
+		[ "${v:-0}" = 0 ] && return 0
+		sleep 0.1
+	done
+}
+
+# Waits (30 s at the most each) until the audit queue of the shikakud on each
+# PORT is empty: the audit writer goes on writing a run's rows for a while
+# after it.
+bench_audit_idle() { # port...
+	local port
+	for port in "$@"; do
+		bench_metric_zero "$port" shikaku_audit_queue 300
+	done
 }
 
 # Exits (1) unless nginx on PORT serves WORK/decision.json byte for byte: a

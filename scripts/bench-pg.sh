@@ -21,8 +21,8 @@
 # Lookups are also run on a third replica started with the person cache on
 # (--person-cache-mb BENCH_PG_CACHE_MB, 192): an option for a single
 # replica only (SPEC §7's read-your-writes across replicas needs it off),
-# reported apart ("one_replica_person_cache"); the cache fills as the
-# rounds go (random ids over all the persons).
+# reported apart ("one_replica_person_cache"); its cache is warmed from
+# the database at start, and the rounds begin once it is.
 # BENCH_PG_RUNS picks the runs (nginx always runs: the ratios' base), e.g.
 # BENCH_PG_RUNS="lookup1 lookup1c" for the lookups on one replica only;
 # default: all of evaluate1 lookup1 lookup1c evaluate2 lookup2.
@@ -30,13 +30,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
-persons=${BENCH_PERSONS:-1000000}
-seconds=${BENCH_SECONDS:-10}
-warmup=${BENCH_WARMUP:-2}
-conns=${BENCH_CONNECTIONS:-64}
-threads=${BENCH_WRK_THREADS:-2}
-rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_PG_RUNS:-evaluate1 lookup1 lookup1c evaluate2 lookup2}
 cache_mb=${BENCH_PG_CACHE_MB:-192}
 persons_file=${1:-}
@@ -83,10 +79,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 echo "bench-pg: PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') in $pgdata" >&2
 "${as_pg[@]}" "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
 	>"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
@@ -130,45 +122,28 @@ wait_http() { # url
 	echo "bench-pg: $1 does not answer" >&2
 	exit 1
 }
-a_port=$(free_port)
+a_port=$(bench_free_port)
 start_replica "$a_port" "$work/a.log"
 a_pid=$!
-b_port=$(free_port)
+b_port=$(bench_free_port)
 start_replica "$b_port" "$work/b.log"
 b_pid=$!
-c_port=$(free_port)
+c_port=$(bench_free_port)
 start_replica "$c_port" "$work/c.log" --person-cache-mb "$cache_mb"
 c_pid=$!
 wait_http "http://127.0.0.1:$a_port/readyz"
 wait_http "http://127.0.0.1:$b_port/readyz"
 wait_http "http://127.0.0.1:$c_port/readyz"
+# replica C's cache warms itself from the database at start
+# (db/person_warm.c): measured once it has.
+bench_metric_zero "$c_port" shikaku_person_cache_warming 1200
 
 curl -fs "http://127.0.0.1:$a_port/v1/persons/p0000001/eligibility" > "$work/decision.json"
 chmod 0644 "$work/decision.json"
-nport=$(free_port)
-lport=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	client_body_temp_path $work/nginx;
-	proxy_temp_path $work/nginx;
-	fastcgi_temp_path $work/nginx;
-	uwsgi_temp_path $work/nginx;
-	scgi_temp_path $work/nginx;
-	server {
-		listen 127.0.0.1:$nport;
-		location = /decision.json {
-			root $work;
-			default_type application/json;
-		}
-	}
+nport=$(bench_free_port)
+lport=$(bench_free_port)
+# the baseline's site (bench-lib.sh) and a load balancer in front of both replicas
+bench_nginx_conf "$work" "$nport" 4096 "$(cat <<CONF
 	upstream shikaku {
 		least_conn;
 		server 127.0.0.1:$a_port;
@@ -186,16 +161,13 @@ http {
 			proxy_buffering on;
 		}
 	}
-}
 CONF
+)"
 "$NGINX" -c "$work/nginx.conf" -p "$work" &
 ngx_pid=$!
 wait_http "http://127.0.0.1:$nport/decision.json"
 wait_http "http://127.0.0.1:$lport/healthz"
-cmp -s <(curl -fs "http://127.0.0.1:$nport/decision.json") "$work/decision.json" || {
-	echo "bench-pg: nginx does not serve the decision file: no baseline" >&2
-	exit 1
-}
+bench_check_baseline bench-pg "$work" "$nport"
 ngx_pids="$ngx_pid $(pgrep -P "$ngx_pid" | tr '\n' ' ')"
 
 # "PID TICKS" lines (utime + stime) of the processes named.
@@ -230,18 +202,8 @@ run_wrk() { # name round url [script]
 	# shellcheck disable=SC2086
 	snap "$f.nginx1" $ngx_pids
 }
-# Each run starts when both replicas' audit queues are empty.
-audit_idle() {
-	local q port
-	for port in "$a_port" "$b_port" "$c_port"; do
-		for _ in $(seq 300); do
-			q=$(curl -fs "http://127.0.0.1:$port/metrics" |
-				awk '$1 == "shikaku_audit_queue" {print $2}')
-			[ "${q:-0}" = 0 ] && break
-			sleep 0.1
-		done
-	done
-}
+# Each run starts when the replicas' audit queues are empty.
+audit_idle() { bench_audit_idle "$a_port" "$b_port" "$c_port"; }
 rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 a_url="http://127.0.0.1:$a_port"
@@ -271,15 +233,12 @@ pgver=$("$pgbin/postgres" --version | awk '{print $3}')
 mkdir -p bench
 python3 - "$work" "$import_s" "$persons" "$seconds" "$conns" "$rounds" "$hz" \
 	"$rss_a" "$rss_b" "$pgver" "$rss_c" "$cache_mb" "$runs" <<'PY'
-import json, os, re, statistics, sys
+import json, os, sys
+sys.path.insert(0, "scripts")
+from bench_report import add_ratios, medians, warn_non_2xx, wrk_figures
 (work, import_s, persons, seconds, conns, rounds, hz, rss_a, rss_b, pgver, rss_c, cache_mb,
  runs) = sys.argv[1:]
 rounds, hz = int(rounds), int(hz)
-
-def unit(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
-    n, u = float(m.group(1)), m.group(2)
-    return n / 1000 if u == "us" else n if u == "ms" else n * 1000
 
 def ticks(f):
     out = {}
@@ -296,13 +255,7 @@ def cpu_us(prefix, group, total):
 
 def parse(name, r):
     prefix = "%s/%s-%d" % (work, name, r)
-    t = open(prefix + ".wrk").read()
-    total = int(re.search(r"(\d+) requests in", t).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-    res = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
-           "p50_ms": unit(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1)),
-           "p99_ms": unit(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1)),
-           "non_2xx": int(errors.group(1)) if errors else 0}
+    res, total = wrk_figures(open(prefix + ".wrk").read())
     if name == "nginx":
         res["nginx_cpu_us_per_request"] = cpu_us(prefix, "nginx", total)
     else:
@@ -319,15 +272,9 @@ for r in range(1, rounds + 1):
     res = {n: parse(n, r) for n in NAMES}
     base = res["nginx"]
     for n in NAMES[1:]:
-        res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
-        res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
+        add_ratios(res[n], base)
     per_round.append(res)
-med = {}
-for n in NAMES:
-    med[n] = {}
-    for k in per_round[0][n]:
-        vals = [pr[n][k] for pr in per_round if pr[n][k] is not None]
-        med[n][k] = sum(vals) if k == "non_2xx" else (round(statistics.median(vals), 3) if vals else None)
+med = medians(per_round, NAMES)
 label = {"lookup1": ("one_replica", "lookup"), "evaluate1": ("one_replica", "evaluate"),
          "lookup1c": ("one_replica_person_cache", "lookup"),
          "lookup2": ("two_replicas_nginx", "lookup"), "evaluate2": ("two_replicas_nginx", "evaluate")}
@@ -372,8 +319,6 @@ for n, text in (("lookup1", "lookup,   one replica"), ("evaluate1", "evaluate, o
 print("import of %s persons into PostgreSQL: %s s (target < 30 s)" % (persons, import_s))
 print("peak resident memory: replica A %.1f MiB, replica B %.1f MiB, replica C (person cache %s MiB) %.1f MiB" % (
     int(rss_a) / 1024, int(rss_b) / 1024, cache_mb, int(rss_c) / 1024))
-bad = [n for n in NAMES if med[n]["non_2xx"]]
-if bad:
-    print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))
+warn_non_2xx(med)
 print("written: bench/results.json (pg)")
 PY

@@ -35,12 +35,6 @@ cd "$top"
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
 
-persons=${BENCH_PERSONS:-1000000}
-seconds=${BENCH_SECONDS:-10}
-warmup=${BENCH_WARMUP:-2}
-conns=${BENCH_CONNECTIONS:-64}
-threads=${BENCH_WRK_THREADS:-2}
-rounds=${BENCH_ROUNDS:-3}
 parts=${BENCH_PARTS:-evaluate lookup}
 serve_args=${BENCH_SERVE_ARGS:-}
 out=${BENCH_OUT:-bench/results.json}
@@ -96,12 +90,7 @@ for _ in $(seq 100); do
 done
 # The person cache warms itself from the store at start (db/person_warm.c,
 # at nice 10): measured once it has, as a server that has been up a while.
-for _ in $(seq 1200); do
-	w=$(curl -fs "http://127.0.0.1:$port/metrics" |
-		awk '$1 == "shikaku_person_cache_warming" {print $2}')
-	[ "${w:-0}" = 0 ] && break
-	sleep 0.1
-done
+bench_metric_zero "$port" shikaku_person_cache_warming 1200
 wr_srv_pid=""
 wport=""
 case " $parts " in *" lookup_writes "*)
@@ -164,19 +153,10 @@ run_wrk() { # name round url pids [script]
 }
 # Every lookup is audited, and the audit writer goes on writing the last
 # run's rows for a while after it: each round starts when its queue is
-# empty (/metrics), and evaluate runs before lookup.
-audit_idle() {
-	local q
-	for _ in $(seq 300); do
-		q=$(curl -fs "http://127.0.0.1:$port/metrics" |
-			awk '$1 == "shikaku_audit_queue" {print $2}')
-		[ "${q:-0}" = 0 ] && return
-		sleep 0.1
-	done
-}
+# empty (bench_audit_idle), and evaluate runs before lookup.
 ngx_pids="$ngx_pid $(pgrep -P "$ngx_pid" | tr '\n' ' ')"
 for round in $(seq "$rounds"); do
-	audit_idle
+	bench_audit_idle "$port"
 	run_wrk nginx "$round" "http://127.0.0.1:$nport/decision.json" "$ngx_pids"
 	case " $parts " in *" evaluate "*)
 		run_wrk evaluate "$round" "http://127.0.0.1:$port/v1/eligibility:evaluate" \
@@ -212,28 +192,19 @@ build/bench_lookup "$work/bench.db" "$persons" 1 > "$work/sqlite.json"
 mkdir -p "$(dirname "$out")"
 python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" "$out" "$parts" "${cache_mib:-0}" \
 	<<'PY'
-import json, os, re, statistics, sys
+import json, os, sys
+sys.path.insert(0, "scripts")
+from bench_report import add_ratios, medians, warn_non_2xx, wrk_figures
 work, import_s, persons, rss_kib, seconds, conns, rounds, out_path, parts, cache_mib = sys.argv[1:]
 cache_mib = int(cache_mib)
 rounds = int(rounds)
 sqlite = json.load(open("%s/sqlite.json" % work))
 
-def unit(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
-    n, u = float(m.group(1)), m.group(2)
-    return n / 1000 if u == "us" else n if u == "ms" else n * 1000
-
 def parse(name, r):
-    t = open("%s/wrk-%s-%d.txt" % (work, name, r)).read()
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-    p50 = unit(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
-    p99 = unit(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-    total = int(re.search(r"(\d+) requests in", t).group(1))
+    res, total = wrk_figures(open("%s/wrk-%s-%d.txt" % (work, name, r)).read())
     ticks, hz = map(int, open("%s/cpu-%s-%d.txt" % (work, name, r)).read().split())
-    return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99,
-            "non_2xx": int(errors.group(1)) if errors else 0,
-            "server_cpu_us_per_request": round(ticks * 1e6 / hz / total, 1)}
+    res["server_cpu_us_per_request"] = round(ticks * 1e6 / hz / total, 1)
+    return res
 
 PARTS = [n for n in ("lookup", "lookup_writes", "evaluate", "worklist") if n in parts.split()]
 # each part's baseline: nginx serving the same bytes
@@ -244,22 +215,10 @@ per_round = []
 for r in range(1, rounds + 1):
     res = {n: parse(n, r) for n in NAMES}
     for n in PARTS:
-        base = res[BASE[n]]
-        res[n]["rps_ratio_to_nginx"] = round(res[n]["requests_per_s"] / base["requests_per_s"], 3)
-        res[n]["p99_ratio_to_nginx"] = round(res[n]["p99_ms"] / base["p99_ms"], 3) if base["p99_ms"] else None
+        add_ratios(res[n], res[BASE[n]])
     per_round.append(res)
 
-# The median of each figure over the rounds; ratios are medians of each
-# round's own ratio, never a ratio of medians.
-res = {}
-for n in NAMES:
-    res[n] = {}
-    for k in per_round[0][n]:
-        vals = [pr[n][k] for pr in per_round if pr[n][k] is not None]
-        if k == "non_2xx":
-            res[n][k] = sum(vals)
-        else:
-            res[n][k] = round(statistics.median(vals), 3) if vals else None
+res = medians(per_round, NAMES)
 base = res["nginx"]
 out = {"persons": int(persons), "import_seconds": float(import_s),
        "peak_rss_mib": round(int(rss_kib) / 1024, 1), "wrk_seconds": int(seconds),
@@ -324,9 +283,7 @@ if "lookup_writes" in PARTS:
 print("import of %s persons: %s s (target < 6 s)" % (persons, import_s))
 print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB + the person cache's %d MiB)"
       % (int(rss_kib) / 1024, cache_mib))
-bad = [n for n in res if res[n]["non_2xx"]]
-if bad:
-    print("WARNING: non-2xx answers in %s: those figures are not comparable" % ", ".join(bad))
+warn_non_2xx(res)
 print("written: %s" % out_path)
 PY
 

@@ -37,7 +37,7 @@ import time
 import pytest
 
 import harness
-from harness import HOST, Server, assert_problem, run_cli, slow
+from harness import HOST, Server, assert_problem, put_person, run_cli, slow
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "db", "migrations")
@@ -69,12 +69,6 @@ def wait_event(s, name, timeout=5, pred=lambda e: True):
         if time.monotonic() > deadline:
             raise AssertionError("no %s in the log; tail: %s" % (name, s.stderr_tail(10)))
         time.sleep(0.05)
-
-
-def put(s, pid, doc=None):
-    r = s.request("PUT", "/v1/persons/" + pid, json_body=doc or PERSON)
-    assert r.status in (200, 201), r
-    return r
 
 
 def lookup(s, pid, rid):
@@ -195,7 +189,7 @@ def test_a_slow_import_is_cut_and_every_lookup_meanwhile_is_audited():
         try:
             s = run.server(["--import-min-rate", "1000", "--import-rate-window", "2",
                             "--import-timeout", "60"])
-            put(s, "look-1")
+            put_person("look-1", PERSON, s)
             first = ndjson([dict(PERSON, person_id="slow-imp-1"),
                             dict(PERSON, person_id="slow-imp-2")])
             up = SlowUpload(s, first, b'{"person_id":"slow-imp-3"}\n', 0.5, slow(40))
@@ -290,7 +284,7 @@ def test_the_audit_log_is_a_private_file_beside_the_database():
     with harness.temp_run("file", "x.db") as run:
         d, db = run.dir, run.db
         s = run.server()
-        put(s, "file-1")
+        put_person("file-1", PERSON, s)
         assert lookup(s, "file-1", "file-look").status == 200
         ids, _ = audit_ids(s, "file-1")
         assert "file-look" in ids, ids
@@ -357,7 +351,7 @@ def test_an_older_database_has_its_audit_rows_moved_into_the_audit_file():
         r = s.get("/v1/audit?since=%s&until=%s" % (OLD_DAY, OLD_DAY))
         assert [i["request_id"] for i in r.json["items"]] == ["old-r1", "old-r2"], r.json
         # new rows follow the moved ones
-        put(s, "old-a")
+        put_person("old-a", PERSON, s)
         ids, _ = audit_ids(s, "old-a")
         assert ids[:2] == ["old-r1", "old-r2"] and len(ids) == 3, ids
         s.stop()
@@ -401,7 +395,7 @@ def test_an_unwritable_audit_file_stops_audited_routes_until_it_can_write():
         lock = None
         try:
             s = run.server()
-            put(s, "held-1")
+            put_person("held-1", PERSON, s)
             assert lookup(s, "held-1", "held-before").status == 200
             ids, complete = audit_ids(s, "held-1")
             assert complete and "held-before" in ids, ids

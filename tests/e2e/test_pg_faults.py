@@ -128,27 +128,43 @@ def answers_after(results, t, status):
                if t0 > t and not isinstance(out, Exception) and out[2].status == status)
 
 
+def start_load(s, prefix, threads=4):
+    """threads clients, each with a person prefix-i of its own that a Timed
+    load writes (PUT), reads and decides in turn; (clients, the load)."""
+    clients = [Client(s, timeout=slow(10)) for _ in range(threads)]
+    for i in range(threads):
+        r = clients[i].put("/v1/persons/%s-%d" % (prefix, i), dict(PERSON, display_name="0"))
+        assert r.status == 201, r
+
+    def work(i, seq):
+        pid = "/v1/persons/%s-%d" % (prefix, i)
+        if seq % 3 == 0:
+            return "PUT", seq, clients[i].put(pid, dict(PERSON, display_name=str(seq)))
+        if seq % 3 == 1:
+            return "GET", seq, clients[i].get(pid)
+        return "eligibility", seq, clients[i].get(pid + "/eligibility")
+
+    return clients, Timed(threads, work)
+
+
+def assert_no_acknowledged_write_lost(clients, results, prefix):
+    """Each person of start_load holds its last acknowledged write or a later
+    one (a 503 may hide a commit whose answer was lost)."""
+    for i, per in enumerate(results):
+        acked = [out[1] for _, _, out in per if not isinstance(out, Exception)
+                 and out[0] == "PUT" and out[2].status in (200, 201)]
+        g = clients[i].get("/v1/persons/%s-%d" % (prefix, i))
+        assert g.status == 200, g
+        assert int(g.json["display_name"]) >= max(acked), (i, g.json["display_name"], max(acked))
+
+
 # ---- stopped under load -----------------------------------------------------------
 
 def test_stopped_under_load_is_503_at_once_then_200_again_by_itself(cluster):
     uri = cluster.new_database()
     s = server_on(uri)
     try:
-        threads = 4
-        clients = [Client(s, timeout=slow(10)) for _ in range(threads)]
-        for i in range(threads):
-            r = clients[i].put("/v1/persons/load-%d" % i, dict(PERSON, display_name="0"))
-            assert r.status == 201, r
-
-        def work(i, seq):
-            pid = "/v1/persons/load-%d" % i
-            if seq % 3 == 0:
-                return "PUT", seq, clients[i].put(pid, dict(PERSON, display_name=str(seq)))
-            if seq % 3 == 1:
-                return "GET", seq, clients[i].get(pid)
-            return "eligibility", seq, clients[i].get(pid + "/eligibility")
-
-        load = Timed(threads, work)
+        clients, load = start_load(s, "load")
         try:
             harness.wait_for(lambda: answers_after(load.results, 0, 200) >= 100, slow(20),
                              "100 answers before the stop")
@@ -171,14 +187,7 @@ def test_stopped_under_load_is_503_at_once_then_200_again_by_itself(cluster):
             results = load.stop()
         counts = judge(results, "PostgreSQL stopped and started under load")
         assert counts.get(503, 0) >= 40 and counts.get(200, 0) >= 200, counts
-        # no acknowledged write lost: each person holds its last acknowledged
-        # write or a later one (a 503 may hide a commit whose answer was lost)
-        for i, per in enumerate(results):
-            acked = [out[1] for _, _, out in per if not isinstance(out, Exception)
-                     and out[0] == "PUT" and out[2].status in (200, 201)]
-            g = clients[i].get("/v1/persons/load-%d" % i)
-            assert g.status == 200, g
-            assert int(g.json["display_name"]) >= max(acked), (i, g.json["display_name"], max(acked))
+        assert_no_acknowledged_write_lost(clients, results, "load")
         assert s.alive()
         ready = s.direct("GET", "/readyz")
         assert ready.status == 200, ready
@@ -209,21 +218,7 @@ def test_hung_under_load_is_503_within_the_deadline_then_200_again_by_itself(clu
     s = server_on(uri)
     stopped_pids = []
     try:
-        threads = 4
-        clients = [Client(s, timeout=slow(10)) for _ in range(threads)]
-        for i in range(threads):
-            r = clients[i].put("/v1/persons/hang-%d" % i, dict(PERSON, display_name="0"))
-            assert r.status == 201, r
-
-        def work(i, seq):
-            pid = "/v1/persons/hang-%d" % i
-            if seq % 3 == 0:
-                return "PUT", seq, clients[i].put(pid, dict(PERSON, display_name=str(seq)))
-            if seq % 3 == 1:
-                return "GET", seq, clients[i].get(pid)
-            return "eligibility", seq, clients[i].get(pid + "/eligibility")
-
-        load = Timed(threads, work)
+        clients, load = start_load(s, "hang")
         try:
             harness.wait_for(lambda: answers_after(load.results, 0, 200) >= 100, slow(20),
                              "100 answers before the hang")
@@ -250,12 +245,7 @@ def test_hung_under_load_is_503_within_the_deadline_then_200_again_by_itself(clu
             results = load.stop()
         counts = judge(results, "PostgreSQL hung and resumed under load")
         assert counts.get(503, 0) >= 12 and counts.get(200, 0) >= 200, counts
-        for i, per in enumerate(results):
-            acked = [out[1] for _, _, out in per if not isinstance(out, Exception)
-                     and out[0] == "PUT" and out[2].status in (200, 201)]
-            g = clients[i].get("/v1/persons/hang-%d" % i)
-            assert g.status == 200, g
-            assert int(g.json["display_name"]) >= max(acked), (i, g.json["display_name"], max(acked))
+        assert_no_acknowledged_write_lost(clients, results, "hang")
         assert s.alive()
     finally:
         signal_all(stopped_pids, signal.SIGCONT)

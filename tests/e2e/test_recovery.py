@@ -41,7 +41,7 @@ import time
 import pytest
 
 import harness
-from harness import Server, assert_problem, problem_defects, slow
+from harness import Server, assert_problem, problem_defects, put_person, slow
 
 PERSON = {"display_name": "復旧 花子", "birth_date": "1938-03-03",
           "insurer_number": "138057", "mynumber_card": "held",
@@ -75,12 +75,6 @@ def read_fails_on_the_store(s, path, rid, what):
     assert r.status in (500, 503), r
     wait_event(s, lambda e: e.get("event") == "store_error"
                and e.get("request_id") == rid, what)
-
-
-def put_person(s, pid, doc=None):
-    r = s.request("PUT", "/v1/persons/" + pid, json_body=doc or PERSON)
-    assert r.status in (200, 201), r
-    return r
 
 
 def zero_persons_root(db):
@@ -156,7 +150,7 @@ def test_audit_says_when_its_answer_may_lack_rows():
         lock = None
         try:
             s = run.server()
-            put_person(s, "held-1")
+            put_person("held-1", PERSON, s)
             a = s.get("/v1/audit?person_id=held-1")
             assert a.status == 200 and len(a.json["items"]) == 1, a
             # another process holds the audit file's write lock (SPEC §7: the
@@ -209,7 +203,7 @@ def test_a_page_damaged_while_serving_is_logged_and_makes_it_unready():
         d, db = run.dir, run.db
         s = run.server()
         for i in range(3):
-            put_person(s, "dm-%d" % i)
+            put_person("dm-%d" % i, PERSON, s)
         s.stop()
         # The person cache, warmed at start, would answer dm-1 from memory
         # without reading the damaged pages (README, Recovery): what is
@@ -250,7 +244,7 @@ def test_a_file_damaged_before_start_is_served_but_not_ready():
     with harness.temp_run("damaged-start", "x.db") as run:
         db = run.db
         s = run.server()
-        put_person(s, "ds-1")
+        put_person("ds-1", PERSON, s)
         s.stop()
         zero_persons_root(db)
         s = run.server()
@@ -271,7 +265,7 @@ def test_a_full_disk_at_start_still_serves_reads():
         s = run.server()
         docs = {}
         for i in range(5):
-            put_person(s, "fd-%d" % i)
+            put_person("fd-%d" % i, PERSON, s)
             docs["fd-%d" % i] = s.get("/v1/persons/fd-%d" % i).json
         # killed: the WAL and its index stay, as after a crash or an OOM kill
         s.kill()
@@ -317,7 +311,7 @@ def test_an_empty_database_file_is_initialised_with_a_warning():
         assert "0 bytes" in e["message"] and "backup" in e["message"], e
         r = s.get("/v1/persons")
         assert r.status == 200 and r.json["items"] == [], r
-        put_person(s, "em-1")
+        put_person("em-1", PERSON, s)
         s.stop()
         # the second start finds a database: no warning
         s = run.server()
