@@ -412,23 +412,44 @@ rules_decision_advice_text(const struct rules_decision *d, size_t i)
 
 /* ---- names ---- */
 
-/* The short tables list their enum's members in order, the long ones name
- * each (test_rules_texts.c checks every name against its member). */
-
 static const char *const scheme_names[RULES_SCHEME_COUNT] = {
-    NULL,     "nhi",        "nhi_association", "late_elderly",
-    "kyokai", "seamen",     "day_laborer",     "society",
-    "sdf",    "mutual_aid", "special_retiree", "other"};
+    [RULES_SCHEME_UNKNOWN] = NULL,
+    [RULES_SCHEME_NHI] = "nhi",
+    [RULES_SCHEME_NHI_ASSOCIATION] = "nhi_association",
+    [RULES_SCHEME_LATE_ELDERLY] = "late_elderly",
+    [RULES_SCHEME_KYOKAI] = "kyokai",
+    [RULES_SCHEME_SEAMEN] = "seamen",
+    [RULES_SCHEME_DAY_LABORER] = "day_laborer",
+    [RULES_SCHEME_SOCIETY] = "society",
+    [RULES_SCHEME_SDF] = "sdf",
+    [RULES_SCHEME_MUTUAL_AID] = "mutual_aid",
+    [RULES_SCHEME_SPECIAL_RETIREE] = "special_retiree",
+    [RULES_SCHEME_OTHER] = "other",
+};
 
 static const char *const card_names[RULES_CARD_COUNT] = {
-    "unknown", "held", "none", "lost", "renewing"};
+    [RULES_CARD_UNKNOWN] = "unknown",   [RULES_CARD_HELD] = "held",
+    [RULES_CARD_NONE] = "none",         [RULES_CARD_LOST] = "lost",
+    [RULES_CARD_RENEWING] = "renewing",
+};
 
 static const char *const registration_names[RULES_REG_COUNT] = {
-    "unknown", "registered", "unregistered", "cancelled"};
+    [RULES_REG_UNKNOWN] = "unknown",
+    [RULES_REG_REGISTERED] = "registered",
+    [RULES_REG_UNREGISTERED] = "unregistered",
+    [RULES_REG_CANCELLED] = "cancelled",
+};
 
 static const char *const need_names[RULES_NEED_COUNT] = {
-    "elderly", "dementia",       "disability",           "child",
-    "illness", "pin_difficulty", "face_auth_difficulty", "other"};
+    [RULES_NEED_ELDERLY] = "elderly",
+    [RULES_NEED_DEMENTIA] = "dementia",
+    [RULES_NEED_DISABILITY] = "disability",
+    [RULES_NEED_CHILD] = "child",
+    [RULES_NEED_ILLNESS] = "illness",
+    [RULES_NEED_PIN_DIFFICULTY] = "pin_difficulty",
+    [RULES_NEED_FACE_AUTH_DIFFICULTY] = "face_auth_difficulty",
+    [RULES_NEED_OTHER] = "other",
+};
 
 static const char *const setting_names[RULES_SETTING_COUNT] = {
     [RULES_SETTING_UNKNOWN] = NULL,
@@ -441,21 +462,43 @@ static const char *const setting_names[RULES_SETTING_COUNT] = {
 };
 
 static const char *const cert_status_names[RULES_CERT_COUNT] = {
-    NULL, "none", "applied", "issued"};
+    [RULES_CERT_ABSENT] = NULL,
+    [RULES_CERT_NONE] = "none",
+    [RULES_CERT_APPLIED] = "applied",
+    [RULES_CERT_ISSUED] = "issued",
+};
 
 static const char *const cert_basis_names[RULES_BASIS_COUNT] = {
-    NULL, "application", "ex_officio", "provisional"};
+    [RULES_BASIS_UNKNOWN] = NULL,
+    [RULES_BASIS_APPLICATION] = "application",
+    [RULES_BASIS_EX_OFFICIO] = "ex_officio",
+    [RULES_BASIS_PROVISIONAL] = "provisional",
+};
 
 static const char *const reg_status_names[RULES_STATUS_COUNT] = {
-    "no_card",      "card_unavailable", "ecert_expired", "cancelled",
-    "unregistered", "registered",       "unknown"};
+    [RULES_STATUS_NO_CARD] = "no_card",
+    [RULES_STATUS_CARD_UNAVAILABLE] = "card_unavailable",
+    [RULES_STATUS_ECERT_EXPIRED] = "ecert_expired",
+    [RULES_STATUS_CANCELLED] = "cancelled",
+    [RULES_STATUS_UNREGISTERED] = "unregistered",
+    [RULES_STATUS_REGISTERED] = "registered",
+    [RULES_STATUS_UNKNOWN] = "unknown",
+};
 
 static const char *const entitlement_names[RULES_ENT_COUNT] = {
-    "ex_officio", "provisional", "on_application", "not_entitled",
-    "undetermined"};
+    [RULES_ENT_EX_OFFICIO] = "ex_officio",
+    [RULES_ENT_PROVISIONAL] = "provisional",
+    [RULES_ENT_ON_APPLICATION] = "on_application",
+    [RULES_ENT_NOT_ENTITLED] = "not_entitled",
+    [RULES_ENT_UNDETERMINED] = "undetermined",
+};
 
-static const char *const channel_names[] = {NULL, "municipal_counter",
-					    "employer", "insurer"};
+static const char *const channel_names[] = {
+    [RULES_CHANNEL_NONE] = NULL,
+    [RULES_CHANNEL_MUNICIPAL_COUNTER] = "municipal_counter",
+    [RULES_CHANNEL_EMPLOYER] = "employer",
+    [RULES_CHANNEL_INSURER] = "insurer",
+};
 
 static const char *const applicant_names[RULES_APP_COUNT] = {
     [RULES_APP_SELF] = "self",
@@ -470,7 +513,10 @@ static const char *const applicant_names[RULES_APP_COUNT] = {
 };
 
 static const char *const fact_names[RULES_F_COUNT] = {
-    "birth_date", "mynumber_card", "insurance_registration"};
+    [RULES_F_BIRTH_DATE] = "birth_date",
+    [RULES_F_MYNUMBER_CARD] = "mynumber_card",
+    [RULES_F_INSURANCE_REGISTRATION] = "insurance_registration",
+};
 
 /* Each entitlement's label, for summaries, and its word or two, to fit a
  * table column ("職権交付"); in Japanese and English. */
