@@ -142,12 +142,9 @@ void api_text_render(char *out, size_t outlen, const char *text,
 static void json_text_object(struct api_buf *b, const struct rules_text *t,
 			     enum rules_lang lang, const char *text)
 {
-	api_buf_adds(b, "{\"code\":");
-	api_buf_json_str(b, t->code);
-	api_buf_adds(b, ",\"source\":");
-	api_buf_json_str(b, t->source[lang]);
-	api_buf_adds(b, ",\"text\":");
-	api_buf_json_str(b, text);
+	api_buf_key_str(b, "{\"code\":", t->code);
+	api_buf_key_str(b, ",\"source\":", t->source[lang]);
+	api_buf_key_str(b, ",\"text\":", text);
 	api_buf_adds(b, "}");
 }
 
@@ -229,27 +226,26 @@ static void json_next_change(struct api_buf *b,
 	}
 	api_buf_adds(b, ",\"next_change\":{\"date\":");
 	api_buf_json_date(b, n->date);
-	api_buf_adds(b, ",\"registration_status\":");
-	api_buf_json_str(b, rules_reg_status_name(n->status));
-	api_buf_adds(b, ",\"entitlement\":");
-	api_buf_json_str(b, rules_entitlement_name(n->entitlement));
+	api_buf_key_str(
+	    b, ",\"registration_status\":", rules_reg_status_name(n->status));
+	api_buf_key_str(
+	    b, ",\"entitlement\":", rules_entitlement_name(n->entitlement));
 	api_buf_adds(b, n->application_required
 			    ? ",\"application_required\":true"
 			    : ",\"application_required\":false");
-	api_buf_adds(b, ",\"reason\":");
-	api_buf_json_str(b, rules_reason_text(n->reason)->code);
+	api_buf_key_str(b, ",\"reason\":", rules_reason_text(n->reason)->code);
 	api_buf_adds(b, "}");
 }
 
 /* The decision's "insurer" object, without its closing brace. */
 static void json_insurer(struct api_buf *b, const struct rules_decision *d)
 {
-	api_buf_adds(b, "{\"number\":");
-	api_buf_json_str(b, d->has_number ? d->insurer.number : NULL);
+	api_buf_key_str(
+	    b, "{\"number\":", d->has_number ? d->insurer.number : NULL);
 	api_buf_adds(b, ",\"valid\":");
 	api_buf_adds(b, d->has_number ? "true" : "null");
-	api_buf_adds(b, ",\"scheme\":");
-	api_buf_json_str(b, rules_scheme_name(d->insurer_scheme));
+	api_buf_key_str(b,
+			",\"scheme\":", rules_scheme_name(d->insurer_scheme));
 	if (d->has_number) {
 		char code[] = ",\"prefecture_code\":\"00\",\"prefecture\":";
 		char *digits = strchr(code, '0');
@@ -259,17 +255,15 @@ static void json_insurer(struct api_buf *b, const struct rules_decision *d)
 		api_buf_add(b, code, sizeof code - 1);
 		api_buf_json_str(
 		    b, rules_prefecture_name_ja(d->insurer.prefecture));
-		api_buf_adds(b, ",\"prefecture_en\":");
-		api_buf_json_str(
-		    b, rules_prefecture_name_en(d->insurer.prefecture));
+		api_buf_key_str(
+		    b, ",\"prefecture_en\":",
+		    rules_prefecture_name_en(d->insurer.prefecture));
 	} else {
 		api_buf_adds(b, ",\"prefecture_code\":null,\"prefecture\":null,"
 				"\"prefecture_en\":null");
 	}
-	api_buf_adds(b, ",\"name\":");
-	api_buf_json_str(b, d->insurer_name);
-	api_buf_adds(b, ",\"channel\":");
-	api_buf_json_str(b, rules_channel_name(d->channel));
+	api_buf_key_str(b, ",\"name\":", d->insurer_name);
+	api_buf_key_str(b, ",\"channel\":", rules_channel_name(d->channel));
 }
 
 void api_decision_json(struct api_buf *b, const struct rules_decision *d,
@@ -302,10 +296,9 @@ void api_decision_json(struct api_buf *b, const struct rules_decision *d,
 	json_bool(b, d->application_required);
 	api_buf_adds(b, ",\"may_apply\":");
 	json_bool(b, d->may_apply);
-	api_buf_adds(b, ",\"apply_by\":");
-	api_buf_json_date(b, d->apply_by);
-	api_buf_adds(b, ",\"recommended_apply_by\":");
-	api_buf_json_date(b, d->recommended_apply_by);
+	api_buf_key_date(b, ",\"apply_by\":", d->apply_by);
+	api_buf_key_date(b,
+			 ",\"recommended_apply_by\":", d->recommended_apply_by);
 	api_buf_adds(b, ",\"applicants\":[");
 	for (i = 0; i < d->n_applicants; i++)
 		json_item(b, i, rules_applicant_name(d->applicants[i]));

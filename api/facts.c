@@ -16,25 +16,35 @@ struct fact_field {
 	const char *expected;           /* for messages */
 };
 
+/* The entry of a date; of an enum read by from_name, which names its
+ * members in expected.  (Unformatted: clang-format takes the braces of a
+ * macro for a block.) */
+/* clang-format off */
+#define DATE_FIELD(name) {name, K_DATE, NULL, "a date YYYY-MM-DD"}
+#define ENUM_FIELD(name, from_name, expected) \
+	{name, K_ENUM, from_name, expected}
+/* clang-format on */
+
 static const struct fact_field fact_fields[] = {
-    {"birth_date", K_DATE, NULL, "a date YYYY-MM-DD"},
+    DATE_FIELD("birth_date"),
     {"insurer_number", K_STRING, NULL, "a string of 6 or 8 digits"},
-    {"scheme", K_ENUM, rules_scheme_from_name,
-     "nhi, nhi_association, late_elderly, kyokai, seamen, day_laborer, "
-     "society, sdf, mutual_aid, special_retiree or other"},
-    {"mynumber_card", K_ENUM, rules_card_from_name,
-     "held, none, lost, renewing or unknown"},
-    {"insurance_registration", K_ENUM, rules_registration_from_name,
-     "registered, unregistered, cancelled or unknown"},
-    {"ecert_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
-    {"card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
+    ENUM_FIELD("scheme", rules_scheme_from_name,
+	       "nhi, nhi_association, late_elderly, kyokai, seamen, "
+	       "day_laborer, society, sdf, mutual_aid, special_retiree or "
+	       "other"),
+    ENUM_FIELD("mynumber_card", rules_card_from_name,
+	       "held, none, lost, renewing or unknown"),
+    ENUM_FIELD("insurance_registration", rules_registration_from_name,
+	       "registered, unregistered, cancelled or unknown"),
+    DATE_FIELD("ecert_expiry"),
+    DATE_FIELD("card_expiry"),
     {"care_needs", K_NEEDS, NULL,
      "an array of elderly, dementia, disability, child, illness, "
      "pin_difficulty, face_auth_difficulty, other"},
-    {"setting", K_ENUM, rules_setting_from_name,
-     "home, care_facility, disability_facility, childrens_facility, "
-     "hospital or other"},
-    {"legacy_card_expiry", K_DATE, NULL, "a date YYYY-MM-DD"},
+    ENUM_FIELD("setting", rules_setting_from_name,
+	       "home, care_facility, disability_facility, childrens_facility, "
+	       "hospital or other"),
+    DATE_FIELD("legacy_card_expiry"),
     {"certificate", K_CERT, NULL,
      "an object {status, basis?, applied_on?, valid_until?}"},
 };

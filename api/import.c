@@ -55,39 +55,48 @@ struct csv_column {
 	bool list;               /* ';'-separated values into an array */
 };
 
+/* A column whose value is the member of its name; one of "certificate"
+ * (its name "certificate_" member); the ';'-separated list of care_needs.
+ * (Unformatted: clang-format takes the braces of a macro for a block.) */
+/* clang-format off */
+#define COL(name) {name, NULL, false}
+#define CERT_COL(member) {"certificate_" member, member, false}
+#define LIST_COL(name) {name, NULL, true}
+/* clang-format on */
+
 static const struct csv_column person_columns[] = {
-    {"person_id", NULL, false},
-    {"display_name", NULL, false},
-    {"facility_id", NULL, false},
-    {"verified_at", NULL, false},
-    {"source", NULL, false},
-    {"birth_date", NULL, false},
-    {"insurer_number", NULL, false},
-    {"scheme", NULL, false},
-    {"mynumber_card", NULL, false},
-    {"insurance_registration", NULL, false},
-    {"ecert_expiry", NULL, false},
-    {"card_expiry", NULL, false},
-    {"care_needs", NULL, true},
-    {"setting", NULL, false},
-    {"legacy_card_expiry", NULL, false},
-    {"certificate_status", "status", false},
-    {"certificate_basis", "basis", false},
-    {"certificate_applied_on", "applied_on", false},
-    {"certificate_valid_until", "valid_until", false},
-    {NULL, NULL, false},
+    COL("person_id"),
+    COL("display_name"),
+    COL("facility_id"),
+    COL("verified_at"),
+    COL("source"),
+    COL("birth_date"),
+    COL("insurer_number"),
+    COL("scheme"),
+    COL("mynumber_card"),
+    COL("insurance_registration"),
+    COL("ecert_expiry"),
+    COL("card_expiry"),
+    LIST_COL("care_needs"),
+    COL("setting"),
+    COL("legacy_card_expiry"),
+    CERT_COL("status"),
+    CERT_COL("basis"),
+    CERT_COL("applied_on"),
+    CERT_COL("valid_until"),
+    COL(NULL),
 };
 
 static const struct csv_column insurer_columns[] = {
-    {"insurer_number", NULL, false},
-    {"name_ja", NULL, false},
-    {"name_en", NULL, false},
-    {"scheme", NULL, false},
-    {"address", NULL, false},
-    {"phone", NULL, false},
-    {"url", NULL, false},
-    {"prefecture_code", NULL, false},
-    {NULL, NULL, false},
+    COL("insurer_number"),
+    COL("name_ja"),
+    COL("name_en"),
+    COL("scheme"),
+    COL("address"),
+    COL("phone"),
+    COL("url"),
+    COL("prefecture_code"),
+    COL(NULL),
 };
 
 struct api_import {

@@ -40,6 +40,20 @@ void api_buf_json_str(struct api_buf *b, const char *s);
 void api_buf_json_strn(struct api_buf *b, const char *s, size_t n);
 /* Appends a date as a JSON string, or null for RULES_NO_DATE. */
 void api_buf_json_date(struct api_buf *b, int32_t day);
+/* Appends key (a literal such as ",\"name\":"), then s as by
+ * api_buf_json_str or day as by api_buf_json_date. */
+static inline void api_buf_key_str(struct api_buf *b, const char *key,
+				   const char *s)
+{
+	api_buf_adds(b, key);
+	api_buf_json_str(b, s);
+}
+static inline void api_buf_key_date(struct api_buf *b, const char *key,
+				    int32_t day)
+{
+	api_buf_adds(b, key);
+	api_buf_json_date(b, day);
+}
 /* Appends the UTF-8 text s[0..n) for a terminal or a text/plain page:
  * every control character (C0 including newline and tab, DEL, C1), bidi
  * override, embedding or isolate (U+202A-U+202E, U+2066-U+2069) and

@@ -107,79 +107,82 @@ static uint64_t load(const atomic_uint_fast64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-/* shikaku_requests_total: a row per route and status answered. */
-static void render_requests(struct api_buf *b, const struct api_metrics *m)
+/* The label of status slot s ("other" for the last), in buf. */
+static const char *status_label(int s, char buf[16])
 {
-	int r, s;
+	if (!statuses[s])
+		return "other";
+	snprintf(buf, 16, "%d", statuses[s]);
+	return buf;
+}
 
-	api_buf_adds(b, "# HELP shikaku_requests_total HTTP requests answered, "
-			"by route template and status.\n"
-			"# TYPE shikaku_requests_total counter\n");
-	for (r = 0; r < API_METRICS_ROUTES; r++) {
-		const char *route = atomic_load(&m->routes[r]);
+/* The le label of latency bucket k ("+Inf" for the last), in buf. */
+static const char *bucket_label(int k, char buf[32])
+{
+	if (k == API_METRICS_BUCKETS - 1)
+		return "+Inf";
+	snprintf(buf, 32, "%g", bounds[k]);
+	return buf;
+}
 
-		if (!route)
-			break;
-		for (s = 0; s < API_METRICS_STATUSES; s++) {
-			uint64_t n = load(&m->requests[r][s]);
+/* shikaku_requests_total: route's row per status answered. */
+static void requests_rows(struct api_buf *b, const struct api_metrics *m, int r,
+			  const char *route)
+{
+	char status[16];
 
-			if (n == 0)
-				continue;
-			if (statuses[s])
-				api_buf_printf(
-				    b,
-				    "shikaku_requests_total{route=\"%s\","
-				    "status=\"%d\"} %llu\n",
-				    route, statuses[s], (unsigned long long)n);
-			else
-				api_buf_printf(
-				    b,
-				    "shikaku_requests_total{route=\"%s\","
-				    "status=\"other\"} %llu\n",
-				    route, (unsigned long long)n);
-		}
+	for (int s = 0; s < API_METRICS_STATUSES; s++) {
+		uint64_t n = load(&m->requests[r][s]);
+
+		if (n == 0)
+			continue;
+		api_buf_printf(b,
+			       "shikaku_requests_total{route=\"%s\","
+			       "status=\"%s\"} %llu\n",
+			       route, status_label(s, status),
+			       (unsigned long long)n);
 	}
 }
 
-/* shikaku_request_duration_seconds: a histogram per route. */
-static void render_latency(struct api_buf *b, const struct api_metrics *m)
+/* shikaku_request_duration_seconds: route's histogram. */
+static void latency_rows(struct api_buf *b, const struct api_metrics *m, int r,
+			 const char *route)
 {
-	int r, k;
+	char le[32];
+	uint64_t cum = 0;
 
-	api_buf_adds(b, "# HELP shikaku_request_duration_seconds Time from "
-			"the request's first byte to its answer.\n"
-			"# TYPE shikaku_request_duration_seconds histogram\n");
-	for (r = 0; r < API_METRICS_ROUTES; r++) {
+	for (int k = 0; k < API_METRICS_BUCKETS; k++) {
+		cum += load(&m->latency_bucket[r][k]);
+		api_buf_printf(b,
+			       "shikaku_request_duration_seconds_bucket"
+			       "{route=\"%s\",le=\"%s\"} %llu\n",
+			       route, bucket_label(k, le),
+			       (unsigned long long)cum);
+	}
+	api_buf_printf(b,
+		       "shikaku_request_duration_seconds_sum{route=\"%s\"} "
+		       "%.6f\n",
+		       route, (double)load(&m->latency_sum_us[r]) / 1e6);
+	api_buf_printf(b,
+		       "shikaku_request_duration_seconds_count{route=\"%s\"} "
+		       "%llu\n",
+		       route, (unsigned long long)load(&m->latency_count[r]));
+}
+
+/* A family's HELP and TYPE lines (head), then rows for each route seen. */
+static void render_per_route(struct api_buf *b, const struct api_metrics *m,
+			     const char *head,
+			     void (*rows)(struct api_buf *,
+					  const struct api_metrics *, int,
+					  const char *))
+{
+	api_buf_adds(b, head);
+	for (int r = 0; r < API_METRICS_ROUTES; r++) {
 		const char *route = atomic_load(&m->routes[r]);
-		uint64_t cum = 0;
 
 		if (!route)
 			break;
-		for (k = 0; k < API_METRICS_BUCKETS; k++) {
-			cum += load(&m->latency_bucket[r][k]);
-			if (k < API_METRICS_BUCKETS - 1)
-				api_buf_printf(
-				    b,
-				    "shikaku_request_duration_seconds_bucket"
-				    "{route=\"%s\",le=\"%g\"} %llu\n",
-				    route, bounds[k], (unsigned long long)cum);
-			else
-				api_buf_printf(
-				    b,
-				    "shikaku_request_duration_seconds_bucket"
-				    "{route=\"%s\",le=\"+Inf\"} %llu\n",
-				    route, (unsigned long long)cum);
-		}
-		api_buf_printf(
-		    b,
-		    "shikaku_request_duration_seconds_sum{route=\"%s\"} "
-		    "%.6f\n",
-		    route, (double)load(&m->latency_sum_us[r]) / 1e6);
-		api_buf_printf(
-		    b,
-		    "shikaku_request_duration_seconds_count{route=\"%s\"} "
-		    "%llu\n",
-		    route, (unsigned long long)load(&m->latency_count[r]));
+		rows(b, m, r, route);
 	}
 }
 
@@ -261,23 +264,37 @@ static void render_audit(struct api_buf *b, const struct audit_log_stats *audit)
 			       audit->bytes);
 }
 
+/* One sample, name v, after its HELP and TYPE lines. */
+static void render_sample(struct api_buf *b, const char *name, const char *type,
+			  const char *help, uint64_t v)
+{
+	api_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help,
+		       name, type, name, (unsigned long long)v);
+}
+
+/* A counter of lookups, name{result="hit"} and name{result="miss"}. */
+static void render_hit_miss(struct api_buf *b, const char *name,
+			    const char *help, uint64_t hits, uint64_t misses)
+{
+	api_buf_printf(b,
+		       "# HELP %s %s\n# TYPE %s counter\n"
+		       "%s{result=\"hit\"} %llu\n%s{result=\"miss\"} %llu\n",
+		       name, help, name, name, (unsigned long long)hits, name,
+		       (unsigned long long)misses);
+}
+
 /* The warming of the cache at start (db_person_cache_warm). */
 static void render_person_cache_warm(struct api_buf *b, struct db *store)
 {
 	uint64_t persons;
 	bool warming = db_person_cache_warming(store, &persons);
 
-	api_buf_printf(b,
-		       "# HELP shikaku_person_cache_warming 1 while the "
-		       "cache is being filled from the store after the "
-		       "start.\n"
-		       "# TYPE shikaku_person_cache_warming gauge\n"
-		       "shikaku_person_cache_warming %d\n"
-		       "# HELP shikaku_person_cache_warmed_total Persons read "
-		       "into the cache by its warming.\n"
-		       "# TYPE shikaku_person_cache_warmed_total counter\n"
-		       "shikaku_person_cache_warmed_total %llu\n",
-		       warming ? 1 : 0, (unsigned long long)persons);
+	render_sample(b, "shikaku_person_cache_warming", "gauge",
+		      "1 while the cache is being filled from the store after "
+		      "the start.",
+		      warming ? 1 : 0);
+	render_sample(b, "shikaku_person_cache_warmed_total", "counter",
+		      "Persons read into the cache by its warming.", persons);
 }
 
 /* The person cache's counters and gauges, when there is one. */
@@ -287,16 +304,10 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 
 	if (!store || !db_person_cache_stats(store, &st))
 		return;
-	api_buf_printf(b,
-		       "# HELP shikaku_person_cache_lookups_total Lookups of "
-		       "stored persons in the person cache, by result.\n"
-		       "# TYPE shikaku_person_cache_lookups_total counter\n"
-		       "shikaku_person_cache_lookups_total{result=\"hit\"} "
-		       "%llu\n"
-		       "shikaku_person_cache_lookups_total{result=\"miss\"} "
-		       "%llu\n",
-		       (unsigned long long)st.hits,
-		       (unsigned long long)st.misses);
+	render_hit_miss(b, "shikaku_person_cache_lookups_total",
+			"Lookups of stored persons in the person cache, by "
+			"result.",
+			st.hits, st.misses);
 	api_buf_printf(
 	    b,
 	    "# HELP shikaku_person_cache_drops_total Records "
@@ -314,26 +325,20 @@ static void render_person_cache(struct api_buf *b, struct db *store)
 	    (unsigned long long)st.flushes,
 	    (unsigned long long)st.invalidations,
 	    (unsigned long long)st.evictions);
+	render_sample(b, "shikaku_person_cache_catch_ups_total", "counter",
+		      "Commits of other processes told by the store's log of "
+		      "person writes (SQLite): only the persons written "
+		      "dropped.",
+		      st.catch_ups);
+	render_sample(b, "shikaku_person_cache_entries", "gauge",
+		      "Persons held.", st.entries);
+	render_sample(b, "shikaku_person_cache_bytes", "gauge",
+		      "Bytes held, of at most shikaku_person_cache_max_bytes "
+		      "(--person-cache-mb).",
+		      st.bytes);
 	api_buf_printf(b,
-		       "# HELP shikaku_person_cache_catch_ups_total Commits "
-		       "of other processes told by the store's log of person "
-		       "writes (SQLite): only the persons written dropped.\n"
-		       "# TYPE shikaku_person_cache_catch_ups_total counter\n"
-		       "shikaku_person_cache_catch_ups_total %llu\n",
-		       (unsigned long long)st.catch_ups);
-	api_buf_printf(b,
-		       "# HELP shikaku_person_cache_entries Persons held.\n"
-		       "# TYPE shikaku_person_cache_entries gauge\n"
-		       "shikaku_person_cache_entries %llu\n"
-		       "# HELP shikaku_person_cache_bytes Bytes held, of at "
-		       "most shikaku_person_cache_max_bytes "
-		       "(--person-cache-mb).\n"
-		       "# TYPE shikaku_person_cache_bytes gauge\n"
-		       "shikaku_person_cache_bytes %llu\n"
 		       "# TYPE shikaku_person_cache_max_bytes gauge\n"
 		       "shikaku_person_cache_max_bytes %llu\n",
-		       (unsigned long long)st.entries,
-		       (unsigned long long)st.bytes,
 		       (unsigned long long)st.budget);
 	render_person_cache_warm(b, store);
 }
@@ -345,17 +350,10 @@ static void render_row_memo(struct api_buf *b, struct api_row_memo *memo)
 	if (!memo)
 		return;
 	api_row_memo_stats(memo, &st);
-	api_buf_printf(b,
-		       "# HELP shikaku_worklist_memo_lookups_total Worklist "
-		       "rows found decided today (hit) or decided afresh "
-		       "(miss).\n"
-		       "# TYPE shikaku_worklist_memo_lookups_total counter\n"
-		       "shikaku_worklist_memo_lookups_total{result=\"hit\"} "
-		       "%llu\n"
-		       "shikaku_worklist_memo_lookups_total{result=\"miss\"} "
-		       "%llu\n",
-		       (unsigned long long)st.hits,
-		       (unsigned long long)st.misses);
+	render_hit_miss(b, "shikaku_worklist_memo_lookups_total",
+			"Worklist rows found decided today (hit) or decided "
+			"afresh (miss).",
+			st.hits, st.misses);
 }
 
 int api_metrics_render(const struct api_metrics *m, const char *version,
@@ -365,8 +363,16 @@ int api_metrics_render(const struct api_metrics *m, const char *version,
 	struct api_buf b;
 
 	api_buf_init(&b, (size_t)4 << 20);
-	render_requests(&b, m);
-	render_latency(&b, m);
+	render_per_route(&b, m,
+			 "# HELP shikaku_requests_total HTTP requests "
+			 "answered, by route template and status.\n"
+			 "# TYPE shikaku_requests_total counter\n",
+			 requests_rows);
+	render_per_route(&b, m,
+			 "# HELP shikaku_request_duration_seconds Time from "
+			 "the request's first byte to its answer.\n"
+			 "# TYPE shikaku_request_duration_seconds histogram\n",
+			 latency_rows);
 	render_counters(&b, m);
 	if (db_bytes >= 0)
 		api_buf_printf(&b,

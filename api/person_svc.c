@@ -64,10 +64,8 @@ void api_stored_decision_json(const struct api_ctx *ctx, struct api_buf *b,
 	/* Reopen the object to add what only a stored answer has. */
 	if (!b->failed && b->len > 0)
 		b->len--;
-	api_buf_adds(b, ",\"person_id\":");
-	api_buf_json_str(b, p->person_id);
-	api_buf_adds(b, ",\"data_as_of\":");
-	api_buf_json_date(b, p->verified_at);
+	api_buf_key_str(b, ",\"person_id\":", p->person_id);
+	api_buf_key_date(b, ",\"data_as_of\":", p->verified_at);
 	api_buf_adds(b, api_person_stale(ctx, p) ? ",\"stale\":true}"
 						 : ",\"stale\":false}");
 }

@@ -8,12 +8,12 @@
  * decoded and normalised (libunistring). */
 #include <stdint.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
 
 #include "api/text.h"
+#include "base/url.h"
 #include "rules/rules.h"
 
 /* Characters decoded and normalised on the stack; longer text mallocs. */
@@ -185,11 +185,8 @@ bool api_text_url_ok(const char *s, size_t len)
 {
 	size_t i, host;
 
-	if (len > 7 && strncasecmp(s, "http://", 7) == 0)
-		host = 7;
-	else if (len > 8 && strncasecmp(s, "https://", 8) == 0)
-		host = 8;
-	else
+	host = base_url_http_prefix(s, len, true);
+	if (host == 0)
 		return false;
 	if (s[host] == '/')
 		return false;

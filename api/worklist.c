@@ -74,25 +74,21 @@ enum next_action {
 	ACT_COUNT
 };
 
-/* Short, to keep a line within 80 columns where the names allow. */
-static const char *const action_words[ACT_COUNT][2] = {
-    [ACT_NONE] = {"なし", "none"},
-    [ACT_APPLY] = {"申請する", "apply"},
-    [ACT_CHECK_REGISTRATION] = {"利用登録を確認", "check card"},
-    [ACT_COMPLETE_FACTS] = {"不足情報を確認", "find facts"},
-    [ACT_RECHECK] = {"利用登録を再確認", "recheck card"},
-    [ACT_RENEW_ECERT] = {"電子証明書を更新", "renew e-cert"},
-    [ACT_MAY_APPLY] = {"申請は任意", "may apply"},
-};
-
-static const char *const action_codes[ACT_COUNT] = {
-    [ACT_NONE] = "none",
-    [ACT_APPLY] = "apply",
-    [ACT_CHECK_REGISTRATION] = "check_registration",
-    [ACT_COMPLETE_FACTS] = "complete_facts",
-    [ACT_RECHECK] = "recheck_registration",
-    [ACT_RENEW_ECERT] = "renew_ecert",
-    [ACT_MAY_APPLY] = "may_apply",
+/* Each action's code (CSV) and its words (ja, en): short, to keep a
+ * line within 80 columns where the names allow. */
+static const struct action_text {
+	const char *code;
+	const char *words[2];
+} actions[ACT_COUNT] = {
+    [ACT_NONE] = {"none", {"なし", "none"}},
+    [ACT_APPLY] = {"apply", {"申請する", "apply"}},
+    [ACT_CHECK_REGISTRATION] = {"check_registration",
+				{"利用登録を確認", "check card"}},
+    [ACT_COMPLETE_FACTS] = {"complete_facts", {"不足情報を確認", "find facts"}},
+    [ACT_RECHECK] = {"recheck_registration",
+		     {"利用登録を再確認", "recheck card"}},
+    [ACT_RENEW_ECERT] = {"renew_ecert", {"電子証明書を更新", "renew e-cert"}},
+    [ACT_MAY_APPLY] = {"may_apply", {"申請は任意", "may apply"}},
 };
 
 static const char *const fact_words[RULES_F_COUNT][2] = {
@@ -250,22 +246,19 @@ static void row_json(struct api_buf *b, const struct db_person *p,
 {
 	size_t i;
 
-	api_buf_adds(b, "{\"person_id\":");
-	api_buf_json_str(b, p->person_id);
-	api_buf_adds(b, ",\"facility_id\":");
-	api_buf_json_str(b, p->facility_id[0] ? p->facility_id : NULL);
-	api_buf_adds(b, ",\"display_name\":");
-	api_buf_json_str(b, p->display_name[0] ? p->display_name : NULL);
-	api_buf_adds(b, ",\"entitlement\":");
-	api_buf_json_str(b, rules_entitlement_name(d->entitlement));
+	api_buf_key_str(b, "{\"person_id\":", p->person_id);
+	api_buf_key_str(
+	    b, ",\"facility_id\":", p->facility_id[0] ? p->facility_id : NULL);
+	api_buf_key_str(b, ",\"display_name\":",
+			p->display_name[0] ? p->display_name : NULL);
+	api_buf_key_str(
+	    b, ",\"entitlement\":", rules_entitlement_name(d->entitlement));
 	api_buf_adds(b, d->application_required
 			    ? ",\"application_required\":true"
 			    : ",\"application_required\":false");
-	api_buf_adds(b, ",\"apply_by\":");
-	api_buf_json_date(b, d->apply_by);
+	api_buf_key_date(b, ",\"apply_by\":", d->apply_by);
 	api_buf_adds(b, stale ? ",\"stale\":true" : ",\"stale\":false");
-	api_buf_adds(b, ",\"next_change_date\":");
-	api_buf_json_date(b, d->next_change.date);
+	api_buf_key_date(b, ",\"next_change_date\":", d->next_change.date);
 	api_buf_adds(b, ",\"actions\":[");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
@@ -341,7 +334,7 @@ static void row_csv(struct worklist *w, const struct db_person *p,
 	csv_cell(b, p->display_name, true);
 	csv_cell(b, p->person_id, false);
 	csv_cell(b, rules_entitlement_word(r->entitlement, l), false);
-	csv_cell(b, action_words[r->action][l], false);
+	csv_cell(b, actions[r->action].words[l], false);
 	s = deadline_words(r, l, date);
 	csv_cell(b, s ? s : "", false);
 	s = stale_words(r, l);
@@ -364,7 +357,7 @@ static void row_csv(struct worklist *w, const struct db_person *p,
 	csv_cell(b, r->apply_by != RULES_NO_DATE ? date : "", false);
 	csv_cell(b, r->stale ? "true" : "false", false);
 	csv_cell(b, codes, false);
-	csv_cell(b, action_codes[r->action], false);
+	csv_cell(b, actions[r->action].code, false);
 	api_buf_adds(b, ",");
 	for (i = 0; i < d->n_advice; i++) {
 		if (i)
@@ -447,7 +440,7 @@ static void row_cells(const struct row *r, enum rules_lang l,
 	cells[COL_NAME] = r->name[0] ? r->name : "-";
 	cells[COL_ID] = strlen(r->id) > ID_COLS ? "^" : r->id;
 	cells[COL_ENT] = rules_entitlement_word(r->entitlement, l);
-	cells[COL_ACTION] = action_words[r->action][l];
+	cells[COL_ACTION] = actions[r->action].words[l];
 	s = deadline_words(r, l, date);
 	cells[COL_BY] = s ? s : "-";
 	s = stale_words(r, l);

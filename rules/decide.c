@@ -70,6 +70,15 @@ struct decide_marks {
 	int32_t cert_end;         /* day after valid_until */
 };
 
+/* No mark within the horizon: what decide_marks starts from. */
+static const struct decide_marks decide_no_marks = {
+    .lapse = DECIDE_NEVER,
+    .late_from = DECIDE_NEVER,
+    .renewal_from = DECIDE_NEVER,
+    .renewal_age_from = DECIDE_NEVER,
+    .adult_from = DECIDE_NEVER,
+    .cert_end = DECIDE_NEVER};
+
 /* What next_change compares, and the rule that decided it. */
 struct decide_core {
 	enum rules_reg_status status;
@@ -78,14 +87,19 @@ struct decide_core {
 	enum rules_reason reason;
 };
 
-static bool decide_enums_valid(const struct rules_facts *f)
+bool rules_facts_enums_valid(const struct rules_facts *f)
 {
 	return (unsigned)f->scheme < RULES_SCHEME_COUNT &&
 	       (unsigned)f->mynumber_card < RULES_CARD_COUNT &&
 	       (unsigned)f->insurance_registration < RULES_REG_COUNT &&
 	       (unsigned)f->setting < RULES_SETTING_COUNT &&
 	       (unsigned)f->cert_status < RULES_CERT_COUNT &&
-	       (unsigned)f->cert_basis < RULES_BASIS_COUNT &&
+	       (unsigned)f->cert_basis < RULES_BASIS_COUNT;
+}
+
+static bool decide_enums_valid(const struct rules_facts *f)
+{
+	return rules_facts_enums_valid(f) &&
 	       (f->care_needs >> RULES_NEED_COUNT) == 0;
 }
 
@@ -474,12 +488,7 @@ static void decide_marks(const struct decide_ctx *c,
 	int32_t aged;
 	int y = 0, mo = 0, d = 0, auto_age = p->late_elderly_auto_age;
 
-	m->lapse = DECIDE_NEVER;
-	m->late_from = DECIDE_NEVER;
-	m->renewal_from = DECIDE_NEVER;
-	m->renewal_age_from = DECIDE_NEVER;
-	m->adult_from = DECIDE_NEVER;
-	m->cert_end = DECIDE_NEVER;
+	*m = decide_no_marks;
 	/* A card none, lost or being renewed decides before any expiry. */
 	if (today->lapsed)
 		m->lapse = DECIDE_PAST;

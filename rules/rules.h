@@ -136,6 +136,10 @@ struct rules_facts {
 };
 
 void rules_facts_init(struct rules_facts *f);
+/* Whether each enum member of f is one of its enum's values (care_needs,
+ * a bit set, is not looked at): facts read back from storage check it
+ * before use. */
+bool rules_facts_enums_valid(const struct rules_facts *f);
 
 /* ---- parameters (SPEC §4) ----------------------------------------------- */
 
@@ -443,26 +447,31 @@ rules_decision_advice_text(const struct rules_decision *d, size_t i);
 
 /* Enum names as they appear in JSON; NULL for the "unknown"/0 member where
  * that member has no JSON spelling (scheme UNKNOWN, cert ABSENT, channel
- * NONE, setting UNKNOWN).  *_from_name return -1 for an unknown name. */
-const char *rules_scheme_name(enum rules_scheme s);
-int rules_scheme_from_name(const char *s);
-const char *rules_card_name(enum rules_card c);
-int rules_card_from_name(const char *s);
-const char *rules_registration_name(enum rules_registration r);
-int rules_registration_from_name(const char *s);
-const char *rules_need_name(enum rules_need n);
-int rules_need_from_name(const char *s);
-const char *rules_setting_name(enum rules_setting s);
-int rules_setting_from_name(const char *s);
-const char *rules_cert_status_name(enum rules_cert_status s);
-int rules_cert_status_from_name(const char *s);
-const char *rules_cert_basis_name(enum rules_cert_basis b);
-int rules_cert_basis_from_name(const char *s);
-const char *rules_reg_status_name(enum rules_reg_status s);
-const char *rules_entitlement_name(enum rules_entitlement e);
-const char *rules_channel_name(enum rules_channel c);
-const char *rules_applicant_name(enum rules_applicant a);
-const char *rules_fact_name(enum rules_fact f);
+ * NONE, setting UNKNOWN).  Each enum of RULES_NAMED_ENUMS has a
+ * `const char *rules_<what>_name(type v)` (rules_scheme_name, ...); those
+ * listed with X also an `int rules_<what>_from_name(const char *s)`, which
+ * returns -1 for an unknown name. */
+#define RULES_NAMED_ENUMS(X, Y)                                                \
+	X(scheme, enum rules_scheme)                                           \
+	X(card, enum rules_card)                                               \
+	X(registration, enum rules_registration)                               \
+	X(need, enum rules_need)                                               \
+	X(setting, enum rules_setting)                                         \
+	X(cert_status, enum rules_cert_status)                                 \
+	X(cert_basis, enum rules_cert_basis)                                   \
+	Y(reg_status, enum rules_reg_status)                                   \
+	Y(entitlement, enum rules_entitlement)                                 \
+	Y(channel, enum rules_channel)                                         \
+	Y(applicant, enum rules_applicant)                                     \
+	Y(fact, enum rules_fact)
+#define RULES_NAME(what, type)      const char *rules_##what##_name(type v)
+#define RULES_FROM_NAME(what)       int rules_##what##_from_name(const char *s)
+#define RULES_NAME_DECL(what, type) RULES_NAME(what, type);
+#define RULES_NAME_FROM_DECL(what, type)                                       \
+	RULES_NAME(what, type);                                                \
+	RULES_FROM_NAME(what);
+RULES_NAMED_ENUMS(RULES_NAME_FROM_DECL, RULES_NAME_DECL)
+
 /* Human labels for summaries (text/plain). */
 const char *rules_entitlement_label(enum rules_entitlement e,
 				    enum rules_lang l);

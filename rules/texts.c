@@ -13,10 +13,18 @@
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A text's source: a paragraph of the notice, cited the same in both
+ * languages, or none.  (Unformatted: clang-format takes the braces of a
+ * macro for a block.) */
+/* clang-format off */
+#define NOTICE(paragraph) {paragraph, paragraph}
+#define NO_SOURCE {NULL, NULL}
+/* clang-format on */
+
 static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_NO_USABLE_MYNAHOKEN] =
 	{"no_usable_mynahoken",
-	 {"記1", "記1"},
+	 NOTICE("記1"),
 	 {"使えるマイナ保険証（健康保険証として利用登録したマイナンバーカード）"
 	  "がないため、"
 	  "資格確認書は申請しなくても保険者から送られます。届かない場合は加入先"
@@ -30,7 +38,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "insurer."}},
     [RULES_R_LATE_ELDERLY_PROVISIONAL] =
 	{"late_elderly_provisional",
-	 {"記1 なお書き", "記1 なお書き"},
+	 NOTICE("記1 なお書き"),
 	 {"後期高齢者医療（75歳以上の方の医療保険）の加入者には、暫定運用（当面"
 	  "の特例、"
 	  "{provisional_end} "
@@ -65,7 +73,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "(it needs the date of birth)."}},
     [RULES_R_LATE_ELDERLY_APPLIED] =
 	{"late_elderly_applied",
-	 {"記1 なお書き", "記1 なお書き"},
+	 NOTICE("記1 なお書き"),
 	 {"暫定運用の終了後も資格確認書を受け取れるよう、すでに申請が済んでいま"
 	  "す。"
 	  "新たな手続きは必要ありません。",
@@ -78,7 +86,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	 /* 記2(2): with no card at hand, have it (re)issued or apply for
 		 * a certificate; the notice's nearest word on a lost card or one
 		 * being renewed. */
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"マイナンバーカードを紛失中または更新中のため、マイナ保険証で受診でき"
 	  "ません。"
 	  "加入先の保険者に申請すれば資格確認書を受け取れます。",
@@ -88,7 +96,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "insurer."}},
     [RULES_R_REGISTRATION_UNKNOWN] =
 	{"registration_unknown",
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"マイナンバーカードの有無、または健康保険証としての利用登録の状況が分"
 	  "からないため、"
 	  "判定できません。まず登録状況を確認してください。",
@@ -99,7 +107,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "registration first."}},
     [RULES_R_CHILD_ON_APPLICATION] =
 	{"child_on_application",
-	 {"記1 (児童)", "記1 (児童)"},
+	 NOTICE("記1 (児童)"),
 	 {"お子さんで、マイナ保険証での受診が難しい事情があるか、児童養護施設な"
 	  "どで暮らしているため、申請すれば資格確認書を受け取れます。親権者のほ"
 	  "か、親権者から委任を受けた施設職員も代理で申請できます。",
@@ -109,7 +117,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "guardian has authorised, may apply on the child's behalf."}},
     [RULES_R_CONSIDERATION_ON_APPLICATION] =
 	{"consideration_on_application",
-	 {"記1", "記1"},
+	 NOTICE("記1"),
 	 {"マイナ保険証をお持ちですが、受診時に使うのが難しい事情があるため、加"
 	  "入先の保険者に"
 	  "申請すれば資格確認書を受け取れます。マイナ保険証はそのまま持っていて"
@@ -120,7 +128,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "may keep the "
 	  "card registered."}},
     [RULES_R_HOLDS_MYNAHOKEN] = {"holds_mynahoken",
-				 {"記1", "記1"},
+				 NOTICE("記1"),
 				 {"使えるマイナ保険証をお持ちで、利用が難しい事"
 				  "情もないため、資格確認書は交付されません。"
 				  "受診にはマイナ保険証を使ってください。",
@@ -142,7 +150,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 	  "Enter the "
 	  "insurer number to be sure."}},
     [RULES_R_SCHEME_UNKNOWN] = {"scheme_unknown",
-				{NULL, NULL},
+				NO_SOURCE,
 				{"保険者番号、保険の種類、生年月日のいずれも分"
 				 "からないため、後期高齢者医療の加入者"
 				 "ではないものとして判定しました。保険者番号か"
@@ -155,7 +163,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
     [RULES_R_ECERT_IN_GRACE] =
 	{/* The grace period is a parameter (SPEC §4), not in the notice. */
 	 "ecert_in_grace",
-	 {NULL, NULL},
+	 NO_SOURCE,
 	 {"マイナンバーカードまたはその電子証明書の有効期限が過ぎていますが、猶"
 	  "予期間中（{renew_by} "
 	  "まで）のため、まだ保険証として使えます。それまで"
@@ -168,7 +176,7 @@ static const struct rules_text reason_texts[RULES_R_COUNT] = {
 static const struct rules_text advice_texts[RULES_A_COUNT] = {
     [RULES_A_CHECK_REGISTRATION] =
 	{"check_registration",
-	 {"記2(2), 別添1", "記2(2), 別添1"},
+	 NOTICE("記2(2), 別添1"),
 	 {"医療機関や薬局の顔認証付きカードリーダーにカードを置くか、マイナポー"
 	  "タルの"
 	  "「健康保険証」で「登録済み」か「未登録」かを確認してください。",
@@ -180,7 +188,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
     /* Both cases in one; a decision gives the variant that fits. */
     [RULES_A_OBTAIN_CARD_OR_APPLY] =
 	{"obtain_card_or_apply",
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"マイナンバーカードがない場合は、資格確認書が申請なしで送られ、カード"
 	  "は市区町村で申請できます。カードを紛失中・更新中の場合は、再発行や更"
 	  "新を待つ間、資格確認書を申請してください。",
@@ -190,7 +198,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "the renewed one, and meanwhile apply for a certificate."}},
     [RULES_A_RENEW_ECERT] =
 	{"renew_ecert",
-	 {NULL, NULL},
+	 NO_SOURCE,
 	 {"マイナンバーカードまたはその電子証明書の有効期限が近いか、過ぎていま"
 	  "す。猶予期間が終わる {renew_by} までに市区町村の窓口で更新してくださ"
 	  "い。",
@@ -199,7 +207,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "period ends on {renew_by}."}},
     [RULES_A_APPLY_BEFORE_DEADLINE] =
 	{"apply_before_deadline",
-	 {"記1", "記1"},
+	 NOTICE("記1"),
 	 {"今お持ちの健康保険証の有効期限（{apply_by}"
 	  "）までに、加入先の保険者へ資格確認書を"
 	  "申請してください。余裕をもって {recommended_apply_by} "
@@ -209,7 +217,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "on {apply_by}; applying by {recommended_apply_by} leaves time to "
 	  "spare."}},
     [RULES_A_APPLY_NOW] = {"apply_now",
-			   {"記1", "記1"},
+			   NOTICE("記1"),
 			   {"資格確認書を受け取るには申請が必要です。できるだけ"
 			    "早く加入先の保険者へ申請して"
 			    "ください。",
@@ -218,7 +226,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 			    "possible."}},
     [RULES_A_APPLY_TO_CONTINUE_AFTER_PROVISIONAL] =
 	{"apply_to_continue_after_provisional",
-	 {"記1 なお書き", "記1 なお書き"},
+	 NOTICE("記1 なお書き"),
 	 {"今は申請しなくても資格確認書が届きますが、暫定運用の終了（{"
 	  "provisional_end}）後も"
 	  "受け取り続けたい場合は、今のうちに申請しておくことができます。",
@@ -228,7 +236,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "apply now."}},
     [RULES_A_FACE_AUTH_CARD] =
 	{"face_auth_card",
-	 {"記2(1)①", "記2(1)①"},
+	 NOTICE("記2(1)①"),
 	 {"暗証番号の設定や管理が不安な場合は、暗証番号のいらない顔認証マイナン"
 	  "バーカードに"
 	  "切り替えることができます。市区町村の窓口で手続きできます。",
@@ -238,7 +246,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "municipal office."}},
     [RULES_A_VISUAL_CONFIRMATION] =
 	{"visual_confirmation",
-	 {"記2(1)②, 別添2", "記2(1)②, 別添2"},
+	 NOTICE("記2(1)②, 別添2"),
 	 {"顔認証や暗証番号の入力が難しい場合は、医療機関や薬局の受付で声をかけ"
 	  "れば、"
 	  "職員が顔写真を見て本人確認（目視確認）をしてくれます。",
@@ -249,7 +257,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "instead (目視確認)."}},
     [RULES_A_FACILITY_KEEPS_REGISTRATION] =
 	{"facility_keeps_registration",
-	 {"記2(1)①", "記2(1)①"},
+	 NOTICE("記2(1)①"),
 	 {"施設でカードを預かる場合でも、暗証番号まで管理する必要はなく、利用登"
 	  "録を解除する"
 	  "必要もありません。マイナ保険証を持ったまま資格確認書を申請できます"
@@ -261,7 +269,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "for a certificate."}},
     [RULES_A_CARRY_MYNAHOKEN_FOR_EMERGENCIES] =
 	{"carry_mynahoken_for_emergencies",
-	 {"記2(1)②", "記2(1)②"},
+	 NOTICE("記2(1)②"),
 	 {"資格確認書があっても、マイナ保険証を持ち歩いてください。救急のときに"
 	  "病歴や飲んでいる"
 	  "薬が救急隊に正確に伝わります。",
@@ -271,7 +279,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "accurately."}},
     [RULES_A_PROXY_MEDICINE_PICKUP] =
 	{"proxy_medicine_pickup",
-	 {"記2(1)②", "記2(1)②"},
+	 NOTICE("記2(1)②"),
 	 {"本人が薬局へ行けない場合は、処方箋を持って行けば、代理の方が薬を受け"
 	  "取れます。",
 	  "If the person cannot go to the pharmacy, someone else can collect "
@@ -279,7 +287,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 	  "by handing in the prescription."}},
     [RULES_A_CARE_MANAGER_GUIDANCE] =
 	{"care_manager_guidance",
-	 {"記1", "記1"},
+	 NOTICE("記1"),
 	 {"担当のケアマネジャーなどから、本人やご家族に資格確認書を申請できるこ"
 	  "とを"
 	  "伝えてください。",
@@ -304,7 +312,7 @@ static const struct rules_text advice_texts[RULES_A_COUNT] = {
 static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
     [RULES_AV_NO_CARD] =
 	{"obtain_card_or_apply",
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"マイナンバーカードがないため、資格確認書は申請しなくても送られます。"
 	  "マイナ保険証を使いたい場合は、お住まいの市区町村でカードを申請できま"
 	  "す。",
@@ -314,7 +322,7 @@ static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
     /* 記2(2): a certificate is had on application while the card is away. */
     [RULES_AV_CARD_UNAVAILABLE_APPLY] =
 	{"obtain_card_or_apply",
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
 	  "を待ってください。その間に受診するには資格確認書を申請してください（"
 	  "申請しなければ交付されません）。",
@@ -325,7 +333,7 @@ static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
      * say "only on application" here would contradict the reason. */
     [RULES_AV_CARD_UNAVAILABLE_SENT] =
 	{"obtain_card_or_apply",
-	 {"記2(2)", "記2(2)"},
+	 NOTICE("記2(2)"),
 	 {"紛失したカードは市区町村で再発行を手続きし、更新中ならカードが届くの"
 	  "を待ってください。その間も資格確認書は申請しなくても送られ、それで受"
 	  "診できます。",
@@ -334,7 +342,7 @@ static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
 	  "application, and the person can see a doctor with it."}},
     [RULES_AV_RENEW_ECERT] =
 	{"renew_ecert",
-	 {NULL, NULL},
+	 NO_SOURCE,
 	 {"マイナンバーカードの電子証明書の有効期限が近いか、過ぎています。猶予"
 	  "期間が終わる {renew_by} までに市区町村の窓口で電子証明書を更新してく"
 	  "ださい。",
@@ -344,7 +352,7 @@ static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
     /* A renewed card comes with new electronic certificates. */
     [RULES_AV_RENEW_CARD] =
 	{"renew_ecert",
-	 {NULL, NULL},
+	 NO_SOURCE,
 	 {"マイナンバーカード本体の有効期限が近いか、過ぎています。猶予期間が終"
 	  "わる {renew_by} までに市区町村の窓口でカードを更新してください（電子"
 	  "証明書も一緒に更新されます）。",
@@ -353,15 +361,19 @@ static const struct rules_text advice_variant_texts[RULES_AV_COUNT] = {
 	  "{renew_by}; its electronic certificate is renewed with it."}},
 };
 
-/* The advice each variant belongs to. */
-static const enum rules_advice variant_advice[RULES_AV_COUNT] = {
-    [RULES_AV_GENERAL] = RULES_A_COUNT,
-    [RULES_AV_NO_CARD] = RULES_A_OBTAIN_CARD_OR_APPLY,
-    [RULES_AV_CARD_UNAVAILABLE_APPLY] = RULES_A_OBTAIN_CARD_OR_APPLY,
-    [RULES_AV_CARD_UNAVAILABLE_SENT] = RULES_A_OBTAIN_CARD_OR_APPLY,
-    [RULES_AV_RENEW_ECERT] = RULES_A_RENEW_ECERT,
-    [RULES_AV_RENEW_CARD] = RULES_A_RENEW_ECERT,
-};
+/* The advice each variant belongs to (RULES_A_COUNT: none). */
+static enum rules_advice variant_advice(enum rules_advice_variant v)
+{
+	switch (v) {
+	case RULES_AV_NO_CARD:
+	case RULES_AV_CARD_UNAVAILABLE_APPLY:
+	case RULES_AV_CARD_UNAVAILABLE_SENT:
+		return RULES_A_OBTAIN_CARD_OR_APPLY;
+	case RULES_AV_RENEW_ECERT:
+	case RULES_AV_RENEW_CARD: return RULES_A_RENEW_ECERT;
+	default: return RULES_A_COUNT;
+	}
+}
 
 const struct rules_text *rules_reason_text(enum rules_reason r)
 {
@@ -384,7 +396,7 @@ const struct rules_text *rules_advice_text_variant(enum rules_advice a,
 		return NULL;
 	if (v == RULES_AV_GENERAL)
 		return &advice_texts[a];
-	return variant_advice[v] == a ? &advice_variant_texts[v] : NULL;
+	return variant_advice(v) == a ? &advice_variant_texts[v] : NULL;
 }
 
 const struct rules_text *
@@ -506,18 +518,28 @@ static const char *const fact_names[RULES_F_COUNT] = {
     [RULES_F_INSURANCE_REGISTRATION] = "insurance_registration",
 };
 
-static const char *const entitlement_labels[RULES_ENT_COUNT][2] = {
-    [RULES_ENT_EX_OFFICIO] = {"申請なしで交付（職権交付）",
-			      "issued without application (ex officio)"},
+/* Each entitlement's label, for summaries, and its word or two, to fit a
+ * table column ("職権交付"); in Japanese and English. */
+static const struct entitlement_text {
+	const char *label[2];
+	const char *word[2];
+} entitlement_texts[RULES_ENT_COUNT] = {
+    [RULES_ENT_EX_OFFICIO] = {{"申請なしで交付（職権交付）",
+			       "issued without application (ex officio)"},
+			      {"職権交付", "ex officio"}},
     [RULES_ENT_PROVISIONAL] =
-	{"暫定運用により申請なしで交付",
-	 "issued without application (provisional operation)"},
-    [RULES_ENT_ON_APPLICATION] = {"申請により交付", "issued on application"},
+	{{"暫定運用により申請なしで交付",
+	  "issued without application (provisional operation)"},
+	 {"暫定交付", "provisional"}},
+    [RULES_ENT_ON_APPLICATION] = {{"申請により交付", "issued on application"},
+				  {"申請で交付", "on application"}},
     [RULES_ENT_NOT_ENTITLED] =
-	{"交付対象外（マイナ保険証を使用）",
-	 "not entitled (use the My Number insurance card)"},
-    [RULES_ENT_UNDETERMINED] = {"判定できません（情報不足）",
-				"undetermined (facts missing)"},
+	{{"交付対象外（マイナ保険証を使用）",
+	  "not entitled (use the My Number insurance card)"},
+	 {"対象外", "not entitled"}},
+    [RULES_ENT_UNDETERMINED] = {{"判定できません（情報不足）",
+				 "undetermined (facts missing)"},
+				{"判定不可", "undetermined"}},
 };
 
 static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
@@ -532,14 +554,6 @@ static const char *const reg_status_labels[RULES_STATUS_COUNT][2] = {
     [RULES_STATUS_REGISTERED] = {"マイナ保険証として利用可能",
 				 "registered: usable as an insurance card"},
     [RULES_STATUS_UNKNOWN] = {"登録状況不明", "registration status unknown"},
-};
-
-static const char *const entitlement_words[RULES_ENT_COUNT][2] = {
-    [RULES_ENT_EX_OFFICIO] = {"職権交付", "ex officio"},
-    [RULES_ENT_PROVISIONAL] = {"暫定交付", "provisional"},
-    [RULES_ENT_ON_APPLICATION] = {"申請で交付", "on application"},
-    [RULES_ENT_NOT_ENTITLED] = {"対象外", "not entitled"},
-    [RULES_ENT_UNDETERMINED] = {"判定不可", "undetermined"},
 };
 
 /* Why, in a few words, after an entitlement word: "職権交付（後期高齢者
@@ -582,133 +596,38 @@ static int texts_from_name(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-const char *rules_scheme_name(enum rules_scheme s)
-{
-	return texts_name(scheme_names, COUNT_OF(scheme_names), (unsigned)s);
-}
+/* The functions rules.h declares for RULES_NAMED_ENUMS, over the tables
+ * <what>_names. */
+#define TEXTS_NAME(what, type)                                                 \
+	RULES_NAME(what, type)                                                 \
+	{                                                                      \
+		return texts_name(what##_names, COUNT_OF(what##_names),        \
+				  (unsigned)v);                                \
+	}
+#define TEXTS_NAME_FROM(what, type)                                            \
+	TEXTS_NAME(what, type)                                                 \
+	RULES_FROM_NAME(what)                                                  \
+	{                                                                      \
+		return texts_from_name(what##_names, COUNT_OF(what##_names),   \
+				       s);                                     \
+	}
 
-int rules_scheme_from_name(const char *s)
-{
-	return texts_from_name(scheme_names, COUNT_OF(scheme_names), s);
-}
+RULES_NAMED_ENUMS(TEXTS_NAME_FROM, TEXTS_NAME)
 
-const char *rules_card_name(enum rules_card c)
-{
-	return texts_name(card_names, COUNT_OF(card_names), (unsigned)c);
-}
+/* rules_<what>_<kind>: the text texts[l] in language l, where texts may
+ * name v, the member asked for (below count). */
+#define TEXTS_LABEL(what, kind, type, count, texts)                            \
+	const char *rules_##what##_##kind(type v, enum rules_lang l)           \
+	{                                                                      \
+		if ((unsigned)v >= (count) || (unsigned)l > RULES_LANG_EN)     \
+			return NULL;                                           \
+		return (texts)[l];                                             \
+	}
 
-int rules_card_from_name(const char *s)
-{
-	return texts_from_name(card_names, COUNT_OF(card_names), s);
-}
-
-const char *rules_registration_name(enum rules_registration r)
-{
-	return texts_name(registration_names, COUNT_OF(registration_names),
-			  (unsigned)r);
-}
-
-int rules_registration_from_name(const char *s)
-{
-	return texts_from_name(registration_names, COUNT_OF(registration_names),
-			       s);
-}
-
-const char *rules_need_name(enum rules_need n)
-{
-	return texts_name(need_names, COUNT_OF(need_names), (unsigned)n);
-}
-
-int rules_need_from_name(const char *s)
-{
-	return texts_from_name(need_names, COUNT_OF(need_names), s);
-}
-
-const char *rules_setting_name(enum rules_setting s)
-{
-	return texts_name(setting_names, COUNT_OF(setting_names), (unsigned)s);
-}
-
-int rules_setting_from_name(const char *s)
-{
-	return texts_from_name(setting_names, COUNT_OF(setting_names), s);
-}
-
-const char *rules_cert_status_name(enum rules_cert_status s)
-{
-	return texts_name(cert_status_names, COUNT_OF(cert_status_names),
-			  (unsigned)s);
-}
-
-int rules_cert_status_from_name(const char *s)
-{
-	return texts_from_name(cert_status_names, COUNT_OF(cert_status_names),
-			       s);
-}
-
-const char *rules_cert_basis_name(enum rules_cert_basis b)
-{
-	return texts_name(cert_basis_names, COUNT_OF(cert_basis_names),
-			  (unsigned)b);
-}
-
-int rules_cert_basis_from_name(const char *s)
-{
-	return texts_from_name(cert_basis_names, COUNT_OF(cert_basis_names), s);
-}
-
-const char *rules_reg_status_name(enum rules_reg_status s)
-{
-	return texts_name(reg_status_names, COUNT_OF(reg_status_names),
-			  (unsigned)s);
-}
-
-const char *rules_entitlement_name(enum rules_entitlement e)
-{
-	return texts_name(entitlement_names, COUNT_OF(entitlement_names),
-			  (unsigned)e);
-}
-
-const char *rules_channel_name(enum rules_channel c)
-{
-	return texts_name(channel_names, COUNT_OF(channel_names), (unsigned)c);
-}
-
-const char *rules_applicant_name(enum rules_applicant a)
-{
-	return texts_name(applicant_names, COUNT_OF(applicant_names),
-			  (unsigned)a);
-}
-
-const char *rules_fact_name(enum rules_fact f)
-{
-	return texts_name(fact_names, COUNT_OF(fact_names), (unsigned)f);
-}
-
-const char *rules_entitlement_label(enum rules_entitlement e, enum rules_lang l)
-{
-	if ((unsigned)e >= RULES_ENT_COUNT || (unsigned)l > RULES_LANG_EN)
-		return NULL;
-	return entitlement_labels[e][l];
-}
-
-const char *rules_reg_status_label(enum rules_reg_status s, enum rules_lang l)
-{
-	if ((unsigned)s >= RULES_STATUS_COUNT || (unsigned)l > RULES_LANG_EN)
-		return NULL;
-	return reg_status_labels[s][l];
-}
-
-const char *rules_entitlement_word(enum rules_entitlement e, enum rules_lang l)
-{
-	if ((unsigned)e >= RULES_ENT_COUNT || (unsigned)l > RULES_LANG_EN)
-		return NULL;
-	return entitlement_words[e][l];
-}
-
-const char *rules_reason_label(enum rules_reason r, enum rules_lang l)
-{
-	if ((unsigned)r >= RULES_R_COUNT || (unsigned)l > RULES_LANG_EN)
-		return NULL;
-	return reason_labels[r][l];
-}
+TEXTS_LABEL(entitlement, label, enum rules_entitlement, RULES_ENT_COUNT,
+	    entitlement_texts[v].label)
+TEXTS_LABEL(entitlement, word, enum rules_entitlement, RULES_ENT_COUNT,
+	    entitlement_texts[v].word)
+TEXTS_LABEL(reg_status, label, enum rules_reg_status, RULES_STATUS_COUNT,
+	    reg_status_labels[v])
+TEXTS_LABEL(reason, label, enum rules_reason, RULES_R_COUNT, reason_labels[v])

@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "service/config.h"
 
+#include "base/url.h"
 #include "db/db.h"
 
 #include <arpa/inet.h>
@@ -32,7 +33,7 @@ enum opt_id {
 	OPT_THREADS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
-	OPT_AUDIT_RETENTION,
+	OPT_AUDIT_RETENTION_DAYS,
 	OPT_IMPORT_TIMEOUT,
 	OPT_IMPORT_MIN_RATE,
 	OPT_IMPORT_RATE_WINDOW,
@@ -40,9 +41,9 @@ enum opt_id {
 	OPT_METRICS_OPEN,
 	OPT_TLS_PRIORITIES,
 	OPT_LANG,
-	OPT_CORS_ORIGIN,
-	OPT_SESSION_IDLE,
-	OPT_SESSION_MAX,
+	OPT_CORS_ORIGINS,
+	OPT_SESSION_IDLE_SECONDS,
+	OPT_SESSION_MAX_SECONDS,
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
 	OPT_AUDIT_MAX_SIZE,
@@ -60,50 +61,45 @@ struct opt {
 #define SERVE (1u << CONFIG_SERVE)
 #define EVAL  (1u << CONFIG_EVAL)
 
+/* An entry: the flag, the variable SHIKAKU_<ID> and the enum member
+ * OPT_<ID>; SERVE_OPT for most, serve's, with a value. */
+/* clang-format off */
+#define OPT(flag, ID, takes_value, cmds) \
+	{flag, "SHIKAKU_" #ID, OPT_##ID, takes_value, cmds}
+#define SERVE_OPT(flag, ID) OPT(flag, ID, true, SERVE)
+/* clang-format on */
+
 static const struct opt opts[] = {
-    {"--listen", "SHIKAKU_LISTEN", OPT_LISTEN, true, SERVE},
-    {"--db", "SHIKAKU_DB", OPT_DB, true, SERVE},
-    {"--rules", "SHIKAKU_RULES", OPT_RULES, true, SERVE | EVAL},
-    {"--no-auth", "SHIKAKU_NO_AUTH", OPT_NO_AUTH, false, SERVE},
-    {"--max-body", "SHIKAKU_MAX_BODY", OPT_MAX_BODY, true, SERVE},
-    {"--max-import-body", "SHIKAKU_MAX_IMPORT_BODY", OPT_MAX_IMPORT_BODY, true,
-     SERVE},
-    {"--max-header", "SHIKAKU_MAX_HEADER", OPT_MAX_HEADER, true, SERVE},
-    {"--max-connections", "SHIKAKU_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS, true,
-     SERVE},
-    {"--max-per-ip", "SHIKAKU_MAX_PER_IP", OPT_MAX_PER_IP, true, SERVE},
-    {"--idle-timeout", "SHIKAKU_IDLE_TIMEOUT", OPT_IDLE_TIMEOUT, true, SERVE},
-    {"--header-timeout", "SHIKAKU_HEADER_TIMEOUT", OPT_HEADER_TIMEOUT, true,
-     SERVE},
-    {"--body-min-rate", "SHIKAKU_BODY_MIN_RATE", OPT_BODY_MIN_RATE, true,
-     SERVE},
-    {"--threads", "SHIKAKU_THREADS", OPT_THREADS, true, SERVE},
-    {"--tls-cert", "SHIKAKU_TLS_CERT", OPT_TLS_CERT, true, SERVE},
-    {"--tls-key", "SHIKAKU_TLS_KEY", OPT_TLS_KEY, true, SERVE},
-    {"--audit-retention-days", "SHIKAKU_AUDIT_RETENTION_DAYS",
-     OPT_AUDIT_RETENTION, true, SERVE},
-    {"--import-timeout", "SHIKAKU_IMPORT_TIMEOUT", OPT_IMPORT_TIMEOUT, true,
-     SERVE},
-    {"--import-min-rate", "SHIKAKU_IMPORT_MIN_RATE", OPT_IMPORT_MIN_RATE, true,
-     SERVE},
-    {"--import-rate-window", "SHIKAKU_IMPORT_RATE_WINDOW",
-     OPT_IMPORT_RATE_WINDOW, true, SERVE},
-    {"--metrics-auth", "SHIKAKU_METRICS_AUTH", OPT_METRICS_AUTH, false, SERVE},
-    {"--metrics-open", "SHIKAKU_METRICS_OPEN", OPT_METRICS_OPEN, false, SERVE},
-    {"--tls-priorities", "SHIKAKU_TLS_PRIORITIES", OPT_TLS_PRIORITIES, true,
-     SERVE},
+    SERVE_OPT("--listen", LISTEN),
+    SERVE_OPT("--db", DB),
+    OPT("--rules", RULES, true, SERVE | EVAL),
+    OPT("--no-auth", NO_AUTH, false, SERVE),
+    SERVE_OPT("--max-body", MAX_BODY),
+    SERVE_OPT("--max-import-body", MAX_IMPORT_BODY),
+    SERVE_OPT("--max-header", MAX_HEADER),
+    SERVE_OPT("--max-connections", MAX_CONNECTIONS),
+    SERVE_OPT("--max-per-ip", MAX_PER_IP),
+    SERVE_OPT("--idle-timeout", IDLE_TIMEOUT),
+    SERVE_OPT("--header-timeout", HEADER_TIMEOUT),
+    SERVE_OPT("--body-min-rate", BODY_MIN_RATE),
+    SERVE_OPT("--threads", THREADS),
+    SERVE_OPT("--tls-cert", TLS_CERT),
+    SERVE_OPT("--tls-key", TLS_KEY),
+    SERVE_OPT("--audit-retention-days", AUDIT_RETENTION_DAYS),
+    SERVE_OPT("--import-timeout", IMPORT_TIMEOUT),
+    SERVE_OPT("--import-min-rate", IMPORT_MIN_RATE),
+    SERVE_OPT("--import-rate-window", IMPORT_RATE_WINDOW),
+    OPT("--metrics-auth", METRICS_AUTH, false, SERVE),
+    OPT("--metrics-open", METRICS_OPEN, false, SERVE),
+    SERVE_OPT("--tls-priorities", TLS_PRIORITIES),
     {"--lang", NULL, OPT_LANG, true, EVAL},
-    {"--cors-origin", "SHIKAKU_CORS_ORIGINS", OPT_CORS_ORIGIN, true, SERVE},
-    {"--session-idle-seconds", "SHIKAKU_SESSION_IDLE_SECONDS", OPT_SESSION_IDLE,
-     true, SERVE},
-    {"--session-max-seconds", "SHIKAKU_SESSION_MAX_SECONDS", OPT_SESSION_MAX,
-     true, SERVE},
-    {"--rate-limit", "SHIKAKU_RATE_LIMIT", OPT_RATE_LIMIT, true, SERVE},
-    {"--rate-burst", "SHIKAKU_RATE_BURST", OPT_RATE_BURST, true, SERVE},
-    {"--audit-max-size", "SHIKAKU_AUDIT_MAX_SIZE", OPT_AUDIT_MAX_SIZE, true,
-     SERVE},
-    {"--person-cache-mb", "SHIKAKU_PERSON_CACHE_MB", OPT_PERSON_CACHE_MB, true,
-     SERVE},
+    SERVE_OPT("--cors-origin", CORS_ORIGINS),
+    SERVE_OPT("--session-idle-seconds", SESSION_IDLE_SECONDS),
+    SERVE_OPT("--session-max-seconds", SESSION_MAX_SECONDS),
+    SERVE_OPT("--rate-limit", RATE_LIMIT),
+    SERVE_OPT("--rate-burst", RATE_BURST),
+    SERVE_OPT("--audit-max-size", AUDIT_MAX_SIZE),
+    SERVE_OPT("--person-cache-mb", PERSON_CACHE_MB),
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -296,6 +292,27 @@ static int parse_uint(const char *s, unsigned long long lo,
 	return 0;
 }
 
+/* Zeroes cfg->addr, sets its family, port and length; returns where its
+ * address goes. */
+static void *listen_addr_init(struct config *cfg, bool v6, uint16_t port)
+{
+	memset(&cfg->addr, 0, sizeof cfg->addr);
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&cfg->addr;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		cfg->addr_len = sizeof *a;
+		return &a->sin6_addr;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)&cfg->addr;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	cfg->addr_len = sizeof *a;
+	return &a->sin_addr;
+}
+
 int config_parse_listen(struct config *cfg, const char *s, char *err,
 			size_t errlen)
 {
@@ -304,6 +321,7 @@ int config_parse_listen(struct config *cfg, const char *s, char *err,
 	unsigned long long port;
 	size_t hlen;
 	bool v6 = false;
+	void *bin;
 
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
@@ -333,28 +351,12 @@ int config_parse_listen(struct config *cfg, const char *s, char *err,
 
 	/* Only numeric addresses and "localhost": binding must not depend on
 	 * DNS, and the loopback check must see what is really bound. */
-	memset(&cfg->addr, 0, sizeof cfg->addr);
-	if (v6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&cfg->addr;
-
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-			goto bad;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		cfg->addr_len = sizeof *a;
-		inet_ntop(AF_INET6, &a->sin6_addr, cfg->host, sizeof cfg->host);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&cfg->addr;
-
-		if (strcmp(host, "localhost") == 0)
-			strcpy(host, "127.0.0.1");
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			goto bad;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		cfg->addr_len = sizeof *a;
-		inet_ntop(AF_INET, &a->sin_addr, cfg->host, sizeof cfg->host);
-	}
+	if (!v6 && strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	bin = listen_addr_init(cfg, v6, (uint16_t)port);
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1)
+		goto bad;
+	inet_ntop(v6 ? AF_INET6 : AF_INET, bin, cfg->host, sizeof cfg->host);
 	cfg->port = (uint16_t)port;
 	return 0;
 bad:
@@ -449,13 +451,9 @@ static int tls_priorities(struct config *cfg, const char *value,
  * digits, '.', '-' (or [IPv6]), an optional port; no path, no slash. */
 static bool origin_valid(const char *o, size_t n)
 {
-	size_t i = 0;
+	size_t i = base_url_http_prefix(o, n, false);
 
-	if (n > 7 && strncmp(o, "http://", 7) == 0)
-		i = 7;
-	else if (n > 8 && strncmp(o, "https://", 8) == 0)
-		i = 8;
-	else
+	if (i == 0)
 		return false;
 	for (; i < n; i++)
 		if (!strchr(
@@ -507,6 +505,12 @@ static int cors_add(struct config *cfg, const char *value, bool flag,
  * struct config (of what type) it sets. */
 enum num_type { NUM_SIZE, NUM_UNSIGNED, NUM_INT };
 
+/* An entry of num_opts: the option, its bounds, and the field it sets. */
+/* clang-format off */
+#define NUM_OPT(id, lo, hi, type, field) \
+	{id, lo, hi, type, offsetof(struct config, field)}
+/* clang-format on */
+
 static const struct num_opt {
 	enum opt_id id;
 	unsigned long long lo, hi;
@@ -514,41 +518,25 @@ static const struct num_opt {
 	size_t at; /* offsetof(struct config, field) */
 } num_opts[] = {
     /* 1 GiB: far beyond any JSON body; imports will stream */
-    {OPT_MAX_BODY, 1, 1ull << 30, NUM_SIZE, offsetof(struct config, max_body)},
+    NUM_OPT(OPT_MAX_BODY, 1, 1ull << 30, NUM_SIZE, max_body),
     /* streamed, never held: only the disk bounds it */
-    {OPT_MAX_IMPORT_BODY, 1, 1ull << 40, NUM_SIZE,
-     offsetof(struct config, max_import_body)},
-    {OPT_MAX_HEADER, 1024, 1u << 20, NUM_SIZE,
-     offsetof(struct config, max_header)},
-    {OPT_MAX_CONNECTIONS, 1, 1000000, NUM_UNSIGNED,
-     offsetof(struct config, max_connections)},
-    {OPT_MAX_PER_IP, 1, 1000000, NUM_UNSIGNED,
-     offsetof(struct config, max_per_ip)},
-    {OPT_IDLE_TIMEOUT, 0, 86400, NUM_UNSIGNED,
-     offsetof(struct config, idle_timeout)},
-    {OPT_HEADER_TIMEOUT, 0, 86400, NUM_UNSIGNED,
-     offsetof(struct config, header_timeout)},
-    {OPT_BODY_MIN_RATE, 0, 1ull << 30, NUM_SIZE,
-     offsetof(struct config, body_min_rate)},
-    {OPT_THREADS, 1, 256, NUM_UNSIGNED, offsetof(struct config, threads)},
-    {OPT_AUDIT_RETENTION, 0, 36500, NUM_INT,
-     offsetof(struct config, audit_retention_days)},
-    {OPT_IMPORT_TIMEOUT, 0, 7 * 86400, NUM_UNSIGNED,
-     offsetof(struct config, import_timeout)},
-    {OPT_IMPORT_MIN_RATE, 0, 1ull << 30, NUM_UNSIGNED,
-     offsetof(struct config, import_min_rate)},
-    {OPT_IMPORT_RATE_WINDOW, 1, 3600, NUM_UNSIGNED,
-     offsetof(struct config, import_rate_window)},
-    {OPT_RATE_LIMIT, 0, 1000000, NUM_UNSIGNED,
-     offsetof(struct config, rate_limit)},
-    {OPT_RATE_BURST, 0, 1000000, NUM_UNSIGNED,
-     offsetof(struct config, rate_burst)},
-    {OPT_SESSION_IDLE, 1, 86400, NUM_UNSIGNED,
-     offsetof(struct config, session_idle)},
-    {OPT_SESSION_MAX, 1, 7 * 86400, NUM_UNSIGNED,
-     offsetof(struct config, session_max)},
-    {OPT_PERSON_CACHE_MB, 0, 1u << 20, NUM_UNSIGNED,
-     offsetof(struct config, person_cache_mb)},
+    NUM_OPT(OPT_MAX_IMPORT_BODY, 1, 1ull << 40, NUM_SIZE, max_import_body),
+    NUM_OPT(OPT_MAX_HEADER, 1024, 1u << 20, NUM_SIZE, max_header),
+    NUM_OPT(OPT_MAX_CONNECTIONS, 1, 1000000, NUM_UNSIGNED, max_connections),
+    NUM_OPT(OPT_MAX_PER_IP, 1, 1000000, NUM_UNSIGNED, max_per_ip),
+    NUM_OPT(OPT_IDLE_TIMEOUT, 0, 86400, NUM_UNSIGNED, idle_timeout),
+    NUM_OPT(OPT_HEADER_TIMEOUT, 0, 86400, NUM_UNSIGNED, header_timeout),
+    NUM_OPT(OPT_BODY_MIN_RATE, 0, 1ull << 30, NUM_SIZE, body_min_rate),
+    NUM_OPT(OPT_THREADS, 1, 256, NUM_UNSIGNED, threads),
+    NUM_OPT(OPT_AUDIT_RETENTION_DAYS, 0, 36500, NUM_INT, audit_retention_days),
+    NUM_OPT(OPT_IMPORT_TIMEOUT, 0, 7 * 86400, NUM_UNSIGNED, import_timeout),
+    NUM_OPT(OPT_IMPORT_MIN_RATE, 0, 1ull << 30, NUM_UNSIGNED, import_min_rate),
+    NUM_OPT(OPT_IMPORT_RATE_WINDOW, 1, 3600, NUM_UNSIGNED, import_rate_window),
+    NUM_OPT(OPT_RATE_LIMIT, 0, 1000000, NUM_UNSIGNED, rate_limit),
+    NUM_OPT(OPT_RATE_BURST, 0, 1000000, NUM_UNSIGNED, rate_burst),
+    NUM_OPT(OPT_SESSION_IDLE_SECONDS, 1, 86400, NUM_UNSIGNED, session_idle),
+    NUM_OPT(OPT_SESSION_MAX_SECONDS, 1, 7 * 86400, NUM_UNSIGNED, session_max),
+    NUM_OPT(OPT_PERSON_CACHE_MB, 0, 1u << 20, NUM_UNSIGNED, person_cache_mb),
 };
 
 static const struct num_opt *num_opt_of(enum opt_id id)
@@ -626,7 +614,7 @@ static int apply_other(struct config *cfg, const struct opt *o,
 		return 0;
 	case OPT_TLS_PRIORITIES:
 		return tls_priorities(cfg, value, from, err, errlen);
-	case OPT_CORS_ORIGIN:
+	case OPT_CORS_ORIGINS:
 		return cors_add(cfg, value, from[0] == '-', from, err, errlen);
 	case OPT_LANG:
 		if (strcmp(value, "en") == 0)
@@ -654,7 +642,7 @@ static int apply(struct config *cfg, const struct opt *o, const char *value,
 	else if (o->id == OPT_METRICS_OPEN)
 		rc = apply_switch(&cfg->metrics_open, value);
 	else if (o->id == OPT_LISTEN || o->id == OPT_TLS_PRIORITIES ||
-		 o->id == OPT_CORS_ORIGIN)
+		 o->id == OPT_CORS_ORIGINS)
 		/* these write their own message */
 		return apply_other(cfg, o, value, from, err, errlen);
 	else

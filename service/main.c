@@ -802,12 +802,31 @@ out:
 }
 
 enum { IF_DB, IF_MODE, IF_FORMAT, IF_CHARSET, IF_INSURERS };
-static const struct args_flag import_flags[] = {
-    [IF_DB] = {"--db", true},
-    [IF_MODE] = {"--mode", true},
-    [IF_FORMAT] = {"--format", true},
-    [IF_CHARSET] = {"--charset", true},
-    [IF_INSURERS] = {"--insurers", false}};
+static const struct args_flag import_flags[] = {{"--db", true},
+						{"--mode", true},
+						{"--format", true},
+						{"--charset", true},
+						{"--insurers", false}};
+
+/* The values of --mode, --format and --charset, in the order of the
+ * members of enum api_import_mode, _format and _charset. */
+static const char *const import_values[][2] = {
+    [IF_MODE] = {"all_or_nothing", "best_effort"},
+    [IF_FORMAT] = {"ndjson", "csv"},
+    [IF_CHARSET] = {"utf-8", "shift_jis"}};
+
+/* The member that v names for flag i (a charset in any case), -1 for
+ * none; the values into err then. */
+static int import_value(int i, const char *v, char *err, size_t errlen)
+{
+	for (int k = 0; k < 2; k++)
+		if ((i == IF_CHARSET ? strcasecmp
+				     : strcmp)(v, import_values[i][k]) == 0)
+			return k;
+	snprintf(err, errlen, "import: %s is %s or %s", import_flags[i].name,
+		 import_values[i][0], import_values[i][1]);
+	return -1;
+}
 
 struct import_read {
 	struct import_cli *cli;
@@ -819,41 +838,36 @@ static int import_arg(void *p, int i, const char *v, char *err, size_t errlen)
 {
 	struct import_read *ir = p;
 	struct import_cli *cli = ir->cli;
-	const char *bad = NULL;
+	int k;
 
 	if (i == ARGS_POSITIONAL) {
 		ir->files[ir->n_files++] = v;
 		return 0;
 	}
-	if (ir->n_files > 0)
-		bad = "import: flags come before the files";
-	else if (i == IF_INSURERS)
+	if (ir->n_files > 0) {
+		snprintf(err, errlen, "import: flags come before the files");
+		return -1;
+	}
+	if (i == IF_INSURERS) {
 		cli->opts.kind = API_IMPORT_INSURERS;
-	else if (i == IF_DB)
+		return 0;
+	}
+	if (i == IF_DB) {
 		cli->db = v;
-	else if (i == IF_MODE && strcmp(v, "all_or_nothing") == 0)
-		cli->opts.mode = API_IMPORT_ALL_OR_NOTHING;
-	else if (i == IF_MODE && strcmp(v, "best_effort") == 0)
-		cli->opts.mode = API_IMPORT_BEST_EFFORT;
-	else if (i == IF_MODE)
-		bad = "import: --mode is all_or_nothing or best_effort";
-	else if (i == IF_FORMAT && strcmp(v, "ndjson") == 0)
-		cli->opts.format = API_IMPORT_NDJSON;
-	else if (i == IF_FORMAT && strcmp(v, "csv") == 0)
-		cli->opts.format = API_IMPORT_CSV;
-	else if (i == IF_FORMAT)
-		bad = "import: --format is ndjson or csv";
-	else if (strcasecmp(v, "utf-8") == 0)
-		cli->opts.charset = API_IMPORT_UTF8;
-	else if (strcasecmp(v, "shift_jis") == 0)
-		cli->opts.charset = API_IMPORT_SHIFT_JIS;
-	else
-		bad = "import: --charset is utf-8 or shift_jis";
-	if (i == IF_FORMAT)
+		return 0;
+	}
+	k = import_value(i, v, err, errlen);
+	if (k < 0)
+		return -1;
+	if (i == IF_MODE) {
+		cli->opts.mode = (enum api_import_mode)k;
+	} else if (i == IF_FORMAT) {
+		cli->opts.format = (enum api_import_format)k;
 		cli->format_given = true;
-	if (bad)
-		snprintf(err, errlen, "%s", bad);
-	return bad ? -1 : 0;
+	} else {
+		cli->opts.charset = (enum api_import_charset)k;
+	}
+	return 0;
 }
 
 static int cmd_import(int argc, char *const argv[])
@@ -972,6 +986,17 @@ static int cmd_rules(int argc, char *const argv[])
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The commands: each runs on the arguments after its name (key's keep
+ * it: its own subcommand follows). */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char *const argv[]);
+	int skip; /* of argv */
+} commands[] = {{"serve", cmd_serve, 2},       {"eval", cmd_eval, 2},
+		{"rules", cmd_rules, 2},       {"migrate", cmd_migrate, 2},
+		{"key", key_cmd_main, 1},      {"import", cmd_import, 2},
+		{"export", export_cmd_main, 2}};
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc >= 2 ? argv[1] : NULL;
@@ -988,20 +1013,10 @@ int main(int argc, char **argv)
 		printf("shikakud %s\n", SHIKAKU_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(argc - 2, argv + 2);
-	if (strcmp(cmd, "eval") == 0)
-		return cmd_eval(argc - 2, argv + 2);
-	if (strcmp(cmd, "rules") == 0)
-		return cmd_rules(argc - 2, argv + 2);
-	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(argc - 2, argv + 2);
-	if (strcmp(cmd, "key") == 0)
-		return key_cmd_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "import") == 0)
-		return cmd_import(argc - 2, argv + 2);
-	if (strcmp(cmd, "export") == 0)
-		return export_cmd_main(argc - 2, argv + 2);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - commands[i].skip,
+					       argv + commands[i].skip);
 	fprintf(stderr, "shikakud: unknown command '%s'\n\n", cmd);
 	fputs(usage_top, stderr);
 	return 2;

@@ -64,9 +64,11 @@ static int state_of(const struct rules_decision *d)
 	return (int)d->entitlement * 2 + (d->application_required ? 1 : 0);
 }
 
-static void state_name(int s, char *out, size_t outlen)
+#define STATE_NAME_MAX 40
+
+static void state_name(int s, char out[STATE_NAME_MAX])
 {
-	snprintf(out, outlen, "%s%s",
+	snprintf(out, STATE_NAME_MAX, "%s%s",
 		 rules_entitlement_name((enum rules_entitlement)(s / 2)),
 		 s % 2 ? "+apply" : "");
 }
@@ -120,6 +122,39 @@ static int diff_row(const struct db_person *p, void *arg)
 	return 0;
 }
 
+/* The first transition (from one state to another, by some person) at or
+ * after *k (from * MAX_STATES + to), its states' names and count; *k moves
+ * past it.  False after the last. */
+static bool next_transition(const struct diff *df, int *k,
+			    char from[STATE_NAME_MAX], char to[STATE_NAME_MAX],
+			    size_t *count)
+{
+	for (; *k < MAX_STATES * MAX_STATES; ++*k) {
+		int f = *k / MAX_STATES, t = *k % MAX_STATES;
+
+		if (f == t || !df->counts[f][t])
+			continue;
+		state_name(f, from);
+		state_name(t, to);
+		*count = df->counts[f][t];
+		++*k;
+		return true;
+	}
+	return false;
+}
+
+/* Change i, its states' names into from and to. */
+static const struct change *change_at(const struct diff *df, size_t i,
+				      char from[STATE_NAME_MAX],
+				      char to[STATE_NAME_MAX])
+{
+	const struct change *c = &df->changes[i];
+
+	state_name(c->from, from);
+	state_name(c->to, to);
+	return c;
+}
+
 /* Ids are [A-Za-z0-9._-], but the file names may hold anything. */
 static void json_str(const char *s)
 {
@@ -129,9 +164,9 @@ static void json_str(const char *s)
 static void print_json(const struct diff *df, const char *cur_src,
 		       const char *cand_src)
 {
-	char date[11], from[40], to[40];
-	size_t i;
-	int f, t;
+	char date[11], from[STATE_NAME_MAX], to[STATE_NAME_MAX];
+	size_t i, n;
+	int k;
 	bool first = true;
 
 	rules_date_format(df->as_of, date);
@@ -142,23 +177,13 @@ static void print_json(const struct diff *df, const char *cur_src,
 	printf(",\"persons\":%zu,\"undecidable\":%zu,\"changed\":%zu,"
 	       "\"next_change_moved\":%zu,\"transitions\":[",
 	       df->persons, df->undecidable, df->n_changes, df->next_moved);
-	for (f = 0; f < MAX_STATES; f++)
-		for (t = 0; t < MAX_STATES; t++) {
-			if (f == t || !df->counts[f][t])
-				continue;
-			state_name(f, from, sizeof from);
-			state_name(t, to, sizeof to);
-			printf(
-			    "%s{\"from\":\"%s\",\"to\":\"%s\",\"count\":%zu}",
-			    first ? "" : ",", from, to, df->counts[f][t]);
-			first = false;
-		}
+	for (k = 0; next_transition(df, &k, from, to, &n); first = false)
+		printf("%s{\"from\":\"%s\",\"to\":\"%s\",\"count\":%zu}",
+		       first ? "" : ",", from, to, n);
 	printf("],\"changes\":[");
 	for (i = 0; i < df->n_changes; i++) {
-		const struct change *c = &df->changes[i];
+		const struct change *c = change_at(df, i, from, to);
 
-		state_name(c->from, from, sizeof from);
-		state_name(c->to, to, sizeof to);
 		printf("%s{\"person_id\":\"%s\",\"facility_id\":", i ? "," : "",
 		       c->person_id);
 		if (c->facility_id[0])
@@ -173,9 +198,9 @@ static void print_json(const struct diff *df, const char *cur_src,
 static void print_table(const struct diff *df, const char *cur_src,
 			const char *cand_src)
 {
-	char date[11], from[40], to[40];
-	size_t i;
-	int f, t;
+	char date[11], from[STATE_NAME_MAX], to[STATE_NAME_MAX];
+	size_t i, n;
+	int k;
 
 	rules_date_format(df->as_of, date);
 	printf("rules diff as of %s: %zu persons, %zu change answer\n", date,
@@ -188,21 +213,12 @@ static void print_table(const struct diff *df, const char *cur_src,
 	if (!df->n_changes)
 		return;
 	printf("\n%-26s    %-26s %8s\n", "current", "candidate", "persons");
-	for (f = 0; f < MAX_STATES; f++)
-		for (t = 0; t < MAX_STATES; t++) {
-			if (f == t || !df->counts[f][t])
-				continue;
-			state_name(f, from, sizeof from);
-			state_name(t, to, sizeof to);
-			printf("%-26s -> %-26s %8zu\n", from, to,
-			       df->counts[f][t]);
-		}
+	for (k = 0; next_transition(df, &k, from, to, &n);)
+		printf("%-26s -> %-26s %8zu\n", from, to, n);
 	printf("\n%-20s %-16s %s\n", "person_id", "facility", "change");
 	for (i = 0; i < df->n_changes; i++) {
-		const struct change *c = &df->changes[i];
+		const struct change *c = change_at(df, i, from, to);
 
-		state_name(c->from, from, sizeof from);
-		state_name(c->to, to, sizeof to);
 		printf("%-20s %-16s %s -> %s\n", c->person_id,
 		       c->facility_id[0] ? c->facility_id : "-", from, to);
 	}

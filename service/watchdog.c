@@ -183,6 +183,18 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
+/* Frees wd and its arrays; its lock and condition too when inited. */
+static void watchdog_release(struct watchdog *wd, bool inited)
+{
+	if (inited) {
+		pthread_cond_destroy(&wd->wake);
+		pthread_mutex_destroy(&wd->lock);
+	}
+	free(wd->slots);
+	free(wd->free_ids);
+	free(wd);
+}
+
 struct watchdog *watchdog_new(unsigned max_conns,
 			      const struct watchdog_limits *lim)
 {
@@ -209,32 +221,31 @@ struct watchdog *watchdog_new(unsigned max_conns,
 	pthread_cond_init(&wd->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&wd->thread, NULL, watchdog_main, wd) != 0) {
-		pthread_cond_destroy(&wd->wake);
-		pthread_mutex_destroy(&wd->lock);
-		goto fail;
+		watchdog_release(wd, true);
+		return NULL;
 	}
 	return wd;
 fail:
-	free(wd->slots);
-	free(wd->free_ids);
-	free(wd);
+	watchdog_release(wd, false);
 	return NULL;
+}
+
+/* Tells the thread to stop, and waits for it. */
+static void watchdog_stop(struct watchdog *wd)
+{
+	pthread_mutex_lock(&wd->lock);
+	wd->stop = true;
+	pthread_cond_signal(&wd->wake);
+	pthread_mutex_unlock(&wd->lock);
+	pthread_join(wd->thread, NULL);
 }
 
 void watchdog_free(struct watchdog *wd)
 {
 	if (wd == NULL)
 		return;
-	pthread_mutex_lock(&wd->lock);
-	wd->stop = true;
-	pthread_cond_signal(&wd->wake);
-	pthread_mutex_unlock(&wd->lock);
-	pthread_join(wd->thread, NULL);
-	pthread_cond_destroy(&wd->wake);
-	pthread_mutex_destroy(&wd->lock);
-	free(wd->slots);
-	free(wd->free_ids);
-	free(wd);
+	watchdog_stop(wd);
+	watchdog_release(wd, true);
 }
 
 unsigned watchdog_add(struct watchdog *wd, int fd)
