@@ -179,8 +179,11 @@ for round in $(seq "$rounds"); do
 done
 
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$srv_pid/status")
-cache_mib=$(curl -fs "http://127.0.0.1:$port/metrics" |
-	awk '$1 == "shikaku_person_cache_max_bytes" {printf "%d", $2 / 1048576}')
+# every lookup is audited: the rows written and dropped, once the queue is
+# empty
+bench_audit_idle "$port"
+curl -fs "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
+cache_mib=$(awk '$1 == "shikaku_person_cache_max_bytes" {printf "%d", $2 / 1048576}' "$work/metrics.txt")
 kill "$srv_pid"
 wait "$srv_pid" 2>/dev/null || true
 srv_pid=""
@@ -192,7 +195,7 @@ build/bench_lookup "$work/bench.db" "$persons" 1 > "$work/sqlite.json"
 mkdir -p "$(dirname "$out")"
 python3 - "$work" "$import_s" "$persons" "$rss_kib" "$seconds" "$conns" "$rounds" "$out" "$parts" "${cache_mib:-0}" \
 	<<'PY'
-import json, os, sys
+import json, os, re, sys
 sys.path.insert(0, "scripts")
 from bench_report import add_ratios, medians, warn_non_2xx, wrk_figures
 work, import_s, persons, rss_kib, seconds, conns, rounds, out_path, parts, cache_mib = sys.argv[1:]
@@ -205,6 +208,16 @@ def parse(name, r):
     ticks, hz = map(int, open("%s/cpu-%s-%d.txt" % (work, name, r)).read().split())
     res["server_cpu_us_per_request"] = round(ticks * 1e6 / hz / total, 1)
     return res
+
+def audit_records():
+    """shikaku_audit_records_total by result, from the server's last /metrics."""
+    out = {}
+    for line in open("%s/metrics.txt" % work):
+        m = re.match(r'shikaku_audit_records_total\{result="(\w+)"\} (\d+)', line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
 
 PARTS = [n for n in ("lookup", "lookup_writes", "evaluate", "worklist") if n in parts.split()]
 # each part's baseline: nginx serving the same bytes
@@ -226,6 +239,7 @@ out = {"persons": int(persons), "import_seconds": float(import_s),
        "per_round": per_round,
        "sqlite_lookup_us": sqlite,
        "person_cache_mib": cache_mib,
+       "audit_records": audit_records(),
        "targets": {"lookup_rps_ratio": 0.9, "lookup_p99_ratio": 1.2,
                    "lookup_writes_rps_ratio": 0.7,
                    "evaluate_rps_ratio": 1.0, "import_seconds": 6,
@@ -280,6 +294,8 @@ if "lookup_writes" in PARTS:
     print("foreign writes during (a) with writes: " + ", ".join(
         "%d of %d ok in %.1f s" % (f["ok"], f["writes"], f["seconds"])
         for f in out["foreign_writes"]))
+print("audit rows of the server's requests: %(written)d written, %(dropped)d dropped (target 0)"
+      % out["audit_records"])
 print("import of %s persons: %s s (target < 6 s)" % (persons, import_s))
 print("peak resident memory of shikakud: %.1f MiB (target < 64 MiB + the person cache's %d MiB)"
       % (int(rss_kib) / 1024, cache_mib))
